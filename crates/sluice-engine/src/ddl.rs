@@ -1,0 +1,496 @@
+//! CREATE/DROP of streams, tables and types, and TERMINATE.
+
+use sluice_formats::FormatKind;
+use sluice_log::TopicSpec;
+use sluice_planner::catalog::{
+    headers_type, is_pseudo_column, ColumnDef, ColumnRole, FormatDesc, SourceDef, TimestampSpec,
+    WindowInfo, WindowKind,
+};
+use sluice_planner::types::sql_to_arrow;
+use sluice_sql::{ColumnConstraint, CreateSource, SourceKind, SqlType, TableElement};
+
+use crate::engine::Engine;
+use crate::error::{EngineError, Result};
+use crate::properties::WithClause;
+use crate::result::StatementResult;
+
+pub(crate) fn kind_name(kind: SourceKind) -> &'static str {
+    match kind {
+        SourceKind::Stream => "stream",
+        SourceKind::Table => "table",
+    }
+}
+
+fn capitalized(kind: SourceKind) -> &'static str {
+    match kind {
+        SourceKind::Stream => "Stream",
+        SourceKind::Table => "Table",
+    }
+}
+
+impl Engine {
+    /// Refuse a name that is taken, unless the statement allows it. Returns true
+    /// when the statement should do nothing (IF NOT EXISTS on an existing source).
+    pub(crate) fn check_new_source(
+        &self,
+        kind: SourceKind,
+        name: &str,
+        if_not_exists: bool,
+        or_replace: bool,
+    ) -> Result<bool> {
+        let Some(existing) = sluice_planner::Catalog::source(&self.metastore, name) else {
+            return Ok(false);
+        };
+        if if_not_exists {
+            return Ok(true);
+        }
+        if or_replace && existing.kind == kind {
+            return Ok(false);
+        }
+        Err(EngineError::statement(format!(
+            "Cannot add {} '{name}': A {} with the same name already exists",
+            kind_name(kind),
+            kind_name(existing.kind)
+        )))
+    }
+
+    /// KEY_FORMAT / VALUE_FORMAT / FORMAT with defaults from the config.
+    pub(crate) fn formats(
+        &self,
+        with: &WithClause,
+        inherited: Option<(&FormatDesc, &FormatDesc)>,
+    ) -> Result<(FormatDesc, FormatDesc)> {
+        let format = with.string("FORMAT");
+        if format.is_some() && (with.has("KEY_FORMAT") || with.has("VALUE_FORMAT")) {
+            let which = if with.has("KEY_FORMAT") {
+                "KEY_FORMAT"
+            } else {
+                "VALUE_FORMAT"
+            };
+            return Err(EngineError::statement(format!(
+                "Cannot supply both '{which}' and 'FORMAT' properties, as 'FORMAT' sets both key and value formats. Either use just 'FORMAT', or use '{which}' and '{}'.",
+                if which == "KEY_FORMAT" { "VALUE_FORMAT" } else { "KEY_FORMAT" }
+            )));
+        }
+        let key_name = with
+            .string("KEY_FORMAT")
+            .or_else(|| format.clone())
+            .or_else(|| inherited.map(|(k, _)| k.name.clone()))
+            .or_else(|| {
+                self.property("ksql.persistence.default.format.key")
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| "KAFKA".to_string());
+        let value_name = with
+            .string("VALUE_FORMAT")
+            .or(format)
+            .or_else(|| inherited.map(|(_, v)| v.name.clone()))
+            .or_else(|| self.property("ksql.persistence.default.format.value").map(str::to_string))
+            .ok_or_else(|| {
+                EngineError::statement(
+                    "Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either provide one or set a default via the 'ksql.persistence.default.format.value' config.",
+                )
+            })?;
+        let mut key = FormatDesc::named(&key_name);
+        let mut value = FormatDesc::named(&value_name);
+        for f in [&key, &value] {
+            FormatKind::parse(&f.name)?;
+        }
+        // A sink that keeps its source's format (not naming one) keeps its delimiter too.
+        if let Some((k, v)) = inherited {
+            let named = with.has("FORMAT");
+            if !named && !with.has("KEY_FORMAT") && k.name == key.name {
+                key.delimiter = k.delimiter.clone();
+            }
+            if !named && !with.has("VALUE_FORMAT") && v.name == value.name {
+                value.delimiter = v.delimiter.clone();
+            }
+        }
+        if let Some(d) = with.string("KEY_DELIMITER") {
+            key.delimiter = Some(d);
+        }
+        if let Some(d) = with.string("VALUE_DELIMITER") {
+            value.delimiter = Some(d);
+        }
+        value.wrap_single_value = match with.bool("WRAP_SINGLE_VALUE")? {
+            Some(w) => Some(w),
+            None => self
+                .property("ksql.persistence.wrap.single.values")
+                .and_then(|v| v.parse().ok()),
+        };
+        Ok((key, value))
+    }
+
+    /// Create `topic` if missing; refuse a mismatching partition count.
+    pub(crate) fn ensure_topic(
+        &self,
+        topic: &str,
+        partitions: Option<i64>,
+        replicas: Option<i64>,
+        kind: SourceKind,
+        create_if_missing: bool,
+    ) -> Result<()> {
+        if self.log.topic_exists(topic)? {
+            if let Some(p) = partitions {
+                let have = self.log.describe_topic(topic)?.partitions.len() as i64;
+                if have != p {
+                    return Err(EngineError::statement(format!(
+                        "A Kafka topic with the name '{topic}' already exists, with different partition/replica configuration than required. KSQL expects {p} partitions (topic has {have})."
+                    )));
+                }
+            }
+            return Ok(());
+        }
+        if partitions.is_none() && !create_if_missing {
+            return Err(EngineError::statement(format!(
+                "Topic '{topic}' does not exist. If you want to create a new topic for the {} please re-run the statement providing the required 'PARTITIONS' configuration in the WITH clause (and optionally 'REPLICAS'). For example: CREATE {} FOO (ID INT KEY, NAME STRING) WITH (KAFKA_TOPIC='{topic}', PARTITIONS=2, REPLICAS=1, VALUE_FORMAT='JSON');",
+                kind_name(kind),
+                kind_name(kind).to_uppercase()
+            )));
+        }
+        let partitions = partitions.unwrap_or(1);
+        let replicas = replicas.unwrap_or(1);
+        if partitions < 1 || partitions > i32::MAX as i64 {
+            return Err(EngineError::statement(format!(
+                "Invalid number of partitions: {partitions}"
+            )));
+        }
+        self.log.create_topic(
+            &TopicSpec::new(topic, partitions as i32)
+                .with_replicas(replicas.clamp(1, i16::MAX as i64) as i16),
+        )?;
+        Ok(())
+    }
+
+    pub(crate) fn create_source(
+        &mut self,
+        cs: &CreateSource,
+        text: &str,
+    ) -> Result<StatementResult> {
+        let name = cs.name.value.clone();
+        if self.check_new_source(cs.kind, &name, cs.if_not_exists, cs.or_replace)? {
+            return Ok(StatementResult::ack(format!(
+                "Cannot add {} '{name}': A {} with the same name already exists.",
+                kind_name(cs.kind),
+                kind_name(cs.kind)
+            )));
+        }
+        let with = WithClause::new(&cs.properties)?;
+        let topic = with.string("KAFKA_TOPIC").ok_or_else(|| {
+            EngineError::statement(
+                "Missing required property \"KAFKA_TOPIC\" which has no default value.",
+            )
+        })?;
+        let (key_format, value_format) = self.formats(&with, None)?;
+        if cs.elements.is_empty() {
+            return Err(EngineError::statement(format!(
+                "The statement does not define any columns. The {} format does not support schema inference.",
+                value_format.name
+            )));
+        }
+        let columns = self.columns(cs.kind, &cs.elements)?;
+        let def = SourceDef {
+            name: name.clone(),
+            kind: cs.kind,
+            topic: topic.clone(),
+            key_format,
+            value_format,
+            timestamp: timestamp_spec(&with, &columns)?,
+            window: window_info(&with)?,
+            columns,
+            is_source: cs.is_source,
+            sql: text.to_string(),
+        };
+        check_formats(&def)?;
+        self.ensure_topic(
+            &topic,
+            with.int("PARTITIONS")?,
+            with.int("REPLICAS")?,
+            cs.kind,
+            false,
+        )?;
+        self.metastore.put_source(def);
+        Ok(StatementResult::ack(format!(
+            "{} created",
+            capitalized(cs.kind)
+        )))
+    }
+
+    fn columns(&self, kind: SourceKind, elements: &[TableElement]) -> Result<Vec<ColumnDef>> {
+        let mut columns: Vec<ColumnDef> = Vec::new();
+        for e in elements {
+            let name = e.name.value.clone();
+            if is_pseudo_column(&name) {
+                return Err(EngineError::statement(format!(
+                    "'{name}' is a reserved column name. You cannot use it as a name for a column."
+                )));
+            }
+            if columns.iter().any(|c| c.name == name) {
+                return Err(EngineError::statement(format!(
+                    "Duplicate column names: {name}"
+                )));
+            }
+            let role = match (&e.constraint, kind) {
+                (ColumnConstraint::None, _) => ColumnRole::Value,
+                (ColumnConstraint::Key, SourceKind::Stream) => ColumnRole::Key,
+                (ColumnConstraint::PrimaryKey, SourceKind::Table) => ColumnRole::Key,
+                (ColumnConstraint::Key, SourceKind::Table) => {
+                    return Err(EngineError::statement(format!(
+                        "Line: 1, Col: 1: Column `{name}` is a 'KEY' column: please use 'PRIMARY KEY' for tables.\nTables have PRIMARY KEYs, which are unique and NON NULL.\nStreams have KEYs, which have no uniqueness or NON NULL constraints."
+                    )))
+                }
+                (ColumnConstraint::PrimaryKey, SourceKind::Stream) => {
+                    return Err(EngineError::statement(format!(
+                        "Line: 1, Col: 1: Column `{name}` is a 'PRIMARY KEY' column: please use 'KEY' for streams.\nTables have PRIMARY KEYs, which are unique and NON NULL.\nStreams have KEYs, which have no uniqueness or NON NULL constraints."
+                    )))
+                }
+                (ColumnConstraint::Headers, _) => ColumnRole::Header(None),
+                (ColumnConstraint::Header(k), _) => ColumnRole::Header(Some(k.clone())),
+            };
+            let ty = sql_to_arrow(&e.ty, &self.metastore)?;
+            match &role {
+                ColumnRole::Header(None) if ty != headers_type() => {
+                    return Err(EngineError::statement(format!(
+                        "Invalid type for HEADERS column: expected ARRAY<STRUCT<`KEY` STRING, `VALUE` BYTES>>, got {}",
+                        sluice_planner::types::type_name(&ty)
+                    )))
+                }
+                ColumnRole::Header(Some(_)) if ty != arrow::datatypes::DataType::Binary => {
+                    return Err(EngineError::statement(format!(
+                        "Invalid type for HEADER('{}') column: expected BYTES, got {}",
+                        name,
+                        sluice_planner::types::type_name(&ty)
+                    )))
+                }
+                _ => {}
+            }
+            columns.push(ColumnDef::new(name, ty, role));
+        }
+        if kind == SourceKind::Table && !columns.iter().any(|c| c.role == ColumnRole::Key) {
+            return Err(EngineError::statement(
+                "Tables require a PRIMARY KEY. Please define the PRIMARY KEY.",
+            ));
+        }
+        Ok(columns)
+    }
+
+    pub(crate) fn create_type(
+        &mut self,
+        name: &str,
+        if_not_exists: bool,
+        ty: &SqlType,
+    ) -> Result<StatementResult> {
+        if sluice_planner::types::TypeResolver::custom_type(&self.metastore, name).is_some() {
+            if if_not_exists {
+                return Ok(StatementResult::ack(format!("Type {name} already exists.")));
+            }
+            return Err(EngineError::statement(format!(
+                "Cannot register custom type '{name}' since it is already registered with type: {ty}"
+            )));
+        }
+        // resolve now so a type referring to unknown types is refused up front
+        sql_to_arrow(ty, &self.metastore)?;
+        self.metastore.put_type(name.to_string(), ty.clone());
+        Ok(StatementResult::ack(format!(
+            "Registered custom type with name '{name}' and SQL type {ty}"
+        )))
+    }
+
+    pub(crate) fn drop_type(&mut self, name: &str, if_exists: bool) -> Result<StatementResult> {
+        match self.metastore.remove_type(name) {
+            Some(_) => Ok(StatementResult::ack(format!("Dropped type '{name}'"))),
+            None if if_exists => Ok(StatementResult::ack(format!(
+                "Type '{name}' does not exist."
+            ))),
+            None => Err(EngineError::statement(format!(
+                "Type {name} does not exist."
+            ))),
+        }
+    }
+
+    pub(crate) fn drop_source(
+        &mut self,
+        kind: SourceKind,
+        name: &str,
+        if_exists: bool,
+        delete_topic: bool,
+    ) -> Result<StatementResult> {
+        let Some(def) = sluice_planner::Catalog::source(&self.metastore, name) else {
+            if if_exists {
+                return Ok(StatementResult::ack(format!(
+                    "Source `{name}` does not exist."
+                )));
+            }
+            return Err(EngineError::statement(format!(
+                "Source {name} does not exist."
+            )));
+        };
+        if def.kind != kind {
+            return Err(EngineError::statement(format!(
+                "Incompatible data source type is {}, but statement was DROP {}",
+                kind_name(def.kind).to_uppercase(),
+                kind_name(kind).to_uppercase()
+            )));
+        }
+        let writers: Vec<&str> = self
+            .queries
+            .values()
+            .filter(|q| q.sink == name)
+            .map(|q| q.id.as_str())
+            .collect();
+        let readers: Vec<&str> = self
+            .queries
+            .values()
+            .filter(|q| q.sources.iter().any(|s| s == name))
+            .map(|q| q.id.as_str())
+            .collect();
+        if !writers.is_empty() || !readers.is_empty() {
+            let mut parts = Vec::new();
+            if !writers.is_empty() {
+                parts.push(format!(
+                    "The following queries write into this source: [{}].",
+                    writers.join(", ")
+                ));
+            }
+            if !readers.is_empty() {
+                parts.push(format!(
+                    "The following queries read from this source: [{}].",
+                    readers.join(", ")
+                ));
+            }
+            return Err(EngineError::statement(format!(
+                "Cannot drop {name}.\n{}\nYou need to terminate them before dropping {name}.",
+                parts.join("\n")
+            )));
+        }
+        self.metastore.remove_source(name);
+        if delete_topic && self.log.topic_exists(&def.topic)? {
+            self.log.delete_topic(&def.topic)?;
+        }
+        Ok(StatementResult::ack(format!(
+            "Source `{name}` (topic: {}) was dropped.",
+            def.topic
+        )))
+    }
+
+    pub(crate) fn terminate(&mut self, query_id: Option<&str>) -> Result<StatementResult> {
+        match query_id {
+            None => {
+                let n = self.queries.len();
+                self.queries.clear();
+                Ok(StatementResult::ack(format!("Terminated {n} queries.")))
+            }
+            Some(id) => {
+                let key = self
+                    .queries
+                    .keys()
+                    .find(|k| k.eq_ignore_ascii_case(id))
+                    .cloned()
+                    .ok_or_else(|| EngineError::statement(format!("Unknown queryId: {id}")))?;
+                self.queries.remove(&key);
+                Ok(StatementResult::ack(format!("Query terminated: {key}")))
+            }
+        }
+    }
+}
+
+/// Both formats can carry the declared columns.
+pub(crate) fn check_formats(def: &SourceDef) -> Result<()> {
+    let key_kind = FormatKind::parse(&def.key_format.name)?;
+    let value_kind = FormatKind::parse(&def.value_format.name)?;
+    let opts = |d: &FormatDesc| sluice_formats::FormatOptions {
+        delimiter: d.delimiter.clone(),
+        wrap_single_value: d.wrap_single_value,
+    };
+    sluice_formats::check_schema(key_kind, &def.key_schema(), true, &opts(&def.key_format))?;
+    sluice_formats::check_schema(
+        value_kind,
+        &def.value_schema(),
+        false,
+        &opts(&def.value_format),
+    )?;
+    Ok(())
+}
+
+fn timestamp_spec(with: &WithClause, columns: &[ColumnDef]) -> Result<Option<TimestampSpec>> {
+    let Some(column) = with.string("TIMESTAMP") else {
+        if with.has("TIMESTAMP_FORMAT") {
+            return Err(EngineError::statement(
+                "TIMESTAMP_FORMAT requires a TIMESTAMP column in the WITH clause.",
+            ));
+        }
+        return Ok(None);
+    };
+    let column = column.to_uppercase();
+    let Some(c) = columns
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(&column))
+    else {
+        return Err(EngineError::statement(format!(
+            "The TIMESTAMP column set in the WITH clause does not exist in the schema: '{column}'"
+        )));
+    };
+    use arrow::datatypes::DataType;
+    let format = with.string("TIMESTAMP_FORMAT");
+    match (&c.ty, &format) {
+        (DataType::Int64 | DataType::Timestamp(_, _), _) | (DataType::Utf8, Some(_)) => {}
+        (DataType::Utf8, None) => {
+            return Err(EngineError::statement(format!(
+                "Timestamp column, `{}`, of type STRING requires a TIMESTAMP_FORMAT.",
+                c.name
+            )))
+        }
+        (other, _) => {
+            return Err(EngineError::statement(format!(
+                "Timestamp column, `{}`, should be LONG(INT64), TIMESTAMP, or a String with a timestamp_format specified. (got {})",
+                c.name,
+                sluice_planner::types::type_name(other)
+            )))
+        }
+    }
+    Ok(Some(TimestampSpec {
+        column: c.name.clone(),
+        format,
+    }))
+}
+
+fn window_info(with: &WithClause) -> Result<Option<WindowInfo>> {
+    let Some(kind) = with.string("WINDOW_TYPE") else {
+        return Ok(None);
+    };
+    let kind = match kind.to_uppercase().as_str() {
+        "TUMBLING" => WindowKind::Tumbling,
+        "HOPPING" => WindowKind::Hopping,
+        "SESSION" => WindowKind::Session,
+        other => {
+            return Err(EngineError::statement(format!(
+                "Invalid value for WINDOW_TYPE: '{other}'. Valid values are TUMBLING, HOPPING, SESSION."
+            )))
+        }
+    };
+    let size_ms = match with.string("WINDOW_SIZE") {
+        Some(s) => Some(parse_duration(&s)?),
+        None => None,
+    };
+    if kind != WindowKind::Session && size_ms.is_none() {
+        return Err(EngineError::statement(format!(
+            "{} windows require 'WINDOW_SIZE' to be provided in the WITH clause.",
+            kind.name()
+        )));
+    }
+    Ok(Some(WindowInfo { kind, size_ms }))
+}
+
+/// `'10 SECONDS'` → 10000.
+fn parse_duration(s: &str) -> Result<i64> {
+    let mut parts = s.split_whitespace();
+    let (Some(n), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(EngineError::statement(format!("Invalid duration: '{s}'")));
+    };
+    let n: i64 = n
+        .parse()
+        .map_err(|_| EngineError::statement(format!("Invalid duration: '{s}'")))?;
+    let unit = sluice_sql::TimeUnit::parse(unit)
+        .ok_or_else(|| EngineError::statement(format!("Invalid time unit in duration: '{s}'")))?;
+    Ok(n * unit.millis())
+}

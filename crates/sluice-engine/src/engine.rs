@@ -1,0 +1,228 @@
+//! The engine: executes statements against one log, keeps the metastore and the
+//! running queries, and drives them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use sluice_log::Log;
+use sluice_runtime::{OffsetReset, ProcessingLog, Progress, QueryTask};
+use sluice_sql::{ParsedStatement, Statement};
+
+use crate::error::{EngineError, Result};
+use crate::metastore::MetaStore;
+use crate::result::StatementResult;
+
+/// Engine-wide settings, by ksqlDB's property names (`ksql.*`, `auto.offset.reset`, ...).
+#[derive(Debug, Clone, Default)]
+pub struct EngineConfig {
+    pub properties: BTreeMap<String, String>,
+}
+
+impl EngineConfig {
+    pub fn with(mut self, key: &str, value: &str) -> Self {
+        self.properties.insert(key.to_string(), value.to_string());
+        self
+    }
+}
+
+/// A persistent query the engine runs.
+pub struct RunningQuery {
+    pub id: String,
+    pub sql: String,
+    /// The stream or table it writes.
+    pub sink: String,
+    /// The sources it reads.
+    pub sources: Vec<String>,
+    pub task: QueryTask,
+}
+
+pub struct Engine {
+    pub(crate) log: Arc<dyn Log>,
+    pub(crate) metastore: MetaStore,
+    pub(crate) queries: BTreeMap<String, RunningQuery>,
+    pub(crate) config: EngineConfig,
+    /// `SET` in this session, over `config`.
+    pub(crate) session: BTreeMap<String, String>,
+    pub(crate) variables: HashMap<String, String>,
+    pub(crate) processing_log: Arc<ProcessingLog>,
+    pub(crate) next_query_id: u64,
+}
+
+/// How many records a task reads from a partition per poll.
+pub const POLL_BATCH: usize = 1024;
+
+impl Engine {
+    pub fn new(log: Arc<dyn Log>, config: EngineConfig) -> Self {
+        Engine {
+            log,
+            metastore: MetaStore::default(),
+            queries: BTreeMap::new(),
+            config,
+            session: BTreeMap::new(),
+            variables: HashMap::new(),
+            processing_log: Arc::new(ProcessingLog::default()),
+            next_query_id: 0,
+        }
+    }
+
+    pub fn log(&self) -> &Arc<dyn Log> {
+        &self.log
+    }
+
+    pub fn metastore(&self) -> &MetaStore {
+        &self.metastore
+    }
+
+    pub fn processing_log(&self) -> &Arc<ProcessingLog> {
+        &self.processing_log
+    }
+
+    pub fn queries(&self) -> impl Iterator<Item = &RunningQuery> {
+        self.queries.values()
+    }
+
+    /// A property as this session sees it: `SET` first, then the engine config.
+    pub fn property(&self, key: &str) -> Option<&str> {
+        self.session
+            .get(key)
+            .or_else(|| self.config.properties.get(key))
+            .map(String::as_str)
+    }
+
+    pub(crate) fn offset_reset(&self) -> OffsetReset {
+        self.property("auto.offset.reset")
+            .or_else(|| self.property("ksql.streams.auto.offset.reset"))
+            .and_then(OffsetReset::parse)
+            .unwrap_or(OffsetReset::Latest)
+    }
+
+    pub(crate) fn new_query_id(&mut self, prefix: &str) -> String {
+        let id = format!("{prefix}_{}", self.next_query_id);
+        self.next_query_id += 1;
+        id
+    }
+
+    /// Substitute `${var}`, parse and execute every statement of `sql` in order.
+    /// Stops at the first failure; what ran before it stays done.
+    pub fn execute_sql(&mut self, sql: &str) -> Result<Vec<StatementResult>> {
+        let mut results = Vec::new();
+        for text in sluice_sql::split_statements(sql) {
+            let substituted = sluice_sql::substitute_variables(text, &self.variables)?;
+            for stmt in sluice_sql::parse(&substituted)? {
+                results.push(self.execute(&stmt)?);
+            }
+        }
+        Ok(results)
+    }
+
+    pub fn execute(&mut self, stmt: &ParsedStatement) -> Result<StatementResult> {
+        let text = stmt.text.as_str();
+        match &stmt.statement {
+            Statement::CreateSource(cs) => self.create_source(cs, text),
+            Statement::CreateAsSelect(cas) => self.create_as_select(cas, text),
+            Statement::InsertInto {
+                target,
+                properties: _,
+                query,
+            } => self.insert_into(&target.value, query, text),
+            Statement::InsertValues {
+                target,
+                columns,
+                values,
+            } => self.insert_values(&target.value, columns.as_deref(), values),
+            Statement::Query(q) => self.transient_query(q),
+            Statement::DropSource {
+                kind,
+                if_exists,
+                name,
+                delete_topic,
+            } => self.drop_source(*kind, &name.value, *if_exists, *delete_topic),
+            Statement::Terminate { query_id } => self.terminate(query_id.as_deref()),
+            Statement::Show(show) => self.show(show),
+            Statement::Describe(d) => self.describe(d),
+            Statement::Explain(e) => self.explain(e),
+            Statement::Set { property, value } => {
+                self.session.insert(property.clone(), value.clone());
+                Ok(StatementResult::ack(format!(
+                    "Successfully changed local property '{property}' to '{value}'."
+                )))
+            }
+            Statement::Unset { property } => {
+                self.session.remove(property);
+                Ok(StatementResult::ack(format!(
+                    "Successfully unset local property '{property}'."
+                )))
+            }
+            Statement::AlterSystem { property, value } => {
+                self.config
+                    .properties
+                    .insert(property.clone(), value.clone());
+                Ok(StatementResult::ack(format!(
+                    "Successfully changed system property '{property}' to '{value}'."
+                )))
+            }
+            Statement::Define { name, value } => {
+                self.variables.insert(name.clone(), value.clone());
+                Ok(StatementResult::ack(format!("Defined variable '{name}'.")))
+            }
+            Statement::Undefine { name } => match self.variables.remove(name) {
+                Some(_) => Ok(StatementResult::ack(format!(
+                    "Undefined variable '{name}'."
+                ))),
+                None => Err(EngineError::statement(format!(
+                    "Variable '{name}' is undefined"
+                ))),
+            },
+            Statement::CreateType {
+                name,
+                if_not_exists,
+                ty,
+            } => self.create_type(&name.value, *if_not_exists, ty),
+            Statement::DropType { name, if_exists } => self.drop_type(&name.value, *if_exists),
+            Statement::PauseResume { .. } => Err(EngineError::Unsupported(
+                "PAUSE and RESUME are not supported by this version of Sluice.".into(),
+            )),
+            Statement::Print { .. } => Err(EngineError::Unsupported(
+                "PRINT is not supported by this version of Sluice.".into(),
+            )),
+            Statement::CreateConnector { .. } | Statement::DropConnector { .. } => {
+                Err(EngineError::Unsupported(
+                    "Connectors are not supported by this version of Sluice.".into(),
+                ))
+            }
+            Statement::AlterSource { .. } => Err(EngineError::Unsupported(
+                "ALTER STREAM/TABLE is not supported by this version of Sluice.".into(),
+            )),
+            Statement::Assert(_) => Err(EngineError::Unsupported(
+                "ASSERT statements are not supported by this version of Sluice.".into(),
+            )),
+            Statement::RunScript { path } => {
+                let sql = std::fs::read_to_string(path).map_err(|e| {
+                    EngineError::statement(format!("Failed to read script '{path}': {e}"))
+                })?;
+                let results = self.execute_sql(&sql)?;
+                Ok(StatementResult::ack(format!(
+                    "Ran {} statement(s) from '{path}'.",
+                    results.len()
+                )))
+            }
+        }
+    }
+
+    /// Poll every persistent query once. Returns what they did together.
+    pub fn poll_once(&mut self) -> Result<Progress> {
+        let mut total = Progress::default();
+        for q in self.queries.values_mut() {
+            let p = q.task.poll(self.log.as_ref(), POLL_BATCH)?;
+            total.consumed += p.consumed;
+            total.produced += p.produced;
+        }
+        Ok(total)
+    }
+
+    /// Run every persistent query until all of them are caught up with their input.
+    pub fn run_until_idle(&mut self) -> Result<()> {
+        while self.poll_once()?.consumed > 0 {}
+        Ok(())
+    }
+}

@@ -1,0 +1,21 @@
+//! The engine: the one API every way into Sluice uses. It executes statements
+//! (DDL, persistent and transient queries, INSERT, SHOW/DESCRIBE), keeps the
+//! metastore and the running queries over a [`sluice_log::Log`], and hosts the
+//! ksqlDB test-format runner. The REPL, REST server and test command only render
+//! what it returns.
+
+mod ddl;
+mod engine;
+mod error;
+pub mod metastore;
+mod properties;
+pub mod qtt;
+mod query;
+mod result;
+mod show;
+
+pub use engine::{Engine, EngineConfig, RunningQuery};
+pub use error::EngineError;
+pub use result::StatementResult;
+pub use sluice_log as log;
+pub use sluice_sql::split_statements;

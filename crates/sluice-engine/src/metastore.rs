@@ -1,0 +1,49 @@
+//! The metastore: every stream, table and custom type the engine knows.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sluice_planner::catalog::{Catalog, SourceDef};
+use sluice_planner::types::TypeResolver;
+use sluice_sql::SqlType;
+
+#[derive(Default, Clone)]
+pub struct MetaStore {
+    sources: BTreeMap<String, Arc<SourceDef>>,
+    types: BTreeMap<String, SqlType>,
+}
+
+impl MetaStore {
+    pub fn put_source(&mut self, def: SourceDef) -> Arc<SourceDef> {
+        let def = Arc::new(def);
+        self.sources.insert(def.name.clone(), def.clone());
+        def
+    }
+    pub fn remove_source(&mut self, name: &str) -> Option<Arc<SourceDef>> {
+        self.sources.remove(name)
+    }
+    pub fn sources(&self) -> impl Iterator<Item = &Arc<SourceDef>> {
+        self.sources.values()
+    }
+    pub fn put_type(&mut self, name: String, ty: SqlType) {
+        self.types.insert(name, ty);
+    }
+    pub fn remove_type(&mut self, name: &str) -> Option<SqlType> {
+        self.types.remove(name)
+    }
+    pub fn types(&self) -> impl Iterator<Item = (&String, &SqlType)> {
+        self.types.iter()
+    }
+}
+
+impl TypeResolver for MetaStore {
+    fn custom_type(&self, name: &str) -> Option<SqlType> {
+        self.types.get(name).cloned()
+    }
+}
+
+impl Catalog for MetaStore {
+    fn source(&self, name: &str) -> Option<Arc<SourceDef>> {
+        self.sources.get(name).cloned()
+    }
+}

@@ -1,0 +1,91 @@
+//! `sluice test`: ksqlDB's test formats run on fresh embedded engines.
+//!
+//! Two formats: query-validation-test files (`{"tests": [...]}`, one engine per case
+//! and variant) and the ksql-test-runner trio (statements file, inputs file, outputs
+//! file).
+
+mod compare;
+mod model;
+mod post;
+mod recording;
+mod run;
+
+use std::path::Path;
+
+pub use compare::{json_eq, OutputRecord};
+pub use model::{parse_lenient, TestCase, TestFile};
+pub use run::{run_case, CaseReport, CaseStatus};
+
+/// Run every case of one QTT file, calling `on_case` as each finishes.
+pub fn run_file(
+    path: &Path,
+    on_case: &mut dyn FnMut(&CaseReport),
+) -> Result<Vec<CaseReport>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file =
+        parse_lenient(&text).map_err(|e| format!("{}: not a QTT file: {e}", path.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut reports = Vec::new();
+    for test in &file.tests {
+        for variant in test.variants() {
+            let report = run_guarded(&name, test, &variant);
+            on_case(&report);
+            reports.push(report);
+        }
+    }
+    Ok(reports)
+}
+
+/// A case that panics is reported as an error instead of ending the run.
+fn run_guarded(file: &str, test: &TestCase, variant: &model::Variant) -> CaseReport {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_case(file, test, variant)
+    })) {
+        Ok(r) => r,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "panic".into());
+            CaseReport {
+                file: file.to_string(),
+                name: variant.name.clone(),
+                status: CaseStatus::Error,
+                error: Some(format!("internal error: {msg}")),
+                reason: None,
+                outputs: Vec::new(),
+            }
+        }
+    }
+}
+
+/// The ksql-test-runner format: statements text, `{"inputs": [...]}` and
+/// `{"outputs": [...]}` files, run as one case.
+pub fn run_trio(
+    statements: &str,
+    inputs_json: &str,
+    outputs_json: &str,
+) -> Result<CaseReport, String> {
+    let inputs: serde_json::Value =
+        serde_json::from_str(inputs_json).map_err(|e| format!("input file: {e}"))?;
+    let outputs: serde_json::Value =
+        serde_json::from_str(outputs_json).map_err(|e| format!("output file: {e}"))?;
+    let stmts: Vec<String> = sluice_sql::split_statements(statements)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let case = serde_json::json!({
+        "name": "test",
+        "statements": stmts,
+        "inputs": inputs.get("inputs").cloned().unwrap_or_default(),
+        "outputs": outputs.get("outputs").cloned().unwrap_or_default(),
+    });
+    let test: TestCase =
+        serde_json::from_value(case).map_err(|e| format!("bad test files: {e}"))?;
+    let variant = test.variants().remove(0);
+    Ok(run_guarded("test", &test, &variant))
+}

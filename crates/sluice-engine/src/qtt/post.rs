@@ -1,0 +1,100 @@
+//! A case's `post` conditions: the sources and topics that must exist afterwards.
+
+use sluice_planner::Catalog;
+
+use super::model::PostConditions;
+use super::run::{expected_format, schema_string, source_formats};
+use crate::engine::Engine;
+
+/// Normalize `A INT KEY, B STRING` so it compares with what DESCRIBE-like text gives.
+fn normalize_schema(s: &str) -> Result<String, String> {
+    let stmt = format!("CREATE STREAM __POST ({s}) WITH (KAFKA_TOPIC='t', VALUE_FORMAT='JSON');");
+    let parsed =
+        sluice_sql::parse(&stmt).map_err(|e| format!("bad post-condition schema '{s}': {e}"))?;
+    let Some(sluice_sql::Statement::CreateSource(cs)) =
+        parsed.into_iter().next().map(|p| p.statement)
+    else {
+        return Err(format!("bad post-condition schema '{s}'"));
+    };
+    Ok(cs
+        .elements
+        .iter()
+        .map(|e| {
+            let ty = sluice_planner::types::sql_to_arrow(&e.ty, &())
+                .map(|t| sluice_planner::types::type_name(&t))
+                .unwrap_or_else(|_| e.ty.to_string());
+            let suffix = match &e.constraint {
+                sluice_sql::ColumnConstraint::Key => " KEY",
+                sluice_sql::ColumnConstraint::PrimaryKey => " PRIMARY KEY",
+                sluice_sql::ColumnConstraint::Headers => " HEADERS",
+                _ => "",
+            };
+            format!("`{}` {ty}{suffix}", e.name.value)
+        })
+        .collect::<Vec<_>>()
+        .join(", "))
+}
+
+pub fn check(engine: &Engine, post: &PostConditions) -> Result<(), String> {
+    for s in &post.sources {
+        let name = s.name.to_uppercase();
+        let def = engine
+            .metastore()
+            .source(&s.name)
+            .or_else(|| engine.metastore().source(&name))
+            .ok_or_else(|| format!("post: source {} does not exist", s.name))?;
+        if let Some(kind) = &s.kind {
+            let actual = crate::ddl::kind_name(def.kind);
+            if !kind.eq_ignore_ascii_case(actual) {
+                return Err(format!("post: {} is a {actual}, expected {kind}", s.name));
+            }
+        }
+        if let Some(schema) = &s.schema {
+            let want = normalize_schema(schema)?;
+            let have = schema_string(&def);
+            // A stream declares its key with KEY, a table with PRIMARY KEY; the test
+            // files write either for tables.
+            if want.replace(" PRIMARY KEY", " KEY") != have.replace(" PRIMARY KEY", " KEY") {
+                return Err(format!(
+                    "post: {} has schema {have}, expected {want}",
+                    s.name
+                ));
+            }
+        }
+        let (kf, vf) = source_formats(engine, &def.name).unwrap_or_default();
+        if let Some(want) = expected_format(&s.key_format) {
+            if want != kf {
+                return Err(format!(
+                    "post: {} has key format {kf}, expected {want}",
+                    s.name
+                ));
+            }
+        }
+        if let Some(want) = expected_format(&s.value_format) {
+            if want != vf {
+                return Err(format!(
+                    "post: {} has value format {vf}, expected {want}",
+                    s.name
+                ));
+            }
+        }
+    }
+    if let Some(topics) = &post.topics {
+        for t in &topics.topics {
+            let d = engine
+                .log()
+                .describe_topic(&t.name)
+                .map_err(|e| format!("post: topic {}: {e}", t.name))?;
+            if let Some(p) = t.partitions {
+                if d.partitions.len() as i32 != p {
+                    return Err(format!(
+                        "post: topic {} has {} partitions, expected {p}",
+                        t.name,
+                        d.partitions.len()
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,338 @@
+//! Running one QTT case: a fresh engine on an in-memory log, the statements, the
+//! inputs record by record, then the outputs compared with what was written.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+use sluice_formats::{bytes_to_test_value, test_value_to_bytes, FormatKind, FormatOptions};
+use sluice_log::{EmbeddedLog, Header, Log, Record, TopicSpec};
+use sluice_planner::catalog::SourceDef;
+use sluice_planner::types::type_name;
+use sluice_planner::{Catalog, ColumnRole};
+use sluice_sql::{Literal, Statement};
+
+use super::compare::{records_match, OutputRecord};
+use super::model::{format_name, TestCase, TestRecord, Variant, Window};
+use super::recording::RecordingLog;
+use crate::engine::{Engine, EngineConfig};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CaseStatus {
+    Pass,
+    Fail,
+    Error,
+    Skip,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseReport {
+    pub file: String,
+    pub name: String,
+    pub status: CaseStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Why the runner judged a case failed (not an engine error).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub outputs: Vec<OutputRecord>,
+}
+
+fn format_options(d: &sluice_planner::FormatDesc) -> FormatOptions {
+    FormatOptions {
+        delimiter: d.delimiter.clone(),
+        wrap_single_value: d.wrap_single_value,
+    }
+}
+
+/// The source a topic's records are read as: the one written by a query if any,
+/// else the first declared over the topic.
+fn source_for_topic(engine: &Engine, topic: &str) -> Option<Arc<SourceDef>> {
+    let sinks: HashSet<&str> = engine.queries().map(|q| q.sink.as_str()).collect();
+    let mut candidates: Vec<Arc<SourceDef>> = engine
+        .metastore()
+        .sources()
+        .filter(|s| s.topic == topic)
+        .cloned()
+        .collect();
+    candidates.sort_by_key(|s| !sinks.contains(s.name.as_str()));
+    candidates.into_iter().next()
+}
+
+/// Bytes for a test record's key or value, written the way the topic's source reads them.
+fn encode(def: Option<&SourceDef>, is_key: bool, value: &Value) -> Result<Option<Vec<u8>>, String> {
+    let Some(def) = def else {
+        return Ok(match value {
+            Value::Null => None,
+            Value::String(s) => Some(s.clone().into_bytes()),
+            other => Some(other.to_string().into_bytes()),
+        });
+    };
+    let (desc, schema) = if is_key {
+        (&def.key_format, def.key_schema())
+    } else {
+        (&def.value_format, def.value_schema())
+    };
+    let kind = FormatKind::parse(&desc.name).map_err(|e| e.to_string())?;
+    test_value_to_bytes(kind, &schema, &format_options(desc), is_key, value)
+        .map_err(|e| e.to_string())
+}
+
+fn decode(def: Option<&SourceDef>, is_key: bool, bytes: Option<&[u8]>) -> Value {
+    let Some(def) = def else {
+        return match bytes {
+            None => Value::Null,
+            Some(b) => serde_json::from_slice(b)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(b).into_owned())),
+        };
+    };
+    let (desc, schema) = if is_key {
+        (&def.key_format, def.key_schema())
+    } else {
+        (&def.value_format, def.value_schema())
+    };
+    match FormatKind::parse(&desc.name) {
+        Ok(kind) => bytes_to_test_value(kind, &schema, &format_options(desc), is_key, bytes),
+        Err(_) => Value::Null,
+    }
+}
+
+/// Topics a case needs before its statements run, as ksqlDB's test driver creates
+/// them: the declared `topics`, those of inputs and outputs, and those named by
+/// CREATE STREAM/TABLE statements (with their PARTITIONS).
+fn precreate_topics(log: &dyn Log, test: &TestCase, statements: &[String]) {
+    let mut wanted: Vec<(String, i32)> = test
+        .topics
+        .iter()
+        .map(|t| (t.name.clone(), t.partitions.unwrap_or(1)))
+        .collect();
+    for s in statements {
+        let Ok(parsed) = sluice_sql::parse(s) else {
+            continue;
+        };
+        for p in parsed {
+            if let Statement::CreateSource(cs) = p.statement {
+                let prop = |n: &str| {
+                    cs.properties
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(n))
+                        .map(|(_, v)| v.clone())
+                };
+                if let Some(Literal::String(topic)) = prop("KAFKA_TOPIC") {
+                    let partitions = match prop("PARTITIONS") {
+                        Some(Literal::Integer(n)) => n as i32,
+                        _ => 1,
+                    };
+                    wanted.push((topic, partitions));
+                }
+            }
+        }
+    }
+    for r in test.inputs.iter().chain(&test.outputs) {
+        wanted.push((r.topic.clone(), 1));
+    }
+    for (name, partitions) in wanted {
+        if !log.topic_exists(&name).unwrap_or(true) {
+            // a bad name or count is the statement's to report
+            let _ = log.create_topic(&TopicSpec::new(&name, partitions.max(1)));
+        }
+    }
+}
+
+pub fn run_case(file: &str, test: &TestCase, variant: &Variant) -> CaseReport {
+    let mut report = CaseReport {
+        file: file.to_string(),
+        name: variant.name.clone(),
+        status: CaseStatus::Pass,
+        error: None,
+        reason: None,
+        outputs: Vec::new(),
+    };
+    if let Some(why) = test.skip_reason() {
+        report.status = CaseStatus::Skip;
+        report.reason = Some(why.to_string());
+        return report;
+    }
+    let statements: Vec<String> = test
+        .statements
+        .iter()
+        .map(|s| match &variant.format {
+            Some(f) => s.replace("{FORMAT}", f),
+            None => s.clone(),
+        })
+        .collect();
+    let recording = Arc::new(RecordingLog::new(Arc::new(EmbeddedLog::in_memory())));
+    let mut config = EngineConfig::default().with("auto.offset.reset", "earliest");
+    for (k, v) in &test.properties {
+        let v = match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        config = config.with(k, &v);
+    }
+    precreate_topics(recording.as_ref(), test, &statements);
+    let mut engine = Engine::new(recording.clone(), config);
+
+    let outcome =
+        run_statements_and_inputs(&mut engine, recording.as_ref(), &statements, &test.inputs);
+    let input_positions: HashSet<(String, i32, i64)> =
+        outcome.as_ref().map(|o| o.clone()).unwrap_or_default();
+    report.outputs = collect_outputs(&engine, recording.as_ref(), &input_positions);
+    match (outcome, &test.expected_exception) {
+        (Err(e), Some(_)) => {
+            report.error = Some(e);
+        }
+        (Err(e), None) => {
+            report.status = CaseStatus::Error;
+            report.error = Some(e);
+        }
+        (Ok(_), Some(expected)) => {
+            report.status = CaseStatus::Fail;
+            report.reason = Some(format!(
+                "expected an error ({}) but the case ran",
+                expected.message.clone().unwrap_or_default()
+            ));
+        }
+        (Ok(_), None) => {
+            if let Err(why) = records_match(&test.outputs, &report.outputs) {
+                report.status = CaseStatus::Fail;
+                report.reason = Some(why);
+            } else if let Some(post) = &test.post {
+                if let Err(why) = super::post::check(&engine, post) {
+                    report.status = CaseStatus::Fail;
+                    report.reason = Some(why);
+                }
+            }
+        }
+    }
+    report
+}
+
+/// Execute the statements, then feed the inputs one record at a time, running the
+/// queries to quiescence after each. Returns where the inputs were written.
+fn run_statements_and_inputs(
+    engine: &mut Engine,
+    log: &RecordingLog,
+    statements: &[String],
+    inputs: &[TestRecord],
+) -> Result<HashSet<(String, i32, i64)>, String> {
+    for s in statements {
+        engine.execute_sql(s).map_err(|e| e.to_string())?;
+        engine.run_until_idle().map_err(|e| e.to_string())?;
+    }
+    let mut positions = HashSet::new();
+    for input in inputs {
+        let def = source_for_input(engine, &input.topic);
+        let key = encode(def.as_deref(), true, &input.key)?;
+        let value = encode(def.as_deref(), false, &input.value)?;
+        let mut record = Record::new(key, value, input.timestamp.unwrap_or(0));
+        for h in input.headers.iter().flatten() {
+            record.headers.push(Header::new(
+                h.key.clone(),
+                h.value.as_ref().and_then(|v| base64_decode(v)),
+            ));
+        }
+        if !log.topic_exists(&input.topic).map_err(|e| e.to_string())? {
+            log.create_topic(&TopicSpec::new(&input.topic, 1))
+                .map_err(|e| e.to_string())?;
+        }
+        for (p, o) in log
+            .produce(&input.topic, vec![(None, record)])
+            .map_err(|e| e.to_string())?
+        {
+            positions.insert((input.topic.clone(), p, o));
+        }
+        engine.run_until_idle().map_err(|e| e.to_string())?;
+    }
+    Ok(positions)
+}
+
+/// Inputs are written as the source declared over the topic reads them.
+fn source_for_input(engine: &Engine, topic: &str) -> Option<Arc<SourceDef>> {
+    let sinks: HashSet<&str> = engine.queries().map(|q| q.sink.as_str()).collect();
+    let mut c: Vec<Arc<SourceDef>> = engine
+        .metastore()
+        .sources()
+        .filter(|s| s.topic == topic)
+        .cloned()
+        .collect();
+    c.sort_by_key(|s| sinks.contains(s.name.as_str()));
+    c.into_iter().next()
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(s).ok()
+}
+
+fn base64_encode(b: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+fn collect_outputs(
+    engine: &Engine,
+    log: &RecordingLog,
+    inputs: &HashSet<(String, i32, i64)>,
+) -> Vec<OutputRecord> {
+    let mut out = Vec::new();
+    for (topic, partition, offset) in log.produced() {
+        if inputs.contains(&(topic.clone(), partition, offset)) {
+            continue;
+        }
+        let Ok(mut fetched) = log.fetch(&topic, partition, offset, 1) else {
+            continue;
+        };
+        let Some(stored) = fetched.pop() else {
+            continue;
+        };
+        let def = source_for_topic(engine, &topic);
+        let r = &stored.record;
+        out.push(OutputRecord {
+            topic,
+            key: decode(def.as_deref(), true, r.key.as_deref()),
+            value: decode(def.as_deref(), false, r.value.as_deref()),
+            timestamp: r.timestamp,
+            window: None::<Window>,
+            headers: (!r.headers.is_empty()).then(|| {
+                r.headers
+                    .iter()
+                    .map(|h| serde_json::json!({"KEY": h.key, "VALUE": h.value.as_deref().map(base64_encode)}))
+                    .collect()
+            }),
+        });
+    }
+    out
+}
+
+/// `NAME TYPE [KEY|PRIMARY KEY], ...` of a source, as post-conditions write schemas.
+pub fn schema_string(def: &SourceDef) -> String {
+    def.key_columns()
+        .chain(def.value_columns())
+        .chain(def.header_columns())
+        .map(|c| {
+            let suffix = match (&c.role, def.kind) {
+                (ColumnRole::Key, sluice_sql::SourceKind::Stream) => " KEY",
+                (ColumnRole::Key, sluice_sql::SourceKind::Table) => " PRIMARY KEY",
+                (ColumnRole::Header(None), _) => " HEADERS",
+                _ => "",
+            };
+            format!("`{}` {}{suffix}", c.name, type_name(&c.ty))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// For post-conditions: a source's key and value format names.
+pub fn source_formats(engine: &Engine, name: &str) -> Option<(String, String)> {
+    engine
+        .metastore()
+        .source(name)
+        .map(|s| (s.key_format.name.clone(), s.value_format.name.clone()))
+}
+
+pub(crate) fn expected_format(v: &Option<Value>) -> Option<String> {
+    v.as_ref().and_then(format_name).map(|s| s.to_uppercase())
+}

@@ -1,0 +1,412 @@
+//! Statements that run queries or write data: CREATE ... AS SELECT, INSERT INTO ...
+//! SELECT, INSERT INTO ... VALUES, and transient SELECTs.
+
+use std::sync::Arc;
+
+use arrow::array::{new_null_array, ArrayRef, Int64Array, RecordBatch};
+use arrow::datatypes::{DataType, Schema};
+use sluice_log::Record;
+use sluice_planner::catalog::{ColumnDef, ColumnRole, SourceDef, ROWTIME};
+use sluice_planner::expr::{ExprCompiler, Scope};
+use sluice_planner::plan::timestamp_extractor;
+use sluice_planner::types::{can_widen, is_numeric, type_name};
+use sluice_planner::{plan_query, Catalog, ProjectPlan, QueryContext};
+use sluice_runtime::sink::TopicSink;
+use sluice_runtime::source::SourceReader;
+use sluice_runtime::{OffsetReset, QueryOutput, QueryTask};
+use sluice_sql::{CreateAsSelect, Expr, Ident, Query, SourceKind};
+
+use crate::ddl::{check_formats, kind_name};
+use crate::engine::{Engine, RunningQuery, POLL_BATCH};
+use crate::error::{EngineError, Result};
+use crate::properties::WithClause;
+use crate::result::StatementResult;
+
+impl Engine {
+    fn task_for(
+        &self,
+        id: String,
+        plan: &ProjectPlan,
+        output: QueryOutput,
+        reset: OffsetReset,
+    ) -> Result<QueryTask> {
+        let ts = timestamp_extractor(&plan.source, &self.metastore)?;
+        let reader = SourceReader::new(plan.source.clone(), ts)?;
+        Ok(QueryTask::new(
+            id,
+            plan,
+            reader,
+            output,
+            reset,
+            self.processing_log.clone(),
+        )?)
+    }
+
+    pub(crate) fn create_as_select(
+        &mut self,
+        cas: &CreateAsSelect,
+        text: &str,
+    ) -> Result<StatementResult> {
+        let name = cas.name.value.clone();
+        if self.check_new_source(cas.kind, &name, cas.if_not_exists, cas.or_replace)? {
+            return Ok(StatementResult::ack(format!(
+                "Cannot add {} '{name}': A {} with the same name already exists.",
+                kind_name(cas.kind),
+                kind_name(cas.kind)
+            )));
+        }
+        let with = WithClause::new(&cas.properties)?;
+        let plan = plan_query(&cas.query, &self.metastore, QueryContext::Persistent(&name))?;
+        let result_kind = plan.source.kind;
+        if result_kind != cas.kind {
+            let (produces, use_) = match result_kind {
+                SourceKind::Stream => ("STREAM", "CREATE STREAM AS SELECT"),
+                SourceKind::Table => ("TABLE", "CREATE TABLE AS SELECT"),
+            };
+            return Err(EngineError::statement(format!(
+                "Invalid result type. Your SELECT query produces a {produces}. Please use {use_} statement instead."
+            )));
+        }
+        let has_key = plan.key_columns().next().is_some();
+        if !has_key && (with.has("KEY_FORMAT")) {
+            return Err(EngineError::statement(
+                "Key format specified for stream without key columns.",
+            ));
+        }
+        let (key_format, value_format) = self.formats(
+            &with,
+            Some((&plan.source.key_format, &plan.source.value_format)),
+        )?;
+        let prefix = self
+            .property("ksql.output.topic.name.prefix")
+            .unwrap_or("")
+            .to_string();
+        let topic = with
+            .string("KAFKA_TOPIC")
+            .unwrap_or_else(|| format!("{prefix}{name}"));
+        let columns = plan
+            .columns
+            .iter()
+            .map(|c| ColumnDef::new(c.name.clone(), c.ty.clone(), c.role.clone()))
+            .collect();
+        let def = SourceDef {
+            name: name.clone(),
+            kind: cas.kind,
+            topic: topic.clone(),
+            key_format,
+            value_format,
+            columns,
+            timestamp: None,
+            window: plan.source.window,
+            is_source: false,
+            sql: text.to_string(),
+        };
+        check_formats(&def)?;
+        let source_partitions = self
+            .log
+            .describe_topic(&plan.source.topic)?
+            .partitions
+            .len() as i64;
+        let partitions = with
+            .int("PARTITIONS")?
+            .or_else(|| {
+                self.property("ksql.sink.partitions")
+                    .and_then(|p| p.parse().ok())
+            })
+            .unwrap_or(source_partitions);
+        let replicas = with.int("REPLICAS")?.or_else(|| {
+            self.property("ksql.sink.replicas")
+                .and_then(|p| p.parse().ok())
+        });
+        if !self.log.topic_exists(&topic)? {
+            self.ensure_topic(&topic, Some(partitions), replicas, cas.kind, true)?;
+        }
+        let prefix = match cas.kind {
+            SourceKind::Stream => "CSAS",
+            SourceKind::Table => "CTAS",
+        };
+        let id = self.new_query_id(&format!("{prefix}_{name}"));
+        let sink = TopicSink::new(&def)?;
+        let task = self.task_for(
+            id.clone(),
+            &plan,
+            QueryOutput::Topic(sink),
+            self.offset_reset(),
+        )?;
+        // CREATE OR REPLACE: the old query makes way for the new one
+        if cas.or_replace {
+            self.queries.retain(|_, q| q.sink != name);
+        }
+        self.metastore.put_source(def);
+        self.queries.insert(
+            id.clone(),
+            RunningQuery {
+                id: id.clone(),
+                sql: text.to_string(),
+                sink: name,
+                sources: vec![plan.source.name.clone()],
+                task,
+            },
+        );
+        Ok(StatementResult::QueryStarted {
+            message: format!("Created query with ID {id}"),
+            query_id: id,
+        })
+    }
+
+    pub(crate) fn insert_into(
+        &mut self,
+        target: &str,
+        query: &Query,
+        text: &str,
+    ) -> Result<StatementResult> {
+        let sink_def = self
+            .metastore
+            .source(target)
+            .ok_or_else(|| EngineError::statement(format!("{target} does not exist.")))?;
+        if sink_def.kind == SourceKind::Table {
+            return Err(EngineError::statement(format!(
+                "INSERT INTO can only be used to insert into a stream. {target} is a table."
+            )));
+        }
+        if sink_def.is_source {
+            return Err(EngineError::statement(format!(
+                "Cannot insert into read-only stream: {target}"
+            )));
+        }
+        let mut plan = plan_query(query, &self.metastore, QueryContext::Persistent(target))?;
+        if plan.source.kind != SourceKind::Stream {
+            return Err(EngineError::statement(format!(
+                "INSERT INTO can only be used with a stream source. The query reads the table {}.",
+                plan.source.name
+            )));
+        }
+        // The result must have the sink's columns; reorder to the sink's layout.
+        let mut ordered = Vec::new();
+        let sink_cols: Vec<&ColumnDef> = sink_def
+            .key_columns()
+            .chain(sink_def.value_columns())
+            .collect();
+        let compatible = sink_cols.len() == plan.columns.len()
+            && sink_cols.iter().all(|sc| {
+                plan.columns
+                    .iter()
+                    .any(|c| c.name == sc.name && c.ty == sc.ty && c.role == sc.role)
+            });
+        if !compatible {
+            return Err(EngineError::statement(format!(
+                "Incompatible schema between results and sink.\nResult schema is {}\nSink schema is {}",
+                schema_text(plan.columns.iter().map(|c| (c.name.as_str(), &c.ty, &c.role))),
+                schema_text(sink_cols.iter().map(|c| (c.name.as_str(), &c.ty, &c.role)))
+            )));
+        }
+        for sc in &sink_cols {
+            if let Some(c) = plan.columns.iter().find(|c| c.name == sc.name) {
+                ordered.push(c.clone());
+            }
+        }
+        plan.columns = ordered;
+        let id = self.new_query_id("INSERTQUERY");
+        let sink = TopicSink::new(&sink_def)?;
+        let task = self.task_for(
+            id.clone(),
+            &plan,
+            QueryOutput::Topic(sink),
+            self.offset_reset(),
+        )?;
+        self.queries.insert(
+            id.clone(),
+            RunningQuery {
+                id: id.clone(),
+                sql: text.to_string(),
+                sink: target.to_string(),
+                sources: vec![plan.source.name.clone()],
+                task,
+            },
+        );
+        Ok(StatementResult::QueryStarted {
+            message: format!("Created query with ID {id}"),
+            query_id: id,
+        })
+    }
+
+    pub(crate) fn insert_values(
+        &mut self,
+        target: &str,
+        columns: Option<&[Ident]>,
+        values: &[Expr],
+    ) -> Result<StatementResult> {
+        let def = self.metastore.source(target).ok_or_else(|| {
+            EngineError::statement(format!(
+                "Cannot insert values into an unknown stream/table: {target}"
+            ))
+        })?;
+        if def.is_source {
+            return Err(EngineError::statement(format!(
+                "Cannot insert values into read-only {}: {target}",
+                kind_name(def.kind)
+            )));
+        }
+        let names: Vec<String> = match columns {
+            Some(cols) => cols.iter().map(|c| c.value.clone()).collect(),
+            None => def
+                .key_columns()
+                .chain(def.value_columns())
+                .map(|c| c.name.clone())
+                .collect(),
+        };
+        if names.len() != values.len() {
+            return Err(EngineError::statement(format!(
+                "Expected a value for each column. Expected Columns: [{}]. Got {}",
+                names.join(", "),
+                values
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let one_row = Arc::new(Schema::empty());
+        let batch = RecordBatch::try_new_with_options(
+            one_row.clone(),
+            vec![],
+            &arrow::array::RecordBatchOptions::new().with_row_count(Some(1)),
+        )
+        .map_err(|e| EngineError::statement(e.to_string()))?;
+        let compiler =
+            ExprCompiler::new(Scope::of_schema(one_row, None), &self.metastore, "INSERT");
+        let mut timestamp = None;
+        let mut given: Vec<(String, ArrayRef)> = Vec::new();
+        for (name, value) in names.iter().zip(values) {
+            let target_ty = if name == ROWTIME {
+                DataType::Int64
+            } else {
+                def.column(name)
+                    .filter(|c| !matches!(c.role, ColumnRole::Header(_)))
+                    .map(|c| c.ty.clone())
+                    .ok_or_else(|| {
+                        EngineError::statement(format!("Column name {name} does not exist."))
+                    })?
+            };
+            let c = compiler.compile(value)?;
+            if !insertable(&c.ty, &target_ty) {
+                return Err(EngineError::statement(format!(
+                    "Expected type {} for field {name} but got {}({})",
+                    type_name(&target_ty),
+                    value,
+                    type_name(&c.ty)
+                )));
+            }
+            let c = compiler.cast(c, &target_ty)?;
+            let array = c
+                .expr
+                .evaluate(&batch)
+                .and_then(|v| v.into_array(1))
+                .map_err(|e| EngineError::statement(format!("Failed to evaluate {value}: {e}")))?;
+            if name == ROWTIME {
+                let a = array.as_any().downcast_ref::<Int64Array>();
+                timestamp =
+                    a.and_then(|a| (!arrow::array::Array::is_null(a, 0)).then(|| a.value(0)));
+            } else {
+                given.push((name.clone(), array));
+            }
+        }
+        let column = |c: &ColumnDef| -> ArrayRef {
+            given
+                .iter()
+                .find(|(n, _)| *n == c.name)
+                .map(|(_, a)| a.clone())
+                .unwrap_or_else(|| new_null_array(&c.ty, 1))
+        };
+        let mut cols: Vec<ArrayRef> = def
+            .key_columns()
+            .chain(def.value_columns())
+            .map(column)
+            .collect();
+        let ts = timestamp.unwrap_or_else(now_ms);
+        cols.push(Arc::new(Int64Array::from(vec![ts])));
+        let sink = TopicSink::new(&def)?;
+        let mut fields: Vec<arrow::datatypes::Field> = def
+            .key_columns()
+            .chain(def.value_columns())
+            .map(|c| arrow::datatypes::Field::new(&c.name, c.ty.clone(), true))
+            .collect();
+        fields.push(arrow::datatypes::Field::new(ROWTIME, DataType::Int64, true));
+        let row = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
+            .map_err(|e| EngineError::statement(e.to_string()))?;
+        let records: Vec<Record> = sink.records(&row)?;
+        self.log
+            .produce(&def.topic, records.into_iter().map(|r| (None, r)).collect())?;
+        Ok(StatementResult::ack(String::new()))
+    }
+
+    /// A SELECT run for its client: rows from the source as of now (and, with EMIT
+    /// CHANGES, from where `auto.offset.reset` says), until caught up or LIMIT.
+    pub(crate) fn transient_query(&mut self, q: &Query) -> Result<StatementResult> {
+        let plan = plan_query(q, &self.metastore, QueryContext::Transient)?;
+        if q.emit.is_none() && plan.source.kind == SourceKind::Table {
+            return Err(EngineError::Unsupported(
+                "Pull queries on tables are not supported by this version of Sluice.".into(),
+            ));
+        }
+        let reset = if q.emit.is_some() {
+            self.offset_reset()
+        } else {
+            OffsetReset::Earliest
+        };
+        let id = self.new_query_id("transient");
+        let mut task = self.task_for(id, &plan, QueryOutput::Rows(Vec::new()), reset)?;
+        // a push query sees what the persistent queries produce, too
+        self.run_until_idle()?;
+        while task.poll(self.log.as_ref(), POLL_BATCH)?.consumed > 0 && !task.is_done() {}
+        let schema = task.output_schema().clone();
+        // the client sees the projection, not the ROWTIME carried for sinks
+        let visible: Vec<usize> = (0..schema.fields().len() - 1).collect();
+        let batches = task
+            .drain_rows()
+            .into_iter()
+            .map(|b| b.project(&visible))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| EngineError::statement(e.to_string()))?;
+        let schema = Arc::new(
+            schema
+                .project(&visible)
+                .map_err(|e| EngineError::statement(e.to_string()))?,
+        );
+        Ok(StatementResult::Rows { schema, batches })
+    }
+}
+
+/// ksqlDB's implicit conversions for INSERT VALUES.
+fn insertable(from: &DataType, to: &DataType) -> bool {
+    from == to
+        || can_widen(from, to)
+        || (is_numeric(from) && is_numeric(to))
+        || (from == &DataType::Utf8
+            && matches!(
+                to,
+                DataType::Timestamp(_, _) | DataType::Date32 | DataType::Time32(_)
+            ))
+        || matches!(
+            (from, to),
+            (DataType::List(_), DataType::List(_))
+                | (DataType::Map(_, _), DataType::Map(_, _))
+                | (DataType::Struct(_), DataType::Struct(_))
+        )
+}
+
+fn schema_text<'a>(cols: impl Iterator<Item = (&'a str, &'a DataType, &'a ColumnRole)>) -> String {
+    cols.map(|(n, t, r)| {
+        let suffix = if *r == ColumnRole::Key { " KEY" } else { "" };
+        format!("`{n}` {}{suffix}", type_name(t))
+    })
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

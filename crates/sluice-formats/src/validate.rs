@@ -1,0 +1,320 @@
+//! Statement-time validation of a column list against a format, with
+//! ksqlDB's messages.
+
+use arrow::datatypes::Schema;
+
+use crate::types::{column_list, contains_map, sql_type_name, validate_type, SqlBase};
+use crate::{FormatError, FormatKind, FormatOptions};
+
+/// Parses a `KEY_DELIMITER` / `VALUE_DELIMITER` value (`None` → `,`): a single
+/// character, or `TAB` / `SPACE`. Errors carry ksqlDB's message, e.g.
+/// `Configuration VALUE_DELIMITER is invalid: Invalid delimiter value: '<~>'.
+/// Delimiter must be a single character or TAB,SPACE\nExample valid value: ';'`
+/// (ksqlDB prefixes `Failed to prepare statement: `; the engine adds that).
+pub fn parse_delimiter(raw: Option<&str>, is_key: bool) -> Result<char, FormatError> {
+    let Some(raw) = raw else {
+        return Ok(',');
+    };
+    let invalid = |reason: String| {
+        let config = if is_key {
+            "KEY_DELIMITER"
+        } else {
+            "VALUE_DELIMITER"
+        };
+        FormatError::InvalidProperty(format!(
+            "Configuration {config} is invalid: {reason}\nExample valid value: ';'"
+        ))
+    };
+    if raw.trim().is_empty() {
+        return Err(invalid(
+            "Delimiter cannot be empty, if you meant to have a tab or space for delimiter, please \
+             use the special values 'TAB' or 'SPACE'"
+                .to_string(),
+        ));
+    }
+    let mut chars = raw.chars();
+    if let (Some(c), None) = (chars.next(), chars.next()) {
+        return Ok(c);
+    }
+    if raw.eq_ignore_ascii_case("TAB") {
+        Ok('\t')
+    } else if raw.eq_ignore_ascii_case("SPACE") {
+        Ok(' ')
+    } else {
+        Err(invalid(format!(
+            "Invalid delimiter value: '{raw}'. Delimiter must be a single character or TAB,SPACE"
+        )))
+    }
+}
+
+/// Validates that `fields` (the key or value columns of a source or sink) can
+/// be stored in `kind` with `options`, using ksqlDB's statement-time messages:
+///
+/// * a delimiter on a non-DELIMITED format: `JSON does not support the
+///   following configs: [delimiter]`; a malformed delimiter (see [`parse_delimiter`]);
+/// * `WRAP_SINGLE_VALUE` (values only): `Format 'DELIMITED' does not support
+///   'WRAP_SINGLE_VALUE' set to 'true'.`, and with other than one column
+///   `'WRAP_SINGLE_VALUE' is only valid for single-field value schemas`;
+/// * key columns that are or contain a MAP (ksqlDB issue 6621);
+/// * per format, wrapped in `Key format does not support schema. ...`
+///   ([`FormatError::UnsupportedSchema`]): NONE needs zero columns; KAFKA takes
+///   at most one INT/BIGINT/DOUBLE/STRING/BYTES column; DELIMITED rejects
+///   ARRAY/MAP/STRUCT; JSON takes every mapped type.
+///
+/// Columns of Arrow types outside the SQL mapping are rejected with
+/// [`FormatError::UnsupportedType`].
+pub fn check_schema(
+    kind: FormatKind,
+    fields: &Schema,
+    is_key: bool,
+    options: &FormatOptions,
+) -> Result<(), FormatError> {
+    match (&options.delimiter, kind) {
+        (Some(raw), FormatKind::Delimited) => {
+            parse_delimiter(Some(raw), is_key)?;
+        }
+        (Some(_), _) => {
+            return Err(FormatError::InvalidProperty(format!(
+                "{} does not support the following configs: [delimiter]",
+                kind.name()
+            )));
+        }
+        (None, _) => {}
+    }
+
+    let columns = fields.fields();
+    if let (Some(wrap), false) = (options.wrap_single_value, is_key) {
+        if wrap && !kind.supports_wrapping() {
+            return Err(FormatError::InvalidProperty(format!(
+                "Format '{}' does not support 'WRAP_SINGLE_VALUE' set to 'true'.",
+                kind.name()
+            )));
+        }
+        if columns.len() != 1 && kind != FormatKind::None {
+            return Err(FormatError::InvalidProperty(
+                "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas".to_string(),
+            ));
+        }
+    }
+
+    for f in columns {
+        validate_type(f.name(), f.data_type())?;
+    }
+
+    if is_key {
+        if let Some(f) = columns.iter().find(|f| contains_map(f.data_type())) {
+            return Err(FormatError::MapKey {
+                column: f.name().clone(),
+                sql_type: sql_type_name(f.data_type()),
+            });
+        }
+    }
+
+    let reason = match kind {
+        FormatKind::Json => None,
+        FormatKind::None if !columns.is_empty() => Some(format!(
+            "The 'NONE' format can only be used when no columns are defined. Got: {}",
+            column_list(fields, is_key)
+        )),
+        FormatKind::None => None,
+        FormatKind::Kafka if columns.len() > 1 => Some(format!(
+            "The 'KAFKA' format only supports a single field. Got: {}",
+            column_list(fields, is_key)
+        )),
+        FormatKind::Kafka => columns.first().and_then(|f| {
+            let base = SqlBase::of(f.data_type())?;
+            let ok = matches!(
+                base,
+                SqlBase::Integer
+                    | SqlBase::Bigint
+                    | SqlBase::Double
+                    | SqlBase::String
+                    | SqlBase::Bytes
+            );
+            (!ok).then(|| format!("The 'KAFKA' format does not support type '{}'", base.name()))
+        }),
+        FormatKind::Delimited => columns.iter().find_map(|f| {
+            let base = SqlBase::of(f.data_type())?;
+            base.is_nested().then(|| {
+                format!(
+                    "The 'DELIMITED' format does not support type '{}', column: `{}`",
+                    base.name(),
+                    f.name()
+                )
+            })
+        }),
+    };
+    match reason {
+        None => Ok(()),
+        Some(reason) => Err(FormatError::UnsupportedSchema {
+            target: if is_key { "Key" } else { "Value" },
+            format: kind.name().to_string(),
+            columns: column_list(fields, is_key),
+            features: features(options, is_key),
+            reason,
+        }),
+    }
+}
+
+/// ksqlDB's serde feature list for the `Persistence{...}` rendering.
+fn features(options: &FormatOptions, is_key: bool) -> String {
+    match (is_key, options.wrap_single_value) {
+        (false, Some(false)) => "UNWRAP_SINGLES".to_string(),
+        (false, Some(true)) => "WRAP_SINGLES".to_string(),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::datatypes::{DataType, Field, Fields};
+
+    use super::*;
+
+    fn schema(cols: &[(&str, DataType)]) -> Schema {
+        Schema::new(
+            cols.iter()
+                .map(|(n, t)| Field::new(*n, t.clone(), true))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    fn err(kind: FormatKind, s: &Schema, is_key: bool, opts: &FormatOptions) -> String {
+        check_schema(kind, s, is_key, opts)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    }
+
+    fn map_type() -> DataType {
+        DataType::Map(
+            Arc::new(Field::new(
+                "entries",
+                DataType::Struct(Fields::from(vec![
+                    Field::new("key", DataType::Utf8, false),
+                    Field::new("value", DataType::Float64, true),
+                ])),
+                false,
+            )),
+            false,
+        )
+    }
+
+    #[test]
+    fn kafka_rules() {
+        let none = FormatOptions::default();
+        let two = schema(&[("A", DataType::Int32), ("B", DataType::Utf8)]);
+        assert_eq!(
+            err(FormatKind::Kafka, &two, true, &none),
+            "Key format does not support schema.\nformat: KAFKA\nschema: Persistence{columns=[`A` \
+             INTEGER KEY, `B` STRING KEY], features=[]}\nreason: The 'KAFKA' format only \
+             supports a single field. Got: [`A` INTEGER KEY, `B` STRING KEY]"
+        );
+        assert!(
+            err(FormatKind::Kafka, &two, false, &none).ends_with("Got: [`A` INTEGER, `B` STRING]")
+        );
+        let b = schema(&[("K", DataType::Boolean)]);
+        assert!(err(FormatKind::Kafka, &b, true, &none)
+            .ends_with("reason: The 'KAFKA' format does not support type 'BOOLEAN'"));
+        let d = schema(&[("K", DataType::Decimal128(4, 2))]);
+        assert!(err(FormatKind::Kafka, &d, false, &none).contains("type 'DECIMAL'"));
+        for ok in [
+            DataType::Int32,
+            DataType::Int64,
+            DataType::Float64,
+            DataType::Utf8,
+            DataType::Binary,
+        ] {
+            assert!(check_schema(FormatKind::Kafka, &schema(&[("V", ok)]), false, &none).is_ok());
+        }
+        assert!(check_schema(FormatKind::Kafka, &schema(&[]), true, &none).is_ok());
+    }
+
+    #[test]
+    fn delimited_and_none_rules() {
+        let none = FormatOptions::default();
+        let s = schema(&[("K", DataType::Struct(Fields::empty()))]);
+        assert!(err(FormatKind::Delimited, &s, true, &none)
+            .ends_with("The 'DELIMITED' format does not support type 'STRUCT', column: `K`"));
+        assert!(check_schema(
+            FormatKind::Delimited,
+            &schema(&[("D", DataType::Date32)]),
+            false,
+            &none
+        )
+        .is_ok());
+        let k = schema(&[("K", DataType::Utf8)]);
+        assert!(err(FormatKind::None, &k, true, &none).ends_with(
+            "The 'NONE' format can only be used when no columns are defined. Got: [`K` STRING KEY]"
+        ));
+        assert!(check_schema(FormatKind::None, &schema(&[]), true, &none).is_ok());
+    }
+
+    #[test]
+    fn map_keys_rejected_before_format_rules() {
+        let none = FormatOptions::default();
+        let m = schema(&[("K", map_type())]);
+        assert!(err(FormatKind::Delimited, &m, true, &none).starts_with(
+            "Map keys, including types that contain maps, are not supported as they may lead to \
+             unexpected behavior due to inconsistent serialization. Key column name: `K`. Column \
+             type: MAP<STRING, DOUBLE>."
+        ));
+        assert!(check_schema(FormatKind::Json, &m, false, &none).is_ok());
+    }
+
+    #[test]
+    fn wrapping_and_delimiter_properties() {
+        let one = schema(&[("FOO", DataType::Int32)]);
+        let two = schema(&[("A", DataType::Int32), ("B", DataType::Int32)]);
+        let wrap = |w| FormatOptions {
+            wrap_single_value: Some(w),
+            ..Default::default()
+        };
+        assert_eq!(
+            err(FormatKind::Delimited, &one, false, &wrap(true)),
+            "Format 'DELIMITED' does not support 'WRAP_SINGLE_VALUE' set to 'true'."
+        );
+        assert_eq!(
+            err(FormatKind::Kafka, &one, false, &wrap(true)),
+            "Format 'KAFKA' does not support 'WRAP_SINGLE_VALUE' set to 'true'."
+        );
+        assert!(check_schema(FormatKind::Kafka, &one, false, &wrap(false)).is_ok());
+        assert!(check_schema(FormatKind::Json, &one, false, &wrap(true)).is_ok());
+        for w in [true, false] {
+            assert_eq!(
+                err(FormatKind::Json, &two, false, &wrap(w)),
+                "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas"
+            );
+        }
+        let delim = |d: &str| FormatOptions {
+            delimiter: Some(d.to_string()),
+            ..Default::default()
+        };
+        assert_eq!(
+            err(FormatKind::Json, &one, false, &delim("|")),
+            "JSON does not support the following configs: [delimiter]"
+        );
+        assert_eq!(
+            err(FormatKind::Delimited, &one, false, &delim("<~>")),
+            "Configuration VALUE_DELIMITER is invalid: Invalid delimiter value: '<~>'. Delimiter \
+             must be a single character or TAB,SPACE\nExample valid value: ';'"
+        );
+        assert!(err(FormatKind::Delimited, &one, true, &delim(" "))
+            .starts_with("Configuration KEY_DELIMITER is invalid: Delimiter cannot be empty"));
+        assert_eq!(parse_delimiter(Some("TAB"), false), Ok('\t'));
+        assert_eq!(parse_delimiter(Some("space"), false), Ok(' '));
+        assert_eq!(parse_delimiter(Some("|"), false), Ok('|'));
+        assert_eq!(parse_delimiter(None, false), Ok(','));
+    }
+
+    #[test]
+    fn unmapped_arrow_types_rejected() {
+        let s = schema(&[("X", DataType::Int16)]);
+        assert!(matches!(
+            check_schema(FormatKind::Json, &s, false, &FormatOptions::default()),
+            Err(FormatError::UnsupportedType { .. })
+        ));
+    }
+}

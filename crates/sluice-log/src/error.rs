@@ -1,0 +1,52 @@
+//! The error type of every [`crate::Log`] operation.
+
+use std::path::PathBuf;
+
+/// Errors of [`crate::Log`] operations. Messages read like Kafka's.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("Topic '{0}' already exists.")]
+    TopicExists(String),
+
+    #[error("Topic '{0}' does not exist.")]
+    UnknownTopic(String),
+
+    #[error("Partition {partition} of topic '{topic}' does not exist.")]
+    UnknownPartition { topic: String, partition: i32 },
+
+    #[error("Offset {offset} is out of range for partition {partition} of topic '{topic}'.")]
+    OffsetOutOfRange {
+        topic: String,
+        partition: i32,
+        offset: i64,
+    },
+
+    /// Invalid arguments: bad topic names, `partitions <= 0`, `replicas <= 0`,
+    /// shrinking partitions, ...
+    #[error("{0}")]
+    InvalidConfig(String),
+
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A persisted file is damaged somewhere other than a torn tail.
+    #[error("Corrupt log file {file} at byte {offset}: {reason}")]
+    Corrupt {
+        file: PathBuf,
+        offset: u64,
+        reason: String,
+    },
+}
+
+impl LogError {
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        LogError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,1008 @@
+//! Compiles ksqlDB expressions into DataFusion physical expressions over a row layout.
+//!
+//! Typing is ksqlDB's, done here rather than by DataFusion's coercion: INT op INT stays
+//! INT, numbers widen INT → BIGINT → DECIMAL → DOUBLE, DECIMAL results get ksqlDB's
+//! precision and scale, `+` on strings concatenates, a zero divisor gives NULL.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion_common::config::ConfigOptions;
+use datafusion_common::ScalarValue;
+use datafusion_expr::{Operator, ScalarUDF};
+use datafusion_physical_expr::expressions::{
+    BinaryExpr, CaseExpr, CastExpr, Column, InListExpr, IsNotNullExpr, IsNullExpr, LikeExpr,
+    Literal as LitExpr, NegativeExpr, NotExpr,
+};
+use datafusion_physical_expr::{PhysicalExpr, ScalarFunctionExpr};
+use sluice_sql::{BinaryOp, Expr, Literal, UnaryOp};
+
+use crate::builtins;
+use crate::error::df_message;
+use crate::lambda::{compile_higher_order, is_higher_order};
+use crate::types::{
+    can_widen, integer_as_decimal, is_numeric, numeric_common_type, sql_to_arrow, type_name,
+    TypeResolver,
+};
+use crate::PlanError;
+
+pub type PhysExpr = Arc<dyn PhysicalExpr>;
+
+/// One column visible to expressions: its (optional) source alias and name, and its
+/// position in the row layout.
+#[derive(Debug, Clone)]
+pub struct ScopeColumn {
+    pub qualifier: Option<String>,
+    pub name: String,
+    pub index: usize,
+}
+
+/// The columns an expression may reference, over the row layout `schema`.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub schema: SchemaRef,
+    pub columns: Vec<ScopeColumn>,
+}
+
+impl Scope {
+    /// Every field of `schema`, unqualified, by its own name.
+    pub fn of_schema(schema: SchemaRef, qualifier: Option<&str>) -> Self {
+        let columns = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(index, f)| ScopeColumn {
+                qualifier: qualifier.map(str::to_string),
+                name: f.name().clone(),
+                index,
+            })
+            .collect();
+        Scope { schema, columns }
+    }
+
+    /// This scope plus extra columns appended to the layout (lambda parameters).
+    pub fn extend(&self, extra: &[(String, DataType)]) -> Scope {
+        let mut fields: Vec<Field> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        let mut columns = self.columns.clone();
+        for (name, ty) in extra {
+            // A lambda parameter hides an outer column of the same name.
+            columns.retain(|c| !(c.qualifier.is_none() && &c.name == name));
+            columns.push(ScopeColumn {
+                qualifier: None,
+                name: name.clone(),
+                index: fields.len(),
+            });
+            fields.push(Field::new(name, ty.clone(), true));
+        }
+        Scope {
+            schema: Arc::new(Schema::new(fields)),
+            columns,
+        }
+    }
+
+    pub fn resolve(&self, qualifier: Option<&str>, name: &str) -> Result<Option<usize>, PlanError> {
+        let matches: Vec<&ScopeColumn> = self
+            .columns
+            .iter()
+            .filter(|c| {
+                c.name == name && (qualifier.is_none() || c.qualifier.as_deref() == qualifier)
+            })
+            .collect();
+        match matches.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(one.index)),
+            many => {
+                // the same physical column reachable under several names is fine
+                if many.iter().all(|c| c.index == many[0].index) {
+                    Ok(Some(many[0].index))
+                } else {
+                    Err(PlanError::invalid(format!(
+                        "Column '{name}' is ambiguous. Could be any of: {}",
+                        many.iter()
+                            .map(|c| format!("{}.{}", c.qualifier.as_deref().unwrap_or(""), c.name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )))
+                }
+            }
+        }
+    }
+}
+
+/// A compiled expression and its SQL type (as Arrow).
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub expr: PhysExpr,
+    pub ty: DataType,
+}
+
+/// Hook for names the caller gives meaning to before scalar functions (aggregates).
+pub trait CallHook {
+    /// Return Some to replace the call with the given compiled expression.
+    fn call(
+        &self,
+        name: &str,
+        args: &[Expr],
+        compiler: &ExprCompiler,
+    ) -> Option<Result<Compiled, PlanError>>;
+}
+
+pub struct ExprCompiler<'a> {
+    pub scope: Scope,
+    pub types: &'a dyn TypeResolver,
+    /// "SELECT", "WHERE", ... for error messages.
+    pub context: &'static str,
+    pub hook: Option<&'a dyn CallHook>,
+    config: Arc<ConfigOptions>,
+}
+
+pub fn aggregate_function_names() -> &'static [&'static str] {
+    &[
+        "COUNT",
+        "COUNT_DISTINCT",
+        "SUM",
+        "AVG",
+        "MIN",
+        "MAX",
+        "COLLECT_LIST",
+        "COLLECT_SET",
+        "TOPK",
+        "TOPKDISTINCT",
+        "EARLIEST_BY_OFFSET",
+        "LATEST_BY_OFFSET",
+        "HISTOGRAM",
+        "STDDEV_SAMP",
+        "STDDEV_SAMPLE",
+        "CORRELATION",
+        "ATTR",
+        "SUM_LIST",
+    ]
+}
+
+impl<'a> ExprCompiler<'a> {
+    pub fn new(scope: Scope, types: &'a dyn TypeResolver, context: &'static str) -> Self {
+        ExprCompiler {
+            scope,
+            types,
+            context,
+            hook: None,
+            config: Arc::new(ConfigOptions::default()),
+        }
+    }
+
+    /// A compiler for a lambda body: same settings, a wider scope.
+    pub fn with_scope(&self, scope: Scope) -> ExprCompiler<'a> {
+        ExprCompiler {
+            scope,
+            types: self.types,
+            context: self.context,
+            hook: self.hook,
+            config: self.config.clone(),
+        }
+    }
+
+    pub fn schema(&self) -> &Schema {
+        &self.scope.schema
+    }
+
+    pub fn compile(&self, e: &Expr) -> Result<Compiled, PlanError> {
+        match e {
+            Expr::Nested(inner) => self.compile(inner),
+            Expr::Column {
+                qualifier,
+                name,
+                pos,
+            } => {
+                let q = qualifier.as_ref().map(|q| q.value.as_str());
+                match self.scope.resolve(q, &name.value)? {
+                    Some(index) => {
+                        let f = self.scope.schema.field(index);
+                        Ok(Compiled {
+                            expr: Arc::new(Column::new(f.name(), index)),
+                            ty: f.data_type().clone(),
+                        })
+                    }
+                    None => Err(PlanError::UnknownColumn {
+                        name: match q {
+                            Some(q) => format!("{q}.{}", name.value),
+                            None => name.value.clone(),
+                        },
+                        pos: *pos,
+                        context: self.context,
+                    }),
+                }
+            }
+            Expr::Literal(l) => Ok(literal(l)),
+            Expr::Binary { op, left, right } => self.binary(*op, left, right),
+            Expr::Unary { op, expr } => {
+                let c = self.compile(expr)?;
+                match op {
+                    UnaryOp::Plus => Ok(c),
+                    UnaryOp::Neg => {
+                        if !is_numeric(&c.ty) && c.ty != DataType::Null {
+                            return Err(PlanError::ty(format!(
+                                "Unary minus requires a numeric operand, got {}",
+                                type_name(&c.ty)
+                            )));
+                        }
+                        Ok(Compiled {
+                            expr: Arc::new(NegativeExpr::new(c.expr)),
+                            ty: c.ty,
+                        })
+                    }
+                    UnaryOp::Not => {
+                        let c = self.boolean(c, "NOT")?;
+                        Ok(Compiled {
+                            expr: Arc::new(NotExpr::new(c)),
+                            ty: DataType::Boolean,
+                        })
+                    }
+                }
+            }
+            Expr::IsNull { expr, negated } => {
+                let c = self.compile(expr)?;
+                let expr: PhysExpr = if *negated {
+                    Arc::new(IsNotNullExpr::new(c.expr))
+                } else {
+                    Arc::new(IsNullExpr::new(c.expr))
+                };
+                Ok(Compiled {
+                    expr,
+                    ty: DataType::Boolean,
+                })
+            }
+            Expr::IsDistinctFrom {
+                left,
+                right,
+                negated,
+            } => {
+                let (l, r) = self.comparable(left, right, "IS DISTINCT FROM")?;
+                let op = if *negated {
+                    Operator::IsNotDistinctFrom
+                } else {
+                    Operator::IsDistinctFrom
+                };
+                Ok(boolean(Arc::new(BinaryExpr::new(l, op, r))))
+            }
+            Expr::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => {
+                let items = [self.compile(expr)?, self.compile(low)?, self.compile(high)?];
+                let ty = common_type(items.iter().map(|c| &c.ty)).ok_or_else(|| {
+                    PlanError::ty(format!(
+                        "Invalid Predicate: BETWEEN requires comparable types, got {}, {} and {}",
+                        type_name(&items[0].ty),
+                        type_name(&items[1].ty),
+                        type_name(&items[2].ty)
+                    ))
+                })?;
+                let [v, lo, hi] = items.map(|c| self.cast_to(c, &ty));
+                let (v, lo, hi) = (v?, lo?, hi?);
+                let (op_lo, op_hi, join) = if *negated {
+                    (Operator::Lt, Operator::Gt, Operator::Or)
+                } else {
+                    (Operator::GtEq, Operator::LtEq, Operator::And)
+                };
+                let a = Arc::new(BinaryExpr::new(v.clone(), op_lo, lo));
+                let b = Arc::new(BinaryExpr::new(v, op_hi, hi));
+                Ok(boolean(Arc::new(BinaryExpr::new(a, join, b))))
+            }
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => {
+                let v = self.compile(expr)?;
+                let items = list
+                    .iter()
+                    .map(|e| self.compile(e))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let ty = common_type(std::iter::once(&v.ty).chain(items.iter().map(|c| &c.ty)))
+                    .ok_or_else(|| {
+                        PlanError::ty(format!(
+                            "invalid input syntax for type {}: IN list items must have the same type as the value",
+                            type_name(&v.ty)
+                        ))
+                    })?;
+                let v = self.cast_to(v, &ty)?;
+                let items = items
+                    .into_iter()
+                    .map(|c| self.cast_to(c, &ty))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let e = InListExpr::try_new(v, items, *negated, self.schema())
+                    .map_err(PlanError::from)?;
+                Ok(boolean(Arc::new(e)))
+            }
+            Expr::Like {
+                expr,
+                pattern,
+                escape,
+                negated,
+            } => {
+                let v = self.compile(expr)?;
+                let v = self.cast_to(v, &DataType::Utf8)?;
+                let p = match pattern.as_ref() {
+                    Expr::Literal(Literal::String(s)) => Compiled {
+                        expr: Arc::new(LitExpr::new(ScalarValue::Utf8(Some(like_pattern(
+                            s, *escape,
+                        ))))),
+                        ty: DataType::Utf8,
+                    },
+                    other => self.compile(other)?,
+                };
+                let p = self.cast_to(p, &DataType::Utf8)?;
+                Ok(boolean(Arc::new(LikeExpr::new(*negated, false, v, p))))
+            }
+            Expr::Case {
+                operand,
+                whens,
+                else_result,
+            } => self.case(operand.as_deref(), whens, else_result.as_deref()),
+            Expr::Cast { expr, ty } => {
+                let c = self.compile(expr)?;
+                let target = sql_to_arrow(ty, self.types)?;
+                self.cast(c, &target)
+            }
+            Expr::Function {
+                name,
+                args,
+                star,
+                pos,
+            } => {
+                if let Some(hook) = self.hook {
+                    if let Some(r) = hook.call(name, args, self) {
+                        return r;
+                    }
+                }
+                if aggregate_function_names().contains(&name.as_str()) || *star {
+                    return Err(PlanError::invalid(format!(
+                        "{pos}: Use of aggregate function {name} requires a GROUP BY clause."
+                    )));
+                }
+                self.function(name, args)
+            }
+            Expr::Lambda { .. } => Err(PlanError::invalid(
+                "Lambda expressions can only be used as arguments of TRANSFORM, FILTER and REDUCE",
+            )),
+            Expr::IntervalUnit(u) => Err(PlanError::invalid(format!(
+                "Unexpected time unit '{u}' outside a function call"
+            ))),
+            Expr::Subscript { expr, index } => {
+                let c = self.compile(expr)?;
+                let i = self.compile(index)?;
+                let i = match &c.ty {
+                    DataType::List(_) => {
+                        if !matches!(i.ty, DataType::Int32 | DataType::Int64 | DataType::Null) {
+                            return Err(PlanError::ty(format!(
+                                "Array index must be an INTEGER, got {}",
+                                type_name(&i.ty)
+                            )));
+                        }
+                        i
+                    }
+                    DataType::Map(f, _) => match f.data_type() {
+                        DataType::Struct(kv) => {
+                            self.cast_to(i, kv[0].data_type()).map(|expr| Compiled {
+                                expr,
+                                ty: kv[0].data_type().clone(),
+                            })?
+                        }
+                        _ => i,
+                    },
+                    _ => i,
+                };
+                self.call_udf(builtins::subscript(), vec![c, i])
+            }
+            Expr::Dereference { expr, field } => {
+                let c = self.compile(expr)?;
+                let name = Compiled {
+                    expr: Arc::new(LitExpr::new(ScalarValue::Utf8(Some(field.value.clone())))),
+                    ty: DataType::Utf8,
+                };
+                self.call_udf(builtins::field(), vec![c, name])
+            }
+            Expr::Array(items) => {
+                let items = items
+                    .iter()
+                    .map(|e| self.compile(e))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let ty = common_type(items.iter().map(|c| &c.ty)).ok_or_else(|| {
+                    PlanError::ty(
+                        "invalid input syntax for type ARRAY: all elements must have the same type",
+                    )
+                })?;
+                let items = self.cast_all(items, &ty)?;
+                self.call_udf(builtins::make_array(), items)
+            }
+            Expr::Map(entries) => {
+                let keys = entries
+                    .iter()
+                    .map(|(k, _)| self.compile(k))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let values = entries
+                    .iter()
+                    .map(|(_, v)| self.compile(v))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let kt = common_type(keys.iter().map(|c| &c.ty)).ok_or_else(|| {
+                    PlanError::ty(
+                        "invalid input syntax for type MAP: all keys must have the same type",
+                    )
+                })?;
+                let vt = common_type(values.iter().map(|c| &c.ty)).ok_or_else(|| {
+                    PlanError::ty(
+                        "invalid input syntax for type MAP: all values must have the same type",
+                    )
+                })?;
+                let kt = if kt == DataType::Null {
+                    DataType::Utf8
+                } else {
+                    kt
+                };
+                let keys = self.cast_all(keys, &kt)?;
+                let values = self.cast_all(values, &vt)?;
+                let args = keys
+                    .into_iter()
+                    .zip(values)
+                    .flat_map(|(k, v)| [k, v])
+                    .collect();
+                self.call_udf(builtins::make_map(), args)
+            }
+            Expr::Struct(fields) => {
+                let mut args = Vec::new();
+                for (name, e) in fields {
+                    args.push(Compiled {
+                        expr: Arc::new(LitExpr::new(ScalarValue::Utf8(Some(name.value.clone())))),
+                        ty: DataType::Utf8,
+                    });
+                    args.push(self.compile(e)?);
+                }
+                self.call_udf(builtins::make_struct(), args)
+            }
+        }
+    }
+
+    fn boolean(&self, c: Compiled, what: &str) -> Result<PhysExpr, PlanError> {
+        match c.ty {
+            DataType::Boolean => Ok(c.expr),
+            DataType::Null => self.cast_to(c, &DataType::Boolean),
+            other => Err(PlanError::ty(format!(
+                "{what} requires a BOOLEAN operand, got {}",
+                type_name(&other)
+            ))),
+        }
+    }
+
+    fn binary(&self, op: BinaryOp, left: &Expr, right: &Expr) -> Result<Compiled, PlanError> {
+        use BinaryOp::*;
+        match op {
+            And | Or => {
+                let l = self.compile(left)?;
+                let r = self.compile(right)?;
+                let name = if op == And { "AND" } else { "OR" };
+                let l = self.boolean(l, name)?;
+                let r = self.boolean(r, name)?;
+                let op = if op == And {
+                    Operator::And
+                } else {
+                    Operator::Or
+                };
+                Ok(boolean(Arc::new(BinaryExpr::new(l, op, r))))
+            }
+            Eq | NotEq | Lt | LtEq | Gt | GtEq => {
+                let name = match op {
+                    Eq => "EQUAL",
+                    NotEq => "NOT_EQUAL",
+                    Lt => "LESS_THAN",
+                    LtEq => "LESS_THAN_OR_EQUAL",
+                    Gt => "GREATER_THAN",
+                    _ => "GREATER_THAN_OR_EQUAL",
+                };
+                let (l, r) = self.comparable(left, right, name)?;
+                let op = match op {
+                    Eq => Operator::Eq,
+                    NotEq => Operator::NotEq,
+                    Lt => Operator::Lt,
+                    LtEq => Operator::LtEq,
+                    Gt => Operator::Gt,
+                    _ => Operator::GtEq,
+                };
+                Ok(boolean(Arc::new(BinaryExpr::new(l, op, r))))
+            }
+            Add | Sub | Mul | Div | Mod => {
+                let l = self.compile(left)?;
+                let r = self.compile(right)?;
+                self.arithmetic(op, l, r)
+            }
+        }
+    }
+
+    fn arithmetic(&self, op: BinaryOp, l: Compiled, r: Compiled) -> Result<Compiled, PlanError> {
+        use BinaryOp::*;
+        let is_str = |t: &DataType| matches!(t, DataType::Utf8 | DataType::Null);
+        if op == Add
+            && is_str(&l.ty)
+            && is_str(&r.ty)
+            && (l.ty == DataType::Utf8 || r.ty == DataType::Utf8)
+        {
+            let l = self.cast_to(l, &DataType::Utf8)?;
+            let r = self.cast_to(r, &DataType::Utf8)?;
+            return Ok(Compiled {
+                expr: Arc::new(BinaryExpr::new(l, Operator::StringConcat, r)),
+                ty: DataType::Utf8,
+            });
+        }
+        let symbol = match op {
+            Add => "+",
+            Sub => "-",
+            Mul => "*",
+            Div => "/",
+            _ => "%",
+        };
+        let common = numeric_common_type(&l.ty, &r.ty)
+            .or_else(|| {
+                (l.ty == DataType::Null && r.ty == DataType::Null).then_some(DataType::Int32)
+            })
+            .ok_or_else(|| {
+                PlanError::ty(format!(
+                    "Error processing expression: Unsupported arithmetic types. {} {} {}",
+                    type_name(&l.ty),
+                    symbol,
+                    type_name(&r.ty)
+                ))
+            })?;
+        if let DataType::Decimal128(_, _) = common {
+            // ksqlDB's DecimalUtil: each side keeps its own precision/scale.
+            let lt = decimal_of(&l.ty, &r.ty);
+            let rt = decimal_of(&r.ty, &l.ty);
+            let (DataType::Decimal128(p1, s1), DataType::Decimal128(p2, s2)) = (&lt, &rt) else {
+                return Err(PlanError::ty("decimal arithmetic on non-decimal operands"));
+            };
+            let (p1, s1, p2, s2) = (*p1 as i16, *s1 as i16, *p2 as i16, *s2 as i16);
+            let result = match op {
+                Add | Sub => {
+                    let scale = s1.max(s2);
+                    dec((p1 - s1).max(p2 - s2) + scale + 1, scale)
+                }
+                Mul => dec(p1 + p2 + 1, s1 + s2),
+                Div => builtins::decimal_divide_type(p1 as u8, s1 as i8, p2 as u8, s2 as i8),
+                _ => builtins::decimal_modulo_type(p1 as u8, s1 as i8, p2 as u8, s2 as i8),
+            };
+            let le = self.cast_to(l, &lt)?;
+            let re = self.cast_to(r, &rt)?;
+            let expr: PhysExpr = match op {
+                Div | Mod => {
+                    let udf = if op == Div {
+                        builtins::divide()
+                    } else {
+                        builtins::modulo()
+                    };
+                    let f = ScalarFunctionExpr::new(
+                        udf.name(),
+                        udf.clone(),
+                        vec![le, re],
+                        Arc::new(Field::new(udf.name(), result.clone(), true)),
+                        self.config.clone(),
+                    );
+                    return Ok(Compiled {
+                        expr: Arc::new(f),
+                        ty: result,
+                    });
+                }
+                _ => Arc::new(BinaryExpr::new(le, arrow_op(op), re)),
+            };
+            let c = Compiled {
+                ty: expr.data_type(self.schema())?,
+                expr,
+            };
+            return self.cast(c, &result);
+        }
+        let le = self.cast_to(l, &common)?;
+        let re = self.cast_to(r, &common)?;
+        let expr: PhysExpr = match op {
+            Div => {
+                self.call_udf(
+                    builtins::divide(),
+                    vec![typed(le, &common), typed(re, &common)],
+                )?
+                .expr
+            }
+            Mod => {
+                self.call_udf(
+                    builtins::modulo(),
+                    vec![typed(le, &common), typed(re, &common)],
+                )?
+                .expr
+            }
+            _ => Arc::new(BinaryExpr::new(le, arrow_op(op), re)),
+        };
+        Ok(Compiled { expr, ty: common })
+    }
+
+    /// Both sides of a comparison, cast to a type they can be compared in.
+    fn comparable(
+        &self,
+        left: &Expr,
+        right: &Expr,
+        op: &str,
+    ) -> Result<(PhysExpr, PhysExpr), PlanError> {
+        let l = self.compile(left)?;
+        let r = self.compile(right)?;
+        let temporal = |t: &DataType| {
+            matches!(
+                t,
+                DataType::Timestamp(_, _) | DataType::Date32 | DataType::Time32(_)
+            )
+        };
+        let target = if let Some(t) = common_type([&l.ty, &r.ty]) {
+            t
+        } else if temporal(&l.ty) && r.ty == DataType::Utf8 {
+            l.ty.clone()
+        } else if temporal(&r.ty) && l.ty == DataType::Utf8 {
+            r.ty.clone()
+        } else {
+            return Err(PlanError::ty(format!(
+                "Cannot compare {} ({}) to {} ({}) with {op}.",
+                left,
+                type_name(&l.ty),
+                right,
+                type_name(&r.ty)
+            )));
+        };
+        let target = if target == DataType::Null {
+            DataType::Boolean
+        } else {
+            target
+        };
+        Ok((self.cast_to(l, &target)?, self.cast_to(r, &target)?))
+    }
+
+    fn case(
+        &self,
+        operand: Option<&Expr>,
+        whens: &[(Expr, Expr)],
+        else_result: Option<&Expr>,
+    ) -> Result<Compiled, PlanError> {
+        let results = whens
+            .iter()
+            .map(|(_, t)| self.compile(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        let else_c = else_result.map(|e| self.compile(e)).transpose()?;
+        let ty = common_type(results.iter().chain(else_c.iter()).map(|c| &c.ty)).ok_or_else(|| {
+            PlanError::ty(format!(
+                "Invalid Case expression. Type for all 'THEN' clauses should be the same. THEN expression '{}' has type: {}.",
+                whens.last().map(|w| w.1.to_string()).unwrap_or_default(),
+                results.last().map(|c| type_name(&c.ty)).unwrap_or_default()
+            ))
+        })?;
+        let mut pairs = Vec::new();
+        match operand {
+            Some(op) => {
+                let o = self.compile(op)?;
+                let conds = whens
+                    .iter()
+                    .map(|(w, _)| self.compile(w))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let ct = common_type(std::iter::once(&o.ty).chain(conds.iter().map(|c| &c.ty)))
+                    .ok_or_else(|| {
+                        PlanError::ty("CASE operand and WHEN values must have the same type")
+                    })?;
+                let o = self.cast_to(o, &ct)?;
+                for (c, r) in conds.into_iter().zip(results) {
+                    let c = self.cast_to(c, &ct)?;
+                    let cond: PhysExpr = Arc::new(BinaryExpr::new(o.clone(), Operator::Eq, c));
+                    pairs.push((cond, self.cast_to(r, &ty)?));
+                }
+            }
+            None => {
+                for ((w, _), r) in whens.iter().zip(results) {
+                    let c = self.compile(w)?;
+                    let c = self.boolean(c, "WHEN")?;
+                    pairs.push((c, self.cast_to(r, &ty)?));
+                }
+            }
+        }
+        let else_e = match else_c {
+            Some(c) => Some(self.cast_to(c, &ty)?),
+            None => None,
+        };
+        let expr = CaseExpr::try_new(None, pairs, else_e)?;
+        Ok(Compiled {
+            expr: Arc::new(expr),
+            ty,
+        })
+    }
+
+    fn function(&self, name: &str, args: &[Expr]) -> Result<Compiled, PlanError> {
+        if name == "AS_VALUE" {
+            return match args {
+                [one] => self.compile(one),
+                _ => Err(PlanError::invalid("AS_VALUE takes exactly one argument")),
+            };
+        }
+        if is_higher_order(name) {
+            return compile_higher_order(self, name, args);
+        }
+        let udf = sluice_functions::scalar_function(name).ok_or_else(|| {
+            PlanError::invalid(format!("Can't find any functions with the name '{name}'"))
+        })?;
+        let args = args
+            .iter()
+            .map(|a| match a {
+                Expr::IntervalUnit(u) => Ok(Compiled {
+                    expr: Arc::new(LitExpr::new(ScalarValue::Utf8(Some(u.clone())))),
+                    ty: DataType::Utf8,
+                }),
+                other => self.compile(other),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.call_udf(udf, args)
+    }
+
+    pub fn call_udf(
+        &self,
+        udf: Arc<ScalarUDF>,
+        args: Vec<Compiled>,
+    ) -> Result<Compiled, PlanError> {
+        let exprs = args.into_iter().map(|c| c.expr).collect();
+        let f = ScalarFunctionExpr::try_new(udf, exprs, self.schema(), self.config.clone())
+            .map_err(|e| PlanError::invalid(df_message(&e)))?;
+        let ty = f.return_type().clone();
+        Ok(Compiled {
+            expr: Arc::new(f),
+            ty,
+        })
+    }
+
+    /// Cast when the types differ (no-op otherwise).
+    pub fn cast_to(&self, c: Compiled, to: &DataType) -> Result<PhysExpr, PlanError> {
+        Ok(self.cast(c, to)?.expr)
+    }
+
+    pub fn cast(&self, c: Compiled, to: &DataType) -> Result<Compiled, PlanError> {
+        if &c.ty == to {
+            return Ok(c);
+        }
+        if let Some(lit) = c.expr.downcast_ref::<LitExpr>() {
+            if lit.value().is_null() {
+                let v = ScalarValue::try_from(to)?;
+                return Ok(Compiled {
+                    expr: Arc::new(LitExpr::new(v)),
+                    ty: to.clone(),
+                });
+            }
+        }
+        if !arrow::compute::can_cast_types(&c.ty, to) {
+            return Err(PlanError::ty(format!(
+                "Cast of {} to {} is not supported",
+                type_name(&c.ty),
+                type_name(to)
+            )));
+        }
+        Ok(Compiled {
+            expr: Arc::new(CastExpr::new(c.expr, to.clone(), None)),
+            ty: to.clone(),
+        })
+    }
+
+    fn cast_all(&self, items: Vec<Compiled>, ty: &DataType) -> Result<Vec<Compiled>, PlanError> {
+        items.into_iter().map(|c| self.cast(c, ty)).collect()
+    }
+}
+
+fn typed(expr: PhysExpr, ty: &DataType) -> Compiled {
+    Compiled {
+        expr,
+        ty: ty.clone(),
+    }
+}
+
+fn boolean(expr: PhysExpr) -> Compiled {
+    Compiled {
+        expr,
+        ty: DataType::Boolean,
+    }
+}
+
+fn dec(precision: i16, scale: i16) -> DataType {
+    let precision = precision.clamp(1, 38);
+    DataType::Decimal128(precision as u8, scale.clamp(0, precision) as i8)
+}
+
+/// The decimal type `t` takes in arithmetic with `other` (integers become DECIMAL(10|19, 0)).
+fn decimal_of(t: &DataType, other: &DataType) -> DataType {
+    match integer_as_decimal(t) {
+        Some((p, s)) => DataType::Decimal128(p, s),
+        None => match integer_as_decimal(other) {
+            Some((p, s)) if t == &DataType::Null => DataType::Decimal128(p, s),
+            _ => t.clone(),
+        },
+    }
+}
+
+fn arrow_op(op: BinaryOp) -> Operator {
+    match op {
+        BinaryOp::Add => Operator::Plus,
+        BinaryOp::Sub => Operator::Minus,
+        BinaryOp::Mul => Operator::Multiply,
+        BinaryOp::Div => Operator::Divide,
+        _ => Operator::Modulo,
+    }
+}
+
+/// The type a list of expressions can all be cast to without loss (NULL fits anything).
+pub fn common_type<'t>(types: impl IntoIterator<Item = &'t DataType>) -> Option<DataType> {
+    let mut acc = DataType::Null;
+    for t in types {
+        if t == &DataType::Null || t == &acc {
+            continue;
+        }
+        if acc == DataType::Null {
+            acc = t.clone();
+        } else if let Some(n) = numeric_common_type(&acc, t) {
+            acc = n;
+        } else if can_widen(t, &acc) {
+            continue;
+        } else if can_widen(&acc, t) {
+            acc = t.clone();
+        } else {
+            return None;
+        }
+    }
+    Some(acc)
+}
+
+pub fn literal(l: &Literal) -> Compiled {
+    let v = match l {
+        Literal::Null => ScalarValue::Null,
+        Literal::Boolean(b) => ScalarValue::Boolean(Some(*b)),
+        Literal::Integer(i) => match i32::try_from(*i) {
+            Ok(v) => ScalarValue::Int32(Some(v)),
+            Err(_) => ScalarValue::Int64(Some(*i)),
+        },
+        Literal::Decimal(text) => {
+            decimal_literal(text).unwrap_or_else(|| ScalarValue::Float64(text.parse::<f64>().ok()))
+        }
+        Literal::Double(d) => ScalarValue::Float64(Some(*d)),
+        Literal::String(s) => ScalarValue::Utf8(Some(s.clone())),
+    };
+    let ty = v.data_type();
+    Compiled {
+        expr: Arc::new(LitExpr::new(v)),
+        ty,
+    }
+}
+
+/// `12.50` → DECIMAL(4, 2) with unscaled 1250, like Java's `new BigDecimal("12.50")`.
+fn decimal_literal(text: &str) -> Option<ScalarValue> {
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    let digits = format!("{int}{frac}");
+    let unscaled: i128 = digits.parse().ok()?;
+    let scale = frac.len();
+    let significant = unscaled
+        .unsigned_abs()
+        .to_string()
+        .trim_start_matches('0')
+        .len()
+        .max(1);
+    let precision = significant.max(scale).max(1);
+    if precision > 38 {
+        return None;
+    }
+    Some(ScalarValue::Decimal128(
+        Some(unscaled),
+        precision as u8,
+        scale as i8,
+    ))
+}
+
+/// A ksqlDB LIKE pattern (with an optional ESCAPE character) in arrow's syntax, where
+/// `\` escapes.
+fn like_pattern(pattern: &str, escape: Option<char>) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if Some(c) == escape {
+            if let Some(n) = chars.next() {
+                out.push('\\');
+                out.push(n);
+            }
+        } else if c == '\\' {
+            out.push_str("\\\\");
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{ArrayRef, AsArray, Int32Array, RecordBatch, StringArray};
+
+    fn eval(sql: &str) -> (ArrayRef, DataType) {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("A", DataType::Int32, true),
+            Field::new("S", DataType::Utf8, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int32Array::from(vec![Some(7), None])),
+                Arc::new(StringArray::from(vec![Some("ab"), Some("cd")])),
+            ],
+        )
+        .unwrap();
+        let compiler = ExprCompiler::new(Scope::of_schema(schema, None), &(), "SELECT");
+        let c = compiler
+            .compile(&sluice_sql::parse_expr(sql).unwrap())
+            .unwrap();
+        let v = c.expr.evaluate(&batch).unwrap().into_array(2).unwrap();
+        (v, c.ty)
+    }
+
+    #[test]
+    fn integer_arithmetic_stays_integer() {
+        let (v, ty) = eval("A / 2 + 1");
+        assert_eq!(ty, DataType::Int32);
+        assert_eq!(v.as_primitive::<arrow::datatypes::Int32Type>().value(0), 4);
+        assert!(v.is_null(1));
+    }
+
+    #[test]
+    fn decimal_literals_and_widening() {
+        let (_, ty) = eval("A + 1.50");
+        assert_eq!(ty, DataType::Decimal128(13, 2));
+        let (_, ty) = eval("A * 1.5E0");
+        assert_eq!(ty, DataType::Float64);
+    }
+
+    #[test]
+    fn string_plus_concatenates_and_like_matches() {
+        let (v, ty) = eval("S + 'x'");
+        assert_eq!(ty, DataType::Utf8);
+        assert_eq!(v.as_string::<i32>().value(0), "abx");
+        let (v, _) = eval("S LIKE 'a%'");
+        assert!(v.as_boolean().value(0));
+        assert!(!v.as_boolean().value(1));
+    }
+
+    #[test]
+    fn unknown_column_names_position() {
+        let schema = Arc::new(Schema::new(vec![Field::new("A", DataType::Int32, true)]));
+        let compiler = ExprCompiler::new(Scope::of_schema(schema, None), &(), "SELECT");
+        let err = compiler
+            .compile(&sluice_sql::parse_expr("A + NOPE").unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("SELECT column 'NOPE' cannot be resolved"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn case_and_between_and_in() {
+        let (v, ty) = eval("CASE WHEN A > 5 THEN 'big' ELSE 'small' END");
+        assert_eq!(ty, DataType::Utf8);
+        assert_eq!(v.as_string::<i32>().value(0), "big");
+        let (v, _) = eval("A BETWEEN 1 AND 10");
+        assert!(v.as_boolean().value(0));
+        let (v, _) = eval("A IN (1, 7)");
+        assert!(v.as_boolean().value(0));
+    }
+
+    #[test]
+    fn like_pattern_translation() {
+        assert_eq!(like_pattern("a!%b", Some('!')), "a\\%b");
+        assert_eq!(like_pattern("a\\b", None), "a\\\\b");
+    }
+}

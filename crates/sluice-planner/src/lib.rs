@@ -1,0 +1,19 @@
+//! The planner: ksqlDB's type system over Arrow, the catalog model of streams and
+//! tables, and the translation of a parsed query into the runtime's operators, with
+//! expressions compiled into DataFusion physical expressions typed the ksqlDB way.
+//!
+//! It reads the metastore only through [`catalog::Catalog`] and knows nothing about
+//! logs, formats' bytes or how operators are scheduled.
+
+pub mod builtins;
+pub mod catalog;
+mod error;
+pub mod expr;
+mod lambda;
+pub mod plan;
+pub mod rewrite;
+pub mod types;
+
+pub use catalog::{Catalog, ColumnDef, ColumnRole, FormatDesc, SourceDef};
+pub use error::PlanError;
+pub use plan::{plan_query, OutputColumn, ProjectPlan, QueryContext};

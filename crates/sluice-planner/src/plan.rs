@@ -1,0 +1,479 @@
+//! Planning a SELECT into the operators the runtime runs: filter and projection over a
+//! source's row layout, with ksqlDB's rules for which output columns form the key.
+
+use std::sync::Arc;
+
+use arrow::datatypes::DataType;
+use sluice_sql::{Emit, Expr, Literal, Query, Relation, SelectItem};
+
+use crate::catalog::{is_pseudo_column, Catalog, ColumnRole, SourceDef};
+use crate::expr::{Compiled, ExprCompiler, PhysExpr, Scope};
+use crate::rewrite::canonical;
+use crate::types::type_name;
+use crate::PlanError;
+
+/// One column a query writes.
+#[derive(Debug, Clone)]
+pub struct OutputColumn {
+    pub name: String,
+    pub ty: DataType,
+    pub expr: PhysExpr,
+    /// Key or Value.
+    pub role: ColumnRole,
+}
+
+/// A stateless query: read one source, filter, project.
+#[derive(Debug, Clone)]
+pub struct ProjectPlan {
+    pub source: Arc<SourceDef>,
+    pub filter: Option<PhysExpr>,
+    /// Key columns first, then value columns, in output order.
+    pub columns: Vec<OutputColumn>,
+    pub emit: Option<Emit>,
+    pub limit: Option<u64>,
+    /// `PARTITION BY`: the key changed, so output records are re-keyed.
+    pub repartitioned: bool,
+}
+
+impl ProjectPlan {
+    pub fn key_columns(&self) -> impl Iterator<Item = &OutputColumn> {
+        self.columns.iter().filter(|c| c.role == ColumnRole::Key)
+    }
+    pub fn value_columns(&self) -> impl Iterator<Item = &OutputColumn> {
+        self.columns.iter().filter(|c| c.role == ColumnRole::Value)
+    }
+}
+
+/// What the statement around the query is, which changes some of ksqlDB's rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryContext<'a> {
+    /// `CREATE ... AS SELECT` / `INSERT INTO`, naming the sink.
+    Persistent(&'a str),
+    /// A push or pull query whose rows go to the client.
+    Transient,
+}
+
+pub fn plan_query(
+    q: &Query,
+    catalog: &dyn Catalog,
+    ctx: QueryContext,
+) -> Result<ProjectPlan, PlanError> {
+    let (name, alias) = match &q.from {
+        Relation::Source { name, alias, .. } => (name, alias),
+        Relation::Join { .. } => {
+            return Err(PlanError::Unsupported(
+                "Joins are not supported yet by this version of Sluice.".into(),
+            ))
+        }
+    };
+    let source = catalog
+        .source(&name.value)
+        .ok_or_else(|| PlanError::UnknownSource(name.value.clone()))?;
+    if q.window.is_some() || !q.group_by.is_empty() || q.having.is_some() {
+        return Err(PlanError::Unsupported(
+            "Aggregations (GROUP BY, WINDOW, HAVING) are not supported yet by this version of Sluice."
+                .into(),
+        ));
+    }
+    let qualifier = alias.as_ref().unwrap_or(name).value.clone();
+    let scope = Scope::of_schema(source.row_schema(), Some(&qualifier));
+
+    let filter = match &q.where_clause {
+        Some(w) => {
+            let c = ExprCompiler::new(scope.clone(), catalog, "WHERE").compile(w)?;
+            match c.ty {
+                DataType::Boolean => Some(c.expr),
+                other => {
+                    return Err(PlanError::ty(format!(
+                        "Type error in WHERE expression: Should evaluate to boolean but is {} ({}) instead.",
+                        w,
+                        type_name(&other)
+                    )))
+                }
+            }
+        }
+        None => None,
+    };
+
+    let compiler = ExprCompiler::new(scope.clone(), catalog, "SELECT");
+    let items = expand_select(q, &source, &qualifier, &compiler)?;
+    let mut names = Names::default();
+    for item in &items {
+        if let Some(n) = &item.alias {
+            names.taken.push(n.clone());
+        }
+    }
+    let mut projected = Vec::new();
+    for item in items {
+        let name = match item.alias {
+            Some(n) => n,
+            None => names.derive(&item.expr),
+        };
+        let Compiled { expr, ty } = compiler.compile(&item.expr)?;
+        projected.push(Projected {
+            name,
+            canonical: canonical(&item.expr, &scope),
+            source: item.expr,
+            from_wildcard: item.from_wildcard,
+            expr,
+            ty,
+        });
+    }
+    let sink = match ctx {
+        QueryContext::Persistent(s) => Some(s),
+        QueryContext::Transient => None,
+    };
+    let (key_idx, repartitioned) = if q.partition_by.is_empty() {
+        (
+            source_key_positions(&source, &projected, &scope, sink)?,
+            false,
+        )
+    } else {
+        (
+            partition_key_positions(q, &mut projected, &scope, &compiler, &mut names, sink)?,
+            true,
+        )
+    };
+    let mut columns = Vec::new();
+    for &i in &key_idx {
+        let p = &projected[i];
+        columns.push(OutputColumn {
+            name: p.name.clone(),
+            ty: p.ty.clone(),
+            expr: p.expr.clone(),
+            role: ColumnRole::Key,
+        });
+    }
+    for (i, p) in projected.iter().enumerate() {
+        if key_idx.contains(&i) {
+            continue;
+        }
+        if let Some(drop_dup) = columns.iter().find(|c| c.name == p.name) {
+            return Err(PlanError::invalid(format!(
+                "Cannot add column `{}` to schema: a column with that name already exists.",
+                drop_dup.name
+            )));
+        }
+        columns.push(OutputColumn {
+            name: p.name.clone(),
+            ty: p.ty.clone(),
+            expr: p.expr.clone(),
+            role: ColumnRole::Value,
+        });
+    }
+    if sink.is_some() {
+        for c in &columns {
+            if c.ty == DataType::Null {
+                return Err(PlanError::ty(format!(
+                    "Can't infer a type of null. Please explicitly cast it to a required type, e.g. CAST(null AS VARCHAR). (column `{}`)",
+                    c.name
+                )));
+            }
+            if c.role == ColumnRole::Value && is_pseudo_column(&c.name) {
+                return Err(PlanError::invalid(format!(
+                    "Your projection contains a reserved column name: `{}`. Please use an alias.",
+                    c.name
+                )));
+            }
+        }
+    }
+    Ok(ProjectPlan {
+        source,
+        filter,
+        columns,
+        emit: q.emit,
+        limit: q.limit,
+        repartitioned,
+    })
+}
+
+struct SelectExpr {
+    expr: Expr,
+    alias: Option<String>,
+    from_wildcard: bool,
+}
+
+struct Projected {
+    name: String,
+    source: Expr,
+    canonical: Expr,
+    from_wildcard: bool,
+    expr: PhysExpr,
+    ty: DataType,
+}
+
+fn column_ref(qualifier: &str, name: &str) -> Expr {
+    Expr::Column {
+        qualifier: Some(sluice_sql::Ident::quoted(qualifier)),
+        name: sluice_sql::Ident::quoted(name),
+        pos: Default::default(),
+    }
+}
+
+fn expand_select(
+    q: &Query,
+    source: &SourceDef,
+    qualifier: &str,
+    compiler: &ExprCompiler,
+) -> Result<Vec<SelectExpr>, PlanError> {
+    let mut out = Vec::new();
+    for item in &q.select {
+        match item {
+            SelectItem::Wildcard => out.extend(wildcard(source, qualifier)),
+            SelectItem::QualifiedWildcard(q) => {
+                if q.value != qualifier {
+                    return Err(PlanError::invalid(format!(
+                        "Source '{}' does not exist in the FROM clause.",
+                        q.value
+                    )));
+                }
+                out.extend(wildcard(source, qualifier))
+            }
+            SelectItem::StructWildcard(expr) => {
+                let c = compiler.compile(expr)?;
+                let DataType::Struct(fields) = &c.ty else {
+                    return Err(PlanError::ty(format!(
+                        "Cannot select all fields of {expr}: it is not a STRUCT but {}",
+                        type_name(&c.ty)
+                    )));
+                };
+                for f in fields {
+                    out.push(SelectExpr {
+                        expr: Expr::Dereference {
+                            expr: Box::new(expr.clone()),
+                            field: sluice_sql::Ident::quoted(f.name()),
+                        },
+                        alias: Some(f.name().clone()),
+                        from_wildcard: false,
+                    });
+                }
+            }
+            SelectItem::Expr { expr, alias } => out.push(SelectExpr {
+                expr: expr.clone(),
+                alias: alias.as_ref().map(|a| a.value.clone()),
+                from_wildcard: false,
+            }),
+        }
+    }
+    Ok(out)
+}
+
+fn wildcard<'a>(
+    source: &'a SourceDef,
+    qualifier: &'a str,
+) -> impl Iterator<Item = SelectExpr> + 'a {
+    source
+        .key_columns()
+        .chain(source.value_columns())
+        .chain(source.header_columns())
+        .map(move |c| SelectExpr {
+            expr: column_ref(qualifier, &c.name),
+            alias: Some(c.name.clone()),
+            from_wildcard: true,
+        })
+}
+
+/// ksqlDB's generated column names: a column keeps its name, a struct dereference
+/// takes the field name, anything else is `KSQL_COL_n` (the first n not taken).
+#[derive(Default)]
+struct Names {
+    taken: Vec<String>,
+    next: usize,
+}
+
+impl Names {
+    fn derive(&mut self, e: &Expr) -> String {
+        let natural = match e {
+            Expr::Column { name, .. } => Some(name.value.clone()),
+            Expr::Dereference { field, .. } => Some(field.value.clone()),
+            _ => None,
+        };
+        let name = match natural {
+            Some(n) if !self.taken.contains(&n) => n,
+            _ => loop {
+                let n = format!("KSQL_COL_{}", self.next);
+                self.next += 1;
+                if !self.taken.contains(&n) {
+                    break n;
+                }
+            },
+        };
+        self.taken.push(name.clone());
+        name
+    }
+}
+
+fn is_plain_column(e: &Expr) -> bool {
+    match e {
+        Expr::Column { .. } => true,
+        Expr::Nested(inner) => is_plain_column(inner),
+        _ => false,
+    }
+}
+
+/// Without PARTITION BY the key stays the source's: each source key column must be
+/// selected (as itself, not through AS_VALUE) exactly once.
+fn source_key_positions(
+    source: &SourceDef,
+    projected: &[Projected],
+    scope: &Scope,
+    sink: Option<&str>,
+) -> Result<Vec<usize>, PlanError> {
+    let mut keys = Vec::new();
+    for key in source.key_columns() {
+        let Some(key_index) = scope.schema.index_of(&key.name).ok() else {
+            continue;
+        };
+        let hits: Vec<usize> = projected
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| is_plain_column(&p.source) && matches!(&p.canonical, Expr::Column { name, .. } if name.value == format!("#{key_index}")))
+            .map(|(i, _)| i)
+            .collect();
+        match hits.as_slice() {
+            [] => {
+                if let Some(sink) = sink {
+                    return Err(PlanError::invalid(format!(
+                        "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink}` must include the key column {} in its projection (eg, SELECT {}...).",
+                        key.name, key.name
+                    )));
+                }
+            }
+            [one] => keys.push(*one),
+            many => {
+                if sink.is_some() {
+                    return Err(PlanError::invalid(format!(
+                        "The projection contains a key column (`{}`) more than once, aliased as: {}.",
+                        key.name,
+                        many.iter()
+                            .map(|i| projected[*i].name.clone())
+                            .collect::<Vec<_>>()
+                            .join(" and ")
+                    )));
+                }
+                keys.push(many[0]);
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// With PARTITION BY the key is the partitioning expressions: each must be selected
+/// (a `*` projection selects them implicitly).
+fn partition_key_positions(
+    q: &Query,
+    projected: &mut Vec<Projected>,
+    scope: &Scope,
+    compiler: &ExprCompiler,
+    names: &mut Names,
+    sink: Option<&str>,
+) -> Result<Vec<usize>, PlanError> {
+    if let [Expr::Literal(Literal::Null)] = q.partition_by.as_slice() {
+        return Ok(Vec::new());
+    }
+    let has_wildcard = projected.iter().any(|p| p.from_wildcard);
+    let mut keys = Vec::new();
+    for pexpr in &q.partition_by {
+        let canon = canonical(pexpr, scope);
+        let hits: Vec<usize> = projected
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.canonical == canon)
+            .map(|(i, _)| i)
+            .collect();
+        match hits.as_slice() {
+            [one] => keys.push(*one),
+            [] if has_wildcard || sink.is_none() => {
+                let c = compiler.compile(pexpr)?;
+                let name = names.derive(pexpr);
+                projected.push(Projected {
+                    name,
+                    source: pexpr.clone(),
+                    canonical: canon,
+                    from_wildcard: true,
+                    expr: c.expr,
+                    ty: c.ty,
+                });
+                keys.push(projected.len() - 1);
+            }
+            [] => {
+                let sink = sink.unwrap_or_default();
+                let shown = qualified_display(pexpr, scope);
+                return Err(PlanError::invalid(format!(
+                    "The query used to build `{sink}` must include the partitioning expression {shown} in its projection (eg, SELECT {shown}...)."
+                )));
+            }
+            many => {
+                let first = &projected[many[0]];
+                if many.iter().all(|i| projected[*i].from_wildcard) {
+                    keys.push(many[0]);
+                    continue;
+                }
+                return Err(PlanError::invalid(format!(
+                    "The projection contains a key column (`{}`) more than once, aliased as: {}.",
+                    first.source,
+                    many.iter()
+                        .map(|i| projected[*i].name.clone())
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                )));
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// The expression as ksqlDB prints it in messages: column references qualified by source.
+fn qualified_display(e: &Expr, scope: &Scope) -> String {
+    crate::rewrite::map_expr(e, &mut |x| match x {
+        Expr::Column {
+            qualifier: None,
+            name,
+            pos,
+        } => {
+            let q = scope
+                .columns
+                .iter()
+                .find(|c| c.name == name.value)
+                .and_then(|c| c.qualifier.clone());
+            Expr::Column {
+                qualifier: q.map(sluice_sql::Ident::new),
+                name,
+                pos,
+            }
+        }
+        other => other,
+    })
+    .to_string()
+}
+
+/// The expression giving a source row's event time when the source has `TIMESTAMP=`:
+/// a BIGINT column as is, a TIMESTAMP column in ms, a STRING column parsed with
+/// `TIMESTAMP_FORMAT`. Evaluated over the row layout where ROWTIME still holds the
+/// record's own timestamp.
+pub fn timestamp_extractor(
+    def: &SourceDef,
+    types: &dyn crate::types::TypeResolver,
+) -> Result<Option<PhysExpr>, PlanError> {
+    let Some(ts) = &def.timestamp else {
+        return Ok(None);
+    };
+    let scope = Scope::of_schema(def.row_schema(), None);
+    let compiler = ExprCompiler::new(scope, types, "TIMESTAMP");
+    let column = Expr::Column {
+        qualifier: None,
+        name: sluice_sql::Ident::quoted(&ts.column),
+        pos: Default::default(),
+    };
+    let expr = match &ts.format {
+        Some(format) => Expr::Function {
+            name: "PARSE_TIMESTAMP".into(),
+            args: vec![column, Expr::Literal(Literal::String(format.clone()))],
+            star: false,
+            pos: Default::default(),
+        },
+        None => column,
+    };
+    let c = compiler.compile(&expr)?;
+    Ok(Some(compiler.cast_to(c, &DataType::Int64)?))
+}

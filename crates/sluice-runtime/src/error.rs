@@ -1,0 +1,17 @@
+use sluice_log::LogError;
+
+/// A failure that stops a query (as opposed to a bad record, which goes to the
+/// processing log and is skipped).
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("log error: {0}")]
+    Log(#[from] LogError),
+    #[error("format error: {0}")]
+    Format(#[from] sluice_formats::FormatError),
+    #[error("expression error: {0}")]
+    Expr(#[from] datafusion_common::DataFusionError),
+    #[error("arrow error: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    #[error("{0}")]
+    Plan(String),
+}

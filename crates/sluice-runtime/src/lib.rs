@@ -1,0 +1,14 @@
+//! The streaming runtime: reads records from the log into Arrow batches in a
+//! source's row layout, runs the planned operators over them, and writes results in
+//! the sink's formats. It executes plans; it never parses SQL or decides semantics.
+
+mod error;
+pub mod processing_log;
+pub mod project;
+pub mod sink;
+pub mod source;
+pub mod task;
+
+pub use error::RuntimeError;
+pub use processing_log::{ProcessingLog, ProcessingLogEntry};
+pub use task::{OffsetReset, Progress, QueryOutput, QueryTask};

@@ -1,0 +1,176 @@
+//! A running query: consume its source topic, run the operator, deliver the rows.
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use sluice_log::Log;
+use sluice_planner::ProjectPlan;
+
+use crate::processing_log::{ProcessingLog, ProcessingLogEntry};
+use crate::project::ProjectOperator;
+use crate::sink::TopicSink;
+use crate::source::SourceReader;
+use crate::RuntimeError;
+
+/// Where a query's rows go.
+pub enum QueryOutput {
+    /// A persistent query writes its sink topic.
+    Topic(TopicSink),
+    /// A transient (push) query hands rows to its client; they collect here until drained.
+    Rows(Vec<RecordBatch>),
+}
+
+/// Where a task starts reading partitions it has no committed offset for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetReset {
+    Earliest,
+    Latest,
+}
+
+impl OffsetReset {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "earliest" => Some(OffsetReset::Earliest),
+            "latest" => Some(OffsetReset::Latest),
+            _ => None,
+        }
+    }
+}
+
+pub struct QueryTask {
+    pub id: String,
+    group: String,
+    topic: String,
+    reader: SourceReader,
+    operator: ProjectOperator,
+    output: QueryOutput,
+    positions: Vec<i64>,
+    reset: OffsetReset,
+    limit: Option<u64>,
+    emitted: u64,
+    processing_log: Arc<ProcessingLog>,
+}
+
+/// What one poll did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub consumed: usize,
+    pub produced: usize,
+}
+
+impl QueryTask {
+    pub fn new(
+        id: String,
+        plan: &ProjectPlan,
+        reader: SourceReader,
+        output: QueryOutput,
+        reset: OffsetReset,
+        processing_log: Arc<ProcessingLog>,
+    ) -> Result<Self, RuntimeError> {
+        let operator = ProjectOperator::new(plan, reader.schema())?;
+        Ok(QueryTask {
+            group: format!("_confluent-ksql-default_query_{id}"),
+            id,
+            topic: plan.source.topic.clone(),
+            reader,
+            operator,
+            output,
+            positions: Vec::new(),
+            reset,
+            limit: plan.limit,
+            emitted: 0,
+            processing_log,
+        })
+    }
+
+    pub fn consumer_group(&self) -> &str {
+        &self.group
+    }
+
+    pub fn output_schema(&self) -> &arrow::datatypes::SchemaRef {
+        self.operator.schema()
+    }
+
+    /// True once a LIMIT has been reached: the query has nothing more to do.
+    pub fn is_done(&self) -> bool {
+        self.limit.is_some_and(|l| self.emitted >= l)
+    }
+
+    /// Take the rows a transient query produced so far.
+    pub fn drain_rows(&mut self) -> Vec<RecordBatch> {
+        match &mut self.output {
+            QueryOutput::Rows(rows) => std::mem::take(rows),
+            QueryOutput::Topic(_) => Vec::new(),
+        }
+    }
+
+    fn sync_partitions(&mut self, log: &dyn Log) -> Result<(), RuntimeError> {
+        let ends = log.end_offsets(&self.topic)?;
+        if ends.len() == self.positions.len() {
+            return Ok(());
+        }
+        let committed = log.committed(&self.group, &self.topic)?;
+        for p in self.positions.len()..ends.len() {
+            let start = match (committed.get(p).copied().flatten(), self.reset) {
+                (Some(o), _) => o,
+                (None, OffsetReset::Earliest) => 0,
+                (None, OffsetReset::Latest) => ends[p],
+            };
+            self.positions.push(start);
+        }
+        Ok(())
+    }
+
+    /// Process up to `max` records per partition. Returns what was done; zero
+    /// consumed means the task is caught up.
+    pub fn poll(&mut self, log: &dyn Log, max: usize) -> Result<Progress, RuntimeError> {
+        let mut progress = Progress::default();
+        if self.is_done() {
+            return Ok(progress);
+        }
+        self.sync_partitions(log)?;
+        for p in 0..self.positions.len() {
+            let records = log.fetch(&self.topic, p as i32, self.positions[p], max)?;
+            let Some(last) = records.last() else {
+                continue;
+            };
+            let next = last.offset + 1;
+            progress.consumed += records.len();
+            let decoded = self.reader.decode(&records)?;
+            for s in decoded.skipped {
+                self.processing_log.record(ProcessingLogEntry {
+                    query_id: self.id.clone(),
+                    topic: self.topic.clone(),
+                    partition: s.partition,
+                    offset: s.offset,
+                    message: s.message,
+                });
+            }
+            let mut out = self.operator.process(&decoded.batch)?;
+            if let Some(limit) = self.limit {
+                let room = (limit - self.emitted) as usize;
+                if out.num_rows() > room {
+                    out = out.slice(0, room);
+                }
+            }
+            self.emitted += out.num_rows() as u64;
+            progress.produced += out.num_rows();
+            match &mut self.output {
+                QueryOutput::Topic(sink) => {
+                    sink.write(log, &out)?;
+                    log.commit(&self.group, &[(self.topic.clone(), p as i32, next)])?;
+                }
+                QueryOutput::Rows(rows) => {
+                    if out.num_rows() > 0 {
+                        rows.push(out)
+                    }
+                }
+            }
+            self.positions[p] = next;
+            if self.is_done() {
+                break;
+            }
+        }
+        Ok(progress)
+    }
+}

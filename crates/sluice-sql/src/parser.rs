@@ -1,0 +1,492 @@
+//! A recursive-descent parser for ksqlDB statements over `sqlparser`'s tokenizer.
+//!
+//! The token helpers live here; statements, queries, expressions and types each have
+//! their own module.
+
+mod expr;
+mod query;
+mod statements;
+mod types;
+
+use std::collections::HashMap;
+
+use sqlparser::tokenizer::{Location, Token, Tokenizer};
+
+use crate::ast::{Expr, Ident, ParsedStatement, Pos, SqlType};
+use crate::dialect::KsqlDialect;
+use crate::error::ParseError;
+
+/// Parses any number of `;`-separated statements (the last `;` may be left off).
+pub fn parse(sql: &str) -> Result<Vec<ParsedStatement>, ParseError> {
+    let mut parser = Parser::new(sql)?;
+    let mut out = Vec::new();
+    loop {
+        while parser.consume(&Token::SemiColon) {}
+        if parser.at_eof() {
+            break;
+        }
+        let start = parser.idx;
+        let statement = parser.parse_statement()?;
+        if !parser.consume(&Token::SemiColon) && !parser.at_eof() {
+            return Err(parser.expected("';'"));
+        }
+        let end_tok = parser.idx - 1;
+        let text = parser.text_between(start, end_tok);
+        out.push(ParsedStatement {
+            statement,
+            text,
+            pos: parser.tokens[start].pos,
+        });
+    }
+    Ok(out)
+}
+
+/// Parses one expression, e.g. `A + 1`.
+pub fn parse_expr(sql: &str) -> Result<Expr, ParseError> {
+    let mut parser = Parser::new(sql)?;
+    let expr = parser.parse_expr()?;
+    parser.expect_eof()?;
+    Ok(expr)
+}
+
+/// Parses one type, e.g. `ARRAY<MAP<STRING, INT>>`.
+pub fn parse_data_type(sql: &str) -> Result<SqlType, ParseError> {
+    let mut parser = Parser::new(sql)?;
+    let ty = parser.parse_type()?;
+    parser.expect_eof()?;
+    Ok(ty)
+}
+
+/// ksqlDB's variable substitution: replaces each `${name}` with the variable's value,
+/// everywhere in the text, string literals included (as ksqlDB does).
+///
+/// * Names are case-insensitive: the lookup tries the name as written, then its
+///   lower-case and upper-case forms, then any key equal ignoring ASCII case, so the
+///   caller may store names in any case (ksqlDB shows them as defined).
+/// * A reference to an undefined variable is left as written, as ksqlDB's
+///   `StringSubstitutor` does; the statement then usually fails to parse.
+/// * `$${name}` escapes a reference: it becomes the literal text `${name}`.
+/// * The value is inserted as-is: `DEFINE` already stored it without its quotes.
+///
+/// Fails only on a reference with an invalid name (`${1x}`), which ksqlDB rejects too.
+pub fn substitute_variables(
+    sql: &str,
+    vars: &HashMap<String, String>,
+) -> Result<String, ParseError> {
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    let mut line = 1u64;
+    let mut column = 1u64;
+    let advance = |text: &str, line: &mut u64, column: &mut u64| {
+        for ch in text.chars() {
+            if ch == '\n' {
+                *line += 1;
+                *column = 1;
+            } else {
+                *column += 1;
+            }
+        }
+    };
+    while let Some(at) = rest.find('$') {
+        let (before, from) = rest.split_at(at);
+        out.push_str(before);
+        advance(before, &mut line, &mut column);
+        if let Some(escaped) = from.strip_prefix("$${") {
+            if let Some(close) = escaped.find('}') {
+                let reference = &from[1..close + 4];
+                out.push_str(reference);
+                advance(&from[..close + 4], &mut line, &mut column);
+                rest = &from[close + 4..];
+                continue;
+            }
+        }
+        if let Some(body) = from.strip_prefix("${") {
+            if let Some(close) = body.find('}') {
+                let name = &body[..close];
+                let whole = &from[..close + 3];
+                let valid = name
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '@');
+                if !valid {
+                    return Err(ParseError::new(
+                        format!("Illegal variable reference '{whole}': variable names start with a letter or '_' and contain only letters, digits and '_'"),
+                        Pos { line, column },
+                    ));
+                }
+                match lookup_variable(vars, name) {
+                    Some(value) => out.push_str(value),
+                    None => out.push_str(whole),
+                }
+                advance(whole, &mut line, &mut column);
+                rest = &from[close + 3..];
+                continue;
+            }
+        }
+        out.push('$');
+        advance("$", &mut line, &mut column);
+        rest = &from[1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn lookup_variable<'a>(vars: &'a HashMap<String, String>, name: &str) -> Option<&'a String> {
+    vars.get(name)
+        .or_else(|| vars.get(&name.to_ascii_lowercase()))
+        .or_else(|| vars.get(&name.to_ascii_uppercase()))
+        .or_else(|| {
+            vars.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        })
+}
+
+/// Words that are never taken as a bare identifier: they would make the grammar
+/// ambiguous. Quote them (`` `SELECT` ``) to use them as names.
+const RESERVED: &[&str] = &[
+    "SELECT", "FROM", "WHERE", "GROUP", "BY", "HAVING", "WINDOW", "LIMIT", "JOIN", "ON", "AND",
+    "OR", "NOT", "AS", "WITHIN", "CASE", "WHEN", "THEN", "ELSE", "END", "IS", "NULL", "TRUE",
+    "FALSE", "IN", "BETWEEN", "LIKE", "INNER", "LEFT", "RIGHT", "FULL", "OUTER", "WITH",
+];
+
+pub(crate) fn is_reserved(word: &str) -> bool {
+    RESERVED.iter().any(|r| r.eq_ignore_ascii_case(word))
+}
+
+/// The time-unit words of `WINDOW`, `WITHIN`, `TIMEOUT` and `TIMESTAMPADD(unit, ..)`.
+pub(crate) fn is_time_unit(word: &str) -> bool {
+    crate::ast::TimeUnit::parse(word).is_some()
+}
+
+/// The second half of a split `>>`.
+static GT: Token = Token::Gt;
+
+struct Tok {
+    token: Token,
+    pos: Pos,
+    end: Location,
+}
+
+pub(crate) struct Parser<'a> {
+    sql: &'a str,
+    tokens: Vec<Tok>,
+    idx: usize,
+    /// Byte offset of each line's start, for slicing statement text.
+    line_starts: Vec<usize>,
+    /// A `>` left over from splitting a `>>` token that closed two nested types.
+    pending_gt: bool,
+    /// How deep in nested types the parser is (a split `>>` must close inside).
+    type_depth: usize,
+    /// Expression nesting depth, bounded to protect the stack.
+    depth: usize,
+    eof_pos: Pos,
+}
+
+fn to_pos(loc: Location) -> Pos {
+    Pos {
+        line: loc.line,
+        column: loc.column,
+    }
+}
+
+impl<'a> Parser<'a> {
+    fn new(sql: &'a str) -> Result<Self, ParseError> {
+        let raw = Tokenizer::new(&KsqlDialect, sql)
+            .tokenize_with_location()
+            .map_err(|e| ParseError::new(e.message, to_pos(e.location)))?;
+        let mut tokens = Vec::with_capacity(raw.len());
+        for t in raw {
+            match t.token {
+                Token::Whitespace(_) => continue,
+                Token::EOF => continue,
+                _ => tokens.push(Tok {
+                    pos: to_pos(t.span.start),
+                    end: t.span.end,
+                    token: t.token,
+                }),
+            }
+        }
+        let mut line_starts = vec![0];
+        line_starts.extend(sql.match_indices('\n').map(|(i, _)| i + 1));
+        let eof_pos = {
+            let last_line = line_starts.len();
+            let start = line_starts[last_line - 1];
+            Pos {
+                line: last_line as u64,
+                column: sql[start..].chars().count() as u64 + 1,
+            }
+        };
+        Ok(Parser {
+            sql,
+            tokens,
+            idx: 0,
+            line_starts,
+            pending_gt: false,
+            type_depth: 0,
+            depth: 0,
+            eof_pos,
+        })
+    }
+
+    fn offset_of(&self, loc: Location) -> usize {
+        let line = (loc.line.max(1) as usize).min(self.line_starts.len());
+        let start = self.line_starts[line - 1];
+        let skip = loc.column.saturating_sub(1) as usize;
+        let rest = &self.sql[start..];
+        rest.char_indices()
+            .nth(skip)
+            .map(|(i, _)| start + i)
+            .unwrap_or(self.sql.len())
+    }
+
+    /// The source text from the start of token `first` to the end of token `last`.
+    fn text_between(&self, first: usize, last: usize) -> String {
+        let start = {
+            let p = self.tokens[first].pos;
+            self.offset_of(Location {
+                line: p.line,
+                column: p.column,
+            })
+        };
+        let end = self.offset_of(self.tokens[last].end);
+        self.sql
+            .get(start..end.max(start))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    }
+
+    // ---- token access ----
+
+    /// The token at the cursor; the `>` left over from a split `>>` comes first.
+    fn peek(&self) -> Option<&Token> {
+        self.peek_nth(0)
+    }
+
+    fn peek_nth(&self, n: usize) -> Option<&Token> {
+        if self.pending_gt {
+            if n == 0 {
+                return Some(&GT);
+            }
+            return self.tokens.get(self.idx + n - 1).map(|t| &t.token);
+        }
+        self.tokens.get(self.idx + n).map(|t| &t.token)
+    }
+
+    fn pos(&self) -> Pos {
+        self.tokens
+            .get(self.idx)
+            .map(|t| t.pos)
+            .unwrap_or(self.eof_pos)
+    }
+
+    fn at_eof(&self) -> bool {
+        !self.pending_gt && self.idx >= self.tokens.len()
+    }
+
+    fn advance(&mut self) {
+        if self.pending_gt {
+            self.pending_gt = false;
+            return;
+        }
+        if self.idx < self.tokens.len() {
+            self.idx += 1;
+        }
+    }
+
+    fn next_token(&mut self) -> Option<Token> {
+        let t = self.peek().cloned();
+        self.advance();
+        t
+    }
+
+    fn peek_is(&self, token: &Token) -> bool {
+        self.peek() == Some(token)
+    }
+
+    fn consume(&mut self, token: &Token) -> bool {
+        if self.peek_is(token) {
+            self.advance();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, token: &Token, what: &str) -> Result<(), ParseError> {
+        if self.consume(token) {
+            Ok(())
+        } else {
+            Err(self.expected(what))
+        }
+    }
+
+    fn expect_eof(&mut self) -> Result<(), ParseError> {
+        if self.at_eof() {
+            Ok(())
+        } else {
+            Err(self.expected("end of input"))
+        }
+    }
+
+    /// An unquoted word equal (ignoring case) to `kw`, `n` tokens ahead.
+    fn peek_kw_nth(&self, n: usize, kw: &str) -> bool {
+        matches!(self.peek_nth(n), Some(Token::Word(w)) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(kw))
+    }
+
+    fn peek_kw(&self, kw: &str) -> bool {
+        self.peek_kw_nth(0, kw)
+    }
+
+    fn consume_kw(&mut self, kw: &str) -> bool {
+        if self.peek_kw(kw) {
+            self.advance();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn consume_kws(&mut self, kws: &[&str]) -> bool {
+        if kws.iter().enumerate().all(|(i, k)| self.peek_kw_nth(i, k)) {
+            for _ in kws {
+                self.advance();
+            }
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect_kw(&mut self, kw: &str) -> Result<(), ParseError> {
+        if self.consume_kw(kw) {
+            Ok(())
+        } else {
+            Err(self.expected(kw))
+        }
+    }
+
+    /// The upper-cased unquoted word at the cursor, if any.
+    fn peek_word_upper(&self) -> Option<String> {
+        match self.peek() {
+            Some(Token::Word(w)) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
+            _ => None,
+        }
+    }
+
+    fn found(&self) -> String {
+        match self.peek() {
+            None => "end of input".to_string(),
+            Some(t) => format!("'{}'", token_text(t)),
+        }
+    }
+
+    /// `expected <what>, found '<token>'` at the current token.
+    fn expected(&self, what: &str) -> ParseError {
+        ParseError::new(
+            format!("expected {what}, found {}", self.found()),
+            self.pos(),
+        )
+    }
+
+    // ---- identifiers and literals shared by the statement parsers ----
+
+    /// An identifier: unquoted ones are upper-cased and may not be a reserved word.
+    fn parse_ident(&mut self) -> Result<Ident, ParseError> {
+        match self.peek() {
+            Some(Token::Word(w)) => {
+                let ident = if w.quote_style.is_some() {
+                    Ident::quoted(w.value.clone())
+                } else if is_reserved(&w.value) {
+                    return Err(ParseError::new(
+                        format!(
+                            "expected an identifier, found reserved word '{}' (quote it with backquotes to use it as a name)",
+                            w.value
+                        ),
+                        self.pos(),
+                    ));
+                } else {
+                    Ident::new(w.value.to_ascii_uppercase())
+                };
+                self.advance();
+                Ok(ident)
+            }
+            _ => Err(self.expected("an identifier")),
+        }
+    }
+
+    /// Any word, reserved or not, as an identifier (where no keyword can follow, e.g. a
+    /// struct field name before its type).
+    fn parse_any_word_ident(&mut self) -> Result<Ident, ParseError> {
+        match self.peek() {
+            Some(Token::Word(w)) => {
+                let ident = if w.quote_style.is_some() {
+                    Ident::quoted(w.value.clone())
+                } else {
+                    Ident::new(w.value.to_ascii_uppercase())
+                };
+                self.advance();
+                Ok(ident)
+            }
+            _ => Err(self.expected("an identifier")),
+        }
+    }
+
+    fn parse_string(&mut self, what: &str) -> Result<String, ParseError> {
+        match self.peek() {
+            Some(Token::SingleQuotedString(s)) => {
+                let s = s.clone();
+                self.advance();
+                Ok(s)
+            }
+            _ => Err(self.expected(what)),
+        }
+    }
+
+    /// An optionally negative integer.
+    fn parse_integer(&mut self, what: &str) -> Result<i64, ParseError> {
+        let pos = self.pos();
+        let negative = self.consume(&Token::Minus);
+        match self.peek() {
+            Some(Token::Number(n, false)) if n.bytes().all(|b| b.is_ascii_digit()) => {
+                let text = if negative { format!("-{n}") } else { n.clone() };
+                self.advance();
+                text.parse::<i64>()
+                    .map_err(|_| ParseError::new(format!("Invalid numeric literal: {text}"), pos))
+            }
+            _ => Err(self.expected(what)),
+        }
+    }
+
+    fn parse_unsigned(&mut self, what: &str) -> Result<u64, ParseError> {
+        match self.peek() {
+            Some(Token::Number(n, false)) if n.bytes().all(|b| b.is_ascii_digit()) => {
+                let pos = self.pos();
+                let v = n
+                    .parse::<u64>()
+                    .map_err(|_| ParseError::new(format!("Invalid numeric literal: {n}"), pos))?;
+                self.advance();
+                Ok(v)
+            }
+            _ => Err(self.expected(what)),
+        }
+    }
+}
+
+/// A token as it would be written, for error messages.
+fn token_text(t: &Token) -> String {
+    match t {
+        Token::Word(w) => match w.quote_style {
+            Some(q) => format!("{q}{}{q}", w.value),
+            None => w.value.clone(),
+        },
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
