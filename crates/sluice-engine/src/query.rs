@@ -360,8 +360,8 @@ impl Engine {
         self.run_until_idle()?;
         while task.poll(self.log.as_ref(), POLL_BATCH)?.consumed > 0 && !task.is_done() {}
         let schema = task.output_schema().clone();
-        // the client sees the projection, not the ROWTIME carried for sinks
-        let visible: Vec<usize> = (0..schema.fields().len() - 1).collect();
+        // the client sees the projection, not the ROWTIME and internals carried for sinks
+        let visible: Vec<usize> = (0..task.visible_columns()).collect();
         let batches = task
             .drain_rows()
             .into_iter()

@@ -557,3 +557,18 @@ mod tests {
         }
     }
 }
+
+/// ksqlDB compares with NULL to false, not NULL: `null_as_false(cmp)`.
+pub fn null_as_false() -> Arc<ScalarUDF> {
+    udf(
+        "ksql_null_as_false",
+        |_, _| Ok(DataType::Boolean),
+        |args, _, _, _| {
+            let b = args[0].as_boolean();
+            Ok(Arc::new(match b.nulls() {
+                Some(_) => arrow::compute::prep_null_mask_filter(b),
+                None => b.clone(),
+            }))
+        },
+    )
+}

@@ -15,6 +15,16 @@ pub const ROWPARTITION: &str = "ROWPARTITION";
 pub const ROWOFFSET: &str = "ROWOFFSET";
 pub const WINDOWSTART: &str = "WINDOWSTART";
 pub const WINDOWEND: &str = "WINDOWEND";
+/// Internal columns every row carries after the pseudo columns, invisible to SQL: the
+/// record's headers (forwarded to outputs as Kafka Streams does) and whether its value
+/// was null (a tombstone: passed through streams, a delete for tables).
+pub const RECORD_HEADERS: &str = "$RECORD_HEADERS";
+pub const TOMBSTONE: &str = "$TOMBSTONE";
+
+/// Whether SQL may name this row-layout column.
+pub fn is_internal_column(name: &str) -> bool {
+    name.starts_with('$')
+}
 
 pub fn is_pseudo_column(name: &str) -> bool {
     matches!(
@@ -146,7 +156,8 @@ impl SourceDef {
 
     /// The layout of this source's rows inside the runtime: key columns, value
     /// columns, header columns, then the pseudo columns (ROWTIME, ROWPARTITION,
-    /// ROWOFFSET, and WINDOWSTART/WINDOWEND when windowed).
+    /// ROWOFFSET, and WINDOWSTART/WINDOWEND when windowed), then the internal
+    /// [`RECORD_HEADERS`] and [`TOMBSTONE`].
     pub fn row_schema(&self) -> SchemaRef {
         let mut fields: Vec<Field> = self
             .key_columns()
@@ -161,6 +172,8 @@ impl SourceDef {
             fields.push(Field::new(WINDOWSTART, DataType::Int64, true));
             fields.push(Field::new(WINDOWEND, DataType::Int64, true));
         }
+        fields.push(Field::new(RECORD_HEADERS, headers_type(), true));
+        fields.push(Field::new(TOMBSTONE, DataType::Boolean, false));
         Arc::new(Schema::new(fields))
     }
 }

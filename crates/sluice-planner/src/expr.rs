@@ -11,7 +11,7 @@ use datafusion_common::config::ConfigOptions;
 use datafusion_common::ScalarValue;
 use datafusion_expr::{Operator, ScalarUDF};
 use datafusion_physical_expr::expressions::{
-    BinaryExpr, CaseExpr, CastExpr, Column, InListExpr, IsNotNullExpr, IsNullExpr, LikeExpr,
+    BinaryExpr, CaseExpr, CastExpr, Column, IsNotNullExpr, IsNullExpr, LikeExpr,
     Literal as LitExpr, NegativeExpr, NotExpr,
 };
 use datafusion_physical_expr::{PhysicalExpr, ScalarFunctionExpr};
@@ -51,6 +51,7 @@ impl Scope {
             .fields()
             .iter()
             .enumerate()
+            .filter(|(_, f)| !crate::catalog::is_internal_column(f.name()))
             .map(|(index, f)| ScopeColumn {
                 qualifier: qualifier.map(str::to_string),
                 name: f.name().clone(),
@@ -300,26 +301,35 @@ impl<'a> ExprCompiler<'a> {
                 list,
                 negated,
             } => {
+                // ksqlDB coerces each item to the value's type where it can (a
+                // string literal parsed as a number, a number compared as text...),
+                // so IN is a disjunction of such comparisons.
                 let v = self.compile(expr)?;
-                let items = list
-                    .iter()
-                    .map(|e| self.compile(e))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let ty = common_type(std::iter::once(&v.ty).chain(items.iter().map(|c| &c.ty)))
-                    .ok_or_else(|| {
+                let mut disjunction: Option<PhysExpr> = None;
+                for item in list {
+                    let item = &coerce_literal(&v.ty, item)?;
+                    let c = self.compile(item)?;
+                    let (l, r) = self.coerce_pair(v.clone(), c).ok_or_else(|| {
                         PlanError::ty(format!(
-                            "invalid input syntax for type {}: IN list items must have the same type as the value",
+                            "invalid input syntax for type {}: \"{item}\"",
                             type_name(&v.ty)
                         ))
                     })?;
-                let v = self.cast_to(v, &ty)?;
-                let items = items
-                    .into_iter()
-                    .map(|c| self.cast_to(c, &ty))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let e = InListExpr::try_new(v, items, *negated, self.schema())
-                    .map_err(PlanError::from)?;
-                Ok(boolean(Arc::new(e)))
+                    let eq = self
+                        .null_as_false(Arc::new(BinaryExpr::new(l, Operator::Eq, r)))?
+                        .expr;
+                    disjunction = Some(match disjunction {
+                        None => eq,
+                        Some(d) => Arc::new(BinaryExpr::new(d, Operator::Or, eq)),
+                    });
+                }
+                let any = disjunction
+                    .unwrap_or_else(|| Arc::new(LitExpr::new(ScalarValue::Boolean(Some(false)))));
+                Ok(boolean(if *negated {
+                    Arc::new(NotExpr::new(any))
+                } else {
+                    any
+                }))
             }
             Expr::Like {
                 expr,
@@ -505,6 +515,20 @@ impl<'a> ExprCompiler<'a> {
                     Gt => "GREATER_THAN",
                     _ => "GREATER_THAN_OR_EQUAL",
                 };
+                let symbol = match op {
+                    Eq => "=",
+                    NotEq => "<>",
+                    Lt => "<",
+                    LtEq => "<=",
+                    Gt => ">",
+                    _ => ">=",
+                };
+                let is_null = |e: &Expr| matches!(strip(e), Expr::Literal(Literal::Null));
+                if is_null(left) || is_null(right) {
+                    return Err(PlanError::invalid(format!(
+                        "Comparison with NULL not supported: {left} {symbol} {right}"
+                    )));
+                }
                 let (l, r) = self.comparable(left, right, name)?;
                 let op = match op {
                     Eq => Operator::Eq,
@@ -514,7 +538,7 @@ impl<'a> ExprCompiler<'a> {
                     Gt => Operator::Gt,
                     _ => Operator::GtEq,
                 };
-                Ok(boolean(Arc::new(BinaryExpr::new(l, op, r))))
+                self.null_as_false(Arc::new(BinaryExpr::new(l, op, r)))
             }
             Add | Sub | Mul | Div | Mod => {
                 let l = self.compile(left)?;
@@ -624,6 +648,33 @@ impl<'a> ExprCompiler<'a> {
             _ => Arc::new(BinaryExpr::new(le, arrow_op(op), re)),
         };
         Ok(Compiled { expr, ty: common })
+    }
+
+    fn null_as_false(&self, cmp: PhysExpr) -> Result<Compiled, PlanError> {
+        self.call_udf(builtins::null_as_false(), vec![boolean(cmp)])
+    }
+
+    /// Two operands cast so they can be compared for equality, ksqlDB-style: a common
+    /// type, else the second converted to the first's type (text parsed, values
+    /// rendered as text, structs and maps converted field by field).
+    fn coerce_pair(&self, a: Compiled, b: Compiled) -> Option<(PhysExpr, PhysExpr)> {
+        if let Some(t) = common_type([&a.ty, &b.ty]) {
+            let t = if t == DataType::Null { DataType::Boolean } else { t };
+            return Some((self.cast_to(a, &t).ok()?, self.cast_to(b, &t).ok()?));
+        }
+        // collections and structs of convertible element types
+        let nested = matches!(
+            (&a.ty, &b.ty),
+            (DataType::List(_), DataType::List(_))
+                | (DataType::Map(_, _), DataType::Map(_, _))
+                | (DataType::Struct(_), DataType::Struct(_))
+        );
+        if nested && arrow::compute::can_cast_types(&b.ty, &a.ty) {
+            let target = a.ty.clone();
+            let b = self.cast_to(b, &target).ok()?;
+            return Some((a.expr, b));
+        }
+        None
     }
 
     /// Both sides of a comparison, cast to a type they can be compared in.
@@ -794,6 +845,54 @@ impl<'a> ExprCompiler<'a> {
 
     fn cast_all(&self, items: Vec<Compiled>, ty: &DataType) -> Result<Vec<Compiled>, PlanError> {
         items.into_iter().map(|c| self.cast(c, ty)).collect()
+    }
+}
+
+/// A literal IN-list item as ksqlDB coerces it to the value's type at plan time: text
+/// parsed as a number or boolean, any literal rendered as text for a STRING value.
+fn coerce_literal(value: &DataType, item: &Expr) -> Result<Expr, PlanError> {
+    let Expr::Literal(lit) = strip(item) else {
+        return Ok(item.clone());
+    };
+    let bad = || PlanError::ty(format!("invalid input syntax for type {}: \"{item}\"", type_name(value)));
+    Ok(Expr::Literal(match (value, lit) {
+        (_, Literal::Null) => Literal::Null,
+        (DataType::Utf8, Literal::String(_)) => lit.clone(),
+        (DataType::Utf8, other) => Literal::String(other.as_property_text()),
+        (v, Literal::String(text)) if is_numeric(v) => {
+            let t = text.trim();
+            if let Ok(i) = t.parse::<i64>() {
+                Literal::Integer(i)
+            } else if t.parse::<f64>().is_ok() {
+                match t.split_once('.') {
+                    Some((int, frac)) if !t.contains(['e', 'E']) && frac.chars().all(|c| c == '0') => {
+                        Literal::Integer(int.parse().map_err(|_| bad())?)
+                    }
+                    _ if t.contains(['e', 'E']) => Literal::Double(t.parse().map_err(|_| bad())?),
+                    _ => Literal::Decimal(t.to_string()),
+                }
+            } else {
+                return Err(bad());
+            }
+        }
+        (v, Literal::Boolean(_)) if is_numeric(v) => return Err(bad()),
+        (DataType::Boolean, Literal::String(text)) => {
+            match text.trim().to_ascii_lowercase().as_str() {
+                "true" | "t" | "tr" | "tru" | "yes" | "y" | "ye" => Literal::Boolean(true),
+                "false" | "f" | "fa" | "fal" | "fals" | "no" | "n" => Literal::Boolean(false),
+                _ => return Err(bad()),
+            }
+        }
+        (DataType::Boolean, Literal::Boolean(_)) => lit.clone(),
+        (DataType::Boolean, _) => return Err(bad()),
+        _ => lit.clone(),
+    }))
+}
+
+fn strip(e: &Expr) -> &Expr {
+    match e {
+        Expr::Nested(inner) => strip(inner),
+        other => other,
     }
 }
 

@@ -2,21 +2,23 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::compute::filter_record_batch;
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use sluice_planner::catalog::ROWTIME;
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use sluice_planner::catalog::{RECORD_HEADERS, ROWTIME, TOMBSTONE};
 use sluice_planner::expr::PhysExpr;
 use sluice_planner::{OutputColumn, ProjectPlan};
 
 use crate::RuntimeError;
 
 /// Evaluates a [`ProjectPlan`]'s filter and columns over source rows. Output rows
-/// are the plan's columns (keys first) followed by `ROWTIME`.
+/// are the plan's columns (keys first) followed by `ROWTIME` and the internal
+/// record-headers and tombstone columns.
 pub struct ProjectOperator {
     filter: Option<PhysExpr>,
     columns: Vec<OutputColumn>,
-    rowtime: usize,
+    /// Input positions of ROWTIME, record headers, tombstone.
+    carried: [usize; 3],
     schema: SchemaRef,
 }
 
@@ -27,11 +29,18 @@ impl ProjectOperator {
             .iter()
             .map(|c| Field::new(&c.name, c.ty.clone(), true))
             .collect();
-        fields.push(Field::new(ROWTIME, DataType::Int64, true));
+        let carried = [
+            input.index_of(ROWTIME)?,
+            input.index_of(RECORD_HEADERS)?,
+            input.index_of(TOMBSTONE)?,
+        ];
+        for &i in &carried {
+            fields.push(input.field(i).clone());
+        }
         Ok(ProjectOperator {
             filter: plan.filter.clone(),
             columns: plan.columns.clone(),
-            rowtime: input.index_of(ROWTIME)?,
+            carried,
             schema: Arc::new(Schema::new(fields)),
         })
     }
@@ -44,7 +53,13 @@ impl ProjectOperator {
         let batch = match &self.filter {
             Some(f) => {
                 let mask = f.evaluate(batch)?.into_array(batch.num_rows())?;
-                filter_record_batch(batch, mask.as_boolean())?
+                // a comparison with NULL is false in ksqlDB, so a null predicate drops the row
+                let mask = mask.as_boolean();
+                if mask.null_count() > 0 {
+                    filter_record_batch(batch, &arrow::compute::prep_null_mask_filter(mask))?
+                } else {
+                    filter_record_batch(batch, mask)?
+                }
             }
             None => batch.clone(),
         };
@@ -58,7 +73,9 @@ impl ProjectOperator {
                 arrow::compute::cast(&a, f.data_type())?
             });
         }
-        out.push(batch.column(self.rowtime).clone());
+        for &i in &self.carried {
+            out.push(batch.column(i).clone());
+        }
         Ok(RecordBatch::try_new(self.schema.clone(), out)?)
     }
 }

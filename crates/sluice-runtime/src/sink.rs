@@ -1,9 +1,9 @@
 //! Writing result rows to a topic in the sink's formats.
 
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{Array, AsArray, ListArray, RecordBatch};
 use arrow::datatypes::Int64Type;
 use sluice_formats::RecordEncoder;
-use sluice_log::{Log, Record};
+use sluice_log::{Header, Log, Record};
 use sluice_planner::catalog::SourceDef;
 
 use crate::source::format_of;
@@ -34,22 +34,36 @@ impl TopicSink {
         &self.topic
     }
 
-    /// Encode rows laid out as key columns, value columns, ROWTIME.
+    /// Encode rows laid out as key columns, value columns, ROWTIME, and optionally
+    /// the internal record-headers and tombstone columns.
     pub fn records(&self, batch: &RecordBatch) -> Result<Vec<Record>, RuntimeError> {
         let n = batch.num_rows();
         let cols = batch.columns();
-        let keys = self.key.encode(&cols[..self.key_columns], n)?;
-        let values = self.value.encode(
-            &cols[self.key_columns..self.key_columns + self.value_columns],
-            n,
-        )?;
-        let ts = cols[self.key_columns + self.value_columns].as_primitive::<Int64Type>();
-        Ok(keys
-            .into_iter()
-            .zip(values)
-            .enumerate()
-            .map(|(i, (k, v))| Record::new(k, v, if ts.is_valid(i) { ts.value(i) } else { 0 }))
-            .collect())
+        let key_cols = &cols[..self.key_columns];
+        let keys = self.key.encode(key_cols, n)?;
+        let values = self
+            .value
+            .encode(&cols[self.key_columns..self.key_columns + self.value_columns], n)?;
+        let at = self.key_columns + self.value_columns;
+        let ts = cols[at].as_primitive::<Int64Type>();
+        let headers = cols.get(at + 1).and_then(|c| c.as_list_opt::<i32>());
+        let tombstone = cols.get(at + 2).and_then(|c| c.as_boolean_opt());
+        let mut out = Vec::with_capacity(n);
+        for (i, (k, v)) in keys.into_iter().zip(values).enumerate() {
+            // a key whose every column is NULL is no key at all
+            let k = if !key_cols.is_empty() && key_cols.iter().all(|c| c.is_null(i)) {
+                None
+            } else {
+                k
+            };
+            let v = if tombstone.is_some_and(|t| t.value(i)) { None } else { v };
+            let mut r = Record::new(k, v, if ts.is_valid(i) { ts.value(i) } else { 0 });
+            if let Some(h) = headers {
+                r.headers = decode_headers(h, i);
+            }
+            out.push(r);
+        }
+        Ok(out)
     }
 
     pub fn write(&self, log: &dyn Log, batch: &RecordBatch) -> Result<usize, RuntimeError> {
@@ -63,4 +77,21 @@ impl TopicSink {
         }
         Ok(n)
     }
+}
+
+/// The headers of row `i` of a `ARRAY<STRUCT<KEY STRING, VALUE BYTES>>` column.
+fn decode_headers(list: &ListArray, i: usize) -> Vec<Header> {
+    if list.is_null(i) {
+        return Vec::new();
+    }
+    let entries = list.value(i);
+    let Some(s) = entries.as_struct_opt() else {
+        return Vec::new();
+    };
+    let (Some(keys), Some(values)) = (s.column(0).as_string_opt::<i32>(), s.column(1).as_binary_opt::<i32>()) else {
+        return Vec::new();
+    };
+    (0..s.len())
+        .map(|j| Header::new(keys.value(j), values.is_valid(j).then(|| values.value(j).to_vec())))
+        .collect()
 }

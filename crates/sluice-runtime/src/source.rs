@@ -12,7 +12,7 @@ use arrow::compute::{cast, filter_record_batch, take};
 use arrow::datatypes::{DataType, SchemaRef};
 use sluice_formats::{DecodedBatch, FormatKind, FormatOptions, RecordDecoder, RowStatus};
 use sluice_log::StoredRecord;
-use sluice_planner::catalog::{ColumnRole, SourceDef};
+use sluice_planner::catalog::{headers_type, ColumnRole, SourceDef};
 use sluice_planner::expr::PhysExpr;
 use sluice_planner::FormatDesc;
 
@@ -78,7 +78,6 @@ impl SourceReader {
             records.iter().map(|r| r.record.value.as_deref()).collect();
         let k = self.key.decode(&keys);
         let v = self.value.decode(&values);
-        let is_table = self.def.kind == sluice_sql::SourceKind::Table;
 
         let mut skipped = Vec::new();
         let mut keep = Vec::with_capacity(n);
@@ -105,10 +104,10 @@ impl SourceReader {
                 tombstone.push(false);
                 continue;
             }
-            let is_tombstone = matches!(v.status[i], RowStatus::Null);
-            // A stream has no use for a record without a value; a table treats it as a delete.
-            keep.push(!is_tombstone || is_table);
-            tombstone.push(is_tombstone);
+            // A null value is kept: streams pass it through as a null value (as Kafka
+            // Streams' mapValues does), tables treat it as a delete.
+            keep.push(true);
+            tombstone.push(matches!(v.status[i], RowStatus::Null));
         }
 
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
@@ -134,6 +133,8 @@ impl SourceReader {
             columns.push(new_null_array(&DataType::Int64, n));
             columns.push(new_null_array(&DataType::Int64, n));
         }
+        columns.push(header_column(records, None, &headers_type())?);
+        columns.push(Arc::new(BooleanArray::from(tombstone.clone())));
         // the decoders produce exactly the declared types; cast defensively for nested nullability
         let columns = columns
             .into_iter()

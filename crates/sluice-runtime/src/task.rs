@@ -91,6 +91,12 @@ impl QueryTask {
         self.operator.schema()
     }
 
+    /// How many leading output columns are the query's own (the rest are ROWTIME
+    /// and internals carried for sinks).
+    pub fn visible_columns(&self) -> usize {
+        self.operator.schema().fields().len() - 3
+    }
+
     /// True once a LIMIT has been reached: the query has nothing more to do.
     pub fn is_done(&self) -> bool {
         self.limit.is_some_and(|l| self.emitted >= l)

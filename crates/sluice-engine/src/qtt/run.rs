@@ -296,12 +296,12 @@ fn collect_outputs(
             value: decode(def.as_deref(), false, r.value.as_deref()),
             timestamp: r.timestamp,
             window: None::<Window>,
-            headers: (!r.headers.is_empty()).then(|| {
+            headers: Some(
                 r.headers
                     .iter()
                     .map(|h| serde_json::json!({"KEY": h.key, "VALUE": h.value.as_deref().map(base64_encode)}))
-                    .collect()
-            }),
+                    .collect(),
+            ),
         });
     }
     out
