@@ -44,6 +44,13 @@ impl Engine {
         if if_not_exists {
             return Ok(true);
         }
+        if or_replace && existing.is_source {
+            return Err(EngineError::statement(format!(
+                "Cannot add {} '{name}': CREATE OR REPLACE is not supported on source {}s.",
+                kind_name(kind),
+                kind_name(existing.kind)
+            )));
+        }
         if or_replace && existing.kind == kind {
             return Ok(false);
         }
@@ -168,6 +175,13 @@ impl Engine {
         text: &str,
     ) -> Result<StatementResult> {
         let name = cs.name.value.clone();
+        if cs.is_source && cs.or_replace {
+            return Err(EngineError::statement(format!(
+                "Cannot add {} '{name}': CREATE OR REPLACE is not supported on source {}s.",
+                kind_name(cs.kind),
+                kind_name(cs.kind)
+            )));
+        }
         if self.check_new_source(cs.kind, &name, cs.if_not_exists, cs.or_replace)? {
             return Ok(StatementResult::ack(format!(
                 "Cannot add {} '{name}': A {} with the same name already exists.",
@@ -330,6 +344,11 @@ impl Engine {
                 "Incompatible data source type is {}, but statement was DROP {}",
                 kind_name(def.kind).to_uppercase(),
                 kind_name(kind).to_uppercase()
+            )));
+        }
+        if def.is_source && delete_topic {
+            return Err(EngineError::statement(format!(
+                "Cannot delete topic for read-only source: {name}"
             )));
         }
         let writers: Vec<&str> = self

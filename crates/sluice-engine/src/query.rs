@@ -8,7 +8,7 @@ use arrow::datatypes::{DataType, Schema};
 use sluice_log::Record;
 use sluice_planner::catalog::{ColumnDef, ColumnRole, SourceDef, ROWTIME};
 use sluice_planner::expr::{ExprCompiler, Scope};
-use sluice_planner::plan::timestamp_extractor;
+use sluice_planner::plan::{output_timestamp, timestamp_extractor};
 use sluice_planner::types::{can_widen, is_numeric, type_name};
 use sluice_planner::{plan_query, Catalog, ProjectPlan, QueryContext};
 use sluice_runtime::sink::TopicSink;
@@ -68,15 +68,47 @@ impl Engine {
             )));
         }
         let has_key = plan.key_columns().next().is_some();
-        if !has_key && (with.has("KEY_FORMAT")) {
+        let explicit_key_format = with.string("KEY_FORMAT").or_else(|| with.string("FORMAT"));
+        if !has_key
+            && with.has("KEY_FORMAT")
+            && !explicit_key_format.as_deref().is_some_and(|f| f.eq_ignore_ascii_case("NONE"))
+        {
             return Err(EngineError::statement(
                 "Key format specified for stream without key columns.",
             ));
         }
-        let (key_format, value_format) = self.formats(
+        let (mut key_format, value_format) = self.formats(
             &with,
             Some((&plan.source.key_format, &plan.source.value_format)),
         )?;
+        if !has_key {
+            // a keyless result has no key to write
+            key_format = sluice_planner::FormatDesc::named("NONE");
+        } else if key_format.name == "NONE" && explicit_key_format.is_none() {
+            // a key appeared (PARTITION BY) where the source had none: ksqlDB
+            // writes it in the value's format
+            key_format = sluice_planner::FormatDesc::named(&value_format.name);
+        }
+        let mut plan = plan;
+        let timestamp = match with.string("TIMESTAMP") {
+            Some(column) => {
+                let format = with.string("TIMESTAMP_FORMAT");
+                plan.output_timestamp = Some(output_timestamp(
+                    &plan,
+                    &column,
+                    format.as_deref(),
+                    &self.metastore,
+                )?);
+                let name = plan
+                    .columns
+                    .iter()
+                    .find(|c| c.name.eq_ignore_ascii_case(&column))
+                    .map(|c| c.name.clone())
+                    .unwrap_or(column);
+                Some(sluice_planner::catalog::TimestampSpec { column: name, format })
+            }
+            None => None,
+        };
         let prefix = self
             .property("ksql.output.topic.name.prefix")
             .unwrap_or("")
@@ -96,7 +128,7 @@ impl Engine {
             key_format,
             value_format,
             columns,
-            timestamp: None,
+            timestamp,
             window: plan.source.window,
             is_source: false,
             sql: text.to_string(),

@@ -64,7 +64,7 @@ pub(crate) fn register(out: &mut Vec<FnDef>) {
         unary_double!("TANH", "Hyperbolic tangent.", f64::tanh),
         def(CAT, "ATAN2", "Angle of the point (x, y) from the positive x axis.",
             &["ATAN2(y DOUBLE, x DOUBLE) => DOUBLE"], |a, _| f64v(as_f64(&a[0])?.atan2(as_f64(&a[1])?))),
-        def(CAT, "LOG", "Base-10 logarithm, or the logarithm of value in the given base.",
+        def(CAT, "LOG", "Natural logarithm, or the logarithm of value in the given base.",
             &["LOG(value DOUBLE) => DOUBLE", "LOG(base DOUBLE, value DOUBLE) => DOUBLE"], log),
         def(CAT, "POWER", "base raised to the power exponent.",
             &["POWER(base DOUBLE, exponent DOUBLE) => DOUBLE"], |a, _| f64v(as_f64(&a[0])?.powf(as_f64(&a[1])?))),
@@ -225,8 +225,9 @@ fn sign(a: &[ScalarValue], _: &Ctx) -> Option<ScalarValue> {
 }
 
 fn log(a: &[ScalarValue], _: &Ctx) -> Option<ScalarValue> {
+    // ksqlDB's one-argument LOG is the natural logarithm (Java's Math.log).
     if a.len() == 1 {
-        return f64v(as_f64(&a[0])?.log10());
+        return f64v(as_f64(&a[0])?.ln());
     }
     let (base, v) = (as_f64(&a[0])?, as_f64(&a[1])?);
     if base <= 0.0 || base == 1.0 {
@@ -335,7 +336,7 @@ mod tests {
         assert_eq!(call("SQRT", &[int(16)]), dbl(4.0));
         assert_eq!(call("EXP", &[big(0)]), dbl(1.0));
         assert_eq!(call("LN", &[dbl(1.0)]), dbl(0.0));
-        assert_eq!(call("LOG", &[int(100)]), dbl(2.0));
+        assert_eq!(call("LOG", &[int(1)]), dbl(0.0));
         assert_eq!(call("LOG", &[int(2), int(8)]), dbl(3.0));
         assert!(
             matches!(call("LOG", &[int(1), int(8)]), datafusion_common::ScalarValue::Float64(Some(x)) if x.is_nan())

@@ -572,3 +572,25 @@ pub fn null_as_false() -> Arc<ScalarUDF> {
         },
     )
 }
+
+/// Rewrites a LIKE pattern with a custom ESCAPE character (second argument, a literal)
+/// into arrow's syntax, for patterns only known at run time.
+pub fn like_escape() -> Arc<ScalarUDF> {
+    udf(
+        "ksql_like_escape",
+        |_, _| Ok(DataType::Utf8),
+        |args, scalars, _, rows| {
+            let escape = literal_string(scalars.get(1).and_then(|s| s.as_ref()))
+                .and_then(|e| e.chars().next());
+            let patterns = args[0].as_string::<i32>();
+            let out: arrow::array::StringArray = (0..rows)
+                .map(|i| {
+                    patterns
+                        .is_valid(i)
+                        .then(|| crate::expr::like_pattern(patterns.value(i), escape))
+                })
+                .collect();
+            Ok(Arc::new(out))
+        },
+    )
+}

@@ -276,7 +276,13 @@ impl<'a> ExprCompiler<'a> {
                 high,
                 negated,
             } => {
-                let items = [self.compile(expr)?, self.compile(low)?, self.compile(high)?];
+                let (_, low) = magic_timestamps(expr, low)?;
+                let (_, high) = magic_timestamps(expr, high)?;
+                let items = [
+                    self.compile(expr)?,
+                    self.compile(&low)?,
+                    self.compile(&high)?,
+                ];
                 let ty = common_type(items.iter().map(|c| &c.ty)).ok_or_else(|| {
                     PlanError::ty(format!(
                         "Invalid Predicate: BETWEEN requires comparable types, got {}, {} and {}",
@@ -346,7 +352,17 @@ impl<'a> ExprCompiler<'a> {
                         ))))),
                         ty: DataType::Utf8,
                     },
-                    other => self.compile(other)?,
+                    other => {
+                        let p = self.compile(other)?;
+                        let p = self.cast(p, &DataType::Utf8)?;
+                        let esc = Compiled {
+                            expr: Arc::new(LitExpr::new(ScalarValue::Utf8(
+                                escape.map(|c| c.to_string()),
+                            ))),
+                            ty: DataType::Utf8,
+                        };
+                        self.call_udf(builtins::like_escape(), vec![p, esc])?
+                    }
                 };
                 let p = self.cast_to(p, &DataType::Utf8)?;
                 Ok(boolean(Arc::new(LikeExpr::new(*negated, false, v, p))))
@@ -529,7 +545,8 @@ impl<'a> ExprCompiler<'a> {
                         "Comparison with NULL not supported: {left} {symbol} {right}"
                     )));
                 }
-                let (l, r) = self.comparable(left, right, name)?;
+                let (left, right) = magic_timestamps(left, right)?;
+                let (l, r) = self.comparable(&left, &right, name)?;
                 let op = match op {
                     Eq => Operator::Eq,
                     NotEq => Operator::NotEq,
@@ -889,6 +906,28 @@ fn coerce_literal(value: &DataType, item: &Expr) -> Result<Expr, PlanError> {
     }))
 }
 
+/// ksqlDB compares ROWTIME, WINDOWSTART and WINDOWEND with timestamp text
+/// (`ROWTIME > '2020-01-01T00:00:00'`): such a literal becomes its epoch millis.
+fn magic_timestamps(left: &Expr, right: &Expr) -> Result<(Expr, Expr), PlanError> {
+    let is_time_column = |e: &Expr| {
+        matches!(strip(e), Expr::Column { name, .. }
+            if matches!(name.value.as_str(), "ROWTIME" | "WINDOWSTART" | "WINDOWEND"))
+    };
+    let convert = |e: &Expr| -> Result<Expr, PlanError> {
+        match strip(e) {
+            Expr::Literal(Literal::String(text)) => crate::timestamps::parse_partial(text)
+                .map(|ms| Expr::Literal(Literal::Integer(ms)))
+                .ok_or_else(|| PlanError::ty(format!("Failed to parse timestamp '{text}'"))),
+            other => Ok(other.clone()),
+        }
+    };
+    Ok(match (is_time_column(left), is_time_column(right)) {
+        (true, false) => (left.clone(), convert(right)?),
+        (false, true) => (convert(left)?, right.clone()),
+        _ => (left.clone(), right.clone()),
+    })
+}
+
 fn strip(e: &Expr) -> &Expr {
     match e {
         Expr::Nested(inner) => strip(inner),
@@ -1004,7 +1043,7 @@ fn decimal_literal(text: &str) -> Option<ScalarValue> {
 
 /// A ksqlDB LIKE pattern (with an optional ESCAPE character) in arrow's syntax, where
 /// `\` escapes.
-fn like_pattern(pattern: &str, escape: Option<char>) -> String {
+pub(crate) fn like_pattern(pattern: &str, escape: Option<char>) -> String {
     let mut out = String::with_capacity(pattern.len());
     let mut chars = pattern.chars();
     while let Some(c) = chars.next() {

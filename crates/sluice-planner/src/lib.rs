@@ -12,6 +12,7 @@ pub mod expr;
 mod lambda;
 pub mod plan;
 pub mod rewrite;
+mod timestamps;
 pub mod types;
 
 pub use catalog::{Catalog, ColumnDef, ColumnRole, FormatDesc, SourceDef};

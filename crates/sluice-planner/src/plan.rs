@@ -33,6 +33,9 @@ pub struct ProjectPlan {
     pub limit: Option<u64>,
     /// `PARTITION BY`: the key changed, so output records are re-keyed.
     pub repartitioned: bool,
+    /// The sink's `TIMESTAMP=` column, as epoch millis over the input rows: it
+    /// replaces ROWTIME on output records.
+    pub output_timestamp: Option<PhysExpr>,
 }
 
 impl ProjectPlan {
@@ -184,6 +187,7 @@ pub fn plan_query(
         emit: q.emit,
         limit: q.limit,
         repartitioned,
+        output_timestamp: None,
     })
 }
 
@@ -216,10 +220,11 @@ fn expand_select(
     qualifier: &str,
     compiler: &ExprCompiler,
 ) -> Result<Vec<SelectExpr>, PlanError> {
+    let rekeyed = !q.partition_by.is_empty();
     let mut out = Vec::new();
     for item in &q.select {
         match item {
-            SelectItem::Wildcard => out.extend(wildcard(source, qualifier)),
+            SelectItem::Wildcard => out.extend(wildcard(source, qualifier, rekeyed)),
             SelectItem::QualifiedWildcard(q) => {
                 if q.value != qualifier {
                     return Err(PlanError::invalid(format!(
@@ -227,7 +232,7 @@ fn expand_select(
                         q.value
                     )));
                 }
-                out.extend(wildcard(source, qualifier))
+                out.extend(wildcard(source, qualifier, rekeyed))
             }
             SelectItem::StructWildcard(expr) => {
                 let c = compiler.compile(expr)?;
@@ -258,13 +263,21 @@ fn expand_select(
     Ok(out)
 }
 
+/// `*`: key columns then value columns; when the query re-keys (PARTITION BY) the
+/// old key columns move after the values, as ksqlDB lays out the repartitioned schema.
 fn wildcard<'a>(
     source: &'a SourceDef,
     qualifier: &'a str,
+    rekeyed: bool,
 ) -> impl Iterator<Item = SelectExpr> + 'a {
-    source
-        .key_columns()
-        .chain(source.value_columns())
+    let (first, second): (Vec<_>, Vec<_>) = if rekeyed {
+        (source.value_columns().collect(), source.key_columns().collect())
+    } else {
+        (source.key_columns().collect(), source.value_columns().collect())
+    };
+    first
+        .into_iter()
+        .chain(second)
         .chain(source.header_columns())
         .map(move |c| SelectExpr {
             expr: column_ref(qualifier, &c.name),
@@ -331,6 +344,8 @@ fn source_key_positions(
             .map(|(i, _)| i)
             .collect();
         match hits.as_slice() {
+            // ksqlDB 0.24+: a stream query that leaves the key out produces a keyless stream
+            [] if source.kind == sluice_sql::SourceKind::Stream => {}
             [] => {
                 if let Some(sink) = sink {
                     return Err(PlanError::invalid(format!(
@@ -476,4 +491,52 @@ pub fn timestamp_extractor(
     };
     let c = compiler.compile(&expr)?;
     Ok(Some(compiler.cast_to(c, &DataType::Int64)?))
+}
+
+/// The event time a sink with `TIMESTAMP='column'` (and `TIMESTAMP_FORMAT`) writes:
+/// the projected column's value in epoch millis, computed over the input rows.
+pub fn output_timestamp(
+    plan: &ProjectPlan,
+    column: &str,
+    format: Option<&str>,
+    types: &dyn crate::types::TypeResolver,
+) -> Result<PhysExpr, PlanError> {
+    let c = plan
+        .columns
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(column))
+        .ok_or_else(|| {
+            PlanError::invalid(format!(
+                "The TIMESTAMP column set in the WITH clause does not exist in the schema: '{}'",
+                column.to_uppercase()
+            ))
+        })?;
+    let compiler = ExprCompiler::new(Scope::of_schema(plan.source.row_schema(), None), types, "TIMESTAMP");
+    let value = Compiled {
+        expr: c.expr.clone(),
+        ty: c.ty.clone(),
+    };
+    let millis = match (&c.ty, format) {
+        (DataType::Int64 | DataType::Timestamp(_, _), _) => value,
+        (DataType::Utf8, Some(f)) => {
+            let udf = sluice_functions::scalar_function("PARSE_TIMESTAMP")
+                .ok_or_else(|| PlanError::invalid("PARSE_TIMESTAMP is not available"))?;
+            let fmt = crate::expr::literal(&Literal::String(f.to_string()));
+            compiler.call_udf(udf, vec![value, fmt])?
+        }
+        (DataType::Utf8, None) => {
+            return Err(PlanError::invalid(format!(
+                "Timestamp column, `{}`, of type STRING requires a TIMESTAMP_FORMAT.",
+                c.name
+            )))
+        }
+        (other, _) => {
+            return Err(PlanError::invalid(format!(
+                "Timestamp column, `{}`, should be LONG(INT64), TIMESTAMP, or a String with a timestamp_format specified. (got {})",
+                c.name,
+                type_name(other)
+            )))
+        }
+    };
+    compiler.cast_to(millis, &DataType::Int64)
 }

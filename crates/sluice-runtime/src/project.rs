@@ -16,6 +16,7 @@ use crate::RuntimeError;
 /// record-headers and tombstone columns.
 pub struct ProjectOperator {
     filter: Option<PhysExpr>,
+    timestamp: Option<PhysExpr>,
     columns: Vec<OutputColumn>,
     /// Input positions of ROWTIME, record headers, tombstone.
     carried: [usize; 3],
@@ -39,6 +40,7 @@ impl ProjectOperator {
         }
         Ok(ProjectOperator {
             filter: plan.filter.clone(),
+            timestamp: plan.output_timestamp.clone(),
             columns: plan.columns.clone(),
             carried,
             schema: Arc::new(Schema::new(fields)),
@@ -63,6 +65,20 @@ impl ProjectOperator {
             }
             None => batch.clone(),
         };
+        // A sink TIMESTAMP column replaces ROWTIME; rows without a valid one are dropped.
+        let (batch, rowtime) = match &self.timestamp {
+            Some(ts) => {
+                let t = ts.evaluate(&batch)?.into_array(batch.num_rows())?;
+                let t = arrow::compute::cast(&t, &arrow::datatypes::DataType::Int64)?;
+                let t = t.as_primitive::<arrow::datatypes::Int64Type>().clone();
+                let keep: arrow::array::BooleanArray =
+                    t.iter().map(|v| Some(v.is_some_and(|v| v >= 0))).collect();
+                let batch = filter_record_batch(&batch, &keep)?;
+                let t = arrow::compute::filter(&t, &keep)?;
+                (batch, Some(t))
+            }
+            None => (batch, None),
+        };
         let n = batch.num_rows();
         let mut out: Vec<ArrayRef> = Vec::with_capacity(self.columns.len() + 1);
         for (c, f) in self.columns.iter().zip(self.schema.fields()) {
@@ -73,8 +89,11 @@ impl ProjectOperator {
                 arrow::compute::cast(&a, f.data_type())?
             });
         }
-        for &i in &self.carried {
-            out.push(batch.column(i).clone());
+        for (j, &i) in self.carried.iter().enumerate() {
+            match (j, &rowtime) {
+                (0, Some(t)) => out.push(t.clone()),
+                _ => out.push(batch.column(i).clone()),
+            }
         }
         Ok(RecordBatch::try_new(self.schema.clone(), out)?)
     }

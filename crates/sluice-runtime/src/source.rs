@@ -79,6 +79,7 @@ impl SourceReader {
         let k = self.key.decode(&keys);
         let v = self.value.decode(&values);
 
+        let is_table = self.def.kind == sluice_sql::SourceKind::Table;
         let mut skipped = Vec::new();
         let mut keep = Vec::with_capacity(n);
         let mut tombstone = Vec::with_capacity(n);
@@ -102,6 +103,17 @@ impl SourceReader {
                 });
                 keep.push(false);
                 tombstone.push(false);
+                continue;
+            }
+            // A table row needs a key: ksqlDB drops (and logs) table records without one.
+            if is_table && !k.status[i].eq(&RowStatus::Ok) && self.def.key_columns().next().is_some() {
+                keep.push(false);
+                tombstone.push(false);
+                skipped.push(Skipped {
+                    partition: r.partition,
+                    offset: r.offset,
+                    message: "Table record with a null key ignored".into(),
+                });
                 continue;
             }
             // A null value is kept: streams pass it through as a null value (as Kafka
