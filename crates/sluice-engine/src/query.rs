@@ -67,6 +67,7 @@ impl Engine {
                 "Invalid result type. Your SELECT query produces a {produces}. Please use {use_} statement instead."
             )));
         }
+        self.check_key_projection(&plan, &name)?;
         let has_key = plan.key_columns().next().is_some();
         let explicit_key_format = with.string("KEY_FORMAT").or_else(|| with.string("FORMAT"));
         if !has_key
@@ -406,6 +407,36 @@ impl Engine {
                 .map_err(|e| EngineError::statement(e.to_string()))?,
         );
         Ok(StatementResult::Rows { schema, batches })
+    }
+}
+
+impl Engine {
+    /// ksqlDB requires a persistent query to select every key column of its source
+    /// (unless it re-keys), except under the new query planner, which makes the
+    /// result keyless instead.
+    fn check_key_projection(&self, plan: &ProjectPlan, sink: &str) -> Result<()> {
+        let new_planner = self
+            .property("ksql.new.query.planner.enabled")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if plan.repartitioned || new_planner {
+            return Ok(());
+        }
+        let selected: Vec<&str> = plan.key_columns().map(|c| c.name.as_str()).collect();
+        let source_keys: Vec<&str> = plan.source.key_columns().map(|c| c.name.as_str()).collect();
+        if selected.len() >= source_keys.len() {
+            return Ok(());
+        }
+        let missing: Vec<&str> = source_keys.into_iter().filter(|k| !selected.contains(k)).collect();
+        let (noun, list) = if missing.len() == 1 {
+            ("column", missing[0].to_string())
+        } else {
+            let (last, rest) = missing.split_last().unwrap_or((&"", &[]));
+            ("columns", format!("{} and {last}", rest.join(", ")))
+        };
+        Err(EngineError::statement(format!(
+            "The query used to build `{sink}` must include the key {noun} {list} in its projection (eg, SELECT {}...).",
+            missing.join(", ")
+        )))
     }
 }
 

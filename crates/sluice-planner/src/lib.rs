@@ -17,4 +17,6 @@ pub mod types;
 
 pub use catalog::{Catalog, ColumnDef, ColumnRole, FormatDesc, SourceDef};
 pub use error::PlanError;
-pub use plan::{plan_query, OutputColumn, ProjectPlan, QueryContext};
+pub use plan::{
+    plan_query, OutputColumn, ProjectPlan, QueryContext, TableFunctionCall, TableFunctionKind,
+};

@@ -36,6 +36,98 @@ pub struct ProjectPlan {
     /// The sink's `TIMESTAMP=` column, as epoch millis over the input rows: it
     /// replaces ROWTIME on output records.
     pub output_timestamp: Option<PhysExpr>,
+    /// EXPLODE / CUBE_EXPLODE calls in the projection: each input row becomes as
+    /// many rows as its longest result, and the results are appended to the row
+    /// layout (giving `expanded_schema`) for the columns to read.
+    pub table_functions: Vec<TableFunctionCall>,
+    /// The input layout plus one column per table function.
+    pub expanded_schema: arrow::datatypes::SchemaRef,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableFunctionKind {
+    /// One row per array element.
+    Explode,
+    /// One row per distinct combination of the array's elements and NULL.
+    CubeExplode,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableFunctionCall {
+    pub kind: TableFunctionKind,
+    /// The array argument, over the input layout.
+    pub arg: PhysExpr,
+}
+
+struct TableFunctions {
+    /// The select expressions with each table function call replaced by a column.
+    items: Vec<Expr>,
+    calls: Vec<TableFunctionCall>,
+    scope: Scope,
+}
+
+fn table_function_kind(name: &str) -> Option<TableFunctionKind> {
+    match name {
+        "EXPLODE" => Some(TableFunctionKind::Explode),
+        "CUBE_EXPLODE" => Some(TableFunctionKind::CubeExplode),
+        _ => None,
+    }
+}
+
+fn extract_table_functions(items: &[SelectExpr], compiler: &ExprCompiler) -> Result<TableFunctions, PlanError> {
+    let mut calls = Vec::new();
+    let mut extra: Vec<(String, DataType)> = Vec::new();
+    let mut error = None;
+    let mut rewritten = Vec::new();
+    for item in items {
+        let e = crate::rewrite::map_expr(&item.expr, &mut |x| match &x {
+            Expr::Function { name, args, .. } if table_function_kind(name).is_some() => {
+                let kind = table_function_kind(name).unwrap_or(TableFunctionKind::Explode);
+                let [arg] = args.as_slice() else {
+                    error.get_or_insert(PlanError::invalid(format!("{name} takes exactly one argument")));
+                    return x;
+                };
+                match compiler.compile(arg) {
+                    Ok(c) => {
+                        let out = match (&c.ty, kind) {
+                            (DataType::List(f), TableFunctionKind::Explode) => f.data_type().clone(),
+                            (DataType::List(_), TableFunctionKind::CubeExplode) => c.ty.clone(),
+                            (other, _) => {
+                                error.get_or_insert(PlanError::ty(format!(
+                                    "Function '{}' does not accept parameters ({}).",
+                                    name.to_lowercase(),
+                                    type_name(other)
+                                )));
+                                return x;
+                            }
+                        };
+                        let column = format!("$TF{}", calls.len());
+                        calls.push(TableFunctionCall { kind, arg: c.expr });
+                        extra.push((column.clone(), out));
+                        Expr::Column {
+                            qualifier: None,
+                            name: sluice_sql::Ident::quoted(column),
+                            pos: Default::default(),
+                        }
+                    }
+                    Err(e) => {
+                        error.get_or_insert(e);
+                        x
+                    }
+                }
+            }
+            _ => x,
+        });
+        rewritten.push(e);
+    }
+    if let Some(e) = error {
+        return Err(e);
+    }
+    Ok(TableFunctions {
+        items: rewritten,
+        calls,
+        scope: compiler.scope.extend(&extra),
+    })
 }
 
 impl ProjectPlan {
@@ -101,18 +193,27 @@ pub fn plan_query(
     let compiler = ExprCompiler::new(scope.clone(), catalog, "SELECT");
     let items = expand_select(q, &source, &qualifier, &compiler)?;
     let mut names = Names::default();
+    // generated names never collide with the source's own columns
+    names.reserved.extend(source.columns.iter().map(|c| c.name.clone()));
     for item in &items {
         if let Some(n) = &item.alias {
             names.taken.push(n.clone());
         }
     }
+    let tf = extract_table_functions(&items, &compiler)?;
+    if !tf.calls.is_empty() && source.kind == sluice_sql::SourceKind::Table {
+        return Err(PlanError::invalid(
+            "Table source is not supported with table functions",
+        ));
+    }
+    let item_compiler = compiler.with_scope(tf.scope.clone());
     let mut projected = Vec::new();
-    for item in items {
+    for (item, rewritten) in items.into_iter().zip(tf.items) {
         let name = match item.alias {
             Some(n) => n,
             None => names.derive(&item.expr),
         };
-        let Compiled { expr, ty } = compiler.compile(&item.expr)?;
+        let Compiled { expr, ty } = item_compiler.compile(&rewritten)?;
         projected.push(Projected {
             name,
             canonical: canonical(&item.expr, &scope),
@@ -188,6 +289,8 @@ pub fn plan_query(
         limit: q.limit,
         repartitioned,
         output_timestamp: None,
+        table_functions: tf.calls,
+        expanded_schema: tf.scope.schema,
     })
 }
 
@@ -291,6 +394,8 @@ fn wildcard<'a>(
 #[derive(Default)]
 struct Names {
     taken: Vec<String>,
+    /// Names `KSQL_COL_n` must also avoid.
+    reserved: Vec<String>,
     next: usize,
 }
 
@@ -306,7 +411,7 @@ impl Names {
             _ => loop {
                 let n = format!("KSQL_COL_{}", self.next);
                 self.next += 1;
-                if !self.taken.contains(&n) {
+                if !self.taken.contains(&n) && !self.reserved.contains(&n) {
                     break n;
                 }
             },

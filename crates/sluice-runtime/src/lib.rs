@@ -7,6 +7,7 @@ pub mod processing_log;
 pub mod project;
 pub mod sink;
 pub mod source;
+mod table_functions;
 pub mod task;
 
 pub use error::RuntimeError;

@@ -16,6 +16,8 @@ use crate::RuntimeError;
 /// record-headers and tombstone columns.
 pub struct ProjectOperator {
     filter: Option<PhysExpr>,
+    table_functions: Vec<sluice_planner::TableFunctionCall>,
+    expanded_schema: SchemaRef,
     timestamp: Option<PhysExpr>,
     columns: Vec<OutputColumn>,
     /// Input positions of ROWTIME, record headers, tombstone.
@@ -40,6 +42,8 @@ impl ProjectOperator {
         }
         Ok(ProjectOperator {
             filter: plan.filter.clone(),
+            table_functions: plan.table_functions.clone(),
+            expanded_schema: plan.expanded_schema.clone(),
             timestamp: plan.output_timestamp.clone(),
             columns: plan.columns.clone(),
             carried,
@@ -64,6 +68,11 @@ impl ProjectOperator {
                 }
             }
             None => batch.clone(),
+        };
+        let batch = if self.table_functions.is_empty() {
+            batch
+        } else {
+            crate::table_functions::expand(&batch, &self.table_functions, &self.expanded_schema)?
         };
         // A sink TIMESTAMP column replaces ROWTIME; rows without a valid one are dropped.
         let (batch, rowtime) = match &self.timestamp {

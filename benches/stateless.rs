@@ -1,0 +1,104 @@
+//! Stateless bids query on the embedded log, against a baseline in the same process.
+//!
+//! Query: `SELECT auction, bidder, price * 0.908 AS price_eur, ROWTIME AS ts FROM bids`
+//! over JSON. Baseline: parse each JSON record with serde_json and write the projected
+//! JSON, nothing else. Prints events/s per core (this is single-threaded) and the ratio.
+//!
+//! Run: `cargo bench --bench stateless` (SLUICE_BENCH_EVENTS to change the count).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{json, Value};
+use sluice_engine::log::{EmbeddedLog, Log, Record, TopicSpec};
+use sluice_engine::{Engine, EngineConfig};
+
+fn bids(n: usize) -> Vec<Record> {
+    (0..n)
+        .map(|i| {
+            let value = json!({
+                "auction": 1000 + (i % 997),
+                "bidder": 5000 + (i % 7919),
+                "price": 100 + (i * 37) % 100_000,
+                "channel": if i % 3 == 0 { "web" } else { "mobile" },
+                "url": format!("https://bid.example/{}", i % 101),
+                "extra": "xxxxxxxxxxxxxxxxxxxx",
+            });
+            Record::new(None, Some(value.to_string().into_bytes()), i as i64)
+        })
+        .collect()
+}
+
+/// Parse each record and write the projected JSON: the least any engine must do.
+fn baseline(records: &[Record]) -> usize {
+    let mut out = Vec::with_capacity(records.len());
+    for r in records {
+        let Some(bytes) = &r.value else { continue };
+        let v: Value = match serde_json::from_slice(bytes) {
+            Ok(v) => v,
+            Err(_) => continue,
+        };
+        let price = v["price"].as_f64().unwrap_or(0.0) * 0.908;
+        let projected = json!({
+            "AUCTION": v["auction"],
+            "BIDDER": v["bidder"],
+            "PRICE_EUR": price,
+            "TS": r.timestamp,
+        });
+        out.push(serde_json::to_vec(&projected).unwrap_or_default());
+    }
+    out.len()
+}
+
+/// Returns records written and the time the query took (setup and input loading excluded).
+fn sluice(records: &[Record]) -> (usize, std::time::Duration) {
+    let log = Arc::new(EmbeddedLog::in_memory());
+    log.create_topic(&TopicSpec::new("bids", 1)).expect("topic");
+    let mut engine = Engine::new(log.clone(), EngineConfig::default().with("auto.offset.reset", "earliest"));
+    engine
+        .execute_sql(
+            "CREATE STREAM bids (auction BIGINT, bidder BIGINT, price DOUBLE, channel STRING, url STRING, extra STRING) \
+             WITH (kafka_topic='bids', value_format='JSON');",
+        )
+        .expect("create");
+    log.produce("bids", records.iter().cloned().map(|r| (Some(0), r)).collect())
+        .expect("produce");
+    let start = Instant::now();
+    engine
+        .execute_sql(
+            "CREATE STREAM out AS SELECT auction, bidder, price * 0.908 AS price_eur, ROWTIME AS ts FROM bids;",
+        )
+        .expect("csas");
+    engine.run_until_idle().expect("run");
+    let produced: i64 = log.end_offsets("OUT").expect("out").iter().sum();
+    (produced as usize, start.elapsed())
+}
+
+/// Best of three runs, to keep one-off stalls out of the ratio.
+fn rate(n: usize, f: impl Fn() -> (usize, std::time::Duration)) -> f64 {
+    (0..3)
+        .map(|_| {
+            let (done, took) = f();
+            assert_eq!(done, n, "every record must come out");
+            n as f64 / took.as_secs_f64()
+        })
+        .fold(0.0, f64::max)
+}
+
+fn main() {
+    let n: usize = std::env::var("SLUICE_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500_000);
+    let records = bids(n);
+    let base = rate(n, || {
+        let t = Instant::now();
+        let done = baseline(&records);
+        (done, t.elapsed())
+    });
+    let ours = rate(n, || sluice(&records));
+    println!("stateless bids query, {n} JSON events, 1 core");
+    println!("  baseline (serde_json parse + project + write): {base:>12.0} events/s");
+    println!("  sluice   (embedded log, CSAS):                 {ours:>12.0} events/s");
+    println!("  ratio sluice/baseline: {:.2}", ours / base);
+}

@@ -1,0 +1,241 @@
+//! A Confluent-Schema-Registry-shaped seam for the schema formats (AVRO,
+//! JSON_SR), an in-memory implementation, and the Confluent wire header.
+//!
+//! Schema-format payloads start with a 5-byte header: magic byte `0`, then the
+//! writer schema's id as a 4-byte big-endian integer. Subjects follow
+//! Confluent's `TopicNameStrategy`: `<topic>-key` / `<topic>-value`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::FormatError;
+
+/// The kind of a registered schema, as Confluent names it (`schemaType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SchemaType {
+    /// An Avro schema (JSON text).
+    Avro,
+    /// A JSON Schema document.
+    Json,
+    /// A `.proto` file.
+    Protobuf,
+}
+
+/// A reference from one schema to another registered one (Confluent's
+/// `references` entry).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SchemaReference {
+    /// The name the referencing schema uses (a full Avro name, a file name, ...).
+    pub name: String,
+    /// The subject the referenced schema is registered under.
+    pub subject: String,
+    /// The referenced version of that subject.
+    pub version: i32,
+}
+
+/// A schema as stored in the registry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RegisteredSchema {
+    /// Avro, JSON Schema or Protobuf.
+    pub schema_type: SchemaType,
+    /// The schema text. Registering the same text again yields the same id.
+    pub schema: String,
+    /// Other schemas this one refers to.
+    pub references: Vec<SchemaReference>,
+}
+
+impl RegisteredSchema {
+    /// A schema of `schema_type` without references.
+    pub fn new(schema_type: SchemaType, schema: impl Into<String>) -> Self {
+        RegisteredSchema {
+            schema_type,
+            schema: schema.into(),
+            references: Vec::new(),
+        }
+    }
+}
+
+/// What the schema formats need from a schema registry.
+pub trait SchemaRegistry: Send + Sync {
+    /// Registers `schema` under `subject` and returns its id. The same schema
+    /// under the same subject keeps its id; anything else becomes a new
+    /// version (no compatibility checks).
+    fn register(&self, subject: &str, schema: &RegisteredSchema) -> Result<i32, FormatError>;
+    /// The schema with this id.
+    fn schema_by_id(&self, id: i32) -> Result<RegisteredSchema, FormatError>;
+    /// The newest version registered under `subject`, with its id.
+    fn latest(&self, subject: &str) -> Result<Option<(i32, RegisteredSchema)>, FormatError>;
+}
+
+/// The subject of a topic's key or value schema: `<topic>-key` / `<topic>-value`.
+pub fn subject_name(topic: &str, is_key: bool) -> String {
+    format!("{topic}-{}", if is_key { "key" } else { "value" })
+}
+
+/// A thread-safe in-memory registry. Ids start at 1 and are global across
+/// subjects: the same schema registered under two subjects has one id, as in
+/// Confluent's registry.
+#[derive(Debug, Default)]
+pub struct MemoryRegistry {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    by_id: HashMap<i32, RegisteredSchema>,
+    next_id: i32,
+    /// Versions of each subject, oldest first, as schema ids.
+    subjects: HashMap<String, Vec<i32>>,
+}
+
+impl Inner {
+    fn id_of(&self, schema: &RegisteredSchema) -> Option<i32> {
+        self.by_id
+            .iter()
+            .filter(|(_, s)| *s == schema)
+            .map(|(id, _)| *id)
+            .min()
+    }
+
+    fn add_version(&mut self, subject: &str, id: i32) {
+        let versions = self.subjects.entry(subject.to_string()).or_default();
+        if versions.last() != Some(&id) {
+            versions.retain(|v| *v != id);
+            versions.push(id);
+        }
+    }
+}
+
+impl MemoryRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers `schema` under `subject` with a chosen id, as a test fixture
+    /// with a fixed schema id (`VALUE_SCHEMA_ID`) does. Fails if the id is
+    /// taken by a different schema.
+    pub fn register_with_id(
+        &self,
+        subject: &str,
+        schema: &RegisteredSchema,
+        id: i32,
+    ) -> Result<(), FormatError> {
+        let mut inner = self.lock()?;
+        match inner.by_id.get(&id) {
+            Some(existing) if existing != schema => {
+                return Err(FormatError::Serialization(format!(
+                    "Schema id {id} is already registered with a different schema"
+                )))
+            }
+            Some(_) => {}
+            None => {
+                inner.by_id.insert(id, schema.clone());
+                inner.next_id = inner.next_id.max(id);
+            }
+        }
+        inner.add_version(subject, id);
+        Ok(())
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, FormatError> {
+        self.inner
+            .lock()
+            .map_err(|_| FormatError::Serialization("schema registry lock poisoned".into()))
+    }
+}
+
+impl SchemaRegistry for MemoryRegistry {
+    fn register(&self, subject: &str, schema: &RegisteredSchema) -> Result<i32, FormatError> {
+        let mut inner = self.lock()?;
+        let id = match inner.id_of(schema) {
+            Some(id) => id,
+            None => {
+                inner.next_id += 1;
+                let id = inner.next_id;
+                inner.by_id.insert(id, schema.clone());
+                id
+            }
+        };
+        inner.add_version(subject, id);
+        Ok(id)
+    }
+
+    fn schema_by_id(&self, id: i32) -> Result<RegisteredSchema, FormatError> {
+        self.lock()?.by_id.get(&id).cloned().ok_or_else(|| {
+            FormatError::Serialization(format!(
+                "Schema {id} not found; error code: 40403"
+            ))
+        })
+    }
+
+    fn latest(&self, subject: &str) -> Result<Option<(i32, RegisteredSchema)>, FormatError> {
+        let inner = self.lock()?;
+        Ok(inner
+            .subjects
+            .get(subject)
+            .and_then(|versions| versions.last())
+            .and_then(|id| inner.by_id.get(id).map(|s| (*id, s.clone()))))
+    }
+}
+
+/// Length of the Confluent wire header.
+pub(crate) const HEADER_LEN: usize = 5;
+
+/// Appends the header for schema `id`.
+pub(crate) fn write_header(id: i32, out: &mut Vec<u8>) {
+    out.push(0);
+    out.extend_from_slice(&id.to_be_bytes());
+}
+
+/// Splits a payload into its schema id and body; errors are Confluent's.
+pub(crate) fn read_header(payload: &[u8]) -> Result<(i32, &[u8]), String> {
+    match payload {
+        [0, a, b, c, d, body @ ..] => Ok((i32::from_be_bytes([*a, *b, *c, *d]), body)),
+        [0, ..] => Err("Invalid schema registry header: fewer than 5 bytes".to_string()),
+        _ => Err("Unknown magic byte!".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn avro(text: &str) -> RegisteredSchema {
+        RegisteredSchema::new(SchemaType::Avro, text)
+    }
+
+    #[test]
+    fn ids_are_global_and_stable() -> Result<(), FormatError> {
+        let r = MemoryRegistry::new();
+        assert_eq!(r.latest("t-value")?, None);
+        assert_eq!(r.register("t-value", &avro("\"int\""))?, 1);
+        assert_eq!(r.register("t-value", &avro("\"int\""))?, 1);
+        assert_eq!(r.register("t-key", &avro("\"int\""))?, 1);
+        assert_eq!(r.register("t-value", &avro("\"long\""))?, 2);
+        assert_eq!(r.latest("t-value")?, Some((2, avro("\"long\""))));
+        assert_eq!(r.latest("t-key")?, Some((1, avro("\"int\""))));
+        let json = RegisteredSchema::new(SchemaType::Json, "\"int\"");
+        assert_eq!(r.register("t-value", &json)?, 3);
+        assert_eq!(r.schema_by_id(3)?, json);
+        assert!(r.schema_by_id(9).is_err());
+        r.register_with_id("u-value", &avro("\"string\""), 100)?;
+        assert!(r.register_with_id("u-value", &avro("\"bytes\""), 100).is_err());
+        assert_eq!(r.register("v-value", &avro("\"bytes\""))?, 101);
+        assert_eq!(r.latest("u-value")?.map(|(id, _)| id), Some(100));
+        Ok(())
+    }
+
+    #[test]
+    fn wire_header() {
+        let mut out = Vec::new();
+        write_header(258, &mut out);
+        out.push(7);
+        assert_eq!(out, vec![0, 0, 0, 1, 2, 7]);
+        assert_eq!(read_header(&out), Ok((258, [7u8].as_ref())));
+        assert_eq!(read_header(b"{}"), Err("Unknown magic byte!".to_string()));
+        assert!(read_header(&[0, 0, 1]).is_err());
+        assert_eq!(subject_name("t", true), "t-key");
+        assert_eq!(subject_name("t", false), "t-value");
+    }
+}
