@@ -54,15 +54,21 @@ fn baseline(records: &[Record]) -> usize {
 fn sluice(records: &[Record]) -> (usize, std::time::Duration) {
     let log = Arc::new(EmbeddedLog::in_memory());
     log.create_topic(&TopicSpec::new("bids", 1)).expect("topic");
-    let mut engine = Engine::new(log.clone(), EngineConfig::default().with("auto.offset.reset", "earliest"));
+    let mut engine = Engine::new(
+        log.clone(),
+        EngineConfig::default().with("auto.offset.reset", "earliest"),
+    );
     engine
         .execute_sql(
             "CREATE STREAM bids (auction BIGINT, bidder BIGINT, price DOUBLE, channel STRING, url STRING, extra STRING) \
              WITH (kafka_topic='bids', value_format='JSON');",
         )
         .expect("create");
-    log.produce("bids", records.iter().cloned().map(|r| (Some(0), r)).collect())
-        .expect("produce");
+    log.produce(
+        "bids",
+        records.iter().cloned().map(|r| (Some(0), r)).collect(),
+    )
+    .expect("produce");
     let start = Instant::now();
     engine
         .execute_sql(

@@ -72,7 +72,9 @@ impl Engine {
         let explicit_key_format = with.string("KEY_FORMAT").or_else(|| with.string("FORMAT"));
         if !has_key
             && with.has("KEY_FORMAT")
-            && !explicit_key_format.as_deref().is_some_and(|f| f.eq_ignore_ascii_case("NONE"))
+            && !explicit_key_format
+                .as_deref()
+                .is_some_and(|f| f.eq_ignore_ascii_case("NONE"))
         {
             return Err(EngineError::statement(
                 "Key format specified for stream without key columns.",
@@ -106,7 +108,10 @@ impl Engine {
                     .find(|c| c.name.eq_ignore_ascii_case(&column))
                     .map(|c| c.name.clone())
                     .unwrap_or(column);
-                Some(sluice_planner::catalog::TimestampSpec { column: name, format })
+                Some(sluice_planner::catalog::TimestampSpec {
+                    column: name,
+                    format,
+                })
             }
             None => None,
         };
@@ -426,7 +431,10 @@ impl Engine {
         if selected.len() >= source_keys.len() {
             return Ok(());
         }
-        let missing: Vec<&str> = source_keys.into_iter().filter(|k| !selected.contains(k)).collect();
+        let missing: Vec<&str> = source_keys
+            .into_iter()
+            .filter(|k| !selected.contains(k))
+            .collect();
         let (noun, list) = if missing.len() == 1 {
             ("column", missing[0].to_string())
         } else {

@@ -104,6 +104,23 @@ pub(crate) fn write_decimal(unscaled: i128, scale: i8, out: &mut String) {
     }
 }
 
+/// Re-expresses a decimal given as `unscaled * 10^-from_scale` as the unscaled
+/// value of a `DECIMAL(precision, scale)`, with [`parse_decimal`]'s rules (no
+/// rounding, overflow is an error).
+pub(crate) fn fit_decimal(
+    unscaled: i128,
+    from_scale: i8,
+    precision: u8,
+    scale: i8,
+) -> Result<i128, String> {
+    if from_scale == scale && unscaled.unsigned_abs() < 10u128.pow(precision.min(38) as u32) {
+        return Ok(unscaled);
+    }
+    let mut text = String::new();
+    write_decimal(unscaled, from_scale, &mut text);
+    parse_decimal(&text, precision, scale)
+}
+
 /// Parses a decimal literal (`new BigDecimal(text)` syntax: `-1.5`, `.12`,
 /// `1E+3`) into the unscaled value of a `DECIMAL(precision, scale)`.
 ///
@@ -292,6 +309,15 @@ mod tests {
         assert!(parse_decimal("1e", 4, 2).is_err());
         assert!(parse_decimal("-", 4, 2).is_err());
         assert!(parse_decimal("1e999999999999", 4, 2).is_err());
+    }
+
+    #[test]
+    fn decimal_fitting() {
+        assert_eq!(fit_decimal(125, 2, 4, 2), Ok(125));
+        assert_eq!(fit_decimal(125, 2, 5, 3), Ok(1250));
+        assert_eq!(fit_decimal(1250, 3, 4, 2), Ok(125));
+        assert!(fit_decimal(1251, 3, 4, 2).is_err());
+        assert!(fit_decimal(12345, 2, 4, 2).is_err());
     }
 
     #[test]

@@ -508,6 +508,43 @@ fn decimal_div_mod(a: i128, sa: i8, b: i128, sb: i8, scale: i8, modulo: bool) ->
     }
 }
 
+/// ksqlDB compares with NULL to false, not NULL: `null_as_false(cmp)`.
+pub fn null_as_false() -> Arc<ScalarUDF> {
+    udf(
+        "ksql_null_as_false",
+        |_, _| Ok(DataType::Boolean),
+        |args, _, _, _| {
+            let b = args[0].as_boolean();
+            Ok(Arc::new(match b.nulls() {
+                Some(_) => arrow::compute::prep_null_mask_filter(b),
+                None => b.clone(),
+            }))
+        },
+    )
+}
+
+/// Rewrites a LIKE pattern with a custom ESCAPE character (second argument, a literal)
+/// into arrow's syntax, for patterns only known at run time.
+pub fn like_escape() -> Arc<ScalarUDF> {
+    udf(
+        "ksql_like_escape",
+        |_, _| Ok(DataType::Utf8),
+        |args, scalars, _, rows| {
+            let escape = literal_string(scalars.get(1).and_then(|s| s.as_ref()))
+                .and_then(|e| e.chars().next());
+            let patterns = args[0].as_string::<i32>();
+            let out: arrow::array::StringArray = (0..rows)
+                .map(|i| {
+                    patterns
+                        .is_valid(i)
+                        .then(|| crate::expr::like_pattern(patterns.value(i), escape))
+                })
+                .collect();
+            Ok(Arc::new(out))
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -556,41 +593,4 @@ mod tests {
             );
         }
     }
-}
-
-/// ksqlDB compares with NULL to false, not NULL: `null_as_false(cmp)`.
-pub fn null_as_false() -> Arc<ScalarUDF> {
-    udf(
-        "ksql_null_as_false",
-        |_, _| Ok(DataType::Boolean),
-        |args, _, _, _| {
-            let b = args[0].as_boolean();
-            Ok(Arc::new(match b.nulls() {
-                Some(_) => arrow::compute::prep_null_mask_filter(b),
-                None => b.clone(),
-            }))
-        },
-    )
-}
-
-/// Rewrites a LIKE pattern with a custom ESCAPE character (second argument, a literal)
-/// into arrow's syntax, for patterns only known at run time.
-pub fn like_escape() -> Arc<ScalarUDF> {
-    udf(
-        "ksql_like_escape",
-        |_, _| Ok(DataType::Utf8),
-        |args, scalars, _, rows| {
-            let escape = literal_string(scalars.get(1).and_then(|s| s.as_ref()))
-                .and_then(|e| e.chars().next());
-            let patterns = args[0].as_string::<i32>();
-            let out: arrow::array::StringArray = (0..rows)
-                .map(|i| {
-                    patterns
-                        .is_valid(i)
-                        .then(|| crate::expr::like_pattern(patterns.value(i), escape))
-                })
-                .collect();
-            Ok(Arc::new(out))
-        },
-    )
 }

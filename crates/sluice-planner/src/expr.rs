@@ -28,6 +28,13 @@ use crate::PlanError;
 
 pub type PhysExpr = Arc<dyn PhysicalExpr>;
 
+/// A value that does not convert becomes NULL for its row (ksqlDB logs it and goes
+/// on) instead of failing the whole batch.
+const SAFE_CAST: arrow::compute::CastOptions<'static> = arrow::compute::CastOptions {
+    safe: true,
+    format_options: arrow::util::display::FormatOptions::new(),
+};
+
 /// One column visible to expressions: its (optional) source alias and name, and its
 /// position in the row layout.
 #[derive(Debug, Clone)]
@@ -676,7 +683,11 @@ impl<'a> ExprCompiler<'a> {
     /// rendered as text, structs and maps converted field by field).
     fn coerce_pair(&self, a: Compiled, b: Compiled) -> Option<(PhysExpr, PhysExpr)> {
         if let Some(t) = common_type([&a.ty, &b.ty]) {
-            let t = if t == DataType::Null { DataType::Boolean } else { t };
+            let t = if t == DataType::Null {
+                DataType::Boolean
+            } else {
+                t
+            };
             return Some((self.cast_to(a, &t).ok()?, self.cast_to(b, &t).ok()?));
         }
         // collections and structs of convertible element types
@@ -855,7 +866,7 @@ impl<'a> ExprCompiler<'a> {
             )));
         }
         Ok(Compiled {
-            expr: Arc::new(CastExpr::new(c.expr, to.clone(), None)),
+            expr: Arc::new(CastExpr::new(c.expr, to.clone(), Some(SAFE_CAST))),
             ty: to.clone(),
         })
     }
@@ -871,7 +882,12 @@ fn coerce_literal(value: &DataType, item: &Expr) -> Result<Expr, PlanError> {
     let Expr::Literal(lit) = strip(item) else {
         return Ok(item.clone());
     };
-    let bad = || PlanError::ty(format!("invalid input syntax for type {}: \"{item}\"", type_name(value)));
+    let bad = || {
+        PlanError::ty(format!(
+            "invalid input syntax for type {}: \"{item}\"",
+            type_name(value)
+        ))
+    };
     Ok(Expr::Literal(match (value, lit) {
         (_, Literal::Null) => Literal::Null,
         (DataType::Utf8, Literal::String(_)) => lit.clone(),
@@ -882,7 +898,9 @@ fn coerce_literal(value: &DataType, item: &Expr) -> Result<Expr, PlanError> {
                 Literal::Integer(i)
             } else if t.parse::<f64>().is_ok() {
                 match t.split_once('.') {
-                    Some((int, frac)) if !t.contains(['e', 'E']) && frac.chars().all(|c| c == '0') => {
+                    Some((int, frac))
+                        if !t.contains(['e', 'E']) && frac.chars().all(|c| c == '0') =>
+                    {
                         Literal::Integer(int.parse().map_err(|_| bad())?)
                     }
                     _ if t.contains(['e', 'E']) => Literal::Double(t.parse().map_err(|_| bad())?),

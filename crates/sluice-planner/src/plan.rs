@@ -74,7 +74,10 @@ fn table_function_kind(name: &str) -> Option<TableFunctionKind> {
     }
 }
 
-fn extract_table_functions(items: &[SelectExpr], compiler: &ExprCompiler) -> Result<TableFunctions, PlanError> {
+fn extract_table_functions(
+    items: &[SelectExpr],
+    compiler: &ExprCompiler,
+) -> Result<TableFunctions, PlanError> {
     let mut calls = Vec::new();
     let mut extra: Vec<(String, DataType)> = Vec::new();
     let mut error = None;
@@ -84,13 +87,17 @@ fn extract_table_functions(items: &[SelectExpr], compiler: &ExprCompiler) -> Res
             Expr::Function { name, args, .. } if table_function_kind(name).is_some() => {
                 let kind = table_function_kind(name).unwrap_or(TableFunctionKind::Explode);
                 let [arg] = args.as_slice() else {
-                    error.get_or_insert(PlanError::invalid(format!("{name} takes exactly one argument")));
+                    error.get_or_insert(PlanError::invalid(format!(
+                        "{name} takes exactly one argument"
+                    )));
                     return x;
                 };
                 match compiler.compile(arg) {
                     Ok(c) => {
                         let out = match (&c.ty, kind) {
-                            (DataType::List(f), TableFunctionKind::Explode) => f.data_type().clone(),
+                            (DataType::List(f), TableFunctionKind::Explode) => {
+                                f.data_type().clone()
+                            }
                             (DataType::List(_), TableFunctionKind::CubeExplode) => c.ty.clone(),
                             (other, _) => {
                                 error.get_or_insert(PlanError::ty(format!(
@@ -194,7 +201,9 @@ pub fn plan_query(
     let items = expand_select(q, &source, &qualifier, &compiler)?;
     let mut names = Names::default();
     // generated names never collide with the source's own columns
-    names.reserved.extend(source.columns.iter().map(|c| c.name.clone()));
+    names
+        .reserved
+        .extend(source.columns.iter().map(|c| c.name.clone()));
     for item in &items {
         if let Some(n) = &item.alias {
             names.taken.push(n.clone());
@@ -374,9 +383,15 @@ fn wildcard<'a>(
     rekeyed: bool,
 ) -> impl Iterator<Item = SelectExpr> + 'a {
     let (first, second): (Vec<_>, Vec<_>) = if rekeyed {
-        (source.value_columns().collect(), source.key_columns().collect())
+        (
+            source.value_columns().collect(),
+            source.key_columns().collect(),
+        )
     } else {
-        (source.key_columns().collect(), source.value_columns().collect())
+        (
+            source.key_columns().collect(),
+            source.value_columns().collect(),
+        )
     };
     first
         .into_iter()
@@ -401,13 +416,21 @@ struct Names {
 
 impl Names {
     fn derive(&mut self, e: &Expr) -> String {
-        let natural = match e {
-            Expr::Column { name, .. } => Some(name.value.clone()),
-            Expr::Dereference { field, .. } => Some(field.value.clone()),
-            _ => None,
-        };
-        let name = match natural {
-            Some(n) if !self.taken.contains(&n) => n,
+        let name = match e {
+            Expr::Column { name, .. } if !self.taken.contains(&name.value) => name.value.clone(),
+            // a struct field takes its own name, suffixed `_1`, `_2`... where taken
+            Expr::Dereference { field, .. } => {
+                let base = field.value.clone();
+                let free = |n: &String| !self.taken.contains(n) && !self.reserved.contains(n);
+                if free(&base) {
+                    base
+                } else {
+                    (1..)
+                        .map(|i| format!("{base}_{i}"))
+                        .find(|n| free(n))
+                        .unwrap_or(base)
+                }
+            }
             _ => loop {
                 let n = format!("KSQL_COL_{}", self.next);
                 self.next += 1;
@@ -616,7 +639,11 @@ pub fn output_timestamp(
                 column.to_uppercase()
             ))
         })?;
-    let compiler = ExprCompiler::new(Scope::of_schema(plan.source.row_schema(), None), types, "TIMESTAMP");
+    let compiler = ExprCompiler::new(
+        Scope::of_schema(plan.source.row_schema(), None),
+        types,
+        "TIMESTAMP",
+    );
     let value = Compiled {
         expr: c.expr.clone(),
         ty: c.ty.clone(),

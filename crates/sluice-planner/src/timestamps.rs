@@ -37,7 +37,10 @@ pub fn parse_partial(text: &str) -> Option<i64> {
     let local = NaiveDateTime::new(date, time);
     let ms = match zone {
         None => Utc.from_utc_datetime(&local).timestamp_millis(),
-        Some(offset) => offset.from_local_datetime(&local).single()?.timestamp_millis(),
+        Some(offset) => offset
+            .from_local_datetime(&local)
+            .single()?
+            .timestamp_millis(),
     };
     Some(ms)
 }
@@ -55,7 +58,11 @@ fn split_zone(t: &str) -> (&str, Option<FixedOffset>) {
             let digits: String = zone[1..].chars().filter(|c| c.is_ascii_digit()).collect();
             if digits.len() == 4 || digits.len() == 2 {
                 let h: i32 = digits[..2].parse().unwrap_or(0);
-                let m: i32 = if digits.len() == 4 { digits[2..].parse().unwrap_or(0) } else { 0 };
+                let m: i32 = if digits.len() == 4 {
+                    digits[2..].parse().unwrap_or(0)
+                } else {
+                    0
+                };
                 return (&t[..at], FixedOffset::east_opt(sign * (h * 3600 + m * 60)));
             }
         }

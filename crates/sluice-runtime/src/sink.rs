@@ -41,9 +41,10 @@ impl TopicSink {
         let cols = batch.columns();
         let key_cols = &cols[..self.key_columns];
         let keys = self.key.encode(key_cols, n)?;
-        let values = self
-            .value
-            .encode(&cols[self.key_columns..self.key_columns + self.value_columns], n)?;
+        let values = self.value.encode(
+            &cols[self.key_columns..self.key_columns + self.value_columns],
+            n,
+        )?;
         let at = self.key_columns + self.value_columns;
         let ts = cols[at].as_primitive::<Int64Type>();
         let headers = cols.get(at + 1).and_then(|c| c.as_list_opt::<i32>());
@@ -56,7 +57,11 @@ impl TopicSink {
             } else {
                 k
             };
-            let v = if tombstone.is_some_and(|t| t.value(i)) { None } else { v };
+            let v = if tombstone.is_some_and(|t| t.value(i)) {
+                None
+            } else {
+                v
+            };
             let mut r = Record::new(k, v, if ts.is_valid(i) { ts.value(i) } else { 0 });
             if let Some(h) = headers {
                 r.headers = decode_headers(h, i);
@@ -88,10 +93,18 @@ fn decode_headers(list: &ListArray, i: usize) -> Vec<Header> {
     let Some(s) = entries.as_struct_opt() else {
         return Vec::new();
     };
-    let (Some(keys), Some(values)) = (s.column(0).as_string_opt::<i32>(), s.column(1).as_binary_opt::<i32>()) else {
+    let (Some(keys), Some(values)) = (
+        s.column(0).as_string_opt::<i32>(),
+        s.column(1).as_binary_opt::<i32>(),
+    ) else {
         return Vec::new();
     };
     (0..s.len())
-        .map(|j| Header::new(keys.value(j), values.is_valid(j).then(|| values.value(j).to_vec())))
+        .map(|j| {
+            Header::new(
+                keys.value(j),
+                values.is_valid(j).then(|| values.value(j).to_vec()),
+            )
+        })
         .collect()
 }

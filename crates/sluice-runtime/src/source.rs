@@ -106,7 +106,10 @@ impl SourceReader {
                 continue;
             }
             // A table row needs a key: ksqlDB drops (and logs) table records without one.
-            if is_table && !k.status[i].eq(&RowStatus::Ok) && self.def.key_columns().next().is_some() {
+            if is_table
+                && !k.status[i].eq(&RowStatus::Ok)
+                && self.def.key_columns().next().is_some()
+            {
                 keep.push(false);
                 tombstone.push(false);
                 skipped.push(Skipped {

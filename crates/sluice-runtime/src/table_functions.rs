@@ -62,7 +62,11 @@ pub fn expand(
                     cube_rows.push(Vec::new());
                 }
                 TableFunctionKind::CubeExplode => {
-                    let combos = if list.is_null(r) { Vec::new() } else { cube(start, len, list.values().as_ref()) };
+                    let combos = if list.is_null(r) {
+                        Vec::new()
+                    } else {
+                        cube(start, len, list.values().as_ref())
+                    };
                     rows.push((0..combos.len()).map(|i| Some(i as u32)).collect());
                     cube_rows.push(combos);
                 }
@@ -95,7 +99,9 @@ pub fn expand(
             }
             TableFunctionKind::CubeExplode => {
                 let DataType::List(item) = field.data_type() else {
-                    return Err(RuntimeError::Plan("CUBE_EXPLODE must produce an ARRAY".into()));
+                    return Err(RuntimeError::Plan(
+                        "CUBE_EXPLODE must produce an ARRAY".into(),
+                    ));
                 };
                 let mut idx: Vec<Option<u32>> = Vec::new();
                 let mut lengths = Vec::new();

@@ -116,11 +116,12 @@ impl QueryTask {
             return Ok(());
         }
         let committed = log.committed(&self.group, &self.topic)?;
-        for p in self.positions.len()..ends.len() {
+        let known = self.positions.len();
+        for (p, end) in ends.iter().enumerate().skip(known) {
             let start = match (committed.get(p).copied().flatten(), self.reset) {
                 (Some(o), _) => o,
                 (None, OffsetReset::Earliest) => 0,
-                (None, OffsetReset::Latest) => ends[p],
+                (None, OffsetReset::Latest) => *end,
             };
             self.positions.push(start);
         }

@@ -177,8 +177,7 @@ pub fn run_case(file: &str, test: &TestCase, variant: &Variant) -> CaseReport {
 
     let outcome =
         run_statements_and_inputs(&mut engine, recording.as_ref(), &statements, &test.inputs);
-    let input_positions: HashSet<(String, i32, i64)> =
-        outcome.as_ref().map(|o| o.clone()).unwrap_or_default();
+    let input_positions: HashSet<(String, i32, i64)> = outcome.clone().unwrap_or_default();
     report.outputs = collect_outputs(&engine, recording.as_ref(), &input_positions);
     match (outcome, &test.expected_exception) {
         (Err(e), Some(_)) => {
