@@ -196,13 +196,11 @@ impl Engine {
             )
         })?;
         let (key_format, value_format) = self.formats(&with, None)?;
-        if cs.elements.is_empty() {
-            return Err(EngineError::statement(format!(
-                "The statement does not define any columns. The {} format does not support schema inference.",
-                value_format.name
-            )));
-        }
-        let columns = self.columns(cs.kind, &cs.elements)?;
+        let columns = if cs.elements.is_empty() {
+            self.inferred_columns(cs.kind, &topic, &key_format, &value_format)?
+        } else {
+            self.columns(cs.kind, &cs.elements)?
+        };
         let def = SourceDef {
             name: name.clone(),
             kind: cs.kind,
@@ -228,6 +226,68 @@ impl Engine {
             "{} created",
             capitalized(cs.kind)
         )))
+    }
+
+    /// Columns from the registry's latest schemas for the topic's subjects, for a
+    /// CREATE without a column list (schema inference, as ksqlDB does for AVRO).
+    fn inferred_columns(
+        &self,
+        kind: SourceKind,
+        topic: &str,
+        key_format: &FormatDesc,
+        value_format: &FormatDesc,
+    ) -> Result<Vec<ColumnDef>> {
+        let latest = |is_key: bool| -> Result<Option<String>> {
+            Ok(self
+                .registry
+                .latest(&sluice_formats::subject_name(topic, is_key))?
+                .map(|(_, s)| s.schema))
+        };
+        let infers = |f: &FormatDesc| f.name == "AVRO";
+        if !infers(value_format) {
+            return Err(EngineError::statement(format!(
+                "The statement does not define any columns. The {} format does not support schema inference.",
+                value_format.name
+            )));
+        }
+        let mut columns = Vec::new();
+        if infers(key_format) {
+            if let Some(schema) = latest(true)? {
+                let key = sluice_formats::avro_schema_to_unwrapped_column(&schema, true)?;
+                for f in key.fields() {
+                    columns.push(ColumnDef::new(
+                        f.name().clone(),
+                        f.data_type().clone(),
+                        ColumnRole::Key,
+                    ));
+                }
+            }
+        }
+        let schema = latest(false)?.ok_or_else(|| {
+            EngineError::statement(format!(
+                "Schema for message values on topic '{topic}' does not exist in the Schema Registry.Subject: {}",
+                sluice_formats::subject_name(topic, false)
+            ))
+        })?;
+        let wrapped = value_format.wrap_single_value != Some(false);
+        let value = if wrapped {
+            sluice_formats::avro_schema_to_columns(&schema, false)?
+        } else {
+            sluice_formats::avro_schema_to_unwrapped_column(&schema, false)?
+        };
+        for f in value.fields() {
+            columns.push(ColumnDef::new(
+                f.name().clone(),
+                f.data_type().clone(),
+                ColumnRole::Value,
+            ));
+        }
+        if kind == SourceKind::Table && !columns.iter().any(|c| c.role == ColumnRole::Key) {
+            return Err(EngineError::statement(
+                "Tables require a PRIMARY KEY. Please define the PRIMARY KEY.",
+            ));
+        }
+        Ok(columns)
     }
 
     fn columns(&self, kind: SourceKind, elements: &[TableElement]) -> Result<Vec<ColumnDef>> {

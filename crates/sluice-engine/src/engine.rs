@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use sluice_formats::{MemoryRegistry, SchemaRegistry};
 use sluice_log::Log;
 use sluice_runtime::{OffsetReset, ProcessingLog, Progress, QueryTask};
 use sluice_sql::{ParsedStatement, Statement};
@@ -45,6 +46,7 @@ pub struct Engine {
     pub(crate) session: BTreeMap<String, String>,
     pub(crate) variables: HashMap<String, String>,
     pub(crate) processing_log: Arc<ProcessingLog>,
+    pub(crate) registry: Arc<dyn SchemaRegistry>,
     pub(crate) next_query_id: u64,
 }
 
@@ -61,8 +63,20 @@ impl Engine {
             session: BTreeMap::new(),
             variables: HashMap::new(),
             processing_log: Arc::new(ProcessingLog::default()),
+            registry: Arc::new(MemoryRegistry::new()),
             next_query_id: 0,
         }
+    }
+
+    /// Use this schema registry (an external one, or one shared by servers) for
+    /// AVRO, JSON_SR and PROTOBUF, instead of the engine's own in-memory one.
+    pub fn with_registry(mut self, registry: Arc<dyn SchemaRegistry>) -> Self {
+        self.registry = registry;
+        self
+    }
+
+    pub fn registry(&self) -> &Arc<dyn SchemaRegistry> {
+        &self.registry
     }
 
     pub fn log(&self) -> &Arc<dyn Log> {

@@ -10,7 +10,7 @@ use sluice_planner::catalog::{ColumnDef, ColumnRole, SourceDef, ROWTIME};
 use sluice_planner::expr::{ExprCompiler, Scope};
 use sluice_planner::plan::{output_timestamp, timestamp_extractor};
 use sluice_planner::types::{can_widen, is_numeric, type_name};
-use sluice_planner::{plan_query, Catalog, ProjectPlan, QueryContext};
+use sluice_planner::{plan, Catalog, ProjectPlan, QueryContext, QueryPlan};
 use sluice_runtime::sink::TopicSink;
 use sluice_runtime::source::SourceReader;
 use sluice_runtime::{OffsetReset, QueryOutput, QueryTask};
@@ -26,12 +26,12 @@ impl Engine {
     fn task_for(
         &self,
         id: String,
-        plan: &ProjectPlan,
+        plan: &QueryPlan,
         output: QueryOutput,
         reset: OffsetReset,
     ) -> Result<QueryTask> {
-        let ts = timestamp_extractor(&plan.source, &self.metastore)?;
-        let reader = SourceReader::new(plan.source.clone(), ts)?;
+        let ts = timestamp_extractor(plan.source(), &self.metastore)?;
+        let reader = SourceReader::new(plan.source().clone(), ts, &self.registry)?;
         Ok(QueryTask::new(
             id,
             plan,
@@ -56,8 +56,8 @@ impl Engine {
             )));
         }
         let with = WithClause::new(&cas.properties)?;
-        let plan = plan_query(&cas.query, &self.metastore, QueryContext::Persistent(&name))?;
-        let result_kind = plan.source.kind;
+        let mut plan = plan(&cas.query, &self.metastore, QueryContext::Persistent(&name))?;
+        let result_kind = plan.result_kind();
         if result_kind != cas.kind {
             let (produces, use_) = match result_kind {
                 SourceKind::Stream => ("STREAM", "CREATE STREAM AS SELECT"),
@@ -67,7 +67,9 @@ impl Engine {
                 "Invalid result type. Your SELECT query produces a {produces}. Please use {use_} statement instead."
             )));
         }
-        self.check_key_projection(&plan, &name)?;
+        if let QueryPlan::Project(p) = &plan {
+            self.check_key_projection(p, &name)?;
+        }
         let has_key = plan.key_columns().next().is_some();
         let explicit_key_format = with.string("KEY_FORMAT").or_else(|| with.string("FORMAT"));
         if !has_key
@@ -82,7 +84,7 @@ impl Engine {
         }
         let (mut key_format, value_format) = self.formats(
             &with,
-            Some((&plan.source.key_format, &plan.source.value_format)),
+            Some((&plan.source().key_format, &plan.source().value_format)),
         )?;
         if !has_key {
             // a keyless result has no key to write
@@ -92,17 +94,21 @@ impl Engine {
             // writes it in the value's format
             key_format = sluice_planner::FormatDesc::named(&value_format.name);
         }
-        let mut plan = plan;
         let timestamp = match with.string("TIMESTAMP") {
             Some(column) => {
+                let QueryPlan::Project(p) = &mut plan else {
+                    return Err(EngineError::Unsupported(
+                        "A TIMESTAMP column on an aggregation's sink is not supported by this version of Sluice.".into(),
+                    ));
+                };
                 let format = with.string("TIMESTAMP_FORMAT");
-                plan.output_timestamp = Some(output_timestamp(
-                    &plan,
+                p.output_timestamp = Some(output_timestamp(
+                    p,
                     &column,
                     format.as_deref(),
                     &self.metastore,
                 )?);
-                let name = plan
+                let name = p
                     .columns
                     .iter()
                     .find(|c| c.name.eq_ignore_ascii_case(&column))
@@ -123,7 +129,7 @@ impl Engine {
             .string("KAFKA_TOPIC")
             .unwrap_or_else(|| format!("{prefix}{name}"));
         let columns = plan
-            .columns
+            .columns()
             .iter()
             .map(|c| ColumnDef::new(c.name.clone(), c.ty.clone(), c.role.clone()))
             .collect();
@@ -135,14 +141,14 @@ impl Engine {
             value_format,
             columns,
             timestamp,
-            window: plan.source.window,
+            window: plan.window(),
             is_source: false,
             sql: text.to_string(),
         };
         check_formats(&def)?;
         let source_partitions = self
             .log
-            .describe_topic(&plan.source.topic)?
+            .describe_topic(&plan.source().topic)?
             .partitions
             .len() as i64;
         let partitions = with
@@ -164,7 +170,7 @@ impl Engine {
             SourceKind::Table => "CTAS",
         };
         let id = self.new_query_id(&format!("{prefix}_{name}"));
-        let sink = TopicSink::new(&def)?;
+        let sink = TopicSink::new(&def, &self.registry)?;
         let task = self.task_for(
             id.clone(),
             &plan,
@@ -182,7 +188,7 @@ impl Engine {
                 id: id.clone(),
                 sql: text.to_string(),
                 sink: name,
-                sources: vec![plan.source.name.clone()],
+                sources: vec![plan.source().name.clone()],
                 task,
             },
         );
@@ -212,7 +218,13 @@ impl Engine {
                 "Cannot insert into read-only stream: {target}"
             )));
         }
-        let mut plan = plan_query(query, &self.metastore, QueryContext::Persistent(target))?;
+        let QueryPlan::Project(mut plan) =
+            plan(query, &self.metastore, QueryContext::Persistent(target))?
+        else {
+            return Err(EngineError::statement(format!(
+                "INSERT INTO can only be used to insert into a stream. An aggregation produces a table, not a stream like {target}."
+            )));
+        };
         if plan.source.kind != SourceKind::Stream {
             return Err(EngineError::statement(format!(
                 "INSERT INTO can only be used with a stream source. The query reads the table {}.",
@@ -245,7 +257,9 @@ impl Engine {
         }
         plan.columns = ordered;
         let id = self.new_query_id("INSERTQUERY");
-        let sink = TopicSink::new(&sink_def)?;
+        let sink = TopicSink::new(&sink_def, &self.registry)?;
+        let source_name = plan.source.name.clone();
+        let plan = QueryPlan::Project(plan);
         let task = self.task_for(
             id.clone(),
             &plan,
@@ -258,7 +272,7 @@ impl Engine {
                 id: id.clone(),
                 sql: text.to_string(),
                 sink: target.to_string(),
-                sources: vec![plan.source.name.clone()],
+                sources: vec![source_name],
                 task,
             },
         );
@@ -363,7 +377,7 @@ impl Engine {
             .collect();
         let ts = timestamp.unwrap_or_else(now_ms);
         cols.push(Arc::new(Int64Array::from(vec![ts])));
-        let sink = TopicSink::new(&def)?;
+        let sink = TopicSink::new(&def, &self.registry)?;
         let mut fields: Vec<arrow::datatypes::Field> = def
             .key_columns()
             .chain(def.value_columns())
@@ -381,8 +395,8 @@ impl Engine {
     /// A SELECT run for its client: rows from the source as of now (and, with EMIT
     /// CHANGES, from where `auto.offset.reset` says), until caught up or LIMIT.
     pub(crate) fn transient_query(&mut self, q: &Query) -> Result<StatementResult> {
-        let plan = plan_query(q, &self.metastore, QueryContext::Transient)?;
-        if q.emit.is_none() && plan.source.kind == SourceKind::Table {
+        let plan = plan(q, &self.metastore, QueryContext::Transient)?;
+        if q.emit.is_none() && plan.result_kind() == SourceKind::Table {
             return Err(EngineError::Unsupported(
                 "Pull queries on tables are not supported by this version of Sluice.".into(),
             ));

@@ -170,6 +170,33 @@ pub(crate) fn append_object(
     Ok(())
 }
 
+/// Turns one JSON value into a one-row column set: the bare value of a single
+/// `unwrapped` column, or an object with a member per column, coerced as JSON
+/// decoding does.
+pub(crate) fn json_to_columns(
+    schema: &arrow::datatypes::Schema,
+    unwrapped: bool,
+    value: &Value,
+) -> Result<Vec<arrow::array::ArrayRef>, crate::FormatError> {
+    let mut builders = schema
+        .fields()
+        .iter()
+        .map(|f| ColumnBuilder::new(f.data_type(), 1))
+        .collect::<Result<Vec<_>, _>>()?;
+    let appended = match (unwrapped, builders.as_mut_slice(), value) {
+        (true, [only], v) => append_json(only, v),
+        (false, builders, Value::Object(object)) => {
+            append_object(builders, schema.fields(), object)
+        }
+        (_, _, other) => Err(JsonError::convert(
+            other,
+            &sql_type_name(&DataType::Struct(schema.fields().clone())),
+        )),
+    };
+    appended.map_err(|e| crate::FormatError::Serialization(e.render()))?;
+    builders.iter_mut().map(ColumnBuilder::finish).collect()
+}
+
 /// Appends one JSON value to a column with ksqlDB's JSON coercions.
 pub(crate) fn append_json(builder: &mut ColumnBuilder, value: &Value) -> Result<(), JsonError> {
     if value.is_null() {

@@ -27,8 +27,13 @@ impl JsonCodec {
         JsonCodec { layout, row_type }
     }
 
+    /// The column list being read and written.
+    pub(crate) fn schema(&self) -> &arrow::datatypes::Schema {
+        &self.layout.schema
+    }
+
     /// Parses and appends one payload.
-    fn decode_row(
+    pub(crate) fn decode_row(
         &self,
         builders: &mut [ColumnBuilder],
         payload: Option<&[u8]>,

@@ -1,5 +1,5 @@
 //! Record serde between log bytes and Arrow columns, matching ksqlDB's
-//! `JSON`, `DELIMITED`, `KAFKA` and `NONE` formats.
+//! `JSON`, `DELIMITED`, `KAFKA`, `NONE`, `AVRO` and `JSON_SR` formats.
 //!
 //! A source's key and value are each described by a column list — an Arrow
 //! [`Schema`] whose field names are the column names — plus a [`FormatKind`]
@@ -11,22 +11,35 @@
 //!   per-row [`RowStatus`] (tombstone / undecodable rows are not in the output).
 //! * [`RecordEncoder`] turns Arrow columns into one payload per row.
 //! * [`arrow_value_to_json`] renders one value as ksqlDB's JSON would.
-//! * [`test_value_to_bytes`] / [`bytes_to_test_value`] convert between the
+//! * [`test_value_to_bytes`] / [`bytes_to_test_value`] (and their
+//!   `_with_registry` variants for the schema formats) convert between the
 //!   JSON shapes of ksqlDB's QTT test files and payload bytes.
+//! * [`avro_schema_to_columns`] infers a column list from an Avro schema.
+//!
+//! # Schema formats
+//! AVRO and JSON_SR payloads carry Confluent's 5-byte header (magic byte 0,
+//! big-endian schema id) and keep their schemas in a [`SchemaRegistry`]
+//! ([`MemoryRegistry`] in memory), attached with `with_registry(registry,
+//! topic)` on [`RecordDecoder`] / [`RecordEncoder`] (subjects `<topic>-key` /
+//! `<topic>-value`). Encoders generate the writer schema from the columns as
+//! ksqlDB does and register it on first use. The AVRO decoder reads each
+//! payload with its writer schema (fetched by id) and converts by field name;
+//! the JSON_SR decoder only checks the header. Without a registry, encoding
+//! fails and AVRO rows decode as errors (`no schema registry configured`).
 //!
 //! # Wrapping
 //! A key with exactly one column is written *unwrapped* (the bare value); a
 //! value with one column is *wrapped* in an object (`{"COL": v}`) unless
 //! `WRAP_SINGLE_VALUE=false`. Several columns are always an object (JSON) or a
-//! field list (DELIMITED). DELIMITED and KAFKA have no wrapping. A column list
+//! field list (DELIMITED) or record (AVRO). DELIMITED and KAFKA have no wrapping. A column list
 //! with no columns is ignored: decoding yields no columns and `Ok` rows,
 //! encoding yields no payload (`None`). That is also all the `NONE` format does.
 //!
 //! # Adding a format
 //! Each format implements the crate-internal `Codec` trait (batch decode and
 //! encode over a resolved `Layout`), and hooks into [`FormatKind`],
-//! [`check_schema`] (`validate.rs`) and the `codec_for` factory below. AVRO,
-//! JSON_SR and PROTOBUF currently parse as names but report
+//! [`check_schema`] (`validate.rs`) and the `codec_for` factory below.
+//! PROTOBUF and PROTOBUF_NOSR currently parse as names but report
 //! [`FormatError::NotYetSupported`].
 
 use std::fmt;
@@ -37,19 +50,29 @@ use arrow::array::{new_empty_array, Array, ArrayRef};
 use arrow::datatypes::{Schema, SchemaRef};
 
 mod arrow_json;
+mod avro;
 mod builder;
 mod delimited;
 mod error;
 mod json;
+mod json_sr;
 mod kafka;
 mod qtt;
+mod registry;
 mod scalar;
 mod types;
 mod validate;
 
 pub use arrow_json::{arrow_value_to_json, JsonCell};
+pub use avro::{avro_schema_to_columns, avro_schema_to_unwrapped_column};
 pub use error::FormatError;
-pub use qtt::{bytes_to_test_value, test_value_to_bytes};
+pub use qtt::{
+    bytes_to_test_value, bytes_to_test_value_with_registry, test_value_to_bytes,
+    test_value_to_bytes_with_registry,
+};
+pub use registry::{
+    subject_name, MemoryRegistry, RegisteredSchema, SchemaReference, SchemaRegistry, SchemaType,
+};
 pub use types::{column_list, sql_type_name};
 pub use validate::{check_schema, parse_delimiter};
 
@@ -64,6 +87,10 @@ pub enum FormatKind {
     Kafka,
     /// No data: only valid for an empty column list.
     None,
+    /// Avro binary in Confluent's wire format, schemas in a registry.
+    Avro,
+    /// JSON in Confluent's wire format, JSON Schemas in a registry.
+    JsonSr,
 }
 
 impl FormatKind {
@@ -77,9 +104,9 @@ impl FormatKind {
             "DELIMITED" => Ok(FormatKind::Delimited),
             "KAFKA" => Ok(FormatKind::Kafka),
             "NONE" => Ok(FormatKind::None),
-            "AVRO" | "JSON_SR" | "PROTOBUF" | "PROTOBUF_NOSR" => {
-                Err(FormatError::NotYetSupported(upper))
-            }
+            "AVRO" => Ok(FormatKind::Avro),
+            "JSON_SR" => Ok(FormatKind::JsonSr),
+            "PROTOBUF" | "PROTOBUF_NOSR" => Err(FormatError::NotYetSupported(upper)),
             _ => Err(FormatError::UnknownFormat(upper)),
         }
     }
@@ -91,13 +118,23 @@ impl FormatKind {
             FormatKind::Delimited => "DELIMITED",
             FormatKind::Kafka => "KAFKA",
             FormatKind::None => "NONE",
+            FormatKind::Avro => "AVRO",
+            FormatKind::JsonSr => "JSON_SR",
         }
     }
 
     /// Whether a single-column value may be wrapped in an object
     /// (`WRAP_SINGLE_VALUE=true` is legal). DELIMITED and KAFKA are always unwrapped.
     pub fn supports_wrapping(self) -> bool {
-        matches!(self, FormatKind::Json | FormatKind::None)
+        matches!(
+            self,
+            FormatKind::Json | FormatKind::None | FormatKind::Avro | FormatKind::JsonSr
+        )
+    }
+
+    /// Whether payloads carry a schema id and need a [`SchemaRegistry`].
+    pub fn uses_schema_registry(self) -> bool {
+        matches!(self, FormatKind::Avro | FormatKind::JsonSr)
     }
 }
 
@@ -179,7 +216,7 @@ pub(crate) struct Layout {
 }
 
 impl Layout {
-    fn new(schema: SchemaRef, options: &FormatOptions, is_key: bool) -> Layout {
+    pub(crate) fn new(schema: SchemaRef, options: &FormatOptions, is_key: bool) -> Layout {
         let unwrapped =
             schema.fields().len() == 1 && (is_key || options.wrap_single_value == Some(false));
         Layout {
@@ -218,11 +255,21 @@ impl Codec for IgnoreCodec {
     }
 }
 
+/// Schema-format settings beyond [`FormatOptions`], set with `with_registry`
+/// and `with_schema_full_name`.
+#[derive(Clone, Default)]
+struct SchemaSettings {
+    binding: Option<registry::Binding>,
+    /// Full name of the generated AVRO record.
+    full_name: Option<String>,
+}
+
 fn codec_for(
     kind: FormatKind,
     schema: &SchemaRef,
     options: &FormatOptions,
     is_key: bool,
+    settings: &SchemaSettings,
 ) -> Result<Arc<dyn Codec>, FormatError> {
     check_schema(kind, schema, is_key, options)?;
     if schema.fields().is_empty() {
@@ -237,7 +284,51 @@ fn codec_for(
         )),
         FormatKind::Kafka => Arc::new(kafka::KafkaCodec::new(layout)?),
         FormatKind::None => Arc::new(IgnoreCodec),
+        FormatKind::Avro => Arc::new(avro::AvroCodec::new(
+            layout,
+            settings.binding.clone(),
+            settings.full_name.as_deref(),
+        )?),
+        FormatKind::JsonSr => Arc::new(json_sr::JsonSrCodec::new(layout, settings.binding.clone())),
     })
+}
+
+/// Everything a codec is built from, kept so `with_registry` can rebuild it.
+#[derive(Clone)]
+struct CodecSpec {
+    kind: FormatKind,
+    schema: SchemaRef,
+    options: FormatOptions,
+    is_key: bool,
+    settings: SchemaSettings,
+}
+
+impl CodecSpec {
+    fn build(&self) -> Result<Arc<dyn Codec>, FormatError> {
+        codec_for(
+            self.kind,
+            &self.schema,
+            &self.options,
+            self.is_key,
+            &self.settings,
+        )
+    }
+
+    /// Rebuilds `codec` after a settings change. The spec was validated when
+    /// the codec was first built, so this cannot fail for the formats we have;
+    /// should it, the previous codec is kept.
+    fn rebuild(&self, codec: &mut Arc<dyn Codec>) {
+        if let Ok(rebuilt) = self.build() {
+            *codec = rebuilt;
+        }
+    }
+
+    fn bind(&mut self, registry: Arc<dyn SchemaRegistry>, topic: &str) {
+        self.settings.binding = Some(registry::Binding {
+            registry,
+            subject: subject_name(topic, self.is_key),
+        });
+    }
 }
 
 /// Deserializes payloads of one side (key or value) of a source.
@@ -245,9 +336,7 @@ fn codec_for(
 /// Built once per (format, schema, options, side); cheap to clone.
 #[derive(Clone)]
 pub struct RecordDecoder {
-    kind: FormatKind,
-    schema: SchemaRef,
-    is_key: bool,
+    spec: CodecSpec,
     topic: Option<String>,
     codec: Arc<dyn Codec>,
 }
@@ -255,10 +344,11 @@ pub struct RecordDecoder {
 impl fmt::Debug for RecordDecoder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RecordDecoder")
-            .field("kind", &self.kind)
-            .field("schema", &self.schema)
-            .field("is_key", &self.is_key)
+            .field("kind", &self.spec.kind)
+            .field("schema", &self.spec.schema)
+            .field("is_key", &self.spec.is_key)
             .field("topic", &self.topic)
+            .field("registry", &self.spec.settings.binding.is_some())
             .finish()
     }
 }
@@ -271,14 +361,30 @@ impl RecordDecoder {
         options: &FormatOptions,
         is_key: bool,
     ) -> Result<Self, FormatError> {
-        let codec = codec_for(kind, &schema, options, is_key)?;
-        Ok(RecordDecoder {
+        let spec = CodecSpec {
             kind,
             schema,
+            options: options.clone(),
             is_key,
+            settings: SchemaSettings::default(),
+        };
+        let codec = spec.build()?;
+        Ok(RecordDecoder {
+            spec,
             topic: None,
             codec,
         })
+    }
+
+    /// Attaches the schema registry of a schema format (AVRO, JSON_SR) and the
+    /// topic whose subject (`<topic>-key` / `<topic>-value`) it reads. Other
+    /// formats ignore it. Also names the topic in error messages unless
+    /// [`RecordDecoder::with_topic`] already did.
+    pub fn with_registry(mut self, registry: Arc<dyn SchemaRegistry>, topic: &str) -> Self {
+        self.topic.get_or_insert_with(|| topic.to_string());
+        self.spec.bind(registry, topic);
+        self.spec.rebuild(&mut self.codec);
+        self
     }
 
     /// Names the topic in error messages (`Failed to deserialize value from
@@ -291,12 +397,12 @@ impl RecordDecoder {
 
     /// The column list being decoded.
     pub fn schema(&self) -> &SchemaRef {
-        &self.schema
+        &self.spec.schema
     }
 
     /// The format being decoded.
     pub fn kind(&self) -> FormatKind {
-        self.kind
+        self.spec.kind
     }
 
     /// Decodes many payloads into one column set. Output arrays contain only
@@ -304,7 +410,7 @@ impl RecordDecoder {
     /// payload.
     pub fn decode(&self, payloads: &[Option<&[u8]>]) -> DecodedBatch {
         let mut batch = self.codec.decode(payloads);
-        let target = if self.is_key { "key" } else { "value" };
+        let target = if self.spec.is_key { "key" } else { "value" };
         for status in &mut batch.status {
             if let RowStatus::Error(reason) = status {
                 *reason = match &self.topic {
@@ -324,16 +430,16 @@ impl RecordDecoder {
 /// Built once per (format, schema, options, side); cheap to clone.
 #[derive(Clone)]
 pub struct RecordEncoder {
-    kind: FormatKind,
-    schema: SchemaRef,
+    spec: CodecSpec,
     codec: Arc<dyn Codec>,
 }
 
 impl fmt::Debug for RecordEncoder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RecordEncoder")
-            .field("kind", &self.kind)
-            .field("schema", &self.schema)
+            .field("kind", &self.spec.kind)
+            .field("schema", &self.spec.schema)
+            .field("registry", &self.spec.settings.binding.is_some())
             .finish()
     }
 }
@@ -346,45 +452,72 @@ impl RecordEncoder {
         options: &FormatOptions,
         is_key: bool,
     ) -> Result<Self, FormatError> {
-        let codec = codec_for(kind, &schema, options, is_key)?;
-        Ok(RecordEncoder {
+        let spec = CodecSpec {
             kind,
             schema,
-            codec,
-        })
+            options: options.clone(),
+            is_key,
+            settings: SchemaSettings::default(),
+        };
+        let codec = spec.build()?;
+        Ok(RecordEncoder { spec, codec })
+    }
+
+    /// Attaches the schema registry of a schema format (AVRO, JSON_SR) and the
+    /// topic whose subject (`<topic>-key` / `<topic>-value`) the generated
+    /// schema is registered under. Other formats ignore it.
+    pub fn with_registry(mut self, registry: Arc<dyn SchemaRegistry>, topic: &str) -> Self {
+        self.spec.bind(registry, topic);
+        self.spec.rebuild(&mut self.codec);
+        self
+    }
+
+    /// Sets the full name of the record AVRO generates (ksqlDB's
+    /// `VALUE_AVRO_SCHEMA_FULL_NAME` / `KEY_SCHEMA_FULL_NAME`; default
+    /// `io.confluent.ksql.avro_schemas.KsqlDataSourceSchema`). ksqlDB names a
+    /// sink's key schema `io.confluent.ksql.avro_schemas.<Sink>Key`, e.g.
+    /// `OutputKey` for `OUTPUT`; the caller picks. Other formats ignore it.
+    /// Fails if the name is not a valid Avro name.
+    pub fn with_schema_full_name(mut self, full_name: &str) -> Result<Self, FormatError> {
+        self.spec.settings.full_name = Some(full_name.to_string());
+        self.codec = self.spec.build()?;
+        Ok(self)
     }
 
     /// The column list being encoded.
     pub fn schema(&self) -> &SchemaRef {
-        &self.schema
+        &self.spec.schema
     }
 
     /// The format being encoded.
     pub fn kind(&self) -> FormatKind {
-        self.kind
+        self.spec.kind
     }
 
     /// One payload per row of `columns` (same order and types as the schema;
     /// each at least `num_rows` long).
     ///
     /// A payload is `None` only when there is nothing to write: zero columns
-    /// (and NONE), a NULL single KAFKA column, or a NULL single (unwrapped)
-    /// JSON key. A NULL unwrapped JSON value is the text `null`; a NULL single
-    /// DELIMITED column is an empty payload, as in ksqlDB.
+    /// (and NONE), a NULL single KAFKA column, a NULL single (unwrapped)
+    /// JSON key, or a NULL unwrapped AVRO/JSON_SR key or value. A NULL
+    /// unwrapped JSON value is the text `null`; a NULL single DELIMITED column
+    /// is an empty payload, as in ksqlDB.
+    ///
+    /// AVRO and JSON_SR need a registry ([`RecordEncoder::with_registry`]).
     pub fn encode(
         &self,
         columns: &[ArrayRef],
         num_rows: usize,
     ) -> Result<Vec<Option<Vec<u8>>>, FormatError> {
-        if columns.len() != self.schema.fields().len() {
+        let schema = &self.spec.schema;
+        if columns.len() != schema.fields().len() {
             return Err(FormatError::Serialization(format!(
                 "Expected {} columns to serialize, got {}",
-                self.schema.fields().len(),
+                schema.fields().len(),
                 columns.len()
             )));
         }
-        if let Some((f, c)) = self
-            .schema
+        if let Some((f, c)) = schema
             .fields()
             .iter()
             .zip(columns)
@@ -415,8 +548,12 @@ mod tests {
             FormatKind::parse("foo").map_err(|e| e.to_string()),
             Err("Unknown format: FOO".to_string())
         );
+        assert_eq!(FormatKind::parse("avro"), Ok(FormatKind::Avro));
+        assert_eq!(FormatKind::parse("Json_Sr"), Ok(FormatKind::JsonSr));
+        assert_eq!(FormatKind::JsonSr.to_string(), "JSON_SR");
+        assert!(FormatKind::Avro.uses_schema_registry());
         assert!(matches!(
-            FormatKind::parse("avro"),
+            FormatKind::parse("protobuf"),
             Err(FormatError::NotYetSupported(_))
         ));
     }

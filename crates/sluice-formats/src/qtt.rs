@@ -6,11 +6,11 @@ use std::sync::Arc;
 use arrow::datatypes::Schema;
 use serde_json::Value;
 
-use crate::arrow_json::append_json;
-use crate::builder::ColumnBuilder;
+use crate::arrow_json::json_to_columns;
+use crate::registry::{read_header, Binding, NO_REGISTRY};
 use crate::{
-    arrow_value_to_json, FormatError, FormatKind, FormatOptions, RecordDecoder, RecordEncoder,
-    RowStatus,
+    arrow_value_to_json, avro, json_sr, subject_name, FormatError, FormatKind, FormatOptions,
+    Layout, RecordDecoder, RecordEncoder, RegisteredSchema, RowStatus, SchemaRegistry, SchemaType,
 };
 
 /// A string's own text; anything else as JSON text.
@@ -21,6 +21,16 @@ fn plain_text(value: &Value) -> String {
     }
 }
 
+/// A registry and the topic whose subjects it holds.
+pub type RegistryTopic<'a> = (&'a Arc<dyn SchemaRegistry>, &'a str);
+
+fn binding(registry: Option<RegistryTopic<'_>>, is_key: bool) -> Option<Binding> {
+    registry.map(|(registry, topic)| Binding {
+        registry: registry.clone(),
+        subject: subject_name(topic, is_key),
+    })
+}
+
 /// Turns a test file's key or value into the bytes a producer would have
 /// written for a topic in `kind` (JSON `null` → no payload):
 ///
@@ -29,7 +39,8 @@ fn plain_text(value: &Value) -> String {
 /// * KAFKA: the JSON primitive encoded as the single column's type (coerced
 ///   like JSON decoding, so `"10"` works for an INT; BYTES are base64); with no
 ///   columns the text is written as is, since it is ignored anyway;
-/// * NONE: no payload.
+/// * NONE: no payload;
+/// * AVRO / JSON_SR: an error; see [`test_value_to_bytes_with_registry`].
 pub fn test_value_to_bytes(
     kind: FormatKind,
     schema: &Schema,
@@ -37,26 +48,87 @@ pub fn test_value_to_bytes(
     is_key: bool,
     value: &Value,
 ) -> Result<Option<Vec<u8>>, FormatError> {
+    test_value_to_bytes_with_registry(kind, schema, options, is_key, value, None)
+}
+
+/// [`test_value_to_bytes`], plus the schema formats, which need `registry`
+/// (the registry and the topic, for the `<topic>-key`/`-value` subject):
+///
+/// * AVRO: when the subject has an Avro schema (say the test file's
+///   `valueSchema`, registered by the runner), the value is written with its
+///   latest version, fields matched by name with the JSON coercions; otherwise
+///   the value is read into the columns (JSON coercions) and encoded as a
+///   sink would, registering the generated schema.
+/// * JSON_SR: the value's JSON text behind the header of the subject's latest
+///   JSON schema, or of the schema generated from the columns (registered).
+pub fn test_value_to_bytes_with_registry(
+    kind: FormatKind,
+    schema: &Schema,
+    options: &FormatOptions,
+    is_key: bool,
+    value: &Value,
+    registry: Option<RegistryTopic<'_>>,
+) -> Result<Option<Vec<u8>>, FormatError> {
     if value.is_null() {
         return Ok(None);
     }
+    let layout = || Layout::new(Arc::new(schema.clone()), options, is_key);
+    let with_registry = |binding: Option<Binding>| {
+        binding.ok_or_else(|| FormatError::Serialization(NO_REGISTRY.to_string()))
+    };
     match kind {
         FormatKind::None => Ok(None),
-        FormatKind::Json => serde_json::to_vec(value)
-            .map(Some)
-            .map_err(|e| FormatError::Serialization(e.to_string())),
+        FormatKind::Json => to_json_text(value).map(Some),
         FormatKind::Delimited => Ok(Some(plain_text(value).into_bytes())),
-        FormatKind::Kafka => {
-            let Some(field) = schema.fields().first() else {
-                return Ok(Some(plain_text(value).into_bytes()));
+        FormatKind::Kafka if schema.fields().is_empty() => Ok(Some(plain_text(value).into_bytes())),
+        FormatKind::Kafka => encode_columns(kind, schema, options, is_key, value, None),
+        FormatKind::Avro => {
+            let binding = with_registry(binding(registry, is_key))?;
+            match binding.registry.latest(&binding.subject)? {
+                Some((id, s)) if s.schema_type == SchemaType::Avro => {
+                    avro::json_to_avro_with_writer(&binding, id, is_key, value)
+                }
+                _ => encode_columns(kind, schema, options, is_key, value, registry),
+            }
+        }
+        FormatKind::JsonSr => {
+            let binding = with_registry(binding(registry, is_key))?;
+            let id = match binding.registry.latest(&binding.subject)? {
+                Some((id, s)) if s.schema_type == SchemaType::Json => id,
+                _ => {
+                    let generated = json_sr::generate(&layout()).to_string();
+                    let schema = RegisteredSchema::new(SchemaType::Json, generated);
+                    binding.registry.register(&binding.subject, &schema)?
+                }
             };
-            let mut builder = ColumnBuilder::new(field.data_type(), 1)?;
-            append_json(&mut builder, value).map_err(|e| FormatError::Serialization(e.render()))?;
-            let column = builder.finish()?;
-            let encoder = RecordEncoder::new(kind, Arc::new(schema.clone()), options, is_key)?;
-            Ok(encoder.encode(&[column], 1)?.into_iter().next().flatten())
+            Ok(Some(json_sr::with_header(id, &to_json_text(value)?)))
         }
     }
+}
+
+fn to_json_text(value: &Value) -> Result<Vec<u8>, FormatError> {
+    serde_json::to_vec(value).map_err(|e| FormatError::Serialization(e.to_string()))
+}
+
+/// The value read into the columns with the JSON coercions, then encoded.
+fn encode_columns(
+    kind: FormatKind,
+    schema: &Schema,
+    options: &FormatOptions,
+    is_key: bool,
+    value: &Value,
+    registry: Option<RegistryTopic<'_>>,
+) -> Result<Option<Vec<u8>>, FormatError> {
+    let schema = Arc::new(schema.clone());
+    // KAFKA and DELIMITED have no wrapping: a single column is always bare.
+    let unwrapped = Layout::new(schema.clone(), options, is_key).unwrapped
+        || (schema.fields().len() == 1 && !kind.supports_wrapping());
+    let columns = json_to_columns(&schema, unwrapped, value)?;
+    let mut encoder = RecordEncoder::new(kind, schema, options, is_key)?;
+    if let Some((registry, topic)) = registry {
+        encoder = encoder.with_registry(registry.clone(), topic);
+    }
+    Ok(encoder.encode(&columns, 1)?.into_iter().next().flatten())
 }
 
 /// The inverse of [`test_value_to_bytes`], for comparing produced records with
@@ -64,7 +136,8 @@ pub fn test_value_to_bytes(
 /// document (unparsable text → a JSON string of it); DELIMITED → the record as
 /// a string; KAFKA → the single column decoded by type (INT/BIGINT → integer,
 /// DOUBLE → number, STRING → string, BYTES → base64 string), or the text as a
-/// string when it cannot be decoded.
+/// string when it cannot be decoded. AVRO and JSON_SR: see
+/// [`bytes_to_test_value_with_registry`].
 pub fn bytes_to_test_value(
     kind: FormatKind,
     schema: &Schema,
@@ -72,12 +145,40 @@ pub fn bytes_to_test_value(
     is_key: bool,
     bytes: Option<&[u8]>,
 ) -> Value {
+    bytes_to_test_value_with_registry(kind, schema, options, is_key, bytes, None)
+}
+
+/// [`bytes_to_test_value`], plus the schema formats:
+///
+/// * AVRO: the datum read with its writer schema from `registry` — a record
+///   as an object of its fields (names as in the schema), anything else as the
+///   bare value, each value rendered as [`arrow_value_to_json`] does;
+/// * JSON_SR: the JSON document behind the header.
+///
+/// Payloads that cannot be read (no registry, bad header, unknown id) come
+/// back as a string of their text, as for the other formats.
+pub fn bytes_to_test_value_with_registry(
+    kind: FormatKind,
+    schema: &Schema,
+    options: &FormatOptions,
+    is_key: bool,
+    bytes: Option<&[u8]>,
+    registry: Option<RegistryTopic<'_>>,
+) -> Value {
     let Some(bytes) = bytes else {
         return Value::Null;
     };
     let text = || Value::String(String::from_utf8_lossy(bytes).into_owned());
+    let json = |b: &[u8]| serde_json::from_slice(b).unwrap_or_else(|_| text());
     match kind {
-        FormatKind::Json => serde_json::from_slice(bytes).unwrap_or_else(|_| text()),
+        FormatKind::Json => json(bytes),
+        FormatKind::JsonSr => match read_header(bytes) {
+            Ok((_, body)) => json(body),
+            Err(_) => text(),
+        },
+        FormatKind::Avro => binding(registry, is_key)
+            .and_then(|b| avro::avro_to_json_with_writer(&b, is_key, bytes).ok())
+            .unwrap_or_else(text),
         FormatKind::Delimited | FormatKind::None => text(),
         FormatKind::Kafka => {
             if schema.fields().len() != 1 {

@@ -6,7 +6,7 @@
 //! Confluent's `TopicNameStrategy`: `<topic>-key` / `<topic>-value`.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::FormatError;
 
@@ -163,9 +163,7 @@ impl SchemaRegistry for MemoryRegistry {
 
     fn schema_by_id(&self, id: i32) -> Result<RegisteredSchema, FormatError> {
         self.lock()?.by_id.get(&id).cloned().ok_or_else(|| {
-            FormatError::Serialization(format!(
-                "Schema {id} not found; error code: 40403"
-            ))
+            FormatError::Serialization(format!("Schema {id} not found; error code: 40403"))
         })
     }
 
@@ -178,6 +176,17 @@ impl SchemaRegistry for MemoryRegistry {
             .and_then(|id| inner.by_id.get(id).map(|s| (*id, s.clone()))))
     }
 }
+
+/// Where a schema format's codec registers and looks up schemas.
+#[derive(Clone)]
+pub(crate) struct Binding {
+    pub(crate) registry: Arc<dyn SchemaRegistry>,
+    /// `<topic>-key` / `<topic>-value`.
+    pub(crate) subject: String,
+}
+
+/// The per-row error of a schema format decoded without a registry.
+pub(crate) const NO_REGISTRY: &str = "no schema registry configured";
 
 /// Length of the Confluent wire header.
 pub(crate) const HEADER_LEN: usize = 5;
@@ -220,7 +229,9 @@ mod tests {
         assert_eq!(r.schema_by_id(3)?, json);
         assert!(r.schema_by_id(9).is_err());
         r.register_with_id("u-value", &avro("\"string\""), 100)?;
-        assert!(r.register_with_id("u-value", &avro("\"bytes\""), 100).is_err());
+        assert!(r
+            .register_with_id("u-value", &avro("\"bytes\""), 100)
+            .is_err());
         assert_eq!(r.register("v-value", &avro("\"bytes\""))?, 101);
         assert_eq!(r.latest("u-value")?.map(|(id, _)| id), Some(100));
         Ok(())

@@ -1,9 +1,11 @@
 //! Statement-time validation of a column list against a format, with
 //! ksqlDB's messages.
 
-use arrow::datatypes::Schema;
+use arrow::datatypes::{DataType, Schema};
 
-use crate::types::{column_list, contains_map, sql_type_name, validate_type, SqlBase};
+use crate::types::{
+    column_list, contains_map, map_entry_fields, sql_type_name, validate_type, SqlBase,
+};
 use crate::{FormatError, FormatKind, FormatOptions};
 
 /// Parses a `KEY_DELIMITER` / `VALUE_DELIMITER` value (`None` → `,`): a single
@@ -59,7 +61,10 @@ pub fn parse_delimiter(raw: Option<&str>, is_key: bool) -> Result<char, FormatEr
 /// * per format, wrapped in `Key format does not support schema. ...`
 ///   ([`FormatError::UnsupportedSchema`]): NONE needs zero columns; KAFKA takes
 ///   at most one INT/BIGINT/DOUBLE/STRING/BYTES column; DELIMITED rejects
-///   ARRAY/MAP/STRUCT; JSON takes every mapped type.
+///   ARRAY/MAP/STRUCT; JSON takes every mapped type; AVRO and JSON_SR take
+///   every mapped type but only MAPs with STRING keys (`Avro only supports
+///   MAPs with STRING keys` / `JSON only supports MAP types with STRING keys`).
+///   JSON, AVRO and JSON_SR values may be wrapped or not.
 ///
 /// Columns of Arrow types outside the SQL mapping are rejected with
 /// [`FormatError::UnsupportedType`].
@@ -112,6 +117,16 @@ pub fn check_schema(
 
     let reason = match kind {
         FormatKind::Json => None,
+        FormatKind::Avro | FormatKind::JsonSr => columns
+            .iter()
+            .any(|f| has_non_string_map_key(f.data_type()))
+            .then(|| {
+                if kind == FormatKind::Avro {
+                    "Avro only supports MAPs with STRING keys".to_string()
+                } else {
+                    "JSON only supports MAP types with STRING keys".to_string()
+                }
+            }),
         FormatKind::None if !columns.is_empty() => Some(format!(
             "The 'NONE' format can only be used when no columns are defined. Got: {}",
             column_list(fields, is_key)
@@ -153,6 +168,18 @@ pub fn check_schema(
             features: features(options, is_key),
             reason,
         }),
+    }
+}
+
+/// True when the type is or contains a MAP whose keys are not STRING.
+fn has_non_string_map_key(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Map(entries, _) => map_entry_fields(entries).is_none_or(|(k, v)| {
+            k.data_type() != &DataType::Utf8 || has_non_string_map_key(v.data_type())
+        }),
+        DataType::List(item) => has_non_string_map_key(item.data_type()),
+        DataType::Struct(fields) => fields.iter().any(|f| has_non_string_map_key(f.data_type())),
+        _ => false,
     }
 }
 
@@ -307,6 +334,44 @@ mod tests {
         assert_eq!(parse_delimiter(Some("space"), false), Ok(' '));
         assert_eq!(parse_delimiter(Some("|"), false), Ok('|'));
         assert_eq!(parse_delimiter(None, false), Ok(','));
+    }
+
+    #[test]
+    fn schema_format_rules() {
+        let none = FormatOptions::default();
+        let int_keys = DataType::Map(
+            Arc::new(Field::new(
+                "entries",
+                DataType::Struct(Fields::from(vec![
+                    Field::new("key", DataType::Int32, false),
+                    Field::new("value", DataType::Float64, true),
+                ])),
+                false,
+            )),
+            false,
+        );
+        let nested = schema(&[(
+            "S",
+            DataType::Struct(Fields::from(vec![Field::new("M", int_keys, true)])),
+        )]);
+        assert!(err(FormatKind::Avro, &nested, false, &none).ends_with(
+            "Value format does not support schema.\nformat: AVRO\nschema: Persistence{columns=[`S` \
+             STRUCT<`M` MAP<INTEGER, DOUBLE>>], features=[]}\nreason: Avro only supports MAPs \
+             with STRING keys"
+        ));
+        assert!(err(FormatKind::JsonSr, &nested, false, &none)
+            .ends_with("JSON only supports MAP types with STRING keys"));
+        let m = schema(&[("M", map_type()), ("D", DataType::Decimal128(4, 2))]);
+        for kind in [FormatKind::Avro, FormatKind::JsonSr] {
+            assert!(check_schema(kind, &m, false, &none).is_ok());
+            let one = schema(&[("V", DataType::Date32)]);
+            let wrap = FormatOptions {
+                wrap_single_value: Some(true),
+                ..Default::default()
+            };
+            assert!(check_schema(kind, &one, false, &wrap).is_ok());
+            assert!(err(kind, &schema(&[("K", map_type())]), true, &none).starts_with("Map keys"));
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ use datafusion_expr::ScalarUDF;
 
 pub(crate) use datafusion_common::arrow;
 
+pub mod aggregate;
 mod bytes;
 mod collections;
 mod datetime;

@@ -5,6 +5,7 @@
 //! It reads the metastore only through [`catalog::Catalog`] and knows nothing about
 //! logs, formats' bytes or how operators are scheduled.
 
+pub mod aggregate;
 pub mod builtins;
 pub mod catalog;
 mod error;
@@ -18,5 +19,6 @@ pub mod types;
 pub use catalog::{Catalog, ColumnDef, ColumnRole, FormatDesc, SourceDef};
 pub use error::PlanError;
 pub use plan::{
-    plan_query, OutputColumn, ProjectPlan, QueryContext, TableFunctionCall, TableFunctionKind,
+    plan, plan_query, OutputColumn, ProjectPlan, QueryContext, QueryPlan, TableFunctionCall,
+    TableFunctionKind,
 };

@@ -171,10 +171,9 @@ pub fn plan_query(
     let source = catalog
         .source(&name.value)
         .ok_or_else(|| PlanError::UnknownSource(name.value.clone()))?;
-    if q.window.is_some() || !q.group_by.is_empty() || q.having.is_some() {
-        return Err(PlanError::Unsupported(
-            "Aggregations (GROUP BY, WINDOW, HAVING) are not supported yet by this version of Sluice."
-                .into(),
+    if crate::aggregate::is_aggregate_query(q) {
+        return Err(PlanError::invalid(
+            "An aggregation must be planned with plan()",
         ));
     }
     let qualifier = alias.as_ref().unwrap_or(name).value.clone();
@@ -671,4 +670,63 @@ pub fn output_timestamp(
         }
     };
     compiler.cast_to(millis, &DataType::Int64)
+}
+
+/// A planned query: stateless projection or aggregation.
+#[derive(Debug, Clone)]
+pub enum QueryPlan {
+    Project(ProjectPlan),
+    Aggregate(crate::aggregate::AggregatePlan),
+}
+
+impl QueryPlan {
+    pub fn source(&self) -> &Arc<SourceDef> {
+        match self {
+            QueryPlan::Project(p) => &p.source,
+            QueryPlan::Aggregate(a) => &a.source,
+        }
+    }
+    pub fn columns(&self) -> &[OutputColumn] {
+        match self {
+            QueryPlan::Project(p) => &p.columns,
+            QueryPlan::Aggregate(a) => &a.columns,
+        }
+    }
+    pub fn key_columns(&self) -> impl Iterator<Item = &OutputColumn> {
+        self.columns().iter().filter(|c| c.role == ColumnRole::Key)
+    }
+    pub fn limit(&self) -> Option<u64> {
+        match self {
+            QueryPlan::Project(p) => p.limit,
+            QueryPlan::Aggregate(a) => a.limit,
+        }
+    }
+    /// A stateless query keeps its source's kind; an aggregation makes a table.
+    pub fn result_kind(&self) -> sluice_sql::SourceKind {
+        match self {
+            QueryPlan::Project(p) => p.source.kind,
+            QueryPlan::Aggregate(_) => sluice_sql::SourceKind::Table,
+        }
+    }
+    /// The window the result's keys carry.
+    pub fn window(&self) -> Option<crate::catalog::WindowInfo> {
+        match self {
+            QueryPlan::Project(p) => p.source.window,
+            QueryPlan::Aggregate(a) => a.window_info(),
+        }
+    }
+}
+
+/// Plan any SELECT: aggregations (GROUP BY, WINDOW, aggregate calls) or projections.
+pub fn plan(q: &Query, catalog: &dyn Catalog, ctx: QueryContext) -> Result<QueryPlan, PlanError> {
+    if crate::aggregate::is_aggregate_query(q) {
+        let sink = match ctx {
+            QueryContext::Persistent(s) => Some(s),
+            QueryContext::Transient => None,
+        };
+        return Ok(QueryPlan::Aggregate(crate::aggregate::plan_aggregate(
+            q, catalog, sink,
+        )?));
+    }
+    Ok(QueryPlan::Project(plan_query(q, catalog, ctx)?))
 }

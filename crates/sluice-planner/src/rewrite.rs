@@ -8,8 +8,30 @@ use crate::expr::Scope;
 
 /// Rebuild `e` bottom-up, applying `f` to every node after its children.
 pub fn map_expr(e: &Expr, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
-    let mut m = |x: &Expr| Box::new(map_expr(x, f));
-    let rebuilt = match e {
+    if let Expr::Nested(inner) = e {
+        let inner = map_expr(inner, f);
+        return f(inner);
+    }
+    let rebuilt = map_children(e, &mut |c| map_expr(c, f));
+    f(rebuilt)
+}
+
+/// Rebuild `e` top-down: where `f` gives a replacement for a node, its children are
+/// not visited.
+pub fn replace_expr(e: &Expr, f: &mut dyn FnMut(&Expr) -> Option<Expr>) -> Expr {
+    if let Some(r) = f(e) {
+        return r;
+    }
+    if let Expr::Nested(inner) = e {
+        return replace_expr(inner, f);
+    }
+    map_children(e, &mut |c| replace_expr(c, f))
+}
+
+/// `e` with each direct child replaced by `m(child)`.
+pub fn map_children(e: &Expr, m: &mut dyn FnMut(&Expr) -> Expr) -> Expr {
+    let mut m = |x: &Expr| Box::new(m(x));
+    match e {
         Expr::Column { .. } | Expr::Literal(_) | Expr::IntervalUnit(_) => e.clone(),
         Expr::Binary { op, left, right } => Expr::Binary {
             op: *op,
@@ -105,12 +127,8 @@ pub fn map_expr(e: &Expr, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
         Expr::Struct(fields) => {
             Expr::Struct(fields.iter().map(|(n, v)| (n.clone(), *m(v))).collect())
         }
-        Expr::Nested(inner) => {
-            let inner = map_expr(inner, f);
-            return f(inner);
-        }
-    };
-    f(rebuilt)
+        Expr::Nested(inner) => Expr::Nested(m(inner)),
+    }
 }
 
 /// Visit every node of `e` (pre-order).

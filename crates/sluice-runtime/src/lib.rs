@@ -2,6 +2,7 @@
 //! source's row layout, runs the planned operators over them, and writes results in
 //! the sink's formats. It executes plans; it never parses SQL or decides semantics.
 
+pub mod aggregate;
 mod error;
 pub mod processing_log;
 pub mod project;
@@ -9,6 +10,7 @@ pub mod sink;
 pub mod source;
 mod table_functions;
 pub mod task;
+pub mod windowed;
 
 pub use error::RuntimeError;
 pub use processing_log::{ProcessingLog, ProcessingLogEntry};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::{Field, Schema, SchemaRef};
-use sluice_planner::catalog::{RECORD_HEADERS, ROWTIME, TOMBSTONE};
+use sluice_planner::catalog::{RECORD_HEADERS, ROWTIME, TOMBSTONE, WINDOWEND, WINDOWSTART};
 use sluice_planner::expr::PhysExpr;
 use sluice_planner::{OutputColumn, ProjectPlan};
 
@@ -20,8 +20,8 @@ pub struct ProjectOperator {
     expanded_schema: SchemaRef,
     timestamp: Option<PhysExpr>,
     columns: Vec<OutputColumn>,
-    /// Input positions of ROWTIME, record headers, tombstone.
-    carried: [usize; 3],
+    /// Input positions of ROWTIME, record headers, tombstone (and window bounds).
+    carried: Vec<usize>,
     schema: SchemaRef,
 }
 
@@ -32,11 +32,15 @@ impl ProjectOperator {
             .iter()
             .map(|c| Field::new(&c.name, c.ty.clone(), true))
             .collect();
-        let carried = [
+        let mut carried = vec![
             input.index_of(ROWTIME)?,
             input.index_of(RECORD_HEADERS)?,
             input.index_of(TOMBSTONE)?,
         ];
+        // a windowed source's rows keep their window
+        if let (Ok(s), Ok(e)) = (input.index_of(WINDOWSTART), input.index_of(WINDOWEND)) {
+            carried.extend([s, e]);
+        }
         for &i in &carried {
             fields.push(input.field(i).clone());
         }

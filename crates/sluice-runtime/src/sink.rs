@@ -2,7 +2,9 @@
 
 use arrow::array::{Array, AsArray, ListArray, RecordBatch};
 use arrow::datatypes::Int64Type;
-use sluice_formats::RecordEncoder;
+use std::sync::Arc;
+
+use sluice_formats::{RecordEncoder, SchemaRegistry};
 use sluice_log::{Header, Log, Record};
 use sluice_planner::catalog::SourceDef;
 
@@ -18,13 +20,15 @@ pub struct TopicSink {
 }
 
 impl TopicSink {
-    pub fn new(def: &SourceDef) -> Result<Self, RuntimeError> {
+    pub fn new(def: &SourceDef, registry: &Arc<dyn SchemaRegistry>) -> Result<Self, RuntimeError> {
         let (kk, ko) = format_of(&def.key_format)?;
         let (vk, vo) = format_of(&def.value_format)?;
         Ok(TopicSink {
             topic: def.topic.clone(),
-            key: RecordEncoder::new(kk, def.key_schema(), &ko, true)?,
-            value: RecordEncoder::new(vk, def.value_schema(), &vo, false)?,
+            key: RecordEncoder::new(kk, def.key_schema(), &ko, true)?
+                .with_registry(registry.clone(), &def.topic),
+            value: RecordEncoder::new(vk, def.value_schema(), &vo, false)?
+                .with_registry(registry.clone(), &def.topic),
             key_columns: def.key_columns().count(),
             value_columns: def.value_columns().count(),
         })

@@ -5,12 +5,14 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    new_null_array, Array, ArrayRef, BinaryBuilder, BooleanArray, Int32Array, Int64Array,
-    ListBuilder, RecordBatch, StringBuilder, StructBuilder, UInt32Array,
+    Array, ArrayRef, BinaryBuilder, BooleanArray, Int32Array, Int64Array, ListBuilder, RecordBatch,
+    StringBuilder, StructBuilder, UInt32Array,
 };
 use arrow::compute::{cast, filter_record_batch, take};
 use arrow::datatypes::{DataType, SchemaRef};
-use sluice_formats::{DecodedBatch, FormatKind, FormatOptions, RecordDecoder, RowStatus};
+use sluice_formats::{
+    DecodedBatch, FormatKind, FormatOptions, RecordDecoder, RowStatus, SchemaRegistry,
+};
 use sluice_log::StoredRecord;
 use sluice_planner::catalog::{headers_type, ColumnRole, SourceDef};
 use sluice_planner::expr::PhysExpr;
@@ -55,12 +57,18 @@ pub struct SourceReader {
 }
 
 impl SourceReader {
-    pub fn new(def: Arc<SourceDef>, timestamp: Option<PhysExpr>) -> Result<Self, RuntimeError> {
+    pub fn new(
+        def: Arc<SourceDef>,
+        timestamp: Option<PhysExpr>,
+        registry: &Arc<dyn SchemaRegistry>,
+    ) -> Result<Self, RuntimeError> {
         let (kk, ko) = format_of(&def.key_format)?;
         let (vk, vo) = format_of(&def.value_format)?;
         Ok(SourceReader {
-            key: RecordDecoder::new(kk, def.key_schema(), &ko, true)?,
-            value: RecordDecoder::new(vk, def.value_schema(), &vo, false)?,
+            key: RecordDecoder::new(kk, def.key_schema(), &ko, true)?
+                .with_registry(registry.clone(), &def.topic),
+            value: RecordDecoder::new(vk, def.value_schema(), &vo, false)?
+                .with_registry(registry.clone(), &def.topic),
             schema: def.row_schema(),
             def,
             timestamp,
@@ -73,7 +81,25 @@ impl SourceReader {
 
     pub fn decode(&self, records: &[StoredRecord]) -> Result<Decoded, RuntimeError> {
         let n = records.len();
-        let keys: Vec<Option<&[u8]>> = records.iter().map(|r| r.record.key.as_deref()).collect();
+        // windowed keys carry their window after the key proper
+        let windows: Option<Vec<Option<(Vec<u8>, i64, i64)>>> = self.def.window.map(|w| {
+            records
+                .iter()
+                .map(|r| {
+                    r.record
+                        .key
+                        .as_deref()
+                        .and_then(|k| crate::windowed::decode_key(k, &w))
+                })
+                .collect()
+        });
+        let keys: Vec<Option<&[u8]>> = match &windows {
+            Some(ws) => ws
+                .iter()
+                .map(|w| w.as_ref().map(|(k, _, _)| k.as_slice()))
+                .collect(),
+            None => records.iter().map(|r| r.record.key.as_deref()).collect(),
+        };
         let values: Vec<Option<&[u8]>> =
             records.iter().map(|r| r.record.value.as_deref()).collect();
         let k = self.key.decode(&keys);
@@ -143,10 +169,13 @@ impl SourceReader {
         columns.push(Arc::new(Int64Array::from_iter_values(
             records.iter().map(|r| r.offset),
         )));
-        if self.def.window.is_some() {
-            // Windowed sources carry their bounds in the key; not decoded yet here.
-            columns.push(new_null_array(&DataType::Int64, n));
-            columns.push(new_null_array(&DataType::Int64, n));
+        if let Some(ws) = &windows {
+            columns.push(Arc::new(Int64Array::from_iter(
+                ws.iter().map(|w| w.as_ref().map(|(_, s, _)| *s)),
+            )));
+            columns.push(Arc::new(Int64Array::from_iter(
+                ws.iter().map(|w| w.as_ref().map(|(_, _, e)| *e)),
+            )));
         }
         columns.push(header_column(records, None, &headers_type())?);
         columns.push(Arc::new(BooleanArray::from(tombstone.clone())));

@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use sluice_log::Log;
-use sluice_planner::ProjectPlan;
+use sluice_planner::QueryPlan;
 
+use crate::aggregate::AggregateOperator;
 use crate::processing_log::{ProcessingLog, ProcessingLogEntry};
 use crate::project::ProjectOperator;
 use crate::sink::TopicSink;
@@ -37,12 +38,34 @@ impl OffsetReset {
     }
 }
 
+/// The operator a task runs over its source's rows.
+enum Operator {
+    Project(ProjectOperator),
+    Aggregate(Box<AggregateOperator>),
+}
+
+impl Operator {
+    fn process(&mut self, batch: &RecordBatch) -> Result<RecordBatch, RuntimeError> {
+        match self {
+            Operator::Project(p) => p.process(batch),
+            Operator::Aggregate(a) => a.process(batch),
+        }
+    }
+    fn schema(&self) -> &arrow::datatypes::SchemaRef {
+        match self {
+            Operator::Project(p) => p.schema(),
+            Operator::Aggregate(a) => a.schema(),
+        }
+    }
+}
+
 pub struct QueryTask {
     pub id: String,
     group: String,
     topic: String,
     reader: SourceReader,
-    operator: ProjectOperator,
+    operator: Operator,
+    visible: usize,
     output: QueryOutput,
     positions: Vec<i64>,
     reset: OffsetReset,
@@ -61,23 +84,30 @@ pub struct Progress {
 impl QueryTask {
     pub fn new(
         id: String,
-        plan: &ProjectPlan,
+        plan: &QueryPlan,
         reader: SourceReader,
         output: QueryOutput,
         reset: OffsetReset,
         processing_log: Arc<ProcessingLog>,
     ) -> Result<Self, RuntimeError> {
-        let operator = ProjectOperator::new(plan, reader.schema())?;
+        let operator = match plan {
+            QueryPlan::Project(p) => Operator::Project(ProjectOperator::new(p, reader.schema())?),
+            QueryPlan::Aggregate(a) => {
+                Operator::Aggregate(Box::new(AggregateOperator::new(a, reader.schema())?))
+            }
+        };
+        let visible = plan.columns().len();
         Ok(QueryTask {
             group: format!("_confluent-ksql-default_query_{id}"),
             id,
-            topic: plan.source.topic.clone(),
+            topic: plan.source().topic.clone(),
             reader,
             operator,
+            visible,
             output,
             positions: Vec::new(),
             reset,
-            limit: plan.limit,
+            limit: plan.limit(),
             emitted: 0,
             processing_log,
         })
@@ -94,7 +124,7 @@ impl QueryTask {
     /// How many leading output columns are the query's own (the rest are ROWTIME
     /// and internals carried for sinks).
     pub fn visible_columns(&self) -> usize {
-        self.operator.schema().fields().len() - 3
+        self.visible
     }
 
     /// True once a LIMIT has been reached: the query has nothing more to do.

@@ -75,6 +75,15 @@ pub struct TopicEntry {
     pub name: String,
     #[serde(rename = "numPartitions", alias = "partitions")]
     pub partitions: Option<i32>,
+    /// Schemas a producer registered for the topic (AVRO, JSON_SR, PROTOBUF).
+    #[serde(rename = "keySchema")]
+    pub key_schema: Option<Value>,
+    #[serde(rename = "valueSchema")]
+    pub value_schema: Option<Value>,
+    #[serde(rename = "keyFormat")]
+    pub key_format: Option<String>,
+    #[serde(rename = "valueFormat")]
+    pub value_format: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

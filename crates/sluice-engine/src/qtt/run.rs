@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
-use sluice_formats::{bytes_to_test_value, test_value_to_bytes, FormatKind, FormatOptions};
+use sluice_formats::{
+    bytes_to_test_value_with_registry, test_value_to_bytes_with_registry, FormatKind,
+    FormatOptions, SchemaRegistry,
+};
 use sluice_log::{EmbeddedLog, Header, Log, Record, TopicSpec};
 use sluice_planner::catalog::SourceDef;
 use sluice_planner::types::type_name;
@@ -62,7 +65,12 @@ fn source_for_topic(engine: &Engine, topic: &str) -> Option<Arc<SourceDef>> {
 }
 
 /// Bytes for a test record's key or value, written the way the topic's source reads them.
-fn encode(def: Option<&SourceDef>, is_key: bool, value: &Value) -> Result<Option<Vec<u8>>, String> {
+fn encode(
+    registry: &Arc<dyn SchemaRegistry>,
+    def: Option<&SourceDef>,
+    is_key: bool,
+    value: &Value,
+) -> Result<Option<Vec<u8>>, String> {
     let Some(def) = def else {
         return Ok(match value {
             Value::Null => None,
@@ -76,11 +84,23 @@ fn encode(def: Option<&SourceDef>, is_key: bool, value: &Value) -> Result<Option
         (&def.value_format, def.value_schema())
     };
     let kind = FormatKind::parse(&desc.name).map_err(|e| e.to_string())?;
-    test_value_to_bytes(kind, &schema, &format_options(desc), is_key, value)
-        .map_err(|e| e.to_string())
+    test_value_to_bytes_with_registry(
+        kind,
+        &schema,
+        &format_options(desc),
+        is_key,
+        value,
+        Some((registry, &def.topic)),
+    )
+    .map_err(|e| e.to_string())
 }
 
-fn decode(def: Option<&SourceDef>, is_key: bool, bytes: Option<&[u8]>) -> Value {
+fn decode(
+    registry: &Arc<dyn SchemaRegistry>,
+    def: Option<&SourceDef>,
+    is_key: bool,
+    bytes: Option<&[u8]>,
+) -> Value {
     let Some(def) = def else {
         return match bytes {
             None => Value::Null,
@@ -94,7 +114,14 @@ fn decode(def: Option<&SourceDef>, is_key: bool, bytes: Option<&[u8]>) -> Value 
         (&def.value_format, def.value_schema())
     };
     match FormatKind::parse(&desc.name) {
-        Ok(kind) => bytes_to_test_value(kind, &schema, &format_options(desc), is_key, bytes),
+        Ok(kind) => bytes_to_test_value_with_registry(
+            kind,
+            &schema,
+            &format_options(desc),
+            is_key,
+            bytes,
+            Some((registry, &def.topic)),
+        ),
         Err(_) => Value::Null,
     }
 }
@@ -174,6 +201,7 @@ pub fn run_case(file: &str, test: &TestCase, variant: &Variant) -> CaseReport {
     }
     precreate_topics(recording.as_ref(), test, &statements);
     let mut engine = Engine::new(recording.clone(), config);
+    register_topic_schemas(engine.registry(), test);
 
     let outcome =
         run_statements_and_inputs(&mut engine, recording.as_ref(), &statements, &test.inputs);
@@ -209,6 +237,34 @@ pub fn run_case(file: &str, test: &TestCase, variant: &Variant) -> CaseReport {
     report
 }
 
+/// The schemas a test's producers registered (`topics[].keySchema/valueSchema`), so
+/// sources can infer their columns and inputs are written with them.
+fn register_topic_schemas(registry: &Arc<dyn SchemaRegistry>, test: &TestCase) {
+    use sluice_formats::{subject_name, RegisteredSchema, SchemaType};
+    for t in &test.topics {
+        for (schema, format, is_key) in [
+            (&t.key_schema, &t.key_format, true),
+            (&t.value_schema, &t.value_format, false),
+        ] {
+            let Some(schema) = schema else { continue };
+            let kind = match format.as_deref().map(str::to_uppercase).as_deref() {
+                None | Some("AVRO") => SchemaType::Avro,
+                Some("JSON") | Some("JSON_SR") => SchemaType::Json,
+                Some(_) => SchemaType::Protobuf,
+            };
+            let text = match schema {
+                Value::String(s) if kind != SchemaType::Avro => s.clone(),
+                other => other.to_string(),
+            };
+            // a schema the registry refuses is the statements' problem to report
+            let _ = registry.register(
+                &subject_name(&t.name, is_key),
+                &RegisteredSchema::new(kind, text),
+            );
+        }
+    }
+}
+
 /// Execute the statements, then feed the inputs one record at a time, running the
 /// queries to quiescence after each. Returns where the inputs were written.
 fn run_statements_and_inputs(
@@ -224,8 +280,16 @@ fn run_statements_and_inputs(
     let mut positions = HashSet::new();
     for input in inputs {
         let def = source_for_input(engine, &input.topic);
-        let key = encode(def.as_deref(), true, &input.key)?;
-        let value = encode(def.as_deref(), false, &input.value)?;
+        let mut key = encode(engine.registry(), def.as_deref(), true, &input.key)?;
+        if let (Some(w), Some(info)) = (&input.window, def.as_ref().and_then(|d| d.window)) {
+            key = Some(sluice_runtime::windowed::encode_key(
+                key.unwrap_or_default(),
+                info.kind,
+                w.start,
+                w.end,
+            ));
+        }
+        let value = encode(engine.registry(), def.as_deref(), false, &input.value)?;
         let mut record = Record::new(key, value, input.timestamp.unwrap_or(0));
         for h in input.headers.iter().flatten() {
             record.headers.push(Header::new(
@@ -289,12 +353,33 @@ fn collect_outputs(
         };
         let def = source_for_topic(engine, &topic);
         let r = &stored.record;
+        let (key_bytes, window) = match (def.as_ref().and_then(|d| d.window), r.key.as_deref()) {
+            (Some(info), Some(k)) => match sluice_runtime::windowed::decode_key(k, &info) {
+                Some((inner, start, end)) => (
+                    Some(inner),
+                    Some(Window {
+                        start,
+                        end,
+                        kind: Some(
+                            if info.kind == sluice_planner::catalog::WindowKind::Session {
+                                "session"
+                            } else {
+                                "time"
+                            }
+                            .to_string(),
+                        ),
+                    }),
+                ),
+                None => (Some(k.to_vec()), None),
+            },
+            (_, k) => (k.map(<[u8]>::to_vec), None),
+        };
         out.push(OutputRecord {
             topic,
-            key: decode(def.as_deref(), true, r.key.as_deref()),
-            value: decode(def.as_deref(), false, r.value.as_deref()),
+            key: decode(engine.registry(), def.as_deref(), true, key_bytes.as_deref()),
+            value: decode(engine.registry(), def.as_deref(), false, r.value.as_deref()),
             timestamp: r.timestamp,
-            window: None::<Window>,
+            window,
             headers: Some(
                 r.headers
                     .iter()

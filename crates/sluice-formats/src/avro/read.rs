@@ -158,7 +158,10 @@ impl Scalar<'_> {
 }
 
 /// Reads a primitive (or logical) value of `schema`.
-fn read_scalar<'a>(schema: &AvroSchema, r: &mut Reader<'a>) -> Result<Scalar<'a>, String> {
+fn read_scalar<'a, 'b: 'a>(
+    schema: &'a AvroSchema,
+    r: &mut Reader<'b>,
+) -> Result<Scalar<'a>, String> {
     Ok(match schema {
         AvroSchema::Boolean => Scalar::Bool(r.boolean()?),
         AvroSchema::Int => Scalar::Int(r.int()?),
@@ -168,7 +171,9 @@ fn read_scalar<'a>(schema: &AvroSchema, r: &mut Reader<'a>) -> Result<Scalar<'a>
         AvroSchema::Bytes => Scalar::Bytes(r.bytes()?),
         AvroSchema::String | AvroSchema::Uuid(UuidSchema::String) => Scalar::Str(r.string()?),
         AvroSchema::Uuid(UuidSchema::Bytes) => Scalar::Bytes(r.bytes()?),
-        AvroSchema::Uuid(UuidSchema::Fixed(f)) | AvroSchema::Fixed(f) => Scalar::Bytes(r.take(f.size)?),
+        AvroSchema::Uuid(UuidSchema::Fixed(f)) | AvroSchema::Fixed(f) => {
+            Scalar::Bytes(r.take(f.size)?)
+        }
         AvroSchema::Enum(e) => {
             let i = r.int()?;
             let symbol = usize::try_from(i).ok().and_then(|i| e.symbols.get(i));
@@ -365,7 +370,8 @@ fn read_map_entries(
             break;
         }
         for i in 0..n {
-            read_into(&mut map.keys, &k.schema, parsed, r).map_err(|e| e.within(format!("[{i}].key")))?;
+            read_into(&mut map.keys, &k.schema, parsed, r)
+                .map_err(|e| e.within(format!("[{i}].key")))?;
             read_into(&mut map.values, &v.schema, parsed, r)
                 .map_err(|e| e.within(format!("[{i}].value")))?;
         }
@@ -377,7 +383,10 @@ fn read_map_entries(
 /// The column for a writer field: the same position with the same name, else
 /// the exact name, else the column equal to the upper-cased writer name.
 fn target_column(fields: &Fields, position: usize, writer_name: &str) -> Option<usize> {
-    if fields.get(position).is_some_and(|f| f.name() == writer_name) {
+    if fields
+        .get(position)
+        .is_some_and(|f| f.name() == writer_name)
+    {
         return Some(position);
     }
     fields
@@ -483,9 +492,11 @@ mod tests {
 
     #[test]
     fn varints_and_decimals() {
-        let mut r = Reader::new(&[0x00, 0x01, 0x02, 0x7f, 0x80, 0x01, 0xff, 0xff, 0xff, 0xff, 0x0f]);
-        let got: Vec<i64> = (0..5).map(|_| r.long().unwrap_or(99)).collect();
-        assert_eq!(got, vec![0, -1, 1, -64, i64::from(i32::MIN)]);
+        let mut r = Reader::new(&[
+            0x00, 0x01, 0x02, 0x7f, 0x80, 0x01, 0xff, 0xff, 0xff, 0xff, 0x0f,
+        ]);
+        let got: Vec<i64> = (0..6).map(|_| r.long().unwrap_or(99)).collect();
+        assert_eq!(got, vec![0, -1, 1, -64, 64, i64::from(i32::MIN)]);
         assert!(r.long().is_err());
         let mut r = Reader::new(&[0xff; 11]);
         assert!(r.long().is_err());

@@ -48,7 +48,9 @@ fn collect_names(schema: &AvroSchema, names: &mut HashMap<Name, AvroSchema>) {
     match schema {
         AvroSchema::Record(r) => {
             names.insert(r.name.clone(), schema.clone());
-            r.fields.iter().for_each(|f| collect_names(&f.schema, names));
+            r.fields
+                .iter()
+                .for_each(|f| collect_names(&f.schema, names));
         }
         AvroSchema::Enum(e) => {
             names.insert(e.name.clone(), schema.clone());
@@ -173,7 +175,12 @@ fn avro_type(data_type: &DataType, context: &str, namespace: Option<&str>, root:
         DataType::Map(entries, _) => {
             let value = map_entry_fields(entries)
                 .map(|(_, v)| {
-                    avro_type(v.data_type(), &format!("{context}_MapValue"), namespace, false)
+                    avro_type(
+                        v.data_type(),
+                        &format!("{context}_MapValue"),
+                        namespace,
+                        false,
+                    )
                 })
                 .unwrap_or(Value::Null);
             json!({"type": "map", "values": optional(value)})
@@ -255,7 +262,10 @@ pub(crate) fn writer_columns(parsed: &ParsedSchema) -> Result<(Schema, bool), Fo
         return Ok((Schema::new(inferred_fields(parsed, root, false)?), true));
     }
     let data_type = arrow_type(parsed, &parsed.root, false).map_err(FormatError::Serialization)?;
-    Ok((Schema::new(vec![Field::new(ROWVAL, data_type, true)]), false))
+    Ok((
+        Schema::new(vec![Field::new(ROWVAL, data_type, true)]),
+        false,
+    ))
 }
 
 /// The only non-null branch of a `["null", T]` union; anything else as is.
@@ -303,11 +313,11 @@ fn arrow_type(parsed: &ParsedSchema, schema: &AvroSchema, upper: bool) -> Result
         AvroSchema::Decimal(d) => {
             let (p, s) = (u8::try_from(d.precision), i8::try_from(d.scale));
             match (p, s, &d.inner) {
-                (Ok(p @ 1..=38), Ok(s), InnerDecimalSchema::Bytes | InnerDecimalSchema::Fixed(_))
-                    if s as u8 <= p =>
-                {
-                    DataType::Decimal128(p, s)
-                }
+                (
+                    Ok(p @ 1..=38),
+                    Ok(s),
+                    InnerDecimalSchema::Bytes | InnerDecimalSchema::Fixed(_),
+                ) if s as u8 <= p => DataType::Decimal128(p, s),
                 _ => return Err(unsupported()),
             }
         }
@@ -437,7 +447,8 @@ mod tests {
         assert!(sql_type_name(val.field(0).data_type()).starts_with("STRUCT<`C1` BOOLEAN"));
         assert!(avro_schema_to_columns("\"null\"", false).is_err());
         assert!(avro_schema_to_columns("{nope", false).is_err());
-        let none = r#"{"type":"record","name":"r","fields":[{"name":"u","type":["int","string"]}]}"#;
+        let none =
+            r#"{"type":"record","name":"r","fields":[{"name":"u","type":["int","string"]}]}"#;
         assert!(avro_schema_to_columns(none, false).is_err());
         Ok(())
     }

@@ -1,0 +1,164 @@
+//! The engine API as the REPL, REST server and test runner use it.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray};
+use sluice_engine::log::EmbeddedLog;
+use sluice_engine::{Engine, EngineConfig, StatementResult};
+
+fn engine() -> Engine {
+    Engine::new(
+        Arc::new(EmbeddedLog::in_memory()),
+        EngineConfig::default().with("auto.offset.reset", "earliest"),
+    )
+}
+
+fn rows(results: &[StatementResult]) -> Vec<Vec<String>> {
+    let Some(StatementResult::Rows { batches, .. }) = results.last() else {
+        panic!("last result is not rows: {results:?}");
+    };
+    let mut out = Vec::new();
+    for b in batches {
+        for r in 0..b.num_rows() {
+            out.push(
+                b.columns()
+                    .iter()
+                    .map(|c| arrow::util::display::array_value_to_string(c, r).unwrap_or_default())
+                    .collect(),
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn create_insert_and_query_a_stream() {
+    let mut e = engine();
+    e.execute_sql(
+        "CREATE STREAM s (id INT KEY, name STRING) WITH (kafka_topic='s', partitions=1, value_format='JSON');
+         INSERT INTO s (id, name) VALUES (1, 'a');
+         INSERT INTO s (id, name) VALUES (2, 'b');",
+    )
+    .unwrap();
+    let r = e
+        .execute_sql("SELECT id, UCASE(name) AS n FROM s EMIT CHANGES;")
+        .unwrap();
+    assert_eq!(rows(&r), vec![vec!["1", "A"], vec!["2", "B"]]);
+}
+
+#[test]
+fn persistent_query_follows_new_input() {
+    let mut e = engine();
+    e.execute_sql(
+        "CREATE STREAM s (id INT KEY, v INT) WITH (kafka_topic='s', partitions=1, value_format='JSON');
+         CREATE STREAM big AS SELECT id, v FROM s WHERE v > 10;
+         INSERT INTO s (id, v) VALUES (1, 5);
+         INSERT INTO s (id, v) VALUES (2, 50);",
+    )
+    .unwrap();
+    e.run_until_idle().unwrap();
+    let r = e.execute_sql("SELECT * FROM big EMIT CHANGES;").unwrap();
+    assert_eq!(rows(&r), vec![vec!["2", "50"]]);
+    let shown = e.execute_sql("SHOW QUERIES;").unwrap();
+    let StatementResult::Table { rows, .. } = &shown[0] else {
+        panic!()
+    };
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0][0].starts_with("CSAS_BIG"));
+}
+
+#[test]
+fn drop_refuses_a_source_with_queries_until_terminated() {
+    let mut e = engine();
+    e.execute_sql(
+        "CREATE STREAM s (id INT KEY, v INT) WITH (kafka_topic='s', partitions=1, value_format='JSON');
+         CREATE STREAM t AS SELECT * FROM s;",
+    )
+    .unwrap();
+    let err = e.execute_sql("DROP STREAM s;").unwrap_err().to_string();
+    assert!(err.contains("Cannot drop S"), "{err}");
+    let id = e.queries().next().unwrap().id.clone();
+    e.execute_sql(&format!("TERMINATE {id};")).unwrap();
+    e.execute_sql("DROP STREAM t DELETE TOPIC; DROP STREAM s;")
+        .unwrap();
+    assert!(!e.log().topic_exists("T").unwrap());
+}
+
+#[test]
+fn variables_substitute_into_later_statements() {
+    let mut e = engine();
+    e.execute_sql(
+        "DEFINE topic = 'vars';
+         CREATE STREAM s (id INT KEY) WITH (kafka_topic='${topic}', partitions=1, value_format='JSON');",
+    )
+    .unwrap();
+    assert!(e.log().topic_exists("vars").unwrap());
+}
+
+#[test]
+fn errors_name_the_problem_and_keep_earlier_work() {
+    let mut e = engine();
+    let err = e
+        .execute_sql(
+            "CREATE STREAM s (id INT KEY, v INT) WITH (kafka_topic='s', partitions=1, value_format='JSON');
+             CREATE STREAM o AS SELECT id, nope FROM s;",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("NOPE"), "{err}");
+    // the first statement stayed done
+    e.execute_sql("DESCRIBE s;").unwrap();
+    let err = e.execute_sql("SELEC 1;").unwrap_err().to_string();
+    assert!(err.contains("Line: 1"), "{err}");
+}
+
+#[test]
+fn group_by_counts_per_key() {
+    let mut e = engine();
+    e.execute_sql(
+        "CREATE STREAM words (word STRING) WITH (kafka_topic='words', partitions=1, value_format='JSON');
+         INSERT INTO words (word) VALUES ('a');
+         INSERT INTO words (word) VALUES ('b');
+         INSERT INTO words (word) VALUES ('a');
+         CREATE TABLE counts AS SELECT word, COUNT(*) AS n FROM words GROUP BY word;",
+    )
+    .unwrap();
+    e.run_until_idle().unwrap();
+    let out = e.log().fetch("COUNTS", 0, 0, 100).unwrap();
+    let values: Vec<String> = out
+        .iter()
+        .map(|r| String::from_utf8(r.record.value.clone().unwrap()).unwrap())
+        .collect();
+    assert_eq!(values, vec![r#"{"N":1}"#, r#"{"N":1}"#, r#"{"N":2}"#]);
+}
+
+#[test]
+fn embedded_log_persists_topics_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = Arc::new(EmbeddedLog::open(dir.path()).unwrap());
+        let mut e = Engine::new(log, EngineConfig::default());
+        e.execute_sql(
+            "CREATE STREAM s (id INT KEY, v STRING) WITH (kafka_topic='s', partitions=1, value_format='JSON');
+             INSERT INTO s (id, v) VALUES (7, 'kept');",
+        )
+        .unwrap();
+    }
+    let log = Arc::new(EmbeddedLog::open(dir.path()).unwrap());
+    let mut e = Engine::new(
+        log,
+        EngineConfig::default().with("auto.offset.reset", "earliest"),
+    );
+    let r = e
+        .execute_sql(
+            "CREATE STREAM s (id INT KEY, v STRING) WITH (kafka_topic='s', value_format='JSON');
+             SELECT * FROM s EMIT CHANGES;",
+        )
+        .unwrap();
+    let StatementResult::Rows { batches, .. } = r.last().unwrap() else {
+        panic!()
+    };
+    let v = batches[0].column(1).as_string::<i32>();
+    assert_eq!(v.value(0), "kept");
+    assert_eq!(batches[0].column(0).len(), 1);
+}

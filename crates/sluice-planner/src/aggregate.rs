@@ -1,0 +1,549 @@
+//! Planning GROUP BY / WINDOW / HAVING queries.
+//!
+//! The input rows (after WHERE) are grouped by the GROUP BY expressions and fed to
+//! one accumulator per aggregate call and group. Every change produces a row in the
+//! *aggregate layout*: the group key values (`$KEY0`...), the aggregate results
+//! (`$AGG0`...), `ROWTIME`, `WINDOWSTART`, `WINDOWEND`. HAVING and the projection are
+//! compiled against that layout, so the select list may combine keys and aggregates
+//! freely (`f1 * SUM(f2)` only when `f1` is grouped, as ksqlDB requires).
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion_common::ScalarValue;
+use sluice_functions::aggregate::{aggregate_function, AggregateCall, AggregateFunction};
+use sluice_sql::{Emit, Expr, Literal, Query, Relation, SelectItem, WindowSpec};
+
+use crate::catalog::{
+    Catalog, ColumnRole, SourceDef, WindowInfo, WindowKind, ROWTIME, WINDOWEND, WINDOWSTART,
+};
+use crate::expr::{aggregate_function_names, ExprCompiler, PhysExpr, Scope};
+use crate::plan::OutputColumn;
+use crate::rewrite::{any_node, canonical, replace_expr};
+use crate::types::type_name;
+use crate::PlanError;
+
+/// One aggregate call: which function, over which input expressions.
+#[derive(Clone)]
+pub struct AggregateCallPlan {
+    pub function: Arc<dyn AggregateFunction>,
+    /// Column inputs fed to the accumulator, over the input layout.
+    pub inputs: Vec<PhysExpr>,
+    pub arg_types: Vec<DataType>,
+    pub literal_args: Vec<Option<ScalarValue>>,
+    pub return_type: DataType,
+    /// `COUNT(*)`: counts rows; the operator feeds a non-null column.
+    pub count_star: bool,
+}
+
+impl std::fmt::Debug for AggregateCallPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}(..) -> {}", self.function.name(), self.return_type)
+    }
+}
+
+impl AggregateCallPlan {
+    pub fn call(&self) -> AggregateCall<'_> {
+        AggregateCall {
+            arg_types: &self.arg_types,
+            literal_args: &self.literal_args,
+        }
+    }
+}
+
+/// Window assignment in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowPlan {
+    pub kind: WindowKind,
+    /// Tumbling/hopping size, or the session gap.
+    pub size_ms: i64,
+    /// Hopping advance (= size for tumbling).
+    pub advance_ms: i64,
+    pub grace_ms: i64,
+}
+
+/// ksqlDB's default grace period when a window names none (24 hours).
+pub const DEFAULT_GRACE_MS: i64 = 24 * 3600 * 1000;
+
+impl WindowPlan {
+    fn from_spec(spec: &WindowSpec) -> Result<Self, PlanError> {
+        let grace =
+            |g: &Option<sluice_sql::Duration>| g.map(|d| d.millis()).unwrap_or(DEFAULT_GRACE_MS);
+        let plan = match spec {
+            WindowSpec::Tumbling { size, grace: g, .. } => WindowPlan {
+                kind: WindowKind::Tumbling,
+                size_ms: size.millis(),
+                advance_ms: size.millis(),
+                grace_ms: grace(g),
+            },
+            WindowSpec::Hopping {
+                size,
+                advance,
+                grace: g,
+                ..
+            } => WindowPlan {
+                kind: WindowKind::Hopping,
+                size_ms: size.millis(),
+                advance_ms: advance.millis(),
+                grace_ms: grace(g),
+            },
+            WindowSpec::Session { gap, grace: g, .. } => WindowPlan {
+                kind: WindowKind::Session,
+                size_ms: gap.millis(),
+                advance_ms: gap.millis(),
+                grace_ms: grace(g),
+            },
+        };
+        if plan.size_ms <= 0 || plan.advance_ms <= 0 {
+            return Err(PlanError::invalid(
+                "Window size and advance must be positive",
+            ));
+        }
+        if plan.kind == WindowKind::Hopping && plan.advance_ms > plan.size_ms {
+            return Err(PlanError::invalid(format!(
+                "Window advance ({} ms) must not be larger than the window size ({} ms).",
+                plan.advance_ms, plan.size_ms
+            )));
+        }
+        Ok(plan)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AggregatePlan {
+    pub source: Arc<SourceDef>,
+    pub filter: Option<PhysExpr>,
+    /// Group key expressions over the input layout.
+    pub group_by: Vec<PhysExpr>,
+    pub group_types: Vec<DataType>,
+    pub aggregates: Vec<AggregateCallPlan>,
+    pub window: Option<WindowPlan>,
+    /// `$KEY0.., $AGG0.., ROWTIME, WINDOWSTART, WINDOWEND`.
+    pub agg_schema: SchemaRef,
+    pub having: Option<PhysExpr>,
+    /// Over `agg_schema`; key columns first.
+    pub columns: Vec<OutputColumn>,
+    pub emit: Option<Emit>,
+    pub limit: Option<u64>,
+}
+
+impl AggregatePlan {
+    /// The window the result's keys carry, for the sink's metadata.
+    pub fn window_info(&self) -> Option<WindowInfo> {
+        self.window.map(|w| WindowInfo {
+            kind: w.kind,
+            size_ms: (w.kind != WindowKind::Session).then_some(w.size_ms),
+        })
+    }
+}
+
+/// Whether a query aggregates (GROUP BY, WINDOW, or an aggregate call in the projection).
+pub fn is_aggregate_query(q: &Query) -> bool {
+    if !q.group_by.is_empty() || q.window.is_some() || q.having.is_some() {
+        return true;
+    }
+    q.select.iter().any(|i| match i {
+        SelectItem::Expr { expr, .. } => contains_aggregate(expr),
+        _ => false,
+    })
+}
+
+fn is_aggregate_call(e: &Expr) -> bool {
+    matches!(e, Expr::Function { name, star, .. } if *star || aggregate_function_names().contains(&name.as_str()) || aggregate_function(name).is_some())
+}
+
+fn contains_aggregate(e: &Expr) -> bool {
+    any_node(e, &mut |x| is_aggregate_call(x))
+}
+
+fn column(name: &str) -> Expr {
+    Expr::Column {
+        qualifier: None,
+        name: sluice_sql::Ident::quoted(name),
+        pos: Default::default(),
+    }
+}
+
+pub fn plan_aggregate(
+    q: &Query,
+    catalog: &dyn Catalog,
+    sink: Option<&str>,
+) -> Result<AggregatePlan, PlanError> {
+    let (name, alias) = match &q.from {
+        Relation::Source { name, alias, .. } => (name, alias),
+        Relation::Join { .. } => {
+            return Err(PlanError::Unsupported(
+                "Joins are not supported yet by this version of Sluice.".into(),
+            ))
+        }
+    };
+    let source = catalog
+        .source(&name.value)
+        .ok_or_else(|| PlanError::UnknownSource(name.value.clone()))?;
+    let qualifier = alias.as_ref().unwrap_or(name).value.clone();
+    let scope = Scope::of_schema(source.row_schema(), Some(&qualifier));
+    let input = ExprCompiler::new(scope.clone(), catalog, "GROUP BY");
+
+    let filter = match &q.where_clause {
+        Some(w) => {
+            if contains_aggregate(w) {
+                return Err(PlanError::invalid(
+                    "Aggregate functions can not be used in WHERE clauses. Use HAVING instead.",
+                ));
+            }
+            let c = ExprCompiler::new(scope.clone(), catalog, "WHERE").compile(w)?;
+            if c.ty != DataType::Boolean {
+                return Err(PlanError::ty(format!(
+                    "Type error in WHERE expression: Should evaluate to boolean but is {w} ({}) instead.",
+                    type_name(&c.ty)
+                )));
+            }
+            Some(c.expr)
+        }
+        None => None,
+    };
+    if q.group_by.is_empty() {
+        return Err(PlanError::invalid(
+            "Aggregate query must have a GROUP BY clause (ksqlDB does not aggregate a whole stream into one row).",
+        ));
+    }
+    if q.partition_by.len() > 0 {
+        return Err(PlanError::invalid(
+            "PARTITION BY cannot be used with GROUP BY.",
+        ));
+    }
+
+    // group keys
+    let mut group_by = Vec::new();
+    let mut group_types = Vec::new();
+    let mut group_canon = Vec::new();
+    for g in &q.group_by {
+        if contains_aggregate(g) {
+            return Err(PlanError::invalid(format!(
+                "GROUP BY does not support aggregate functions: {g}"
+            )));
+        }
+        let c = input.compile(g)?;
+        if matches!(c.ty, DataType::Map(_, _)) {
+            return Err(PlanError::invalid(format!(
+                "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{g}`."
+            )));
+        }
+        let canon = canonical(g, &scope);
+        if group_canon.contains(&canon) {
+            continue;
+        }
+        group_canon.push(canon);
+        group_by.push(c.expr);
+        group_types.push(c.ty);
+    }
+
+    // select items (after * expansion)
+    let mut items: Vec<(Expr, Option<String>)> = Vec::new();
+    for item in &q.select {
+        match item {
+            SelectItem::Wildcard | SelectItem::QualifiedWildcard(_) => {
+                for c in source.key_columns().chain(source.value_columns()) {
+                    items.push((
+                        Expr::Column {
+                            qualifier: Some(sluice_sql::Ident::quoted(&qualifier)),
+                            name: sluice_sql::Ident::quoted(&c.name),
+                            pos: Default::default(),
+                        },
+                        Some(c.name.clone()),
+                    ));
+                }
+            }
+            SelectItem::StructWildcard(e) => {
+                return Err(PlanError::Unsupported(format!(
+                    "{e}->* is not supported in aggregate queries by this version of Sluice."
+                )))
+            }
+            SelectItem::Expr { expr, alias } => {
+                items.push((expr.clone(), alias.as_ref().map(|a| a.value.clone())))
+            }
+        }
+    }
+
+    // aggregate calls, deduplicated, replaced by $AGGi
+    let mut aggregates: Vec<AggregateCallPlan> = Vec::new();
+    let mut agg_canon: Vec<Expr> = Vec::new();
+    let mut agg_error: Option<PlanError> = None;
+    let mut lift = |e: &Expr| -> Expr {
+        replace_expr(e, &mut |x| {
+            if !is_aggregate_call(x) {
+                return None;
+            }
+            let canon = canonical(x, &scope);
+            if let Some(i) = agg_canon.iter().position(|c| *c == canon) {
+                return Some(column(&format!("$AGG{i}")));
+            }
+            match plan_call(x, &input) {
+                Ok(call) => {
+                    aggregates.push(call);
+                    agg_canon.push(canon);
+                    Some(column(&format!("$AGG{}", aggregates.len() - 1)))
+                }
+                Err(e) => {
+                    agg_error.get_or_insert(e);
+                    None
+                }
+            }
+        })
+    };
+    let lifted_items: Vec<Expr> = items.iter().map(|(e, _)| lift(e)).collect();
+    let lifted_having = q.having.as_ref().map(&mut lift);
+    drop(lift);
+    if let Some(e) = agg_error {
+        return Err(e);
+    }
+
+    // group expressions replaced by $KEYi; anything else left is not grouped
+    let window = q.window.as_ref().map(WindowPlan::from_spec).transpose()?;
+    let key_replace = |e: &Expr| -> Expr {
+        replace_expr(e, &mut |x| {
+            let canon = canonical(x, &scope);
+            group_canon
+                .iter()
+                .position(|g| *g == canon)
+                .map(|i| column(&format!("$KEY{i}")))
+        })
+    };
+    let mut fields: Vec<Field> = Vec::new();
+    for (i, t) in group_types.iter().enumerate() {
+        fields.push(Field::new(format!("$KEY{i}"), t.clone(), true));
+    }
+    for (i, a) in aggregates.iter().enumerate() {
+        fields.push(Field::new(format!("$AGG{i}"), a.return_type.clone(), true));
+    }
+    fields.push(Field::new(ROWTIME, DataType::Int64, true));
+    fields.push(Field::new(WINDOWSTART, DataType::Int64, true));
+    fields.push(Field::new(WINDOWEND, DataType::Int64, true));
+    let agg_schema = Arc::new(Schema::new(fields));
+    let mut agg_scope = Scope::of_schema(agg_schema.clone(), None);
+    // $-named fields are internal to ordinary scopes; here they are the point
+    agg_scope.columns = agg_schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| window.is_some() || !matches!(f.name().as_str(), WINDOWSTART | WINDOWEND))
+        .map(|(index, f)| crate::expr::ScopeColumn {
+            qualifier: None,
+            name: f.name().clone(),
+            index,
+        })
+        .collect();
+    let out = ExprCompiler::new(agg_scope, catalog, "SELECT");
+    let ungrouped = |e: &Expr| -> Option<String> {
+        let mut bad = None;
+        any_node(e, &mut |x| {
+            if let Expr::Column { name, .. } = x {
+                let n = name.value.as_str();
+                let ok = n.starts_with("$KEY")
+                    || n.starts_with("$AGG")
+                    || (window.is_some() && matches!(n, WINDOWSTART | WINDOWEND));
+                if !ok && bad.is_none() {
+                    bad = Some(x.to_string());
+                }
+            }
+            false
+        });
+        bad
+    };
+
+    let mut names: Vec<String> = items.iter().filter_map(|(_, a)| a.clone()).collect();
+    names.extend(source.columns.iter().map(|c| c.name.clone()));
+    let mut next_generated = 0usize;
+    let mut gen_name = |e: &Expr, names: &mut Vec<String>| -> String {
+        if let Expr::Column { name, .. } = e {
+            return name.value.clone();
+        }
+        if let Expr::Dereference { field, .. } = e {
+            if !names.contains(&field.value) {
+                return field.value.clone();
+            }
+        }
+        loop {
+            let n = format!("KSQL_COL_{next_generated}");
+            next_generated += 1;
+            if !names.contains(&n) {
+                names.push(n.clone());
+                return n;
+            }
+        }
+    };
+
+    let mut key_cols: Vec<Option<OutputColumn>> = vec![None; group_by.len()];
+    let mut value_cols = Vec::new();
+    let mut missing_from_select = Vec::new();
+    for ((original, alias), lifted) in items.iter().zip(&lifted_items) {
+        let replaced = key_replace(lifted);
+        if let Some(bad) = ungrouped(&replaced) {
+            return Err(PlanError::invalid(format!(
+                "Non-aggregate SELECT expression(s) not part of GROUP BY: {bad}\nEither add the column(s) to the GROUP BY or remove them from the SELECT."
+            )));
+        }
+        let name = match alias {
+            Some(a) => a.clone(),
+            None => gen_name(original, &mut names),
+        };
+        let c = out.compile(&replaced)?;
+        let key_index = match &replaced {
+            Expr::Column { name: n, .. } => n
+                .value
+                .strip_prefix("$KEY")
+                .and_then(|i| i.parse::<usize>().ok()),
+            _ => None,
+        };
+        match key_index {
+            Some(i) if key_cols[i].is_none() => {
+                key_cols[i] = Some(OutputColumn {
+                    name,
+                    ty: c.ty,
+                    expr: c.expr,
+                    role: ColumnRole::Key,
+                })
+            }
+            Some(i) => {
+                return Err(PlanError::invalid(format!(
+                    "The projection contains a key column (`{}`) more than once, aliased as: {} and {name}.",
+                    q.group_by[i],
+                    key_cols[i].as_ref().map(|k| k.name.clone()).unwrap_or_default()
+                )))
+            }
+            None => value_cols.push(OutputColumn {
+                name,
+                ty: c.ty,
+                expr: c.expr,
+                role: ColumnRole::Value,
+            }),
+        }
+    }
+    for (i, k) in key_cols.iter().enumerate() {
+        if k.is_none() {
+            missing_from_select.push(q.group_by[i].to_string());
+        }
+    }
+    if !missing_from_select.is_empty() {
+        if let Some(sink) = sink {
+            return Err(PlanError::invalid(format!(
+                "The query used to build `{sink}` must include the grouping expression{} {} in its projection (eg, SELECT {}...).",
+                if missing_from_select.len() > 1 { "s" } else { "" },
+                missing_from_select.join(" and "),
+                missing_from_select.join(", ")
+            )));
+        }
+    }
+    let having = match lifted_having {
+        Some(h) => {
+            let replaced = key_replace(&h);
+            if let Some(bad) = ungrouped(&replaced) {
+                return Err(PlanError::invalid(format!(
+                    "Non-aggregate HAVING expression not part of GROUP BY: {bad}"
+                )));
+            }
+            let c = out.compile(&replaced)?;
+            if c.ty != DataType::Boolean {
+                return Err(PlanError::ty("HAVING expression must be a BOOLEAN"));
+            }
+            Some(c.expr)
+        }
+        None => None,
+    };
+    let mut columns: Vec<OutputColumn> = key_cols.into_iter().flatten().collect();
+    columns.extend(value_cols);
+    Ok(AggregatePlan {
+        source,
+        filter,
+        group_by,
+        group_types,
+        aggregates,
+        window,
+        agg_schema,
+        having,
+        columns,
+        emit: q.emit,
+        limit: q.limit,
+    })
+}
+
+/// An aggregate call's function, inputs and literal parameters.
+fn plan_call(e: &Expr, input: &ExprCompiler) -> Result<AggregateCallPlan, PlanError> {
+    let Expr::Function {
+        name, args, star, ..
+    } = e
+    else {
+        return Err(PlanError::invalid("not an aggregate call"));
+    };
+    let function = aggregate_function(name).ok_or_else(|| {
+        PlanError::invalid(format!("Can't find any functions with the name '{name}'"))
+    })?;
+    let mut arg_types = Vec::new();
+    let mut literal_args = Vec::new();
+    let mut compiled = Vec::new();
+    for a in args {
+        if contains_aggregate(a) {
+            return Err(PlanError::invalid(format!(
+                "Aggregate functions can not be nested: {e}"
+            )));
+        }
+        let c = input.compile(a)?;
+        literal_args.push(match strip(a) {
+            Expr::Literal(l) => Some(literal_value(l, &c.ty)),
+            Expr::Unary {
+                op: sluice_sql::UnaryOp::Neg,
+                expr,
+            } if matches!(strip(expr), Expr::Literal(_)) => evaluate_constant(&c.expr),
+            _ => None,
+        });
+        arg_types.push(c.ty.clone());
+        compiled.push(c);
+    }
+    let call = AggregateCall {
+        arg_types: &arg_types,
+        literal_args: &literal_args,
+    };
+    let return_type = function
+        .return_type(&call)
+        .map_err(|e| PlanError::invalid(crate::error::df_message(&e)))?;
+    let positions = function.input_args(&call);
+    let inputs = positions
+        .iter()
+        .filter_map(|&i| compiled.get(i).map(|c| c.expr.clone()))
+        .collect();
+    Ok(AggregateCallPlan {
+        function,
+        inputs,
+        arg_types,
+        literal_args,
+        return_type,
+        count_star: *star || args.is_empty(),
+    })
+}
+
+fn strip(e: &Expr) -> &Expr {
+    match e {
+        Expr::Nested(inner) => strip(inner),
+        other => other,
+    }
+}
+
+fn literal_value(l: &Literal, ty: &DataType) -> ScalarValue {
+    let c = crate::expr::literal(l);
+    evaluate_constant(&c.expr)
+        .unwrap_or_else(|| ScalarValue::try_from(ty).unwrap_or(ScalarValue::Null))
+}
+
+fn evaluate_constant(e: &PhysExpr) -> Option<ScalarValue> {
+    let batch = arrow::array::RecordBatch::try_new_with_options(
+        Arc::new(Schema::empty()),
+        vec![],
+        &arrow::array::RecordBatchOptions::new().with_row_count(Some(1)),
+    )
+    .ok()?;
+    let v = e.evaluate(&batch).ok()?;
+    match v {
+        datafusion_expr::ColumnarValue::Scalar(s) => Some(s),
+        datafusion_expr::ColumnarValue::Array(a) => ScalarValue::try_from_array(&a, 0).ok(),
+    }
+}

@@ -1,0 +1,418 @@
+//! The aggregation operator: GROUP BY over streams and tables, with tumbling and
+//! hopping windows.
+//!
+//! One accumulator per aggregate call and group. A stream row updates its group(s)
+//! and emits the new result; a table row first retracts the values its key held
+//! before (emitting the reduced result) and then adds its new values — ksqlDB's
+//! subtract-then-add. HAVING decides per emission: a passing row is an upsert, a
+//! failing row of a group that was visible is a tombstone.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{
+    new_null_array, Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, UInt32Array,
+};
+use arrow::compute::take;
+use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
+use arrow::row::{RowConverter, SortField};
+use datafusion_common::ScalarValue;
+use datafusion_expr::Accumulator;
+use sluice_planner::aggregate::{AggregatePlan, WindowPlan};
+use sluice_planner::catalog::{
+    headers_type, WindowKind, RECORD_HEADERS, ROWTIME, TOMBSTONE, WINDOWEND, WINDOWSTART,
+};
+
+use crate::RuntimeError;
+
+struct Group {
+    key: Vec<ScalarValue>,
+    window: Option<(i64, i64)>,
+    accumulators: Vec<Box<dyn Accumulator>>,
+    /// Whether the sink currently holds a row for this group (HAVING passed last time).
+    visible: bool,
+}
+
+/// What a table key contributed, so an update or delete can take it back.
+struct Contribution {
+    group: Vec<u8>,
+    inputs: Vec<Vec<ArrayRef>>,
+}
+
+struct Emission {
+    group: Vec<u8>,
+    timestamp: i64,
+}
+
+pub struct AggregateOperator {
+    plan: AggregatePlan,
+    groups_converter: RowConverter,
+    groups: HashMap<Vec<u8>, Group>,
+    table_keys: Option<(RowConverter, Vec<usize>)>,
+    contributions: HashMap<Vec<u8>, Contribution>,
+    stream_time: i64,
+    rowtime: usize,
+    tombstone: usize,
+    schema: SchemaRef,
+}
+
+impl AggregateOperator {
+    pub fn new(plan: &AggregatePlan, input: &Schema) -> Result<Self, RuntimeError> {
+        let groups_converter = RowConverter::new(
+            plan.group_types
+                .iter()
+                .map(|t| SortField::new(t.clone()))
+                .collect(),
+        )?;
+        let table_keys = if plan.source.kind == sluice_sql::SourceKind::Table {
+            let keys: Vec<usize> = plan
+                .source
+                .key_columns()
+                .filter_map(|c| input.index_of(&c.name).ok())
+                .collect();
+            let fields = keys
+                .iter()
+                .map(|&i| SortField::new(input.field(i).data_type().clone()))
+                .collect();
+            Some((RowConverter::new(fields)?, keys))
+        } else {
+            None
+        };
+        let mut fields: Vec<Field> = plan
+            .columns
+            .iter()
+            .map(|c| Field::new(&c.name, c.ty.clone(), true))
+            .collect();
+        fields.push(Field::new(ROWTIME, DataType::Int64, true));
+        fields.push(Field::new(RECORD_HEADERS, headers_type(), true));
+        fields.push(Field::new(TOMBSTONE, DataType::Boolean, false));
+        fields.push(Field::new(WINDOWSTART, DataType::Int64, true));
+        fields.push(Field::new(WINDOWEND, DataType::Int64, true));
+        Ok(AggregateOperator {
+            groups_converter,
+            groups: HashMap::new(),
+            table_keys,
+            contributions: HashMap::new(),
+            stream_time: i64::MIN,
+            rowtime: input.index_of(ROWTIME)?,
+            tombstone: input.index_of(TOMBSTONE)?,
+            schema: Arc::new(Schema::new(fields)),
+            plan: plan.clone(),
+        })
+    }
+
+    /// Output rows: the plan's columns, ROWTIME, headers, tombstone, window bounds.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// How many groups (windows included) the operator holds.
+    pub fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+
+    fn windows(&self, ts: i64) -> Vec<(i64, i64)> {
+        let Some(WindowPlan {
+            kind,
+            size_ms,
+            advance_ms,
+            ..
+        }) = self.plan.window
+        else {
+            return vec![];
+        };
+        match kind {
+            WindowKind::Session => vec![(ts, ts)],
+            _ => {
+                // every window [start, start + size) with start a multiple of advance containing ts
+                let last = ts - ts.rem_euclid(advance_ms);
+                let mut out = Vec::new();
+                let mut start = last;
+                while start > ts - size_ms {
+                    out.push((start, start + size_ms));
+                    start -= advance_ms;
+                }
+                out.reverse();
+                out
+            }
+        }
+    }
+
+    fn new_group(
+        &self,
+        key: Vec<ScalarValue>,
+        window: Option<(i64, i64)>,
+    ) -> Result<Group, RuntimeError> {
+        let accumulators = self
+            .plan
+            .aggregates
+            .iter()
+            .map(|a| a.function.accumulator(&a.call()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Group {
+            key,
+            window,
+            accumulators,
+            visible: false,
+        })
+    }
+
+    pub fn process(&mut self, batch: &RecordBatch) -> Result<RecordBatch, RuntimeError> {
+        let batch = match &self.plan.filter {
+            Some(f) => {
+                let mask = f.evaluate(batch)?.into_array(batch.num_rows())?;
+                let mask = mask.as_boolean();
+                let mask = if mask.null_count() > 0 {
+                    arrow::compute::prep_null_mask_filter(mask)
+                } else {
+                    mask.clone()
+                };
+                arrow::compute::filter_record_batch(batch, &mask)?
+            }
+            None => batch.clone(),
+        };
+        let n = batch.num_rows();
+        let keys: Vec<ArrayRef> = self
+            .plan
+            .group_by
+            .iter()
+            .map(|g| g.evaluate(&batch).and_then(|v| v.into_array(n)))
+            .collect::<Result<_, _>>()?;
+        let inputs: Vec<Vec<ArrayRef>> = self
+            .plan
+            .aggregates
+            .iter()
+            .map(|a| {
+                if a.count_star && a.inputs.is_empty() {
+                    return Ok(vec![Arc::new(BooleanArray::from(vec![true; n])) as ArrayRef]);
+                }
+                a.inputs
+                    .iter()
+                    .map(|e| e.evaluate(&batch).and_then(|v| v.into_array(n)))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<_, _>>()?;
+        let rows = self.groups_converter.convert_columns(&keys)?;
+        let ts = batch
+            .column(self.rowtime)
+            .as_primitive::<Int64Type>()
+            .clone();
+        let tomb = batch.column(self.tombstone).as_boolean().clone();
+        let table_rows = match &self.table_keys {
+            Some((conv, idx)) => {
+                let cols: Vec<ArrayRef> = idx.iter().map(|&i| batch.column(i).clone()).collect();
+                Some(conv.convert_columns(&cols)?)
+            }
+            None => None,
+        };
+        let single_key = keys.len() == 1;
+        let mut emissions: Vec<Emission> = Vec::new();
+        for r in 0..n {
+            let t = if ts.is_valid(r) { ts.value(r) } else { 0 };
+            let row_inputs: Vec<Vec<ArrayRef>> = inputs
+                .iter()
+                .map(|cols| cols.iter().map(|c| c.slice(r, 1)).collect())
+                .collect();
+            // ksqlDB drops rows whose (single) grouping value is NULL
+            let null_key = single_key && keys[0].is_null(r);
+            if let Some(trows) = &table_rows {
+                let source_key = trows.row(r).as_ref().to_vec();
+                if let Some(prev) = self.contributions.remove(&source_key) {
+                    if let Some(g) = self.groups.get_mut(&prev.group) {
+                        for (acc, vals) in g.accumulators.iter_mut().zip(&prev.inputs) {
+                            acc.retract_batch(vals)?;
+                        }
+                        emissions.push(Emission {
+                            group: prev.group,
+                            timestamp: t,
+                        });
+                    }
+                }
+                if tomb.value(r) || null_key {
+                    continue;
+                }
+                let gk = rows.row(r).as_ref().to_vec();
+                if !self.groups.contains_key(&gk) {
+                    let key = key_scalars(&keys, r)?;
+                    let g = self.new_group(key, None)?;
+                    self.groups.insert(gk.clone(), g);
+                }
+                if let Some(g) = self.groups.get_mut(&gk) {
+                    for (acc, vals) in g.accumulators.iter_mut().zip(&row_inputs) {
+                        acc.update_batch(vals)?;
+                    }
+                }
+                emissions.push(Emission {
+                    group: gk.clone(),
+                    timestamp: t,
+                });
+                self.contributions.insert(
+                    source_key,
+                    Contribution {
+                        group: gk,
+                        inputs: row_inputs,
+                    },
+                );
+                continue;
+            }
+            if tomb.value(r) || null_key {
+                continue;
+            }
+            self.stream_time = self.stream_time.max(t);
+            let base = rows.row(r).as_ref().to_vec();
+            let windows: Vec<Option<(i64, i64)>> = if self.plan.window.is_some() {
+                self.windows(t).into_iter().map(Some).collect()
+            } else {
+                vec![None]
+            };
+            let grace = self.plan.window.map(|w| w.grace_ms).unwrap_or(0);
+            for w in windows {
+                if let Some((_, end)) = w {
+                    // a window closed by stream time takes no more records
+                    if end.saturating_add(grace) <= self.stream_time {
+                        continue;
+                    }
+                }
+                let mut gk = base.clone();
+                if let Some((start, _)) = w {
+                    gk.extend_from_slice(&start.to_be_bytes());
+                }
+                if !self.groups.contains_key(&gk) {
+                    let key = key_scalars(&keys, r)?;
+                    let g = self.new_group(key, w)?;
+                    self.groups.insert(gk.clone(), g);
+                }
+                if let Some(g) = self.groups.get_mut(&gk) {
+                    for (acc, vals) in g.accumulators.iter_mut().zip(&row_inputs) {
+                        acc.update_batch(vals)?;
+                    }
+                }
+                emissions.push(Emission {
+                    group: gk,
+                    timestamp: t,
+                });
+            }
+        }
+        self.emit(emissions)
+    }
+
+    /// Evaluate HAVING and the projection over the emitted groups' current results.
+    fn emit(&mut self, emissions: Vec<Emission>) -> Result<RecordBatch, RuntimeError> {
+        if emissions.is_empty() {
+            return Ok(RecordBatch::new_empty(self.schema.clone()));
+        }
+        let m = emissions.len();
+        let nkeys = self.plan.group_types.len();
+        let naggs = self.plan.aggregates.len();
+        let mut key_vals: Vec<Vec<ScalarValue>> = vec![Vec::with_capacity(m); nkeys];
+        let mut agg_vals: Vec<Vec<ScalarValue>> = vec![Vec::with_capacity(m); naggs];
+        let mut starts = Vec::with_capacity(m);
+        let mut ends = Vec::with_capacity(m);
+        for e in &emissions {
+            let g = self
+                .groups
+                .get_mut(&e.group)
+                .ok_or_else(|| RuntimeError::Plan("emission for an unknown group".into()))?;
+            for (i, k) in g.key.iter().enumerate() {
+                key_vals[i].push(k.clone());
+            }
+            for (i, acc) in g.accumulators.iter_mut().enumerate() {
+                agg_vals[i].push(acc.evaluate()?);
+            }
+            starts.push(g.window.map(|w| w.0));
+            ends.push(g.window.map(|w| w.1));
+        }
+        let agg_schema = self.plan.agg_schema.clone();
+        let mut columns: Vec<ArrayRef> = Vec::new();
+        for (i, vals) in key_vals.into_iter().chain(agg_vals).enumerate() {
+            let ty = agg_schema.field(i).data_type();
+            columns.push(scalars_to_array(vals, ty)?);
+        }
+        let timestamps = Int64Array::from_iter_values(emissions.iter().map(|e| e.timestamp));
+        columns.push(Arc::new(timestamps.clone()));
+        columns.push(Arc::new(Int64Array::from(starts.clone())));
+        columns.push(Arc::new(Int64Array::from(ends.clone())));
+        let agg_batch = RecordBatch::try_new(agg_schema, columns)?;
+        let having: Option<BooleanArray> = match &self.plan.having {
+            Some(h) => Some(h.evaluate(&agg_batch)?.into_array(m)?.as_boolean().clone()),
+            None => None,
+        };
+        let mut picks = Vec::new();
+        let mut tombstones = Vec::new();
+        for (j, e) in emissions.iter().enumerate() {
+            let pass = having.as_ref().is_none_or(|h| h.is_valid(j) && h.value(j));
+            let Some(g) = self.groups.get_mut(&e.group) else {
+                continue;
+            };
+            if pass {
+                g.visible = true;
+                picks.push(j as u32);
+                tombstones.push(false);
+            } else if g.visible {
+                g.visible = false;
+                picks.push(j as u32);
+                tombstones.push(true);
+            }
+        }
+        let picks = UInt32Array::from(picks);
+        let mut out: Vec<ArrayRef> = Vec::new();
+        for (c, f) in self.plan.columns.iter().zip(self.schema.fields()) {
+            let a = c.expr.evaluate(&agg_batch)?.into_array(m)?;
+            let a = if a.data_type() == f.data_type() {
+                a
+            } else {
+                arrow::compute::cast(&a, f.data_type())?
+            };
+            out.push(take(a.as_ref(), &picks, None)?);
+        }
+        let k = picks.len();
+        out.push(take(&timestamps, &picks, None)?);
+        out.push(new_empty_headers(k)?);
+        out.push(Arc::new(BooleanArray::from(tombstones)));
+        out.push(take(&Int64Array::from(starts), &picks, None)?);
+        out.push(take(&Int64Array::from(ends), &picks, None)?);
+        Ok(RecordBatch::try_new(self.schema.clone(), out)?)
+    }
+}
+
+fn key_scalars(keys: &[ArrayRef], r: usize) -> Result<Vec<ScalarValue>, RuntimeError> {
+    keys.iter()
+        .map(|k| Ok(ScalarValue::try_from_array(k, r)?))
+        .collect()
+}
+
+fn scalars_to_array(vals: Vec<ScalarValue>, ty: &DataType) -> Result<ArrayRef, RuntimeError> {
+    let n = vals.len();
+    let vals: Vec<ScalarValue> = vals
+        .into_iter()
+        .map(|v| {
+            if v.is_null() {
+                ScalarValue::try_from(ty).unwrap_or(v)
+            } else {
+                v
+            }
+        })
+        .collect();
+    let a = match ScalarValue::iter_to_array(vals) {
+        Ok(a) => a,
+        Err(_) => new_null_array(ty, n),
+    };
+    Ok(if a.data_type() == ty {
+        a
+    } else {
+        arrow::compute::cast(&a, ty)?
+    })
+}
+
+fn new_empty_headers(n: usize) -> Result<ArrayRef, RuntimeError> {
+    let ty = headers_type();
+    let DataType::List(item) = &ty else {
+        return Err(RuntimeError::Plan("headers type must be a list".into()));
+    };
+    Ok(Arc::new(arrow::array::ListArray::try_new(
+        item.clone(),
+        arrow::buffer::OffsetBuffer::new_zeroed(n),
+        new_null_array(item.data_type(), 0),
+        None,
+    )?))
+}
