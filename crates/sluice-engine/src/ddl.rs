@@ -119,13 +119,19 @@ impl Engine {
         if let Some(d) = with.string("VALUE_DELIMITER") {
             value.delimiter = Some(d);
         }
-        value.wrap_single_value = match with.bool("WRAP_SINGLE_VALUE")? {
-            Some(w) => Some(w),
-            None => self
-                .property("ksql.persistence.wrap.single.values")
-                .and_then(|v| v.parse().ok()),
-        };
+        // the `ksql.persistence.wrap.single.values` default is applied by
+        // `apply_wrap_default` once the column count is known
+        value.wrap_single_value = with.bool("WRAP_SINGLE_VALUE")?;
         Ok((key, value))
+    }
+
+    /// The configured wrapping default applies only to single-column values.
+    pub(crate) fn apply_wrap_default(&self, def: &mut SourceDef) {
+        if def.value_format.wrap_single_value.is_none() && def.value_columns().count() == 1 {
+            def.value_format.wrap_single_value = self
+                .property("ksql.persistence.wrap.single.values")
+                .and_then(|v| v.parse().ok());
+        }
     }
 
     /// Create `topic` if missing; refuse a mismatching partition count.
@@ -199,7 +205,12 @@ impl Engine {
         let columns = if cs.elements.is_empty() {
             self.inferred_columns(cs.kind, &topic, &key_format, &value_format)?
         } else {
-            self.columns(cs.kind, &cs.elements)?
+            let mut columns = self.columns(cs.kind, &cs.elements)?;
+            // value columns given, key left to the registry (ksqlDB's partial schemas)
+            if !columns.iter().any(|c| c.role == ColumnRole::Key) {
+                columns.splice(0..0, self.inferred_key_columns(&topic, &key_format)?);
+            }
+            columns
         };
         let def = SourceDef {
             name: name.clone(),
@@ -213,6 +224,8 @@ impl Engine {
             is_source: cs.is_source,
             sql: text.to_string(),
         };
+        let mut def = def;
+        self.apply_wrap_default(&mut def);
         check_formats(&def)?;
         self.ensure_topic(
             &topic,
@@ -250,19 +263,7 @@ impl Engine {
                 value_format.name
             )));
         }
-        let mut columns = Vec::new();
-        if infers(key_format) {
-            if let Some(schema) = latest(true)? {
-                let key = sluice_formats::avro_schema_to_unwrapped_column(&schema, true)?;
-                for f in key.fields() {
-                    columns.push(ColumnDef::new(
-                        f.name().clone(),
-                        f.data_type().clone(),
-                        ColumnRole::Key,
-                    ));
-                }
-            }
-        }
+        let mut columns = self.inferred_key_columns(topic, key_format)?;
         let schema = latest(false)?.ok_or_else(|| {
             EngineError::statement(format!(
                 "Schema for message values on topic '{topic}' does not exist in the Schema Registry.Subject: {}",
@@ -288,6 +289,23 @@ impl Engine {
             ));
         }
         Ok(columns)
+    }
+
+    /// The key column a registered AVRO key schema gives (`ROWKEY`), if any.
+    fn inferred_key_columns(&self, topic: &str, key_format: &FormatDesc) -> Result<Vec<ColumnDef>> {
+        if key_format.name != "AVRO" {
+            return Ok(Vec::new());
+        }
+        let subject = sluice_formats::subject_name(topic, true);
+        let Some((_, schema)) = self.registry.latest(&subject)? else {
+            return Ok(Vec::new());
+        };
+        let key = sluice_formats::avro_schema_to_unwrapped_column(&schema.schema, true)?;
+        Ok(key
+            .fields()
+            .iter()
+            .map(|f| ColumnDef::new(f.name().clone(), f.data_type().clone(), ColumnRole::Key))
+            .collect())
     }
 
     fn columns(&self, kind: SourceKind, elements: &[TableElement]) -> Result<Vec<ColumnDef>> {

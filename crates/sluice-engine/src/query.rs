@@ -145,6 +145,8 @@ impl Engine {
             is_source: false,
             sql: text.to_string(),
         };
+        let mut def = def;
+        self.apply_wrap_default(&mut def);
         check_formats(&def)?;
         let source_partitions = self
             .log

@@ -290,7 +290,16 @@ impl<'a> ExprCompiler<'a> {
                     self.compile(&low)?,
                     self.compile(&high)?,
                 ];
-                let ty = common_type(items.iter().map(|c| &c.ty)).ok_or_else(|| {
+                let temporal = matches!(
+                    items[0].ty,
+                    DataType::Timestamp(_, _) | DataType::Date32 | DataType::Time32(_)
+                );
+                let ty = if temporal && items[1..].iter().all(|c| matches!(c.ty, DataType::Utf8 | DataType::Null) || c.ty == items[0].ty) {
+                    Some(items[0].ty.clone())
+                } else {
+                    common_type(items.iter().map(|c| &c.ty))
+                };
+                let ty = ty.ok_or_else(|| {
                     PlanError::ty(format!(
                         "Invalid Predicate: BETWEEN requires comparable types, got {}, {} and {}",
                         type_name(&items[0].ty),

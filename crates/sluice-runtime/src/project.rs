@@ -16,6 +16,9 @@ use crate::RuntimeError;
 /// record-headers and tombstone columns.
 pub struct ProjectOperator {
     filter: Option<PhysExpr>,
+    /// PARTITION BY: a record without a value gets no key (ksqlDB repartitions
+    /// tombstones with a NULL key).
+    rekeyed: bool,
     table_functions: Vec<sluice_planner::TableFunctionCall>,
     expanded_schema: SchemaRef,
     timestamp: Option<PhysExpr>,
@@ -46,6 +49,7 @@ impl ProjectOperator {
         }
         Ok(ProjectOperator {
             filter: plan.filter.clone(),
+            rekeyed: plan.repartitioned,
             table_functions: plan.table_functions.clone(),
             expanded_schema: plan.expanded_schema.clone(),
             timestamp: plan.output_timestamp.clone(),
@@ -94,8 +98,13 @@ impl ProjectOperator {
         };
         let n = batch.num_rows();
         let mut out: Vec<ArrayRef> = Vec::with_capacity(self.columns.len() + 1);
+        let tombstones = batch.column(self.carried[2]).as_boolean().clone();
         for (c, f) in self.columns.iter().zip(self.schema.fields()) {
-            let a = c.expr.evaluate(&batch)?.into_array(n)?;
+            let mut a = c.expr.evaluate(&batch)?.into_array(n)?;
+            if self.rekeyed && c.role == sluice_planner::ColumnRole::Key && tombstones.true_count() > 0 {
+                let nulls = arrow::array::new_null_array(a.data_type(), n);
+                a = arrow::compute::kernels::zip::zip(&tombstones, &nulls, &a)?;
+            }
             out.push(if a.data_type() == f.data_type() {
                 a
             } else {

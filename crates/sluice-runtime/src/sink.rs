@@ -55,8 +55,9 @@ impl TopicSink {
         let tombstone = cols.get(at + 2).and_then(|c| c.as_boolean_opt());
         let mut out = Vec::with_capacity(n);
         for (i, (k, v)) in keys.into_iter().zip(values).enumerate() {
-            // a key whose every column is NULL is no key at all
-            let k = if !key_cols.is_empty() && key_cols.iter().all(|c| c.is_null(i)) {
+            // a single NULL key column is no key at all (a multi-column key stays a
+            // record of NULLs, as ksqlDB writes it)
+            let k = if key_cols.len() == 1 && key_cols[0].is_null(i) {
                 None
             } else {
                 k
