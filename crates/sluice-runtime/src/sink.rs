@@ -17,6 +17,7 @@ pub struct TopicSink {
     value: RecordEncoder,
     key_columns: usize,
     value_columns: usize,
+    window: Option<sluice_planner::catalog::WindowInfo>,
 }
 
 impl TopicSink {
@@ -31,6 +32,7 @@ impl TopicSink {
                 .with_registry(registry.clone(), &def.topic),
             key_columns: def.key_columns().count(),
             value_columns: def.value_columns().count(),
+            window: def.window,
         })
     }
 
@@ -53,6 +55,13 @@ impl TopicSink {
         let ts = cols[at].as_primitive::<Int64Type>();
         let headers = cols.get(at + 1).and_then(|c| c.as_list_opt::<i32>());
         let tombstone = cols.get(at + 2).and_then(|c| c.as_boolean_opt());
+        let bounds = match (cols.get(at + 3), cols.get(at + 4)) {
+            (Some(s), Some(e)) if self.window.is_some() => Some((
+                s.as_primitive::<Int64Type>().clone(),
+                e.as_primitive::<Int64Type>().clone(),
+            )),
+            _ => None,
+        };
         let mut out = Vec::with_capacity(n);
         for (i, (k, v)) in keys.into_iter().zip(values).enumerate() {
             // a single NULL key column is no key at all (a multi-column key stays a
@@ -66,6 +75,15 @@ impl TopicSink {
                 None
             } else {
                 v
+            };
+            let k = match (&bounds, self.window) {
+                (Some((s, e)), Some(w)) if s.is_valid(i) => Some(crate::windowed::encode_key(
+                    k.unwrap_or_default(),
+                    w.kind,
+                    s.value(i),
+                    if e.is_valid(i) { e.value(i) } else { s.value(i) },
+                )),
+                _ => k,
             };
             let mut r = Record::new(k, v, if ts.is_valid(i) { ts.value(i) } else { 0 });
             if let Some(h) = headers {
