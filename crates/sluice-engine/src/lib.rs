@@ -9,6 +9,7 @@ mod engine;
 mod error;
 pub mod metastore;
 mod properties;
+mod pull;
 pub mod qtt;
 mod query;
 mod result;

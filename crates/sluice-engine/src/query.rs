@@ -399,9 +399,14 @@ impl Engine {
     pub(crate) fn transient_query(&mut self, q: &Query) -> Result<StatementResult> {
         let plan = plan(q, &self.metastore, QueryContext::Transient)?;
         if q.emit.is_none() && plan.result_kind() == SourceKind::Table {
-            return Err(EngineError::Unsupported(
-                "Pull queries on tables are not supported by this version of Sluice.".into(),
-            ));
+            let QueryPlan::Project(p) = &plan else {
+                return Err(EngineError::statement(
+                    "Pull queries don't support GROUP BY clauses. Query the table the aggregation materializes instead.",
+                ));
+            };
+            self.run_until_idle()?;
+            let (schema, batches) = self.pull_query(p)?;
+            return Ok(StatementResult::Rows { schema, batches });
         }
         let reset = if q.emit.is_some() {
             self.offset_reset()

@@ -162,3 +162,41 @@ fn embedded_log_persists_topics_across_restarts() {
     assert_eq!(v.value(0), "kept");
     assert_eq!(batches[0].column(0).len(), 1);
 }
+
+#[test]
+fn pull_queries_read_a_tables_current_rows() {
+    let mut e = engine();
+    e.execute_sql(
+        "CREATE TABLE users (id INT PRIMARY KEY, name STRING, age INT) WITH (kafka_topic='users', partitions=1, value_format='JSON');
+         INSERT INTO users (id, name, age) VALUES (1, 'ann', 30);
+         INSERT INTO users (id, name, age) VALUES (2, 'bo', 17);
+         INSERT INTO users (id, name, age) VALUES (3, 'cy', 45);
+         INSERT INTO users (id, name, age) VALUES (1, 'ann', 31);",
+    )
+    .unwrap();
+    // key lookup sees the latest value
+    let r = e
+        .execute_sql("SELECT name, age FROM users WHERE id = 1;")
+        .unwrap();
+    assert_eq!(rows(&r), vec![vec!["ann", "31"]]);
+    // range over a value column
+    let r = e
+        .execute_sql("SELECT id FROM users WHERE age BETWEEN 18 AND 40;")
+        .unwrap();
+    assert_eq!(rows(&r), vec![vec!["1"]]);
+    // scan
+    let r = e.execute_sql("SELECT * FROM users;").unwrap();
+    assert_eq!(rows(&r).len(), 3);
+    // a tombstone removes the key
+    e.log()
+        .produce(
+            "users",
+            vec![(
+                None,
+                sluice_engine::log::Record::new(Some(2i32.to_be_bytes().to_vec()), None, 0),
+            )],
+        )
+        .unwrap();
+    let r = e.execute_sql("SELECT id FROM users;").unwrap();
+    assert_eq!(rows(&r), vec![vec!["1"], vec!["3"]]);
+}

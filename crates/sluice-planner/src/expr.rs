@@ -294,7 +294,10 @@ impl<'a> ExprCompiler<'a> {
                     items[0].ty,
                     DataType::Timestamp(_, _) | DataType::Date32 | DataType::Time32(_)
                 );
-                let ty = if temporal && items[1..].iter().all(|c| matches!(c.ty, DataType::Utf8 | DataType::Null) || c.ty == items[0].ty) {
+                let ty = if temporal
+                    && items[1..].iter().all(|c| {
+                        matches!(c.ty, DataType::Utf8 | DataType::Null) || c.ty == items[0].ty
+                    }) {
                     Some(items[0].ty.clone())
                 } else {
                     common_type(items.iter().map(|c| &c.ty))

@@ -101,7 +101,10 @@ impl ProjectOperator {
         let tombstones = batch.column(self.carried[2]).as_boolean().clone();
         for (c, f) in self.columns.iter().zip(self.schema.fields()) {
             let mut a = c.expr.evaluate(&batch)?.into_array(n)?;
-            if self.rekeyed && c.role == sluice_planner::ColumnRole::Key && tombstones.true_count() > 0 {
+            if self.rekeyed
+                && c.role == sluice_planner::ColumnRole::Key
+                && tombstones.true_count() > 0
+            {
                 let nulls = arrow::array::new_null_array(a.data_type(), n);
                 a = arrow::compute::kernels::zip::zip(&tombstones, &nulls, &a)?;
             }

@@ -81,7 +81,11 @@ impl TopicSink {
                     k.unwrap_or_default(),
                     w.kind,
                     s.value(i),
-                    if e.is_valid(i) { e.value(i) } else { s.value(i) },
+                    if e.is_valid(i) {
+                        e.value(i)
+                    } else {
+                        s.value(i)
+                    },
                 )),
                 _ => k,
             };

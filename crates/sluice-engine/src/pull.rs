@@ -1,0 +1,122 @@
+//! Pull queries: a SELECT without EMIT CHANGES over a table returns the table's
+//! current rows and finishes.
+//!
+//! The table is materialized from its changelog topic (the latest row per key,
+//! tombstones removing keys), the same state a restarted query would restore, and
+//! the query's WHERE and projection run over that snapshot as DataFusion physical
+//! expressions — so any predicate works (key lookups, ranges, scans), not only
+//! ksqlDB's key equality.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, AsArray, RecordBatch, UInt32Array};
+use arrow::compute::{concat_batches, take};
+use arrow::row::{RowConverter, SortField};
+use sluice_planner::catalog::{SourceDef, TOMBSTONE, WINDOWSTART};
+use sluice_planner::plan::timestamp_extractor;
+use sluice_planner::ProjectPlan;
+use sluice_runtime::project::ProjectOperator;
+use sluice_runtime::source::SourceReader;
+
+use crate::engine::{Engine, POLL_BATCH};
+use crate::error::{EngineError, Result};
+
+impl Engine {
+    /// The current rows of a table: the last value per key in its topic.
+    pub fn table_snapshot(&self, def: &Arc<SourceDef>) -> Result<RecordBatch> {
+        let ts = timestamp_extractor(def, &self.metastore)?;
+        let reader = SourceReader::new(def.clone(), ts, &self.registry)?;
+        let schema = reader.schema().clone();
+        let mut key_idx: Vec<usize> = def
+            .key_columns()
+            .filter_map(|c| schema.index_of(&c.name).ok())
+            .collect();
+        if let Ok(ws) = schema.index_of(WINDOWSTART) {
+            key_idx.push(ws);
+        }
+        let tomb_idx = schema
+            .index_of(TOMBSTONE)
+            .map_err(|e| EngineError::statement(e.to_string()))?;
+        let converter = RowConverter::new(
+            key_idx
+                .iter()
+                .map(|&i| SortField::new(schema.field(i).data_type().clone()))
+                .collect(),
+        )
+        .map_err(|e| EngineError::statement(e.to_string()))?;
+        let mut batches: Vec<RecordBatch> = Vec::new();
+        // key → (batch, row) of its latest row; None when deleted
+        let mut latest: HashMap<Vec<u8>, Option<(usize, usize)>> = HashMap::new();
+        let mut order: Vec<Vec<u8>> = Vec::new();
+        let ends = self.log.end_offsets(&def.topic)?;
+        for (p, end) in ends.iter().enumerate() {
+            let mut offset = 0;
+            while offset < *end {
+                let records = self.log.fetch(&def.topic, p as i32, offset, POLL_BATCH)?;
+                let Some(last) = records.last() else { break };
+                offset = last.offset + 1;
+                let decoded = reader.decode(&records)?;
+                let b = decoded.batch;
+                let keys: Vec<ArrayRef> = key_idx.iter().map(|&i| b.column(i).clone()).collect();
+                let rows = converter
+                    .convert_columns(&keys)
+                    .map_err(|e| EngineError::statement(e.to_string()))?;
+                let tomb = b.column(tomb_idx).as_boolean().clone();
+                let bi = batches.len();
+                for r in 0..b.num_rows() {
+                    let k = rows.row(r).as_ref().to_vec();
+                    let entry = if tomb.value(r) { None } else { Some((bi, r)) };
+                    if latest.insert(k.clone(), entry).is_none() {
+                        order.push(k);
+                    }
+                }
+                batches.push(b);
+            }
+        }
+        let mut per_batch: Vec<Vec<u32>> = vec![Vec::new(); batches.len()];
+        for k in &order {
+            if let Some(Some((b, r))) = latest.get(k) {
+                per_batch[*b].push(*r as u32);
+            }
+        }
+        let mut picked = Vec::new();
+        for (b, rows) in batches.iter().zip(per_batch) {
+            if rows.is_empty() {
+                continue;
+            }
+            let idx = UInt32Array::from(rows);
+            let cols = b
+                .columns()
+                .iter()
+                .map(|c| take(c.as_ref(), &idx, None))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| EngineError::statement(e.to_string()))?;
+            picked.push(
+                RecordBatch::try_new(schema.clone(), cols)
+                    .map_err(|e| EngineError::statement(e.to_string()))?,
+            );
+        }
+        concat_batches(&schema, &picked).map_err(|e| EngineError::statement(e.to_string()))
+    }
+
+    /// Run a pull query's filter and projection over the table's snapshot.
+    pub(crate) fn pull_query(
+        &self,
+        plan: &ProjectPlan,
+    ) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>)> {
+        let snapshot = self.table_snapshot(&plan.source)?;
+        let op = ProjectOperator::new(plan, snapshot.schema().as_ref())?;
+        let mut out = op.process(&snapshot)?;
+        if let Some(limit) = plan.limit {
+            out = out.slice(0, out.num_rows().min(limit as usize));
+        }
+        let visible: Vec<usize> = (0..plan.columns.len()).collect();
+        let out = out
+            .project(&visible)
+            .map_err(|e| EngineError::statement(e.to_string()))?;
+        let live = out.num_rows();
+        let schema = out.schema();
+        Ok((schema, if live == 0 { vec![] } else { vec![out] }))
+    }
+}
