@@ -10,6 +10,7 @@ mod error;
 pub mod metastore;
 mod properties;
 mod pull;
+mod push;
 pub mod qtt;
 mod query;
 mod result;
@@ -17,6 +18,7 @@ mod show;
 
 pub use engine::{Engine, EngineConfig, RunningQuery};
 pub use error::EngineError;
+pub use push::PushQuery;
 pub use result::StatementResult;
 pub use sluice_log as log;
 pub use sluice_sql::split_statements;

@@ -17,13 +17,13 @@ use sluice_runtime::{OffsetReset, QueryOutput, QueryTask};
 use sluice_sql::{CreateAsSelect, Expr, Ident, Query, SourceKind};
 
 use crate::ddl::{check_formats, kind_name};
-use crate::engine::{Engine, RunningQuery, POLL_BATCH};
+use crate::engine::{Engine, RunningQuery};
 use crate::error::{EngineError, Result};
 use crate::properties::WithClause;
 use crate::result::StatementResult;
 
 impl Engine {
-    fn task_for(
+    pub(crate) fn task_for(
         &self,
         id: String,
         plan: &QueryPlan,
@@ -172,7 +172,14 @@ impl Engine {
             SourceKind::Table => "CTAS",
         };
         let id = self.new_query_id(&format!("{prefix}_{name}"));
-        let sink = TopicSink::new(&def, &self.registry)?;
+        let mut sink = TopicSink::new(&def, &self.registry)?;
+        let computed_keys = match &plan {
+            QueryPlan::Project(p) => p.repartitioned,
+            QueryPlan::Aggregate(_) => true,
+        };
+        if computed_keys {
+            sink = sink.with_computed_keys();
+        }
         let task = self.task_for(
             id.clone(),
             &plan,
@@ -398,7 +405,7 @@ impl Engine {
     /// CHANGES, from where `auto.offset.reset` says), until caught up or LIMIT.
     pub(crate) fn transient_query(&mut self, q: &Query) -> Result<StatementResult> {
         let plan = plan(q, &self.metastore, QueryContext::Transient)?;
-        if q.emit.is_none() && plan.result_kind() == SourceKind::Table {
+        if crate::push::is_pull(q, plan.result_kind()) {
             let QueryPlan::Project(p) = &plan else {
                 return Err(EngineError::statement(
                     "Pull queries don't support GROUP BY clauses. Query the table the aggregation materializes instead.",
@@ -408,31 +415,19 @@ impl Engine {
             let (schema, batches) = self.pull_query(p)?;
             return Ok(StatementResult::Rows { schema, batches });
         }
+        // a pull query over a stream reads it from the start; a push query from
+        // where auto.offset.reset says
         let reset = if q.emit.is_some() {
             self.offset_reset()
         } else {
             OffsetReset::Earliest
         };
-        let id = self.new_query_id("transient");
-        let mut task = self.task_for(id, &plan, QueryOutput::Rows(Vec::new()), reset)?;
-        // a push query sees what the persistent queries produce, too
-        self.run_until_idle()?;
-        while task.poll(self.log.as_ref(), POLL_BATCH)?.consumed > 0 && !task.is_done() {}
-        let schema = task.output_schema().clone();
-        // the client sees the projection, not the ROWTIME and internals carried for sinks
-        let visible: Vec<usize> = (0..task.visible_columns()).collect();
-        let batches = task
-            .drain_rows()
-            .into_iter()
-            .map(|b| b.project(&visible))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| EngineError::statement(e.to_string()))?;
-        let schema = Arc::new(
-            schema
-                .project(&visible)
-                .map_err(|e| EngineError::statement(e.to_string()))?,
-        );
-        Ok(StatementResult::Rows { schema, batches })
+        let mut push = self.push_plan(plan, reset)?;
+        let batches = self.poll_push_query(&mut push)?;
+        Ok(StatementResult::Rows {
+            schema: push.schema.clone(),
+            batches,
+        })
     }
 }
 

@@ -39,6 +39,10 @@ mod util;
 #[cfg(test)]
 mod testutil;
 
+pub use aggregate::{
+    aggregate_function, aggregate_function_names, AggregateCall, AggregateFunction,
+};
+
 /// Documentation of one function, for `DESCRIBE FUNCTION`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionDoc {

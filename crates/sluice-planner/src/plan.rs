@@ -42,6 +42,9 @@ pub struct ProjectPlan {
     pub table_functions: Vec<TableFunctionCall>,
     /// The input layout plus one column per table function.
     pub expanded_schema: arrow::datatypes::SchemaRef,
+    /// PARTITION BY keys computed from value columns: a record without a value
+    /// gets a NULL key for them (ksqlDB cannot evaluate them on a missing value).
+    pub value_dependent_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,6 +249,20 @@ pub fn plan_query(
             true,
         )
     };
+    let source_keys: Vec<&str> = source.key_columns().map(|c| c.name.as_str()).collect();
+    let value_dependent_keys = if repartitioned {
+        key_idx
+            .iter()
+            .filter(|&&i| {
+                crate::rewrite::any_node(&projected[i].source, &mut |x| {
+                    matches!(x, Expr::Column { name, .. } if !source_keys.contains(&name.value.as_str()))
+                })
+            })
+            .map(|&i| projected[i].name.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut columns = Vec::new();
     for &i in &key_idx {
         let p = &projected[i];
@@ -299,6 +316,7 @@ pub fn plan_query(
         output_timestamp: None,
         table_functions: tf.calls,
         expanded_schema: tf.scope.schema,
+        value_dependent_keys,
     })
 }
 

@@ -39,9 +39,13 @@ struct Contribution {
     inputs: Vec<Vec<ArrayRef>>,
 }
 
+/// A group's result at the moment a row changed it.
 struct Emission {
     group: Vec<u8>,
     timestamp: i64,
+    key: Vec<ScalarValue>,
+    aggregates: Vec<ScalarValue>,
+    window: Option<(i64, i64)>,
 }
 
 pub struct AggregateOperator {
@@ -222,10 +226,7 @@ impl AggregateOperator {
                         for (acc, vals) in g.accumulators.iter_mut().zip(&prev.inputs) {
                             acc.retract_batch(vals)?;
                         }
-                        emissions.push(Emission {
-                            group: prev.group,
-                            timestamp: t,
-                        });
+                        emissions.push(snapshot(prev.group, g, t)?);
                     }
                 }
                 if tomb.value(r) || null_key {
@@ -242,10 +243,9 @@ impl AggregateOperator {
                         acc.update_batch(vals)?;
                     }
                 }
-                emissions.push(Emission {
-                    group: gk.clone(),
-                    timestamp: t,
-                });
+                if let Some(g) = self.groups.get_mut(&gk) {
+                    emissions.push(snapshot(gk.clone(), g, t)?);
+                }
                 self.contributions.insert(
                     source_key,
                     Contribution {
@@ -287,10 +287,9 @@ impl AggregateOperator {
                         acc.update_batch(vals)?;
                     }
                 }
-                emissions.push(Emission {
-                    group: gk,
-                    timestamp: t,
-                });
+                if let Some(g) = self.groups.get_mut(&gk) {
+                    emissions.push(snapshot(gk, g, t)?);
+                }
             }
         }
         self.emit(emissions)
@@ -309,18 +308,14 @@ impl AggregateOperator {
         let mut starts = Vec::with_capacity(m);
         let mut ends = Vec::with_capacity(m);
         for e in &emissions {
-            let g = self
-                .groups
-                .get_mut(&e.group)
-                .ok_or_else(|| RuntimeError::Plan("emission for an unknown group".into()))?;
-            for (i, k) in g.key.iter().enumerate() {
+            for (i, k) in e.key.iter().enumerate() {
                 key_vals[i].push(k.clone());
             }
-            for (i, acc) in g.accumulators.iter_mut().enumerate() {
-                agg_vals[i].push(acc.evaluate()?);
+            for (i, a) in e.aggregates.iter().enumerate() {
+                agg_vals[i].push(a.clone());
             }
-            starts.push(g.window.map(|w| w.0));
-            ends.push(g.window.map(|w| w.1));
+            starts.push(e.window.map(|w| w.0));
+            ends.push(e.window.map(|w| w.1));
         }
         let agg_schema = self.plan.agg_schema.clone();
         let mut columns: Vec<ArrayRef> = Vec::new();
@@ -373,6 +368,21 @@ impl AggregateOperator {
         out.push(take(&Int64Array::from(ends), &picks, None)?);
         Ok(RecordBatch::try_new(self.schema.clone(), out)?)
     }
+}
+
+fn snapshot(group: Vec<u8>, g: &mut Group, timestamp: i64) -> Result<Emission, RuntimeError> {
+    let aggregates = g
+        .accumulators
+        .iter_mut()
+        .map(|a| a.evaluate())
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Emission {
+        group,
+        timestamp,
+        key: g.key.clone(),
+        aggregates,
+        window: g.window,
+    })
 }
 
 fn key_scalars(keys: &[ArrayRef], r: usize) -> Result<Vec<ScalarValue>, RuntimeError> {

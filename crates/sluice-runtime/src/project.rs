@@ -16,9 +16,9 @@ use crate::RuntimeError;
 /// record-headers and tombstone columns.
 pub struct ProjectOperator {
     filter: Option<PhysExpr>,
-    /// PARTITION BY: a record without a value gets no key (ksqlDB repartitions
-    /// tombstones with a NULL key).
-    rekeyed: bool,
+    /// PARTITION BY keys computed from value columns, NULL for records without a
+    /// value (ksqlDB cannot evaluate them).
+    value_dependent_keys: Vec<String>,
     table_functions: Vec<sluice_planner::TableFunctionCall>,
     expanded_schema: SchemaRef,
     timestamp: Option<PhysExpr>,
@@ -49,7 +49,7 @@ impl ProjectOperator {
         }
         Ok(ProjectOperator {
             filter: plan.filter.clone(),
-            rekeyed: plan.repartitioned,
+            value_dependent_keys: plan.value_dependent_keys.clone(),
             table_functions: plan.table_functions.clone(),
             expanded_schema: plan.expanded_schema.clone(),
             timestamp: plan.output_timestamp.clone(),
@@ -101,10 +101,7 @@ impl ProjectOperator {
         let tombstones = batch.column(self.carried[2]).as_boolean().clone();
         for (c, f) in self.columns.iter().zip(self.schema.fields()) {
             let mut a = c.expr.evaluate(&batch)?.into_array(n)?;
-            if self.rekeyed
-                && c.role == sluice_planner::ColumnRole::Key
-                && tombstones.true_count() > 0
-            {
+            if self.value_dependent_keys.contains(&c.name) && tombstones.true_count() > 0 {
                 let nulls = arrow::array::new_null_array(a.data_type(), n);
                 a = arrow::compute::kernels::zip::zip(&tombstones, &nulls, &a)?;
             }

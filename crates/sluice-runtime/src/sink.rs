@@ -18,6 +18,10 @@ pub struct TopicSink {
     key_columns: usize,
     value_columns: usize,
     window: Option<sluice_planner::catalog::WindowInfo>,
+    /// Whether a key whose every column is NULL is written as no key (a key passed
+    /// through from a record without one) rather than a record of NULLs (a key
+    /// computed by PARTITION BY or GROUP BY).
+    null_key_when_all_null: bool,
 }
 
 impl TopicSink {
@@ -33,7 +37,14 @@ impl TopicSink {
             key_columns: def.key_columns().count(),
             value_columns: def.value_columns().count(),
             window: def.window,
+            null_key_when_all_null: true,
         })
+    }
+
+    /// Write all-NULL multi-column keys as records of NULLs (computed keys).
+    pub fn with_computed_keys(mut self) -> Self {
+        self.null_key_when_all_null = false;
+        self
     }
 
     pub fn topic(&self) -> &str {
@@ -66,7 +77,8 @@ impl TopicSink {
         for (i, (k, v)) in keys.into_iter().zip(values).enumerate() {
             // a single NULL key column is no key at all (a multi-column key stays a
             // record of NULLs, as ksqlDB writes it)
-            let k = if key_cols.len() == 1 && key_cols[0].is_null(i) {
+            let all_null = !key_cols.is_empty() && key_cols.iter().all(|c| c.is_null(i));
+            let k = if all_null && (key_cols.len() == 1 || self.null_key_when_all_null) {
                 None
             } else {
                 k

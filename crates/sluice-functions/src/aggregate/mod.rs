@@ -1,5 +1,34 @@
-//! ksqlDB's aggregate functions as DataFusion accumulators (placeholder registry
-//! while the catalogue is written; the trait is the contract the planner uses).
+//! ksqlDB's aggregate function catalogue as DataFusion [`Accumulator`]s.
+//!
+//! This module owns every ksqlDB aggregate (`COUNT`, `SUM`, `AVG`, `MIN`,
+//! `MAX`, `COLLECT_LIST`, `COLLECT_SET`, `TOPK`, `TOPKDISTINCT`,
+//! `EARLIEST_BY_OFFSET`, `LATEST_BY_OFFSET`, `HISTOGRAM`, `STDDEV_SAMP`,
+//! `STDDEV_SAMPLE`, `CORRELATION`, `ATTR`, `COUNT_DISTINCT`, `SUM_LIST`):
+//! argument checking with ksqlDB's error wording, result types, and one
+//! accumulator per group that the streaming GROUP BY operator feeds.
+//!
+//! # Contract with the operator
+//!
+//! * [`AggregateFunction::input_args`] names the argument positions that are
+//!   column inputs; `update_batch` / `retract_batch` receive exactly those
+//!   arrays, in that order (literal parameters such as TOPK's `k` are read from
+//!   [`AggregateCall::literal_args`] when the accumulator is built).
+//! * **`COUNT(*)` / `COUNT()`** is a call with zero arguments: `input_args` is
+//!   empty and the accumulator counts the *length of the first array it is
+//!   given*, nulls included. The operator passes one non-null Boolean column
+//!   (one row per input row). `COUNT(col)` counts the non-null values of `col`.
+//! * `retract_batch` undoes an earlier `update_batch` with the same values (the
+//!   old row of a changelog), as ksqlDB's `undo`. Every accumulator returned by
+//!   [`AggregateFunction::accumulator`] supports it except the two
+//!   `*_BY_OFFSET` functions (ksqlDB rejects them on tables). MIN, MAX, TOPK,
+//!   TOPKDISTINCT, COLLECT_SET and COUNT_DISTINCT keep a multiset of every
+//!   value to retract exactly; [`AggregateFunction::stream_accumulator`] gives
+//!   bounded-memory variants (no retraction) for append-only inputs.
+//! * `evaluate` can be called after every change; it never consumes state.
+//!
+//! Row-level problems yield NULL or are skipped like ksqlDB; the one runtime
+//! error is DECIMAL `SUM` overflow ("Numeric field overflow: ..."), which fails
+//! the query in ksqlDB too.
 
 use std::sync::Arc;
 
@@ -7,23 +36,184 @@ use datafusion_common::arrow::datatypes::DataType;
 use datafusion_common::{Result, ScalarValue};
 use datafusion_expr::Accumulator;
 
+mod attr;
+mod collect;
+mod common;
+mod count;
+mod histogram;
+mod min_max;
+mod offset;
+mod stats;
+mod sum_avg;
+mod topk;
+
+#[cfg(test)]
+mod testing;
+
 /// The argument types and literal parameters of one call.
 pub struct AggregateCall<'a> {
     pub arg_types: &'a [DataType],
+    /// Literal values of constant arguments, e.g. `TOPK(col, 3)` →
+    /// `[None, Some(Int32(3))]`.
     pub literal_args: &'a [Option<ScalarValue>],
 }
 
 pub trait AggregateFunction: Send + Sync {
+    /// Upper-case name (`"COLLECT_LIST"`).
     fn name(&self) -> &'static str;
+    /// The result type, or a Plan error in ksqlDB's wording when the arguments
+    /// don't fit (`Function 'sum' does not accept parameters (STRING).`).
     fn return_type(&self, call: &AggregateCall) -> Result<DataType>;
+    /// Which argument positions are column inputs fed to update/retract (the
+    /// rest are literal parameters, e.g. TOPK's k).
     fn input_args(&self, call: &AggregateCall) -> Vec<usize>;
+    /// An accumulator for one group; supports `retract_batch` unless the
+    /// function is an offset function (see the module docs).
     fn accumulator(&self, call: &AggregateCall) -> Result<Box<dyn Accumulator>>;
+    /// An accumulator for append-only (stream) input: the same results as
+    /// [`accumulator`](Self::accumulator) but it may keep only what the result
+    /// needs (e.g. MIN keeps one value) and need not support retraction.
+    fn stream_accumulator(&self, call: &AggregateCall) -> Result<Box<dyn Accumulator>> {
+        self.accumulator(call)
+    }
+    /// Whether ksqlDB accepts this function over a TABLE source. When false the
+    /// planner should reject it like ksqlDB: "The aggregation functions
+    /// LATEST_BY_OFFSET, MIN and MAX cannot be applied to a table source, only
+    /// to a stream source."
+    fn supports_table(&self) -> bool {
+        true
+    }
 }
 
-pub fn aggregate_function(_name: &str) -> Option<Arc<dyn AggregateFunction>> {
-    None
+/// Session settings that change aggregate behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AggregateConfig {
+    /// `ksql.functions.collect_list.limit` (None or negative: unlimited).
+    pub collect_list_limit: Option<usize>,
+    /// `ksql.functions.collect_set.limit` (None: unlimited).
+    pub collect_set_limit: Option<usize>,
 }
 
+/// Static description of one function; `common::Function` adds the config.
+pub(crate) struct AggDef {
+    /// Canonical upper-case name.
+    pub name: &'static str,
+    /// The name ksqlDB uses in its error messages.
+    pub display: &'static str,
+    pub table: bool,
+    pub ret: fn(&AggDef, &AggregateCall) -> Result<DataType>,
+    pub inputs: fn(&AggregateCall) -> Vec<usize>,
+    pub make: fn(&AggDef, &AggregateCall, &Options) -> Result<Box<dyn Accumulator>>,
+}
+
+/// How an accumulator is built.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Options {
+    pub config: AggregateConfig,
+    /// Append-only input: no retraction, bounded memory where possible.
+    pub bounded: bool,
+}
+
+struct Function {
+    def: &'static AggDef,
+    config: AggregateConfig,
+}
+
+impl AggregateFunction for Function {
+    fn name(&self) -> &'static str {
+        self.def.name
+    }
+    fn return_type(&self, call: &AggregateCall) -> Result<DataType> {
+        (self.def.ret)(self.def, call)
+    }
+    fn input_args(&self, call: &AggregateCall) -> Vec<usize> {
+        (self.def.inputs)(call)
+    }
+    fn accumulator(&self, call: &AggregateCall) -> Result<Box<dyn Accumulator>> {
+        self.return_type(call)?;
+        let opts = Options {
+            config: self.config,
+            bounded: false,
+        };
+        (self.def.make)(self.def, call, &opts)
+    }
+    fn stream_accumulator(&self, call: &AggregateCall) -> Result<Box<dyn Accumulator>> {
+        self.return_type(call)?;
+        let opts = Options {
+            config: self.config,
+            bounded: true,
+        };
+        (self.def.make)(self.def, call, &opts)
+    }
+    fn supports_table(&self) -> bool {
+        self.def.table
+    }
+}
+
+fn catalogue() -> [&'static AggDef; 18] {
+    [
+        &count::COUNT,
+        &count::COUNT_DISTINCT,
+        &sum_avg::SUM,
+        &sum_avg::AVG,
+        &sum_avg::SUM_LIST,
+        &min_max::MIN,
+        &min_max::MAX,
+        &collect::COLLECT_LIST,
+        &collect::COLLECT_SET,
+        &topk::TOPK,
+        &topk::TOPKDISTINCT,
+        &offset::EARLIEST_BY_OFFSET,
+        &offset::LATEST_BY_OFFSET,
+        &histogram::HISTOGRAM,
+        &stats::STDDEV_SAMP,
+        &stats::STDDEV_SAMPLE,
+        &stats::CORRELATION,
+        &attr::ATTR,
+    ]
+}
+
+/// The aggregate function `name` (case-insensitive), with default settings.
+pub fn aggregate_function(name: &str) -> Option<Arc<dyn AggregateFunction>> {
+    aggregate_function_with_config(name, AggregateConfig::default())
+}
+
+/// The aggregate function `name` (case-insensitive) under session settings.
+pub fn aggregate_function_with_config(
+    name: &str,
+    config: AggregateConfig,
+) -> Option<Arc<dyn AggregateFunction>> {
+    catalogue()
+        .into_iter()
+        .find(|d| d.name.eq_ignore_ascii_case(name))
+        .map(|def| Arc::new(Function { def, config }) as Arc<dyn AggregateFunction>)
+}
+
+/// Every aggregate function name (upper case, sorted).
 pub fn aggregate_function_names() -> Vec<&'static str> {
-    Vec::new()
+    let mut names: Vec<_> = catalogue().iter().map(|d| d.name).collect();
+    names.sort_unstable();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_lookup() {
+        let names = aggregate_function_names();
+        assert_eq!(names.len(), 18);
+        for n in &names {
+            let f = aggregate_function(&n.to_lowercase()).expect("function");
+            assert_eq!(f.name(), *n);
+        }
+        assert!(aggregate_function("no_such").is_none());
+        assert!(!aggregate_function("min")
+            .map(|f| f.supports_table())
+            .unwrap_or(true));
+        assert!(aggregate_function("sum")
+            .map(|f| f.supports_table())
+            .unwrap_or(false));
+    }
 }

@@ -1,0 +1,89 @@
+//! Push queries (`SELECT ... EMIT CHANGES`): a transient query whose rows a client
+//! takes as they come, until its LIMIT or until the client closes it.
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use sluice_planner::{plan, QueryContext, QueryPlan};
+use sluice_runtime::{OffsetReset, QueryOutput, QueryTask};
+use sluice_sql::{Query, SourceKind, Statement};
+
+use crate::engine::{Engine, POLL_BATCH};
+use crate::error::{EngineError, Result};
+
+/// A running push query. Poll it through [`Engine::poll_push_query`].
+pub struct PushQuery {
+    pub id: String,
+    /// The columns the client sees.
+    pub schema: SchemaRef,
+    task: QueryTask,
+    visible: Vec<usize>,
+}
+
+impl PushQuery {
+    /// True once LIMIT rows were delivered.
+    pub fn is_done(&self) -> bool {
+        self.task.is_done()
+    }
+}
+
+impl Engine {
+    /// Start a push query from its SQL text (one SELECT ... EMIT CHANGES).
+    pub fn start_push_query(&mut self, sql: &str) -> Result<PushQuery> {
+        let text = sluice_sql::substitute_variables(sql, &self.variables)?;
+        let mut parsed = sluice_sql::parse(&text)?;
+        let Some(stmt) = parsed.pop().filter(|_| parsed.is_empty()) else {
+            return Err(EngineError::statement(
+                "Expected exactly one SELECT statement",
+            ));
+        };
+        match stmt.statement {
+            Statement::Query(q) if q.emit.is_some() => self.push_query(&q),
+            _ => Err(EngineError::statement(
+                "Only push queries (SELECT ... EMIT CHANGES) can be streamed",
+            )),
+        }
+    }
+
+    pub(crate) fn push_query(&mut self, q: &Query) -> Result<PushQuery> {
+        let plan = plan(q, &self.metastore, QueryContext::Transient)?;
+        self.push_plan(plan, self.offset_reset())
+    }
+
+    pub(crate) fn push_plan(&mut self, plan: QueryPlan, reset: OffsetReset) -> Result<PushQuery> {
+        let id = self.new_query_id("transient");
+        let task = self.task_for(id.clone(), &plan, QueryOutput::Rows(Vec::new()), reset)?;
+        let visible: Vec<usize> = (0..task.visible_columns()).collect();
+        let schema = Arc::new(
+            task.output_schema()
+                .project(&visible)
+                .map_err(|e| EngineError::statement(e.to_string()))?,
+        );
+        Ok(PushQuery {
+            id,
+            schema,
+            task,
+            visible,
+        })
+    }
+
+    /// Advance the persistent queries, then the push query; return its new rows.
+    pub fn poll_push_query(&mut self, q: &mut PushQuery) -> Result<Vec<RecordBatch>> {
+        self.run_until_idle()?;
+        while !q.task.is_done() && q.task.poll(self.log.as_ref(), POLL_BATCH)?.consumed > 0 {}
+        q.task
+            .drain_rows()
+            .into_iter()
+            .map(|b| {
+                b.project(&q.visible)
+                    .map_err(|e| EngineError::statement(e.to_string()))
+            })
+            .collect()
+    }
+}
+
+/// Whether a SELECT is a pull query: no EMIT over a table.
+pub(crate) fn is_pull(q: &Query, result: SourceKind) -> bool {
+    q.emit.is_none() && result == SourceKind::Table
+}
