@@ -291,11 +291,37 @@ pub fn plan_aggregate(
             }
         })
     };
+    if source.value_format.name == "KAFKA" && sink.is_some() {
+        return Err(PlanError::invalid(format!(
+            "Source(s) {} are using the 'KAFKA' value format. This format does not yet support GROUP BY.",
+            source.name
+        )));
+    }
     let lifted_items: Vec<Expr> = items.iter().map(|(e, _)| lift(e)).collect();
     let lifted_having = q.having.as_ref().map(&mut lift);
     drop(lift);
     if let Some(e) = agg_error {
         return Err(e);
+    }
+    if source.kind == sluice_sql::SourceKind::Table {
+        let stream_only: Vec<&str> = aggregates
+            .iter()
+            .filter(|a| !a.function.supports_table())
+            .map(|a| a.function.name())
+            .collect();
+        if !stream_only.is_empty() {
+            let mut names: Vec<&str> = stream_only;
+            names.sort();
+            names.dedup();
+            let list = match names.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+                _ => names.join(""),
+            };
+            return Err(PlanError::invalid(format!(
+                "The aggregation function{} {list} cannot be applied to a table source, only to a stream source.",
+                if names.len() > 1 { "s" } else { "" }
+            )));
+        }
     }
 
     // group expressions replaced by $KEYi; anything else left is not grouped
@@ -451,6 +477,20 @@ pub fn plan_aggregate(
         None => None,
     };
     let mut columns: Vec<OutputColumn> = key_cols.into_iter().flatten().collect();
+    if sink.is_some() {
+        if value_cols.is_empty() {
+            return Err(PlanError::invalid("The projection contains no value columns."));
+        }
+        for v in &value_cols {
+            if columns.iter().any(|k| k.name == v.name) {
+                return Err(PlanError::invalid(format!(
+                    "Duplicate value columns found in schema: `{}` {}",
+                    v.name,
+                    type_name(&v.ty)
+                )));
+            }
+        }
+    }
     columns.extend(value_cols);
     Ok(AggregatePlan {
         source,

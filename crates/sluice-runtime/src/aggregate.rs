@@ -209,7 +209,6 @@ impl AggregateOperator {
             }
             None => None,
         };
-        let single_key = keys.len() == 1;
         let mut emissions: Vec<Emission> = Vec::new();
         for r in 0..n {
             let t = if ts.is_valid(r) { ts.value(r) } else { 0 };
@@ -217,22 +216,28 @@ impl AggregateOperator {
                 .iter()
                 .map(|cols| cols.iter().map(|c| c.slice(r, 1)).collect())
                 .collect();
-            // ksqlDB drops rows whose (single) grouping value is NULL
-            let null_key = single_key && keys[0].is_null(r);
+            // ksqlDB drops rows with a NULL grouping value
+            let null_key = keys.iter().any(|k| k.is_null(r));
             if let Some(trows) = &table_rows {
                 let source_key = trows.row(r).as_ref().to_vec();
+                let gk = rows.row(r).as_ref().to_vec();
+                let adds = !(tomb.value(r) || null_key);
                 if let Some(prev) = self.contributions.remove(&source_key) {
                     if let Some(g) = self.groups.get_mut(&prev.group) {
                         for (acc, vals) in g.accumulators.iter_mut().zip(&prev.inputs) {
                             acc.retract_batch(vals)?;
                         }
-                        emissions.push(snapshot(prev.group, g, t)?);
+                        // an update within one group is a single change (Kafka
+                        // Streams forwards old and new together); a move between
+                        // groups changes both
+                        if !(adds && prev.group == gk) {
+                            emissions.push(snapshot(prev.group, g, t)?);
+                        }
                     }
                 }
-                if tomb.value(r) || null_key {
+                if !adds {
                     continue;
                 }
-                let gk = rows.row(r).as_ref().to_vec();
                 if !self.groups.contains_key(&gk) {
                     let key = key_scalars(&keys, r)?;
                     let g = self.new_group(key, None)?;
