@@ -202,6 +202,11 @@ pub fn plan_aggregate(
         }
         None => None,
     };
+    if q.emit == Some(Emit::Final) && q.window.is_none() {
+        return Err(PlanError::invalid(
+            "EMIT FINAL is only supported for windowed aggregations.",
+        ));
+    }
     if q.group_by.is_empty() {
         return Err(PlanError::invalid(
             "Aggregate query must have a GROUP BY clause (ksqlDB does not aggregate a whole stream into one row).",
@@ -354,7 +359,9 @@ pub fn plan_aggregate(
         .enumerate()
         .filter(|(_, f)| window.is_some() || !matches!(f.name().as_str(), WINDOWSTART | WINDOWEND))
         .map(|(index, f)| crate::expr::ScopeColumn {
-            qualifier: None,
+            // window bounds may be qualified by the source (`T.WINDOWSTART`)
+            qualifier: matches!(f.name().as_str(), WINDOWSTART | WINDOWEND | ROWTIME)
+                .then(|| qualifier.clone()),
             name: f.name().clone(),
             index,
         })

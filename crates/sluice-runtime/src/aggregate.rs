@@ -31,6 +31,8 @@ struct Group {
     accumulators: Vec<Box<dyn Accumulator>>,
     /// Whether the sink currently holds a row for this group (HAVING passed last time).
     visible: bool,
+    /// The latest event time that reached the group: its results carry it.
+    max_ts: i64,
 }
 
 /// What a table key contributed, so an update or delete can take it back.
@@ -42,6 +44,8 @@ struct Contribution {
 /// A group's result at the moment a row changed it.
 struct Emission {
     group: Vec<u8>,
+    /// The group ended (a session merged into another): write a tombstone.
+    delete: bool,
     timestamp: i64,
     key: Vec<ScalarValue>,
     aggregates: Vec<ScalarValue>,
@@ -158,6 +162,7 @@ impl AggregateOperator {
             window,
             accumulators,
             visible: false,
+            max_ts: i64::MIN,
         })
     }
 
@@ -265,39 +270,167 @@ impl AggregateOperator {
             }
             self.stream_time = self.stream_time.max(t);
             let base = rows.row(r).as_ref().to_vec();
-            let windows: Vec<Option<(i64, i64)>> = if self.plan.window.is_some() {
-                self.windows(t).into_iter().map(Some).collect()
-            } else {
-                vec![None]
-            };
-            let grace = self.plan.window.map(|w| w.grace_ms).unwrap_or(0);
-            for w in windows {
-                if let Some((_, end)) = w {
-                    // a window closed by stream time takes no more records
-                    if end.saturating_add(grace) <= self.stream_time {
-                        continue;
+            let grace = self.grace();
+            match self.plan.window {
+                Some(w) if w.kind == WindowKind::Session => {
+                    self.session_update(&base, &keys, r, t, &row_inputs, &mut emissions)?;
+                }
+                Some(_) => {
+                    for (start, end) in self.windows(t) {
+                        // a window closed by stream time takes no more records
+                        if end.saturating_add(grace) <= self.stream_time {
+                            continue;
+                        }
+                        let mut gk = base.clone();
+                        gk.extend_from_slice(&start.to_be_bytes());
+                        self.update_group(gk, &keys, r, Some((start, end)), t, &row_inputs, &mut emissions)?;
                     }
                 }
-                let mut gk = base.clone();
-                if let Some((start, _)) = w {
-                    gk.extend_from_slice(&start.to_be_bytes());
+                None => {
+                    self.update_group(base, &keys, r, None, t, &row_inputs, &mut emissions)?;
                 }
-                if !self.groups.contains_key(&gk) {
-                    let key = key_scalars(&keys, r)?;
-                    let g = self.new_group(key, w)?;
-                    self.groups.insert(gk.clone(), g);
-                }
-                if let Some(g) = self.groups.get_mut(&gk) {
-                    for (acc, vals) in g.accumulators.iter_mut().zip(&row_inputs) {
-                        acc.update_batch(vals)?;
-                    }
-                }
-                if let Some(g) = self.groups.get_mut(&gk) {
-                    emissions.push(snapshot(gk, g, t)?);
-                }
+            }
+            if self.plan.emit == Some(sluice_sql::Emit::Final) {
+                self.close_windows(&mut emissions)?;
             }
         }
         self.emit(emissions)
+    }
+
+    /// The grace period windows wait for late records; EMIT FINAL without one closes
+    /// windows at their end, as ksqlDB's suppression does.
+    fn grace(&self) -> i64 {
+        match self.plan.window {
+            Some(w) if w.grace_ms == sluice_planner::aggregate::DEFAULT_GRACE_MS
+                && self.plan.emit == Some(sluice_sql::Emit::Final) =>
+            {
+                0
+            }
+            Some(w) => w.grace_ms,
+            None => 0,
+        }
+    }
+
+    /// Add a row to one group (created on first use) and record the change; with
+    /// EMIT FINAL the change is held back until the window closes.
+    #[allow(clippy::too_many_arguments)]
+    fn update_group(
+        &mut self,
+        gk: Vec<u8>,
+        keys: &[ArrayRef],
+        r: usize,
+        window: Option<(i64, i64)>,
+        t: i64,
+        inputs: &[Vec<ArrayRef>],
+        emissions: &mut Vec<Emission>,
+    ) -> Result<(), RuntimeError> {
+        if !self.groups.contains_key(&gk) {
+            let key = key_scalars(keys, r)?;
+            let g = self.new_group(key, window)?;
+            self.groups.insert(gk.clone(), g);
+        }
+        let final_only = self.plan.emit == Some(sluice_sql::Emit::Final);
+        if let Some(g) = self.groups.get_mut(&gk) {
+            for (acc, vals) in g.accumulators.iter_mut().zip(inputs) {
+                acc.update_batch(vals)?;
+            }
+            g.max_ts = g.max_ts.max(t);
+            if !final_only {
+                let ts = g.max_ts;
+                emissions.push(snapshot(gk, g, ts)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Session windows: the row joins every session of its key within the gap,
+    /// merging them into one; merged-away sessions are deleted downstream.
+    fn session_update(
+        &mut self,
+        base: &[u8],
+        keys: &[ArrayRef],
+        r: usize,
+        t: i64,
+        inputs: &[Vec<ArrayRef>],
+        emissions: &mut Vec<Emission>,
+    ) -> Result<(), RuntimeError> {
+        let Some(w) = self.plan.window else {
+            return Ok(());
+        };
+        let gap = w.size_ms;
+        let grace = self.grace();
+        let now = self.stream_time;
+        // a session closes a gap after its last record, plus grace: a record that
+        // could only belong to closed sessions is late and dropped
+        let open = |end: i64| end.saturating_add(gap).saturating_add(grace) >= now;
+        if !open(t) {
+            return Ok(());
+        }
+        let mut merged: Vec<(Vec<u8>, (i64, i64))> = self
+            .groups
+            .iter()
+            .filter(|(k, g)| {
+                k.starts_with(base)
+                    && k.len() == base.len() + 16
+                    && g.window.is_some_and(|(s, e)| open(e) && e >= t - gap && s <= t + gap)
+            })
+            .filter_map(|(k, g)| g.window.map(|win| (k.clone(), win)))
+            .collect();
+        merged.sort_by_key(|(_, w)| *w);
+        let start = merged.iter().map(|(_, w)| w.0).chain([t]).min().unwrap_or(t);
+        let end = merged.iter().map(|(_, w)| w.1).chain([t]).max().unwrap_or(t);
+        let key = key_scalars(keys, r)?;
+        let mut session = self.new_group(key, Some((start, end)))?;
+        for (k, _) in &merged {
+            if let Some(mut old) = self.groups.remove(k) {
+                for (acc, old_acc) in session.accumulators.iter_mut().zip(old.accumulators.iter_mut()) {
+                    let state: Vec<ArrayRef> = old_acc
+                        .state()?
+                        .into_iter()
+                        .map(|v| v.to_array())
+                        .collect::<Result<_, _>>()?;
+                    acc.merge_batch(&state)?;
+                }
+                session.max_ts = session.max_ts.max(old.max_ts);
+                if self.plan.emit != Some(sluice_sql::Emit::Final) {
+                    let ts = old.max_ts;
+                    emissions.push(snapshot_as(k.clone(), &mut old, ts, true)?);
+                }
+            }
+        }
+        let mut gk = base.to_vec();
+        gk.extend_from_slice(&start.to_be_bytes());
+        gk.extend_from_slice(&end.to_be_bytes());
+        self.groups.insert(gk.clone(), session);
+        self.update_group(gk, keys, r, Some((start, end)), t, inputs, emissions)
+    }
+
+    /// EMIT FINAL: emit and forget every window that stream time has closed.
+    fn close_windows(&mut self, emissions: &mut Vec<Emission>) -> Result<(), RuntimeError> {
+        let grace = self.grace();
+        let now = self.stream_time;
+        let mut closed: Vec<(i64, i64, Vec<u8>)> = self
+            .groups
+            .iter()
+            .filter_map(|(k, g)| {
+                let (s, e) = g.window?;
+                // a session's end is its last record; it closes a gap later
+                let close = if g.window.is_some() && self.plan.window.is_some_and(|w| w.kind == WindowKind::Session) {
+                    e.saturating_add(self.plan.window.map(|w| w.size_ms).unwrap_or(0))
+                } else {
+                    e
+                };
+                (close.saturating_add(grace) <= now).then(|| (e, s, k.clone()))
+            })
+            .collect();
+        closed.sort();
+        for (_, _, k) in closed {
+            if let Some(mut g) = self.groups.remove(&k) {
+                let ts = g.max_ts;
+                emissions.push(snapshot(k, &mut g, ts)?);
+            }
+        }
+        Ok(())
     }
 
     /// Evaluate HAVING and the projection over the emitted groups' current results.
@@ -340,8 +473,18 @@ impl AggregateOperator {
         let mut picks = Vec::new();
         let mut tombstones = Vec::new();
         for (j, e) in emissions.iter().enumerate() {
+            if e.delete {
+                picks.push(j as u32);
+                tombstones.push(true);
+                continue;
+            }
             let pass = having.as_ref().is_none_or(|h| h.is_valid(j) && h.value(j));
             let Some(g) = self.groups.get_mut(&e.group) else {
+                // a final result: its window closed and its state is gone
+                if pass {
+                    picks.push(j as u32);
+                    tombstones.push(false);
+                }
                 continue;
             };
             if pass {
@@ -376,6 +519,15 @@ impl AggregateOperator {
 }
 
 fn snapshot(group: Vec<u8>, g: &mut Group, timestamp: i64) -> Result<Emission, RuntimeError> {
+    snapshot_as(group, g, timestamp, false)
+}
+
+fn snapshot_as(
+    group: Vec<u8>,
+    g: &mut Group,
+    timestamp: i64,
+    delete: bool,
+) -> Result<Emission, RuntimeError> {
     let aggregates = g
         .accumulators
         .iter_mut()
@@ -383,6 +535,7 @@ fn snapshot(group: Vec<u8>, g: &mut Group, timestamp: i64) -> Result<Emission, R
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Emission {
         group,
+        delete,
         timestamp,
         key: g.key.clone(),
         aggregates,

@@ -16,6 +16,8 @@ use crate::RuntimeError;
 /// record-headers and tombstone columns.
 pub struct ProjectOperator {
     filter: Option<PhysExpr>,
+    /// The source is a table (deletes pass filters).
+    table: bool,
     /// PARTITION BY keys computed from value columns, NULL for records without a
     /// value (ksqlDB cannot evaluate them).
     value_dependent_keys: Vec<String>,
@@ -49,6 +51,7 @@ impl ProjectOperator {
         }
         Ok(ProjectOperator {
             filter: plan.filter.clone(),
+            table: plan.source.kind == sluice_sql::SourceKind::Table,
             value_dependent_keys: plan.value_dependent_keys.clone(),
             table_functions: plan.table_functions.clone(),
             expanded_schema: plan.expanded_schema.clone(),
@@ -69,6 +72,20 @@ impl ProjectOperator {
                 let mask = f.evaluate(batch)?.into_array(batch.num_rows())?;
                 // a comparison with NULL is false in ksqlDB, so a null predicate drops the row
                 let mask = mask.as_boolean();
+                // a stream record without a value never passes a WHERE clause; a
+                // table's delete always does (the row may have been visible)
+                let tombstones = batch.column(self.carried[2]).as_boolean();
+                let adjusted;
+                let mask = if tombstones.true_count() > 0 {
+                    adjusted = if self.table {
+                        arrow::compute::or(&arrow::compute::prep_null_mask_filter(mask), tombstones)?
+                    } else {
+                        arrow::compute::and_not(mask, tombstones)?
+                    };
+                    &adjusted
+                } else {
+                    mask
+                };
                 if mask.null_count() > 0 {
                     filter_record_batch(batch, &arrow::compute::prep_null_mask_filter(mask))?
                 } else {
