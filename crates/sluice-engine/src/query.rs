@@ -183,7 +183,7 @@ impl Engine {
         let task = self.task_for(
             id.clone(),
             &plan,
-            QueryOutput::Topic(sink),
+            QueryOutput::Topic(Box::new(sink)),
             self.offset_reset(),
         )?;
         // CREATE OR REPLACE: the old query makes way for the new one
@@ -272,7 +272,7 @@ impl Engine {
         let task = self.task_for(
             id.clone(),
             &plan,
-            QueryOutput::Topic(sink),
+            QueryOutput::Topic(Box::new(sink)),
             self.offset_reset(),
         )?;
         self.queries.insert(

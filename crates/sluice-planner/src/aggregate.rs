@@ -212,7 +212,7 @@ pub fn plan_aggregate(
             "Aggregate query must have a GROUP BY clause (ksqlDB does not aggregate a whole stream into one row).",
         ));
     }
-    if q.partition_by.len() > 0 {
+    if !q.partition_by.is_empty() {
         return Err(PlanError::invalid(
             "PARTITION BY cannot be used with GROUP BY.",
         ));
@@ -304,7 +304,6 @@ pub fn plan_aggregate(
     }
     let lifted_items: Vec<Expr> = items.iter().map(|(e, _)| lift(e)).collect();
     let lifted_having = q.having.as_ref().map(&mut lift);
-    drop(lift);
     if let Some(e) = agg_error {
         return Err(e);
     }
@@ -486,7 +485,9 @@ pub fn plan_aggregate(
     let mut columns: Vec<OutputColumn> = key_cols.into_iter().flatten().collect();
     if sink.is_some() {
         if value_cols.is_empty() {
-            return Err(PlanError::invalid("The projection contains no value columns."));
+            return Err(PlanError::invalid(
+                "The projection contains no value columns.",
+            ));
         }
         for v in &value_cols {
             if columns.iter().any(|k| k.name == v.name) {

@@ -283,7 +283,15 @@ impl AggregateOperator {
                         }
                         let mut gk = base.clone();
                         gk.extend_from_slice(&start.to_be_bytes());
-                        self.update_group(gk, &keys, r, Some((start, end)), t, &row_inputs, &mut emissions)?;
+                        self.update_group(
+                            gk,
+                            &keys,
+                            r,
+                            Some((start, end)),
+                            t,
+                            &row_inputs,
+                            &mut emissions,
+                        )?;
                     }
                 }
                 None => {
@@ -301,8 +309,9 @@ impl AggregateOperator {
     /// windows at their end, as ksqlDB's suppression does.
     fn grace(&self) -> i64 {
         match self.plan.window {
-            Some(w) if w.grace_ms == sluice_planner::aggregate::DEFAULT_GRACE_MS
-                && self.plan.emit == Some(sluice_sql::Emit::Final) =>
+            Some(w)
+                if w.grace_ms == sluice_planner::aggregate::DEFAULT_GRACE_MS
+                    && self.plan.emit == Some(sluice_sql::Emit::Final) =>
             {
                 0
             }
@@ -372,18 +381,33 @@ impl AggregateOperator {
             .filter(|(k, g)| {
                 k.starts_with(base)
                     && k.len() == base.len() + 16
-                    && g.window.is_some_and(|(s, e)| open(e) && e >= t - gap && s <= t + gap)
+                    && g.window
+                        .is_some_and(|(s, e)| open(e) && e >= t - gap && s <= t + gap)
             })
             .filter_map(|(k, g)| g.window.map(|win| (k.clone(), win)))
             .collect();
         merged.sort_by_key(|(_, w)| *w);
-        let start = merged.iter().map(|(_, w)| w.0).chain([t]).min().unwrap_or(t);
-        let end = merged.iter().map(|(_, w)| w.1).chain([t]).max().unwrap_or(t);
+        let start = merged
+            .iter()
+            .map(|(_, w)| w.0)
+            .chain([t])
+            .min()
+            .unwrap_or(t);
+        let end = merged
+            .iter()
+            .map(|(_, w)| w.1)
+            .chain([t])
+            .max()
+            .unwrap_or(t);
         let key = key_scalars(keys, r)?;
         let mut session = self.new_group(key, Some((start, end)))?;
         for (k, _) in &merged {
             if let Some(mut old) = self.groups.remove(k) {
-                for (acc, old_acc) in session.accumulators.iter_mut().zip(old.accumulators.iter_mut()) {
+                for (acc, old_acc) in session
+                    .accumulators
+                    .iter_mut()
+                    .zip(old.accumulators.iter_mut())
+                {
                     let state: Vec<ArrayRef> = old_acc
                         .state()?
                         .into_iter()
@@ -415,7 +439,12 @@ impl AggregateOperator {
             .filter_map(|(k, g)| {
                 let (s, e) = g.window?;
                 // a session's end is its last record; it closes a gap later
-                let close = if g.window.is_some() && self.plan.window.is_some_and(|w| w.kind == WindowKind::Session) {
+                let close = if g.window.is_some()
+                    && self
+                        .plan
+                        .window
+                        .is_some_and(|w| w.kind == WindowKind::Session)
+                {
                     e.saturating_add(self.plan.window.map(|w| w.size_ms).unwrap_or(0))
                 } else {
                     e

@@ -78,7 +78,10 @@ impl ProjectOperator {
                 let adjusted;
                 let mask = if tombstones.true_count() > 0 {
                     adjusted = if self.table {
-                        arrow::compute::or(&arrow::compute::prep_null_mask_filter(mask), tombstones)?
+                        arrow::compute::or(
+                            &arrow::compute::prep_null_mask_filter(mask),
+                            tombstones,
+                        )?
                     } else {
                         arrow::compute::and_not(mask, tombstones)?
                     };

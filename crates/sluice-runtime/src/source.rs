@@ -46,6 +46,9 @@ pub struct Decoded {
     pub skipped: Vec<Skipped>,
 }
 
+/// A windowed key split into the key proper and its window bounds.
+type WindowedKey = (Vec<u8>, i64, i64);
+
 pub struct SourceReader {
     def: Arc<SourceDef>,
     schema: SchemaRef,
@@ -82,7 +85,7 @@ impl SourceReader {
     pub fn decode(&self, records: &[StoredRecord]) -> Result<Decoded, RuntimeError> {
         let n = records.len();
         // windowed keys carry their window after the key proper
-        let windows: Option<Vec<Option<(Vec<u8>, i64, i64)>>> = self.def.window.map(|w| {
+        let windows: Option<Vec<Option<WindowedKey>>> = self.def.window.map(|w| {
             records
                 .iter()
                 .map(|r| {

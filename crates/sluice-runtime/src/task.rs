@@ -16,7 +16,7 @@ use crate::RuntimeError;
 /// Where a query's rows go.
 pub enum QueryOutput {
     /// A persistent query writes its sink topic.
-    Topic(TopicSink),
+    Topic(Box<TopicSink>),
     /// A transient (push) query hands rows to its client; they collect here until drained.
     Rows(Vec<RecordBatch>),
 }
