@@ -30,12 +30,18 @@ impl Engine {
         output: QueryOutput,
         reset: OffsetReset,
     ) -> Result<QueryTask> {
-        let ts = timestamp_extractor(plan.source(), &self.metastore)?;
-        let reader = SourceReader::new(plan.source().clone(), ts, &self.registry)?;
+        let readers = plan
+            .sources()
+            .into_iter()
+            .map(|def| {
+                let ts = timestamp_extractor(def, &self.metastore)?;
+                Ok(SourceReader::new(def.clone(), ts, &self.registry)?)
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(QueryTask::new(
             id,
             plan,
-            reader,
+            readers,
             output,
             reset,
             self.processing_log.clone(),
@@ -175,7 +181,7 @@ impl Engine {
         let mut sink = TopicSink::new(&def, &self.registry)?;
         let computed_keys = match &plan {
             QueryPlan::Project(p) => p.repartitioned,
-            QueryPlan::Aggregate(_) => true,
+            QueryPlan::Aggregate(_) | QueryPlan::Join(_) => true,
         };
         if computed_keys {
             sink = sink.with_computed_keys();
@@ -197,7 +203,7 @@ impl Engine {
                 id: id.clone(),
                 sql: text.to_string(),
                 sink: name,
-                sources: vec![plan.source().name.clone()],
+                sources: plan.sources().iter().map(|d| d.name.clone()).collect(),
                 task,
             },
         );

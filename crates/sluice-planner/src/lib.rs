@@ -10,6 +10,7 @@ pub mod builtins;
 pub mod catalog;
 mod error;
 pub mod expr;
+pub mod join;
 mod lambda;
 pub mod plan;
 pub mod rewrite;

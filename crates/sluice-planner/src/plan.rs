@@ -695,19 +695,30 @@ pub fn output_timestamp(
 pub enum QueryPlan {
     Project(ProjectPlan),
     Aggregate(crate::aggregate::AggregatePlan),
+    Join(Box<crate::join::JoinPlan>),
 }
 
 impl QueryPlan {
+    /// The (first) source the query reads.
     pub fn source(&self) -> &Arc<SourceDef> {
         match self {
             QueryPlan::Project(p) => &p.source,
             QueryPlan::Aggregate(a) => &a.source,
+            QueryPlan::Join(j) => &j.left.source,
+        }
+    }
+    /// Every source the query reads.
+    pub fn sources(&self) -> Vec<&Arc<SourceDef>> {
+        match self {
+            QueryPlan::Join(j) => vec![&j.left.source, &j.right.source],
+            other => vec![other.source()],
         }
     }
     pub fn columns(&self) -> &[OutputColumn] {
         match self {
             QueryPlan::Project(p) => &p.columns,
             QueryPlan::Aggregate(a) => &a.columns,
+            QueryPlan::Join(j) => &j.project.columns,
         }
     }
     pub fn key_columns(&self) -> impl Iterator<Item = &OutputColumn> {
@@ -717,6 +728,7 @@ impl QueryPlan {
         match self {
             QueryPlan::Project(p) => p.limit,
             QueryPlan::Aggregate(a) => a.limit,
+            QueryPlan::Join(j) => j.project.limit,
         }
     }
     /// A stateless query keeps its source's kind; an aggregation makes a table.
@@ -724,6 +736,7 @@ impl QueryPlan {
         match self {
             QueryPlan::Project(p) => p.source.kind,
             QueryPlan::Aggregate(_) => sluice_sql::SourceKind::Table,
+            QueryPlan::Join(j) => j.result_kind(),
         }
     }
     /// The window the result's keys carry.
@@ -731,17 +744,29 @@ impl QueryPlan {
         match self {
             QueryPlan::Project(p) => p.source.window,
             QueryPlan::Aggregate(a) => a.window_info(),
+            QueryPlan::Join(_) => None,
         }
     }
 }
 
 /// Plan any SELECT: aggregations (GROUP BY, WINDOW, aggregate calls) or projections.
 pub fn plan(q: &Query, catalog: &dyn Catalog, ctx: QueryContext) -> Result<QueryPlan, PlanError> {
+    let sink = match ctx {
+        QueryContext::Persistent(s) => Some(s),
+        QueryContext::Transient => None,
+    };
+    if let Relation::Join { .. } = &q.from {
+        if crate::aggregate::is_aggregate_query(q) || !q.partition_by.is_empty() {
+            return Err(PlanError::Unsupported(
+                "Aggregating or re-partitioning a join is not supported yet by this version of Sluice."
+                    .into(),
+            ));
+        }
+        return Ok(QueryPlan::Join(Box::new(crate::join::plan_join(
+            q, catalog, sink,
+        )?)));
+    }
     if crate::aggregate::is_aggregate_query(q) {
-        let sink = match ctx {
-            QueryContext::Persistent(s) => Some(s),
-            QueryContext::Transient => None,
-        };
         return Ok(QueryPlan::Aggregate(crate::aggregate::plan_aggregate(
             q, catalog, sink,
         )?));

@@ -4,6 +4,7 @@
 
 pub mod aggregate;
 mod error;
+pub mod join;
 pub mod processing_log;
 pub mod project;
 pub mod sink;

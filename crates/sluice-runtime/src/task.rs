@@ -7,6 +7,7 @@ use sluice_log::Log;
 use sluice_planner::QueryPlan;
 
 use crate::aggregate::AggregateOperator;
+use crate::join::JoinOperator;
 use crate::processing_log::{ProcessingLog, ProcessingLogEntry};
 use crate::project::ProjectOperator;
 use crate::sink::TopicSink;
@@ -38,36 +39,44 @@ impl OffsetReset {
     }
 }
 
-/// The operator a task runs over its source's rows.
+/// The operator a task runs over its sources' rows.
 enum Operator {
     Project(ProjectOperator),
     Aggregate(Box<AggregateOperator>),
+    Join(Box<JoinOperator>),
 }
 
 impl Operator {
-    fn process(&mut self, batch: &RecordBatch) -> Result<RecordBatch, RuntimeError> {
+    fn process(&mut self, input: usize, batch: &RecordBatch) -> Result<RecordBatch, RuntimeError> {
         match self {
             Operator::Project(p) => p.process(batch),
             Operator::Aggregate(a) => a.process(batch),
+            Operator::Join(j) => j.process(input, batch),
         }
     }
     fn schema(&self) -> &arrow::datatypes::SchemaRef {
         match self {
             Operator::Project(p) => p.schema(),
             Operator::Aggregate(a) => a.schema(),
+            Operator::Join(j) => j.schema(),
         }
     }
+}
+
+/// One source topic a task consumes, with its decoder and read positions.
+struct Input {
+    topic: String,
+    reader: SourceReader,
+    positions: Vec<i64>,
 }
 
 pub struct QueryTask {
     pub id: String,
     group: String,
-    topic: String,
-    reader: SourceReader,
+    inputs: Vec<Input>,
     operator: Operator,
     visible: usize,
     output: QueryOutput,
-    positions: Vec<i64>,
     reset: OffsetReset,
     limit: Option<u64>,
     emitted: u64,
@@ -82,30 +91,54 @@ pub struct Progress {
 }
 
 impl QueryTask {
+    /// `readers` holds one reader per source of the plan, in `QueryPlan::sources` order.
     pub fn new(
         id: String,
         plan: &QueryPlan,
-        reader: SourceReader,
+        readers: Vec<SourceReader>,
         output: QueryOutput,
         reset: OffsetReset,
         processing_log: Arc<ProcessingLog>,
     ) -> Result<Self, RuntimeError> {
+        if readers.is_empty() {
+            return Err(RuntimeError::Plan("a query needs a source".into()));
+        }
         let operator = match plan {
-            QueryPlan::Project(p) => Operator::Project(ProjectOperator::new(p, reader.schema())?),
+            QueryPlan::Project(p) => {
+                Operator::Project(ProjectOperator::new(p, readers[0].schema())?)
+            }
             QueryPlan::Aggregate(a) => {
-                Operator::Aggregate(Box::new(AggregateOperator::new(a, reader.schema())?))
+                Operator::Aggregate(Box::new(AggregateOperator::new(a, readers[0].schema())?))
+            }
+            QueryPlan::Join(j) => {
+                let right = readers
+                    .get(1)
+                    .ok_or_else(|| RuntimeError::Plan("a join needs two sources".into()))?;
+                Operator::Join(Box::new(JoinOperator::new(
+                    j,
+                    readers[0].schema().clone(),
+                    right.schema().clone(),
+                )?))
             }
         };
         let visible = plan.columns().len();
+        let inputs = plan
+            .sources()
+            .into_iter()
+            .zip(readers)
+            .map(|(def, reader)| Input {
+                topic: def.topic.clone(),
+                reader,
+                positions: Vec::new(),
+            })
+            .collect();
         Ok(QueryTask {
             group: format!("_confluent-ksql-default_query_{id}"),
             id,
-            topic: plan.source().topic.clone(),
-            reader,
+            inputs,
             operator,
             visible,
             output,
-            positions: Vec::new(),
             reset,
             limit: plan.limit(),
             emitted: 0,
@@ -141,71 +174,77 @@ impl QueryTask {
     }
 
     fn sync_partitions(&mut self, log: &dyn Log) -> Result<(), RuntimeError> {
-        let ends = log.end_offsets(&self.topic)?;
-        if ends.len() == self.positions.len() {
-            return Ok(());
-        }
-        let committed = log.committed(&self.group, &self.topic)?;
-        let known = self.positions.len();
-        for (p, end) in ends.iter().enumerate().skip(known) {
-            let start = match (committed.get(p).copied().flatten(), self.reset) {
-                (Some(o), _) => o,
-                (None, OffsetReset::Earliest) => 0,
-                (None, OffsetReset::Latest) => *end,
-            };
-            self.positions.push(start);
+        for input in &mut self.inputs {
+            let ends = log.end_offsets(&input.topic)?;
+            if ends.len() == input.positions.len() {
+                continue;
+            }
+            let committed = log.committed(&self.group, &input.topic)?;
+            let known = input.positions.len();
+            for (p, end) in ends.iter().enumerate().skip(known) {
+                let start = match (committed.get(p).copied().flatten(), self.reset) {
+                    (Some(o), _) => o,
+                    (None, OffsetReset::Earliest) => 0,
+                    (None, OffsetReset::Latest) => *end,
+                };
+                input.positions.push(start);
+            }
         }
         Ok(())
     }
 
-    /// Process up to `max` records per partition. Returns what was done; zero
-    /// consumed means the task is caught up.
+    /// Process up to `max` records per partition of every source. Returns what was
+    /// done; zero consumed means the task is caught up.
     pub fn poll(&mut self, log: &dyn Log, max: usize) -> Result<Progress, RuntimeError> {
         let mut progress = Progress::default();
         if self.is_done() {
             return Ok(progress);
         }
         self.sync_partitions(log)?;
-        for p in 0..self.positions.len() {
-            let records = log.fetch(&self.topic, p as i32, self.positions[p], max)?;
-            let Some(last) = records.last() else {
-                continue;
-            };
-            let next = last.offset + 1;
-            progress.consumed += records.len();
-            let decoded = self.reader.decode(&records)?;
-            for s in decoded.skipped {
-                self.processing_log.record(ProcessingLogEntry {
-                    query_id: self.id.clone(),
-                    topic: self.topic.clone(),
-                    partition: s.partition,
-                    offset: s.offset,
-                    message: s.message,
-                });
-            }
-            let mut out = self.operator.process(&decoded.batch)?;
-            if let Some(limit) = self.limit {
-                let room = (limit - self.emitted) as usize;
-                if out.num_rows() > room {
-                    out = out.slice(0, room);
+        for i in 0..self.inputs.len() {
+            for p in 0..self.inputs[i].positions.len() {
+                let input = &self.inputs[i];
+                let records = log.fetch(&input.topic, p as i32, input.positions[p], max)?;
+                let Some(last) = records.last() else {
+                    continue;
+                };
+                let next = last.offset + 1;
+                progress.consumed += records.len();
+                let decoded = input.reader.decode(&records)?;
+                for s in decoded.skipped {
+                    self.processing_log.record(ProcessingLogEntry {
+                        query_id: self.id.clone(),
+                        topic: input.topic.clone(),
+                        partition: s.partition,
+                        offset: s.offset,
+                        message: s.message,
+                    });
                 }
-            }
-            self.emitted += out.num_rows() as u64;
-            progress.produced += out.num_rows();
-            match &mut self.output {
-                QueryOutput::Topic(sink) => {
-                    sink.write(log, &out)?;
-                    log.commit(&self.group, &[(self.topic.clone(), p as i32, next)])?;
-                }
-                QueryOutput::Rows(rows) => {
-                    if out.num_rows() > 0 {
-                        rows.push(out)
+                let topic = input.topic.clone();
+                let mut out = self.operator.process(i, &decoded.batch)?;
+                if let Some(limit) = self.limit {
+                    let room = (limit - self.emitted) as usize;
+                    if out.num_rows() > room {
+                        out = out.slice(0, room);
                     }
                 }
-            }
-            self.positions[p] = next;
-            if self.is_done() {
-                break;
+                self.emitted += out.num_rows() as u64;
+                progress.produced += out.num_rows();
+                match &mut self.output {
+                    QueryOutput::Topic(sink) => {
+                        sink.write(log, &out)?;
+                        log.commit(&self.group, &[(topic, p as i32, next)])?;
+                    }
+                    QueryOutput::Rows(rows) => {
+                        if out.num_rows() > 0 {
+                            rows.push(out)
+                        }
+                    }
+                }
+                self.inputs[i].positions[p] = next;
+                if self.is_done() {
+                    return Ok(progress);
+                }
             }
         }
         Ok(progress)

@@ -1,0 +1,453 @@
+//! Planning two-source joins: stream-stream (WITHIN), stream-table and table-table
+//! on the primary key.
+//!
+//! The joined row layout is the left source's row layout followed by the right's,
+//! each field renamed `ALIAS.NAME`, then `$JOINKEY` (the join key value: left's for
+//! INNER/LEFT, right's for RIGHT, whichever is present for FULL), `ROWTIME`,
+//! `$RECORD_HEADERS` and `$TOMBSTONE`. The projection and WHERE run over it through
+//! an ordinary [`ProjectPlan`], so everything a stateless query supports works on
+//! joined rows.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use sluice_sql::{BinaryOp, Expr, Ident, JoinKind, Query, Relation, SelectItem, SourceKind};
+
+use crate::catalog::{
+    headers_type, is_internal_column, Catalog, ColumnRole, SourceDef, RECORD_HEADERS, ROWTIME,
+    TOMBSTONE,
+};
+use crate::expr::{ExprCompiler, PhysExpr, Scope, ScopeColumn};
+use crate::plan::{OutputColumn, ProjectPlan};
+use crate::rewrite::{any_node, canonical};
+use crate::types::type_name;
+use crate::PlanError;
+
+pub const JOIN_KEY: &str = "$JOINKEY";
+
+#[derive(Debug, Clone)]
+pub struct JoinSide {
+    pub source: Arc<SourceDef>,
+    pub alias: String,
+    /// The join expression over this side's own row layout.
+    pub key: PhysExpr,
+}
+
+#[derive(Debug, Clone)]
+pub struct JoinPlan {
+    pub kind: JoinKind,
+    pub left: JoinSide,
+    pub right: JoinSide,
+    pub key_type: DataType,
+    /// Stream-stream: how far before and after a record the other side may be (ms).
+    pub within: Option<(i64, i64)>,
+    /// The joined row layout.
+    pub joined_schema: SchemaRef,
+    /// Filter and projection over the joined layout; its `source` describes the
+    /// joined rows (kind = the result's kind).
+    pub project: ProjectPlan,
+}
+
+impl JoinPlan {
+    pub fn result_kind(&self) -> SourceKind {
+        if self.left.source.kind == SourceKind::Table && self.right.source.kind == SourceKind::Table
+        {
+            SourceKind::Table
+        } else {
+            SourceKind::Stream
+        }
+    }
+}
+
+fn side_of(e: &Expr, left: &Scope, right: &Scope) -> Option<bool> {
+    let mut uses_left = false;
+    let mut uses_right = false;
+    any_node(e, &mut |x| {
+        if let Expr::Column {
+            qualifier, name, ..
+        } = x
+        {
+            let q = qualifier.as_ref().map(|q| q.value.as_str());
+            if matches!(left.resolve(q, &name.value), Ok(Some(_))) {
+                uses_left = true;
+            }
+            if matches!(right.resolve(q, &name.value), Ok(Some(_))) {
+                uses_right = true;
+            }
+        }
+        false
+    });
+    match (uses_left, uses_right) {
+        (true, false) => Some(true),
+        (false, true) => Some(false),
+        _ => None,
+    }
+}
+
+fn strip(e: &Expr) -> &Expr {
+    match e {
+        Expr::Nested(inner) => strip(inner),
+        other => other,
+    }
+}
+
+pub fn plan_join(
+    q: &Query,
+    catalog: &dyn Catalog,
+    sink: Option<&str>,
+) -> Result<JoinPlan, PlanError> {
+    let Relation::Join { left, joins } = &q.from else {
+        return Err(PlanError::invalid("not a join"));
+    };
+    let [join] = joins.as_slice() else {
+        return Err(PlanError::Unsupported(
+            "Joins of more than two sources are not supported yet by this version of Sluice."
+                .into(),
+        ));
+    };
+    let lookup = |r: &Relation| -> Result<(Arc<SourceDef>, String), PlanError> {
+        match r {
+            Relation::Source { name, alias, .. } => {
+                let def = catalog
+                    .source(&name.value)
+                    .ok_or_else(|| PlanError::UnknownSource(name.value.clone()))?;
+                Ok((def, alias.as_ref().unwrap_or(name).value.clone()))
+            }
+            Relation::Join { .. } => Err(PlanError::Unsupported(
+                "Nested joins are not supported yet by this version of Sluice.".into(),
+            )),
+        }
+    };
+    let (ldef, lalias) = lookup(left)?;
+    let (rdef, ralias) = lookup(&join.right)?;
+    let kinds = (ldef.kind, rdef.kind);
+    match (kinds, join.kind, &join.within) {
+        ((SourceKind::Stream, SourceKind::Stream), _, None) => {
+            return Err(PlanError::invalid(
+                "Stream-Stream joins must have a WITHIN clause specified. None was provided. To learn about how to specify a WITHIN clause with a stream-stream join, please visit: https://docs.confluent.io/current/ksql/docs/syntax-reference.html#create-stream-as-select",
+            ))
+        }
+        ((SourceKind::Table, SourceKind::Stream), _, _) => {
+            return Err(PlanError::invalid(format!(
+                "Join between invalid operands requested: left type: KTABLE, right type: KSTREAM"
+            )))
+        }
+        ((SourceKind::Stream, SourceKind::Table), JoinKind::Right | JoinKind::Full, _) => {
+            return Err(PlanError::invalid(format!(
+                "Invalid join type: {} join not supported for stream-table join. Only INNER and LEFT joins are supported.",
+                if join.kind == JoinKind::Full { "full-outer" } else { "right" }
+            )))
+        }
+        (_, _, Some(_)) if kinds != (SourceKind::Stream, SourceKind::Stream) => {
+            return Err(PlanError::invalid(
+                "A window definition was provided for a Stream-Table join. These joins are not windowed. Please drop the window definition (i.e. the WITHIN clause) and try to execute your join again.",
+            ))
+        }
+        _ => {}
+    }
+    if lalias == ralias {
+        return Err(PlanError::invalid(format!(
+            "Can not join '{}' to '{}': self joins are not yet supported.",
+            ldef.name, rdef.name
+        )));
+    }
+    let lscope = Scope::of_schema(ldef.row_schema(), Some(&lalias));
+    let rscope = Scope::of_schema(rdef.row_schema(), Some(&ralias));
+
+    // ON a = b, one side each
+    let (l_on, r_on) = match strip(&join.on) {
+        Expr::Binary {
+            op: BinaryOp::Eq,
+            left,
+            right,
+        } => match (side_of(left, &lscope, &rscope), side_of(right, &lscope, &rscope)) {
+            (Some(true), Some(false)) => ((**left).clone(), (**right).clone()),
+            (Some(false), Some(true)) => ((**right).clone(), (**left).clone()),
+            _ => {
+                return Err(PlanError::invalid(format!(
+                    "Invalid comparison expression '{}' in join '{}'. Each side of the join comparision must contain references from exactly one source.",
+                    join.on, join.on
+                )))
+            }
+        },
+        other => {
+            return Err(PlanError::invalid(format!(
+                "Unsupported join expression: {other}. Only equality of one expression from each source is supported."
+            )))
+        }
+    };
+    let lkey = ExprCompiler::new(lscope.clone(), catalog, "JOIN").compile(&l_on)?;
+    let rkey = ExprCompiler::new(rscope.clone(), catalog, "JOIN").compile(&r_on)?;
+    let key_type = crate::expr::common_type([&lkey.ty, &rkey.ty]).ok_or_else(|| {
+        PlanError::ty(format!(
+            "Invalid join condition: types don't match. Got {}{{{}}} = {}{{{}}}.",
+            l_on,
+            type_name(&lkey.ty),
+            r_on,
+            type_name(&rkey.ty)
+        ))
+    })?;
+    let lc = ExprCompiler::new(lscope.clone(), catalog, "JOIN");
+    let rc = ExprCompiler::new(rscope.clone(), catalog, "JOIN");
+    let lkey_expr = lc.cast_to(lkey, &key_type)?;
+    let rkey_expr = rc.cast_to(rkey, &key_type)?;
+    // a table side joins on its primary key
+    for (def, on, alias) in [(&ldef, &l_on, &lalias), (&rdef, &r_on, &ralias)] {
+        if def.kind == SourceKind::Table {
+            let is_pk = matches!(strip(on), Expr::Column { name, .. }
+                if def.key_columns().count() == 1 && def.key_columns().any(|k| k.name == name.value));
+            if !is_pk {
+                return Err(PlanError::Unsupported(format!(
+                    "Cannot repartition a TABLE source. If this is a join, joins on tables must be on the table's PRIMARY KEY: {alias} is joined on {on}. (Foreign-key joins are not supported yet by this version of Sluice.)"
+                )));
+            }
+        }
+    }
+
+    // joined layout
+    let mut fields: Vec<Field> = Vec::new();
+    let mut columns: Vec<ScopeColumn> = Vec::new();
+    for (def, alias) in [(&ldef, &lalias), (&rdef, &ralias)] {
+        for f in def.row_schema().fields() {
+            let index = fields.len();
+            fields.push(Field::new(
+                format!("{alias}.{}", f.name()),
+                f.data_type().clone(),
+                true,
+            ));
+            if !is_internal_column(f.name()) {
+                columns.push(ScopeColumn {
+                    qualifier: Some(alias.clone()),
+                    name: f.name().clone(),
+                    index,
+                });
+            }
+        }
+    }
+    let key_index = fields.len();
+    fields.push(Field::new(JOIN_KEY, key_type.clone(), true));
+    if join.kind == JoinKind::Full {
+        // FULL OUTER's key is neither side's column: ksqlDB calls it ROWKEY
+        columns.push(ScopeColumn {
+            qualifier: None,
+            name: "ROWKEY".into(),
+            index: key_index,
+        });
+    }
+    fields.push(Field::new(ROWTIME, DataType::Int64, true));
+    fields.push(Field::new(RECORD_HEADERS, headers_type(), true));
+    fields.push(Field::new(TOMBSTONE, DataType::Boolean, false));
+    let joined_schema: SchemaRef = Arc::new(Schema::new(fields));
+    let scope = Scope {
+        schema: joined_schema.clone(),
+        columns,
+    };
+    let compiler = ExprCompiler::new(scope.clone(), catalog, "SELECT");
+
+    let filter = match &q.where_clause {
+        Some(w) => {
+            let c = ExprCompiler::new(scope.clone(), catalog, "WHERE").compile(w)?;
+            if c.ty != DataType::Boolean {
+                return Err(PlanError::ty(format!(
+                    "Type error in WHERE expression: Should evaluate to boolean but is {w} ({}) instead.",
+                    type_name(&c.ty)
+                )));
+            }
+            Some(c.expr)
+        }
+        None => None,
+    };
+
+    // select items; `*` and `x.*` name columns ALIAS_NAME
+    let mut items: Vec<(Expr, String)> = Vec::new();
+    let star = |def: &SourceDef, alias: &str, out: &mut Vec<(Expr, String)>| {
+        for c in def
+            .key_columns()
+            .chain(def.value_columns())
+            .chain(def.header_columns())
+        {
+            out.push((
+                Expr::Column {
+                    qualifier: Some(Ident::quoted(alias)),
+                    name: Ident::quoted(&c.name),
+                    pos: Default::default(),
+                },
+                format!("{alias}_{}", c.name),
+            ));
+        }
+    };
+    let mut generated = 0usize;
+    for item in &q.select {
+        match item {
+            SelectItem::Wildcard => {
+                star(&ldef, &lalias, &mut items);
+                star(&rdef, &ralias, &mut items);
+            }
+            SelectItem::QualifiedWildcard(a) if a.value == lalias => {
+                star(&ldef, &lalias, &mut items)
+            }
+            SelectItem::QualifiedWildcard(a) if a.value == ralias => {
+                star(&rdef, &ralias, &mut items)
+            }
+            SelectItem::QualifiedWildcard(a) => {
+                return Err(PlanError::invalid(format!(
+                    "Source '{}' does not exist in the FROM clause.",
+                    a.value
+                )))
+            }
+            SelectItem::StructWildcard(_) => {
+                return Err(PlanError::Unsupported(
+                    "`->*` is not supported in joins by this version of Sluice.".into(),
+                ))
+            }
+            SelectItem::Expr { expr, alias } => {
+                let name = match (alias, strip(expr)) {
+                    (Some(a), _) => a.value.clone(),
+                    (
+                        None,
+                        Expr::Column {
+                            qualifier: Some(q),
+                            name,
+                            ..
+                        },
+                    ) => format!("{}_{}", q.value, name.value),
+                    (None, Expr::Column { name, .. }) => name.value.clone(),
+                    (None, Expr::Dereference { field, .. }) => field.value.clone(),
+                    (None, _) => {
+                        let n = format!("KSQL_COL_{generated}");
+                        generated += 1;
+                        n
+                    }
+                };
+                items.push((expr.clone(), name));
+            }
+        }
+    }
+
+    // the key column: the join expression of the key side (either side for INNER), or ROWKEY for FULL
+    let l_canon = canonical(
+        &l_on,
+        &Scope {
+            schema: joined_schema.clone(),
+            columns: scope.columns.clone(),
+        },
+    );
+    let r_canon = canonical(
+        &r_on,
+        &Scope {
+            schema: joined_schema.clone(),
+            columns: scope.columns.clone(),
+        },
+    );
+    let is_key_item = |e: &Expr| -> bool {
+        let c = canonical(e, &scope);
+        match join.kind {
+            JoinKind::Full => {
+                matches!(strip(e), Expr::Column { name, qualifier: None, .. } if name.value == "ROWKEY")
+            }
+            _ => c == l_canon || c == r_canon,
+        }
+    };
+    let mut out_columns: Vec<OutputColumn> = Vec::new();
+    let mut key_name: Option<String> = None;
+    let mut values = Vec::new();
+    for (e, name) in &items {
+        let c = compiler.compile(e)?;
+        if key_name.is_none() && is_key_item(e) {
+            key_name = Some(name.clone());
+            out_columns.push(OutputColumn {
+                name: name.clone(),
+                ty: key_type.clone(),
+                expr: Arc::new(datafusion_physical_expr::expressions::Column::new(
+                    JOIN_KEY, key_index,
+                )),
+                role: ColumnRole::Key,
+            });
+            continue;
+        }
+        values.push(OutputColumn {
+            name: name.clone(),
+            ty: c.ty,
+            expr: c.expr,
+            role: ColumnRole::Value,
+        });
+    }
+    if key_name.is_none() {
+        if let Some(sink) = sink {
+            let shown = if join.kind == JoinKind::Full {
+                "ROWKEY".to_string()
+            } else {
+                format!("{l_on} or {r_on}")
+            };
+            return Err(PlanError::invalid(format!(
+                "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink}` must include the join expression {shown} in its projection (eg, SELECT {}...).",
+                if join.kind == JoinKind::Full { "ROWKEY".to_string() } else { l_on.to_string() }
+            )));
+        }
+    }
+    for v in &values {
+        if out_columns
+            .iter()
+            .chain(values.iter().take_while(|x| !std::ptr::eq(*x, v)))
+            .any(|o| o.name == v.name)
+        {
+            return Err(PlanError::invalid(format!(
+                "Duplicate value columns found in schema: `{}` {}",
+                v.name,
+                type_name(&v.ty)
+            )));
+        }
+    }
+    out_columns.extend(values);
+
+    let within = join
+        .within
+        .as_ref()
+        .map(|w| (w.before.millis(), w.after.millis()));
+    let result_kind = if kinds == (SourceKind::Table, SourceKind::Table) {
+        SourceKind::Table
+    } else {
+        SourceKind::Stream
+    };
+    let joined_def = Arc::new(SourceDef {
+        name: format!("{}_{}_JOIN", ldef.name, rdef.name),
+        kind: result_kind,
+        topic: String::new(),
+        key_format: ldef.key_format.clone(),
+        value_format: ldef.value_format.clone(),
+        columns: Vec::new(),
+        timestamp: None,
+        window: None,
+        is_source: false,
+        sql: String::new(),
+    });
+    let project = ProjectPlan {
+        source: joined_def,
+        filter,
+        columns: out_columns,
+        emit: q.emit,
+        limit: q.limit,
+        repartitioned: true,
+        output_timestamp: None,
+        table_functions: Vec::new(),
+        expanded_schema: joined_schema.clone(),
+        value_dependent_keys: Vec::new(),
+    };
+    Ok(JoinPlan {
+        kind: join.kind,
+        left: JoinSide {
+            source: ldef,
+            alias: lalias,
+            key: lkey_expr,
+        },
+        right: JoinSide {
+            source: rdef,
+            alias: ralias,
+            key: rkey_expr,
+        },
+        key_type,
+        within,
+        joined_schema,
+        project,
+    })
+}

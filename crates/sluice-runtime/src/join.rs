@@ -1,0 +1,323 @@
+//! The join operator: stream-stream within a time window, stream-table lookups and
+//! table-table joins on the primary key.
+//!
+//! Each side's rows arrive in its own row layout; matches are assembled into the
+//! joined layout (left fields, right fields, `$JOINKEY`, ROWTIME, headers,
+//! tombstone) and handed to the projection the planner built over it.
+//!
+//! Outer joins emit eagerly, as ksqlDB's classic semantics do: a record with no
+//! match yet is emitted with NULLs for the other side, and a later match emits the
+//! joined row too.
+
+use std::collections::{HashMap, HashSet};
+
+use arrow::array::{
+    new_null_array, Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch,
+};
+use arrow::compute::concat;
+use arrow::datatypes::{DataType, Int64Type, SchemaRef};
+use arrow::row::{RowConverter, SortField};
+use sluice_planner::catalog::{ROWTIME, TOMBSTONE};
+use sluice_planner::join::JoinPlan;
+use sluice_sql::{JoinKind, SourceKind};
+
+use crate::project::ProjectOperator;
+use crate::RuntimeError;
+
+/// How long stream-stream join buffers keep records beyond the window (ksqlDB's
+/// default grace of 24 hours).
+const DEFAULT_GRACE_MS: i64 = 24 * 3600 * 1000;
+
+struct Buffered {
+    ts: i64,
+    row: RecordBatch,
+}
+
+pub struct JoinOperator {
+    plan: JoinPlan,
+    project: ProjectOperator,
+    schemas: [SchemaRef; 2],
+    converter: RowConverter,
+    /// Stream sides: records within the join window, per key.
+    buffers: [HashMap<Vec<u8>, Vec<Buffered>>; 2],
+    /// Table sides: the current row per key.
+    tables: [HashMap<Vec<u8>, RecordBatch>; 2],
+    /// Table-table: keys whose joined row the sink holds.
+    visible: HashSet<Vec<u8>>,
+    stream_time: i64,
+}
+
+/// One joined row in the making.
+struct Match {
+    rows: [Option<RecordBatch>; 2],
+    key: ArrayRef,
+    ts: i64,
+    tombstone: bool,
+}
+
+impl JoinOperator {
+    pub fn new(plan: &JoinPlan, left: SchemaRef, right: SchemaRef) -> Result<Self, RuntimeError> {
+        let project = ProjectOperator::new(&plan.project, &plan.joined_schema)?;
+        Ok(JoinOperator {
+            converter: RowConverter::new(vec![SortField::new(plan.key_type.clone())])?,
+            project,
+            schemas: [left, right],
+            buffers: [HashMap::new(), HashMap::new()],
+            tables: [HashMap::new(), HashMap::new()],
+            visible: HashSet::new(),
+            stream_time: i64::MIN,
+            plan: plan.clone(),
+        })
+    }
+
+    pub fn schema(&self) -> &SchemaRef {
+        self.project.schema()
+    }
+
+    fn kind_of(&self, side: usize) -> SourceKind {
+        if side == 0 {
+            self.plan.left.source.kind
+        } else {
+            self.plan.right.source.kind
+        }
+    }
+
+    /// Process rows of one side (0 = left, 1 = right).
+    pub fn process(
+        &mut self,
+        side: usize,
+        batch: &RecordBatch,
+    ) -> Result<RecordBatch, RuntimeError> {
+        let n = batch.num_rows();
+        let key_expr = if side == 0 {
+            &self.plan.left.key
+        } else {
+            &self.plan.right.key
+        };
+        let keys = key_expr.evaluate(batch)?.into_array(n)?;
+        let keys = if keys.data_type() == &self.plan.key_type {
+            keys
+        } else {
+            arrow::compute::cast(&keys, &self.plan.key_type)?
+        };
+        let rows = self.converter.convert_columns(&[keys.clone()])?;
+        let schema = batch.schema();
+        let ts = batch
+            .column(schema.index_of(ROWTIME)?)
+            .as_primitive::<Int64Type>()
+            .clone();
+        let tomb = batch
+            .column(schema.index_of(TOMBSTONE)?)
+            .as_boolean()
+            .clone();
+        let mut matches = Vec::new();
+        for r in 0..n {
+            if keys.is_null(r) {
+                continue;
+            }
+            let k = rows.row(r).as_ref().to_vec();
+            let t = if ts.is_valid(r) { ts.value(r) } else { 0 };
+            let row = batch.slice(r, 1);
+            let key = keys.slice(r, 1);
+            match (self.plan.left.source.kind, self.plan.right.source.kind) {
+                (SourceKind::Stream, SourceKind::Stream) => {
+                    if !tomb.value(r) {
+                        self.stream_stream(side, k, key, t, row, &mut matches);
+                    }
+                }
+                (SourceKind::Table, SourceKind::Table) => {
+                    self.table_table(side, k, key, t, row, tomb.value(r), &mut matches);
+                }
+                _ => {
+                    if self.kind_of(side) == SourceKind::Table {
+                        if tomb.value(r) {
+                            self.tables[side].remove(&k);
+                        } else {
+                            self.tables[side].insert(k, row);
+                        }
+                    } else if !tomb.value(r) {
+                        let other = self.tables[1 - side].get(&k).cloned();
+                        if other.is_some() || self.plan.kind == JoinKind::Left {
+                            let mut rows = [None, None];
+                            rows[side] = Some(row);
+                            rows[1 - side] = other;
+                            matches.push(Match {
+                                rows,
+                                key,
+                                ts: t,
+                                tombstone: false,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        let joined = self.assemble(matches)?;
+        self.project.process(&joined)
+    }
+
+    fn stream_stream(
+        &mut self,
+        side: usize,
+        k: Vec<u8>,
+        key: ArrayRef,
+        t: i64,
+        row: RecordBatch,
+        matches: &mut Vec<Match>,
+    ) {
+        let (before, after) = self.plan.within.unwrap_or((0, 0));
+        // the other side's records must lie within [t - before, t + after] of a
+        // left record, i.e. a right record sees lefts in [t - after, t + before]
+        let (lo, hi) = if side == 0 {
+            (t - before, t + after)
+        } else {
+            (t - after, t + before)
+        };
+        let mut found = false;
+        if let Some(others) = self.buffers[1 - side].get(&k) {
+            for o in others.iter().filter(|o| o.ts >= lo && o.ts <= hi) {
+                found = true;
+                let mut rows = [None, None];
+                rows[side] = Some(row.clone());
+                rows[1 - side] = Some(o.row.clone());
+                matches.push(Match {
+                    rows,
+                    key: key.clone(),
+                    ts: t.max(o.ts),
+                    tombstone: false,
+                });
+            }
+        }
+        let outer_here = match self.plan.kind {
+            JoinKind::Left => side == 0,
+            JoinKind::Right => side == 1,
+            JoinKind::Full => true,
+            JoinKind::Inner => false,
+        };
+        if !found && outer_here {
+            let mut rows = [None, None];
+            rows[side] = Some(row.clone());
+            matches.push(Match {
+                rows,
+                key,
+                ts: t,
+                tombstone: false,
+            });
+        }
+        self.buffers[side]
+            .entry(k)
+            .or_default()
+            .push(Buffered { ts: t, row });
+        self.stream_time = self.stream_time.max(t);
+        let horizon = self.stream_time - before.max(after) - DEFAULT_GRACE_MS;
+        for b in self.buffers.iter_mut() {
+            b.retain(|_, v| {
+                v.retain(|x| x.ts >= horizon);
+                !v.is_empty()
+            });
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn table_table(
+        &mut self,
+        side: usize,
+        k: Vec<u8>,
+        key: ArrayRef,
+        t: i64,
+        row: RecordBatch,
+        tombstone: bool,
+        matches: &mut Vec<Match>,
+    ) {
+        if tombstone {
+            self.tables[side].remove(&k);
+        } else {
+            self.tables[side].insert(k.clone(), row);
+        }
+        let l = self.tables[0].get(&k).cloned();
+        let r = self.tables[1].get(&k).cloned();
+        let present = match self.plan.kind {
+            JoinKind::Inner => l.is_some() && r.is_some(),
+            JoinKind::Left => l.is_some(),
+            JoinKind::Right => r.is_some(),
+            JoinKind::Full => l.is_some() || r.is_some(),
+        };
+        if present {
+            self.visible.insert(k);
+            matches.push(Match {
+                rows: [l, r],
+                key,
+                ts: t,
+                tombstone: false,
+            });
+        } else if self.visible.remove(&k) {
+            matches.push(Match {
+                rows: [None, None],
+                key,
+                ts: t,
+                tombstone: true,
+            });
+        }
+    }
+
+    /// Build the joined layout's columns for every match.
+    fn assemble(&self, matches: Vec<Match>) -> Result<RecordBatch, RuntimeError> {
+        let schema = self.plan.joined_schema.clone();
+        if matches.is_empty() {
+            return Ok(RecordBatch::new_empty(schema));
+        }
+        let widths = [
+            self.schemas[0].fields().len(),
+            self.schemas[1].fields().len(),
+        ];
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+        let mut field = 0;
+        for side in 0..2 {
+            for c in 0..widths[side] {
+                let ty = schema.field(field).data_type().clone();
+                let parts: Vec<ArrayRef> = matches
+                    .iter()
+                    .map(|m| match &m.rows[side] {
+                        Some(b) => b.column(c).clone(),
+                        None => new_null_array(&ty, 1),
+                    })
+                    .collect();
+                columns.push(concat_all(&parts, &ty)?);
+                field += 1;
+            }
+        }
+        let keys: Vec<ArrayRef> = matches.iter().map(|m| m.key.clone()).collect();
+        columns.push(concat_all(&keys, &self.plan.key_type)?);
+        columns.push(std::sync::Arc::new(Int64Array::from_iter_values(
+            matches.iter().map(|m| m.ts),
+        )));
+        let headers_ty = schema.field(field + 2).data_type().clone();
+        columns.push(empty_lists(&headers_ty, matches.len())?);
+        columns.push(std::sync::Arc::new(BooleanArray::from(
+            matches.iter().map(|m| m.tombstone).collect::<Vec<_>>(),
+        )));
+        Ok(RecordBatch::try_new(schema, columns)?)
+    }
+}
+
+fn concat_all(parts: &[ArrayRef], ty: &DataType) -> Result<ArrayRef, RuntimeError> {
+    let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
+    let out = concat(&refs)?;
+    Ok(if out.data_type() == ty {
+        out
+    } else {
+        arrow::compute::cast(&out, ty)?
+    })
+}
+
+fn empty_lists(ty: &DataType, n: usize) -> Result<ArrayRef, RuntimeError> {
+    let DataType::List(item) = ty else {
+        return Ok(new_null_array(ty, n));
+    };
+    Ok(std::sync::Arc::new(arrow::array::ListArray::try_new(
+        item.clone(),
+        arrow::buffer::OffsetBuffer::new_zeroed(n),
+        new_null_array(item.data_type(), 0),
+        None,
+    )?))
+}
