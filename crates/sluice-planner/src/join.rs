@@ -151,6 +151,17 @@ pub fn plan_join(
             ldef.name, rdef.name
         )));
     }
+    let kafka: Vec<&str> = [&ldef, &rdef]
+        .iter()
+        .filter(|d| d.value_format.name == "KAFKA")
+        .map(|d| d.name.as_str())
+        .collect();
+    if !kafka.is_empty() && sink.is_some() {
+        return Err(PlanError::invalid(format!(
+            "Source(s) {} are using the 'KAFKA' value format. This format does not yet support JOIN.",
+            kafka.join(", ")
+        )));
+    }
     let lscope = Scope::of_schema(ldef.row_schema(), Some(&lalias));
     let rscope = Scope::of_schema(rdef.row_schema(), Some(&ralias));
 
@@ -226,14 +237,12 @@ pub fn plan_join(
     }
     let key_index = fields.len();
     fields.push(Field::new(JOIN_KEY, key_type.clone(), true));
-    if join.kind == JoinKind::Full {
-        // FULL OUTER's key is neither side's column: ksqlDB calls it ROWKEY
-        columns.push(ScopeColumn {
-            qualifier: None,
-            name: "ROWKEY".into(),
-            index: key_index,
-        });
-    }
+    // the join key itself: ksqlDB's synthetic ROWKEY
+    columns.push(ScopeColumn {
+        qualifier: None,
+        name: "ROWKEY".into(),
+        index: key_index,
+    });
     fields.push(Field::new(ROWTIME, DataType::Int64, true));
     fields.push(Field::new(RECORD_HEADERS, headers_type(), true));
     fields.push(Field::new(TOMBSTONE, DataType::Boolean, false));
@@ -310,7 +319,15 @@ pub fn plan_join(
                             name,
                             ..
                         },
-                    ) => format!("{}_{}", q.value, name.value),
+                    ) => {
+                        // a qualified column keeps its name unless both sources have it
+                        if ldef.column(&name.value).is_some() && rdef.column(&name.value).is_some()
+                        {
+                            format!("{}_{}", q.value, name.value)
+                        } else {
+                            name.value.clone()
+                        }
+                    }
                     (None, Expr::Column { name, .. }) => name.value.clone(),
                     (None, Expr::Dereference { field, .. }) => field.value.clone(),
                     (None, _) => {
@@ -341,11 +358,10 @@ pub fn plan_join(
     );
     let is_key_item = |e: &Expr| -> bool {
         let c = canonical(e, &scope);
+        let rowkey = matches!(strip(e), Expr::Column { name, qualifier: None, .. } if name.value == "ROWKEY");
         match join.kind {
-            JoinKind::Full => {
-                matches!(strip(e), Expr::Column { name, qualifier: None, .. } if name.value == "ROWKEY")
-            }
-            _ => c == l_canon || c == r_canon,
+            JoinKind::Full => rowkey,
+            _ => rowkey || c == l_canon || c == r_canon,
         }
     };
     let mut out_columns: Vec<OutputColumn> = Vec::new();
@@ -370,6 +386,22 @@ pub fn plan_join(
             ty: c.ty,
             expr: c.expr,
             role: ColumnRole::Value,
+        });
+    }
+    let has_star = q
+        .select
+        .iter()
+        .any(|i| matches!(i, SelectItem::Wildcard | SelectItem::QualifiedWildcard(_)));
+    if key_name.is_none() && has_star {
+        // `*` brings the key along: ksqlDB names a synthetic one ROWKEY
+        key_name = Some("ROWKEY".into());
+        out_columns.push(OutputColumn {
+            name: "ROWKEY".into(),
+            ty: key_type.clone(),
+            expr: Arc::new(datafusion_physical_expr::expressions::Column::new(
+                JOIN_KEY, key_index,
+            )),
+            role: ColumnRole::Key,
         });
     }
     if key_name.is_none() {

@@ -78,10 +78,7 @@ impl ProjectOperator {
                 let adjusted;
                 let mask = if tombstones.true_count() > 0 {
                     adjusted = if self.table {
-                        arrow::compute::or(
-                            &arrow::compute::prep_null_mask_filter(mask),
-                            tombstones,
-                        )?
+                        arrow::compute::or(&null_as_false(mask), tombstones)?
                     } else {
                         arrow::compute::and_not(mask, tombstones)?
                     };
@@ -138,5 +135,14 @@ impl ProjectOperator {
             }
         }
         Ok(RecordBatch::try_new(self.schema.clone(), out)?)
+    }
+}
+
+/// A predicate's NULLs as false (arrow's helper requires a null buffer).
+fn null_as_false(mask: &arrow::array::BooleanArray) -> arrow::array::BooleanArray {
+    if mask.null_count() > 0 {
+        arrow::compute::prep_null_mask_filter(mask)
+    } else {
+        mask.clone()
     }
 }
