@@ -321,8 +321,10 @@ pub fn plan_join(
                         },
                     ) => {
                         // a qualified column keeps its name unless both sources have it
-                        if ldef.column(&name.value).is_some() && rdef.column(&name.value).is_some()
-                        {
+                        let both = crate::catalog::is_pseudo_column(&name.value)
+                            || (ldef.column(&name.value).is_some()
+                                && rdef.column(&name.value).is_some());
+                        if both {
                             format!("{}_{}", q.value, name.value)
                         } else {
                             name.value.clone()
@@ -388,10 +390,9 @@ pub fn plan_join(
             role: ColumnRole::Value,
         });
     }
-    let has_star = q
-        .select
-        .iter()
-        .any(|i| matches!(i, SelectItem::Wildcard | SelectItem::QualifiedWildcard(_)));
+    // `SELECT *` over a FULL OUTER join brings the synthetic key along
+    let has_star =
+        join.kind == JoinKind::Full && q.select.iter().any(|i| matches!(i, SelectItem::Wildcard));
     if key_name.is_none() && has_star {
         // `*` brings the key along: ksqlDB names a synthetic one ROWKEY
         key_name = Some("ROWKEY".into());
