@@ -102,10 +102,14 @@ impl Engine {
         }
         let timestamp = match with.string("TIMESTAMP") {
             Some(column) => {
-                let QueryPlan::Project(p) = &mut plan else {
-                    return Err(EngineError::Unsupported(
-                        "A TIMESTAMP column on an aggregation's sink is not supported by this version of Sluice.".into(),
-                    ));
+                let p = match &mut plan {
+                    QueryPlan::Project(p) => p,
+                    QueryPlan::Join(j) => &mut j.project,
+                    QueryPlan::Aggregate(_) => {
+                        return Err(EngineError::Unsupported(
+                            "A TIMESTAMP column on an aggregation's sink is not supported by this version of Sluice.".into(),
+                        ))
+                    }
                 };
                 let format = with.string("TIMESTAMP_FORMAT");
                 p.output_timestamp = Some(output_timestamp(

@@ -340,6 +340,111 @@ impl ColumnBuilder {
     }
 }
 
+/// One primitive value read by a binary format (Avro, Protobuf), before
+/// coercion into a column.
+pub(crate) enum Scalar<'a> {
+    Bool(bool),
+    Int(i32),
+    Long(i64),
+    Float(f32),
+    Double(f64),
+    Bytes(&'a [u8]),
+    Str(&'a str),
+    Decimal(i128, i8),
+    Date(i32),
+    TimeMillis(i64),
+    TimestampMillis(i64),
+}
+
+impl Scalar<'_> {
+    /// The value as text, as ksqlDB coerces a primitive into STRING.
+    pub(crate) fn write_text(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let _ = match self {
+            Scalar::Bool(v) => write!(out, "{v}"),
+            Scalar::Int(v) | Scalar::Date(v) => write!(out, "{v}"),
+            Scalar::Long(v) | Scalar::TimeMillis(v) | Scalar::TimestampMillis(v) => {
+                write!(out, "{v}")
+            }
+            Scalar::Float(v) => {
+                scalar::write_java_double(*v as f64, out);
+                Ok(())
+            }
+            Scalar::Double(v) => {
+                scalar::write_java_double(*v, out);
+                Ok(())
+            }
+            Scalar::Bytes(b) => {
+                out.push_str(&String::from_utf8_lossy(b));
+                Ok(())
+            }
+            Scalar::Str(s) => {
+                out.push_str(s);
+                Ok(())
+            }
+            Scalar::Decimal(u, s) => {
+                scalar::write_decimal(*u, *s, out);
+                Ok(())
+            }
+        };
+    }
+}
+
+/// Appends a primitive with ksqlDB's coercions; `None` means "can't convert".
+pub(crate) fn append_scalar(
+    builder: &mut ColumnBuilder,
+    value: Scalar<'_>,
+) -> Option<Result<(), String>> {
+    match (builder, value) {
+        (ColumnBuilder::Boolean(b), Scalar::Bool(v)) => b.append_value(v),
+        (ColumnBuilder::Int32(b), Scalar::Int(v)) => b.append_value(v),
+        (ColumnBuilder::Int64(b), Scalar::Int(v)) => b.append_value(i64::from(v)),
+        (ColumnBuilder::Int64(b), Scalar::Long(v)) => b.append_value(v),
+        (ColumnBuilder::Float64(b), Scalar::Int(v)) => b.append_value(f64::from(v)),
+        (ColumnBuilder::Float64(b), Scalar::Long(v)) => b.append_value(v as f64),
+        (ColumnBuilder::Float64(b), Scalar::Float(v)) => b.append_value(f64::from(v)),
+        (ColumnBuilder::Float64(b), Scalar::Double(v)) => b.append_value(v),
+        (
+            ColumnBuilder::Decimal {
+                builder,
+                precision,
+                scale,
+            },
+            value,
+        ) => {
+            let (unscaled, from) = match value {
+                Scalar::Decimal(u, s) => (u, s),
+                Scalar::Int(v) => (i128::from(v), 0),
+                Scalar::Long(v) => (i128::from(v), 0),
+                _ => return None,
+            };
+            return Some(
+                scalar::fit_decimal(unscaled, from, *precision, *scale)
+                    .map(|v| builder.append_value(v)),
+            );
+        }
+        (ColumnBuilder::Utf8(b), Scalar::Str(s)) => b.append_value(s),
+        (ColumnBuilder::Utf8(b), other) => {
+            let mut text = String::new();
+            other.write_text(&mut text);
+            b.append_value(text);
+        }
+        (ColumnBuilder::Binary(b), Scalar::Bytes(v)) => b.append_value(v),
+        (ColumnBuilder::Binary(b), Scalar::Str(v)) => b.append_value(v.as_bytes()),
+        (ColumnBuilder::Date(b), Scalar::Date(v) | Scalar::Int(v)) => b.append_value(v),
+        (ColumnBuilder::Time(b), Scalar::Int(v)) => b.append_value(v),
+        (ColumnBuilder::Time(b), Scalar::TimeMillis(v)) => {
+            b.append_value(i32::try_from(v).unwrap_or(i32::MAX))
+        }
+        (ColumnBuilder::Timestamp(b), Scalar::TimestampMillis(v) | Scalar::Long(v)) => {
+            b.append_value(v)
+        }
+        (ColumnBuilder::Timestamp(b), Scalar::Int(v)) => b.append_value(i64::from(v)),
+        _ => return None,
+    }
+    Some(Ok(()))
+}
+
 /// What decoding one payload did.
 pub(crate) enum Outcome {
     /// One value was appended to every column.

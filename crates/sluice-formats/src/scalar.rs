@@ -216,6 +216,33 @@ pub(crate) fn parse_decimal(text: &str, precision: u8, scale: i8) -> Result<i128
     Ok(if negative { -unscaled } else { unscaled })
 }
 
+/// Minimal big-endian two's complement of a decimal's unscaled value (Java's
+/// `BigInteger.toByteArray`), as Avro and Protobuf decimals carry it.
+pub(crate) fn to_twos_complement(v: i128) -> Vec<u8> {
+    let bytes = v.to_be_bytes();
+    let mut start = 0;
+    while start < 15 {
+        let (b, next) = (bytes[start], bytes[start + 1]);
+        if (b == 0 && next & 0x80 == 0) || (b == 0xff && next & 0x80 != 0) {
+            start += 1;
+        } else {
+            break;
+        }
+    }
+    bytes[start..].to_vec()
+}
+
+/// The inverse of [`to_twos_complement`] (any length up to 16 bytes).
+pub(crate) fn from_twos_complement(bytes: &[u8]) -> Result<i128, String> {
+    if bytes.len() > 16 {
+        return Err("Decimal does not fit in 38 digits".to_string());
+    }
+    let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
+    let mut full = [if negative { 0xff } else { 0 }; 16];
+    full[16 - bytes.len()..].copy_from_slice(bytes);
+    Ok(i128::from_be_bytes(full))
+}
+
 /// Standard base64 (with padding), as Jackson and ksqlDB write BYTES.
 pub(crate) fn base64_encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -318,6 +345,19 @@ mod tests {
         assert_eq!(fit_decimal(1250, 3, 4, 2), Ok(125));
         assert!(fit_decimal(1251, 3, 4, 2).is_err());
         assert!(fit_decimal(12345, 2, 4, 2).is_err());
+    }
+
+    #[test]
+    fn twos_complement_round_trip() {
+        assert_eq!(to_twos_complement(-123), vec![0x85]);
+        assert_eq!(to_twos_complement(-129), vec![0xff, 0x7f]);
+        assert_eq!(to_twos_complement(128), vec![0x00, 0x80]);
+        assert_eq!(to_twos_complement(0), vec![0]);
+        assert_eq!(to_twos_complement(-1), vec![0xff]);
+        assert_eq!(from_twos_complement(&[0xff, 0x85]), Ok(-123));
+        assert_eq!(from_twos_complement(&[0x00, 0x80]), Ok(128));
+        assert_eq!(from_twos_complement(&[]), Ok(0));
+        assert!(from_twos_complement(&[1; 17]).is_err());
     }
 
     #[test]

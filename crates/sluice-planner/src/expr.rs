@@ -734,6 +734,9 @@ impl<'a> ExprCompiler<'a> {
         };
         let target = if let Some(t) = common_type([&l.ty, &r.ty]) {
             t
+        } else if temporal(&l.ty) && temporal(&r.ty) {
+            // DATE and TIMESTAMP compare as timestamps
+            crate::types::TIMESTAMP
         } else if temporal(&l.ty) && r.ty == DataType::Utf8 {
             l.ty.clone()
         } else if temporal(&r.ty) && l.ty == DataType::Utf8 {

@@ -657,7 +657,7 @@ pub fn output_timestamp(
             ))
         })?;
     let compiler = ExprCompiler::new(
-        Scope::of_schema(plan.source.row_schema(), None),
+        Scope::of_schema(plan.expanded_schema.clone(), None),
         types,
         "TIMESTAMP",
     );

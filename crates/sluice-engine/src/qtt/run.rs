@@ -130,11 +130,8 @@ fn decode(
 /// them: the declared `topics`, those of inputs and outputs, and those named by
 /// CREATE STREAM/TABLE statements (with their PARTITIONS).
 fn precreate_topics(log: &dyn Log, test: &TestCase, statements: &[String]) {
-    let mut wanted: Vec<(String, i32)> = test
-        .topics
-        .iter()
-        .map(|t| (t.name.clone(), t.partitions.unwrap_or(1)))
-        .collect();
+    // statements first: their PARTITIONS win over a `topics` entry without a count
+    let mut wanted: Vec<(String, i32)> = Vec::new();
     for s in statements {
         let Ok(parsed) = sluice_sql::parse(s) else {
             continue;
@@ -157,6 +154,11 @@ fn precreate_topics(log: &dyn Log, test: &TestCase, statements: &[String]) {
             }
         }
     }
+    wanted.extend(
+        test.topics
+            .iter()
+            .map(|t| (t.name.clone(), t.partitions.unwrap_or(1))),
+    );
     for r in test.inputs.iter().chain(&test.outputs) {
         wanted.push((r.topic.clone(), 1));
     }

@@ -9,8 +9,8 @@ use arrow::datatypes::Fields;
 
 use super::schema::{kind_name, ParsedSchema};
 use crate::arrow_json::JsonError;
-use crate::builder::{ColumnBuilder, StructBuilder};
-use crate::scalar;
+use crate::builder::{append_scalar, ColumnBuilder, Scalar, StructBuilder};
+use crate::scalar::from_twos_complement;
 
 /// A cursor over one Avro datum.
 pub(crate) struct Reader<'a> {
@@ -98,65 +98,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// A big-endian two's-complement integer (Java's `BigInteger` bytes).
-fn twos_complement(bytes: &[u8]) -> Result<i128, String> {
-    if bytes.len() > 16 {
-        return Err("Avro decimal does not fit in 38 digits".to_string());
-    }
-    let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
-    let mut full = [if negative { 0xff } else { 0 }; 16];
-    full[16 - bytes.len()..].copy_from_slice(bytes);
-    Ok(i128::from_be_bytes(full))
-}
-
-/// One primitive Avro value, before coercion into a column.
-enum Scalar<'a> {
-    Bool(bool),
-    Int(i32),
-    Long(i64),
-    Float(f32),
-    Double(f64),
-    Bytes(&'a [u8]),
-    Str(&'a str),
-    Decimal(i128, i8),
-    Date(i32),
-    TimeMillis(i64),
-    TimestampMillis(i64),
-}
-
-impl Scalar<'_> {
-    fn write_text(&self, out: &mut String) {
-        use std::fmt::Write as _;
-        let _ = match self {
-            Scalar::Bool(v) => write!(out, "{v}"),
-            Scalar::Int(v) | Scalar::Date(v) => write!(out, "{v}"),
-            Scalar::Long(v) | Scalar::TimeMillis(v) | Scalar::TimestampMillis(v) => {
-                write!(out, "{v}")
-            }
-            Scalar::Float(v) => {
-                scalar::write_java_double(*v as f64, out);
-                Ok(())
-            }
-            Scalar::Double(v) => {
-                scalar::write_java_double(*v, out);
-                Ok(())
-            }
-            Scalar::Bytes(b) => {
-                out.push_str(&String::from_utf8_lossy(b));
-                Ok(())
-            }
-            Scalar::Str(s) => {
-                out.push_str(s);
-                Ok(())
-            }
-            Scalar::Decimal(u, s) => {
-                scalar::write_decimal(*u, *s, out);
-                Ok(())
-            }
-        };
-    }
-}
-
 /// Reads a primitive (or logical) value of `schema`.
 fn read_scalar<'a, 'b: 'a>(
     schema: &'a AvroSchema,
@@ -185,7 +126,7 @@ fn read_scalar<'a, 'b: 'a>(
                 InnerDecimalSchema::Fixed(f) => r.take(f.size)?,
             };
             let scale = i8::try_from(d.scale).map_err(|_| "Avro decimal scale too large")?;
-            Scalar::Decimal(twos_complement(bytes)?, scale)
+            Scalar::Decimal(from_twos_complement(bytes)?, scale)
         }
         AvroSchema::Date => Scalar::Date(r.int()?),
         AvroSchema::TimeMillis => Scalar::TimeMillis(i64::from(r.int()?)),
@@ -201,58 +142,6 @@ fn read_scalar<'a, 'b: 'a>(
         }
         other => return Err(format!("Unsupported Avro type: {}", kind_name(other))),
     })
-}
-
-/// Appends a primitive with ksqlDB's coercions; `None` means "can't convert".
-fn append_scalar(builder: &mut ColumnBuilder, value: Scalar<'_>) -> Option<Result<(), String>> {
-    match (builder, value) {
-        (ColumnBuilder::Boolean(b), Scalar::Bool(v)) => b.append_value(v),
-        (ColumnBuilder::Int32(b), Scalar::Int(v)) => b.append_value(v),
-        (ColumnBuilder::Int64(b), Scalar::Int(v)) => b.append_value(i64::from(v)),
-        (ColumnBuilder::Int64(b), Scalar::Long(v)) => b.append_value(v),
-        (ColumnBuilder::Float64(b), Scalar::Int(v)) => b.append_value(f64::from(v)),
-        (ColumnBuilder::Float64(b), Scalar::Long(v)) => b.append_value(v as f64),
-        (ColumnBuilder::Float64(b), Scalar::Float(v)) => b.append_value(f64::from(v)),
-        (ColumnBuilder::Float64(b), Scalar::Double(v)) => b.append_value(v),
-        (
-            ColumnBuilder::Decimal {
-                builder,
-                precision,
-                scale,
-            },
-            value,
-        ) => {
-            let (unscaled, from) = match value {
-                Scalar::Decimal(u, s) => (u, s),
-                Scalar::Int(v) => (i128::from(v), 0),
-                Scalar::Long(v) => (i128::from(v), 0),
-                _ => return None,
-            };
-            return Some(
-                scalar::fit_decimal(unscaled, from, *precision, *scale)
-                    .map(|v| builder.append_value(v)),
-            );
-        }
-        (ColumnBuilder::Utf8(b), Scalar::Str(s)) => b.append_value(s),
-        (ColumnBuilder::Utf8(b), other) => {
-            let mut text = String::new();
-            other.write_text(&mut text);
-            b.append_value(text);
-        }
-        (ColumnBuilder::Binary(b), Scalar::Bytes(v)) => b.append_value(v),
-        (ColumnBuilder::Binary(b), Scalar::Str(v)) => b.append_value(v.as_bytes()),
-        (ColumnBuilder::Date(b), Scalar::Date(v) | Scalar::Int(v)) => b.append_value(v),
-        (ColumnBuilder::Time(b), Scalar::Int(v)) => b.append_value(v),
-        (ColumnBuilder::Time(b), Scalar::TimeMillis(v)) => {
-            b.append_value(i32::try_from(v).unwrap_or(i32::MAX))
-        }
-        (ColumnBuilder::Timestamp(b), Scalar::TimestampMillis(v) | Scalar::Long(v)) => {
-            b.append_value(v)
-        }
-        (ColumnBuilder::Timestamp(b), Scalar::Int(v)) => b.append_value(i64::from(v)),
-        _ => return None,
-    }
-    Some(Ok(()))
 }
 
 fn convert_error(schema: &AvroSchema, builder: &ColumnBuilder) -> JsonError {
@@ -491,7 +380,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn varints_and_decimals() {
+    fn varints() {
         let mut r = Reader::new(&[
             0x00, 0x01, 0x02, 0x7f, 0x80, 0x01, 0xff, 0xff, 0xff, 0xff, 0x0f,
         ]);
@@ -500,9 +389,5 @@ mod tests {
         assert!(r.long().is_err());
         let mut r = Reader::new(&[0xff; 11]);
         assert!(r.long().is_err());
-        assert_eq!(twos_complement(&[0xff, 0x85]), Ok(-123));
-        assert_eq!(twos_complement(&[0x00, 0x80]), Ok(128));
-        assert_eq!(twos_complement(&[]), Ok(0));
-        assert!(twos_complement(&[1; 17]).is_err());
     }
 }

@@ -29,21 +29,6 @@ fn write_bytes(b: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(b);
 }
 
-/// Minimal big-endian two's complement (Java's `BigInteger.toByteArray`).
-fn twos_complement(v: i128) -> Vec<u8> {
-    let bytes = v.to_be_bytes();
-    let mut start = 0;
-    while start < 15 {
-        let (b, next) = (bytes[start], bytes[start + 1]);
-        if (b == 0 && next & 0x80 == 0) || (b == 0xff && next & 0x80 != 0) {
-            start += 1;
-        } else {
-            break;
-        }
-    }
-    bytes[start..].to_vec()
-}
-
 /// Whether a non-null value of `data_type` can be written as `schema`
 /// (used to pick a union branch).
 fn fits(schema: &AvroSchema, data_type: &DataType) -> bool {
@@ -158,7 +143,7 @@ pub(crate) fn write_cell(
             let to_scale = i8::try_from(d.scale).map_err(|_| bad())?;
             let precision = u8::try_from(d.precision).map_err(|_| bad())?;
             let v = crate::scalar::fit_decimal(prim!(Decimal128Type), *scale, precision, to_scale)?;
-            let bytes = twos_complement(v);
+            let bytes = crate::scalar::to_twos_complement(v);
             match &d.inner {
                 InnerDecimalSchema::Bytes => write_bytes(&bytes, out),
                 InnerDecimalSchema::Fixed(f) => {
@@ -293,7 +278,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn zigzag_and_twos_complement() {
+    fn zigzag() {
         let mut out = Vec::new();
         for v in [0, -1, 1, -64, 64, i64::from(i32::MIN)] {
             write_long(v, &mut out);
@@ -302,10 +287,5 @@ mod tests {
             out,
             vec![0, 1, 2, 0x7f, 0x80, 0x01, 0xff, 0xff, 0xff, 0xff, 0x0f]
         );
-        assert_eq!(twos_complement(-123), vec![0x85]);
-        assert_eq!(twos_complement(-129), vec![0xff, 0x7f]);
-        assert_eq!(twos_complement(128), vec![0x00, 0x80]);
-        assert_eq!(twos_complement(0), vec![0]);
-        assert_eq!(twos_complement(-1), vec![0xff]);
     }
 }
