@@ -1,7 +1,9 @@
-//! The `sluice` binary: run a SQL file on the embedded log, or run ksqlDB test files.
+//! The `sluice` binary: the embedded REPL (no arguments), `run` a SQL file, `test`
+//! ksqlDB test files, `server` (the REST API) and `cli` (the REPL against a server).
 
-mod render;
 mod test_cmd;
+
+use sluice_cli::{render, repl, server_cmd};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,8 +20,9 @@ use sluice_engine::{Engine, EngineConfig};
     about = "Streaming SQL in the ksqlDB dialect"
 )]
 struct Cli {
+    /// Without a command: the REPL on an embedded engine with data in ./sluice-data.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -36,6 +39,72 @@ enum Command {
     },
     /// Run ksqlDB query-validation-test files, or one ksql-test-runner case.
     Test(test_cmd::TestArgs),
+    /// Serve the ksqlDB-compatible REST API (default http://0.0.0.0:8088).
+    Server(server_cmd::ServerArgs),
+    /// The REPL against a running server.
+    Cli {
+        /// The server's address.
+        #[arg(default_value = "http://localhost:8088")]
+        url: String,
+    },
+}
+
+/// Run the REPL: interactive on a terminal, else reading lines from stdin.
+fn run_repl<B: repl::backend::Backend>(backend: B, banner: &str) -> ExitCode {
+    use std::io::{BufRead, IsTerminal};
+    let mut r = repl::Repl::new(backend);
+    let result = if std::io::stdin().is_terminal() {
+        repl::interactive::run(r, banner)
+    } else {
+        let lines = std::io::stdin().lock().lines().map_while(Result::ok);
+        repl::run_lines(&mut r, lines, &mut std::io::stdout()).map_err(|e| e.to_string())
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn embedded_repl() -> ExitCode {
+    let log = match EmbeddedLog::open("sluice-data") {
+        Ok(log) => log,
+        Err(e) => {
+            eprintln!("Error: sluice-data: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let engine = Engine::new(Arc::new(log), EngineConfig::default());
+    run_repl(
+        repl::backend::Embedded::new(engine),
+        "Sluice (embedded engine, data in ./sluice-data)",
+    )
+}
+
+fn remote_repl(url: &str) -> ExitCode {
+    let remote = match repl::backend::Remote::new(url) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let version = match remote.info() {
+        Ok(info) => info["KsqlServerInfo"]["version"]
+            .as_str()
+            .unwrap_or("?")
+            .to_string(),
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    run_repl(
+        remote,
+        &format!("Sluice CLI, connected to {url} (server version {version})"),
+    )
 }
 
 fn run_file(file: &PathBuf, data_dir: &PathBuf, in_memory: bool) -> Result<(), String> {
@@ -68,17 +137,20 @@ fn sluice_engine_split(sql: &str) -> Vec<&str> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run {
+        None => embedded_repl(),
+        Some(Command::Server(args)) => server_cmd::run(args),
+        Some(Command::Cli { url }) => remote_repl(&url),
+        Some(Command::Run {
             file,
             data_dir,
             in_memory,
-        } => match run_file(&file, &data_dir, in_memory) {
+        }) => match run_file(&file, &data_dir, in_memory) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("Error: {e}");
                 ExitCode::FAILURE
             }
         },
-        Command::Test(args) => test_cmd::run(args),
+        Some(Command::Test(args)) => test_cmd::run(args),
     }
 }

@@ -1,9 +1,11 @@
-//! Rendering engine results as text for a terminal.
+//! Rendering engine results as text for a terminal (`sluice run`); the REPL renders
+//! ksqlDB entities with [`crate::entity_render`], on the same tables.
 
 use comfy_table::{presets::ASCII_FULL, Table};
 use sluice_engine::StatementResult;
 
-fn grid(header: Vec<String>, rows: Vec<Vec<String>>) -> String {
+/// An ASCII table with a header row.
+pub fn grid(header: Vec<String>, rows: Vec<Vec<String>>) -> String {
     let mut t = Table::new();
     t.load_preset(ASCII_FULL);
     t.set_header(header);
@@ -14,7 +16,7 @@ fn grid(header: Vec<String>, rows: Vec<Vec<String>>) -> String {
 }
 
 /// A cell as ksqlDB's CLI prints it: strings bare, everything else as JSON.
-fn cell(array: &dyn arrow::array::Array, row: usize) -> String {
+pub fn cell(array: &dyn arrow::array::Array, row: usize) -> String {
     match sluice_formats::arrow_value_to_json(array, row) {
         serde_json::Value::String(s) => s,
         serde_json::Value::Null => "null".to_string(),

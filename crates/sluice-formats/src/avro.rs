@@ -22,6 +22,7 @@ use arrow::datatypes::DataType;
 use serde_json::Value;
 
 pub use schema::{avro_schema_to_columns, avro_schema_to_unwrapped_column};
+pub(crate) use write::source_column;
 
 use self::read::{read_into, read_record, Reader};
 use self::schema::{ParsedSchema, DEFAULT_FULL_NAME};

@@ -14,7 +14,7 @@ pub enum FormatError {
     #[error("Unknown format: {0}")]
     UnknownFormat(String),
 
-    /// A ksqlDB format Sluice does not implement yet (AVRO, JSON_SR, PROTOBUF, ...).
+    /// A ksqlDB format Sluice does not implement yet (none at the moment).
     #[error("The '{0}' format is not supported yet")]
     NotYetSupported(String),
 

@@ -1,5 +1,6 @@
 //! Record serde between log bytes and Arrow columns, matching ksqlDB's
-//! `JSON`, `DELIMITED`, `KAFKA`, `NONE`, `AVRO` and `JSON_SR` formats.
+//! `JSON`, `DELIMITED`, `KAFKA`, `NONE`, `AVRO`, `JSON_SR`, `PROTOBUF` and
+//! `PROTOBUF_NOSR` formats.
 //!
 //! A source's key and value are each described by a column list — an Arrow
 //! [`Schema`] whose field names are the column names — plus a [`FormatKind`]
@@ -12,13 +13,16 @@
 //! * [`RecordEncoder`] turns Arrow columns into one payload per row.
 //! * [`arrow_value_to_json`] renders one value as ksqlDB's JSON would.
 //! * [`test_value_to_bytes`] / [`bytes_to_test_value`] (and their
-//!   `_with_registry` variants for the schema formats) convert between the
-//!   JSON shapes of ksqlDB's QTT test files and payload bytes.
-//! * [`avro_schema_to_columns`] infers a column list from an Avro schema.
+//!   `_with_registry` / `_with_options` variants for the schema formats)
+//!   convert between the JSON shapes of ksqlDB's QTT test files and payload
+//!   bytes.
+//! * [`avro_schema_to_columns`] / [`protobuf_schema_to_columns`] infer a
+//!   column list from an Avro / Protobuf schema.
 //!
 //! # Schema formats
-//! AVRO and JSON_SR payloads carry Confluent's 5-byte header (magic byte 0,
-//! big-endian schema id) and keep their schemas in a [`SchemaRegistry`]
+//! AVRO, JSON_SR and PROTOBUF payloads carry Confluent's 5-byte header (magic
+//! byte 0, big-endian schema id; PROTOBUF then has the message indexes) and
+//! keep their schemas in a [`SchemaRegistry`]
 //! ([`MemoryRegistry`] in memory), attached with `with_registry(registry,
 //! topic)` on [`RecordDecoder`] / [`RecordEncoder`] (subjects `<topic>-key` /
 //! `<topic>-value`). Encoders generate the writer schema from the columns as
@@ -26,12 +30,22 @@
 //! payload with its writer schema (fetched by id) and converts by field name;
 //! the JSON_SR decoder only checks the header. Without a registry, encoding
 //! fails and AVRO rows decode as errors (`no schema registry configured`).
+//! [`SchemaOptions`] (`with_schema_options`) carry the schema's full name and
+//! the Protobuf nullable representation.
+//!
+//! PROTOBUF decodes like AVRO, finding the message by the payload's message
+//! indexes. PROTOBUF_NOSR has no header and no registry: both sides use the
+//! schema generated from the columns. Protobuf keys and values are always
+//! messages (a single key column is *not* unwrapped, and
+//! `WRAP_SINGLE_VALUE=false` is refused). proto3 scalars have no NULL: see
+//! [`ProtobufNullable`].
 //!
 //! # Wrapping
 //! A key with exactly one column is written *unwrapped* (the bare value); a
 //! value with one column is *wrapped* in an object (`{"COL": v}`) unless
 //! `WRAP_SINGLE_VALUE=false`. Several columns are always an object (JSON) or a
-//! field list (DELIMITED) or record (AVRO). DELIMITED and KAFKA have no wrapping. A column list
+//! field list (DELIMITED) or record (AVRO). DELIMITED and KAFKA have no
+//! wrapping; PROTOBUF always wraps, keys included. A column list
 //! with no columns is ignored: decoding yields no columns and `Ok` rows,
 //! encoding yields no payload (`None`). That is also all the `NONE` format does.
 //!
@@ -39,8 +53,6 @@
 //! Each format implements the crate-internal `Codec` trait (batch decode and
 //! encode over a resolved `Layout`), and hooks into [`FormatKind`],
 //! [`check_schema`] (`validate.rs`) and the `codec_for` factory below.
-//! PROTOBUF and PROTOBUF_NOSR currently parse as names but report
-//! [`FormatError::NotYetSupported`].
 
 use std::fmt;
 use std::str::FromStr;
@@ -57,6 +69,7 @@ mod error;
 mod json;
 mod json_sr;
 mod kafka;
+mod protobuf;
 mod qtt;
 mod registry;
 mod scalar;
@@ -66,9 +79,10 @@ mod validate;
 pub use arrow_json::{arrow_value_to_json, JsonCell};
 pub use avro::{avro_schema_to_columns, avro_schema_to_unwrapped_column};
 pub use error::FormatError;
+pub use protobuf::{protobuf_schema_to_columns, protobuf_schema_to_columns_with, ProtobufNullable};
 pub use qtt::{
-    bytes_to_test_value, bytes_to_test_value_with_registry, test_value_to_bytes,
-    test_value_to_bytes_with_registry,
+    bytes_to_test_value, bytes_to_test_value_with_options, bytes_to_test_value_with_registry,
+    test_value_to_bytes, test_value_to_bytes_with_options, test_value_to_bytes_with_registry,
 };
 pub use registry::{
     subject_name, MemoryRegistry, RegisteredSchema, SchemaReference, SchemaRegistry, SchemaType,
@@ -91,12 +105,15 @@ pub enum FormatKind {
     Avro,
     /// JSON in Confluent's wire format, JSON Schemas in a registry.
     JsonSr,
+    /// Protobuf in Confluent's wire format, `.proto` schemas in a registry.
+    Protobuf,
+    /// Bare protobuf, with the schema generated from the columns.
+    ProtobufNoSr,
 }
 
 impl FormatKind {
     /// Parses a format name case-insensitively: `json` → [`FormatKind::Json`].
-    /// Unknown names fail with `Unknown format: FOO`; ksqlDB formats Sluice
-    /// does not implement yet fail with [`FormatError::NotYetSupported`].
+    /// Unknown names fail with `Unknown format: FOO`.
     pub fn parse(name: &str) -> Result<FormatKind, FormatError> {
         let upper = name.trim().to_ascii_uppercase();
         match upper.as_str() {
@@ -106,7 +123,8 @@ impl FormatKind {
             "NONE" => Ok(FormatKind::None),
             "AVRO" => Ok(FormatKind::Avro),
             "JSON_SR" => Ok(FormatKind::JsonSr),
-            "PROTOBUF" | "PROTOBUF_NOSR" => Err(FormatError::NotYetSupported(upper)),
+            "PROTOBUF" => Ok(FormatKind::Protobuf),
+            "PROTOBUF_NOSR" => Ok(FormatKind::ProtobufNoSr),
             _ => Err(FormatError::UnknownFormat(upper)),
         }
     }
@@ -120,21 +138,30 @@ impl FormatKind {
             FormatKind::None => "NONE",
             FormatKind::Avro => "AVRO",
             FormatKind::JsonSr => "JSON_SR",
+            FormatKind::Protobuf => "PROTOBUF",
+            FormatKind::ProtobufNoSr => "PROTOBUF_NOSR",
         }
     }
 
     /// Whether a single-column value may be wrapped in an object
-    /// (`WRAP_SINGLE_VALUE=true` is legal). DELIMITED and KAFKA are always unwrapped.
+    /// (`WRAP_SINGLE_VALUE=true` is legal). DELIMITED and KAFKA are always
+    /// unwrapped; PROTOBUF and PROTOBUF_NOSR always wrapped.
     pub fn supports_wrapping(self) -> bool {
-        matches!(
-            self,
-            FormatKind::Json | FormatKind::None | FormatKind::Avro | FormatKind::JsonSr
-        )
+        !matches!(self, FormatKind::Delimited | FormatKind::Kafka)
+    }
+
+    /// Whether a single column may be written bare (`WRAP_SINGLE_VALUE=false`,
+    /// or any single key column). Protobuf keys and values are always messages.
+    pub fn supports_unwrapping(self) -> bool {
+        !matches!(self, FormatKind::Protobuf | FormatKind::ProtobufNoSr)
     }
 
     /// Whether payloads carry a schema id and need a [`SchemaRegistry`].
     pub fn uses_schema_registry(self) -> bool {
-        matches!(self, FormatKind::Avro | FormatKind::JsonSr)
+        matches!(
+            self,
+            FormatKind::Avro | FormatKind::JsonSr | FormatKind::Protobuf
+        )
     }
 }
 
@@ -255,13 +282,28 @@ impl Codec for IgnoreCodec {
     }
 }
 
+/// Settings of the schema formats beyond [`FormatOptions`], from the WITH
+/// clause: set them with `with_schema_options` on [`RecordEncoder`] /
+/// [`RecordDecoder`]. Build with `SchemaOptions::default()` and assign fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SchemaOptions {
+    /// `KEY_SCHEMA_FULL_NAME` / `VALUE_SCHEMA_FULL_NAME` (or AVRO's
+    /// `VALUE_AVRO_SCHEMA_FULL_NAME`): the name of the generated AVRO record or
+    /// PROTOBUF message (`package.Message`), and for test inputs written with a
+    /// registered Protobuf schema, the message to use.
+    pub full_name: Option<String>,
+    /// `KEY_/VALUE_PROTOBUF_NULLABLE_REPRESENTATION`, for PROTOBUF and
+    /// PROTOBUF_NOSR.
+    pub protobuf_nullable: ProtobufNullable,
+}
+
 /// Schema-format settings beyond [`FormatOptions`], set with `with_registry`
-/// and `with_schema_full_name`.
+/// and `with_schema_options`.
 #[derive(Clone, Default)]
 struct SchemaSettings {
     binding: Option<registry::Binding>,
-    /// Full name of the generated AVRO record.
-    full_name: Option<String>,
+    options: SchemaOptions,
 }
 
 fn codec_for(
@@ -275,7 +317,9 @@ fn codec_for(
     if schema.fields().is_empty() {
         return Ok(Arc::new(IgnoreCodec));
     }
-    let layout = Layout::new(schema.clone(), options, is_key);
+    let mut layout = Layout::new(schema.clone(), options, is_key);
+    layout.unwrapped &= kind.supports_unwrapping();
+    let full_name = settings.options.full_name.as_deref();
     Ok(match kind {
         FormatKind::Json => Arc::new(json::JsonCodec::new(layout)),
         FormatKind::Delimited => Arc::new(delimited::DelimitedCodec::new(
@@ -287,9 +331,18 @@ fn codec_for(
         FormatKind::Avro => Arc::new(avro::AvroCodec::new(
             layout,
             settings.binding.clone(),
-            settings.full_name.as_deref(),
+            full_name,
         )?),
         FormatKind::JsonSr => Arc::new(json_sr::JsonSrCodec::new(layout, settings.binding.clone())),
+        FormatKind::Protobuf | FormatKind::ProtobufNoSr => {
+            let binding = (kind == FormatKind::Protobuf).then(|| settings.binding.clone());
+            Arc::new(protobuf::ProtobufCodec::new(
+                layout,
+                binding,
+                full_name,
+                settings.options.protobuf_nullable,
+            )?)
+        }
     })
 }
 
@@ -376,15 +429,25 @@ impl RecordDecoder {
         })
     }
 
-    /// Attaches the schema registry of a schema format (AVRO, JSON_SR) and the
-    /// topic whose subject (`<topic>-key` / `<topic>-value`) it reads. Other
-    /// formats ignore it. Also names the topic in error messages unless
-    /// [`RecordDecoder::with_topic`] already did.
+    /// Attaches the schema registry of a schema format (AVRO, JSON_SR,
+    /// PROTOBUF) and the topic whose subject (`<topic>-key` / `<topic>-value`)
+    /// it reads. Other formats ignore it. Also names the topic in error
+    /// messages unless [`RecordDecoder::with_topic`] already did.
     pub fn with_registry(mut self, registry: Arc<dyn SchemaRegistry>, topic: &str) -> Self {
         self.topic.get_or_insert_with(|| topic.to_string());
         self.spec.bind(registry, topic);
         self.spec.rebuild(&mut self.codec);
         self
+    }
+
+    /// Sets the schema-format options; PROTOBUF_NOSR reads with the schema they
+    /// generate (the nullable representation decides which absent fields read
+    /// as NULL). Other formats ignore them. Fails if the generated schema is
+    /// invalid (e.g. a bad full name).
+    pub fn with_schema_options(mut self, options: &SchemaOptions) -> Result<Self, FormatError> {
+        self.spec.settings.options = options.clone();
+        self.codec = self.spec.build()?;
+        Ok(self)
     }
 
     /// Names the topic in error messages (`Failed to deserialize value from
@@ -463,9 +526,9 @@ impl RecordEncoder {
         Ok(RecordEncoder { spec, codec })
     }
 
-    /// Attaches the schema registry of a schema format (AVRO, JSON_SR) and the
-    /// topic whose subject (`<topic>-key` / `<topic>-value`) the generated
-    /// schema is registered under. Other formats ignore it.
+    /// Attaches the schema registry of a schema format (AVRO, JSON_SR,
+    /// PROTOBUF) and the topic whose subject (`<topic>-key` / `<topic>-value`)
+    /// the generated schema is registered under. Other formats ignore it.
     pub fn with_registry(mut self, registry: Arc<dyn SchemaRegistry>, topic: &str) -> Self {
         self.spec.bind(registry, topic);
         self.spec.rebuild(&mut self.codec);
@@ -477,9 +540,19 @@ impl RecordEncoder {
     /// `io.confluent.ksql.avro_schemas.KsqlDataSourceSchema`). ksqlDB names a
     /// sink's key schema `io.confluent.ksql.avro_schemas.<Sink>Key`, e.g.
     /// `OutputKey` for `OUTPUT`; the caller picks. Other formats ignore it.
-    /// Fails if the name is not a valid Avro name.
+    /// Fails if the name is not a valid Avro name. For PROTOBUF it names the
+    /// generated message (`package.Message`; default `ConnectDefault1`).
     pub fn with_schema_full_name(mut self, full_name: &str) -> Result<Self, FormatError> {
-        self.spec.settings.full_name = Some(full_name.to_string());
+        self.spec.settings.options.full_name = Some(full_name.to_string());
+        self.codec = self.spec.build()?;
+        Ok(self)
+    }
+
+    /// Sets the schema-format options: the generated schema's full name (as
+    /// [`RecordEncoder::with_schema_full_name`]) and the Protobuf nullable
+    /// representation. Other formats ignore them.
+    pub fn with_schema_options(mut self, options: &SchemaOptions) -> Result<Self, FormatError> {
+        self.spec.settings.options = options.clone();
         self.codec = self.spec.build()?;
         Ok(self)
     }
@@ -499,11 +572,12 @@ impl RecordEncoder {
     ///
     /// A payload is `None` only when there is nothing to write: zero columns
     /// (and NONE), a NULL single KAFKA column, a NULL single (unwrapped)
-    /// JSON key, or a NULL unwrapped AVRO/JSON_SR key or value. A NULL
+    /// JSON key, or a NULL unwrapped AVRO/JSON_SR key or value (PROTOBUF rows
+    /// are always a message). A NULL
     /// unwrapped JSON value is the text `null`; a NULL single DELIMITED column
     /// is an empty payload, as in ksqlDB.
     ///
-    /// AVRO and JSON_SR need a registry ([`RecordEncoder::with_registry`]).
+    /// AVRO, JSON_SR and PROTOBUF need a registry ([`RecordEncoder::with_registry`]).
     pub fn encode(
         &self,
         columns: &[ArrayRef],
@@ -552,10 +626,15 @@ mod tests {
         assert_eq!(FormatKind::parse("Json_Sr"), Ok(FormatKind::JsonSr));
         assert_eq!(FormatKind::JsonSr.to_string(), "JSON_SR");
         assert!(FormatKind::Avro.uses_schema_registry());
-        assert!(matches!(
-            FormatKind::parse("protobuf"),
-            Err(FormatError::NotYetSupported(_))
-        ));
+        assert_eq!(FormatKind::parse("protobuf"), Ok(FormatKind::Protobuf));
+        assert_eq!(
+            FormatKind::parse("Protobuf_NoSR"),
+            Ok(FormatKind::ProtobufNoSr)
+        );
+        assert_eq!(FormatKind::ProtobufNoSr.to_string(), "PROTOBUF_NOSR");
+        assert!(FormatKind::Protobuf.uses_schema_registry());
+        assert!(!FormatKind::ProtobufNoSr.uses_schema_registry());
+        assert!(!FormatKind::Protobuf.supports_unwrapping());
     }
 
     #[test]

@@ -9,8 +9,9 @@ use serde_json::Value;
 use crate::arrow_json::json_to_columns;
 use crate::registry::{read_header, Binding, NO_REGISTRY};
 use crate::{
-    arrow_value_to_json, avro, json_sr, subject_name, FormatError, FormatKind, FormatOptions,
-    Layout, RecordDecoder, RecordEncoder, RegisteredSchema, RowStatus, SchemaRegistry, SchemaType,
+    arrow_value_to_json, avro, json_sr, protobuf, subject_name, FormatError, FormatKind,
+    FormatOptions, Layout, RecordDecoder, RecordEncoder, RegisteredSchema, RowStatus,
+    SchemaOptions, SchemaRegistry, SchemaType,
 };
 
 /// A string's own text; anything else as JSON text.
@@ -61,6 +62,12 @@ pub fn test_value_to_bytes(
 ///   sink would, registering the generated schema.
 /// * JSON_SR: the value's JSON text behind the header of the subject's latest
 ///   JSON schema, or of the schema generated from the columns (registered).
+/// * PROTOBUF: like AVRO, with the subject's newest Protobuf schema (its first
+///   message), else the columns' generated schema;
+/// * PROTOBUF_NOSR: the value read into the columns and encoded (no registry).
+///
+/// See [`test_value_to_bytes_with_options`] for the full name and the
+/// Protobuf nullable representation.
 pub fn test_value_to_bytes_with_registry(
     kind: FormatKind,
     schema: &Schema,
@@ -69,6 +76,33 @@ pub fn test_value_to_bytes_with_registry(
     value: &Value,
     registry: Option<RegistryTopic<'_>>,
 ) -> Result<Option<Vec<u8>>, FormatError> {
+    let defaults = SchemaOptions::default();
+    test_value_to_bytes_with_options(kind, schema, options, &defaults, is_key, value, registry)
+}
+
+/// [`test_value_to_bytes_with_registry`] with the source's [`SchemaOptions`]:
+/// the generated schema's full name and nullable representation, and for
+/// PROTOBUF with a registered schema, the message named by the full name.
+pub fn test_value_to_bytes_with_options(
+    kind: FormatKind,
+    schema: &Schema,
+    options: &FormatOptions,
+    schema_options: &SchemaOptions,
+    is_key: bool,
+    value: &Value,
+    registry: Option<RegistryTopic<'_>>,
+) -> Result<Option<Vec<u8>>, FormatError> {
+    let encode = |registry| {
+        encode_columns(
+            kind,
+            schema,
+            options,
+            schema_options,
+            is_key,
+            value,
+            registry,
+        )
+    };
     if value.is_null() {
         return Ok(None);
     }
@@ -81,14 +115,24 @@ pub fn test_value_to_bytes_with_registry(
         FormatKind::Json => to_json_text(value).map(Some),
         FormatKind::Delimited => Ok(Some(plain_text(value).into_bytes())),
         FormatKind::Kafka if schema.fields().is_empty() => Ok(Some(plain_text(value).into_bytes())),
-        FormatKind::Kafka => encode_columns(kind, schema, options, is_key, value, None),
+        FormatKind::Kafka | FormatKind::ProtobufNoSr => encode(None),
         FormatKind::Avro => {
             let binding = with_registry(binding(registry, is_key))?;
             match binding.registry.latest(&binding.subject)? {
                 Some((id, s)) if s.schema_type == SchemaType::Avro => {
                     avro::json_to_avro_with_writer(&binding, id, is_key, value)
                 }
-                _ => encode_columns(kind, schema, options, is_key, value, registry),
+                _ => encode(registry),
+            }
+        }
+        FormatKind::Protobuf => {
+            let binding = with_registry(binding(registry, is_key))?;
+            match binding.registry.latest(&binding.subject)? {
+                Some((id, s)) if s.schema_type == SchemaType::Protobuf => {
+                    let full_name = schema_options.full_name.as_deref();
+                    protobuf::json_to_protobuf_with_writer(&binding, id, &s, full_name, value)
+                }
+                _ => encode(registry),
             }
         }
         FormatKind::JsonSr => {
@@ -115,16 +159,20 @@ fn encode_columns(
     kind: FormatKind,
     schema: &Schema,
     options: &FormatOptions,
+    schema_options: &SchemaOptions,
     is_key: bool,
     value: &Value,
     registry: Option<RegistryTopic<'_>>,
 ) -> Result<Option<Vec<u8>>, FormatError> {
     let schema = Arc::new(schema.clone());
-    // KAFKA and DELIMITED have no wrapping: a single column is always bare.
-    let unwrapped = Layout::new(schema.clone(), options, is_key).unwrapped
+    // KAFKA and DELIMITED have no wrapping: a single column is always bare;
+    // PROTOBUF is always wrapped.
+    let unwrapped = (Layout::new(schema.clone(), options, is_key).unwrapped
+        && kind.supports_unwrapping())
         || (schema.fields().len() == 1 && !kind.supports_wrapping());
     let columns = json_to_columns(&schema, unwrapped, value)?;
-    let mut encoder = RecordEncoder::new(kind, schema, options, is_key)?;
+    let mut encoder =
+        RecordEncoder::new(kind, schema, options, is_key)?.with_schema_options(schema_options)?;
     if let Some((registry, topic)) = registry {
         encoder = encoder.with_registry(registry.clone(), topic);
     }
@@ -153,7 +201,11 @@ pub fn bytes_to_test_value(
 /// * AVRO: the datum read with its writer schema from `registry` — a record
 ///   as an object of its fields (names as in the schema), anything else as the
 ///   bare value, each value rendered as [`arrow_value_to_json`] does;
-/// * JSON_SR: the JSON document behind the header.
+/// * JSON_SR: the JSON document behind the header;
+/// * PROTOBUF: the message read with its writer schema from `registry`, as an
+///   object of its fields (names as in the schema);
+/// * PROTOBUF_NOSR: the message read with the columns' schema, as an object
+///   of the columns.
 ///
 /// Payloads that cannot be read (no registry, bad header, unknown id) come
 /// back as a string of their text, as for the other formats.
@@ -161,6 +213,21 @@ pub fn bytes_to_test_value_with_registry(
     kind: FormatKind,
     schema: &Schema,
     options: &FormatOptions,
+    is_key: bool,
+    bytes: Option<&[u8]>,
+    registry: Option<RegistryTopic<'_>>,
+) -> Value {
+    let defaults = SchemaOptions::default();
+    bytes_to_test_value_with_options(kind, schema, options, &defaults, is_key, bytes, registry)
+}
+
+/// [`bytes_to_test_value_with_registry`] with the source's [`SchemaOptions`]
+/// (PROTOBUF_NOSR reads with the schema they generate).
+pub fn bytes_to_test_value_with_options(
+    kind: FormatKind,
+    schema: &Schema,
+    options: &FormatOptions,
+    schema_options: &SchemaOptions,
     is_key: bool,
     bytes: Option<&[u8]>,
     registry: Option<RegistryTopic<'_>>,
@@ -179,6 +246,28 @@ pub fn bytes_to_test_value_with_registry(
         FormatKind::Avro => binding(registry, is_key)
             .and_then(|b| avro::avro_to_json_with_writer(&b, is_key, bytes).ok())
             .unwrap_or_else(text),
+        FormatKind::Protobuf => binding(registry, is_key)
+            .and_then(|b| protobuf::protobuf_to_json_with_writer(&b, is_key, bytes).ok())
+            .unwrap_or_else(text),
+        FormatKind::ProtobufNoSr => {
+            let decoder = RecordDecoder::new(kind, Arc::new(schema.clone()), options, is_key)
+                .and_then(|d| d.with_schema_options(schema_options));
+            let Ok(decoder) = decoder else {
+                return text();
+            };
+            let batch = decoder.decode(&[Some(bytes)]);
+            if batch.status.first() != Some(&RowStatus::Ok) {
+                return text();
+            }
+            Value::Object(
+                schema
+                    .fields()
+                    .iter()
+                    .zip(&batch.columns)
+                    .map(|(f, c)| (f.name().clone(), arrow_value_to_json(c.as_ref(), 0)))
+                    .collect(),
+            )
+        }
         FormatKind::Delimited | FormatKind::None => text(),
         FormatKind::Kafka => {
             if schema.fields().len() != 1 {

@@ -64,7 +64,12 @@ pub fn parse_delimiter(raw: Option<&str>, is_key: bool) -> Result<char, FormatEr
 ///   ARRAY/MAP/STRUCT; JSON takes every mapped type; AVRO and JSON_SR take
 ///   every mapped type but only MAPs with STRING keys (`Avro only supports
 ///   MAPs with STRING keys` / `JSON only supports MAP types with STRING keys`).
-///   JSON, AVRO and JSON_SR values may be wrapped or not.
+///   JSON, AVRO and JSON_SR values may be wrapped or not;
+/// * PROTOBUF and PROTOBUF_NOSR take every mapped type except nested ARRAYs
+///   (`Array cannot be nested`) and MAPs with non-STRING keys (`PROTOBUF
+///   format only supports MAP types with STRING keys. See ...`), and are
+///   always wrapped: `Format 'PROTOBUF' does not support 'WRAP_SINGLE_VALUE'
+///   set to 'false'.`
 ///
 /// Columns of Arrow types outside the SQL mapping are rejected with
 /// [`FormatError::UnsupportedType`].
@@ -100,6 +105,12 @@ pub fn check_schema(
                 "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas".to_string(),
             ));
         }
+        if !wrap && !kind.supports_unwrapping() {
+            return Err(FormatError::InvalidProperty(format!(
+                "Format '{}' does not support 'WRAP_SINGLE_VALUE' set to 'false'.",
+                kind.name()
+            )));
+        }
     }
 
     for f in columns {
@@ -117,6 +128,12 @@ pub fn check_schema(
 
     let reason = match kind {
         FormatKind::Json => None,
+        FormatKind::Protobuf | FormatKind::ProtobufNoSr => {
+            for f in columns {
+                crate::protobuf::check_types(f.data_type())?;
+            }
+            None
+        }
         FormatKind::Avro | FormatKind::JsonSr => columns
             .iter()
             .any(|f| has_non_string_map_key(f.data_type()))
@@ -361,6 +378,35 @@ mod tests {
         ));
         assert!(err(FormatKind::JsonSr, &nested, false, &none)
             .ends_with("JSON only supports MAP types with STRING keys"));
+        for kind in [FormatKind::Protobuf, FormatKind::ProtobufNoSr] {
+            assert!(err(kind, &nested, false, &none)
+                .starts_with("PROTOBUF format only supports MAP types with STRING keys."));
+            let one = schema(&[("V", DataType::Int32)]);
+            let unwrap = FormatOptions {
+                wrap_single_value: Some(false),
+                ..Default::default()
+            };
+            assert_eq!(
+                err(kind, &one, false, &unwrap),
+                format!(
+                    "Format '{}' does not support 'WRAP_SINGLE_VALUE' set to 'false'.",
+                    kind.name()
+                )
+            );
+            let two = schema(&[("A", DataType::Int32), ("B", DataType::Int32)]);
+            assert_eq!(
+                err(kind, &two, false, &unwrap),
+                "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas"
+            );
+            let list = |t| DataType::List(Arc::new(Field::new("item", t, true)));
+            let nested_list = schema(&[("L", list(list(DataType::Int32)))]);
+            assert_eq!(
+                err(kind, &nested_list, false, &none),
+                "Array cannot be nested"
+            );
+            assert!(check_schema(kind, &schema(&[("M", map_type())]), false, &none).is_ok());
+            assert!(check_schema(kind, &one, true, &none).is_ok());
+        }
         let m = schema(&[("M", map_type()), ("D", DataType::Decimal128(4, 2))]);
         for kind in [FormatKind::Avro, FormatKind::JsonSr] {
             assert!(check_schema(kind, &m, false, &none).is_ok());

@@ -41,6 +41,9 @@ pub struct JoinPlan {
     pub key_type: DataType,
     /// Stream-stream: how far before and after a record the other side may be (ms).
     pub within: Option<(i64, i64)>,
+    /// Table-table join from an expression of the left table to the right table's
+    /// primary key: results are keyed by the left table's primary key.
+    pub foreign_key: bool,
     /// The joined row layout.
     pub joined_schema: SchemaRef,
     /// Filter and projection over the joined layout; its `source` describes the
@@ -202,12 +205,23 @@ pub fn plan_join(
     let rc = ExprCompiler::new(rscope.clone(), catalog, "JOIN");
     let lkey_expr = lc.cast_to(lkey, &key_type)?;
     let rkey_expr = rc.cast_to(rkey, &key_type)?;
-    // a table side joins on its primary key
+    // a table side joins on its primary key; a left table may join on any
+    // expression of its columns instead (a foreign-key join)
+    let is_pk = |def: &SourceDef, on: &Expr| {
+        matches!(strip(on), Expr::Column { name, .. }
+            if def.key_columns().count() == 1 && def.key_columns().any(|k| k.name == name.value))
+    };
+    let foreign_key = kinds == (SourceKind::Table, SourceKind::Table)
+        && !is_pk(&ldef, &l_on)
+        && is_pk(&rdef, &r_on);
+    if foreign_key && !matches!(join.kind, JoinKind::Inner | JoinKind::Left) {
+        return Err(PlanError::invalid(
+            "Invalid join type: foreign-key table-table joins only support INNER and LEFT joins.",
+        ));
+    }
     for (def, on, alias) in [(&ldef, &l_on, &lalias), (&rdef, &r_on, &ralias)] {
-        if def.kind == SourceKind::Table {
-            let is_pk = matches!(strip(on), Expr::Column { name, .. }
-                if def.key_columns().count() == 1 && def.key_columns().any(|k| k.name == name.value));
-            if !is_pk {
+        if def.kind == SourceKind::Table && !(foreign_key && std::ptr::eq(def, &ldef)) {
+            if !is_pk(def, on) {
                 return Err(PlanError::Unsupported(format!(
                     "Cannot repartition a TABLE source. If this is a join, joins on tables must be on the table's PRIMARY KEY: {alias} is joined on {on}. (Foreign-key joins are not supported yet by this version of Sluice.)"
                 )));
@@ -358,8 +372,27 @@ pub fn plan_join(
             columns: scope.columns.clone(),
         },
     );
+    // a foreign-key join's result is keyed by the left table's primary key
+    let left_pk: Option<Expr> = foreign_key.then(|| {
+        let pk = ldef
+            .key_columns()
+            .next()
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
+        canonical(
+            &Expr::Column {
+                qualifier: Some(Ident::quoted(&lalias)),
+                name: Ident::quoted(pk),
+                pos: Default::default(),
+            },
+            &scope,
+        )
+    });
     let is_key_item = |e: &Expr| -> bool {
         let c = canonical(e, &scope);
+        if let Some(pk) = &left_pk {
+            return c == *pk;
+        }
         let rowkey = matches!(strip(e), Expr::Column { name, qualifier: None, .. } if name.value == "ROWKEY");
         match join.kind {
             JoinKind::Full => rowkey,
@@ -373,12 +406,20 @@ pub fn plan_join(
         let c = compiler.compile(e)?;
         if key_name.is_none() && is_key_item(e) {
             key_name = Some(name.clone());
+            let (ty, expr): (DataType, PhysExpr) = if foreign_key {
+                (c.ty, c.expr)
+            } else {
+                (
+                    key_type.clone(),
+                    Arc::new(datafusion_physical_expr::expressions::Column::new(
+                        JOIN_KEY, key_index,
+                    )),
+                )
+            };
             out_columns.push(OutputColumn {
                 name: name.clone(),
-                ty: key_type.clone(),
-                expr: Arc::new(datafusion_physical_expr::expressions::Column::new(
-                    JOIN_KEY, key_index,
-                )),
+                ty,
+                expr,
                 role: ColumnRole::Key,
             });
             continue;
@@ -480,6 +521,7 @@ pub fn plan_join(
         },
         key_type,
         within,
+        foreign_key,
         joined_schema,
         project,
     })

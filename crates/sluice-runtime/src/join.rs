@@ -44,6 +44,11 @@ pub struct JoinOperator {
     tables: [HashMap<Vec<u8>, RecordBatch>; 2],
     /// Table-table: keys whose joined row the sink holds.
     visible: HashSet<Vec<u8>>,
+    /// Foreign-key joins: the left table by primary key (its foreign key and row),
+    /// and which left keys reference each right key, in arrival order.
+    left_rows: HashMap<Vec<u8>, (Option<Vec<u8>>, ArrayRef, RecordBatch)>,
+    references: HashMap<Vec<u8>, Vec<Vec<u8>>>,
+    left_pk: Option<(RowConverter, Vec<usize>)>,
     stream_time: i64,
 }
 
@@ -58,7 +63,25 @@ struct Match {
 impl JoinOperator {
     pub fn new(plan: &JoinPlan, left: SchemaRef, right: SchemaRef) -> Result<Self, RuntimeError> {
         let project = ProjectOperator::new(&plan.project, &plan.joined_schema)?;
+        let left_pk = if plan.foreign_key {
+            let idx: Vec<usize> = plan
+                .left
+                .source
+                .key_columns()
+                .filter_map(|c| left.index_of(&c.name).ok())
+                .collect();
+            let fields = idx
+                .iter()
+                .map(|&i| SortField::new(left.field(i).data_type().clone()))
+                .collect();
+            Some((RowConverter::new(fields)?, idx))
+        } else {
+            None
+        };
         Ok(JoinOperator {
+            left_rows: HashMap::new(),
+            references: HashMap::new(),
+            left_pk,
             converter: RowConverter::new(vec![SortField::new(plan.key_type.clone())])?,
             project,
             schemas: [left, right],
@@ -111,6 +134,35 @@ impl JoinOperator {
             .as_boolean()
             .clone();
         let mut matches = Vec::new();
+        if self.plan.foreign_key {
+            let pks = match (&self.left_pk, side) {
+                (Some((conv, idx)), 0) => {
+                    let cols: Vec<ArrayRef> =
+                        idx.iter().map(|&i| batch.column(i).clone()).collect();
+                    Some(conv.convert_columns(&cols)?)
+                }
+                _ => None,
+            };
+            for r in 0..n {
+                let t = if ts.is_valid(r) { ts.value(r) } else { 0 };
+                let fk = (!keys.is_null(r)).then(|| rows.row(r).as_ref().to_vec());
+                let row = batch.slice(r, 1);
+                let key = keys.slice(r, 1);
+                match &pks {
+                    Some(pks) => {
+                        let pk = pks.row(r).as_ref().to_vec();
+                        self.fk_left(pk, fk, key, row, t, tomb.value(r), &mut matches);
+                    }
+                    None => {
+                        if let Some(fk) = fk {
+                            self.fk_right(fk, row, t, tomb.value(r), &mut matches);
+                        }
+                    }
+                }
+            }
+            let joined = self.assemble(matches)?;
+            return self.project.process(&joined);
+        }
         for r in 0..n {
             if keys.is_null(r) {
                 continue;
@@ -253,6 +305,98 @@ impl JoinOperator {
         } else if self.visible.remove(&k) {
             matches.push(Match {
                 rows: [None, None],
+                key,
+                ts: t,
+                tombstone: true,
+            });
+        }
+    }
+
+    /// A left row of a foreign-key join changed: join it with the right row its
+    /// foreign key names.
+    #[allow(clippy::too_many_arguments)]
+    fn fk_left(
+        &mut self,
+        pk: Vec<u8>,
+        fk: Option<Vec<u8>>,
+        key: ArrayRef,
+        row: RecordBatch,
+        t: i64,
+        tombstone: bool,
+        matches: &mut Vec<Match>,
+    ) {
+        if let Some((Some(old_fk), _, _)) = self.left_rows.get(&pk) {
+            if let Some(refs) = self.references.get_mut(old_fk) {
+                refs.retain(|k| *k != pk);
+            }
+        }
+        if tombstone {
+            // ksqlDB forwards a left delete whether or not the key was joined
+            if let Some((_, old_key, old_row)) = self.left_rows.remove(&pk) {
+                self.visible.remove(&pk);
+                matches.push(Match {
+                    rows: [Some(old_row), None],
+                    key: old_key,
+                    ts: t,
+                    tombstone: true,
+                });
+            }
+            return;
+        }
+        if let Some(f) = &fk {
+            self.references
+                .entry(f.clone())
+                .or_default()
+                .push(pk.clone());
+        }
+        let right = fk.as_ref().and_then(|f| self.tables[1].get(f)).cloned();
+        self.left_rows
+            .insert(pk.clone(), (fk, key.clone(), row.clone()));
+        self.fk_emit(pk, row, right, key, t, matches);
+    }
+
+    /// A right row of a foreign-key join changed: re-join every left row naming it.
+    fn fk_right(
+        &mut self,
+        fk: Vec<u8>,
+        row: RecordBatch,
+        t: i64,
+        tombstone: bool,
+        matches: &mut Vec<Match>,
+    ) {
+        if tombstone {
+            self.tables[1].remove(&fk);
+        } else {
+            self.tables[1].insert(fk.clone(), row);
+        }
+        let right = self.tables[1].get(&fk).cloned();
+        for pk in self.references.get(&fk).cloned().unwrap_or_default() {
+            if let Some((_, key, left)) = self.left_rows.get(&pk).cloned() {
+                self.fk_emit(pk, left, right.clone(), key, t, matches);
+            }
+        }
+    }
+
+    fn fk_emit(
+        &mut self,
+        pk: Vec<u8>,
+        left: RecordBatch,
+        right: Option<RecordBatch>,
+        key: ArrayRef,
+        t: i64,
+        matches: &mut Vec<Match>,
+    ) {
+        if right.is_some() || self.plan.kind == JoinKind::Left {
+            self.visible.insert(pk);
+            matches.push(Match {
+                rows: [Some(left), right],
+                key,
+                ts: t,
+                tombstone: false,
+            });
+        } else if self.visible.remove(&pk) {
+            matches.push(Match {
+                rows: [Some(left), None],
                 key,
                 ts: t,
                 tombstone: true,

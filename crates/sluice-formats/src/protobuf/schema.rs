@@ -79,7 +79,10 @@ impl FileResolver for MemoryFiles {
 
 impl ProtoSchema {
     /// Parses schema text; `references` are the files it may import, by name.
-    pub(crate) fn parse(text: &str, references: &[(String, String)]) -> Result<ProtoSchema, String> {
+    pub(crate) fn parse(
+        text: &str,
+        references: &[(String, String)],
+    ) -> Result<ProtoSchema, String> {
         let mut files: HashMap<String, String> = BUILTIN_FILES
             .iter()
             .map(|(n, s)| (n.to_string(), s.to_string()))
@@ -125,13 +128,13 @@ impl ProtoSchema {
     /// previous message's nested messages.
     pub(crate) fn message_at(&self, indexes: &[i32]) -> Result<MessageDescriptor, String> {
         let missing = || format!("Invalid message indexes: {indexes:?}");
-        let nth = |mut it: Box<dyn Iterator<Item = MessageDescriptor>>, i: i32| {
-            usize::try_from(i).ok().and_then(|i| it.nth(i))
+        let nth = |all: Vec<MessageDescriptor>, i: i32| {
+            usize::try_from(i).ok().and_then(|i| all.into_iter().nth(i))
         };
         let (first, rest) = indexes.split_first().ok_or_else(missing)?;
-        let mut message = nth(Box::new(self.file.messages()), *first).ok_or_else(missing)?;
+        let mut message = nth(self.file.messages().collect(), *first).ok_or_else(missing)?;
         for i in rest {
-            message = nth(Box::new(message.child_messages()), *i).ok_or_else(missing)?;
+            message = nth(message.child_messages().collect(), *i).ok_or_else(missing)?;
         }
         Ok(message)
     }
@@ -139,17 +142,18 @@ impl ProtoSchema {
 
 /// The message indexes of `message` within its file (see [`ProtoSchema::message_at`]).
 pub(crate) fn indexes_of(message: &MessageDescriptor) -> Vec<i32> {
-    let position = |mut it: Box<dyn Iterator<Item = MessageDescriptor>>| {
-        it.position(|m| m.full_name() == message.full_name())
+    let position = |all: Vec<MessageDescriptor>| {
+        all.iter()
+            .position(|m| m.full_name() == message.full_name())
             .map_or(0, |i| i as i32)
     };
     match message.parent_message() {
         Some(parent) => {
             let mut out = indexes_of(&parent);
-            out.push(position(Box::new(parent.child_messages())));
+            out.push(position(parent.child_messages().collect()));
             out
         }
-        None => vec![position(Box::new(message.parent_file().messages()))],
+        None => vec![position(message.parent_file().messages().collect())],
     }
 }
 
@@ -270,7 +274,7 @@ impl Generator {
             }
             other => ("", other),
         };
-        let type_name = self.type_name(parent, data_type)?;
+        let type_name = self.type_name(parent, data_type, true)?;
         let options = match data_type {
             DataType::Decimal128(p, s) => {
                 self.import("confluent/meta.proto");
@@ -284,12 +288,15 @@ impl Generator {
         Ok(format!("{label}{type_name} {name} = {number}{options};"))
     }
 
+    /// The type of a field holding `data_type`; scalars use wrapper messages
+    /// when the representation is WRAPPER and `may_wrap`.
     fn type_name(
         &mut self,
         parent: &mut MessageText,
         data_type: &DataType,
+        may_wrap: bool,
     ) -> Result<String, FormatError> {
-        let wrapper = self.nullable == ProtobufNullable::Wrapper;
+        let wrapper = may_wrap && self.nullable == ProtobufNullable::Wrapper;
         let scalar = |plain: &str, wrapped: &str| {
             if wrapper {
                 format!("google.protobuf.{wrapped}")
@@ -340,15 +347,7 @@ impl Generator {
                     nested: Vec::new(),
                 };
                 // Keys are never wrapped: map keys must be scalars.
-                let key_type = match self.nullable {
-                    ProtobufNullable::Wrapper => Generator {
-                        nullable: ProtobufNullable::Plain,
-                        counter: 0,
-                        imports: Vec::new(),
-                    }
-                    .type_name(&mut entry, k.data_type())?,
-                    _ => self.type_name(&mut entry, k.data_type())?,
-                };
+                let key_type = self.type_name(&mut entry, k.data_type(), false)?;
                 entry.fields.push(format!("{key_type} key = 1;"));
                 let value = self.field(&mut entry, "value", v.data_type(), 2)?;
                 entry.fields.push(value);
@@ -527,14 +526,17 @@ pub(crate) fn infer(
     full_name: Option<&str>,
     references: &[(String, String)],
 ) -> Result<Schema, FormatError> {
-    let parsed = ProtoSchema::parse(schema_text, references).map_err(FormatError::InvalidProperty)?;
+    let parsed =
+        ProtoSchema::parse(schema_text, references).map_err(FormatError::InvalidProperty)?;
     let message = match full_name {
         Some(name) => parsed.message_named(name).ok_or_else(|| {
             FormatError::InvalidProperty(format!(
                 "Schema does not contain a message named {name}.\nschema: {schema_text}"
             ))
         })?,
-        None => parsed.first_message().map_err(FormatError::InvalidProperty)?,
+        None => parsed
+            .first_message()
+            .map_err(FormatError::InvalidProperty)?,
     };
     let fields = message_columns(&message, true);
     if fields.is_empty() {

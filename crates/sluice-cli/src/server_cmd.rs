@@ -1,0 +1,98 @@
+//! `sluice server`: the ksqlDB-compatible REST server on the embedded log.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use sluice_server::{engine_for, Server, ServerConfig, ServerError};
+
+#[derive(Args, Debug, Default)]
+pub struct ServerArgs {
+    /// A ksqlDB-style server properties file (`listeners=...`, `ksql.*=...`).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Headless mode: run this file's statements at startup and refuse statements
+    /// over the REST API (ksqlDB's `ksql.queries.file`).
+    #[arg(long)]
+    pub queries_file: Option<PathBuf>,
+    /// Where to listen, e.g. `http://0.0.0.0:8088` (comma-separated for several).
+    #[arg(long)]
+    pub listeners: Option<String>,
+    /// Where the embedded log keeps its topics (default `sluice-data`).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Keep topics in memory only.
+    #[arg(long)]
+    pub in_memory: bool,
+    /// Any other property, `KEY=VALUE` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+/// The configuration: the file, then the command line over it.
+pub fn config(args: &ServerArgs) -> Result<ServerConfig, ServerError> {
+    let mut config = match &args.config {
+        Some(path) => ServerConfig::from_file(path)?,
+        None => ServerConfig::default(),
+    };
+    for kv in &args.set {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| ServerError::Config(format!("--set {kv}: expected KEY=VALUE")))?;
+        config.set(k.trim(), v.trim())?;
+    }
+    if let Some(l) = &args.listeners {
+        config.set(sluice_server::config::LISTENERS, l)?;
+    }
+    if let Some(q) = &args.queries_file {
+        config.queries_file = Some(q.clone());
+    }
+    if let Some(d) = &args.data_dir {
+        config.data_dir = Some(d.clone());
+    }
+    if args.in_memory {
+        config.data_dir = None;
+    } else if config.data_dir.is_none() {
+        config.data_dir = Some(PathBuf::from("sluice-data"));
+    }
+    Ok(config)
+}
+
+async fn serve(args: ServerArgs) -> Result<(), ServerError> {
+    let config = config(&args)?;
+    let engine = engine_for(&config)?;
+    let headless = config.queries_file.clone();
+    let server = Server::bind(config, engine).await?;
+    for addr in server.local_addrs() {
+        println!("Sluice server listening on http://{addr}");
+    }
+    if let Some(q) = headless {
+        println!("Headless mode: ran {}", q.display());
+    }
+    server
+        .run(async {
+            let _ = tokio::signal::ctrl_c().await;
+            println!("Shutting down");
+        })
+        .await
+}
+
+pub fn run(args: ServerArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
