@@ -256,7 +256,7 @@ impl Engine {
                 .latest(&sluice_formats::subject_name(topic, is_key))?
                 .map(|(_, s)| s.schema))
         };
-        let infers = |f: &FormatDesc| f.name == "AVRO";
+        let infers = |f: &FormatDesc| matches!(f.name.as_str(), "AVRO" | "PROTOBUF");
         if !infers(value_format) {
             return Err(EngineError::statement(format!(
                 "The statement does not define any columns. The {} format does not support schema inference.",
@@ -271,10 +271,10 @@ impl Engine {
             ))
         })?;
         let wrapped = value_format.wrap_single_value != Some(false);
-        let value = if wrapped {
-            sluice_formats::avro_schema_to_columns(&schema, false)?
-        } else {
-            sluice_formats::avro_schema_to_unwrapped_column(&schema, false)?
+        let value = match (value_format.name.as_str(), wrapped) {
+            ("PROTOBUF", _) => sluice_formats::protobuf_schema_to_columns(&schema, false)?,
+            (_, true) => sluice_formats::avro_schema_to_columns(&schema, false)?,
+            (_, false) => sluice_formats::avro_schema_to_unwrapped_column(&schema, false)?,
         };
         for f in value.fields() {
             columns.push(ColumnDef::new(
@@ -293,14 +293,18 @@ impl Engine {
 
     /// The key column a registered AVRO key schema gives (`ROWKEY`), if any.
     fn inferred_key_columns(&self, topic: &str, key_format: &FormatDesc) -> Result<Vec<ColumnDef>> {
-        if key_format.name != "AVRO" {
+        if !matches!(key_format.name.as_str(), "AVRO" | "PROTOBUF") {
             return Ok(Vec::new());
         }
         let subject = sluice_formats::subject_name(topic, true);
         let Some((_, schema)) = self.registry.latest(&subject)? else {
             return Ok(Vec::new());
         };
-        let key = sluice_formats::avro_schema_to_unwrapped_column(&schema.schema, true)?;
+        let key = if key_format.name == "PROTOBUF" {
+            sluice_formats::protobuf_schema_to_columns(&schema.schema, true)?
+        } else {
+            sluice_formats::avro_schema_to_unwrapped_column(&schema.schema, true)?
+        };
         Ok(key
             .fields()
             .iter()

@@ -148,7 +148,19 @@ pub fn plan_join(
         }
         _ => {}
     }
-    if lalias == ralias {
+    if ldef.window.is_some() != rdef.window.is_some() {
+        return Err(PlanError::invalid(
+            "Can not join windowed source to non-windowed source.",
+        ));
+    }
+    if let (Some(a), Some(b)) = (ldef.window, rdef.window) {
+        if (a.kind == crate::catalog::WindowKind::Session)
+            != (b.kind == crate::catalog::WindowKind::Session)
+        {
+            return Err(PlanError::invalid("Incompatible windowed sources."));
+        }
+    }
+    if lalias == ralias || ldef.name == rdef.name {
         return Err(PlanError::invalid(format!(
             "Can not join '{}' to '{}': self joins are not yet supported.",
             ldef.name, rdef.name
