@@ -49,6 +49,14 @@ pub struct JoinPlan {
     /// Filter and projection over the joined layout; its `source` describes the
     /// joined rows (kind = the result's kind).
     pub project: ProjectPlan,
+    /// An n-way join's earlier joins: their joined rows are this join's left input.
+    pub nested: Option<Box<JoinPlan>>,
+    /// What SQL can name in the joined layout.
+    pub scope_columns: Vec<ScopeColumn>,
+    /// Every source joined so far, in FROM order, with its alias.
+    pub all_sources: Vec<(Arc<SourceDef>, String)>,
+    /// Every join expression so far (candidates for the result key).
+    pub join_exprs: Vec<Expr>,
 }
 
 impl JoinPlan {
@@ -102,11 +110,8 @@ pub fn plan_join(
     let Relation::Join { left, joins } = &q.from else {
         return Err(PlanError::invalid("not a join"));
     };
-    let [join] = joins.as_slice() else {
-        return Err(PlanError::Unsupported(
-            "Joins of more than two sources are not supported yet by this version of Sluice."
-                .into(),
-        ));
+    let Some(join) = joins.last() else {
+        return Err(PlanError::invalid("a join needs two sources"));
     };
     let lookup = |r: &Relation| -> Result<(Arc<SourceDef>, String), PlanError> {
         match r {
@@ -121,8 +126,45 @@ pub fn plan_join(
             )),
         }
     };
-    let (ldef, lalias) = lookup(left)?;
+    // n-way joins are left-deep: the earlier joins' rows are this join's left input
+    let nested: Option<Box<JoinPlan>> = if joins.len() > 1 {
+        let inner = Query {
+            select: vec![SelectItem::Wildcard],
+            from: Relation::Join {
+                left: left.clone(),
+                joins: joins[..joins.len() - 1].to_vec(),
+            },
+            window: None,
+            where_clause: None,
+            group_by: Vec::new(),
+            partition_by: Vec::new(),
+            having: None,
+            emit: None,
+            limit: None,
+        };
+        Some(Box::new(plan_join(&inner, catalog, None)?))
+    } else {
+        None
+    };
+    let (ldef, lalias) = match &nested {
+        Some(n) => (n.project.source.clone(), String::new()),
+        None => lookup(left)?,
+    };
     let (rdef, ralias) = lookup(&join.right)?;
+    let mut all_sources: Vec<(Arc<SourceDef>, String)> = match &nested {
+        Some(n) => n.all_sources.clone(),
+        None => vec![(ldef.clone(), lalias.clone())],
+    };
+    if all_sources
+        .iter()
+        .any(|(d, a)| d.name == rdef.name || *a == ralias)
+    {
+        return Err(PlanError::invalid(format!(
+            "Can not join '{}' to '{}': self joins are not yet supported.",
+            rdef.name, rdef.name
+        )));
+    }
+    all_sources.push((rdef.clone(), ralias.clone()));
     let kinds = (ldef.kind, rdef.kind);
     match (kinds, join.kind, &join.within) {
         ((SourceKind::Stream, SourceKind::Stream), _, None) => {
@@ -160,7 +202,7 @@ pub fn plan_join(
             return Err(PlanError::invalid("Incompatible windowed sources."));
         }
     }
-    if lalias == ralias || ldef.name == rdef.name {
+    if nested.is_none() && (lalias == ralias || ldef.name == rdef.name) {
         return Err(PlanError::invalid(format!(
             "Can not join '{}' to '{}': self joins are not yet supported.",
             ldef.name, rdef.name
@@ -177,7 +219,22 @@ pub fn plan_join(
             kafka.join(", ")
         )));
     }
-    let lscope = Scope::of_schema(ldef.row_schema(), Some(&lalias));
+    let lschema = match &nested {
+        Some(n) => n.joined_schema.clone(),
+        None => ldef.row_schema(),
+    };
+    let lscope = match &nested {
+        Some(n) => Scope {
+            schema: lschema.clone(),
+            columns: n
+                .scope_columns
+                .iter()
+                .filter(|c| c.name != "ROWKEY" || c.qualifier.is_some())
+                .cloned()
+                .collect(),
+        },
+        None => Scope::of_schema(lschema.clone(), Some(&lalias)),
+    };
     let rscope = Scope::of_schema(rdef.row_schema(), Some(&ralias));
 
     // ON a = b, one side each
@@ -224,6 +281,7 @@ pub fn plan_join(
             if def.key_columns().count() == 1 && def.key_columns().any(|k| k.name == name.value))
     };
     let foreign_key = kinds == (SourceKind::Table, SourceKind::Table)
+        && nested.is_none()
         && !is_pk(&ldef, &l_on)
         && is_pk(&rdef, &r_on);
     if foreign_key && !matches!(join.kind, JoinKind::Inner | JoinKind::Left) {
@@ -232,7 +290,8 @@ pub fn plan_join(
         ));
     }
     for (def, on, alias) in [(&ldef, &l_on, &lalias), (&rdef, &r_on, &ralias)] {
-        if def.kind == SourceKind::Table && !(foreign_key && std::ptr::eq(def, &ldef)) {
+        let left_side = std::ptr::eq(def, &ldef);
+        if def.kind == SourceKind::Table && !(left_side && (foreign_key || nested.is_some())) {
             if !is_pk(def, on) {
                 return Err(PlanError::Unsupported(format!(
                     "Cannot repartition a TABLE source. If this is a join, joins on tables must be on the table's PRIMARY KEY: {alias} is joined on {on}. (Foreign-key joins are not supported yet by this version of Sluice.)"
@@ -244,7 +303,24 @@ pub fn plan_join(
     // joined layout
     let mut fields: Vec<Field> = Vec::new();
     let mut columns: Vec<ScopeColumn> = Vec::new();
-    for (def, alias) in [(&ldef, &lalias), (&rdef, &ralias)] {
+    if let Some(n) = &nested {
+        // the earlier joins' layout, its own bookkeeping fields renamed out of the way
+        for f in n.joined_schema.fields() {
+            let name = if f.name().contains('.') {
+                f.name().clone()
+            } else {
+                format!("$LEFT.{}", f.name())
+            };
+            fields.push(Field::new(name, f.data_type().clone(), true));
+        }
+        columns.extend(lscope.columns.iter().cloned());
+    }
+    let sides: Vec<(&Arc<SourceDef>, &String)> = if nested.is_some() {
+        vec![(&rdef, &ralias)]
+    } else {
+        vec![(&ldef, &lalias), (&rdef, &ralias)]
+    };
+    for (def, alias) in sides {
         for f in def.row_schema().fields() {
             let index = fields.len();
             fields.push(Field::new(
@@ -315,14 +391,16 @@ pub fn plan_join(
     for item in &q.select {
         match item {
             SelectItem::Wildcard => {
-                star(&ldef, &lalias, &mut items);
-                star(&rdef, &ralias, &mut items);
+                for (d, a) in &all_sources {
+                    star(d, a, &mut items);
+                }
             }
-            SelectItem::QualifiedWildcard(a) if a.value == lalias => {
-                star(&ldef, &lalias, &mut items)
-            }
-            SelectItem::QualifiedWildcard(a) if a.value == ralias => {
-                star(&rdef, &ralias, &mut items)
+            SelectItem::QualifiedWildcard(a) if all_sources.iter().any(|(_, x)| *x == a.value) => {
+                for (d, x) in &all_sources {
+                    if *x == a.value {
+                        star(d, x, &mut items);
+                    }
+                }
             }
             SelectItem::QualifiedWildcard(a) => {
                 return Err(PlanError::invalid(format!(
@@ -348,8 +426,11 @@ pub fn plan_join(
                     ) => {
                         // a qualified column keeps its name unless both sources have it
                         let both = crate::catalog::is_pseudo_column(&name.value)
-                            || (ldef.column(&name.value).is_some()
-                                && rdef.column(&name.value).is_some());
+                            || all_sources
+                                .iter()
+                                .filter(|(d, _)| d.column(&name.value).is_some())
+                                .count()
+                                > 1;
                         if both {
                             format!("{}_{}", q.value, name.value)
                         } else {
@@ -400,6 +481,15 @@ pub fn plan_join(
             &scope,
         )
     });
+    let mut join_exprs: Vec<Expr> = nested
+        .as_ref()
+        .map(|n| n.join_exprs.clone())
+        .unwrap_or_default();
+    join_exprs.extend([l_on.clone(), r_on.clone()]);
+    let earlier: Vec<Expr> = nested
+        .as_ref()
+        .map(|n| n.join_exprs.iter().map(|e| canonical(e, &scope)).collect())
+        .unwrap_or_default();
     let is_key_item = |e: &Expr| -> bool {
         let c = canonical(e, &scope);
         if let Some(pk) = &left_pk {
@@ -408,7 +498,7 @@ pub fn plan_join(
         let rowkey = matches!(strip(e), Expr::Column { name, qualifier: None, .. } if name.value == "ROWKEY");
         match join.kind {
             JoinKind::Full => rowkey,
-            _ => rowkey || c == l_canon || c == r_canon,
+            _ => rowkey || c == l_canon || c == r_canon || earlier.contains(&c),
         }
     };
     let mut out_columns: Vec<OutputColumn> = Vec::new();
@@ -536,5 +626,9 @@ pub fn plan_join(
         foreign_key,
         joined_schema,
         project,
+        nested,
+        scope_columns: scope.columns.clone(),
+        all_sources,
+        join_exprs,
     })
 }

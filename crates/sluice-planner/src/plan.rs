@@ -704,13 +704,17 @@ impl QueryPlan {
         match self {
             QueryPlan::Project(p) => &p.source,
             QueryPlan::Aggregate(a) => &a.source,
-            QueryPlan::Join(j) => &j.left.source,
+            QueryPlan::Join(j) => j
+                .all_sources
+                .first()
+                .map(|(d, _)| d)
+                .unwrap_or(&j.left.source),
         }
     }
     /// Every source the query reads.
     pub fn sources(&self) -> Vec<&Arc<SourceDef>> {
         match self {
-            QueryPlan::Join(j) => vec![&j.left.source, &j.right.source],
+            QueryPlan::Join(j) => j.all_sources.iter().map(|(d, _)| d).collect(),
             other => vec![other.source()],
         }
     }

@@ -35,6 +35,10 @@ struct Buffered {
 
 pub struct JoinOperator {
     plan: JoinPlan,
+    /// An n-way join's earlier joins, feeding this join's left side.
+    nested: Option<Box<JoinOperator>>,
+    /// How many sources feed this operator (nested ones included).
+    inputs: usize,
     project: ProjectOperator,
     schemas: [SchemaRef; 2],
     converter: RowConverter,
@@ -61,7 +65,26 @@ struct Match {
 }
 
 impl JoinOperator {
-    pub fn new(plan: &JoinPlan, left: SchemaRef, right: SchemaRef) -> Result<Self, RuntimeError> {
+    /// `schemas` holds the row layout of every source, in FROM order.
+    pub fn new(plan: &JoinPlan, schemas: &[SchemaRef]) -> Result<Self, RuntimeError> {
+        let inputs = plan.all_sources.len();
+        if schemas.len() < inputs {
+            return Err(RuntimeError::Plan(
+                "a join needs a reader per source".into(),
+            ));
+        }
+        let (nested, left, right) = match &plan.nested {
+            Some(n) => {
+                let k = n.all_sources.len();
+                let inner = JoinOperator::new(n, &schemas[..k])?;
+                (
+                    Some(Box::new(inner)),
+                    n.joined_schema.clone(),
+                    schemas[k].clone(),
+                )
+            }
+            None => (None, schemas[0].clone(), schemas[1].clone()),
+        };
         let project = ProjectOperator::new(&plan.project, &plan.joined_schema)?;
         let left_pk = if plan.foreign_key {
             let idx: Vec<usize> = plan
@@ -79,6 +102,8 @@ impl JoinOperator {
             None
         };
         Ok(JoinOperator {
+            nested,
+            inputs,
             left_rows: HashMap::new(),
             references: HashMap::new(),
             left_pk,
@@ -105,8 +130,36 @@ impl JoinOperator {
         }
     }
 
-    /// Process rows of one side (0 = left, 1 = right).
+    /// Process rows of one source (its index in FROM order) and project the results.
     pub fn process(
+        &mut self,
+        input: usize,
+        batch: &RecordBatch,
+    ) -> Result<RecordBatch, RuntimeError> {
+        let joined = self.process_input(input, batch)?;
+        self.project.process(&joined)
+    }
+
+    /// Rows of one source, joined into this operator's joined layout.
+    fn process_input(
+        &mut self,
+        input: usize,
+        batch: &RecordBatch,
+    ) -> Result<RecordBatch, RuntimeError> {
+        if input + 1 < self.inputs {
+            return match &mut self.nested {
+                Some(n) => {
+                    let left_rows = n.process_input(input, batch)?;
+                    self.process_raw(0, &left_rows)
+                }
+                None => self.process_raw(0, batch),
+            };
+        }
+        self.process_raw(1, batch)
+    }
+
+    /// Process rows of one side (0 = left, 1 = right) into joined rows.
+    fn process_raw(
         &mut self,
         side: usize,
         batch: &RecordBatch,
@@ -160,8 +213,7 @@ impl JoinOperator {
                     }
                 }
             }
-            let joined = self.assemble(matches)?;
-            return self.project.process(&joined);
+            return self.assemble(matches);
         }
         for r in 0..n {
             if keys.is_null(r) {
@@ -204,8 +256,7 @@ impl JoinOperator {
                 }
             }
         }
-        let joined = self.assemble(matches)?;
-        self.project.process(&joined)
+        self.assemble(matches)
     }
 
     fn stream_stream(

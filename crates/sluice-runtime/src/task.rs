@@ -111,14 +111,8 @@ impl QueryTask {
                 Operator::Aggregate(Box::new(AggregateOperator::new(a, readers[0].schema())?))
             }
             QueryPlan::Join(j) => {
-                let right = readers
-                    .get(1)
-                    .ok_or_else(|| RuntimeError::Plan("a join needs two sources".into()))?;
-                Operator::Join(Box::new(JoinOperator::new(
-                    j,
-                    readers[0].schema().clone(),
-                    right.schema().clone(),
-                )?))
+                let schemas: Vec<_> = readers.iter().map(|r| r.schema().clone()).collect();
+                Operator::Join(Box::new(JoinOperator::new(j, &schemas)?))
             }
         };
         let visible = plan.columns().len();

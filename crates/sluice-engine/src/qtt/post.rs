@@ -8,7 +8,12 @@ use crate::engine::Engine;
 
 /// Normalize `A INT KEY, B STRING` so it compares with what DESCRIBE-like text gives.
 fn normalize_schema(s: &str) -> Result<String, String> {
-    let stmt = format!("CREATE STREAM __POST ({s}) WITH (KAFKA_TOPIC='t', VALUE_FORMAT='JSON');");
+    let kind = if s.to_uppercase().contains("PRIMARY KEY") {
+        "TABLE"
+    } else {
+        "STREAM"
+    };
+    let stmt = format!("CREATE {kind} __POST ({s}) WITH (KAFKA_TOPIC='t', VALUE_FORMAT='JSON');");
     let parsed =
         sluice_sql::parse(&stmt).map_err(|e| format!("bad post-condition schema '{s}': {e}"))?;
     let Some(sluice_sql::Statement::CreateSource(cs)) =
