@@ -41,6 +41,8 @@ pub struct JoinPlan {
     pub key_type: DataType,
     /// Stream-stream: how far before and after a record the other side may be (ms).
     pub within: Option<(i64, i64)>,
+    /// Stream-stream: how late (beyond the window) a record may arrive (ms).
+    pub grace_ms: Option<i64>,
     /// Table-table join from an expression of the left table to the right table's
     /// primary key: results are keyed by the left table's primary key.
     pub foreign_key: bool,
@@ -280,6 +282,28 @@ pub fn plan_join(
         matches!(strip(on), Expr::Column { name, .. }
             if def.key_columns().count() == 1 && def.key_columns().any(|k| k.name == name.value))
     };
+    if let Some(n) = &nested {
+        let on = canonical(&l_on, &lscope);
+        let mut keyed = n.join_exprs.iter().any(|e| canonical(e, &lscope) == on);
+        // a foreign-key join's rows are keyed by its left table's primary key
+        if n.foreign_key {
+            if let Some((first, alias)) = n.all_sources.first() {
+                keyed |= first.key_columns().any(|k| {
+                    let pk = Expr::Column {
+                        qualifier: Some(Ident::quoted(alias)),
+                        name: Ident::quoted(&k.name),
+                        pos: Default::default(),
+                    };
+                    canonical(&pk, &lscope) == on
+                });
+            }
+        }
+        if kinds == (SourceKind::Table, SourceKind::Table) && !keyed {
+            return Err(PlanError::invalid(format!(
+                "Invalid join condition: foreign-key table-table joins are not supported as part of n-way joins. Got {l_on} = {r_on}."
+            )));
+        }
+    }
     let foreign_key = kinds == (SourceKind::Table, SourceKind::Table)
         && nested.is_none()
         && !is_pk(&ldef, &l_on)
@@ -623,6 +647,11 @@ pub fn plan_join(
         },
         key_type,
         within,
+        grace_ms: join
+            .within
+            .as_ref()
+            .and_then(|w| w.grace)
+            .map(|g| g.millis()),
         foreign_key,
         joined_schema,
         project,

@@ -269,6 +269,12 @@ impl JoinOperator {
         matches: &mut Vec<Match>,
     ) {
         let (before, after) = self.plan.within.unwrap_or((0, 0));
+        // a record later than its window and grace period joins nothing
+        let grace = self.plan.grace_ms.unwrap_or(DEFAULT_GRACE_MS);
+        self.stream_time = self.stream_time.max(t);
+        if t.saturating_add(before.max(after)).saturating_add(grace) < self.stream_time {
+            return;
+        }
         // the other side's records must lie within [t - before, t + after] of a
         // left record, i.e. a right record sees lefts in [t - after, t + before]
         let (lo, hi) = if side == 0 {
@@ -312,7 +318,7 @@ impl JoinOperator {
             .or_default()
             .push(Buffered { ts: t, row });
         self.stream_time = self.stream_time.max(t);
-        let horizon = self.stream_time - before.max(after) - DEFAULT_GRACE_MS;
+        let horizon = self.stream_time - before.max(after) - grace;
         for b in self.buffers.iter_mut() {
             b.retain(|_, v| {
                 v.retain(|x| x.ts >= horizon);
