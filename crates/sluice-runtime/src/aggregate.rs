@@ -155,7 +155,14 @@ impl AggregateOperator {
             .plan
             .aggregates
             .iter()
-            .map(|a| a.function.accumulator(&a.call()))
+            .map(|a| {
+                // append-only input needs no retraction: bounded-memory accumulators
+                if self.table_keys.is_none() {
+                    a.function.stream_accumulator(&a.call())
+                } else {
+                    a.function.accumulator(&a.call())
+                }
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Group {
             key,

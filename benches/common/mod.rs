@@ -1,0 +1,82 @@
+//! Shared by the benchmarks: a heap counter (to report what state costs), the bids
+//! generator, and running one query to completion on the embedded log.
+
+#![allow(dead_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::json;
+use sluice_engine::log::{EmbeddedLog, Log, Record, TopicSpec};
+use sluice_engine::{Engine, EngineConfig};
+
+/// Counts live heap bytes; install with `#[global_allocator]` in the bench.
+pub struct Counting;
+pub static LIVE: AtomicUsize = AtomicUsize::new(0);
+pub static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Bids as JSON, one per millisecond, `keys` distinct auctions, auction as key when `keyed`.
+pub fn bids(n: usize, keys: usize, keyed: bool) -> Vec<Record> {
+    (0..n)
+        .map(|i| {
+            let auction = (i % keys) as i64;
+            let value = json!({
+                "auction": auction,
+                "bidder": 5000 + (i % 7919),
+                "price": 100 + (i * 37) % 100_000,
+            });
+            let key = keyed.then(|| auction.to_be_bytes().to_vec());
+            Record::new(key, Some(value.to_string().into_bytes()), i as i64)
+        })
+        .collect()
+}
+
+/// A fresh engine with `ddl` run and `topics` filled, then `query` timed to completion.
+/// Returns events/s over `events` and the peak heap the query added.
+pub fn run(ddl: &str, topics: &[(&str, &[Record])], query: &str, events: usize) -> (f64, usize) {
+    let log = Arc::new(EmbeddedLog::in_memory());
+    for (name, records) in topics {
+        log.create_topic(&TopicSpec::new(*name, 1)).expect("topic");
+        log.produce(
+            name,
+            records.iter().cloned().map(|r| (Some(0), r)).collect(),
+        )
+        .expect("produce");
+    }
+    let mut engine = Engine::new(
+        log,
+        EngineConfig::default().with("auto.offset.reset", "earliest"),
+    );
+    engine.execute_sql(ddl).expect("ddl");
+    let base = LIVE.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let start = Instant::now();
+    engine.execute_sql(query).expect("query");
+    engine.run_until_idle().expect("run");
+    let rate = events as f64 / start.elapsed().as_secs_f64();
+    (rate, PEAK.load(Ordering::Relaxed).saturating_sub(base))
+}
