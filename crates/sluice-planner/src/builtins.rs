@@ -8,8 +8,8 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use arrow::array::{
-    new_null_array, Array, ArrayRef, AsArray, Decimal128Builder, Float64Array, Int32Array,
-    Int64Array, ListArray, MapArray, StructArray, UInt32Array,
+    new_null_array, Array, ArrayRef, AsArray, Decimal128Builder, Float64Array, ListArray, MapArray,
+    StructArray, UInt32Array,
 };
 use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::compute::{cast, interleave, take};
@@ -397,47 +397,38 @@ pub fn decimal_modulo_type(p1: u8, s1: i8, p2: u8, s2: i8) -> DataType {
     DataType::Decimal128(precision as u8, scale.min(precision) as i8)
 }
 
+/// Java's integer `/` and `%` (wrapping on MIN / -1), NULL for a zero divisor.
+fn integer_div_mod<T: arrow::datatypes::ArrowPrimitiveType>(
+    a: &ArrayRef,
+    b: &ArrayRef,
+    rows: usize,
+    modulo: bool,
+) -> ArrayRef
+where
+    T::Native: arrow::datatypes::ArrowNativeTypeOp,
+{
+    use arrow::datatypes::ArrowNativeTypeOp;
+    let (a, b) = (a.as_primitive::<T>(), b.as_primitive::<T>());
+    let r: arrow::array::PrimitiveArray<T> = (0..rows)
+        .map(|i| {
+            let (x, y) = (a.value(i), b.value(i));
+            (a.is_valid(i) && b.is_valid(i) && !y.is_zero()).then(|| {
+                if modulo {
+                    x.mod_wrapping(y)
+                } else {
+                    x.div_wrapping(y)
+                }
+            })
+        })
+        .collect();
+    Arc::new(r)
+}
+
 fn div_mod(args: &[ArrayRef], out: &DataType, rows: usize, modulo: bool) -> Result<ArrayRef> {
     let (a, b) = (&args[0], &args[1]);
     Ok(match a.data_type() {
-        DataType::Int32 => {
-            let (a, b) = (
-                a.as_primitive::<arrow::datatypes::Int32Type>(),
-                b.as_primitive::<arrow::datatypes::Int32Type>(),
-            );
-            let r: Int32Array = (0..rows)
-                .map(|i| {
-                    let (x, y): (i32, i32) = (a.value(i), b.value(i));
-                    (a.is_valid(i) && b.is_valid(i) && y != 0).then(|| {
-                        if modulo {
-                            x.wrapping_rem(y)
-                        } else {
-                            x.wrapping_div(y)
-                        }
-                    })
-                })
-                .collect();
-            Arc::new(r)
-        }
-        DataType::Int64 => {
-            let (a, b) = (
-                a.as_primitive::<arrow::datatypes::Int64Type>(),
-                b.as_primitive::<arrow::datatypes::Int64Type>(),
-            );
-            let r: Int64Array = (0..rows)
-                .map(|i| {
-                    let (x, y): (i64, i64) = (a.value(i), b.value(i));
-                    (a.is_valid(i) && b.is_valid(i) && y != 0).then(|| {
-                        if modulo {
-                            x.wrapping_rem(y)
-                        } else {
-                            x.wrapping_div(y)
-                        }
-                    })
-                })
-                .collect();
-            Arc::new(r)
-        }
+        DataType::Int32 => integer_div_mod::<arrow::datatypes::Int32Type>(a, b, rows, modulo),
+        DataType::Int64 => integer_div_mod::<arrow::datatypes::Int64Type>(a, b, rows, modulo),
         DataType::Float64 => {
             let (a, b) = (
                 a.as_primitive::<arrow::datatypes::Float64Type>(),
@@ -548,6 +539,7 @@ pub fn like_escape() -> Arc<ScalarUDF> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow::array::Int32Array;
 
     #[test]
     fn decimal_division_rounds_half_up() {
