@@ -55,9 +55,17 @@ pub fn bids(n: usize, keys: usize, keyed: bool) -> Vec<Record> {
         .collect()
 }
 
+/// What one benchmark run measured.
+pub struct Measured {
+    pub events_per_sec: f64,
+    /// Peak heap the query added (the in-memory log's copy of the output included).
+    pub peak_heap: usize,
+    /// Bytes in the query's operator state once it caught up.
+    pub state_bytes: usize,
+}
+
 /// A fresh engine with `ddl` run and `topics` filled, then `query` timed to completion.
-/// Returns events/s over `events` and the peak heap the query added.
-pub fn run(ddl: &str, topics: &[(&str, &[Record])], query: &str, events: usize) -> (f64, usize) {
+pub fn run(ddl: &str, topics: &[(&str, &[Record])], query: &str, events: usize) -> Measured {
     let log = Arc::new(EmbeddedLog::in_memory());
     for (name, records) in topics {
         log.create_topic(&TopicSpec::new(*name, 1)).expect("topic");
@@ -77,6 +85,11 @@ pub fn run(ddl: &str, topics: &[(&str, &[Record])], query: &str, events: usize) 
     let start = Instant::now();
     engine.execute_sql(query).expect("query");
     engine.run_until_idle().expect("run");
-    let rate = events as f64 / start.elapsed().as_secs_f64();
-    (rate, PEAK.load(Ordering::Relaxed).saturating_sub(base))
+    let events_per_sec = events as f64 / start.elapsed().as_secs_f64();
+    let state_bytes = engine.queries().map(|q| q.task.state_bytes()).sum();
+    Measured {
+        events_per_sec,
+        peak_heap: PEAK.load(Ordering::Relaxed).saturating_sub(base),
+        state_bytes,
+    }
 }

@@ -119,6 +119,33 @@ impl AggregateOperator {
         self.groups.len()
     }
 
+    /// Bytes held in operator state: accumulators, group keys, table contributions.
+    pub fn state_bytes(&self) -> usize {
+        let groups: usize = self
+            .groups
+            .iter()
+            .map(|(k, g)| {
+                k.len()
+                    + g.key.iter().map(|v| v.size()).sum::<usize>()
+                    + g.accumulators.iter().map(|a| a.size()).sum::<usize>()
+            })
+            .sum();
+        let contributions: usize = self
+            .contributions
+            .iter()
+            .map(|(k, c)| {
+                k.len()
+                    + c.group.len()
+                    + c.inputs
+                        .iter()
+                        .flatten()
+                        .map(|a| a.get_array_memory_size())
+                        .sum::<usize>()
+            })
+            .sum();
+        groups + contributions
+    }
+
     fn windows(&self, ts: i64) -> Vec<(i64, i64)> {
         let Some(WindowPlan {
             kind,
@@ -226,7 +253,19 @@ impl AggregateOperator {
             let t = if ts.is_valid(r) { ts.value(r) } else { 0 };
             let row_inputs: Vec<Vec<ArrayRef>> = inputs
                 .iter()
-                .map(|cols| cols.iter().map(|c| c.slice(r, 1)).collect())
+                .map(|cols| {
+                    // table contributions are kept: copy the row out of its batch
+                    let idx = arrow::array::UInt32Array::from(vec![r as u32]);
+                    cols.iter()
+                        .map(|c| {
+                            if table_rows.is_some() {
+                                take(c.as_ref(), &idx, None).unwrap_or_else(|_| c.slice(r, 1))
+                            } else {
+                                c.slice(r, 1)
+                            }
+                        })
+                        .collect()
+                })
                 .collect();
             // ksqlDB drops rows with a NULL grouping value
             let null_key = keys.iter().any(|k| k.is_null(r));

@@ -122,6 +122,35 @@ impl JoinOperator {
         self.project.schema()
     }
 
+    /// Bytes held in join state: window buffers and table rows (nested joins included).
+    pub fn state_bytes(&self) -> usize {
+        let buffered: usize = self
+            .buffers
+            .iter()
+            .flat_map(|b| b.iter())
+            .map(|(k, v)| {
+                k.len()
+                    + v.iter()
+                        .map(|x| x.row.get_array_memory_size())
+                        .sum::<usize>()
+            })
+            .sum();
+        let tables: usize = self
+            .tables
+            .iter()
+            .flat_map(|t| t.iter())
+            .map(|(k, r)| k.len() + r.get_array_memory_size())
+            .sum();
+        let left: usize = self
+            .left_rows
+            .iter()
+            .map(|(k, (_, key, row))| {
+                k.len() + key.get_array_memory_size() + row.get_array_memory_size()
+            })
+            .sum();
+        buffered + tables + left + self.nested.as_ref().map_or(0, |n| n.state_bytes())
+    }
+
     fn kind_of(&self, side: usize) -> SourceKind {
         if side == 0 {
             self.plan.left.source.kind
@@ -199,7 +228,7 @@ impl JoinOperator {
             for r in 0..n {
                 let t = if ts.is_valid(r) { ts.value(r) } else { 0 };
                 let fk = (!keys.is_null(r)).then(|| rows.row(r).as_ref().to_vec());
-                let row = batch.slice(r, 1);
+                let row = own_row(batch, r)?;
                 let key = keys.slice(r, 1);
                 match &pks {
                     Some(pks) => {
@@ -221,7 +250,14 @@ impl JoinOperator {
             }
             let k = rows.row(r).as_ref().to_vec();
             let t = if ts.is_valid(r) { ts.value(r) } else { 0 };
-            let row = batch.slice(r, 1);
+            // rows kept in state are copied out of the batch; looked-up rows are not
+            let stateful = self.kind_of(side) == SourceKind::Table
+                || self.plan.right.source.kind == SourceKind::Stream;
+            let row = if stateful {
+                own_row(batch, r)?
+            } else {
+                batch.slice(r, 1)
+            };
             let key = keys.slice(r, 1);
             match (self.plan.left.source.kind, self.plan.right.source.kind) {
                 (SourceKind::Stream, SourceKind::Stream) => {
@@ -499,6 +535,12 @@ impl JoinOperator {
         )));
         Ok(RecordBatch::try_new(schema, columns)?)
     }
+}
+
+/// Row `r` copied out of its batch, so state keeps one row alive, not the batch.
+fn own_row(batch: &RecordBatch, r: usize) -> Result<RecordBatch, RuntimeError> {
+    let idx = arrow::array::UInt32Array::from(vec![r as u32]);
+    Ok(arrow::compute::take_record_batch(batch, &idx)?)
 }
 
 fn concat_all(parts: &[ArrayRef], ty: &DataType) -> Result<ArrayRef, RuntimeError> {

@@ -140,6 +140,15 @@ impl QueryTask {
         })
     }
 
+    /// Bytes the query holds in operator state (0 for stateless queries).
+    pub fn state_bytes(&self) -> usize {
+        match &self.operator {
+            Operator::Project(_) => 0,
+            Operator::Aggregate(a) => a.state_bytes(),
+            Operator::Join(j) => j.state_bytes(),
+        }
+    }
+
     pub fn consumer_group(&self) -> &str {
         &self.group
     }
