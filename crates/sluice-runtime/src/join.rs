@@ -56,9 +56,15 @@ pub struct JoinOperator {
     stream_time: i64,
 }
 
+/// A row taking part in a match: one of the batch being processed, or one held in state.
+enum RowRef {
+    Input(usize),
+    Held(RecordBatch),
+}
+
 /// One joined row in the making.
 struct Match {
-    rows: [Option<RecordBatch>; 2],
+    rows: [Option<RowRef>; 2],
     key: ArrayRef,
     ts: i64,
     tombstone: bool,
@@ -242,7 +248,7 @@ impl JoinOperator {
                     }
                 }
             }
-            return self.assemble(matches);
+            return self.assemble(batch, side, matches);
         }
         for r in 0..n {
             if keys.is_null(r) {
@@ -250,54 +256,55 @@ impl JoinOperator {
             }
             let k = rows.row(r).as_ref().to_vec();
             let t = if ts.is_valid(r) { ts.value(r) } else { 0 };
-            // rows kept in state are copied out of the batch; looked-up rows are not
-            let stateful = self.kind_of(side) == SourceKind::Table
-                || self.plan.right.source.kind == SourceKind::Stream;
-            let row = if stateful {
-                own_row(batch, r)?
-            } else {
-                batch.slice(r, 1)
-            };
             let key = keys.slice(r, 1);
+            // the stream side of a stream-table join only looks the table up
+            let lookup_only = self.kind_of(side) == SourceKind::Stream
+                && self.kind_of(1 - side) == SourceKind::Table;
+            if lookup_only {
+                if !tomb.value(r) {
+                    let other = self.tables[1 - side].get(&k).cloned();
+                    if other.is_some() || self.plan.kind == JoinKind::Left {
+                        let mut rows = [None, None];
+                        rows[side] = Some(RowRef::Input(r));
+                        rows[1 - side] = other.map(RowRef::Held);
+                        matches.push(Match {
+                            rows,
+                            key,
+                            ts: t,
+                            tombstone: false,
+                        });
+                    }
+                }
+                continue;
+            }
+            // rows kept in state are copied out of the batch
+            let row = own_row(batch, r)?;
             match (self.plan.left.source.kind, self.plan.right.source.kind) {
                 (SourceKind::Stream, SourceKind::Stream) => {
                     if !tomb.value(r) {
-                        self.stream_stream(side, k, key, t, row, &mut matches);
+                        self.stream_stream(side, r, k, key, t, row, &mut matches);
                     }
                 }
                 (SourceKind::Table, SourceKind::Table) => {
                     self.table_table(side, k, key, t, row, tomb.value(r), &mut matches);
                 }
+                // the table side of a stream-table join: updates state only
                 _ => {
-                    if self.kind_of(side) == SourceKind::Table {
-                        if tomb.value(r) {
-                            self.tables[side].remove(&k);
-                        } else {
-                            self.tables[side].insert(k, row);
-                        }
-                    } else if !tomb.value(r) {
-                        let other = self.tables[1 - side].get(&k).cloned();
-                        if other.is_some() || self.plan.kind == JoinKind::Left {
-                            let mut rows = [None, None];
-                            rows[side] = Some(row);
-                            rows[1 - side] = other;
-                            matches.push(Match {
-                                rows,
-                                key,
-                                ts: t,
-                                tombstone: false,
-                            });
-                        }
+                    if tomb.value(r) {
+                        self.tables[side].remove(&k);
+                    } else {
+                        self.tables[side].insert(k, row);
                     }
                 }
             }
         }
-        self.assemble(matches)
+        self.assemble(batch, side, matches)
     }
 
     fn stream_stream(
         &mut self,
         side: usize,
+        r: usize,
         k: Vec<u8>,
         key: ArrayRef,
         t: i64,
@@ -323,8 +330,8 @@ impl JoinOperator {
             for o in others.iter().filter(|o| o.ts >= lo && o.ts <= hi) {
                 found = true;
                 let mut rows = [None, None];
-                rows[side] = Some(row.clone());
-                rows[1 - side] = Some(o.row.clone());
+                rows[side] = Some(RowRef::Input(r));
+                rows[1 - side] = Some(RowRef::Held(o.row.clone()));
                 matches.push(Match {
                     rows,
                     key: key.clone(),
@@ -341,7 +348,7 @@ impl JoinOperator {
         };
         if !found && outer_here {
             let mut rows = [None, None];
-            rows[side] = Some(row.clone());
+            rows[side] = Some(RowRef::Input(r));
             matches.push(Match {
                 rows,
                 key,
@@ -390,7 +397,7 @@ impl JoinOperator {
         if present {
             self.visible.insert(k);
             matches.push(Match {
-                rows: [l, r],
+                rows: [l.map(RowRef::Held), r.map(RowRef::Held)],
                 key,
                 ts: t,
                 tombstone: false,
@@ -428,7 +435,7 @@ impl JoinOperator {
             if let Some((_, old_key, old_row)) = self.left_rows.remove(&pk) {
                 self.visible.remove(&pk);
                 matches.push(Match {
-                    rows: [Some(old_row), None],
+                    rows: [Some(RowRef::Held(old_row)), None],
                     key: old_key,
                     ts: t,
                     tombstone: true,
@@ -482,14 +489,14 @@ impl JoinOperator {
         if right.is_some() || self.plan.kind == JoinKind::Left {
             self.visible.insert(pk);
             matches.push(Match {
-                rows: [Some(left), right],
+                rows: [Some(RowRef::Held(left)), right.map(RowRef::Held)],
                 key,
                 ts: t,
                 tombstone: false,
             });
         } else if self.visible.remove(&pk) {
             matches.push(Match {
-                rows: [Some(left), None],
+                rows: [Some(RowRef::Held(left)), None],
                 key,
                 ts: t,
                 tombstone: true,
@@ -498,7 +505,12 @@ impl JoinOperator {
     }
 
     /// Build the joined layout's columns for every match.
-    fn assemble(&self, matches: Vec<Match>) -> Result<RecordBatch, RuntimeError> {
+    fn assemble(
+        &self,
+        input: &RecordBatch,
+        input_side: usize,
+        matches: Vec<Match>,
+    ) -> Result<RecordBatch, RuntimeError> {
         let schema = self.plan.joined_schema.clone();
         if matches.is_empty() {
             return Ok(RecordBatch::new_empty(schema));
@@ -509,17 +521,48 @@ impl JoinOperator {
         ];
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
         let mut field = 0;
-        for side in 0..2 {
-            for c in 0..widths[side] {
+        for (side, width) in widths.into_iter().enumerate() {
+            // held rows are shared between matches: one source each
+            let mut held: Vec<&RecordBatch> = Vec::new();
+            let mut slots: Vec<(usize, usize)> = Vec::with_capacity(matches.len());
+            for m in &matches {
+                slots.push(match &m.rows[side] {
+                    None => (0, 0),
+                    Some(RowRef::Input(r)) => (1, *r),
+                    Some(RowRef::Held(b)) => {
+                        let i = match held.iter().position(|h| std::ptr::eq(*h, b)) {
+                            Some(i) => i,
+                            None => {
+                                held.push(b);
+                                held.len() - 1
+                            }
+                        };
+                        (2 + i, 0)
+                    }
+                });
+            }
+            for c in 0..width {
                 let ty = schema.field(field).data_type().clone();
-                let parts: Vec<ArrayRef> = matches
-                    .iter()
-                    .map(|m| match &m.rows[side] {
-                        Some(b) => b.column(c).clone(),
-                        None => new_null_array(&ty, 1),
+                let nulls = new_null_array(&ty, 1);
+                let mut sources: Vec<ArrayRef> = vec![nulls.clone()];
+                sources.push(if side == input_side {
+                    input.column(c).clone()
+                } else {
+                    nulls
+                });
+                sources.extend(held.iter().map(|b| b.column(c).clone()));
+                let sources: Vec<ArrayRef> = sources
+                    .into_iter()
+                    .map(|a| {
+                        if a.data_type() == &ty {
+                            Ok(a)
+                        } else {
+                            arrow::compute::cast(&a, &ty)
+                        }
                     })
-                    .collect();
-                columns.push(concat_all(&parts, &ty)?);
+                    .collect::<Result<_, _>>()?;
+                let refs: Vec<&dyn Array> = sources.iter().map(|a| a.as_ref()).collect();
+                columns.push(arrow::compute::interleave(&refs, &slots)?);
                 field += 1;
             }
         }
