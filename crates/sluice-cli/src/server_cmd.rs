@@ -58,6 +58,22 @@ pub fn config(args: &ServerArgs) -> Result<ServerConfig, ServerError> {
     Ok(config)
 }
 
+/// Ctrl-C, or SIGTERM on Unix.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 async fn serve(args: ServerArgs) -> Result<(), ServerError> {
     let config = config(&args)?;
     let engine = engine_for(&config)?;
@@ -71,7 +87,7 @@ async fn serve(args: ServerArgs) -> Result<(), ServerError> {
     }
     server
         .run(async {
-            let _ = tokio::signal::ctrl_c().await;
+            shutdown_signal().await;
             println!("Shutting down");
         })
         .await

@@ -175,9 +175,7 @@ pub fn plan_join(
             ))
         }
         ((SourceKind::Table, SourceKind::Stream), _, _) => {
-            return Err(PlanError::invalid(format!(
-                "Join between invalid operands requested: left type: KTABLE, right type: KSTREAM"
-            )))
+            return Err(PlanError::invalid("Join between invalid operands requested: left type: KTABLE, right type: KSTREAM".to_string()))
         }
         ((SourceKind::Stream, SourceKind::Table), JoinKind::Right | JoinKind::Full, _) => {
             return Err(PlanError::invalid(format!(
@@ -315,12 +313,13 @@ pub fn plan_join(
     }
     for (def, on, alias) in [(&ldef, &l_on, &lalias), (&rdef, &r_on, &ralias)] {
         let left_side = std::ptr::eq(def, &ldef);
-        if def.kind == SourceKind::Table && !(left_side && (foreign_key || nested.is_some())) {
-            if !is_pk(def, on) {
-                return Err(PlanError::Unsupported(format!(
+        if def.kind == SourceKind::Table
+            && !(left_side && (foreign_key || nested.is_some()))
+            && !is_pk(def, on)
+        {
+            return Err(PlanError::Unsupported(format!(
                     "Cannot repartition a TABLE source. If this is a join, joins on tables must be on the table's PRIMARY KEY: {alias} is joined on {on}. (Foreign-key joins are not supported yet by this version of Sluice.)"
                 )));
-            }
         }
     }
 

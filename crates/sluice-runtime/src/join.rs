@@ -50,7 +50,7 @@ pub struct JoinOperator {
     visible: HashSet<Vec<u8>>,
     /// Foreign-key joins: the left table by primary key (its foreign key and row),
     /// and which left keys reference each right key, in arrival order.
-    left_rows: HashMap<Vec<u8>, (Option<Vec<u8>>, ArrayRef, RecordBatch)>,
+    left_rows: HashMap<Vec<u8>, LeftRow>,
     references: HashMap<Vec<u8>, Vec<Vec<u8>>>,
     left_pk: Option<(RowConverter, Vec<usize>)>,
     stream_time: i64,
@@ -61,6 +61,9 @@ enum RowRef {
     Input(usize),
     Held(RecordBatch),
 }
+
+/// A foreign-key join's left row: its foreign key (bytes), key value and row.
+type LeftRow = (Option<Vec<u8>>, ArrayRef, RecordBatch);
 
 /// One joined row in the making.
 struct Match {
@@ -211,7 +214,9 @@ impl JoinOperator {
         } else {
             arrow::compute::cast(&keys, &self.plan.key_type)?
         };
-        let rows = self.converter.convert_columns(&[keys.clone()])?;
+        let rows = self
+            .converter
+            .convert_columns(std::slice::from_ref(&keys))?;
         let schema = batch.schema();
         let ts = batch
             .column(schema.index_of(ROWTIME)?)
@@ -301,6 +306,7 @@ impl JoinOperator {
         self.assemble(batch, side, matches)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn stream_stream(
         &mut self,
         side: usize,

@@ -1,0 +1,99 @@
+//! `GET /info`, `/healthcheck`, `/status`, `/status/{type}/{entity}/{action}` and
+//! `/clusterStatus`.
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::{json, Map, Value};
+
+use crate::error::ApiError;
+use crate::http::json_response;
+use crate::state::{now_ms, AppState};
+
+/// The id `/info` reports for the (embedded) Kafka cluster.
+pub const CLUSTER_ID: &str = "sluice-embedded-log";
+
+pub async fn info(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    json_response(
+        &headers,
+        &json!({"KsqlServerInfo": {
+            "version": env!("CARGO_PKG_VERSION"),
+            "kafkaClusterId": CLUSTER_ID,
+            "ksqlServiceId": state.config.service_id,
+            "serverStatus": "RUNNING",
+        }}),
+    )
+}
+
+pub async fn healthcheck(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let engine_ok = state.engine().is_ok();
+    json_response(
+        &headers,
+        &json!({
+            "isHealthy": engine_ok,
+            "details": {
+                "metastore": {"isHealthy": engine_ok},
+                "kafka": {"isHealthy": true},
+                "commandRunner": {"isHealthy": true},
+            },
+        }),
+    )
+}
+
+pub async fn statuses(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let statuses: Map<String, Value> = state
+        .commands()
+        .into_iter()
+        .map(|c| (c.id, json!(c.status)))
+        .collect();
+    json_response(&headers, &json!({ "commandStatuses": statuses }))
+}
+
+/// `/status/stream/PAGEVIEWS/create`; the entity may be written with or without
+/// backquotes.
+pub async fn status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((kind, entity, action)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let bare = entity.trim_matches('`');
+    let wanted = [
+        format!("{kind}/`{bare}`/{action}"),
+        format!("{kind}/{bare}/{action}"),
+    ];
+    let found = state
+        .commands()
+        .into_iter()
+        .find(|c| wanted.iter().any(|w| w.eq_ignore_ascii_case(&c.id)));
+    match found {
+        Some(c) => Ok(json_response(
+            &headers,
+            &json!({"status": c.status, "message": c.message, "queryId": null}),
+        )),
+        None => Err(ApiError::BadRequest(format!(
+            "Command {kind}/{entity}/{action} not found"
+        ))),
+    }
+}
+
+pub async fn cluster_status(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let now = now_ms();
+    let hosts: Map<String, Value> = state
+        .config
+        .listeners
+        .iter()
+        .map(|l| {
+            let host = l.trim_start_matches("http://").to_string();
+            (
+                host,
+                json!({
+                    "hostAlive": true,
+                    "lastStatusUpdateMs": now,
+                    "activeStandbyPerQuery": {},
+                    "hostStoreLags": {"stateStoreLags": {}, "updateTimeMs": now},
+                }),
+            )
+        })
+        .collect();
+    json_response(&headers, &json!({ "clusterStatus": hosts }))
+}

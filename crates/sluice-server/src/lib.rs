@@ -1,0 +1,202 @@
+//! sluice-server: the ksqlDB-compatible REST API over the engine.
+//!
+//! It owns the HTTP side of Sluice: the axum router (`/ksql`, `/query`,
+//! `/query-stream`, `/inserts-stream`, `/close-query`, `/info`, `/healthcheck`,
+//! `/status`, `/clusterStatus`, `/ws/query`), the mapping of engine results to
+//! ksqlDB's JSON entities ([`entity`]), error responses in ksqlDB's shapes (one place:
+//! [`error::ApiError`]), basic auth, request size limits, server configuration
+//! ([`config`]), headless mode (a queries file run at startup) and the thread that
+//! keeps persistent queries running. The engine itself stays synchronous; the server
+//! shares it behind a mutex.
+
+pub mod admin;
+pub mod config;
+pub mod entity;
+pub mod error;
+pub mod http;
+pub mod inserts;
+pub mod ksql;
+pub mod query;
+pub mod schema;
+pub mod state;
+pub mod ws;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+use axum::Router;
+use sluice_engine::log::EmbeddedLog;
+use sluice_engine::{Engine, EngineConfig};
+
+pub use config::ServerConfig;
+pub use error::{ApiError, ServerError};
+pub use state::AppState;
+
+use state::Shared;
+
+/// The routes, with basic auth in front of all of them when configured.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/ksql", post(ksql::handle))
+        .route("/query", post(query::query))
+        .route("/query-stream", post(query::query_stream))
+        .route("/inserts-stream", post(inserts::inserts_stream))
+        .route("/close-query", post(query::close_query))
+        .route("/info", get(admin::info))
+        .route("/healthcheck", get(admin::healthcheck))
+        .route("/status", get(admin::statuses))
+        .route("/status/{kind}/{entity}/{action}", get(admin::status))
+        .route("/clusterStatus", get(admin::cluster_status))
+        .route("/ws/query", get(ws::ws_query))
+        .fallback(http::not_found)
+        .method_not_allowed_fallback(http::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::basic_auth,
+        ))
+        .with_state(state)
+}
+
+/// The engine a configuration asks for: the embedded log under `sluice.data.dir`,
+/// or in memory when there is none.
+pub fn engine_for(config: &ServerConfig) -> Result<Engine, ServerError> {
+    let log = match &config.data_dir {
+        Some(dir) => EmbeddedLog::open(dir).map_err(|e| {
+            ServerError::Config(format!("cannot open data dir {}: {e}", dir.display()))
+        })?,
+        None => EmbeddedLog::in_memory(),
+    };
+    Ok(Engine::new(
+        Arc::new(log),
+        EngineConfig {
+            properties: config.engine_properties.clone(),
+        },
+    ))
+}
+
+/// Line and column (1-based) of byte `offset` in `text`.
+fn position(text: &str, offset: usize) -> (u64, u64) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() as u64 + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
+    (line, column)
+}
+
+/// Run every statement of a queries file, stopping at the first failure with the
+/// statement and where it is. Returns how many statements ran.
+pub fn run_queries_file(engine: &mut Engine, path: &Path) -> Result<usize, ServerError> {
+    let sql = std::fs::read_to_string(path).map_err(|source| ServerError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let statements = sluice_engine::split_statements(&sql);
+    for (i, text) in statements.iter().enumerate() {
+        let offset = (text.as_ptr() as usize).saturating_sub(sql.as_ptr() as usize);
+        let leading = text.len() - text.trim_start().len();
+        if let Err(e) = engine.execute_sql(text) {
+            let (line, column) = position(&sql, offset + leading);
+            return Err(ServerError::QueriesFile {
+                file: path.display().to_string(),
+                index: i + 1,
+                line,
+                column,
+                statement: text.trim().to_string(),
+                message: e.to_string(),
+            });
+        }
+    }
+    Ok(statements.len())
+}
+
+/// A server bound to its listeners, ready to run.
+pub struct Server {
+    state: AppState,
+    listeners: Vec<tokio::net::TcpListener>,
+}
+
+impl Server {
+    /// Read the users file, run the queries file (headless mode) and bind every
+    /// listener.
+    pub async fn bind(config: ServerConfig, mut engine: Engine) -> Result<Server, ServerError> {
+        let users = match &config.users_file {
+            Some(path) => Some(config::read_users(path)?),
+            None => None,
+        };
+        let headless = match &config.queries_file {
+            Some(path) => {
+                run_queries_file(&mut engine, path)?;
+                true
+            }
+            None => false,
+        };
+        let mut listeners = Vec::new();
+        for l in &config.listeners {
+            let addr = config::listener_address(l)?;
+            let listener = tokio::net::TcpListener::bind(&addr)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: addr.clone(),
+                    source,
+                })?;
+            listeners.push(listener);
+        }
+        let state = Shared::new(engine, config, users, headless);
+        Ok(Server { state, listeners })
+    }
+
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect()
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serve until `shutdown` completes; then open push queries end, in-flight
+    /// requests finish and the persistent-query thread stops.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        let driver = state::spawn_driver(self.state.clone());
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let app = router(self.state.clone());
+        let mut tasks = Vec::new();
+        for listener in self.listeners {
+            let mut rx = stop_rx.clone();
+            let app = app.clone();
+            tasks.push(tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = rx.wait_for(|stop| *stop).await;
+                    })
+                    .await
+            }));
+        }
+        shutdown.await;
+        self.state.stopping.store(true, Ordering::SeqCst);
+        let _ = stop_tx.send(true);
+        for t in tasks {
+            t.await
+                .map_err(|e| ServerError::Io(std::io::Error::other(e)))??;
+        }
+        let _ = driver.join();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn positions() {
+        assert_eq!(super::position("a;\n  b;", 5), (2, 3));
+        assert_eq!(super::position("abc", 0), (1, 1));
+    }
+}

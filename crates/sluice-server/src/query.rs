@@ -1,0 +1,299 @@
+//! Queries: `POST /query` (ksqlDB's v1 streaming JSON array), `POST /query-stream`
+//! (delimited rows or a JSON array, HTTP/1.1 or HTTP/2), `GET /ws/query` (websocket)
+//! and `POST /close-query`.
+//!
+//! A pull query runs at once and its rows are the whole response. A push query gets a
+//! thread that polls it and sends its rows down a channel the response body reads;
+//! the thread stops at LIMIT, when the client goes away (the channel closes) or when
+//! `/close-query` sets its cancel flag.
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::datatypes::SchemaRef;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use sluice_engine::PushQuery;
+use sluice_sql::Statement;
+use tokio::sync::mpsc;
+
+use crate::error::{codes, ApiError};
+use crate::http::{parse_json, v1_content_type, wants_json_array, Body, JSON, KSQLAPI_DELIMITED};
+use crate::ksql::{parse_one, with_properties, RequestContext};
+use crate::schema::{column_names, column_types, header_schema, rows};
+use crate::state::{now_ms, with_engine, AppState};
+
+/// How long a push query's thread waits when a poll found no new rows.
+const IDLE_WAIT: Duration = Duration::from_millis(20);
+
+/// What a running query sends its response.
+#[derive(Debug)]
+pub enum Event {
+    Row(Value),
+    /// The query finished by itself (LIMIT).
+    Done(&'static str),
+    Error(String),
+}
+
+/// A query that started: its id, columns and rows (a channel for push queries).
+pub struct Started {
+    pub id: String,
+    pub schema: SchemaRef,
+    pub rows: Rows,
+}
+
+pub enum Rows {
+    Pull(Vec<Value>),
+    Push(mpsc::Receiver<Event>),
+}
+
+/// The `/query` (v1) request.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryRequest {
+    pub ksql: String,
+    #[serde(default)]
+    pub streams_properties: Map<String, Value>,
+    #[serde(default)]
+    pub session_variables: Map<String, Value>,
+}
+
+/// The `/query-stream` request.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryStreamRequest {
+    pub sql: String,
+    #[serde(default)]
+    pub properties: Map<String, Value>,
+    #[serde(default)]
+    pub session_variables: Map<String, Value>,
+}
+
+/// Start one SELECT: pull queries run to completion, push queries get a thread.
+pub async fn start(
+    state: &AppState,
+    sql: String,
+    ctx: RequestContext,
+) -> Result<Started, ApiError> {
+    let (started, push) = with_engine(state, move |_, engine| {
+        let mut parsed = parse_one(&sql, &ctx).map_err(|e| ApiError::statement(e, &sql, vec![]))?;
+        let stmt = match (parsed.pop(), parsed.is_empty()) {
+            (Some(stmt), true) => stmt,
+            _ => {
+                return Err(ApiError::BadRequest(
+                    "Expected exactly one SELECT statement".into(),
+                ))
+            }
+        };
+        let Statement::Query(q) = &stmt.statement else {
+            return Err(ApiError::Statement {
+                message:
+                    "Only SELECT statements can be run as queries; use /ksql for other statements"
+                        .into(),
+                statement: stmt.text.trim().to_string(),
+                entities: vec![],
+            });
+        };
+        let fail = |e| ApiError::statement(e, &stmt.text, vec![]);
+        if q.emit.is_some() {
+            let push = with_properties(engine, &ctx.properties, |e| e.start_push_query(&stmt.text))
+                .map_err(fail)?;
+            Ok((None, Some(push)))
+        } else {
+            match with_properties(engine, &ctx.properties, |e| e.execute(&stmt)).map_err(fail)? {
+                sluice_engine::StatementResult::Rows { schema, batches } => {
+                    let all = batches.iter().flat_map(rows).collect();
+                    let id = format!("query_{}", now_ms());
+                    Ok((
+                        Some(Started {
+                            id,
+                            schema,
+                            rows: Rows::Pull(all),
+                        }),
+                        None,
+                    ))
+                }
+                _ => Err(ApiError::Internal("the query returned no rows".into())),
+            }
+        }
+    })
+    .await?;
+    match (started, push) {
+        (Some(s), _) => Ok(s),
+        (None, Some(push)) => Ok(spawn_push(state.clone(), push)),
+        (None, None) => Err(ApiError::Internal("no query started".into())),
+    }
+}
+
+fn spawn_push(state: AppState, push: PushQuery) -> Started {
+    let (tx, rx) = mpsc::channel(256);
+    let cancel = state.register_push(&push.id);
+    let started = Started {
+        id: push.id.clone(),
+        schema: push.schema.clone(),
+        rows: Rows::Push(rx),
+    };
+    std::thread::spawn(move || pump(state, push, tx, cancel));
+    started
+}
+
+/// The push query's thread: poll, send rows, stop at LIMIT, cancel or disconnect.
+fn pump(state: AppState, mut push: PushQuery, tx: mpsc::Sender<Event>, cancel: Arc<AtomicBool>) {
+    'poll: while !cancel.load(Ordering::SeqCst)
+        && !tx.is_closed()
+        && !state.stopping.load(Ordering::SeqCst)
+    {
+        let polled = match state.engine() {
+            Ok(mut engine) => engine.poll_push_query(&mut push).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let batches = match polled {
+            Ok(b) => b,
+            Err(e) => {
+                let _ = tx.blocking_send(Event::Error(e));
+                break;
+            }
+        };
+        let mut sent = 0;
+        for batch in &batches {
+            for row in rows(batch) {
+                if tx.blocking_send(Event::Row(row)).is_err() {
+                    break 'poll;
+                }
+                sent += 1;
+            }
+        }
+        if push.is_done() {
+            let _ = tx.blocking_send(Event::Done("Limit Reached"));
+            break;
+        }
+        if sent == 0 {
+            std::thread::sleep(IDLE_WAIT);
+        }
+    }
+    state.unregister_push(&push.id);
+}
+
+fn error_json(message: &str) -> Value {
+    json!({"@type": "generic_error", "error_code": codes::SERVER_ERROR, "message": message})
+}
+
+/// A streamed body: `head`, then one rendered piece per event, then `tail`.
+fn stream_body(
+    head: String,
+    rows: Rows,
+    render: impl Fn(Event) -> String + Send + 'static,
+    tail: &'static str,
+) -> axum::body::Body {
+    let events: futures_util::stream::BoxStream<'static, Event> =
+        match rows {
+            Rows::Pull(all) => futures_util::stream::iter(all.into_iter().map(Event::Row)).boxed(),
+            Rows::Push(rx) => futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|ev| (ev, rx))
+            })
+            .boxed(),
+        };
+    let pieces = futures_util::stream::once(async move { head })
+        .chain(events.map(render))
+        .chain(futures_util::stream::once(async move { tail.to_string() }))
+        .map(|s| Ok::<_, Infallible>(Bytes::from(s)));
+    axum::body::Body::from_stream(pieces)
+}
+
+fn streaming(content_type: &'static str, body: axum::body::Body) -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        body,
+    )
+        .into_response()
+}
+
+/// `POST /query`: `[{"header":...},{"row":...},...,{"finalMessage":...}]`.
+pub async fn query(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let started = async {
+        let req: QueryRequest = parse_json(&body.0)?;
+        let ctx = RequestContext::new(&req.streams_properties, &req.session_variables);
+        start(&state, req.ksql, ctx).await
+    }
+    .await;
+    let s = match started {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
+    let head = json!({"header": {"queryId": s.id, "schema": header_schema(&s.schema)}});
+    let render = |ev| {
+        let v = match ev {
+            Event::Row(columns) => json!({"row": {"columns": columns}}),
+            Event::Done(msg) => json!({"finalMessage": msg}),
+            Event::Error(m) => json!({"errorMessage": error_json(&m)}),
+        };
+        format!(",\n{v}")
+    };
+    let body = stream_body(format!("[{head}"), s.rows, render, "]\n");
+    streaming(v1_content_type(&headers), body)
+}
+
+/// `POST /query-stream`: a header object then one array per row, delimited by
+/// newlines, or all in one JSON array when the client accepts `application/json`.
+pub async fn query_stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = async {
+        let req: QueryStreamRequest = parse_json(&body.0)?;
+        let ctx = RequestContext::new(&req.properties, &req.session_variables);
+        start(&state, req.sql, ctx).await
+    }
+    .await;
+    let s = match started {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
+    let head = json!({
+        "queryId": s.id,
+        "columnNames": column_names(&s.schema),
+        "columnTypes": column_types(&s.schema),
+    });
+    let piece = |ev| match ev {
+        Event::Row(columns) => Some(columns),
+        Event::Done(_) => None,
+        Event::Error(m) => Some(error_json(&m)),
+    };
+    if wants_json_array(&headers) {
+        let render = move |ev| piece(ev).map(|v| format!(",\n{v}")).unwrap_or_default();
+        streaming(JSON, stream_body(format!("[{head}"), s.rows, render, "]\n"))
+    } else {
+        let render = move |ev| piece(ev).map(|v| format!("{v}\n")).unwrap_or_default();
+        streaming(
+            KSQLAPI_DELIMITED,
+            stream_body(format!("{head}\n"), s.rows, render, ""),
+        )
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CloseQuery {
+    query_id: String,
+}
+
+/// `POST /close-query`: stop an open push query.
+pub async fn close_query(State(state): State<AppState>, body: Body) -> Result<Response, ApiError> {
+    let req: CloseQuery = parse_json(&body.0)?;
+    if state.close_push(&req.query_id) {
+        Ok(().into_response())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "No query with id {}",
+            req.query_id
+        )))
+    }
+}

@@ -1,0 +1,176 @@
+//! The REST API over real HTTP: statements, queries, inserts and error shapes.
+
+mod common;
+
+use common::{start, start_with, CREATE_S};
+use serde_json::{json, Value};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ksql_statements_answer_ksqldb_entities() {
+    let s = start().await;
+    let (status, body) = s.ksql(CREATE_S).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body[0]["@type"], "currentStatus");
+    assert_eq!(body[0]["commandId"], "stream/`S`/create");
+    assert_eq!(body[0]["commandStatus"]["status"], "SUCCESS");
+    assert_eq!(body[0]["commandStatus"]["message"], "Stream created");
+    assert_eq!(body[0]["statementText"], CREATE_S);
+
+    // INSERT VALUES answers no entity, as in ksqlDB
+    let (status, body) = s
+        .ksql("INSERT INTO S (K, ID, NAME) VALUES ('a', 1, 'x');")
+        .await;
+    assert_eq!((status, body), (200, json!([])));
+
+    let (_, body) = s
+        .ksql("SHOW STREAMS; LIST TOPICS; DESCRIBE S; SHOW FUNCTIONS;")
+        .await;
+    assert_eq!(
+        body[0]["streams"][0],
+        json!({"type": "STREAM", "name": "S", "topic": "s", "keyFormat": "KAFKA",
+               "valueFormat": "JSON", "isWindowed": false})
+    );
+    assert_eq!(body[1]["@type"], "kafka_topics");
+    assert_eq!(body[1]["topics"][0]["name"], "s");
+    assert_eq!(body[2]["@type"], "sourceDescription");
+    let fields = &body[2]["sourceDescription"]["fields"];
+    assert_eq!(fields[0]["name"], "K");
+    assert_eq!(fields[0]["type"], "KEY");
+    assert_eq!(fields[1]["schema"]["type"], "INTEGER");
+    assert_eq!(body[3]["@type"], "function_names");
+
+    let (_, body) = s
+        .ksql("CREATE STREAM S2 AS SELECT * FROM S WHERE ID > 1; SHOW QUERIES;")
+        .await;
+    let query_id = body[0]["commandStatus"]["queryId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(body[1]["queries"][0]["id"], query_id.as_str());
+    assert_eq!(body[1]["queries"][0]["sinks"], json!(["S2"]));
+    let (_, body) = s.ksql(&format!("EXPLAIN {query_id};")).await;
+    assert_eq!(body[0]["@type"], "queryDescription");
+    let (_, body) = s.ksql(&format!("TERMINATE {query_id};")).await;
+    assert_eq!(body[0]["@type"], "currentStatus");
+
+    let (status, body) = s.get("/status").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["commandStatuses"]["stream/`S`/create"], "SUCCESS");
+    let (status, body) = s.get("/status/stream/S/create").await;
+    assert_eq!((status, body["status"].clone()), (200, json!("SUCCESS")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_shapes() {
+    let s = start_with(|c| c.max_request_bytes = 4096).await;
+
+    let (status, body) = s.ksql("CREATE STREAM BROKEN (;").await;
+    assert_eq!(status, 400);
+    assert_eq!(body["@type"], "statement_error");
+    assert_eq!(body["error_code"], 40001);
+    assert_eq!(body["statementText"], "CREATE STREAM BROKEN (;");
+    assert_eq!(body["entities"], json!([]));
+
+    // the entities of the statements that ran before the failing one
+    let (_, body) = s.ksql(&format!("{CREATE_S} DROP STREAM NOPE;")).await;
+    assert_eq!(body["error_code"], 40001);
+    assert_eq!(body["entities"][0]["@type"], "currentStatus");
+
+    let (status, body) = s.ksql("SELECT * FROM S EMIT CHANGES;").await;
+    assert_eq!((status, body["error_code"].clone()), (400, json!(40002)));
+
+    let (status, text) = s.post("/ksql", "{\"ksql\": ").await;
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(status, 400);
+    assert_eq!(body["@type"], "generic_error");
+    assert_eq!(body["error_code"], 40000);
+
+    let (status, text) = s.post("/ksql", "{\"nope\": 1}").await;
+    assert_eq!(status, 400, "{text}");
+
+    let (status, body) = s.get("/no/such/endpoint").await;
+    assert_eq!((status, body["error_code"].clone()), (404, json!(40400)));
+
+    let big = json!({"ksql": "x".repeat(10_000)}).to_string();
+    let (status, text) = s.post("/ksql", &big).await;
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(status, 413);
+    assert_eq!(body["error_code"], 41300);
+
+    let (status, text) = s
+        .post("/close-query", "{\"queryId\": \"transient_404\"}")
+        .await;
+    assert_eq!(status, 400, "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn info_healthcheck_cluster_status() {
+    let s = start_with(|c| c.service_id = "svc_".into()).await;
+    let (status, body) = s.get("/info").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["KsqlServerInfo"]["ksqlServiceId"], "svc_");
+    assert_eq!(body["KsqlServerInfo"]["serverStatus"], "RUNNING");
+    let (_, body) = s.get("/healthcheck").await;
+    assert_eq!(body["isHealthy"], true);
+    let (status, body) = s.get("/clusterStatus").await;
+    assert_eq!(status, 200);
+    assert!(body["clusterStatus"].is_object());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn basic_auth_guards_every_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users");
+    std::fs::write(&users, "# users\nalice: secret,admin\n").unwrap();
+    let s = start_with(|c| c.users_file = Some(users)).await;
+
+    let (status, body) = s.ksql("SHOW STREAMS;").await;
+    assert_eq!((status, body["error_code"].clone()), (401, json!(40100)));
+    let (status, _) = s.get("/info").await;
+    assert_eq!(status, 401);
+
+    let ask = |user: &str, password: &str| {
+        s.client
+            .post(format!("{}/ksql", s.url))
+            .basic_auth(user, Some(password))
+            .body(r#"{"ksql": "SHOW STREAMS;"}"#)
+            .send()
+    };
+    assert_eq!(ask("alice", "wrong").await.unwrap().status().as_u16(), 401);
+    assert_eq!(ask("bob", "secret").await.unwrap().status().as_u16(), 401);
+    assert_eq!(ask("alice", "secret").await.unwrap().status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headless_mode_runs_the_file_and_refuses_statements() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("queries.sql");
+    std::fs::write(
+        &file,
+        format!("{CREATE_S}\nINSERT INTO S (K, ID, NAME) VALUES ('a', 1, 'x');\n"),
+    )
+    .unwrap();
+    let s = start_with(|c| c.queries_file = Some(file.clone())).await;
+    let (status, body) = s.ksql("SHOW STREAMS;").await;
+    assert_eq!(status, 200);
+    assert_eq!(body[0]["streams"][0]["name"], "S");
+    let (status, body) = s.ksql("DROP STREAM S;").await;
+    assert_eq!(status, 403);
+    assert_eq!(body["error_code"], 40300);
+    assert!(body["message"].as_str().unwrap().contains("headless"));
+
+    // a failing statement stops startup, naming it and where it is
+    std::fs::write(&file, format!("{CREATE_S}\n\n  CREATE STREAM X (;\n")).unwrap();
+    let config = sluice_server::ServerConfig {
+        listeners: vec!["http://127.0.0.1:0".into()],
+        queries_file: Some(file),
+        ..Default::default()
+    };
+    let engine = sluice_server::engine_for(&config).unwrap();
+    let err = match sluice_server::Server::bind(config, engine).await {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("bind should fail"),
+    };
+    assert!(err.contains("statement 2 at line 3, column 3"), "{err}");
+    assert!(err.contains("CREATE STREAM X (;"), "{err}");
+}
