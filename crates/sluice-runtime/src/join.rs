@@ -28,6 +28,9 @@ use crate::RuntimeError;
 /// default grace of 24 hours).
 const DEFAULT_GRACE_MS: i64 = 24 * 3600 * 1000;
 
+/// Stream-stream buffers are swept for expired records once per this many records.
+const SWEEP_EVERY: usize = 4096;
+
 struct Buffered {
     ts: i64,
     row: RecordBatch,
@@ -54,6 +57,7 @@ pub struct JoinOperator {
     references: HashMap<Vec<u8>, Vec<Vec<u8>>>,
     left_pk: Option<(RowConverter, Vec<usize>)>,
     stream_time: i64,
+    since_sweep: usize,
 }
 
 /// A row taking part in a match: one of the batch being processed, or one held in state.
@@ -123,6 +127,7 @@ impl JoinOperator {
             tables: [HashMap::new(), HashMap::new()],
             visible: HashSet::new(),
             stream_time: i64::MIN,
+            since_sweep: 0,
             plan: plan.clone(),
         })
     }
@@ -367,12 +372,18 @@ impl JoinOperator {
             .or_default()
             .push(Buffered { ts: t, row });
         self.stream_time = self.stream_time.max(t);
-        let horizon = self.stream_time - before.max(after) - grace;
-        for b in self.buffers.iter_mut() {
-            b.retain(|_, v| {
-                v.retain(|x| x.ts >= horizon);
-                !v.is_empty()
-            });
+        // expire buffered records now and then, not on every record: a sweep costs
+        // as much as the whole buffer
+        self.since_sweep += 1;
+        if self.since_sweep >= SWEEP_EVERY {
+            self.since_sweep = 0;
+            let horizon = self.stream_time - before.max(after) - grace;
+            for b in self.buffers.iter_mut() {
+                b.retain(|_, v| {
+                    v.retain(|x| x.ts >= horizon);
+                    !v.is_empty()
+                });
+            }
         }
     }
 
