@@ -76,6 +76,9 @@ impl Engine {
         if let QueryPlan::Project(p) = &plan {
             self.check_key_projection(p, &name)?;
         }
+        if let QueryPlan::Join(j) = &plan {
+            self.check_co_partitioning(j)?;
+        }
         let has_key = plan.key_columns().next().is_some();
         let explicit_key_format = with.string("KEY_FORMAT").or_else(|| with.string("FORMAT"));
         if !has_key
@@ -442,6 +445,29 @@ impl Engine {
 }
 
 impl Engine {
+    /// Key-joined sources must have as many partitions, as ksqlDB requires (a
+    /// foreign-key join repartitions and does not).
+    fn check_co_partitioning(&self, j: &sluice_planner::join::JoinPlan) -> Result<()> {
+        if j.foreign_key {
+            return Ok(());
+        }
+        let mut first: Option<(&str, usize)> = None;
+        for (def, _) in &j.all_sources {
+            let n = self.log.describe_topic(&def.topic)?.partitions.len();
+            match first {
+                None => first = Some((&def.name, n)),
+                Some((name, m)) if m != n => {
+                    return Err(EngineError::statement(format!(
+                        "Can't join `{name}` with `{}` since the number of partitions don't match. `{name}` partitions = {m}; `{}` partitions = {n}. Please repartition either one so that the number of partitions match.",
+                        def.name, def.name
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
     /// ksqlDB requires a persistent query to select every key column of its source
     /// (unless it re-keys), except under the new query planner, which makes the
     /// result keyless instead.

@@ -1,0 +1,161 @@
+//! ksqlDB's response matching: an expected response names only the fields it tests
+//! (`key|startsWith` tests a prefix); a query's rows must match in number and order.
+
+use serde_json::Value;
+use sluice_engine::qtt::json_eq;
+
+use super::ExpectedError;
+
+/// What a case got back, per statement: admin entities, then query responses.
+#[derive(Debug, Clone)]
+pub enum Actual {
+    Admin(Value),
+    Query(Vec<Value>),
+}
+
+/// Compare the responses, as many as the case expects, in order.
+pub fn verify_responses(
+    actual: &[Actual],
+    expected: &[Value],
+    statements: &[String],
+) -> Result<(), String> {
+    if actual.len() < expected.len() {
+        return Err(format!(
+            "not enough responses: expected {}, got {}",
+            expected.len(),
+            actual.len()
+        ));
+    }
+    for (idx, (exp, act)) in expected.iter().zip(actual).enumerate() {
+        let Some((kind, payload)) = exp.as_object().and_then(|o| o.iter().next()) else {
+            return Err(format!("responses[{idx}] is not an object"));
+        };
+        let statement = statements.get(idx).map(String::as_str).unwrap_or("");
+        match (kind.as_str(), act) {
+            ("admin", Actual::Admin(entity)) => {
+                match_fields(entity, payload, statement, &format!("responses[{idx}]->admin"))?
+            }
+            ("query", Actual::Query(rows)) => {
+                let Some(expected_rows) = payload.as_array() else {
+                    return Err(format!("responses[{idx}]->query is not an array"));
+                };
+                if rows.len() != expected_rows.len() {
+                    return Err(format!(
+                        "responses[{idx}]: row count mismatch: expected {} {}, got {} {}",
+                        expected_rows.len(),
+                        Value::Array(expected_rows.clone()),
+                        rows.len(),
+                        Value::Array(rows.clone())
+                    ));
+                }
+                for (i, (e, a)) in expected_rows.iter().zip(rows).enumerate() {
+                    match_fields(a, e, statement, &format!("responses[{idx}]->query[{i}]"))?;
+                }
+            }
+            (kind, Actual::Admin(_)) => {
+                return Err(format!(
+                    "responses[{idx}]: expected a {kind} response, got an admin one"
+                ))
+            }
+            (kind, Actual::Query(_)) => {
+                return Err(format!(
+                    "responses[{idx}]: expected a {kind} response, got a query one"
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every field of `expected` is in `actual` with an equal value (objects recurse).
+pub fn match_fields(
+    actual: &Value,
+    expected: &Value,
+    statement: &str,
+    path: &str,
+) -> Result<(), String> {
+    let Some(expected) = expected.as_object() else {
+        return Err(format!("{path}: the expectation is not an object"));
+    };
+    let Some(actual) = actual.as_object() else {
+        return Err(format!("{path}: expected an object, got {actual}"));
+    };
+    for (k, ev) in expected {
+        let (key, starts_with) = match k.split_once('|') {
+            Some((key, op)) => (key, op.eq_ignore_ascii_case("startsWith")),
+            None => (k.as_str(), false),
+        };
+        let path = format!("{path}->{key}");
+        let Some(av) = actual.get(key) else {
+            return Err(format!("{path}: missing in {}", Value::Object(actual.clone())));
+        };
+        let ev = match ev {
+            Value::String(s) => Value::String(s.replace("{STATEMENT}", statement)),
+            other => other.clone(),
+        };
+        let ok = if ev.is_object() {
+            match_fields(av, &ev, statement, &path)?;
+            true
+        } else if starts_with {
+            matches!((av, &ev), (Value::String(a), Value::String(e)) if a.starts_with(e.as_str()))
+        } else {
+            json_eq(&ev, av)
+        };
+        if !ok {
+            return Err(format!("{path}: expected {ev}, got {av}"));
+        }
+    }
+    Ok(())
+}
+
+/// ksqlDB's expected-error matcher: the error type (a statement error is a kind of
+/// error message), the message containing the expected text, and the HTTP status.
+pub fn match_error(expected: &ExpectedError, status: u16, body: &Value) -> Result<(), String> {
+    if let Some(kind) = &expected.kind {
+        if kind.ends_with("KsqlStatementErrorMessage") && body["@type"] != "statement_error" {
+            return Err(format!("expected a statement error, got {body}"));
+        }
+    }
+    if let Some(msg) = &expected.message {
+        let actual = body["message"].as_str().unwrap_or("");
+        if !actual.contains(msg.as_str()) {
+            return Err(format!(
+                "expected error message containing {msg:?}, got {actual:?}"
+            ));
+        }
+    }
+    if let Some(want) = expected.status {
+        if want != status {
+            return Err(format!(
+                "expected status {want}, got {status}: {}",
+                body["message"]
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn subset_and_prefix_matching() {
+        let actual = json!({"@type": "currentStatus", "commandId": "x", "n": 1.0});
+        assert!(match_fields(&actual, &json!({"@type": "currentStatus"}), "", "r").is_ok());
+        assert!(match_fields(&actual, &json!({"commandId|startsWith": "x"}), "", "r").is_ok());
+        assert!(match_fields(&actual, &json!({"n": 1}), "", "r").is_ok());
+        assert!(match_fields(&actual, &json!({"@type": "other"}), "", "r").is_err());
+        assert!(match_fields(&actual, &json!({"missing": 1}), "", "r").is_err());
+    }
+
+    #[test]
+    fn rows_must_match_in_number() {
+        let actual = vec![Actual::Query(vec![json!({"row": {"columns": [1]}})])];
+        let ok = json!({"query": [{"row": {"columns": [1]}}]});
+        let bad = json!({"query": [{"row": {"columns": [1]}}, {"finalMessage": "x"}]});
+        assert!(verify_responses(&actual, &[ok], &[]).is_ok());
+        assert!(verify_responses(&actual, &[bad], &[]).is_err());
+    }
+}

@@ -1,0 +1,244 @@
+//! `sluice test` for ksqlDB's REST query-validation-test files: each case (and format
+//! variant) runs on a fresh in-process server; its statements go through `/ksql` and
+//! `/query` and the responses are compared with the expected ones the way ksqlDB's
+//! `RestTestExecutor` does (only the fields the expectation names).
+
+mod feed;
+mod matcher;
+mod run;
+
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use sluice_engine::qtt::{CaseReport, CaseStatus};
+
+/// One record of `inputs` / `outputs`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RestRecord {
+    pub topic: String,
+    #[serde(default)]
+    pub key: Value,
+    #[serde(default)]
+    pub value: Value,
+    pub timestamp: Option<i64>,
+    pub headers: Option<Vec<RestHeader>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RestHeader {
+    #[serde(rename = "KEY")]
+    pub key: String,
+    /// base64
+    #[serde(rename = "VALUE")]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RestTopic {
+    pub name: String,
+    #[serde(rename = "numPartitions", alias = "partitions")]
+    pub partitions: Option<i32>,
+    #[serde(rename = "keySchema")]
+    pub key_schema: Option<Value>,
+    #[serde(rename = "valueSchema")]
+    pub value_schema: Option<Value>,
+    #[serde(rename = "keyFormat")]
+    pub key_format: Option<String>,
+    #[serde(rename = "valueFormat")]
+    pub value_format: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExpectedError {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub message: Option<String>,
+    pub status: Option<u16>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct InputConditions {
+    #[serde(rename = "waitForQueryHeader", default)]
+    pub wait_for_query_header: bool,
+}
+
+/// One REST test case as the file spells it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RestCase {
+    pub name: String,
+    #[serde(default)]
+    pub statements: Vec<String>,
+    #[serde(default)]
+    pub inputs: Vec<RestRecord>,
+    #[serde(default)]
+    pub outputs: Vec<RestRecord>,
+    #[serde(default)]
+    pub responses: Vec<Value>,
+    #[serde(rename = "expectedError")]
+    pub expected_error: Option<ExpectedError>,
+    #[serde(default)]
+    pub properties: Map<String, Value>,
+    #[serde(default)]
+    pub topics: Vec<RestTopic>,
+    #[serde(default)]
+    pub format: Vec<String>,
+    #[serde(rename = "inputConditions")]
+    pub input_conditions: Option<InputConditions>,
+    #[serde(rename = "testPullWithProtoFormat", default)]
+    pub proto_format: bool,
+    pub enabled: Option<bool>,
+    pub versions: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RestFile {
+    #[serde(default)]
+    tests: Vec<RestCase>,
+}
+
+/// Whether a file holds REST cases: it lives under `rest-query-validation-tests`,
+/// or one of its cases names `responses` or `expectedError`.
+pub fn is_rest_file(path: &Path, text: &str) -> bool {
+    if path
+        .components()
+        .any(|c| c.as_os_str() == "rest-query-validation-tests")
+    {
+        return true;
+    }
+    let Ok(v) = serde_json::from_str::<Value>(&strip_comments(text)) else {
+        return false;
+    };
+    v.get("tests")
+        .and_then(Value::as_array)
+        .is_some_and(|tests| {
+            tests
+                .iter()
+                .any(|t| t.get("responses").is_some() || t.get("expectedError").is_some())
+        })
+}
+
+/// Run every case of one REST file, calling `on_case` as each finishes.
+pub fn run_file(
+    path: &Path,
+    text: &str,
+    on_case: &mut dyn FnMut(&CaseReport),
+) -> Result<Vec<CaseReport>, String> {
+    let file: RestFile = serde_json::from_str(&strip_comments(text))
+        .map_err(|e| format!("{}: not a REST test file: {e}", path.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a runtime: {e}"))?;
+    let mut reports = Vec::new();
+    for case in &file.tests {
+        for (variant, format) in variants(case) {
+            let mut report = CaseReport {
+                file: name.clone(),
+                name: variant,
+                status: CaseStatus::Pass,
+                error: None,
+                reason: None,
+                outputs: Vec::new(),
+            };
+            if let Some(why) = skip_reason(case) {
+                report.status = CaseStatus::Skip;
+                report.reason = Some(why.to_string());
+            } else {
+                let outcome = runtime.block_on(run::run_case(case, format.as_deref()));
+                match outcome {
+                    run::Outcome::Pass => {}
+                    run::Outcome::Fail(why) => {
+                        report.status = CaseStatus::Fail;
+                        report.reason = Some(why);
+                    }
+                    run::Outcome::Error(e) => {
+                        report.status = CaseStatus::Error;
+                        report.error = Some(e);
+                    }
+                }
+            }
+            on_case(&report);
+            reports.push(report);
+        }
+    }
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    Ok(reports)
+}
+
+fn skip_reason(case: &RestCase) -> Option<&'static str> {
+    if case.enabled == Some(false) {
+        return Some("disabled upstream");
+    }
+    if case.versions.as_ref().and_then(|v| v.get("max")).is_some() {
+        return Some("only for old versions");
+    }
+    None
+}
+
+/// `<name> - <FORMAT>` per format, or the case itself.
+fn variants(case: &RestCase) -> Vec<(String, Option<String>)> {
+    if case.format.is_empty() {
+        return vec![(case.name.clone(), None)];
+    }
+    case.format
+        .iter()
+        .map(|f| (format!("{} - {f}", case.name), Some(f.clone())))
+        .collect()
+}
+
+/// Drop `//` comments outside strings (the upstream files may carry them).
+fn strip_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let mut in_str = false;
+    while let Some(c) = chars.next() {
+        if in_str {
+            out.push(c);
+            if c == '\\' {
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            } else if c == '"' {
+                in_str = false;
+            }
+        } else if c == '"' {
+            in_str = true;
+            out.push(c);
+        } else if c == '/' && chars.peek() == Some(&'/') {
+            for n in chars.by_ref() {
+                if n == '\n' {
+                    out.push('\n');
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_rest_files_and_expands_formats() {
+        let text = r#"{"tests": [ // c
+            {"name": "a", "format": ["JSON", "AVRO"], "statements": ["x"], "responses": []}]}"#;
+        assert!(is_rest_file(Path::new("x.json"), text));
+        assert!(!is_rest_file(
+            Path::new("x.json"),
+            r#"{"tests": [{"name": "a"}]}"#
+        ));
+        let file: RestFile = serde_json::from_str(&strip_comments(text)).expect("parses");
+        let names: Vec<String> = variants(&file.tests[0]).into_iter().map(|v| v.0).collect();
+        assert_eq!(names, vec!["a - JSON", "a - AVRO"]);
+    }
+}
