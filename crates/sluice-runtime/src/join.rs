@@ -14,7 +14,6 @@ use std::collections::{HashMap, HashSet};
 use arrow::array::{
     new_null_array, Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch,
 };
-use arrow::compute::concat;
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use arrow::row::{RowConverter, SortField};
 use sluice_planner::catalog::{ROWTIME, TOMBSTONE};
@@ -72,6 +71,8 @@ type LeftRow = (Option<Vec<u8>>, ArrayRef, RecordBatch);
 /// One joined row in the making.
 struct Match {
     rows: [Option<RowRef>; 2],
+    /// The key is row `key_row` of `key` (a 1-row array, or the batch's key column).
+    key_row: usize,
     key: ArrayRef,
     ts: i64,
     tombstone: bool,
@@ -264,22 +265,21 @@ impl JoinOperator {
             if keys.is_null(r) {
                 continue;
             }
-            let k = rows.row(r).as_ref().to_vec();
             let t = if ts.is_valid(r) { ts.value(r) } else { 0 };
-            let key = keys.slice(r, 1);
             // the stream side of a stream-table join only looks the table up
             let lookup_only = self.kind_of(side) == SourceKind::Stream
                 && self.kind_of(1 - side) == SourceKind::Table;
             if lookup_only {
                 if !tomb.value(r) {
-                    let other = self.tables[1 - side].get(&k).cloned();
+                    let other = self.tables[1 - side].get(rows.row(r).as_ref()).cloned();
                     if other.is_some() || self.plan.kind == JoinKind::Left {
                         let mut rows = [None, None];
                         rows[side] = Some(RowRef::Input(r));
                         rows[1 - side] = other.map(RowRef::Held);
                         matches.push(Match {
+                            key_row: r,
                             rows,
-                            key,
+                            key: keys.clone(),
                             ts: t,
                             tombstone: false,
                         });
@@ -287,6 +287,8 @@ impl JoinOperator {
                 }
                 continue;
             }
+            let k = rows.row(r).as_ref().to_vec();
+            let key = keys.slice(r, 1);
             // rows kept in state are copied out of the batch
             let row = own_row(batch, r)?;
             match (self.plan.left.source.kind, self.plan.right.source.kind) {
@@ -344,6 +346,7 @@ impl JoinOperator {
                 rows[side] = Some(RowRef::Input(r));
                 rows[1 - side] = Some(RowRef::Held(o.row.clone()));
                 matches.push(Match {
+                    key_row: 0,
                     rows,
                     key: key.clone(),
                     ts: t.max(o.ts),
@@ -361,6 +364,7 @@ impl JoinOperator {
             let mut rows = [None, None];
             rows[side] = Some(RowRef::Input(r));
             matches.push(Match {
+                key_row: 0,
                 rows,
                 key,
                 ts: t,
@@ -414,6 +418,7 @@ impl JoinOperator {
         if present {
             self.visible.insert(k);
             matches.push(Match {
+                key_row: 0,
                 rows: [l.map(RowRef::Held), r.map(RowRef::Held)],
                 key,
                 ts: t,
@@ -421,6 +426,7 @@ impl JoinOperator {
             });
         } else if self.visible.remove(&k) {
             matches.push(Match {
+                key_row: 0,
                 rows: [None, None],
                 key,
                 ts: t,
@@ -452,6 +458,7 @@ impl JoinOperator {
             if let Some((_, old_key, old_row)) = self.left_rows.remove(&pk) {
                 self.visible.remove(&pk);
                 matches.push(Match {
+                    key_row: 0,
                     rows: [Some(RowRef::Held(old_row)), None],
                     key: old_key,
                     ts: t,
@@ -506,6 +513,7 @@ impl JoinOperator {
         if right.is_some() || self.plan.kind == JoinKind::Left {
             self.visible.insert(pk);
             matches.push(Match {
+                key_row: 0,
                 rows: [Some(RowRef::Held(left)), right.map(RowRef::Held)],
                 key,
                 ts: t,
@@ -513,6 +521,7 @@ impl JoinOperator {
             });
         } else if self.visible.remove(&pk) {
             matches.push(Match {
+                key_row: 0,
                 rows: [Some(RowRef::Held(left)), None],
                 key,
                 ts: t,
@@ -539,21 +548,24 @@ impl JoinOperator {
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
         let mut field = 0;
         for (side, width) in widths.into_iter().enumerate() {
-            // held rows are shared between matches: one source each
+            // held rows are shared between matches (clones of one stored row share
+            // their buffers): one interleave source per stored row
             let mut held: Vec<&RecordBatch> = Vec::new();
+            let mut seen: HashMap<*const (), usize> = HashMap::new();
             let mut slots: Vec<(usize, usize)> = Vec::with_capacity(matches.len());
             for m in &matches {
                 slots.push(match &m.rows[side] {
                     None => (0, 0),
                     Some(RowRef::Input(r)) => (1, *r),
                     Some(RowRef::Held(b)) => {
-                        let i = match held.iter().position(|h| std::ptr::eq(*h, b)) {
-                            Some(i) => i,
-                            None => {
-                                held.push(b);
-                                held.len() - 1
-                            }
-                        };
+                        let id = b
+                            .columns()
+                            .first()
+                            .map_or(std::ptr::null(), |c| std::sync::Arc::as_ptr(c) as *const ());
+                        let i = *seen.entry(id).or_insert_with(|| {
+                            held.push(b);
+                            held.len() - 1
+                        });
                         (2 + i, 0)
                     }
                 });
@@ -583,8 +595,27 @@ impl JoinOperator {
                 field += 1;
             }
         }
-        let keys: Vec<ArrayRef> = matches.iter().map(|m| m.key.clone()).collect();
-        columns.push(concat_all(&keys, &self.plan.key_type)?);
+        // keys: rows of a few arrays (the batch's key column, or stored 1-row keys)
+        let mut key_sources: Vec<ArrayRef> = Vec::new();
+        let mut key_seen: HashMap<*const (), usize> = HashMap::new();
+        let key_slots: Vec<(usize, usize)> = matches
+            .iter()
+            .map(|m| {
+                let id = std::sync::Arc::as_ptr(&m.key) as *const ();
+                let i = *key_seen.entry(id).or_insert_with(|| {
+                    key_sources.push(m.key.clone());
+                    key_sources.len() - 1
+                });
+                (i, m.key_row)
+            })
+            .collect();
+        let key_refs: Vec<&dyn Array> = key_sources.iter().map(|a| a.as_ref()).collect();
+        let key_col = arrow::compute::interleave(&key_refs, &key_slots)?;
+        columns.push(if key_col.data_type() == &self.plan.key_type {
+            key_col
+        } else {
+            arrow::compute::cast(&key_col, &self.plan.key_type)?
+        });
         columns.push(std::sync::Arc::new(Int64Array::from_iter_values(
             matches.iter().map(|m| m.ts),
         )));
@@ -601,16 +632,6 @@ impl JoinOperator {
 fn own_row(batch: &RecordBatch, r: usize) -> Result<RecordBatch, RuntimeError> {
     let idx = arrow::array::UInt32Array::from(vec![r as u32]);
     Ok(arrow::compute::take_record_batch(batch, &idx)?)
-}
-
-fn concat_all(parts: &[ArrayRef], ty: &DataType) -> Result<ArrayRef, RuntimeError> {
-    let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
-    let out = concat(&refs)?;
-    Ok(if out.data_type() == ty {
-        out
-    } else {
-        arrow::compute::cast(&out, ty)?
-    })
 }
 
 fn empty_lists(ty: &DataType, n: usize) -> Result<ArrayRef, RuntimeError> {
