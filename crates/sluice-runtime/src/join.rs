@@ -32,7 +32,7 @@ const SWEEP_EVERY: usize = 4096;
 
 struct Buffered {
     ts: i64,
-    row: RecordBatch,
+    row: Row,
 }
 
 pub struct JoinOperator {
@@ -47,7 +47,7 @@ pub struct JoinOperator {
     /// Stream sides: records within the join window, per key.
     buffers: [HashMap<Vec<u8>, Vec<Buffered>>; 2],
     /// Table sides: the current row per key.
-    tables: [HashMap<Vec<u8>, RecordBatch>; 2],
+    tables: [HashMap<Vec<u8>, Row>; 2],
     /// Table-table: keys whose joined row the sink holds.
     visible: HashSet<Vec<u8>>,
     /// Foreign-key joins: the left table by primary key (its foreign key and row),
@@ -62,11 +62,14 @@ pub struct JoinOperator {
 /// A row taking part in a match: one of the batch being processed, or one held in state.
 enum RowRef {
     Input(usize),
-    Held(RecordBatch),
+    Held(Row),
 }
 
 /// A foreign-key join's left row: its foreign key (bytes), key value and row.
-type LeftRow = (Option<Vec<u8>>, ArrayRef, RecordBatch);
+type LeftRow = (Option<Vec<u8>>, ArrayRef, Row);
+
+/// A row kept in state: one copied row, shared by every match it takes part in.
+type Row = std::sync::Arc<RecordBatch>;
 
 /// One joined row in the making.
 struct Match {
@@ -321,7 +324,7 @@ impl JoinOperator {
         k: Vec<u8>,
         key: ArrayRef,
         t: i64,
-        row: RecordBatch,
+        row: Row,
         matches: &mut Vec<Match>,
     ) {
         let (before, after) = self.plan.within.unwrap_or((0, 0));
@@ -398,7 +401,7 @@ impl JoinOperator {
         k: Vec<u8>,
         key: ArrayRef,
         t: i64,
-        row: RecordBatch,
+        row: Row,
         tombstone: bool,
         matches: &mut Vec<Match>,
     ) {
@@ -443,7 +446,7 @@ impl JoinOperator {
         pk: Vec<u8>,
         fk: Option<Vec<u8>>,
         key: ArrayRef,
-        row: RecordBatch,
+        row: Row,
         t: i64,
         tombstone: bool,
         matches: &mut Vec<Match>,
@@ -483,7 +486,7 @@ impl JoinOperator {
     fn fk_right(
         &mut self,
         fk: Vec<u8>,
-        row: RecordBatch,
+        row: Row,
         t: i64,
         tombstone: bool,
         matches: &mut Vec<Match>,
@@ -504,8 +507,8 @@ impl JoinOperator {
     fn fk_emit(
         &mut self,
         pk: Vec<u8>,
-        left: RecordBatch,
-        right: Option<RecordBatch>,
+        left: Row,
+        right: Option<Row>,
         key: ArrayRef,
         t: i64,
         matches: &mut Vec<Match>,
@@ -550,7 +553,7 @@ impl JoinOperator {
         for (side, width) in widths.into_iter().enumerate() {
             // held rows are shared between matches (clones of one stored row share
             // their buffers): one interleave source per stored row
-            let mut held: Vec<&RecordBatch> = Vec::new();
+            let mut held: Vec<&Row> = Vec::new();
             let mut seen: HashMap<*const (), usize> = HashMap::new();
             let mut slots: Vec<(usize, usize)> = Vec::with_capacity(matches.len());
             for m in &matches {
@@ -558,10 +561,7 @@ impl JoinOperator {
                     None => (0, 0),
                     Some(RowRef::Input(r)) => (1, *r),
                     Some(RowRef::Held(b)) => {
-                        let id = b
-                            .columns()
-                            .first()
-                            .map_or(std::ptr::null(), |c| std::sync::Arc::as_ptr(c) as *const ());
+                        let id = std::sync::Arc::as_ptr(b) as *const ();
                         let i = *seen.entry(id).or_insert_with(|| {
                             held.push(b);
                             held.len() - 1
@@ -629,9 +629,11 @@ impl JoinOperator {
 }
 
 /// Row `r` copied out of its batch, so state keeps one row alive, not the batch.
-fn own_row(batch: &RecordBatch, r: usize) -> Result<RecordBatch, RuntimeError> {
+fn own_row(batch: &RecordBatch, r: usize) -> Result<Row, RuntimeError> {
     let idx = arrow::array::UInt32Array::from(vec![r as u32]);
-    Ok(arrow::compute::take_record_batch(batch, &idx)?)
+    Ok(std::sync::Arc::new(arrow::compute::take_record_batch(
+        batch, &idx,
+    )?))
 }
 
 fn empty_lists(ty: &DataType, n: usize) -> Result<ArrayRef, RuntimeError> {
