@@ -572,6 +572,14 @@ impl JoinOperator {
             }
             for c in 0..width {
                 let ty = schema.field(field).data_type().clone();
+                // each side's own bookkeeping (headers, tombstone, an inner join's
+                // key) is not visible to SQL: no need to carry it
+                let name = schema.field(field).name();
+                if name.contains(".$") || name.starts_with("$LEFT.$") {
+                    columns.push(new_null_array(&ty, matches.len()));
+                    field += 1;
+                    continue;
+                }
                 let nulls = new_null_array(&ty, 1);
                 let mut sources: Vec<ArrayRef> = vec![nulls.clone()];
                 sources.push(if side == input_side {
