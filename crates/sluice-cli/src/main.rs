@@ -76,7 +76,15 @@ fn embedded_repl() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let engine = Engine::new(Arc::new(log), EngineConfig::default());
+    let engine = match Engine::new(Arc::new(log), EngineConfig::default())
+        .with_command_log(std::path::Path::new("sluice-data/command.log"))
+    {
+        Ok(engine) => engine,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     run_repl(
         repl::backend::Embedded::new(engine),
         "Sluice (embedded engine, data in ./sluice-data)",

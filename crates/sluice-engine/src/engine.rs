@@ -9,6 +9,7 @@ use sluice_log::Log;
 use sluice_runtime::{OffsetReset, ProcessingLog, Progress, QueryTask};
 use sluice_sql::{ParsedStatement, Statement};
 
+use crate::command_log::{Command, CommandLog};
 use crate::error::{EngineError, Result};
 use crate::metastore::MetaStore;
 use crate::result::StatementResult;
@@ -48,6 +49,10 @@ pub struct Engine {
     pub(crate) processing_log: Arc<ProcessingLog>,
     pub(crate) registry: Arc<dyn SchemaRegistry>,
     pub(crate) next_query_id: u64,
+    pub(crate) next_transient_id: u64,
+    pub(crate) command_log: Option<CommandLog>,
+    /// True while replaying the command log (nothing is logged again).
+    replaying: bool,
 }
 
 /// How many records a task reads from a partition per poll.
@@ -65,7 +70,29 @@ impl Engine {
             processing_log: Arc::new(ProcessingLog::default()),
             registry: Arc::new(MemoryRegistry::new()),
             next_query_id: 0,
+            next_transient_id: 0,
+            command_log: None,
+            replaying: false,
         }
+    }
+
+    /// Keep a command log at `path`: replay what it holds (recreating streams,
+    /// tables and persistent queries, which resume from their committed offsets),
+    /// then log every statement that changes them. A logged statement that no
+    /// longer runs (its topic was deleted, say) is skipped with a warning.
+    pub fn with_command_log(mut self, path: &std::path::Path) -> Result<Self> {
+        let (log, commands) = CommandLog::open(path)?;
+        self.replaying = true;
+        for c in commands {
+            let saved = std::mem::replace(&mut self.session, c.properties.clone());
+            if let Err(e) = self.execute_sql(&c.sql) {
+                tracing::warn!("command log: skipped `{}`: {e}", c.sql);
+            }
+            self.session = saved;
+        }
+        self.replaying = false;
+        self.command_log = Some(log);
+        Ok(self)
     }
 
     /// Use this schema registry (an external one, or one shared by servers) for
@@ -110,7 +137,14 @@ impl Engine {
             .unwrap_or(OffsetReset::Latest)
     }
 
+    /// Persistent query ids come from their own counter, so replaying the command
+    /// log gives every query its old id (and consumer group) back.
     pub(crate) fn new_query_id(&mut self, prefix: &str) -> String {
+        if prefix == "transient" {
+            let id = format!("transient_{}", self.next_transient_id);
+            self.next_transient_id += 1;
+            return id;
+        }
         let id = format!("{prefix}_{}", self.next_query_id);
         self.next_query_id += 1;
         id
@@ -130,6 +164,29 @@ impl Engine {
     }
 
     pub fn execute(&mut self, stmt: &ParsedStatement) -> Result<StatementResult> {
+        let result = self.execute_statement(stmt)?;
+        let durable = matches!(
+            stmt.statement,
+            Statement::CreateSource(_)
+                | Statement::CreateAsSelect(_)
+                | Statement::InsertInto { .. }
+                | Statement::DropSource { .. }
+                | Statement::Terminate { .. }
+                | Statement::CreateType { .. }
+                | Statement::DropType { .. }
+        );
+        if durable && !self.replaying {
+            if let Some(log) = &mut self.command_log {
+                log.append(&Command {
+                    sql: stmt.text.clone(),
+                    properties: self.session.clone(),
+                })?;
+            }
+        }
+        Ok(result)
+    }
+
+    fn execute_statement(&mut self, stmt: &ParsedStatement) -> Result<StatementResult> {
         let text = stmt.text.as_str();
         match &stmt.statement {
             Statement::CreateSource(cs) => self.create_source(cs, text),

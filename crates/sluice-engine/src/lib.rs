@@ -4,6 +4,7 @@
 //! ksqlDB test-format runner. The REPL, REST server and test command only render
 //! what it returns.
 
+pub mod command_log;
 mod ddl;
 mod engine;
 mod error;

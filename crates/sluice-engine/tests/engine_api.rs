@@ -200,3 +200,40 @@ fn pull_queries_read_a_tables_current_rows() {
     let r = e.execute_sql("SELECT id FROM users;").unwrap();
     assert_eq!(rows(&r), vec![vec!["1"], vec!["3"]]);
 }
+
+#[test]
+fn command_log_restores_sources_and_queries_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || {
+        let log = Arc::new(EmbeddedLog::open(dir.path().join("data")).unwrap());
+        Engine::new(log, EngineConfig::default())
+            .with_command_log(&dir.path().join("command.log"))
+            .unwrap()
+    };
+    {
+        let mut e = open();
+        e.execute_sql(
+            "SET 'auto.offset.reset' = 'earliest';
+             CREATE STREAM s (id INT KEY, v INT) WITH (kafka_topic='s', partitions=1, value_format='JSON');
+             CREATE STREAM doubled AS SELECT id, v * 2 AS w FROM s;
+             INSERT INTO s (id, v) VALUES (1, 10);",
+        )
+        .unwrap();
+        e.run_until_idle().unwrap();
+    }
+    let mut e = open();
+    // the stream, the sink and the query are back, under the same query id
+    assert!(e.execute_sql("DESCRIBE doubled;").is_ok());
+    assert_eq!(e.queries().count(), 1);
+    assert!(e.queries().next().unwrap().id.starts_with("CSAS_DOUBLED_"));
+    // the query resumes after what it already processed: no duplicate output
+    e.execute_sql("INSERT INTO s (id, v) VALUES (2, 20);")
+        .unwrap();
+    e.run_until_idle().unwrap();
+    let out = e.log().fetch("DOUBLED", 0, 0, 100).unwrap();
+    let values: Vec<String> = out
+        .iter()
+        .map(|r| String::from_utf8(r.record.value.clone().unwrap()).unwrap())
+        .collect();
+    assert_eq!(values, vec![r#"{"W":20}"#, r#"{"W":40}"#]);
+}

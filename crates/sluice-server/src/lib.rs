@@ -70,12 +70,19 @@ pub fn engine_for(config: &ServerConfig) -> Result<Engine, ServerError> {
         })?,
         None => EmbeddedLog::in_memory(),
     };
-    Ok(Engine::new(
+    let engine = Engine::new(
         Arc::new(log),
         EngineConfig {
             properties: config.engine_properties.clone(),
         },
-    ))
+    );
+    // with a data dir, streams, tables and queries survive restarts
+    match &config.data_dir {
+        Some(dir) => engine
+            .with_command_log(&dir.join("command.log"))
+            .map_err(|e| ServerError::Config(e.to_string())),
+        None => Ok(engine),
+    }
 }
 
 /// Line and column (1-based) of byte `offset` in `text`.
