@@ -8,7 +8,7 @@ use sluice_engine::qtt::{run_file, run_trio, CaseReport, CaseStatus};
 
 #[derive(Args)]
 pub struct TestArgs {
-    /// QTT files to run.
+    /// QTT or REST query-validation-test files to run.
     files: Vec<PathBuf>,
     /// Write every case's status and outputs to this JSON file.
     #[arg(long)]
@@ -91,7 +91,14 @@ pub fn run(args: TestArgs) -> ExitCode {
                 println!("{}", line(r));
             }
         };
-        match run_file(f, &mut print) {
+        let result = match std::fs::read_to_string(f) {
+            Ok(text) if sluice_cli::rest_test::is_rest_file(f, &text) => {
+                sluice_cli::rest_test::run_file(f, &text, &mut print)
+            }
+            Ok(_) => run_file(f, &mut print),
+            Err(e) => Err(format!("{}: {e}", f.display())),
+        };
+        match result {
             Ok(reports) => all.extend(reports),
             Err(e) => {
                 broken_files += 1;

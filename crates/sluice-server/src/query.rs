@@ -46,7 +46,12 @@ pub enum Event {
 pub struct Started {
     pub id: String,
     pub schema: SchemaRef,
+    /// Columns the header marks `KEY` (a pull query's key columns).
+    pub keys: Vec<String>,
     pub rows: Rows,
+    /// How a pull query's v1 response ends (`finalMessage`), as ksqlDB's does for
+    /// pull queries on streams.
+    pub done: Option<&'static str>,
 }
 
 pub enum Rows {
@@ -103,19 +108,24 @@ pub async fn start(
         };
         let fail = |e| ApiError::statement(e, &stmt.text, vec![]);
         if q.emit.is_some() {
+            let scalable = is_scalable_push(engine, &ctx.properties, q);
             let push = with_properties(engine, &ctx.properties, |e| e.start_push_query(&stmt.text))
                 .map_err(fail)?;
-            Ok((None, Some(push)))
+            Ok((None, Some((push, scalable))))
         } else {
             match with_properties(engine, &ctx.properties, |e| e.execute(&stmt)).map_err(fail)? {
                 sluice_engine::StatementResult::Rows { schema, batches } => {
-                    let all = batches.iter().flat_map(rows).collect();
+                    let all: Vec<Value> = batches.iter().flat_map(rows).collect();
                     let id = format!("query_{}", now_ms());
+                    let keys = pull_keys(engine, &q.from);
+                    let done = pull_final_message(engine, q, all.len());
                     Ok((
                         Some(Started {
                             id,
                             schema,
+                            keys,
                             rows: Rows::Pull(all),
+                            done,
                         }),
                         None,
                     ))
@@ -127,25 +137,111 @@ pub async fn start(
     .await?;
     match (started, push) {
         (Some(s), _) => Ok(s),
-        (None, Some(push)) => Ok(spawn_push(state.clone(), push)),
+        (None, Some((push, scalable))) => {
+            let id = if scalable {
+                format!("SCALABLE_PUSH_QUERY_{}", push.id)
+            } else {
+                push.id.clone()
+            };
+            Ok(spawn_push(state.clone(), push, id))
+        }
         (None, None) => Err(ApiError::Internal("no query started".into())),
     }
 }
 
-fn spawn_push(state: AppState, push: PushQuery) -> Started {
-    let (tx, rx) = mpsc::channel(256);
-    let cancel = state.register_push(&push.id);
-    let started = Started {
-        id: push.id.clone(),
-        schema: push.schema.clone(),
-        rows: Rows::Push(rx),
+/// Whether ksqlDB would run a push query as a scalable push query (its ids start
+/// `SCALABLE_PUSH_QUERY_`): `ksql.query.push.v2.enabled`, reading from `latest` a
+/// persistent query's output, with no join, window, GROUP BY or PARTITION BY.
+fn is_scalable_push(
+    engine: &sluice_engine::Engine,
+    props: &[(String, String)],
+    q: &sluice_sql::Query,
+) -> bool {
+    let prop = |key: &str| {
+        props
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .or_else(|| engine.property(key).map(str::to_string))
     };
-    std::thread::spawn(move || pump(state, push, tx, cancel));
+    let enabled =
+        prop("ksql.query.push.v2.enabled").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let latest = prop("auto.offset.reset").is_none_or(|v| v.eq_ignore_ascii_case("latest"));
+    let sluice_sql::Relation::Source { name, .. } = &q.from else {
+        return false;
+    };
+    enabled
+        && latest
+        && q.window.is_none()
+        && q.group_by.is_empty()
+        && q.partition_by.is_empty()
+        && engine.queries().any(|rq| rq.sink == name.value)
+}
+
+/// A pull query on a stream ends with `Limit Reached` when its LIMIT cut it short,
+/// else `Query Completed`; one on a table just ends.
+fn pull_final_message(
+    engine: &sluice_engine::Engine,
+    q: &sluice_sql::Query,
+    rows: usize,
+) -> Option<&'static str> {
+    use sluice_planner::Catalog as _;
+    let sluice_sql::Relation::Source { name, .. } = &q.from else {
+        return None;
+    };
+    let def = engine.metastore().source(&name.value)?;
+    if def.kind != sluice_sql::SourceKind::Stream {
+        return None;
+    }
+    if q.limit.is_some_and(|l| rows as u64 >= l) {
+        Some("Limit Reached")
+    } else {
+        Some("Query Completed")
+    }
+}
+
+/// The columns a pull query's header marks `KEY`, as ksqlDB does: a table's key
+/// columns, with the window bounds of a windowed one.
+fn pull_keys(engine: &sluice_engine::Engine, from: &sluice_sql::Relation) -> Vec<String> {
+    use sluice_planner::Catalog as _;
+    let sluice_sql::Relation::Source { name, .. } = from else {
+        return Vec::new();
+    };
+    let Some(def) = engine.metastore().source(&name.value) else {
+        return Vec::new();
+    };
+    if def.kind != sluice_sql::SourceKind::Table {
+        return Vec::new();
+    }
+    let mut keys: Vec<String> = def.key_columns().map(|c| c.name.clone()).collect();
+    if def.window.is_some() {
+        keys.extend(["WINDOWSTART".to_string(), "WINDOWEND".to_string()]);
+    }
+    keys
+}
+
+fn spawn_push(state: AppState, push: PushQuery, id: String) -> Started {
+    let (tx, rx) = mpsc::channel(256);
+    let cancel = state.register_push(&id);
+    let started = Started {
+        id: id.clone(),
+        schema: push.schema.clone(),
+        keys: Vec::new(),
+        rows: Rows::Push(rx),
+        done: None,
+    };
+    std::thread::spawn(move || pump(state, push, id, tx, cancel));
     started
 }
 
 /// The push query's thread: poll, send rows, stop at LIMIT, cancel or disconnect.
-fn pump(state: AppState, mut push: PushQuery, tx: mpsc::Sender<Event>, cancel: Arc<AtomicBool>) {
+fn pump(
+    state: AppState,
+    mut push: PushQuery,
+    id: String,
+    tx: mpsc::Sender<Event>,
+    cancel: Arc<AtomicBool>,
+) {
     'poll: while !cancel.load(Ordering::SeqCst)
         && !tx.is_closed()
         && !state.stopping.load(Ordering::SeqCst)
@@ -178,7 +274,7 @@ fn pump(state: AppState, mut push: PushQuery, tx: mpsc::Sender<Event>, cancel: A
             std::thread::sleep(IDLE_WAIT);
         }
     }
-    state.unregister_push(&push.id);
+    state.unregister_push(&id);
 }
 
 fn error_json(message: &str) -> Value {
@@ -189,12 +285,16 @@ fn error_json(message: &str) -> Value {
 fn stream_body(
     head: String,
     rows: Rows,
+    done: Option<&'static str>,
     render: impl Fn(Event) -> String + Send + 'static,
     tail: &'static str,
 ) -> axum::body::Body {
     let events: futures_util::stream::BoxStream<'static, Event> =
         match rows {
-            Rows::Pull(all) => futures_util::stream::iter(all.into_iter().map(Event::Row)).boxed(),
+            Rows::Pull(all) => futures_util::stream::iter(
+                all.into_iter().map(Event::Row).chain(done.map(Event::Done)),
+            )
+            .boxed(),
             Rows::Push(rx) => futures_util::stream::unfold(rx, |mut rx| async move {
                 rx.recv().await.map(|ev| (ev, rx))
             })
@@ -227,7 +327,7 @@ pub async fn query(State(state): State<AppState>, headers: HeaderMap, body: Body
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
-    let head = json!({"header": {"queryId": s.id, "schema": header_schema(&s.schema)}});
+    let head = json!({"header": {"queryId": s.id, "schema": header_schema(&s.schema, &s.keys)}});
     let render = |ev| {
         let v = match ev {
             Event::Row(columns) => json!({"row": {"columns": columns}}),
@@ -236,7 +336,7 @@ pub async fn query(State(state): State<AppState>, headers: HeaderMap, body: Body
         };
         format!(",\n{v}")
     };
-    let body = stream_body(format!("[{head}"), s.rows, render, "]\n");
+    let body = stream_body(format!("[{head}"), s.rows, s.done, render, "]\n");
     streaming(v1_content_type(&headers), body)
 }
 
@@ -269,12 +369,15 @@ pub async fn query_stream(
     };
     if wants_json_array(&headers) {
         let render = move |ev| piece(ev).map(|v| format!(",\n{v}")).unwrap_or_default();
-        streaming(JSON, stream_body(format!("[{head}"), s.rows, render, "]\n"))
+        streaming(
+            JSON,
+            stream_body(format!("[{head}"), s.rows, s.done, render, "]\n"),
+        )
     } else {
         let render = move |ev| piece(ev).map(|v| format!("{v}\n")).unwrap_or_default();
         streaming(
             KSQLAPI_DELIMITED,
-            stream_body(format!("{head}\n"), s.rows, render, ""),
+            stream_body(format!("{head}\n"), s.rows, s.done, render, ""),
         )
     }
 }

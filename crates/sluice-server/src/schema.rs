@@ -66,12 +66,20 @@ pub fn sql_schema_info(ty: &SqlType) -> Value {
     }
 }
 
-/// `` `A` STRING, `B` INTEGER `` as `/query`'s header carries it.
-pub fn header_schema(schema: &Schema) -> String {
+/// `` `A` STRING KEY, `B` INTEGER `` as `/query`'s header carries it; `keys` are
+/// the columns marked `KEY`.
+pub fn header_schema(schema: &Schema, keys: &[String]) -> String {
     schema
         .fields()
         .iter()
-        .map(|f| format!("`{}` {}", f.name(), type_name(f.data_type())))
+        .map(|f| {
+            let key = if keys.iter().any(|k| k == f.name()) {
+                " KEY"
+            } else {
+                ""
+            };
+            format!("`{}` {}{key}", f.name(), type_name(f.data_type()))
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -133,7 +133,8 @@ async fn pull_query_over_a_table() {
         .await;
     assert_eq!(status, 200, "{text}");
     let v: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(v[0]["header"]["schema"], "`ID` INTEGER, `V` STRING");
+    // as ksqlDB: a pull query's header marks the table's key columns
+    assert_eq!(v[0]["header"]["schema"], "`ID` INTEGER KEY, `V` STRING");
     assert_eq!(v[1], json!({"row": {"columns": [2, "two"]}}));
     assert_eq!(v.as_array().unwrap().len(), 2);
 

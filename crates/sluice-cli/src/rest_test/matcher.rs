@@ -32,9 +32,12 @@ pub fn verify_responses(
         };
         let statement = statements.get(idx).map(String::as_str).unwrap_or("");
         match (kind.as_str(), act) {
-            ("admin", Actual::Admin(entity)) => {
-                match_fields(entity, payload, statement, &format!("responses[{idx}]->admin"))?
-            }
+            ("admin", Actual::Admin(entity)) => match_fields(
+                entity,
+                payload,
+                statement,
+                &format!("responses[{idx}]->admin"),
+            )?,
             ("query", Actual::Query(rows)) => {
                 let Some(expected_rows) = payload.as_array() else {
                     return Err(format!("responses[{idx}]->query is not an array"));
@@ -49,7 +52,15 @@ pub fn verify_responses(
                     ));
                 }
                 for (i, (e, a)) in expected_rows.iter().zip(rows).enumerate() {
-                    match_fields(a, e, statement, &format!("responses[{idx}]->query[{i}]"))?;
+                    if let Err(why) =
+                        match_fields(a, e, statement, &format!("responses[{idx}]->query[{i}]"))
+                    {
+                        return Err(if same_rows_any_order(rows, expected_rows, statement) {
+                            format!("rows in a different order: {why}")
+                        } else {
+                            why
+                        });
+                    }
                 }
             }
             (kind, Actual::Admin(_)) => {
@@ -67,6 +78,19 @@ pub fn verify_responses(
     Ok(())
 }
 
+/// Whether every expected message matches a distinct actual one, ignoring order.
+fn same_rows_any_order(actual: &[Value], expected: &[Value], statement: &str) -> bool {
+    let mut used = vec![false; actual.len()];
+    expected.iter().all(|e| {
+        let found = actual
+            .iter()
+            .enumerate()
+            .find(|(i, a)| !used[*i] && match_fields(a, e, statement, "").is_ok())
+            .map(|(i, _)| i);
+        found.map(|i| used[i] = true).is_some()
+    })
+}
+
 /// Every field of `expected` is in `actual` with an equal value (objects recurse).
 pub fn match_fields(
     actual: &Value,
@@ -82,12 +106,15 @@ pub fn match_fields(
     };
     for (k, ev) in expected {
         let (key, starts_with) = match k.split_once('|') {
-            Some((key, op)) => (key, op.eq_ignore_ascii_case("startsWith")),
+            Some((key, op)) => (key, op.replace('_', "").eq_ignore_ascii_case("startsWith")),
             None => (k.as_str(), false),
         };
         let path = format!("{path}->{key}");
         let Some(av) = actual.get(key) else {
-            return Err(format!("{path}: missing in {}", Value::Object(actual.clone())));
+            return Err(format!(
+                "{path}: missing in {}",
+                Value::Object(actual.clone())
+            ));
         };
         let ev = match ev {
             Value::String(s) => Value::String(s.replace("{STATEMENT}", statement)),
@@ -145,6 +172,8 @@ mod tests {
         let actual = json!({"@type": "currentStatus", "commandId": "x", "n": 1.0});
         assert!(match_fields(&actual, &json!({"@type": "currentStatus"}), "", "r").is_ok());
         assert!(match_fields(&actual, &json!({"commandId|startsWith": "x"}), "", "r").is_ok());
+        assert!(match_fields(&actual, &json!({"commandId|starts_with": "x"}), "", "r").is_ok());
+        assert!(match_fields(&actual, &json!({"commandId|starts_with": "y"}), "", "r").is_err());
         assert!(match_fields(&actual, &json!({"n": 1}), "", "r").is_ok());
         assert!(match_fields(&actual, &json!({"@type": "other"}), "", "r").is_err());
         assert!(match_fields(&actual, &json!({"missing": 1}), "", "r").is_err());

@@ -59,8 +59,12 @@ pub struct ExpectedError {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct InputConditions {
+    /// Inputs are written once the (first) query's header arrived.
     #[serde(rename = "waitForQueryHeader", default)]
     pub wait_for_query_header: bool,
+    /// Newer spelling: once the push query is running.
+    #[serde(rename = "waitForActivePushQuery", default)]
+    pub wait_for_active_push_query: bool,
 }
 
 /// One REST test case as the file spells it.
