@@ -11,43 +11,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use sluice_engine::qtt::{CaseReport, CaseStatus};
-
-/// One record of `inputs` / `outputs`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct RestRecord {
-    pub topic: String,
-    #[serde(default)]
-    pub key: Value,
-    #[serde(default)]
-    pub value: Value,
-    pub timestamp: Option<i64>,
-    pub headers: Option<Vec<RestHeader>>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct RestHeader {
-    #[serde(rename = "KEY")]
-    pub key: String,
-    /// base64
-    #[serde(rename = "VALUE")]
-    pub value: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct RestTopic {
-    pub name: String,
-    #[serde(rename = "numPartitions", alias = "partitions")]
-    pub partitions: Option<i32>,
-    #[serde(rename = "keySchema")]
-    pub key_schema: Option<Value>,
-    #[serde(rename = "valueSchema")]
-    pub value_schema: Option<Value>,
-    #[serde(rename = "keyFormat")]
-    pub key_format: Option<String>,
-    #[serde(rename = "valueFormat")]
-    pub value_format: Option<String>,
-}
+use sluice_engine::qtt::{strip_comments, CaseReport, CaseStatus, TestRecord, TopicEntry};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ExpectedError {
@@ -74,9 +38,9 @@ pub struct RestCase {
     #[serde(default)]
     pub statements: Vec<String>,
     #[serde(default)]
-    pub inputs: Vec<RestRecord>,
+    pub inputs: Vec<TestRecord>,
     #[serde(default)]
-    pub outputs: Vec<RestRecord>,
+    pub outputs: Vec<TestRecord>,
     #[serde(default)]
     pub responses: Vec<Value>,
     #[serde(rename = "expectedError")]
@@ -84,7 +48,7 @@ pub struct RestCase {
     #[serde(default)]
     pub properties: Map<String, Value>,
     #[serde(default)]
-    pub topics: Vec<RestTopic>,
+    pub topics: Vec<TopicEntry>,
     #[serde(default)]
     pub format: Vec<String>,
     #[serde(rename = "inputConditions")]
@@ -194,38 +158,6 @@ fn variants(case: &RestCase) -> Vec<(String, Option<String>)> {
         .iter()
         .map(|f| (format!("{} - {f}", case.name), Some(f.clone())))
         .collect()
-}
-
-/// Drop `//` comments outside strings (the upstream files may carry them).
-fn strip_comments(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    let mut in_str = false;
-    while let Some(c) = chars.next() {
-        if in_str {
-            out.push(c);
-            if c == '\\' {
-                if let Some(n) = chars.next() {
-                    out.push(n);
-                }
-            } else if c == '"' {
-                in_str = false;
-            }
-        } else if c == '"' {
-            in_str = true;
-            out.push(c);
-        } else if c == '/' && chars.peek() == Some(&'/') {
-            for n in chars.by_ref() {
-                if n == '\n' {
-                    out.push('\n');
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

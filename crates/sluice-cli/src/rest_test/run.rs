@@ -16,7 +16,9 @@ use sluice_server::state::{spawn_driver, AppState, Shared};
 use sluice_server::ServerConfig;
 use tower::ServiceExt;
 
-use super::feed::{precreate_topics, produce_inputs, register_topic_schemas, verify_outputs};
+use sluice_engine::qtt::codec::{precreate_topics, register_topic_schemas};
+
+use super::feed::{produce_inputs, verify_outputs};
 use super::matcher::{match_error, verify_responses, Actual};
 use super::RestCase;
 
@@ -55,7 +57,12 @@ pub async fn run_case(case: &RestCase, format: Option<&str>) -> Outcome {
         })
         .collect();
     let log = Arc::new(EmbeddedLog::in_memory());
-    precreate_topics(log.as_ref(), case, &statements);
+    precreate_topics(
+        log.as_ref(),
+        &case.topics,
+        case.inputs.iter().chain(&case.outputs),
+        &statements,
+    );
     // the settings ksqlDB's REST test server runs with
     let mut config = EngineConfig::default()
         .with("auto.offset.reset", "earliest")
@@ -66,7 +73,7 @@ pub async fn run_case(case: &RestCase, format: Option<&str>) -> Outcome {
         config = config.with(k, &sluice_server::ksql::property_text(v));
     }
     let engine = Engine::new(log, config);
-    register_topic_schemas(engine.registry(), case);
+    register_topic_schemas(engine.registry(), &case.topics);
     let state = Shared::new(engine, ServerConfig::default(), None, false);
     let driver = spawn_driver(state.clone());
     let c = Case {

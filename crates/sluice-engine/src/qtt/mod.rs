@@ -4,6 +4,7 @@
 //! and variant) and the ksql-test-runner trio (statements file, inputs file, outputs
 //! file).
 
+pub mod codec;
 mod compare;
 mod model;
 mod post;
@@ -13,7 +14,7 @@ mod run;
 use std::path::Path;
 
 pub use compare::{json_eq, OutputRecord};
-pub use model::{parse_lenient, TestCase, TestFile};
+pub use model::{parse_lenient, strip_comments, TestCase, TestFile, TestRecord, TopicEntry};
 pub use run::{run_case, CaseReport, CaseStatus};
 
 /// Run every case of one QTT file, calling `on_case` as each finishes.

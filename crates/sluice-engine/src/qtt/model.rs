@@ -180,6 +180,12 @@ pub struct Variant {
 
 /// Parse a test file, dropping `//` comments outside strings.
 pub fn parse_lenient(text: &str) -> Result<TestFile, serde_json::Error> {
+    serde_json::from_str(&strip_comments(text))
+}
+
+/// JSON text without the `//` line comments ksqlDB's test files carry (those inside
+/// strings are kept).
+pub fn strip_comments(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     let mut in_str = false;
@@ -207,7 +213,7 @@ pub fn parse_lenient(text: &str) -> Result<TestFile, serde_json::Error> {
             out.push(c);
         }
     }
-    serde_json::from_str(&out)
+    out
 }
 
 #[cfg(test)]

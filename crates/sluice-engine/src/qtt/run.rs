@@ -6,16 +6,15 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
-use sluice_formats::{
-    bytes_to_test_value_with_registry, test_value_to_bytes_with_registry, FormatKind,
-    FormatOptions, SchemaRegistry,
-};
 use sluice_log::{EmbeddedLog, Header, Log, Record, TopicSpec};
 use sluice_planner::catalog::SourceDef;
 use sluice_planner::types::type_name;
 use sluice_planner::{Catalog, ColumnRole};
-use sluice_sql::{Literal, Statement};
 
+use super::codec::{
+    base64_decode, base64_encode, decode, encode, precreate_topics, register_topic_schemas,
+    source_for_input, source_for_topic,
+};
 use super::compare::{records_match, OutputRecord};
 use super::model::{format_name, TestCase, TestRecord, Variant, Window};
 use super::recording::RecordingLog;
@@ -43,133 +42,9 @@ pub struct CaseReport {
     pub outputs: Vec<OutputRecord>,
 }
 
-fn format_options(d: &sluice_planner::FormatDesc) -> FormatOptions {
-    FormatOptions {
-        delimiter: d.delimiter.clone(),
-        wrap_single_value: d.wrap_single_value,
-    }
-}
-
-/// The source a topic's records are read as: the one written by a query if any,
-/// else the first declared over the topic.
-fn source_for_topic(engine: &Engine, topic: &str) -> Option<Arc<SourceDef>> {
-    let sinks: HashSet<&str> = engine.queries().map(|q| q.sink.as_str()).collect();
-    let mut candidates: Vec<Arc<SourceDef>> = engine
-        .metastore()
-        .sources()
-        .filter(|s| s.topic == topic)
-        .cloned()
-        .collect();
-    candidates.sort_by_key(|s| !sinks.contains(s.name.as_str()));
-    candidates.into_iter().next()
-}
-
-/// Bytes for a test record's key or value, written the way the topic's source reads them.
-fn encode(
-    registry: &Arc<dyn SchemaRegistry>,
-    def: Option<&SourceDef>,
-    is_key: bool,
-    value: &Value,
-) -> Result<Option<Vec<u8>>, String> {
-    let Some(def) = def else {
-        return Ok(match value {
-            Value::Null => None,
-            Value::String(s) => Some(s.clone().into_bytes()),
-            other => Some(other.to_string().into_bytes()),
-        });
-    };
-    let (desc, schema) = if is_key {
-        (&def.key_format, def.key_schema())
-    } else {
-        (&def.value_format, def.value_schema())
-    };
-    let kind = FormatKind::parse(&desc.name).map_err(|e| e.to_string())?;
-    test_value_to_bytes_with_registry(
-        kind,
-        &schema,
-        &format_options(desc),
-        is_key,
-        value,
-        Some((registry, &def.topic)),
-    )
-    .map_err(|e| e.to_string())
-}
-
-fn decode(
-    registry: &Arc<dyn SchemaRegistry>,
-    def: Option<&SourceDef>,
-    is_key: bool,
-    bytes: Option<&[u8]>,
-) -> Value {
-    let Some(def) = def else {
-        return match bytes {
-            None => Value::Null,
-            Some(b) => serde_json::from_slice(b)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(b).into_owned())),
-        };
-    };
-    let (desc, schema) = if is_key {
-        (&def.key_format, def.key_schema())
-    } else {
-        (&def.value_format, def.value_schema())
-    };
-    match FormatKind::parse(&desc.name) {
-        Ok(kind) => bytes_to_test_value_with_registry(
-            kind,
-            &schema,
-            &format_options(desc),
-            is_key,
-            bytes,
-            Some((registry, &def.topic)),
-        ),
-        Err(_) => Value::Null,
-    }
-}
-
 /// Topics a case needs before its statements run, as ksqlDB's test driver creates
 /// them: the declared `topics`, those of inputs and outputs, and those named by
 /// CREATE STREAM/TABLE statements (with their PARTITIONS).
-fn precreate_topics(log: &dyn Log, test: &TestCase, statements: &[String]) {
-    // statements first: their PARTITIONS win over a `topics` entry without a count
-    let mut wanted: Vec<(String, i32)> = Vec::new();
-    for s in statements {
-        let Ok(parsed) = sluice_sql::parse(s) else {
-            continue;
-        };
-        for p in parsed {
-            if let Statement::CreateSource(cs) = p.statement {
-                let prop = |n: &str| {
-                    cs.properties
-                        .iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case(n))
-                        .map(|(_, v)| v.clone())
-                };
-                if let Some(Literal::String(topic)) = prop("KAFKA_TOPIC") {
-                    let partitions = match prop("PARTITIONS") {
-                        Some(Literal::Integer(n)) => n as i32,
-                        _ => 1,
-                    };
-                    wanted.push((topic, partitions));
-                }
-            }
-        }
-    }
-    wanted.extend(
-        test.topics
-            .iter()
-            .map(|t| (t.name.clone(), t.partitions.unwrap_or(1))),
-    );
-    for r in test.inputs.iter().chain(&test.outputs) {
-        wanted.push((r.topic.clone(), 1));
-    }
-    for (name, partitions) in wanted {
-        if !log.topic_exists(&name).unwrap_or(true) {
-            // a bad name or count is the statement's to report
-            let _ = log.create_topic(&TopicSpec::new(&name, partitions.max(1)));
-        }
-    }
-}
-
 pub fn run_case(file: &str, test: &TestCase, variant: &Variant) -> CaseReport {
     let mut report = CaseReport {
         file: file.to_string(),
@@ -201,9 +76,14 @@ pub fn run_case(file: &str, test: &TestCase, variant: &Variant) -> CaseReport {
         };
         config = config.with(k, &v);
     }
-    precreate_topics(recording.as_ref(), test, &statements);
+    precreate_topics(
+        recording.as_ref(),
+        &test.topics,
+        test.inputs.iter().chain(&test.outputs),
+        &statements,
+    );
     let mut engine = Engine::new(recording.clone(), config);
-    register_topic_schemas(engine.registry(), test);
+    register_topic_schemas(engine.registry(), &test.topics);
 
     let outcome =
         run_statements_and_inputs(&mut engine, recording.as_ref(), &statements, &test.inputs);
@@ -241,32 +121,6 @@ pub fn run_case(file: &str, test: &TestCase, variant: &Variant) -> CaseReport {
 
 /// The schemas a test's producers registered (`topics[].keySchema/valueSchema`), so
 /// sources can infer their columns and inputs are written with them.
-fn register_topic_schemas(registry: &Arc<dyn SchemaRegistry>, test: &TestCase) {
-    use sluice_formats::{subject_name, RegisteredSchema, SchemaType};
-    for t in &test.topics {
-        for (schema, format, is_key) in [
-            (&t.key_schema, &t.key_format, true),
-            (&t.value_schema, &t.value_format, false),
-        ] {
-            let Some(schema) = schema else { continue };
-            let kind = match format.as_deref().map(str::to_uppercase).as_deref() {
-                None | Some("AVRO") => SchemaType::Avro,
-                Some("JSON") | Some("JSON_SR") => SchemaType::Json,
-                Some(_) => SchemaType::Protobuf,
-            };
-            let text = match schema {
-                Value::String(s) if kind != SchemaType::Avro => s.clone(),
-                other => other.to_string(),
-            };
-            // a schema the registry refuses is the statements' problem to report
-            let _ = registry.register(
-                &subject_name(&t.name, is_key),
-                &RegisteredSchema::new(kind, text),
-            );
-        }
-    }
-}
-
 /// Execute the statements, then feed the inputs one record at a time, running the
 /// queries to quiescence after each. Returns where the inputs were written.
 fn run_statements_and_inputs(
@@ -312,29 +166,6 @@ fn run_statements_and_inputs(
         engine.run_until_idle().map_err(|e| e.to_string())?;
     }
     Ok(positions)
-}
-
-/// Inputs are written as the source declared over the topic reads them.
-fn source_for_input(engine: &Engine, topic: &str) -> Option<Arc<SourceDef>> {
-    let sinks: HashSet<&str> = engine.queries().map(|q| q.sink.as_str()).collect();
-    let mut c: Vec<Arc<SourceDef>> = engine
-        .metastore()
-        .sources()
-        .filter(|s| s.topic == topic)
-        .cloned()
-        .collect();
-    c.sort_by_key(|s| sinks.contains(s.name.as_str()));
-    c.into_iter().next()
-}
-
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.decode(s).ok()
-}
-
-fn base64_encode(b: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(b)
 }
 
 fn collect_outputs(

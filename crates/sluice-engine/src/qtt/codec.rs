@@ -1,0 +1,201 @@
+//! Test records to and from bytes: a topic's records are written and read the way
+//! the source declared over it does. Shared by the QTT runner and the REST runner.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde_json::Value;
+use sluice_formats::{
+    bytes_to_test_value_with_registry, test_value_to_bytes_with_registry, FormatKind,
+    FormatOptions, SchemaRegistry,
+};
+use sluice_log::{Log, TopicSpec};
+use sluice_planner::catalog::SourceDef;
+use sluice_sql::{Literal, Statement};
+
+use super::model::{TestRecord, TopicEntry};
+use crate::engine::Engine;
+
+pub fn format_options(d: &sluice_planner::FormatDesc) -> FormatOptions {
+    FormatOptions {
+        delimiter: d.delimiter.clone(),
+        wrap_single_value: d.wrap_single_value,
+    }
+}
+
+/// The source a topic's records are read as: the one written by a query if any,
+/// else the first declared over the topic.
+pub fn source_for_topic(engine: &Engine, topic: &str) -> Option<Arc<SourceDef>> {
+    let sinks: HashSet<&str> = engine.queries().map(|q| q.sink.as_str()).collect();
+    let mut candidates: Vec<Arc<SourceDef>> = engine
+        .metastore()
+        .sources()
+        .filter(|s| s.topic == topic)
+        .cloned()
+        .collect();
+    candidates.sort_by_key(|s| !sinks.contains(s.name.as_str()));
+    candidates.into_iter().next()
+}
+
+/// Bytes for a test record's key or value, written the way the topic's source reads them.
+pub fn encode(
+    registry: &Arc<dyn SchemaRegistry>,
+    def: Option<&SourceDef>,
+    is_key: bool,
+    value: &Value,
+) -> Result<Option<Vec<u8>>, String> {
+    let Some(def) = def else {
+        return Ok(match value {
+            Value::Null => None,
+            Value::String(s) => Some(s.clone().into_bytes()),
+            other => Some(other.to_string().into_bytes()),
+        });
+    };
+    let (desc, schema) = if is_key {
+        (&def.key_format, def.key_schema())
+    } else {
+        (&def.value_format, def.value_schema())
+    };
+    let kind = FormatKind::parse(&desc.name).map_err(|e| e.to_string())?;
+    test_value_to_bytes_with_registry(
+        kind,
+        &schema,
+        &format_options(desc),
+        is_key,
+        value,
+        Some((registry, &def.topic)),
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// A test record's key or value read back from bytes as the topic's source reads them.
+pub fn decode(
+    registry: &Arc<dyn SchemaRegistry>,
+    def: Option<&SourceDef>,
+    is_key: bool,
+    bytes: Option<&[u8]>,
+) -> Value {
+    let Some(def) = def else {
+        return match bytes {
+            None => Value::Null,
+            Some(b) => serde_json::from_slice(b)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(b).into_owned())),
+        };
+    };
+    let (desc, schema) = if is_key {
+        (&def.key_format, def.key_schema())
+    } else {
+        (&def.value_format, def.value_schema())
+    };
+    match FormatKind::parse(&desc.name) {
+        Ok(kind) => bytes_to_test_value_with_registry(
+            kind,
+            &schema,
+            &format_options(desc),
+            is_key,
+            bytes,
+            Some((registry, &def.topic)),
+        ),
+        Err(_) => Value::Null,
+    }
+}
+
+/// Inputs are written as the source declared over the topic reads them.
+pub fn source_for_input(engine: &Engine, topic: &str) -> Option<Arc<SourceDef>> {
+    let sinks: HashSet<&str> = engine.queries().map(|q| q.sink.as_str()).collect();
+    let mut c: Vec<Arc<SourceDef>> = engine
+        .metastore()
+        .sources()
+        .filter(|s| s.topic == topic)
+        .cloned()
+        .collect();
+    c.sort_by_key(|s| sinks.contains(s.name.as_str()));
+    c.into_iter().next()
+}
+
+/// Standard base64, as ksqlDB test files write BYTES values.
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(s).ok()
+}
+
+pub fn base64_encode(b: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+/// Create the topics a case needs before its statements run, as ksqlDB's test
+/// drivers do: those the statements declare, the `topics` entries, and those of the
+/// inputs and outputs.
+pub fn precreate_topics<'a>(
+    log: &dyn Log,
+    topics: &[TopicEntry],
+    records: impl IntoIterator<Item = &'a TestRecord>,
+    statements: &[String],
+) {
+    // statements first: their PARTITIONS win over a `topics` entry without a count
+    let mut wanted: Vec<(String, i32)> = Vec::new();
+    for s in statements {
+        let Ok(parsed) = sluice_sql::parse(s) else {
+            continue;
+        };
+        for p in parsed {
+            if let Statement::CreateSource(cs) = p.statement {
+                let prop = |n: &str| {
+                    cs.properties
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(n))
+                        .map(|(_, v)| v.clone())
+                };
+                if let Some(Literal::String(topic)) = prop("KAFKA_TOPIC") {
+                    let partitions = match prop("PARTITIONS") {
+                        Some(Literal::Integer(n)) => i32::try_from(n).unwrap_or(1),
+                        _ => 1,
+                    };
+                    wanted.push((topic, partitions));
+                }
+            }
+        }
+    }
+    wanted.extend(
+        topics
+            .iter()
+            .map(|t| (t.name.clone(), t.partitions.unwrap_or(1))),
+    );
+    for r in records {
+        wanted.push((r.topic.clone(), 1));
+    }
+    for (name, partitions) in wanted {
+        if !log.topic_exists(&name).unwrap_or(true) {
+            // a bad name or count is the statement's to report
+            let _ = log.create_topic(&TopicSpec::new(&name, partitions.max(1)));
+        }
+    }
+}
+
+/// Register the schemas a case's producers registered (`topics[].keySchema/valueSchema`).
+pub fn register_topic_schemas(registry: &Arc<dyn SchemaRegistry>, topics: &[TopicEntry]) {
+    use sluice_formats::{subject_name, RegisteredSchema, SchemaType};
+    for t in topics {
+        for (schema, format, is_key) in [
+            (&t.key_schema, &t.key_format, true),
+            (&t.value_schema, &t.value_format, false),
+        ] {
+            let Some(schema) = schema else { continue };
+            let kind = match format.as_deref().map(str::to_uppercase).as_deref() {
+                None | Some("AVRO") => SchemaType::Avro,
+                Some("JSON") | Some("JSON_SR") => SchemaType::Json,
+                Some(_) => SchemaType::Protobuf,
+            };
+            let text = match schema {
+                Value::String(s) if kind != SchemaType::Avro => s.clone(),
+                other => other.to_string(),
+            };
+            // a schema the registry refuses is the statements' problem to report
+            let _ = registry.register(
+                &subject_name(&t.name, is_key),
+                &RegisteredSchema::new(kind, text),
+            );
+        }
+    }
+}
