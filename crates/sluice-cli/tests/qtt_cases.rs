@@ -1,41 +1,14 @@
 //! Runs the project's own QTT-format cases under `tests/qtt/` through the `sluice test`
 //! binary, as a user would, and requires every case to pass.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use std::process::Command;
 
 #[test]
 fn own_qtt_cases_pass() {
-    let dir = repo_root().join("tests/qtt");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("tests/qtt exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no QTT cases under {}", dir.display());
-    let report = std::env::temp_dir().join(format!("sluice-own-qtt-{}.json", std::process::id()));
-    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .arg("test")
-        .args(&files)
-        .arg("--report")
-        .arg(&report)
-        .output()
-        .expect("run sluice test");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "sluice test failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (stdout, report) = common::run_case_dir("qtt");
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&report).expect("report written"))
-            .expect("report is JSON");
     let cases = report["cases"].as_array().expect("cases");
     assert!(cases.iter().all(|c| c["status"] == "pass"), "{report}");
     assert!(cases
@@ -87,7 +60,7 @@ fn ksql_test_runner_trio() {
 fn run_prints_quickstart_results() {
     let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["run", "--in-memory"])
-        .arg(repo_root().join("queries/quickstart.sql"))
+        .arg(common::repo_root().join("queries/quickstart.sql"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

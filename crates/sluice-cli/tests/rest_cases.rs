@@ -2,45 +2,18 @@
 //! `sluice test` binary (a fresh in-process server per case) and requires every case
 //! to pass.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use std::process::Command;
 
 #[test]
 fn own_rest_cases_pass() {
-    let dir = repo_root().join("tests/rest");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("tests/rest exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no REST cases under {}", dir.display());
-    let report = std::env::temp_dir().join(format!("sluice-own-rest-{}.json", std::process::id()));
-    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .arg("test")
-        .args(&files)
-        .arg("--report")
-        .arg(&report)
-        .output()
-        .expect("run sluice test");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "sluice test failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (stdout, report) = common::run_case_dir("rest");
     assert!(stdout.contains(" passed, 0 failed, 0 skipped"), "{stdout}");
     assert!(
         stdout.contains("PASS  basics.json :: push query with limit - AVRO"),
         "{stdout}"
     );
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&report).expect("report written"))
-            .expect("report is JSON");
     let cases = report["cases"].as_array().expect("cases");
     assert!(cases.len() >= 5, "{report}");
     assert!(cases.iter().all(|c| c["status"] == "pass"), "{report}");
