@@ -13,8 +13,7 @@ mod read;
 mod schema;
 mod write;
 
-use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::Arc;
 
 use apache_avro::Schema as AvroSchema;
 use arrow::array::{Array, ArrayRef};
@@ -28,23 +27,19 @@ use self::read::{read_into, read_record, Reader};
 use self::schema::{ParsedSchema, DEFAULT_FULL_NAME};
 use crate::arrow_json::{json_to_columns, JsonError};
 use crate::builder::{decode_batch, ColumnBuilder, Outcome};
-use crate::registry::{read_header, write_header, Binding, NO_REGISTRY};
+use crate::registry::{read_header, write_header, Binding, WriterSchemas, NO_REGISTRY};
 use crate::types::sql_type_name;
-use crate::{
-    arrow_value_to_json, Codec, DecodedBatch, FormatError, Layout, RegisteredSchema, SchemaType,
-};
+use crate::{arrow_value_to_json, Codec, DecodedBatch, FormatError, Layout, SchemaType};
 
 pub(crate) struct AvroCodec {
     layout: Layout,
     binding: Option<Binding>,
     /// `STRUCT<...>` of the whole row, for "not a record" errors.
     row_type: String,
-    /// The generated writer schema, its text and (once registered) its id.
+    /// The generated writer schema.
     writer: ParsedSchema,
-    writer_text: String,
-    writer_id: OnceLock<i32>,
-    /// Writer schemas of decoded payloads, by id.
-    by_id: RwLock<HashMap<i32, Arc<ParsedSchema>>>,
+    /// Its text and id, and the writer schemas of decoded payloads.
+    schemas: WriterSchemas<ParsedSchema>,
 }
 
 impl AvroCodec {
@@ -64,31 +59,8 @@ impl AvroCodec {
             binding,
             row_type,
             writer,
-            writer_text,
-            writer_id: OnceLock::new(),
-            by_id: RwLock::new(HashMap::new()),
+            schemas: WriterSchemas::new(SchemaType::Avro, writer_text),
         })
-    }
-
-    fn writer_id(&self, binding: &Binding) -> Result<i32, FormatError> {
-        if let Some(id) = self.writer_id.get() {
-            return Ok(*id);
-        }
-        let schema = RegisteredSchema::new(SchemaType::Avro, self.writer_text.clone());
-        let id = binding.registry.register(&binding.subject, &schema)?;
-        Ok(*self.writer_id.get_or_init(|| id))
-    }
-
-    /// The writer schema with this id, from the cache or the registry.
-    fn schema_for(&self, binding: &Binding, id: i32) -> Result<Arc<ParsedSchema>, String> {
-        if let Some(found) = self.by_id.read().ok().and_then(|m| m.get(&id).cloned()) {
-            return Ok(found);
-        }
-        let parsed = Arc::new(fetch_avro(binding, id, self.layout.is_key)?);
-        if let Ok(mut cache) = self.by_id.write() {
-            cache.insert(id, parsed.clone());
-        }
-        Ok(parsed)
     }
 
     fn decode_row(
@@ -101,7 +73,9 @@ impl AvroCodec {
         };
         let binding = self.binding.as_ref().ok_or(NO_REGISTRY)?;
         let (id, body) = read_header(bytes)?;
-        let writer = self.schema_for(binding, id)?;
+        let writer = self
+            .schemas
+            .get_or_fetch(id, || fetch_avro(binding, id, self.layout.is_key))?;
         decode_datum(&writer, body, &self.layout, builders, &self.row_type)
     }
 }
@@ -178,7 +152,7 @@ impl Codec for AvroCodec {
             .binding
             .as_ref()
             .ok_or_else(|| FormatError::Serialization(NO_REGISTRY.to_string()))?;
-        let id = self.writer_id(binding)?;
+        let id = self.schemas.writer_id(binding)?;
         encode_rows(&self.writer, id, &self.layout, columns, num_rows)
     }
 }

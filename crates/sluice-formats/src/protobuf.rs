@@ -20,8 +20,7 @@ mod read;
 mod schema;
 mod write;
 
-use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::Arc;
 
 use arrow::array::ArrayRef;
 use arrow::datatypes::{DataType, Schema};
@@ -32,7 +31,7 @@ use serde_json::Value as Json;
 use self::schema::{indexes_of, ProtoSchema};
 use crate::arrow_json::{json_to_columns, JsonError};
 use crate::builder::{decode_batch, ColumnBuilder, Outcome};
-use crate::registry::{read_header, write_header, Binding, NO_REGISTRY};
+use crate::registry::{read_header, write_header, Binding, WriterSchemas, NO_REGISTRY};
 use crate::{
     arrow_value_to_json, Codec, DecodedBatch, FormatError, Layout, RegisteredSchema,
     SchemaRegistry, SchemaType,
@@ -155,10 +154,8 @@ pub(crate) struct ProtobufCodec {
     registry: Option<Option<Binding>>,
     /// The message generated for the columns, and its schema text.
     writer: MessageDescriptor,
-    writer_text: String,
-    writer_id: OnceLock<i32>,
-    /// Writer schemas of decoded payloads, by id.
-    by_id: RwLock<HashMap<i32, Arc<ProtoSchema>>>,
+    /// Its text and id, and the writer schemas of decoded payloads.
+    schemas: WriterSchemas<ProtoSchema>,
 }
 
 impl ProtobufCodec {
@@ -179,34 +176,8 @@ impl ProtobufCodec {
             layout,
             registry: binding,
             writer,
-            writer_text,
-            writer_id: OnceLock::new(),
-            by_id: RwLock::new(HashMap::new()),
+            schemas: WriterSchemas::new(SchemaType::Protobuf, writer_text),
         })
-    }
-
-    fn writer_id(&self, binding: &Binding) -> Result<i32, FormatError> {
-        if let Some(id) = self.writer_id.get() {
-            return Ok(*id);
-        }
-        let schema = RegisteredSchema::new(SchemaType::Protobuf, self.writer_text.clone());
-        let id = binding.registry.register(&binding.subject, &schema)?;
-        Ok(*self.writer_id.get_or_init(|| id))
-    }
-
-    fn schema_for(&self, binding: &Binding, id: i32) -> Result<Arc<ProtoSchema>, String> {
-        if let Some(found) = self.by_id.read().ok().and_then(|m| m.get(&id).cloned()) {
-            return Ok(found);
-        }
-        let parsed = Arc::new(fetch_proto(
-            binding.registry.as_ref(),
-            id,
-            self.layout.is_key,
-        )?);
-        if let Ok(mut cache) = self.by_id.write() {
-            cache.insert(id, parsed.clone());
-        }
-        Ok(parsed)
     }
 
     fn decode_row(
@@ -223,7 +194,14 @@ impl ProtobufCodec {
                 let binding = binding.as_ref().ok_or(NO_REGISTRY)?;
                 let (id, rest) = read_header(bytes)?;
                 let (indexes, body) = read_indexes(rest)?;
-                (self.schema_for(binding, id)?.message_at(&indexes)?, body)
+                (
+                    self.schemas
+                        .get_or_fetch(id, || {
+                            fetch_proto(binding.registry.as_ref(), id, self.layout.is_key)
+                        })?
+                        .message_at(&indexes)?,
+                    body,
+                )
             }
         };
         decode_message(&descriptor, body, &self.layout, builders)
@@ -262,7 +240,7 @@ impl Codec for ProtobufCodec {
                 let binding = binding
                     .as_ref()
                     .ok_or_else(|| FormatError::Serialization(NO_REGISTRY.to_string()))?;
-                Some(self.writer_id(binding)?)
+                Some(self.schemas.writer_id(binding)?)
             }
         };
         encode_rows(&self.writer, header, &self.layout, columns, num_rows)

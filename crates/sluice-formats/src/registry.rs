@@ -6,7 +6,7 @@
 //! Confluent's `TopicNameStrategy`: `<topic>-key` / `<topic>-value`.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use crate::FormatError;
 
@@ -183,6 +183,53 @@ pub(crate) struct Binding {
     pub(crate) registry: Arc<dyn SchemaRegistry>,
     /// `<topic>-key` / `<topic>-value`.
     pub(crate) subject: String,
+}
+
+/// A codec's schemas on the registry side: the writer schema it generated (registered
+/// on first write, its id remembered) and the parsed writer schemas of payloads it
+/// decoded, by id.
+pub(crate) struct WriterSchemas<T> {
+    kind: SchemaType,
+    text: String,
+    id: OnceLock<i32>,
+    by_id: RwLock<HashMap<i32, Arc<T>>>,
+}
+
+impl<T> WriterSchemas<T> {
+    pub(crate) fn new(kind: SchemaType, text: String) -> Self {
+        WriterSchemas {
+            kind,
+            text,
+            id: OnceLock::new(),
+            by_id: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The generated schema's id, registering it under the binding's subject once.
+    pub(crate) fn writer_id(&self, binding: &Binding) -> Result<i32, FormatError> {
+        if let Some(id) = self.id.get() {
+            return Ok(*id);
+        }
+        let schema = RegisteredSchema::new(self.kind, self.text.clone());
+        let id = binding.registry.register(&binding.subject, &schema)?;
+        Ok(*self.id.get_or_init(|| id))
+    }
+
+    /// The writer schema with this id, from the cache or parsed by `fetch`.
+    pub(crate) fn get_or_fetch(
+        &self,
+        id: i32,
+        fetch: impl FnOnce() -> Result<T, String>,
+    ) -> Result<Arc<T>, String> {
+        if let Some(found) = self.by_id.read().ok().and_then(|m| m.get(&id).cloned()) {
+            return Ok(found);
+        }
+        let parsed = Arc::new(fetch()?);
+        if let Ok(mut cache) = self.by_id.write() {
+            cache.insert(id, parsed.clone());
+        }
+        Ok(parsed)
+    }
 }
 
 /// The per-row error of a schema format decoded without a registry.

@@ -9,6 +9,7 @@ use arrow::datatypes::{Field, Fields, Schema, SchemaRef, TimeUnit};
 use serde_json::json;
 
 use super::*;
+use crate::RegisteredSchema;
 use crate::{
     bytes_to_test_value_with_registry, test_value_to_bytes_with_registry, FormatKind,
     FormatOptions, MemoryRegistry, RecordDecoder, RecordEncoder, RowStatus, SchemaRegistry,
