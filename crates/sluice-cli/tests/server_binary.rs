@@ -144,3 +144,125 @@ fn server_binary_refuses_https_and_reports_queries_file_errors() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("statement 2 at line 2"), "{err}");
 }
+
+/// Run `sluice cli URL` with `input` on its stdin; its stdout.
+fn cli_session(url: &str, input: &str) -> String {
+    let mut cli = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["cli", url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sluice cli");
+    cli.stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = cli.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The rows of a `/query-stream` answer in its default delimited form: a header
+/// line, then one JSON array per row.
+fn query_stream(client: &reqwest::blocking::Client, url: &str, body: Value) -> Vec<Value> {
+    let (status, text) = post(client, &format!("{url}/query-stream"), body);
+    assert_eq!(status, 200, "{text}");
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: Value = serde_json::from_str(lines.next().expect("header")).unwrap();
+    assert!(header["queryId"].is_string(), "{header}");
+    lines
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
+/// Table rows of the CLI's tabular output that mention `needle`, as trimmed cells.
+fn table_rows(out: &str, needle: &str) -> Vec<Vec<String>> {
+    out.lines()
+        .filter(|l| l.starts_with('|') && l.contains(needle))
+        .map(|l| {
+            l.trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// The first-time user's path: start the server, create a stream and insert rows
+/// from `sluice cli`, run a push query and a pull query there, then get the same
+/// answers from `/query-stream`.
+#[test]
+fn new_user_gets_the_same_answers_from_the_cli_and_query_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, url) = start_server(dir.path());
+    let client = reqwest::blocking::Client::new();
+
+    let out = cli_session(
+        &url,
+        "SET 'auto.offset.reset' = 'earliest';\n\
+         CREATE STREAM PAGEVIEWS (USER_ID STRING KEY, PAGE STRING)\n  WITH (kafka_topic='pageviews', value_format='JSON', partitions=1);\n\
+         INSERT INTO PAGEVIEWS (USER_ID, PAGE) VALUES ('alice', 'home');\n\
+         INSERT INTO PAGEVIEWS (USER_ID, PAGE) VALUES ('bob', 'cart');\n\
+         INSERT INTO PAGEVIEWS (USER_ID, PAGE) VALUES ('alice', 'checkout');\n\
+         CREATE TABLE VIEWS AS SELECT USER_ID, COUNT(*) AS N FROM PAGEVIEWS GROUP BY USER_ID;\n\
+         SELECT USER_ID, PAGE FROM PAGEVIEWS EMIT CHANGES LIMIT 3;\n\
+         exit\n",
+    );
+    let push_in_cli: Vec<Vec<String>> = ["home", "cart", "checkout"]
+        .iter()
+        .flat_map(|page| table_rows(&out, page))
+        .collect();
+    assert_eq!(
+        push_in_cli,
+        vec![
+            vec!["alice".to_string(), "home".to_string()],
+            vec!["bob".to_string(), "cart".to_string()],
+            vec!["alice".to_string(), "checkout".to_string()],
+        ],
+        "{out}"
+    );
+
+    let push = query_stream(
+        &client,
+        &url,
+        json!({"sql": "SELECT USER_ID, PAGE FROM PAGEVIEWS EMIT CHANGES LIMIT 3;",
+               "properties": {"auto.offset.reset": "earliest"}}),
+    );
+    let push_rows: Vec<Vec<String>> = push
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap().to_string())
+                .collect()
+        })
+        .collect();
+    assert_eq!(push_rows, push_in_cli);
+
+    // the table is maintained in the background: wait until it has seen all three rows
+    let pull = json!({"sql": "SELECT * FROM VIEWS WHERE USER_ID = 'alice';"});
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let rows = loop {
+        let rows = query_stream(&client, &url, pull.clone());
+        if rows == vec![json!(["alice", 2])] || std::time::Instant::now() > deadline {
+            break rows;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(rows, vec![json!(["alice", 2])]);
+
+    let out = cli_session(&url, "SELECT * FROM VIEWS WHERE USER_ID = 'alice';\nexit\n");
+    assert_eq!(
+        table_rows(&out, "alice"),
+        vec![vec!["alice".to_string(), "2".to_string()]],
+        "{out}"
+    );
+}
