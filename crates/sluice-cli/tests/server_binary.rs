@@ -1,6 +1,8 @@
 //! The `sluice server` binary as a user starts it, talked to over HTTP, and
 //! `sluice cli` driven through its stdin against it.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 
@@ -265,4 +267,53 @@ fn new_user_gets_the_same_answers_from_the_cli_and_query_stream() {
         vec![vec!["alice".to_string(), "2".to_string()]],
         "{out}"
     );
+}
+
+/// Install the npm `ksqldb-client` package (a ksqlDB client Sluice's authors did not
+/// write) once under the user's cache; its `node_modules`.
+fn install_ksqldb_client() -> std::path::PathBuf {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let prefix = home
+        .unwrap_or_else(std::env::temp_dir)
+        .join(".cache/sluice/npm-ksqldb-client");
+    let modules = prefix.join("node_modules");
+    if !modules.join("ksqldb-client/package.json").exists() {
+        std::fs::create_dir_all(&prefix).expect("npm prefix");
+        let out = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg("ksqldb-client@1.0.5")
+            .output()
+            .expect("npm is needed to install the third-party ksqlDB client");
+        assert!(
+            out.status.success(),
+            "npm install ksqldb-client failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    modules
+}
+
+/// The same endpoints driven by a third-party ksqlDB client (npm `ksqldb-client`,
+/// HTTP/2): statements, inserts, a push query, a pull query, an error, DESCRIBE.
+#[test]
+fn third_party_ksqldb_client_works_unchanged() {
+    let modules = install_ksqldb_client();
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, url) = start_server(dir.path());
+    let port = url.rsplit(':').next().expect("port in URL");
+    let script = common::repo_root().join("tests/clients/ksqldb-client.js");
+    let out = Command::new("node")
+        .arg(&script)
+        .arg(port)
+        .env("NODE_PATH", &modules)
+        .output()
+        .expect("node is needed to run the third-party client");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("all checks passed"), "{stdout}");
 }

@@ -16,7 +16,7 @@ use sluice_planner::Catalog;
 use tokio::sync::mpsc;
 
 use crate::error::{codes, ApiError};
-use crate::http::KSQLAPI_DELIMITED;
+use crate::http::{wants_json_array, JSON, KSQLAPI_DELIMITED};
 use crate::ksql::{run_statements, RequestContext};
 use crate::state::{with_engine, AppState};
 
@@ -152,8 +152,11 @@ async fn insert_line(
     })
 }
 
-/// Lines of the request body as they arrive, acked in order.
+/// Lines of the request body as they arrive, acked in order: one ack per line
+/// (`application/vnd.ksqlapi.delimited.v1`), or one JSON array of acks when the client
+/// accepts only `application/json`, as ksqlDB's `JsonInsertResponseWriter` does.
 pub async fn inserts_stream(State(state): State<AppState>, req: Request) -> Response {
+    let json = wants_json_array(req.headers());
     let limit = state.config.max_request_bytes;
     let (tx, rx) = mpsc::channel::<String>(64);
     let mut body = req.into_body().into_data_stream();
@@ -207,16 +210,26 @@ pub async fn inserts_stream(State(state): State<AppState>, req: Request) -> Resp
             }
         }
     });
-    let acks = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv()
-            .await
-            .map(|s| (Ok::<_, Infallible>(Bytes::from(s)), rx))
-    });
+    // (receiver, acks sent so far, closed): JSON framing wraps the acks in `[...]`
+    let acks =
+        futures_util::stream::unfold((rx, 0u64, false), move |(mut rx, n, closed)| async move {
+            if closed {
+                return None;
+            }
+            let (piece, closed) = match rx.recv().await {
+                Some(ack) if !json => (ack, false),
+                Some(ack) => {
+                    let sep = if n == 0 { "[" } else { "," };
+                    (format!("{sep}{}", ack.trim_end()), false)
+                }
+                None if json => ((if n == 0 { "[]" } else { "]" }).to_string(), true),
+                None => return None,
+            };
+            Some((Ok::<_, Infallible>(Bytes::from(piece)), (rx, n + 1, closed)))
+        });
+    let content_type = if json { JSON } else { KSQLAPI_DELIMITED };
     (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(KSQLAPI_DELIMITED),
-        )],
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
         axum::body::Body::from_stream(acks),
     )
         .into_response()

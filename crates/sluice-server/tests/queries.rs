@@ -238,3 +238,40 @@ async fn websocket_query_streams_rows() {
         .send(tokio_tungstenite::tungstenite::Message::Close(None))
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inserts_stream_answers_a_json_array_to_json_clients() {
+    let s = start().await;
+    let (status, _) = s.ksql(CREATE_S).await;
+    assert_eq!(status, 200);
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let send = |body: &'static str| {
+        h2.post(format!("{}/inserts-stream", s.url))
+            .header("Accept", "application/json")
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+    let resp = send("{\"target\": \"S\"}\n{\"K\": \"b\", \"ID\": 2}\n{\"ID\": \"two\"}\n")
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    let v: Value = resp.json().await.expect("one JSON array");
+    assert_eq!(v[0], json!({"status": "ok", "seq": 0}));
+    assert_eq!(
+        (v[1]["status"].clone(), v[1]["seq"].clone()),
+        (json!("error"), json!(1))
+    );
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    // nothing to insert: still a JSON array
+    let v: Value = send("{\"target\": \"S\"}\n")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v, json!([]));
+}

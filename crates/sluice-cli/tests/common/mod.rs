@@ -1,6 +1,9 @@
 //! Shared by the integration tests that run the project's own case files through the
 //! `sluice test` binary.
 
+// each test binary uses a part of this module
+#![allow(dead_code)]
+
 use std::path::PathBuf;
 use std::process::Command;
 
