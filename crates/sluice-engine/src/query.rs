@@ -38,14 +38,16 @@ impl Engine {
                 Ok(SourceReader::new(def.clone(), ts, &self.registry)?)
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(QueryTask::new(
+        let mut task = QueryTask::new(
             id,
             plan,
             readers,
             output,
             reset,
             self.processing_log.clone(),
-        )?)
+        )?;
+        task.start(self.log.as_ref())?;
+        Ok(task)
     }
 
     pub(crate) fn create_as_select(

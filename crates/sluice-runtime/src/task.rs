@@ -68,6 +68,10 @@ struct Input {
     topic: String,
     reader: SourceReader,
     positions: Vec<i64>,
+    /// Per partition: records before this offset were already processed before a
+    /// restart; they are read again only to rebuild operator state, their output
+    /// dropped.
+    replay_until: Vec<i64>,
 }
 
 pub struct QueryTask {
@@ -124,6 +128,7 @@ impl QueryTask {
                 topic: def.topic.clone(),
                 reader,
                 positions: Vec::new(),
+                replay_until: Vec::new(),
             })
             .collect();
         Ok(QueryTask {
@@ -176,21 +181,53 @@ impl QueryTask {
         }
     }
 
+    /// The group recording where a persistent stateful query first started reading
+    /// each partition: after a restart its state is rebuilt by replaying from there
+    /// (operator state lives in memory; the input log is its changelog).
+    fn origin_group(&self) -> Option<String> {
+        let stateful = !matches!(self.operator, Operator::Project(_));
+        let persistent = matches!(self.output, QueryOutput::Topic(_));
+        (stateful && persistent).then(|| format!("{}_state_origin", self.group))
+    }
+
+    /// Fix where the task reads each partition now, so `latest` means the end of
+    /// the log when the query starts rather than at its first poll.
+    pub fn start(&mut self, log: &dyn Log) -> Result<(), RuntimeError> {
+        self.sync_partitions(log)
+    }
+
     fn sync_partitions(&mut self, log: &dyn Log) -> Result<(), RuntimeError> {
+        let origin_group = self.origin_group();
         for input in &mut self.inputs {
             let ends = log.end_offsets(&input.topic)?;
             if ends.len() == input.positions.len() {
                 continue;
             }
             let committed = log.committed(&self.group, &input.topic)?;
+            let origins = match &origin_group {
+                Some(g) => log.committed(g, &input.topic)?,
+                None => Vec::new(),
+            };
             let known = input.positions.len();
             for (p, end) in ends.iter().enumerate().skip(known) {
-                let start = match (committed.get(p).copied().flatten(), self.reset) {
-                    (Some(o), _) => o,
-                    (None, OffsetReset::Earliest) => 0,
-                    (None, OffsetReset::Latest) => *end,
+                let fresh = match self.reset {
+                    OffsetReset::Earliest => 0,
+                    OffsetReset::Latest => *end,
+                };
+                let (start, replay_until) = match committed.get(p).copied().flatten() {
+                    Some(o) if origin_group.is_some() => {
+                        (origins.get(p).copied().flatten().unwrap_or(0).min(o), o)
+                    }
+                    Some(o) => (o, o),
+                    None => {
+                        if let Some(g) = &origin_group {
+                            log.commit(g, &[(input.topic.clone(), p as i32, fresh)])?;
+                        }
+                        (fresh, fresh)
+                    }
                 };
                 input.positions.push(start);
+                input.replay_until.push(replay_until);
             }
         }
         Ok(())
@@ -207,14 +244,22 @@ impl QueryTask {
         for i in 0..self.inputs.len() {
             for p in 0..self.inputs[i].positions.len() {
                 let input = &self.inputs[i];
-                let records = log.fetch(&input.topic, p as i32, input.positions[p], max)?;
+                let position = input.positions[p];
+                let replaying = position < input.replay_until[p];
+                let max = if replaying {
+                    max.min((input.replay_until[p] - position) as usize)
+                } else {
+                    max
+                };
+                let records = log.fetch(&input.topic, p as i32, position, max)?;
                 let Some(last) = records.last() else {
                     continue;
                 };
                 let next = last.offset + 1;
                 progress.consumed += records.len();
                 let decoded = input.reader.decode(&records)?;
-                for s in decoded.skipped {
+                // bad records were logged when first read
+                for s in decoded.skipped.into_iter().filter(|_| !replaying) {
                     self.processing_log.record(ProcessingLogEntry {
                         query_id: self.id.clone(),
                         topic: input.topic.clone(),
@@ -225,6 +270,11 @@ impl QueryTask {
                 }
                 let topic = input.topic.clone();
                 let mut out = self.operator.process(i, &decoded.batch)?;
+                if replaying {
+                    // rebuilt state only: this output was written before the restart
+                    self.inputs[i].positions[p] = next;
+                    continue;
+                }
                 if let Some(limit) = self.limit {
                     let room = (limit - self.emitted) as usize;
                     if out.num_rows() > room {
