@@ -2,7 +2,8 @@
 //! (CREATE, CREATE ... AS SELECT, INSERT INTO ... SELECT, DROP, TERMINATE, types) is
 //! appended before the next statement runs, and replayed at startup, so streams,
 //! tables and persistent queries survive a restart (ksqlDB's command topic, as a file
-//! in embedded mode). Persistent queries resume from their committed offsets.
+//! in embedded mode). Persistent queries resume after their committed offsets;
+//! stateful ones rebuild their state first (see `QueryTask::start`).
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
