@@ -79,8 +79,8 @@ async fn serve(args: ServerArgs) -> Result<(), ServerError> {
     let engine = engine_for(&config)?;
     let headless = config.queries_file.clone();
     let server = Server::bind(config, engine).await?;
-    for addr in server.local_addrs() {
-        println!("Sluice server listening on http://{addr}");
+    for url in server.urls() {
+        println!("Sluice server listening on {url}");
     }
     if let Some(q) = headless {
         println!("Headless mode: ran {}", q.display());

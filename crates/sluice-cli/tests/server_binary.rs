@@ -24,8 +24,14 @@ impl Drop for Running {
 
 /// Start `sluice server` on a random port; its URL.
 fn start_server(dir: &std::path::Path) -> (Running, String) {
+    start_server_with(dir, &["--listeners", "http://127.0.0.1:0"])
+}
+
+fn start_server_with(dir: &std::path::Path, args: &[&str]) -> (Running, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["server", "--listeners", "http://127.0.0.1:0", "--data-dir"])
+        .arg("server")
+        .args(args)
+        .arg("--data-dir")
         .arg(dir.join("data"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -115,7 +121,7 @@ fn server_binary_serves_the_rest_api_and_the_cli() {
 }
 
 #[test]
-fn server_binary_refuses_https_and_reports_queries_file_errors() {
+fn server_binary_needs_a_keystore_for_https_and_reports_queries_file_errors() {
     let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args([
             "server",
@@ -126,7 +132,7 @@ fn server_binary_refuses_https_and_reports_queries_file_errors() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not supported"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ssl.keystore.location"));
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("q.sql");
@@ -316,4 +322,71 @@ fn third_party_ksqldb_client_works_unchanged() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("all checks passed"), "{stdout}");
+}
+
+/// An `https://` listener with a PEM keystore: curl, trusting only that certificate,
+/// gets answers over HTTP/1.1 and HTTP/2 (ALPN); a plain-HTTP request is refused.
+#[test]
+fn https_listener_serves_tls_with_a_pem_keystore() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
+    let out = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl is needed to make a test certificate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let keystore = dir.path().join("keystore.pem");
+    let pem = [std::fs::read(&cert).unwrap(), std::fs::read(&key).unwrap()].concat();
+    std::fs::write(&keystore, pem).unwrap();
+    let setting = format!("ssl.keystore.location={}", keystore.display());
+    let (_server, url) = start_server_with(
+        dir.path(),
+        &["--listeners", "https://127.0.0.1:0", "--set", &setting],
+    );
+    assert!(url.starts_with("https://"), "{url}");
+    let curl = |extra: &[&str], path: &str, body: Option<&str>| {
+        let mut c = Command::new("curl");
+        c.args(["-sS", "--cacert"]).arg(&cert).args(extra);
+        if let Some(b) = body {
+            c.args(["-X", "POST", "-d", b]);
+        }
+        let out = c.arg(format!("{url}{path}")).output().expect("curl");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (ok, info) = curl(&["--http1.1"], "/info", None);
+    assert!(ok && info.contains("RUNNING"), "{info}");
+    let (ok, text) = curl(
+        &["--http2", "-w", "\nHTTP/%{http_version}"],
+        "/ksql",
+        Some(r#"{"ksql": "SHOW STREAMS;"}"#),
+    );
+    assert!(ok, "{text}");
+    assert!(text.contains("\"@type\":\"streams\""), "{text}");
+    assert!(text.ends_with("HTTP/2"), "{text}");
+    // plain HTTP to the TLS port gets no answer
+    let plain = url.replace("https://", "http://");
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "5", &format!("{plain}/info")])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("RUNNING"));
 }

@@ -1,7 +1,11 @@
 //! Server configuration: a ksqlDB-style `.properties` file plus overrides.
 //!
 //! Server keys (ksqlDB's names where ksqlDB has one):
-//! * `listeners` — comma-separated `http://host:port` (default `http://0.0.0.0:8088`)
+//! * `listeners` — comma-separated `http://host:port` / `https://host:port` (default
+//!   `http://0.0.0.0:8088`)
+//! * `ssl.keystore.location` — for `https://` listeners: a PEM file holding the
+//!   server's certificate chain and private key (Kafka's PEM keystore;
+//!   `ssl.keystore.type`, if set, must be `PEM`)
 //! * `ksql.service.id` — reported by `/info` (default `default_`)
 //! * `ksql.queries.file` — headless mode: run this file at startup, refuse statements
 //! * `sluice.data.dir` — where the embedded log keeps its topics
@@ -21,6 +25,8 @@ pub const QUERIES_FILE: &str = "ksql.queries.file";
 pub const DATA_DIR: &str = "sluice.data.dir";
 pub const USERS_FILE: &str = "sluice.authentication.users.file";
 pub const MAX_REQUEST_BYTES: &str = "sluice.request.max.bytes";
+pub const SSL_KEYSTORE_LOCATION: &str = "ssl.keystore.location";
+pub const SSL_KEYSTORE_TYPE: &str = "ssl.keystore.type";
 
 const SERVER_KEYS: &[&str] = &[
     LISTENERS,
@@ -29,6 +35,8 @@ const SERVER_KEYS: &[&str] = &[
     DATA_DIR,
     USERS_FILE,
     MAX_REQUEST_BYTES,
+    SSL_KEYSTORE_LOCATION,
+    SSL_KEYSTORE_TYPE,
 ];
 
 #[derive(Debug, Clone)]
@@ -39,6 +47,8 @@ pub struct ServerConfig {
     pub data_dir: Option<PathBuf>,
     pub users_file: Option<PathBuf>,
     pub max_request_bytes: usize,
+    /// PEM certificate chain and key for `https://` listeners.
+    pub ssl_keystore: Option<PathBuf>,
     /// Everything else: engine properties.
     pub engine_properties: BTreeMap<String, String>,
 }
@@ -52,6 +62,7 @@ impl Default for ServerConfig {
             data_dir: None,
             users_file: None,
             max_request_bytes: 1024 * 1024,
+            ssl_keystore: None,
             engine_properties: BTreeMap::new(),
         }
     }
@@ -93,6 +104,14 @@ impl ServerConfig {
                 self.max_request_bytes = value.trim().parse().map_err(|_| {
                     ServerError::Config(format!("{MAX_REQUEST_BYTES}: '{value}' is not a number"))
                 })?
+            }
+            SSL_KEYSTORE_LOCATION => self.ssl_keystore = Some(PathBuf::from(value)),
+            SSL_KEYSTORE_TYPE => {
+                if !value.trim().eq_ignore_ascii_case("PEM") {
+                    return Err(ServerError::Config(format!(
+                        "{SSL_KEYSTORE_TYPE}: '{value}' is not supported; use PEM (a file with the certificate chain and private key)"
+                    )));
+                }
             }
             _ => {
                 self.engine_properties
@@ -147,26 +166,29 @@ pub fn read_users(path: &Path) -> Result<HashMap<String, String>, ServerError> {
 }
 
 /// `http://host:port` → `host:port`; HTTPS is refused.
-pub fn listener_address(listener: &str) -> Result<String, ServerError> {
-    if let Some(rest) = listener.strip_prefix("http://") {
-        let rest = rest.trim_end_matches('/');
-        if rest.is_empty() {
-            return Err(ServerError::Config(format!(
-                "listener '{listener}' has no host"
-            )));
-        }
-        Ok(if rest.contains(':') && !rest.ends_with(']') {
-            rest.to_string()
-        } else {
-            format!("{rest}:8088")
-        })
-    } else if listener.starts_with("https://") {
-        Err(ServerError::TlsUnsupported(listener.to_string()))
+/// The `host:port` a listener binds and whether it serves TLS (`https://`).
+pub fn listener_address(listener: &str) -> Result<(String, bool), ServerError> {
+    let (rest, tls) = if let Some(rest) = listener.strip_prefix("http://") {
+        (rest, false)
+    } else if let Some(rest) = listener.strip_prefix("https://") {
+        (rest, true)
     } else {
-        Err(ServerError::Config(format!(
-            "listener '{listener}' must start with http://"
-        )))
+        return Err(ServerError::Config(format!(
+            "listener '{listener}' must start with http:// or https://"
+        )));
+    };
+    let rest = rest.trim_end_matches('/');
+    if rest.is_empty() {
+        return Err(ServerError::Config(format!(
+            "listener '{listener}' has no host"
+        )));
     }
+    let addr = if rest.contains(':') && !rest.ends_with(']') {
+        rest.to_string()
+    } else {
+        format!("{rest}:8088")
+    };
+    Ok((addr, tls))
 }
 
 #[cfg(test)]
@@ -183,15 +205,19 @@ mod tests {
         assert_eq!(props[1], ("ksql.x".into(), "1".into()));
         assert_eq!(
             listener_address("http://0.0.0.0:8088").unwrap(),
-            "0.0.0.0:8088"
+            ("0.0.0.0:8088".to_string(), false)
         );
         assert_eq!(
             listener_address("http://localhost").unwrap(),
-            "localhost:8088"
+            ("localhost:8088".to_string(), false)
         );
-        assert!(matches!(
-            listener_address("https://x:1"),
-            Err(ServerError::TlsUnsupported(_))
-        ));
+        assert_eq!(
+            listener_address("https://x:1").unwrap(),
+            ("x:1".to_string(), true)
+        );
+        assert!(listener_address("ftp://x:1").is_err());
+        let mut c = ServerConfig::default();
+        assert!(c.set(SSL_KEYSTORE_TYPE, "PKCS12").is_err());
+        assert!(c.set(SSL_KEYSTORE_TYPE, "pem").is_ok());
     }
 }

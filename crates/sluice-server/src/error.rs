@@ -153,8 +153,10 @@ pub enum ServerError {
         addr: String,
         source: std::io::Error,
     },
-    #[error("listener {0}: HTTPS (TLS) listeners are not supported by this version of Sluice; terminate TLS in a proxy in front of an http:// listener")]
-    TlsUnsupported(String),
+    #[error("listener {0} serves HTTPS: set ssl.keystore.location to a PEM file with the server's certificate chain and private key")]
+    TlsWithoutKeystore(String),
+    #[error("TLS keystore {path}: {message}")]
+    Tls { path: String, message: String },
     /// A statement of the queries file failed.
     #[error("{file}: statement {index} at line {line}, column {column} failed: {message}\n  statement: {statement}")]
     QueriesFile {

@@ -19,6 +19,7 @@ pub mod ksql;
 pub mod query;
 pub mod schema;
 pub mod state;
+pub mod tls;
 pub mod ws;
 
 use std::future::Future;
@@ -122,7 +123,8 @@ pub fn run_queries_file(engine: &mut Engine, path: &Path) -> Result<usize, Serve
 /// A server bound to its listeners, ready to run.
 pub struct Server {
     state: AppState,
-    listeners: Vec<tokio::net::TcpListener>,
+    /// Each bound listener, with the TLS acceptor of an `https://` one.
+    listeners: Vec<(tokio::net::TcpListener, Option<tls::Acceptor>)>,
 }
 
 impl Server {
@@ -141,15 +143,28 @@ impl Server {
             None => false,
         };
         let mut listeners = Vec::new();
+        let mut acceptor = None;
         for l in &config.listeners {
-            let addr = config::listener_address(l)?;
+            let (addr, https) = config::listener_address(l)?;
+            let tls = if https {
+                let path = config
+                    .ssl_keystore
+                    .as_deref()
+                    .ok_or_else(|| ServerError::TlsWithoutKeystore(l.clone()))?;
+                if acceptor.is_none() {
+                    acceptor = Some(tls::acceptor(path)?);
+                }
+                acceptor.clone()
+            } else {
+                None
+            };
             let listener = tokio::net::TcpListener::bind(&addr)
                 .await
                 .map_err(|source| ServerError::Bind {
                     addr: addr.clone(),
                     source,
                 })?;
-            listeners.push(listener);
+            listeners.push((listener, tls));
         }
         let state = Shared::new(engine, config, users, headless);
         Ok(Server { state, listeners })
@@ -158,7 +173,18 @@ impl Server {
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.listeners
             .iter()
-            .filter_map(|l| l.local_addr().ok())
+            .filter_map(|(l, _)| l.local_addr().ok())
+            .collect()
+    }
+
+    /// `http://addr` / `https://addr` of every listener, as bound.
+    pub fn urls(&self) -> Vec<String> {
+        self.listeners
+            .iter()
+            .filter_map(|(l, tls)| {
+                let scheme = if tls.is_some() { "https" } else { "http" };
+                l.local_addr().ok().map(|a| format!("{scheme}://{a}"))
+            })
             .collect()
     }
 
@@ -176,15 +202,24 @@ impl Server {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let app = router(self.state.clone());
         let mut tasks = Vec::new();
-        for listener in self.listeners {
+        for (listener, tls) in self.listeners {
             let mut rx = stop_rx.clone();
             let app = app.clone();
             tasks.push(tokio::spawn(async move {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = rx.wait_for(|stop| *stop).await;
-                    })
-                    .await
+                let stopped = async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                };
+                match tls {
+                    Some(acceptor) => {
+                        tls::serve(listener, acceptor, app, stopped).await;
+                        Ok(())
+                    }
+                    None => {
+                        axum::serve(listener, app)
+                            .with_graceful_shutdown(stopped)
+                            .await
+                    }
+                }
             }));
         }
         shutdown.await;
