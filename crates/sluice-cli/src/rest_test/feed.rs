@@ -10,7 +10,7 @@ use sluice_engine::log::{Header, Record, TopicSpec};
 use sluice_engine::qtt::codec::{
     base64_decode, decode, encode, source_for_input, source_for_topic,
 };
-use sluice_engine::qtt::{json_eq, TestRecord};
+use sluice_engine::qtt::{json_eq, OutputRecord, TestRecord};
 use sluice_engine::Engine;
 
 /// Write the inputs, in order, as the source over each topic reads them.
@@ -39,7 +39,13 @@ pub fn produce_inputs(engine: &Engine, inputs: &[TestRecord]) -> Result<(), Stri
 
 /// ksqlDB's `verifyOutput`: per topic, the first records written match the expected
 /// ones (key, value, and timestamp when given).
-pub fn verify_outputs(engine: &Engine, outputs: &[TestRecord]) -> Result<(), String> {
+/// Compare what the expected outputs' topics hold with them, appending every record
+/// read to `seen`.
+pub fn verify_outputs(
+    engine: &Engine,
+    outputs: &[TestRecord],
+    seen: &mut Vec<OutputRecord>,
+) -> Result<(), String> {
     let mut by_topic: BTreeMap<&str, Vec<&TestRecord>> = BTreeMap::new();
     for o in outputs {
         by_topic.entry(o.topic.as_str()).or_default().push(o);
@@ -54,11 +60,19 @@ pub fn verify_outputs(engine: &Engine, outputs: &[TestRecord]) -> Result<(), Str
             let fetched = log.fetch(topic, p, 0, usize::try_from(*end).unwrap_or(0).max(1));
             for stored in fetched.map_err(|e| e.to_string())? {
                 let r = &stored.record;
-                got.push((
+                let (key, value) = (
                     decode(engine.registry(), def.as_deref(), true, r.key.as_deref()),
                     decode(engine.registry(), def.as_deref(), false, r.value.as_deref()),
-                    r.timestamp,
-                ));
+                );
+                seen.push(OutputRecord {
+                    topic: topic.to_string(),
+                    key: key.clone(),
+                    value: value.clone(),
+                    timestamp: r.timestamp,
+                    window: None,
+                    headers: None,
+                });
+                got.push((key, value, r.timestamp));
             }
         }
         if got.len() < expected.len() {

@@ -118,11 +118,16 @@ pub fn run_file(
                 report.status = CaseStatus::Skip;
                 report.reason = Some(why.to_string());
             } else {
-                let outcome = runtime.block_on(run::run_case(case, format.as_deref()));
+                let (outcome, outputs) = runtime.block_on(run::run_case(case, format.as_deref()));
+                report.outputs = outputs;
                 match outcome {
                     run::Outcome::Pass => {}
                     run::Outcome::Fail(why) => {
+                        // a REST case is judged by its responses, which the report
+                        // does not carry: the mismatch goes in `error` too, so a
+                        // judge reading only outputs and errors cannot count it passed
                         report.status = CaseStatus::Fail;
+                        report.error = Some(format!("responses differ: {why}"));
                         report.reason = Some(why);
                     }
                     run::Outcome::Error(e) => {

@@ -17,6 +17,7 @@ use sluice_server::ServerConfig;
 use tower::ServiceExt;
 
 use sluice_engine::qtt::codec::{precreate_topics, register_topic_schemas};
+use sluice_engine::qtt::OutputRecord;
 
 use super::feed::{produce_inputs, verify_outputs};
 use super::matcher::{match_error, verify_responses, Actual};
@@ -45,9 +46,12 @@ struct Case<'a> {
     case: &'a RestCase,
     state: AppState,
     props: Map<String, Value>,
+    /// What the case's output topics held, for the report.
+    outputs: std::sync::Mutex<Vec<OutputRecord>>,
 }
 
-pub async fn run_case(case: &RestCase, format: Option<&str>) -> Outcome {
+/// Run one case (in one format); its outcome and the records of its output topics.
+pub async fn run_case(case: &RestCase, format: Option<&str>) -> (Outcome, Vec<OutputRecord>) {
     let statements: Vec<String> = case
         .statements
         .iter()
@@ -80,6 +84,7 @@ pub async fn run_case(case: &RestCase, format: Option<&str>) -> Outcome {
         case,
         state: state.clone(),
         props: case.properties.clone(),
+        outputs: std::sync::Mutex::new(Vec::new()),
     };
     let outcome = match c.run(&statements).await {
         Ok(()) => Outcome::Pass,
@@ -88,7 +93,8 @@ pub async fn run_case(case: &RestCase, format: Option<&str>) -> Outcome {
     };
     state.stopping.store(true, Ordering::SeqCst);
     let _ = tokio::task::spawn_blocking(move || driver.join()).await;
-    outcome
+    let outputs = c.outputs.into_inner().unwrap_or_default();
+    (outcome, outputs)
 }
 
 enum Failure {
@@ -179,7 +185,11 @@ impl Case<'_> {
                 .state
                 .engine()
                 .map_err(|e| Failure::Error(e.to_string()))?;
-            verify_outputs(&engine, &self.case.outputs).map_err(Failure::Fail)?;
+            let mut outputs = self
+                .outputs
+                .lock()
+                .map_err(|e| Failure::Error(e.to_string()))?;
+            verify_outputs(&engine, &self.case.outputs, &mut outputs).map_err(Failure::Fail)?;
         }
         verify_responses(&actual, &self.case.responses, statements).map_err(Failure::Fail)
     }
