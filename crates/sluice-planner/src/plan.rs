@@ -200,7 +200,10 @@ pub fn plan_query(
     };
 
     let compiler = ExprCompiler::new(scope.clone(), catalog, "SELECT");
-    let items = expand_select(q, &source, &qualifier, &compiler)?;
+    // a transient query's `*` over a windowed source shows the window bounds after
+    // the key columns, as ksqlDB's push and pull queries do
+    let window_bounds = matches!(ctx, QueryContext::Transient) && source.window.is_some();
+    let items = expand_select(q, &source, &qualifier, &compiler, window_bounds)?;
     let mut names = Names::default();
     // generated names never collide with the source's own columns
     names
@@ -348,12 +351,14 @@ fn expand_select(
     source: &SourceDef,
     qualifier: &str,
     compiler: &ExprCompiler,
+    window_bounds: bool,
 ) -> Result<Vec<SelectExpr>, PlanError> {
     let rekeyed = !q.partition_by.is_empty();
+    let window_bounds = window_bounds && !rekeyed;
     let mut out = Vec::new();
     for item in &q.select {
         match item {
-            SelectItem::Wildcard => out.extend(wildcard(source, qualifier, rekeyed)),
+            SelectItem::Wildcard => out.extend(wildcard(source, qualifier, rekeyed, window_bounds)),
             SelectItem::QualifiedWildcard(q) => {
                 if q.value != qualifier {
                     return Err(PlanError::invalid(format!(
@@ -361,7 +366,7 @@ fn expand_select(
                         q.value
                     )));
                 }
-                out.extend(wildcard(source, qualifier, rekeyed))
+                out.extend(wildcard(source, qualifier, rekeyed, window_bounds))
             }
             SelectItem::StructWildcard(expr) => {
                 let c = compiler.compile(expr)?;
@@ -394,29 +399,35 @@ fn expand_select(
 
 /// `*`: key columns then value columns; when the query re-keys (PARTITION BY) the
 /// old key columns move after the values, as ksqlDB lays out the repartitioned schema.
+/// `*`: key then value columns (value then key when re-keyed), `WINDOWSTART` and
+/// `WINDOWEND` after the keys when `window_bounds`, then header columns.
 fn wildcard<'a>(
     source: &'a SourceDef,
     qualifier: &'a str,
     rekeyed: bool,
+    window_bounds: bool,
 ) -> impl Iterator<Item = SelectExpr> + 'a {
-    let (first, second): (Vec<_>, Vec<_>) = if rekeyed {
-        (
-            source.value_columns().collect(),
-            source.key_columns().collect(),
-        )
-    } else {
-        (
-            source.key_columns().collect(),
-            source.value_columns().collect(),
-        )
+    let names = |cols: Vec<&'a crate::catalog::ColumnDef>| -> Vec<&'a str> {
+        cols.into_iter().map(|c| c.name.as_str()).collect()
     };
-    first
+    let keys = names(source.key_columns().collect());
+    let values = names(source.value_columns().collect());
+    let bounds: &[&str] = if window_bounds {
+        &["WINDOWSTART", "WINDOWEND"]
+    } else {
+        &[]
+    };
+    let ordered: Vec<&str> = if rekeyed {
+        [values, keys].concat()
+    } else {
+        [keys, bounds.to_vec(), values].concat()
+    };
+    ordered
         .into_iter()
-        .chain(second)
-        .chain(source.header_columns())
-        .map(move |c| SelectExpr {
-            expr: column_ref(qualifier, &c.name),
-            alias: Some(c.name.clone()),
+        .chain(source.header_columns().map(|c| c.name.as_str()))
+        .map(move |name| SelectExpr {
+            expr: column_ref(qualifier, name),
+            alias: Some(name.to_string()),
             from_wildcard: true,
         })
 }
