@@ -286,3 +286,31 @@ fn aggregate_state_is_rebuilt_after_a_restart() {
         ]
     );
 }
+
+#[test]
+fn select_star_over_a_windowed_table_shows_the_window_bounds() {
+    let mut e = engine();
+    e.execute_sql(
+        "CREATE STREAM clicks (user_id STRING KEY, page STRING) WITH (kafka_topic='clicks', partitions=1, value_format='JSON');
+         CREATE TABLE per_minute AS SELECT user_id, COUNT(*) AS n FROM clicks
+           WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY user_id;
+         INSERT INTO clicks (user_id, page, ROWTIME) VALUES ('ann', 'a', 61000);
+         INSERT INTO clicks (user_id, page, ROWTIME) VALUES ('ann', 'b', 62000);",
+    )
+    .unwrap();
+    e.run_until_idle().unwrap();
+    let r = e
+        .execute_sql("SELECT * FROM per_minute WHERE user_id = 'ann';")
+        .unwrap();
+    let StatementResult::Rows { batches, .. } = r.last().unwrap() else {
+        panic!("{r:?}")
+    };
+    let names: Vec<String> = batches[0]
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(names, vec!["USER_ID", "WINDOWSTART", "WINDOWEND", "N"]);
+    assert_eq!(rows(&r), vec![vec!["ann", "60000", "120000", "2"]]);
+}
