@@ -5,15 +5,17 @@
 //! tombstones removing keys), the same state a restarted query would restore, and
 //! the query's WHERE and projection run over that snapshot as DataFusion physical
 //! expressions — so any predicate works (key lookups, ranges, scans), not only
-//! ksqlDB's key equality.
+//! ksqlDB's key equality. Rows come in ksqlDB's scan order: by partition, then by
+//! the key's serialized bytes (a state store's iteration order).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, RecordBatch, UInt32Array};
-use arrow::compute::{concat_batches, take};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::compute::interleave;
+use arrow::datatypes::Int64Type;
 use arrow::row::{RowConverter, SortField};
-use sluice_planner::catalog::{SourceDef, TOMBSTONE, WINDOWSTART};
+use sluice_planner::catalog::{SourceDef, ROWOFFSET, TOMBSTONE, WINDOWSTART};
 use sluice_planner::plan::timestamp_extractor;
 use sluice_planner::ProjectPlan;
 use sluice_runtime::project::ProjectOperator;
@@ -21,6 +23,9 @@ use sluice_runtime::source::SourceReader;
 
 use crate::engine::{Engine, POLL_BATCH};
 use crate::error::{EngineError, Result};
+
+/// Where a table scan meets a key: its partition, then its serialized bytes.
+type ScanPosition = (usize, Vec<u8>);
 
 impl Engine {
     /// The current rows of a table: the last value per key in its topic.
@@ -35,9 +40,12 @@ impl Engine {
         if let Ok(ws) = schema.index_of(WINDOWSTART) {
             key_idx.push(ws);
         }
-        let tomb_idx = schema
-            .index_of(TOMBSTONE)
-            .map_err(|e| EngineError::statement(e.to_string()))?;
+        let column = |name: &str| {
+            schema
+                .index_of(name)
+                .map_err(|e| EngineError::statement(e.to_string()))
+        };
+        let (tomb_idx, offset_idx) = (column(TOMBSTONE)?, column(ROWOFFSET)?);
         let converter = RowConverter::new(
             key_idx
                 .iter()
@@ -48,7 +56,8 @@ impl Engine {
         let mut batches: Vec<RecordBatch> = Vec::new();
         // key → (batch, row) of its latest row; None when deleted
         let mut latest: HashMap<Vec<u8>, Option<(usize, usize)>> = HashMap::new();
-        let mut order: Vec<Vec<u8>> = Vec::new();
+        // every key once, with where a scan meets it: (partition, serialized key)
+        let mut order: Vec<(ScanPosition, Vec<u8>)> = Vec::new();
         let ends = self.log.end_offsets(&def.topic)?;
         for (p, end) in ends.iter().enumerate() {
             let mut offset = 0;
@@ -56,8 +65,13 @@ impl Engine {
                 let records = self.log.fetch(&def.topic, p as i32, offset, POLL_BATCH)?;
                 let Some(last) = records.last() else { break };
                 offset = last.offset + 1;
+                let raw: HashMap<i64, &[u8]> = records
+                    .iter()
+                    .map(|r| (r.offset, r.record.key.as_deref().unwrap_or_default()))
+                    .collect();
                 let decoded = reader.decode(&records)?;
                 let b = decoded.batch;
+                let offsets = b.column(offset_idx).as_primitive::<Int64Type>().clone();
                 let keys: Vec<ArrayRef> = key_idx.iter().map(|&i| b.column(i).clone()).collect();
                 let rows = converter
                     .convert_columns(&keys)
@@ -68,36 +82,31 @@ impl Engine {
                     let k = rows.row(r).as_ref().to_vec();
                     let entry = if tomb.value(r) { None } else { Some((bi, r)) };
                     if latest.insert(k.clone(), entry).is_none() {
-                        order.push(k);
+                        let bytes = raw.get(&offsets.value(r)).copied().unwrap_or_default();
+                        order.push(((p, bytes.to_vec()), k));
                     }
                 }
                 batches.push(b);
             }
         }
-        let mut per_batch: Vec<Vec<u32>> = vec![Vec::new(); batches.len()];
-        for k in &order {
-            if let Some(Some((b, r))) = latest.get(k) {
-                per_batch[*b].push(*r as u32);
-            }
+        if batches.is_empty() {
+            return Ok(RecordBatch::new_empty(schema));
         }
-        let mut picked = Vec::new();
-        for (b, rows) in batches.iter().zip(per_batch) {
-            if rows.is_empty() {
-                continue;
-            }
-            let idx = UInt32Array::from(rows);
-            let cols = b
-                .columns()
-                .iter()
-                .map(|c| take(c.as_ref(), &idx, None))
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| EngineError::statement(e.to_string()))?;
-            picked.push(
-                RecordBatch::try_new(schema.clone(), cols)
-                    .map_err(|e| EngineError::statement(e.to_string()))?,
-            );
-        }
-        concat_batches(&schema, &picked).map_err(|e| EngineError::statement(e.to_string()))
+        order.sort_by(|a, b| a.0.cmp(&b.0));
+        let picked: Vec<(usize, usize)> = order
+            .iter()
+            .filter_map(|(_, k)| latest.get(k).copied().flatten())
+            .collect();
+        let columns = (0..schema.fields().len())
+            .map(|c| {
+                let arrays: Vec<&dyn Array> =
+                    batches.iter().map(|b| b.column(c).as_ref()).collect();
+                interleave(&arrays, &picked)
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| EngineError::statement(e.to_string()))?;
+        RecordBatch::try_new(schema.clone(), columns)
+            .map_err(|e| EngineError::statement(e.to_string()))
     }
 
     /// Run a pull query's filter and projection over the table's snapshot.

@@ -27,6 +27,15 @@ fn invoke(name: &str, args: Vec<ColumnarValue>, rows: usize) -> Result<ColumnarV
     })
 }
 
+/// Calls a function whose result depends on when it runs (`UNIX_TIMESTAMP()`):
+/// once, so two paths cannot straddle a clock tick.
+pub fn call_now(name: &str) -> ScalarValue {
+    match invoke(name, Vec::new(), 1).unwrap_or_else(|e| panic!("{name}: {e}")) {
+        ColumnarValue::Scalar(s) => s,
+        ColumnarValue::Array(a) => ScalarValue::try_from_array(&a, 0).expect("one row"),
+    }
+}
+
 /// Calls `name` with scalar arguments, checking the scalar and the array
 /// paths agree, and returns the result.
 pub fn try_call(name: &str, args: &[ScalarValue]) -> Result<ScalarValue> {

@@ -113,12 +113,27 @@ impl TopicSink {
     pub fn write(&self, log: &dyn Log, batch: &RecordBatch) -> Result<usize, RuntimeError> {
         let records = self.records(batch)?;
         let n = records.len();
-        if n > 0 {
-            log.produce(
-                &self.topic,
-                records.into_iter().map(|r| (None, r)).collect(),
-            )?;
+        if n == 0 {
+            return Ok(0);
         }
+        // windowed records go to the partition of their key without the window,
+        // as Kafka Streams' WindowedStreamPartitioner puts them
+        let partitions = match &self.window {
+            Some(_) => Some(log.end_offsets(&self.topic)?.len() as i32),
+            None => None,
+        };
+        let placed = records
+            .into_iter()
+            .map(|r| {
+                let p = match (&self.window, partitions, &r.key) {
+                    (Some(w), Some(n), Some(key)) => crate::windowed::decode_key(key, w)
+                        .map(|(inner, _, _)| sluice_log::default_partition(&inner, n)),
+                    _ => None,
+                };
+                (p, r)
+            })
+            .collect();
+        log.produce(&self.topic, placed)?;
         Ok(n)
     }
 }

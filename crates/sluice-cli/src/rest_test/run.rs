@@ -66,6 +66,8 @@ pub async fn run_case(case: &RestCase, format: Option<&str>) -> (Outcome, Vec<Ou
         &case.topics,
         case.inputs.iter().chain(&case.outputs),
         &statements,
+        // ksqlDB's REST test cluster creates topics with 4 partitions
+        4,
     );
     // the settings ksqlDB's REST test server runs with
     let mut config = EngineConfig::default()

@@ -126,12 +126,14 @@ pub fn base64_encode(b: &[u8]) -> String {
 
 /// Create the topics a case needs before its statements run, as ksqlDB's test
 /// drivers do: those the statements declare, the `topics` entries, and those of the
-/// inputs and outputs.
+/// inputs and outputs. A topic whose partition count nothing names gets
+/// `default_partitions` (the test cluster's default).
 pub fn precreate_topics<'a>(
     log: &dyn Log,
     topics: &[TopicEntry],
     records: impl IntoIterator<Item = &'a TestRecord>,
     statements: &[String],
+    default_partitions: i32,
 ) {
     // statements first: their PARTITIONS win over a `topics` entry without a count
     let mut wanted: Vec<(String, i32)> = Vec::new();
@@ -150,7 +152,7 @@ pub fn precreate_topics<'a>(
                 if let Some(Literal::String(topic)) = prop("KAFKA_TOPIC") {
                     let partitions = match prop("PARTITIONS") {
                         Some(Literal::Integer(n)) => i32::try_from(n).unwrap_or(1),
-                        _ => 1,
+                        _ => default_partitions,
                     };
                     wanted.push((topic, partitions));
                 }
@@ -160,10 +162,10 @@ pub fn precreate_topics<'a>(
     wanted.extend(
         topics
             .iter()
-            .map(|t| (t.name.clone(), t.partitions.unwrap_or(1))),
+            .map(|t| (t.name.clone(), t.partitions.unwrap_or(default_partitions))),
     );
     for r in records {
-        wanted.push((r.topic.clone(), 1));
+        wanted.push((r.topic.clone(), default_partitions));
     }
     for (name, partitions) in wanted {
         if !log.topic_exists(&name).unwrap_or(true) {

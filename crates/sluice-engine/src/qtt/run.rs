@@ -81,6 +81,7 @@ pub fn run_case(file: &str, test: &TestCase, variant: &Variant) -> CaseReport {
         &test.topics,
         test.inputs.iter().chain(&test.outputs),
         &statements,
+        1,
     );
     let mut engine = Engine::new(recording.clone(), config);
     register_topic_schemas(engine.registry(), &test.topics);
