@@ -314,3 +314,29 @@ fn select_star_over_a_windowed_table_shows_the_window_bounds() {
     assert_eq!(names, vec!["USER_ID", "WINDOWSTART", "WINDOWEND", "N"]);
     assert_eq!(rows(&r), vec![vec!["ann", "60000", "120000", "2"]]);
 }
+
+#[test]
+fn windowed_results_are_partitioned_by_the_key_without_its_window() {
+    let mut e = engine();
+    e.execute_sql(
+        "CREATE STREAM clicks (user_id STRING KEY, page STRING) WITH (kafka_topic='clicks', partitions=4, value_format='JSON');
+         CREATE TABLE per_second AS SELECT user_id, COUNT(*) AS n FROM clicks
+           WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY user_id;",
+    )
+    .unwrap();
+    for t in 0..20 {
+        e.execute_sql(&format!(
+            "INSERT INTO clicks (user_id, page, ROWTIME) VALUES ('ann', 'p', {});",
+            t * 1000
+        ))
+        .unwrap();
+    }
+    e.run_until_idle().unwrap();
+    let ends = e.log().end_offsets("PER_SECOND").unwrap();
+    assert_eq!(ends.len(), 4);
+    // twenty windows of one key: all in the partition Kafka Streams would choose
+    let expected = sluice_engine::log::default_partition(b"ann", 4) as usize;
+    let counts: Vec<i64> = ends.clone();
+    assert_eq!(counts.iter().sum::<i64>(), 20, "{counts:?}");
+    assert_eq!(counts[expected], 20, "{counts:?}");
+}
