@@ -90,26 +90,9 @@ fn server_binary_serves_the_rest_api_and_the_cli() {
     assert_eq!(v[2], json!({"finalMessage": "Limit Reached"}));
 
     // the REPL against it
-    let mut cli = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["cli", &url])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start sluice cli");
-    cli.stdin
-        .take()
-        .unwrap()
-        .write_all(
-            b"SHOW STREAMS;\nSET 'auto.offset.reset' = 'earliest';\nSELECT * FROM S\n  EMIT CHANGES LIMIT 1;\nDROP STREAM NOPE;\nexit\n",
-        )
-        .unwrap();
-    let out = cli.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stdout = cli_session(
+        &url,
+        "SHOW STREAMS;\nSET 'auto.offset.reset' = 'earliest';\nSELECT * FROM S\n  EMIT CHANGES LIMIT 1;\nDROP STREAM NOPE;\nexit\n",
     );
     assert!(
         stdout.contains("| S           | s           | KAFKA"),

@@ -201,15 +201,19 @@ fn pull_queries_read_a_tables_current_rows() {
     assert_eq!(rows(&r), vec![vec!["1"], vec!["3"]]);
 }
 
+/// An engine over files in `dir` with its command log there: a restart is opening
+/// it again.
+fn durable_engine(dir: &std::path::Path) -> Engine {
+    let log = Arc::new(EmbeddedLog::open(dir.join("data")).unwrap());
+    Engine::new(log, EngineConfig::default())
+        .with_command_log(&dir.join("command.log"))
+        .unwrap()
+}
+
 #[test]
 fn command_log_restores_sources_and_queries_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let open = || {
-        let log = Arc::new(EmbeddedLog::open(dir.path().join("data")).unwrap());
-        Engine::new(log, EngineConfig::default())
-            .with_command_log(&dir.path().join("command.log"))
-            .unwrap()
-    };
+    let open = || durable_engine(dir.path());
     {
         let mut e = open();
         e.execute_sql(
@@ -241,12 +245,7 @@ fn command_log_restores_sources_and_queries_after_a_restart() {
 #[test]
 fn aggregate_state_is_rebuilt_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let open = || {
-        let log = Arc::new(EmbeddedLog::open(dir.path().join("data")).unwrap());
-        Engine::new(log, EngineConfig::default())
-            .with_command_log(&dir.path().join("command.log"))
-            .unwrap()
-    };
+    let open = || durable_engine(dir.path());
     let counts = |e: &Engine| -> Vec<String> {
         e.log()
             .fetch("COUNTS", 0, 0, 100)

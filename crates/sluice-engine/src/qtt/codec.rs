@@ -26,6 +26,11 @@ pub fn format_options(d: &sluice_planner::FormatDesc) -> FormatOptions {
 /// The source a topic's records are read as: the one written by a query if any,
 /// else the first declared over the topic.
 pub fn source_for_topic(engine: &Engine, topic: &str) -> Option<Arc<SourceDef>> {
+    source_over(engine, topic, true)
+}
+
+/// The first source over `topic`, sinks of queries first or last.
+fn source_over(engine: &Engine, topic: &str, sinks_first: bool) -> Option<Arc<SourceDef>> {
     let sinks: HashSet<&str> = engine.queries().map(|q| q.sink.as_str()).collect();
     let mut candidates: Vec<Arc<SourceDef>> = engine
         .metastore()
@@ -33,7 +38,7 @@ pub fn source_for_topic(engine: &Engine, topic: &str) -> Option<Arc<SourceDef>> 
         .filter(|s| s.topic == topic)
         .cloned()
         .collect();
-    candidates.sort_by_key(|s| !sinks.contains(s.name.as_str()));
+    candidates.sort_by_key(|s| sinks.contains(s.name.as_str()) != sinks_first);
     candidates.into_iter().next()
 }
 
@@ -102,15 +107,7 @@ pub fn decode(
 
 /// Inputs are written as the source declared over the topic reads them.
 pub fn source_for_input(engine: &Engine, topic: &str) -> Option<Arc<SourceDef>> {
-    let sinks: HashSet<&str> = engine.queries().map(|q| q.sink.as_str()).collect();
-    let mut c: Vec<Arc<SourceDef>> = engine
-        .metastore()
-        .sources()
-        .filter(|s| s.topic == topic)
-        .cloned()
-        .collect();
-    c.sort_by_key(|s| sinks.contains(s.name.as_str()));
-    c.into_iter().next()
+    source_over(engine, topic, false)
 }
 
 /// Standard base64, as ksqlDB test files write BYTES values.
