@@ -94,6 +94,16 @@ pub(crate) fn scalar_at(arr: &ArrayRef, i: usize) -> Result<ScalarValue> {
     ScalarValue::try_from_array(arr, i)
 }
 
+/// The non-NULL values of the first input column, as scalars.
+pub(crate) fn non_null_inputs(
+    values: &[ArrayRef],
+) -> Result<impl Iterator<Item = Result<ScalarValue>> + '_> {
+    let arr = input(values, 0)?;
+    Ok((0..arr.len())
+        .filter(|&i| arr.is_valid(i))
+        .map(move |i| scalar_at(arr, i)))
+}
+
 /// Value of a numeric row as f64 (None for NULL).
 pub(crate) fn f64_at(arr: &ArrayRef, i: usize) -> Option<f64> {
     use crate::arrow::datatypes::{Decimal128Type, Float64Type, Int32Type, Int64Type};

@@ -8,7 +8,9 @@
 use datafusion_common::{Result, ScalarValue};
 use datafusion_expr::Accumulator;
 
-use super::common::{first_arg, first_input, input, internal, no_accept, scalar_at, InsertionBag};
+use super::common::{
+    first_arg, first_input, input, internal, no_accept, non_null_inputs, InsertionBag,
+};
 use super::{AggDef, AggregateCall, Options};
 use crate::arrow::array::{Array, ArrayRef, AsArray};
 use crate::arrow::datatypes::{DataType, Int64Type};
@@ -127,20 +129,14 @@ struct CountDistinct {
 
 impl Accumulator for CountDistinct {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let arr = input(values, 0)?;
-        for i in 0..arr.len() {
-            if arr.is_valid(i) {
-                self.bag.add(scalar_at(arr, i)?, 1, None);
-            }
+        for v in non_null_inputs(values)? {
+            self.bag.add(v?, 1, None);
         }
         Ok(())
     }
     fn retract_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let arr = input(values, 0)?;
-        for i in 0..arr.len() {
-            if arr.is_valid(i) {
-                self.bag.remove(&scalar_at(arr, i)?);
-            }
+        for v in non_null_inputs(values)? {
+            self.bag.remove(&v?);
         }
         Ok(())
     }

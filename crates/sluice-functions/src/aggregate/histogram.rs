@@ -8,7 +8,9 @@
 use datafusion_common::{Result, ScalarValue};
 use datafusion_expr::Accumulator;
 
-use super::common::{built, first_input, input, no_accept, scalar_at, InsertionBag};
+use super::common::{
+    built, first_input, input, no_accept, non_null_inputs, scalar_at, InsertionBag,
+};
 use super::{AggDef, AggregateCall, Options};
 use crate::arrow::array::{Array, ArrayRef};
 use crate::arrow::datatypes::DataType;
@@ -46,20 +48,14 @@ struct Histogram {
 
 impl Accumulator for Histogram {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let arr = input(values, 0)?;
-        for i in 0..arr.len() {
-            if arr.is_valid(i) {
-                self.bag.add(scalar_at(arr, i)?, 1, Some(LIMIT));
-            }
+        for v in non_null_inputs(values)? {
+            self.bag.add(v?, 1, Some(LIMIT));
         }
         Ok(())
     }
     fn retract_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let arr = input(values, 0)?;
-        for i in 0..arr.len() {
-            if arr.is_valid(i) {
-                self.bag.remove(&scalar_at(arr, i)?);
-            }
+        for v in non_null_inputs(values)? {
+            self.bag.remove(&v?);
         }
         Ok(())
     }

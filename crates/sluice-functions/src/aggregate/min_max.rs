@@ -8,11 +8,9 @@ use datafusion_common::{Result, ScalarValue};
 use datafusion_expr::Accumulator;
 
 use super::common::typed_null;
-use super::common::{
-    first_arg, first_input, input, is_comparable, no_accept, scalar_at, SortedBag,
-};
+use super::common::{first_arg, first_input, is_comparable, no_accept, non_null_inputs, SortedBag};
 use super::{AggDef, AggregateCall, Options};
-use crate::arrow::array::{Array, ArrayRef};
+use crate::arrow::array::ArrayRef;
 use crate::arrow::datatypes::DataType;
 
 pub(crate) static MIN: AggDef = AggDef {
@@ -64,11 +62,8 @@ struct MinMax {
 
 impl Accumulator for MinMax {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let arr = input(values, 0)?;
-        for i in 0..arr.len() {
-            if arr.is_valid(i) {
-                self.bag.add(scalar_at(arr, i)?, 1);
-            }
+        for v in non_null_inputs(values)? {
+            self.bag.add(v?, 1);
         }
         if self.bounded {
             self.bag.truncate(1, self.max, true);
@@ -76,11 +71,8 @@ impl Accumulator for MinMax {
         Ok(())
     }
     fn retract_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let arr = input(values, 0)?;
-        for i in 0..arr.len() {
-            if arr.is_valid(i) {
-                self.bag.remove(&scalar_at(arr, i)?);
-            }
+        for v in non_null_inputs(values)? {
+            self.bag.remove(&v?);
         }
         Ok(())
     }

@@ -15,8 +15,8 @@ use datafusion_common::{Result, ScalarValue};
 use datafusion_expr::Accumulator;
 
 use super::common::{
-    built, first_arg, input, is_comparable, list_rows, list_value, lit_int, no_accept, scalar_at,
-    Key, SortedBag,
+    built, first_arg, input, is_comparable, list_rows, list_value, lit_int, no_accept,
+    non_null_inputs, scalar_at, Key, SortedBag,
 };
 use super::{AggDef, AggregateCall, Options};
 use crate::arrow::array::{Array, ArrayRef};
@@ -127,11 +127,8 @@ struct TopK {
 
 impl Accumulator for TopK {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let arr = input(values, 0)?;
-        for i in 0..arr.len() {
-            if arr.is_valid(i) {
-                self.bag.add(scalar_at(arr, i)?, 1);
-            }
+        for v in non_null_inputs(values)? {
+            self.bag.add(v?, 1);
         }
         if self.bounded {
             self.bag.truncate(self.k, true, self.distinct);
@@ -139,11 +136,8 @@ impl Accumulator for TopK {
         Ok(())
     }
     fn retract_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let arr = input(values, 0)?;
-        for i in 0..arr.len() {
-            if arr.is_valid(i) {
-                self.bag.remove(&scalar_at(arr, i)?);
-            }
+        for v in non_null_inputs(values)? {
+            self.bag.remove(&v?);
         }
         Ok(())
     }
