@@ -6,7 +6,7 @@ use std::sync::Arc;
 use arrow::array::{new_null_array, ArrayRef, Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Schema};
 use sluice_log::Record;
-use sluice_planner::catalog::{ColumnDef, ColumnRole, SourceDef, ROWTIME};
+use sluice_planner::catalog::{ColumnDef, ColumnRole, SourceDef, ROWOFFSET, ROWPARTITION, ROWTIME};
 use sluice_planner::expr::{ExprCompiler, Scope};
 use sluice_planner::plan::{output_timestamp, timestamp_extractor};
 use sluice_planner::types::{can_widen, is_numeric, type_name};
@@ -426,6 +426,9 @@ impl Engine {
                     "Pull queries don't support GROUP BY clauses. Query the table the aggregation materializes instead.",
                 ));
             };
+            if p.source.kind == SourceKind::Table {
+                check_pull_columns(p)?;
+            }
             self.run_until_idle()?;
             let (schema, batches) = self.pull_query(p)?;
             return Ok(StatementResult::Rows { schema, batches });
@@ -534,4 +537,24 @@ pub(crate) fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// ksqlDB answers table pull queries from its state stores, which keep no record
+/// position: ROWPARTITION and ROWOFFSET cannot be selected or filtered on.
+fn check_pull_columns(p: &sluice_planner::ProjectPlan) -> Result<()> {
+    let (select, filter) = p.referenced_columns();
+    for (used, clause) in [(select, "SELECT"), (filter, "WHERE")] {
+        let bad: Vec<String> = [ROWPARTITION, ROWOFFSET]
+            .iter()
+            .filter(|c| used.contains(**c))
+            .map(|c| format!("`{c}`"))
+            .collect();
+        if !bad.is_empty() {
+            return Err(EngineError::statement(format!(
+                "Pull queries don't support the following columns in {clause} clauses: {}",
+                bad.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }

@@ -339,3 +339,29 @@ fn windowed_results_are_partitioned_by_the_key_without_its_window() {
     assert_eq!(counts.iter().sum::<i64>(), 20, "{counts:?}");
     assert_eq!(counts[expected], 20, "{counts:?}");
 }
+
+#[test]
+fn table_pull_queries_refuse_record_positions() {
+    let mut e = engine();
+    e.execute_sql(
+        "CREATE TABLE users (id INT PRIMARY KEY, name STRING) WITH (kafka_topic='users', partitions=1, value_format='JSON');",
+    )
+    .unwrap();
+    let err = e
+        .execute_sql("SELECT id, ROWPARTITION FROM users;")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "Pull queries don't support the following columns in SELECT clauses: `ROWPARTITION`"
+        ),
+        "{err}"
+    );
+    let err = e
+        .execute_sql("SELECT id FROM users WHERE ROWOFFSET > 1;")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("in WHERE clauses: `ROWOFFSET`"), "{err}");
+    // ROWTIME stays available
+    assert!(e.execute_sql("SELECT id, ROWTIME FROM users;").is_ok());
+}

@@ -1,6 +1,7 @@
 //! Planning a SELECT into the operators the runtime runs: filter and projection over a
 //! source's row layout, with ksqlDB's rules for which output columns form the key.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use arrow::datatypes::DataType;
@@ -141,6 +142,20 @@ fn extract_table_functions(
 }
 
 impl ProjectPlan {
+    /// Names of the source columns the projection (SELECT) and the filter (WHERE)
+    /// read.
+    pub fn referenced_columns(&self) -> (BTreeSet<String>, BTreeSet<String>) {
+        let names = |e: &PhysExpr| -> BTreeSet<String> {
+            datafusion_physical_expr::utils::collect_columns(e)
+                .into_iter()
+                .map(|c| c.name().to_string())
+                .collect()
+        };
+        let select = self.columns.iter().flat_map(|c| names(&c.expr)).collect();
+        let filter = self.filter.as_ref().map(names).unwrap_or_default();
+        (select, filter)
+    }
+
     pub fn key_columns(&self) -> impl Iterator<Item = &OutputColumn> {
         self.columns.iter().filter(|c| c.role == ColumnRole::Key)
     }
