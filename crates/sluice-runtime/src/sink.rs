@@ -18,6 +18,9 @@ pub struct TopicSink {
     key_columns: usize,
     value_columns: usize,
     window: Option<sluice_planner::catalog::WindowInfo>,
+    /// The topic's partition count, read on the first windowed write (the sink
+    /// places windowed records itself; Kafka Streams also fixes it at start-up).
+    partitions: std::sync::OnceLock<i32>,
     /// Whether a key whose every column is NULL is written as no key (a key passed
     /// through from a record without one) rather than a record of NULLs (a key
     /// computed by PARTITION BY or GROUP BY).
@@ -37,6 +40,7 @@ impl TopicSink {
             key_columns: def.key_columns().count(),
             value_columns: def.value_columns().count(),
             window: def.window,
+            partitions: std::sync::OnceLock::new(),
             null_key_when_all_null: true,
         })
     }
@@ -119,7 +123,13 @@ impl TopicSink {
         // windowed records go to the partition of their key without the window,
         // as Kafka Streams' WindowedStreamPartitioner puts them
         let partitions = match &self.window {
-            Some(_) => Some(log.end_offsets(&self.topic)?.len() as i32),
+            Some(_) => match self.partitions.get() {
+                Some(n) => Some(*n),
+                None => {
+                    let n = log.end_offsets(&self.topic)?.len() as i32;
+                    Some(*self.partitions.get_or_init(|| n))
+                }
+            },
             None => None,
         };
         let placed = records
