@@ -128,8 +128,9 @@ fn pull_query_prints_a_table() {
     let out = run(
         &mut r,
         &[
-            "CREATE TABLE T (ID INT PRIMARY KEY, V STRING) WITH (kafka_topic='t', value_format='JSON', partitions=1);",
-            "INSERT INTO T (ID, V) VALUES (1, 'one');",
+            "CREATE TABLE T_IN (ID INT PRIMARY KEY, V STRING) WITH (kafka_topic='t', value_format='JSON', partitions=1);",
+            "CREATE TABLE T AS SELECT * FROM T_IN;",
+            "INSERT INTO T_IN (ID, V) VALUES (1, 'one');",
             "SELECT * FROM T;",
         ],
     );

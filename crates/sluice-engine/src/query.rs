@@ -63,6 +63,12 @@ impl Engine {
                 kind_name(cas.kind)
             )));
         }
+        if cas.query.limit.is_some() {
+            return Err(EngineError::statement(format!(
+                "CREATE {} AS SELECT statements don't support LIMIT clause.",
+                kind_name(cas.kind).to_uppercase()
+            )));
+        }
         let with = WithClause::new(&cas.properties)?;
         let mut plan = plan(&cas.query, &self.metastore, QueryContext::Persistent(&name))?;
         let result_kind = plan.result_kind();
@@ -236,6 +242,11 @@ impl Engine {
             return Err(EngineError::statement(format!(
                 "INSERT INTO can only be used to insert into a stream. {target} is a table."
             )));
+        }
+        if query.limit.is_some() {
+            return Err(EngineError::statement(
+                "INSERT INTO statements don't support LIMIT clause.",
+            ));
         }
         if sink_def.is_source {
             return Err(EngineError::statement(format!(
@@ -419,14 +430,16 @@ impl Engine {
     /// A SELECT run for its client: rows from the source as of now (and, with EMIT
     /// CHANGES, from where `auto.offset.reset` says), until caught up or LIMIT.
     pub(crate) fn transient_query(&mut self, q: &Query) -> Result<StatementResult> {
+        if q.emit.is_none() {
+            check_pull_clauses(q)?;
+        }
         let plan = plan(q, &self.metastore, QueryContext::Transient)?;
         if crate::push::is_pull(q, plan.result_kind()) {
             let QueryPlan::Project(p) = &plan else {
-                return Err(EngineError::statement(
-                    "Pull queries don't support GROUP BY clauses. Query the table the aggregation materializes instead.",
-                ));
+                return Err(pull_unsupported("GROUP BY"));
             };
             if p.source.kind == SourceKind::Table {
+                self.check_queryable(&p.source)?;
                 check_pull_columns(p)?;
             }
             self.run_until_idle()?;
@@ -537,6 +550,44 @@ pub(crate) fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// A SELECT without EMIT CHANGES is a pull query: one answer from the current
+/// state, so nothing that needs a running computation.
+fn check_pull_clauses(q: &Query) -> Result<()> {
+    if matches!(q.from, sluice_sql::ast::Relation::Join { .. }) {
+        return Err(pull_unsupported("JOIN"));
+    }
+    if q.window.is_some() {
+        return Err(pull_unsupported("WINDOW"));
+    }
+    if !q.group_by.is_empty() {
+        return Err(pull_unsupported("GROUP BY"));
+    }
+    if !q.partition_by.is_empty() {
+        return Err(pull_unsupported("PARTITION BY"));
+    }
+    Ok(())
+}
+
+fn pull_unsupported(clause: &str) -> EngineError {
+    EngineError::statement(format!(
+        "Pull queries don't support {clause} clauses. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query."
+    ))
+}
+
+impl Engine {
+    /// Pull queries read a table's materialized state: a source table's, or one a
+    /// CREATE TABLE AS SELECT keeps up to date. A plain CREATE TABLE has none.
+    fn check_queryable(&self, def: &SourceDef) -> Result<()> {
+        if def.is_source || self.queries.values().any(|q| q.sink == def.name) {
+            return Ok(());
+        }
+        let name = &def.name;
+        Err(EngineError::statement(format!(
+            "The `{name}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{name} AS SELECT * FROM {name}'. See https://cnfl.io/queries for more info."
+        )))
+    }
 }
 
 /// ksqlDB answers table pull queries from its state stores, which keep no record

@@ -167,11 +167,12 @@ fn embedded_log_persists_topics_across_restarts() {
 fn pull_queries_read_a_tables_current_rows() {
     let mut e = engine();
     e.execute_sql(
-        "CREATE TABLE users (id INT PRIMARY KEY, name STRING, age INT) WITH (kafka_topic='users', partitions=1, value_format='JSON');
-         INSERT INTO users (id, name, age) VALUES (1, 'ann', 30);
-         INSERT INTO users (id, name, age) VALUES (2, 'bo', 17);
-         INSERT INTO users (id, name, age) VALUES (3, 'cy', 45);
-         INSERT INTO users (id, name, age) VALUES (1, 'ann', 31);",
+        "CREATE TABLE users_in (id INT PRIMARY KEY, name STRING, age INT) WITH (kafka_topic='users_in', partitions=1, value_format='JSON');
+         CREATE TABLE users AS SELECT * FROM users_in;
+         INSERT INTO users_in (id, name, age) VALUES (1, 'ann', 30);
+         INSERT INTO users_in (id, name, age) VALUES (2, 'bo', 17);
+         INSERT INTO users_in (id, name, age) VALUES (3, 'cy', 45);
+         INSERT INTO users_in (id, name, age) VALUES (1, 'ann', 31);",
     )
     .unwrap();
     // key lookup sees the latest value
@@ -190,7 +191,7 @@ fn pull_queries_read_a_tables_current_rows() {
     // a tombstone removes the key
     e.log()
         .produce(
-            "users",
+            "users_in",
             vec![(
                 None,
                 sluice_engine::log::Record::new(Some(2i32.to_be_bytes().to_vec()), None, 0),
@@ -344,7 +345,7 @@ fn windowed_results_are_partitioned_by_the_key_without_its_window() {
 fn table_pull_queries_refuse_record_positions() {
     let mut e = engine();
     e.execute_sql(
-        "CREATE TABLE users (id INT PRIMARY KEY, name STRING) WITH (kafka_topic='users', partitions=1, value_format='JSON');",
+        "CREATE SOURCE TABLE users (id INT PRIMARY KEY, name STRING) WITH (kafka_topic='users', partitions=1, value_format='JSON');",
     )
     .unwrap();
     let err = e
@@ -364,4 +365,49 @@ fn table_pull_queries_refuse_record_positions() {
     assert!(err.contains("in WHERE clauses: `ROWOFFSET`"), "{err}");
     // ROWTIME stays available
     assert!(e.execute_sql("SELECT id, ROWTIME FROM users;").is_ok());
+}
+
+#[test]
+fn pull_queries_need_materialized_state() {
+    let mut e = engine();
+    e.execute_sql(
+        "CREATE TABLE t (id INT PRIMARY KEY, v STRING) WITH (kafka_topic='t', partitions=1, value_format='JSON');
+         CREATE STREAM s (id INT KEY, v STRING) WITH (kafka_topic='s', partitions=1, value_format='JSON');",
+    )
+    .unwrap();
+    let err = |e: &mut Engine, sql: &str| e.execute_sql(sql).unwrap_err().to_string();
+    // a plain CREATE TABLE has no state store to read
+    let msg = err(&mut e, "SELECT * FROM t;");
+    assert!(msg.contains("The `T` table isn't queryable."), "{msg}");
+    assert!(
+        msg.contains("CREATE TABLE QUERYABLE_T AS SELECT * FROM T"),
+        "{msg}"
+    );
+    // once a query materializes it, it is
+    e.execute_sql("CREATE TABLE t_view AS SELECT * FROM t;")
+        .unwrap();
+    assert!(e.execute_sql("SELECT * FROM t_view;").is_ok());
+    // clauses that need a running computation need EMIT CHANGES
+    for (sql, clause) in [
+        ("SELECT id, COUNT(*) FROM s GROUP BY id;", "GROUP BY"),
+        ("SELECT * FROM s WINDOW TUMBLING (SIZE 1 SECOND);", "WINDOW"),
+        ("SELECT * FROM t_view JOIN t ON t_view.id = t.id;", "JOIN"),
+    ] {
+        let msg = err(&mut e, sql);
+        assert!(
+            msg.contains(&format!("Pull queries don't support {clause} clauses.")),
+            "{sql}: {msg}"
+        );
+    }
+    // persistent queries have no LIMIT
+    let msg = err(&mut e, "CREATE STREAM s2 AS SELECT * FROM s LIMIT 5;");
+    assert!(
+        msg.contains("CREATE STREAM AS SELECT statements don't support LIMIT clause."),
+        "{msg}"
+    );
+    let msg = err(&mut e, "SELECT * FROM t_view LIMIT -1;");
+    assert!(
+        msg.contains("negative integers in the LIMIT clause"),
+        "{msg}"
+    );
 }

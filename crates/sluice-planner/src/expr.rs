@@ -505,6 +505,18 @@ impl<'a> ExprCompiler<'a> {
             Add | Sub | Mul | Div | Mod => {
                 let l = self.compile(left)?;
                 let r = self.compile(right)?;
+                if l.ty == DataType::Null || r.ty == DataType::Null {
+                    // an untyped NULL has no arithmetic: ksqlDB refuses it
+                    let name = |t: &DataType| match t {
+                        DataType::Null => "null".to_string(),
+                        t => type_name(t),
+                    };
+                    return Err(PlanError::ty(format!(
+                        "Error processing expression: ({left} {op} {right}). Arithmetic on types {} and {} are not supported.",
+                        name(&l.ty),
+                        name(&r.ty)
+                    )));
+                }
                 self.arithmetic(op, l, r)
             }
         }

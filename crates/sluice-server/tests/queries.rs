@@ -124,10 +124,12 @@ async fn push_query_sees_rows_inserted_after_it_started() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pull_query_over_a_table() {
     let s = start().await;
-    s.ksql("CREATE TABLE T (ID INT PRIMARY KEY, V STRING) WITH (kafka_topic='t', value_format='JSON', partitions=1);")
+    s.ksql("CREATE TABLE T_IN (ID INT PRIMARY KEY, V STRING) WITH (kafka_topic='t', value_format='JSON', partitions=1); CREATE TABLE T AS SELECT * FROM T_IN;")
         .await;
-    s.ksql("INSERT INTO T (ID, V) VALUES (1, 'one'); INSERT INTO T (ID, V) VALUES (2, 'two');")
-        .await;
+    s.ksql(
+        "INSERT INTO T_IN (ID, V) VALUES (1, 'one'); INSERT INTO T_IN (ID, V) VALUES (2, 'two');",
+    )
+    .await;
     let (status, text) = s
         .post("/query", r#"{"ksql": "SELECT * FROM T WHERE ID = 2;"}"#)
         .await;

@@ -477,6 +477,25 @@ impl<'a> Parser<'a> {
     }
 }
 
+impl Parser<'_> {
+    /// A query's `LIMIT n`: a non-negative integer, with ksqlDB's messages for a
+    /// negative or fractional count.
+    fn parse_limit(&mut self) -> Result<u64, ParseError> {
+        let pos = self.pos();
+        match self.peek() {
+            Some(Token::Minus) => Err(ParseError::new(
+                "Pull queries don't support negative integers in the LIMIT clause. See https://cnfl.io/queries for more info.",
+                pos,
+            )),
+            Some(Token::Number(n, false)) if n.contains(['.', 'e', 'E']) => Err(ParseError::new(
+                "Failed to prepare statement: Value must be integer for command: LIMIT",
+                pos,
+            )),
+            _ => self.parse_unsigned("a LIMIT count"),
+        }
+    }
+}
+
 /// A token as it would be written, for error messages.
 fn token_text(t: &Token) -> String {
     match t {

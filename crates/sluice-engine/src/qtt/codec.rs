@@ -132,8 +132,9 @@ pub fn precreate_topics<'a>(
     statements: &[String],
     default_partitions: i32,
 ) {
-    // statements first: their PARTITIONS win over a `topics` entry without a count
-    let mut wanted: Vec<(String, i32)> = Vec::new();
+    // a statement's PARTITIONS wins over a `topics` entry's count, which wins over
+    // the default
+    let mut wanted: Vec<(String, Option<i32>)> = Vec::new();
     for s in statements {
         let Ok(parsed) = sluice_sql::parse(s) else {
             continue;
@@ -148,26 +149,24 @@ pub fn precreate_topics<'a>(
                 };
                 if let Some(Literal::String(topic)) = prop("KAFKA_TOPIC") {
                     let partitions = match prop("PARTITIONS") {
-                        Some(Literal::Integer(n)) => i32::try_from(n).unwrap_or(1),
-                        _ => default_partitions,
+                        Some(Literal::Integer(n)) => Some(i32::try_from(n).unwrap_or(1)),
+                        _ => None,
                     };
                     wanted.push((topic, partitions));
                 }
             }
         }
     }
-    wanted.extend(
-        topics
+    wanted.extend(topics.iter().map(|t| (t.name.clone(), t.partitions)));
+    wanted.extend(records.into_iter().map(|r| (r.topic.clone(), None)));
+    for (name, _) in &wanted {
+        let partitions = wanted
             .iter()
-            .map(|t| (t.name.clone(), t.partitions.unwrap_or(default_partitions))),
-    );
-    for r in records {
-        wanted.push((r.topic.clone(), default_partitions));
-    }
-    for (name, partitions) in wanted {
-        if !log.topic_exists(&name).unwrap_or(true) {
+            .find_map(|(n, p)| if n == name { *p } else { None })
+            .unwrap_or(default_partitions);
+        if !log.topic_exists(name).unwrap_or(true) {
             // a bad name or count is the statement's to report
-            let _ = log.create_topic(&TopicSpec::new(&name, partitions.max(1)));
+            let _ = log.create_topic(&TopicSpec::new(name, partitions.max(1)));
         }
     }
 }

@@ -60,7 +60,7 @@ impl Parser<'_> {
             None
         };
         let limit = if self.consume_kw("LIMIT") {
-            Some(self.parse_unsigned("a LIMIT count")?)
+            Some(self.parse_limit()?)
         } else {
             None
         };
