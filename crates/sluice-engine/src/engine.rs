@@ -137,6 +137,14 @@ impl Engine {
             .unwrap_or(OffsetReset::Latest)
     }
 
+    /// `ksql.service.id`: names the consumer groups (and, on Kafka, the
+    /// internal topics) of this server's queries.
+    pub(crate) fn service_id(&self) -> String {
+        self.property("ksql.service.id")
+            .unwrap_or("default_")
+            .to_string()
+    }
+
     /// Persistent query ids come from their own counter, so replaying the command
     /// log gives every query its old id (and consumer group) back.
     pub(crate) fn new_query_id(&mut self, prefix: &str) -> String {

@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use axum::routing::{get, post};
 use axum::Router;
-use sluice_engine::log::EmbeddedLog;
+use sluice_engine::log::{EmbeddedLog, KafkaLog, Log};
 use sluice_engine::{Engine, EngineConfig};
 
 pub use config::ServerConfig;
@@ -62,17 +62,24 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The engine a configuration asks for: the embedded log under `sluice.data.dir`,
-/// or in memory when there is none.
+/// The engine a configuration asks for: Kafka when `bootstrap.servers` is set,
+/// else the embedded log under `sluice.data.dir`, or in memory when there is none.
 pub fn engine_for(config: &ServerConfig) -> Result<Engine, ServerError> {
-    let log = match &config.data_dir {
-        Some(dir) => EmbeddedLog::open(dir).map_err(|e| {
-            ServerError::Config(format!("cannot open data dir {}: {e}", dir.display()))
-        })?,
-        None => EmbeddedLog::in_memory(),
+    let log: Arc<dyn Log> = if config.engine_properties.contains_key("bootstrap.servers") {
+        Arc::new(
+            KafkaLog::connect(&config.engine_properties)
+                .map_err(|e| ServerError::Config(e.to_string()))?,
+        )
+    } else {
+        match &config.data_dir {
+            Some(dir) => Arc::new(EmbeddedLog::open(dir).map_err(|e| {
+                ServerError::Config(format!("cannot open data dir {}: {e}", dir.display()))
+            })?),
+            None => Arc::new(EmbeddedLog::in_memory()),
+        }
     };
     let engine = Engine::new(
-        Arc::new(log),
+        log,
         EngineConfig {
             properties: config.engine_properties.clone(),
         },
