@@ -261,6 +261,13 @@ impl Engine {
             Statement::PauseResume { .. } => Err(EngineError::Unsupported(
                 "PAUSE and RESUME are not supported by this version of Sluice.".into(),
             )),
+            Statement::CreateTopic {
+                name,
+                if_not_exists,
+                properties,
+            } => self.create_topic(name, *if_not_exists, properties),
+            Statement::AlterTopic { name, change } => self.alter_topic(name, change),
+            Statement::DropTopic { name, if_exists } => self.drop_topic(name, *if_exists),
             Statement::Print { .. } => Err(EngineError::Unsupported(
                 "PRINT is not supported by this version of Sluice.".into(),
             )),

@@ -16,6 +16,7 @@ pub mod qtt;
 mod query;
 mod result;
 mod show;
+mod topics;
 
 pub use engine::{Engine, EngineConfig, RunningQuery};
 pub use error::EngineError;
