@@ -268,9 +268,21 @@ impl Engine {
             } => self.create_topic(name, *if_not_exists, properties),
             Statement::AlterTopic { name, change } => self.alter_topic(name, change),
             Statement::DropTopic { name, if_exists } => self.drop_topic(name, *if_exists),
-            Statement::Print { .. } => Err(EngineError::Unsupported(
-                "PRINT is not supported by this version of Sluice.".into(),
-            )),
+            Statement::Print { .. } => {
+                // run to completion: what the topic holds now (streaming
+                // clients use start_print / poll_print instead)
+                let mut cursor = self.start_print(text)?;
+                let mut lines = Vec::new();
+                loop {
+                    let more = self.poll_print(&mut cursor)?;
+                    if more.is_empty() || cursor.is_done() {
+                        lines.extend(more);
+                        break;
+                    }
+                    lines.extend(more);
+                }
+                Ok(StatementResult::Text(lines.join("\n")))
+            }
             Statement::CreateConnector { .. } | Statement::DropConnector { .. } => {
                 Err(EngineError::Unsupported(
                     "Connectors are not supported by this version of Sluice.".into(),

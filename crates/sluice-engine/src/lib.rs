@@ -9,6 +9,7 @@ mod ddl;
 mod engine;
 mod error;
 pub mod metastore;
+mod print;
 mod properties;
 mod pull;
 mod push;
@@ -20,6 +21,7 @@ mod topics;
 
 pub use engine::{Engine, EngineConfig, RunningQuery};
 pub use error::EngineError;
+pub use print::PrintCursor;
 pub use push::PushQuery;
 pub use result::StatementResult;
 pub use sluice_log as log;

@@ -16,6 +16,7 @@ pub mod error;
 pub mod http;
 pub mod inserts;
 pub mod ksql;
+pub mod print;
 pub mod query;
 pub mod schema;
 pub mod state;
