@@ -292,8 +292,7 @@ impl QueryTask {
                 progress.produced += out.num_rows();
                 match &mut self.output {
                     QueryOutput::Topic(sink) => {
-                        sink.write(log, &out)?;
-                        log.commit(&self.group, &[(topic, p as i32, next)])?;
+                        sink.write_and_commit(log, &out, &self.group, &[(topic, p as i32, next)])?;
                     }
                     QueryOutput::Rows(rows) => {
                         if out.num_rows() > 0 {

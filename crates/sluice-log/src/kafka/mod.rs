@@ -9,14 +9,16 @@
 //! * Fetches are served by one streaming consumer per topic ([`reader`]).
 //! * Group offsets are committed by a consumer of that group that never joins
 //!   it (as Kafka's standalone consumers do).
-//! * [`Log::produce_and_commit`] produces, then commits: at-least-once. The
-//!   records are validated (topics and partitions exist) before anything is
-//!   sent, as the trait asks.
+//! * [`Log::produce_and_commit`] produces, then commits (at-least-once), or
+//!   with `processing.guarantee=exactly_once_v2` does both in one Kafka
+//!   transaction ([`transactional`]). Either way the records are validated
+//!   (topics and partitions exist) before anything is sent, as the trait asks.
 
 mod admin;
 pub mod config;
 mod producer;
 mod reader;
+mod transactional;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -52,8 +54,16 @@ pub struct KafkaLog {
     groups: Mutex<HashMap<String, Arc<BaseConsumer>>>,
     /// topic → partition count, as last seen
     partitions: Mutex<HashMap<String, i32>>,
-    /// (topic, partition) → an end offset known to exist (from deliveries)
+    /// (topic, partition) → the end offset deliveries and watermarks showed
     ends: Mutex<HashMap<(String, i32), i64>>,
+    /// (topic, partition) → the offset after the last record delivered here:
+    /// a fetch below it waits for that record. (Not the watermark: under
+    /// read_committed, transaction markers sit below it and never arrive.)
+    delivered: Mutex<HashMap<(String, i32), i64>>,
+    /// `processing.guarantee=exactly_once_v2`: per committing group, the
+    /// transactional producer that makes [`Log::produce_and_commit`] atomic
+    /// (made on first use).
+    transactional: Option<Mutex<HashMap<String, BaseProducer<DeliveryContext>>>>,
     /// Rotates the partition of keyless records between produce calls.
     sticky: AtomicI32,
 }
@@ -98,6 +108,8 @@ impl KafkaLog {
             groups: Mutex::new(HashMap::new()),
             partitions: Mutex::new(HashMap::new()),
             ends: Mutex::new(HashMap::new()),
+            delivered: Mutex::new(HashMap::new()),
+            transactional: exactly_once(properties)?.then(|| Mutex::new(HashMap::new())),
             sticky: AtomicI32::new(0),
         };
         // fail now, with one clear message, when nothing answers
@@ -127,6 +139,7 @@ impl KafkaLog {
         self.partitions.lock().remove(topic);
         self.readers.lock().remove(topic);
         self.ends.lock().retain(|(t, _), _| t != topic);
+        self.delivered.lock().retain(|(t, _), _| t != topic);
     }
 
     fn reader(&self, topic: &str) -> Result<Arc<Mutex<TopicReader>>, LogError> {
@@ -192,21 +205,70 @@ impl KafkaLog {
 
     fn send(&self, routed: &[(&str, i32, &Record)]) -> Result<Vec<(i32, i64)>, LogError> {
         let at = producer::send_all(&self.producer, routed, REQUEST_TIMEOUT)?;
-        let mut ends = self.ends.lock();
-        for ((topic, _, _), (p, offset)) in routed.iter().zip(&at) {
-            let end = ends.entry((topic.to_string(), *p)).or_insert(0);
+        self.note_delivered(routed, &at);
+        Ok(at)
+    }
+
+    fn note_delivered(&self, routed: &[(&str, i32, &Record)], at: &[(i32, i64)]) {
+        let mut delivered = self.delivered.lock();
+        for ((topic, _, _), (p, offset)) in routed.iter().zip(at) {
+            let end = delivered.entry((topic.to_string(), *p)).or_insert(0);
             *end = (*end).max(offset + 1);
         }
-        Ok(at)
+    }
+
+    /// Produce and commit in one Kafka transaction: the records become visible
+    /// to read_committed consumers, and the offsets committed, together or not
+    /// at all (an aborted transaction leaves neither).
+    fn transaction(
+        &self,
+        producers: &Mutex<HashMap<String, BaseProducer<DeliveryContext>>>,
+        routed: &[(&str, i32, &Record)],
+        group: &str,
+        offsets: &[(String, i32, i64)],
+    ) -> Result<Vec<(i32, i64)>, LogError> {
+        let mut producers = producers.lock();
+        if !producers.contains_key(group) {
+            let p = transactional::producer(&self.settings, group)?;
+            producers.insert(group.to_string(), p);
+        }
+        let producer = &producers[group];
+        let consumer = if offsets.is_empty() {
+            None
+        } else {
+            Some(self.group(group)?)
+        };
+        let result = transactional::run(
+            producer,
+            routed,
+            consumer.as_deref(),
+            offsets,
+            REQUEST_TIMEOUT,
+        );
+        match result {
+            Ok(at) => {
+                self.note_delivered(routed, &at);
+                Ok(at)
+            }
+            Err((e, fatal)) => {
+                if fatal {
+                    // a fenced or failed producer cannot go on: a new one next time
+                    producers.remove(group);
+                }
+                Err(e)
+            }
+        }
     }
 
     /// The end of a partition: the broker's watermark `high`, or further when
     /// a record delivered there says so (tansu's watermark can lag behind
     /// concurrent produces).
     fn known_end(&self, topic: &str, partition: i32, high: i64) -> i64 {
+        let key = (topic.to_string(), partition);
+        let delivered = self.delivered.lock().get(&key).copied().unwrap_or(0);
         let mut ends = self.ends.lock();
-        let end = ends.entry((topic.to_string(), partition)).or_insert(high);
-        *end = (*end).max(high);
+        let end = ends.entry(key).or_insert(high);
+        *end = (*end).max(high).max(delivered);
         *end
     }
 
@@ -337,7 +399,7 @@ impl Log for KafkaLog {
         let mut reader = reader.lock();
         let key = (topic.to_string(), partition);
         // records from other producers show up as the consumer streams them
-        let mut end = self.ends.lock().get(&key).copied().unwrap_or(0);
+        let end = self.delivered.lock().get(&key).copied().unwrap_or(0);
         if !reader.continues(partition, offset) {
             // a seek: ask the broker where the partition starts and ends
             let (low, high) = self.watermarks(topic, partition)?;
@@ -348,8 +410,6 @@ impl Log for KafkaLog {
                     offset,
                 });
             }
-            end = end.max(high);
-            self.ends.lock().insert(key, end);
         }
         reader.fetch(partition, offset, max, end, FETCH_WAIT)
     }
@@ -402,8 +462,26 @@ impl Log for KafkaLog {
                 });
             }
         }
+        if let Some(slot) = &self.transactional {
+            return self.transaction(slot, &routed, group, offsets);
+        }
         let at = self.send(&routed)?;
         self.commit_offsets(group, offsets)?;
         Ok(at)
+    }
+}
+
+/// Whether `processing.guarantee` (or `ksql.streams.processing.guarantee`) asks
+/// for exactly-once.
+fn exactly_once(properties: &BTreeMap<String, String>) -> Result<bool, LogError> {
+    let value = properties
+        .get("ksql.streams.processing.guarantee")
+        .or_else(|| properties.get("processing.guarantee"));
+    match value.map(|v| v.to_ascii_lowercase()).as_deref() {
+        None | Some("at_least_once") => Ok(false),
+        Some("exactly_once" | "exactly_once_v2" | "exactly_once_beta") => Ok(true),
+        Some(other) => Err(LogError::InvalidConfig(format!(
+            "Invalid processing.guarantee '{other}': expected at_least_once or exactly_once_v2."
+        ))),
     }
 }
