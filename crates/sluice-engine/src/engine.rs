@@ -80,8 +80,20 @@ impl Engine {
     /// tables and persistent queries, which resume from their committed offsets),
     /// then log every statement that changes them. A logged statement that no
     /// longer runs (its topic was deleted, say) is skipped with a warning.
-    pub fn with_command_log(mut self, path: &std::path::Path) -> Result<Self> {
+    pub fn with_command_log(self, path: &std::path::Path) -> Result<Self> {
         let (log, commands) = CommandLog::open(path)?;
+        self.replay(log, commands)
+    }
+
+    /// Keep the command log in the log backend itself (on Kafka: a topic all
+    /// the servers of a service share), replaying what it holds.
+    pub fn with_command_topic(self) -> Result<Self> {
+        let topic = crate::command_log::command_topic(&self.service_id());
+        let (log, commands) = CommandLog::open_topic(self.log.clone(), &topic)?;
+        self.replay(log, commands)
+    }
+
+    fn replay(mut self, log: CommandLog, commands: Vec<Command>) -> Result<Self> {
         self.replaying = true;
         for c in commands {
             let saved = std::mem::replace(&mut self.session, c.properties.clone());

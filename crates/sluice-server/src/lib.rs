@@ -85,13 +85,15 @@ pub fn engine_for(config: &ServerConfig) -> Result<Engine, ServerError> {
             properties: config.engine_properties.clone(),
         },
     );
-    // with a data dir, streams, tables and queries survive restarts
+    // on Kafka (in its command topic) or with a data dir, streams, tables and
+    // queries survive restarts
+    let kafka = config.engine_properties.contains_key("bootstrap.servers");
     match &config.data_dir {
-        Some(dir) => engine
-            .with_command_log(&dir.join("command.log"))
-            .map_err(|e| ServerError::Config(e.to_string())),
+        _ if kafka => engine.with_command_topic(),
+        Some(dir) => engine.with_command_log(&dir.join("command.log")),
         None => Ok(engine),
     }
+    .map_err(|e| ServerError::Config(e.to_string()))
 }
 
 /// Line and column (1-based) of byte `offset` in `text`.

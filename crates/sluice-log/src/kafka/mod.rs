@@ -39,8 +39,11 @@ use reader::TopicReader;
 
 /// How long a request to the broker may take before it is reported as failed.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a fetch waits for records the partition is known to hold.
+/// How long a fetch waits for records this log delivered to the partition.
 const FETCH_WAIT: Duration = Duration::from_secs(10);
+/// How long a fetch waits for records below the watermark a seek saw (which
+/// may be transaction markers, never delivered to readers).
+const SEEK_WAIT: Duration = Duration::from_secs(3);
 
 /// A [`Log`] on a Kafka cluster.
 pub struct KafkaLog {
@@ -60,6 +63,8 @@ pub struct KafkaLog {
     /// a fetch below it waits for that record. (Not the watermark: under
     /// read_committed, transaction markers sit below it and never arrive.)
     delivered: Mutex<HashMap<(String, i32), i64>>,
+    /// (topic, partition) → the watermark the last seek there saw
+    seek_ends: Mutex<HashMap<(String, i32), i64>>,
     /// `processing.guarantee=exactly_once_v2`: per committing group, the
     /// transactional producer that makes [`Log::produce_and_commit`] atomic
     /// (made on first use).
@@ -109,6 +114,7 @@ impl KafkaLog {
             partitions: Mutex::new(HashMap::new()),
             ends: Mutex::new(HashMap::new()),
             delivered: Mutex::new(HashMap::new()),
+            seek_ends: Mutex::new(HashMap::new()),
             transactional: exactly_once(properties)?.then(|| Mutex::new(HashMap::new())),
             sticky: AtomicI32::new(0),
         };
@@ -140,6 +146,7 @@ impl KafkaLog {
         self.readers.lock().remove(topic);
         self.ends.lock().retain(|(t, _), _| t != topic);
         self.delivered.lock().retain(|(t, _), _| t != topic);
+        self.seek_ends.lock().retain(|(t, _), _| t != topic);
     }
 
     fn reader(&self, topic: &str) -> Result<Arc<Mutex<TopicReader>>, LogError> {
@@ -398,20 +405,36 @@ impl Log for KafkaLog {
         let reader = self.reader(topic)?;
         let mut reader = reader.lock();
         let key = (topic.to_string(), partition);
-        // records from other producers show up as the consumer streams them
-        let end = self.delivered.lock().get(&key).copied().unwrap_or(0);
+        let delivered = self.delivered.lock().get(&key).copied().unwrap_or(0);
         if !reader.continues(partition, offset) {
             // a seek: ask the broker where the partition starts and ends
             let (low, high) = self.watermarks(topic, partition)?;
-            if offset < low || offset > high.max(end) {
+            if offset < low || offset > high.max(delivered) {
                 return Err(LogError::OffsetOutOfRange {
                     topic: topic.to_string(),
                     partition,
                     offset,
                 });
             }
+            self.seek_ends.lock().insert(key.clone(), high);
         }
-        reader.fetch(partition, offset, max, end, FETCH_WAIT)
+        let seek_end = self.seek_ends.lock().get(&key).copied().unwrap_or(0);
+        // wait for records known to be there: delivered by this log, or below
+        // the watermark seen at the seek (records of other producers arrive
+        // as the consumer streams them)
+        let (end, wait) = if offset < delivered {
+            (delivered, FETCH_WAIT)
+        } else if offset < seek_end {
+            (seek_end, SEEK_WAIT)
+        } else {
+            (0, Duration::ZERO)
+        };
+        let got = reader.fetch(partition, offset, max, end, wait)?;
+        if got.is_empty() && offset >= delivered && offset < seek_end {
+            // nothing readable up to the watermark: transaction markers
+            self.seek_ends.lock().insert(key, offset);
+        }
+        Ok(got)
     }
 
     fn end_offsets(&self, topic: &str) -> Result<Vec<i64>, LogError> {
