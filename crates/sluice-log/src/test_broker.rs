@@ -20,6 +20,15 @@ impl TestBroker {
     /// Installs tansu when missing, starts it and waits until it accepts
     /// connections.
     pub fn start() -> TestBroker {
+        Self::start_with(&[])
+    }
+
+    /// A broker that requires SASL authentication of its clients.
+    pub fn start_authenticated() -> TestBroker {
+        Self::start_with(&["--authentication"])
+    }
+
+    fn start_with(extra: &[&str]) -> TestBroker {
         let binary = tansu_binary();
         let port = free_port();
         let url = format!("tcp://127.0.0.1:{port}");
@@ -32,6 +41,7 @@ impl TestBroker {
                 &url,
             ])
             .args(["--storage-engine", "memory://tansu/", "--silent"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -42,3 +42,32 @@ fn unknown_topics_are_named() {
     let err = log.create_topic(&TopicSpec::new("t1", 2)).unwrap_err();
     assert!(matches!(err, LogError::TopicExists(_)), "{err}");
 }
+
+#[test]
+fn a_failed_authentication_says_why() {
+    let broker = TestBroker::start_authenticated();
+    let mut props = broker.properties();
+    for (k, v) in [
+        ("security.protocol", "SASL_PLAINTEXT"),
+        ("sasl.mechanism", "PLAIN"),
+        ("sasl.username", "nobody"),
+        ("sasl.password", "wrong"),
+    ] {
+        props.insert(k.to_string(), v.to_string());
+    }
+    let err = KafkaLog::connect(&props)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.starts_with(&format!(
+            "Kafka error while connecting to the Kafka cluster at {}:",
+            broker.bootstrap_servers()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("SASL PLAIN mechanism handshake failed"),
+        "{err}"
+    );
+}

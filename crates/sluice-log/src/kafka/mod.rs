@@ -27,9 +27,11 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use rdkafka::admin::AdminClient;
+use rdkafka::client::ClientContext;
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::error::KafkaError;
 use rdkafka::producer::BaseProducer;
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -52,7 +54,7 @@ pub struct KafkaLog {
     admin: AdminClient<DefaultClientContext>,
     producer: BaseProducer<DeliveryContext>,
     /// Answers metadata and watermark requests.
-    meta: BaseConsumer,
+    meta: BaseConsumer<ErrorCapture>,
     readers: Mutex<HashMap<String, Arc<Mutex<TopicReader>>>>,
     groups: Mutex<HashMap<String, Arc<BaseConsumer>>>,
     /// topic → partition count, as last seen
@@ -101,8 +103,8 @@ impl KafkaLog {
         let producer = producer_config
             .create_with_context(DeliveryContext)
             .map_err(|e| create_error("producer", e))?;
-        let meta: BaseConsumer = consumer_config(&settings, "sluice-metadata")
-            .create()
+        let meta: BaseConsumer<ErrorCapture> = consumer_config(&settings, "sluice-metadata")
+            .create_with_context(ErrorCapture::default())
             .map_err(|e| create_error("consumer", e))?;
         let log = KafkaLog {
             settings,
@@ -118,7 +120,8 @@ impl KafkaLog {
             transactional: exactly_once(properties)?.then(|| Mutex::new(HashMap::new())),
             sticky: AtomicI32::new(0),
         };
-        // fail now, with one clear message, when nothing answers
+        // fail now, with one clear message, when nothing answers: what the
+        // request saw, and why the connection failed (refused, TLS, SASL)
         log.meta
             .fetch_metadata(None, Duration::from_secs(10))
             .map_err(|e| LogError::Broker {
@@ -126,9 +129,23 @@ impl KafkaLog {
                     "connecting to the Kafka cluster at {}",
                     log.settings["bootstrap.servers"]
                 ),
-                message: e.to_string(),
+                message: match log.last_error() {
+                    Some(why) => format!("{e}: {why}"),
+                    None => e.to_string(),
+                },
             })?;
         Ok(log)
+    }
+
+    /// The last error librdkafka reported for the metadata client (served
+    /// from its queue: a consumer reports errors when polled).
+    fn last_error(&self) -> Option<String> {
+        for _ in 0..10 {
+            if self.meta.poll(Duration::from_millis(10)).is_none() {
+                break;
+            }
+        }
+        self.meta.context().last_error()
     }
 
     /// The partition count of `topic` (cached; asked for when unknown).
@@ -305,6 +322,29 @@ impl Drop for KafkaLog {
         producer::flush(&self.producer);
     }
 }
+
+/// Keeps the last error librdkafka reported for a client (connection refused,
+/// SASL authentication failed, TLS handshake failed, ...), which the failed
+/// request itself only calls a transport failure.
+#[derive(Default)]
+pub struct ErrorCapture {
+    last: Mutex<Option<String>>,
+}
+
+impl ErrorCapture {
+    fn last_error(&self) -> Option<String> {
+        self.last.lock().clone()
+    }
+}
+
+impl ClientContext for ErrorCapture {
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::warn!("kafka: {error}: {reason}");
+        *self.last.lock() = Some(reason.to_string());
+    }
+}
+
+impl ConsumerContext for ErrorCapture {}
 
 fn consumer_config(settings: &BTreeMap<String, String>, group: &str) -> ClientConfig {
     let mut config = config::client_config(
