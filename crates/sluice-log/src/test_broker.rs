@@ -55,6 +55,26 @@ impl TestBroker {
         broker
     }
 
+    /// Freeze the broker process (SIGSTOP): it stops answering, connections
+    /// stay open, nothing it stored is lost.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Let a paused broker run again (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        let status = Command::new("kill")
+            .arg(sig)
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {sig} failed");
+    }
+
     /// `host:port` for `bootstrap.servers`.
     pub fn bootstrap_servers(&self) -> String {
         format!("127.0.0.1:{}", self.port)
