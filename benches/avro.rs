@@ -9,11 +9,13 @@
 //!
 //! Run: `cargo bench --bench avro` (SLUICE_BENCH_EVENTS to change the count).
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use apache_avro::types::Value as Avro;
 use apache_avro::reader::datum::GenericDatumReader;
+use apache_avro::types::Value as Avro;
 use apache_avro::writer::datum::GenericDatumWriter;
 use apache_avro::Schema;
 use sluice_engine::log::{EmbeddedLog, Log, Record, TopicSpec};
@@ -43,9 +45,18 @@ fn bids(schema: &Schema, id: i32, n: usize) -> Vec<Record> {
             let value = Avro::Record(vec![
                 ("auction".into(), Avro::Long(1000 + (i % 997) as i64)),
                 ("bidder".into(), Avro::Long(5000 + (i % 7919) as i64)),
-                ("price".into(), Avro::Double((100 + (i * 37) % 100_000) as f64)),
-                ("channel".into(), Avro::String(if i % 3 == 0 { "web" } else { "mobile" }.into())),
-                ("url".into(), Avro::String(format!("https://bid.example/{}", i % 101))),
+                (
+                    "price".into(),
+                    Avro::Double((100 + (i * 37) % 100_000) as f64),
+                ),
+                (
+                    "channel".into(),
+                    Avro::String(if i % 3 == 0 { "web" } else { "mobile" }.into()),
+                ),
+                (
+                    "url".into(),
+                    Avro::String(format!("https://bid.example/{}", i % 101)),
+                ),
                 ("extra".into(), Avro::String("xxxxxxxxxxxxxxxxxxxx".into())),
             ]);
             let datum = writer.write_value_to_vec(value).expect("encode");
@@ -65,15 +76,26 @@ fn baseline(records: &[Record], input: &Schema, output: &Schema) -> usize {
         let Ok(Avro::Record(fields)) = reader.read_value(&mut &bytes[5..]) else {
             continue;
         };
-        let field = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        let field = |name: &str| {
+            fields
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
         let price = match field("price") {
             Some(Avro::Double(p)) => p * 0.908,
             _ => 0.0,
         };
         let union = |v: Avro| Avro::Union(1, Box::new(v));
         let projected = Avro::Record(vec![
-            ("AUCTION".into(), union(field("auction").unwrap_or(Avro::Null))),
-            ("BIDDER".into(), union(field("bidder").unwrap_or(Avro::Null))),
+            (
+                "AUCTION".into(),
+                union(field("auction").unwrap_or(Avro::Null)),
+            ),
+            (
+                "BIDDER".into(),
+                union(field("bidder").unwrap_or(Avro::Null)),
+            ),
             ("PRICE_EUR".into(), union(Avro::Double(price))),
             ("TS".into(), union(Avro::Long(r.timestamp))),
         ]);
@@ -98,7 +120,10 @@ fn sluice(n: usize) -> (usize, Duration) {
     let schema = Schema::parse_str(BID).expect("schema");
     log.produce(
         "bids",
-        bids(&schema, id, n).into_iter().map(|r| (Some(0), r)).collect(),
+        bids(&schema, id, n)
+            .into_iter()
+            .map(|r| (Some(0), r))
+            .collect(),
     )
     .expect("produce");
     engine
@@ -115,17 +140,6 @@ fn sluice(n: usize) -> (usize, Duration) {
     (produced as usize, start.elapsed())
 }
 
-/// Best of three runs, to keep one-off stalls out of the ratio.
-fn rate(n: usize, f: impl Fn() -> (usize, Duration)) -> f64 {
-    (0..3)
-        .map(|_| {
-            let (done, took) = f();
-            assert_eq!(done, n, "every record must come out");
-            n as f64 / took.as_secs_f64()
-        })
-        .fold(0.0, f64::max)
-}
-
 fn main() {
     let n: usize = std::env::var("SLUICE_BENCH_EVENTS")
         .ok()
@@ -134,12 +148,12 @@ fn main() {
     let input = Schema::parse_str(BID).expect("schema");
     let output = Schema::parse_str(OUT).expect("schema");
     let records = bids(&input, 1, n);
-    let base = rate(n, || {
+    let base = common::best_rate(n, || {
         let t = Instant::now();
         let done = baseline(&records, &input, &output);
         (done, t.elapsed())
     });
-    let ours = rate(n, || sluice(n));
+    let ours = common::best_rate(n, || sluice(n));
     println!("stateless bids query, {n} AVRO events in and out, 1 core");
     println!("  baseline (apache-avro decode + project + encode): {base:>12.0} events/s");
     println!("  sluice   (embedded log, CSAS, schema registry):   {ours:>12.0} events/s");

@@ -10,6 +10,8 @@
 //!
 //! Run: `cargo bench --bench kafka` (SLUICE_BENCH_EVENTS to change the count).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,26 +21,9 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
-use serde_json::json;
-use sluice_engine::log::{KafkaLog, Log, Record, TopicSpec};
+use sluice_engine::log::{KafkaLog, Log, TopicSpec};
 use sluice_engine::{Engine, EngineConfig};
 use sluice_log::test_broker::TestBroker;
-
-fn bids(n: usize) -> Vec<Record> {
-    (0..n)
-        .map(|i| {
-            let value = json!({
-                "auction": 1000 + (i % 997),
-                "bidder": 5000 + (i % 7919),
-                "price": 100 + (i * 37) % 100_000,
-                "channel": if i % 3 == 0 { "web" } else { "mobile" },
-                "url": format!("https://bid.example/{}", i % 101),
-                "extra": "xxxxxxxxxxxxxxxxxxxx",
-            });
-            Record::new(None, Some(value.to_string().into_bytes()), i as i64)
-        })
-        .collect()
-}
 
 fn client(properties: &BTreeMap<String, String>) -> ClientConfig {
     let mut c = ClientConfig::new();
@@ -139,7 +124,7 @@ fn main() {
     };
     let log = Arc::new(KafkaLog::connect(&properties).expect("connect"));
     log.create_topic(&TopicSpec::new("bids", 1)).expect("topic");
-    for chunk in bids(n).chunks(10_000) {
+    for chunk in common::wide_bids(n).chunks(10_000) {
         log.produce(
             "bids",
             chunk.iter().cloned().map(|r| (Some(0), r)).collect(),

@@ -6,28 +6,14 @@
 //!
 //! Run: `cargo bench --bench stateless` (SLUICE_BENCH_EVENTS to change the count).
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{json, Value};
 use sluice_engine::log::{EmbeddedLog, Log, Record, TopicSpec};
 use sluice_engine::{Engine, EngineConfig};
-
-fn bids(n: usize) -> Vec<Record> {
-    (0..n)
-        .map(|i| {
-            let value = json!({
-                "auction": 1000 + (i % 997),
-                "bidder": 5000 + (i % 7919),
-                "price": 100 + (i * 37) % 100_000,
-                "channel": if i % 3 == 0 { "web" } else { "mobile" },
-                "url": format!("https://bid.example/{}", i % 101),
-                "extra": "xxxxxxxxxxxxxxxxxxxx",
-            });
-            Record::new(None, Some(value.to_string().into_bytes()), i as i64)
-        })
-        .collect()
-}
 
 /// Parse each record and write the projected JSON: the least any engine must do.
 fn baseline(records: &[Record]) -> usize {
@@ -80,29 +66,18 @@ fn sluice(records: &[Record]) -> (usize, std::time::Duration) {
     (produced as usize, start.elapsed())
 }
 
-/// Best of three runs, to keep one-off stalls out of the ratio.
-fn rate(n: usize, f: impl Fn() -> (usize, std::time::Duration)) -> f64 {
-    (0..3)
-        .map(|_| {
-            let (done, took) = f();
-            assert_eq!(done, n, "every record must come out");
-            n as f64 / took.as_secs_f64()
-        })
-        .fold(0.0, f64::max)
-}
-
 fn main() {
     let n: usize = std::env::var("SLUICE_BENCH_EVENTS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(500_000);
-    let records = bids(n);
-    let base = rate(n, || {
+    let records = common::wide_bids(n);
+    let base = common::best_rate(n, || {
         let t = Instant::now();
         let done = baseline(&records);
         (done, t.elapsed())
     });
-    let ours = rate(n, || sluice(&records));
+    let ours = common::best_rate(n, || sluice(&records));
     println!("stateless bids query, {n} JSON events, 1 core");
     println!("  baseline (serde_json parse + project + write): {base:>12.0} events/s");
     println!("  sluice   (embedded log, CSAS):                 {ours:>12.0} events/s");

@@ -55,6 +55,36 @@ pub fn bids(n: usize, keys: usize, keyed: bool) -> Vec<Record> {
         .collect()
 }
 
+/// The wide bids of the stateless benchmarks: six JSON fields, keyless, one per
+/// millisecond.
+pub fn wide_bids(n: usize) -> Vec<Record> {
+    (0..n)
+        .map(|i| {
+            let value = json!({
+                "auction": 1000 + (i % 997),
+                "bidder": 5000 + (i % 7919),
+                "price": 100 + (i * 37) % 100_000,
+                "channel": if i % 3 == 0 { "web" } else { "mobile" },
+                "url": format!("https://bid.example/{}", i % 101),
+                "extra": "xxxxxxxxxxxxxxxxxxxx",
+            });
+            Record::new(None, Some(value.to_string().into_bytes()), i as i64)
+        })
+        .collect()
+}
+
+/// Events per second of the best of three runs of `f` (which returns how many
+/// events came out and how long it took), to keep one-off stalls out of ratios.
+pub fn best_rate(n: usize, f: impl Fn() -> (usize, std::time::Duration)) -> f64 {
+    (0..3)
+        .map(|_| {
+            let (done, took) = f();
+            assert_eq!(done, n, "every record must come out");
+            n as f64 / took.as_secs_f64()
+        })
+        .fold(0.0, f64::max)
+}
+
 /// What one benchmark run measured.
 pub struct Measured {
     pub events_per_sec: f64,

@@ -141,27 +141,15 @@ pub fn list_topics(log: &KafkaLog) -> Result<Vec<String>, LogError> {
 }
 
 pub fn describe_topic(log: &KafkaLog, name: &str) -> Result<TopicDescription, LogError> {
-    let md = log
-        .meta
-        .fetch_metadata(Some(name), REQUEST_TIMEOUT)
-        .map_err(|e| request_error(name, "describe", e))?;
-    let topic = md
-        .topics()
-        .iter()
-        .find(|t| t.name() == name)
-        .ok_or_else(|| LogError::UnknownTopic(name.to_string()))?;
-    if let Some(e) = topic.error() {
-        return Err(refusal(name, "describe", e.into()));
-    }
     let mut partitions = Vec::new();
     let mut replicas = 1;
-    for p in topic.partitions() {
-        replicas = i16::try_from(p.replicas().len()).unwrap_or(i16::MAX).max(1);
-        let (low, high) = log.watermarks(name, p.id())?;
+    for (id, copies) in partition_metadata(log, name, "describe")? {
+        replicas = i16::try_from(copies).unwrap_or(i16::MAX).max(1);
+        let (low, high) = log.watermarks(name, id)?;
         partitions.push(PartitionInfo {
-            id: p.id(),
+            id,
             start_offset: low,
-            end_offset: log.known_end(name, p.id(), high),
+            end_offset: log.known_end(name, id, high),
         });
     }
     partitions.sort_by_key(|p| p.id);
@@ -241,25 +229,38 @@ pub fn add_partitions(log: &KafkaLog, name: &str, total: i32) -> Result<(), LogE
     wait_for(log, name, Some(total))
 }
 
+/// Each partition of `topic` as metadata gives it: (id, replica count), in
+/// one request; [`LogError::UnknownTopic`] when there is no such topic.
+fn partition_metadata(
+    log: &KafkaLog,
+    topic: &str,
+    doing: &str,
+) -> Result<Vec<(i32, usize)>, LogError> {
+    let md = log
+        .meta
+        .fetch_metadata(Some(topic), REQUEST_TIMEOUT)
+        .map_err(|e| request_error(topic, doing, e))?;
+    let t = md
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic)
+        .ok_or_else(|| LogError::UnknownTopic(topic.to_string()))?;
+    if let Some(e) = t.error() {
+        return Err(refusal(topic, doing, e.into()));
+    }
+    if t.partitions().is_empty() {
+        return Err(LogError::UnknownTopic(topic.to_string()));
+    }
+    Ok(t.partitions()
+        .iter()
+        .map(|p| (p.id(), p.replicas().len()))
+        .collect())
+}
+
 impl KafkaLog {
     /// The partition count metadata gives for `topic` (one request).
     pub(super) fn metadata_partitions(&self, topic: &str) -> Result<i32, LogError> {
-        let md = self
-            .meta
-            .fetch_metadata(Some(topic), REQUEST_TIMEOUT)
-            .map_err(|e| request_error(topic, "look up", e))?;
-        let t = md
-            .topics()
-            .iter()
-            .find(|t| t.name() == topic)
-            .ok_or_else(|| LogError::UnknownTopic(topic.to_string()))?;
-        if let Some(e) = t.error() {
-            return Err(refusal(topic, "look up", e.into()));
-        }
-        if t.partitions().is_empty() {
-            return Err(LogError::UnknownTopic(topic.to_string()));
-        }
-        Ok(t.partitions().len() as i32)
+        Ok(partition_metadata(self, topic, "look up")?.len() as i32)
     }
 
     /// (first offset, end offset) of a partition (one request).
