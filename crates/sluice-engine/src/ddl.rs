@@ -13,6 +13,7 @@ use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::properties::WithClause;
 use crate::result::StatementResult;
+use sluice_formats::RegisteredSchema;
 
 pub(crate) fn kind_name(kind: SourceKind) -> &'static str {
     match kind {
@@ -250,11 +251,11 @@ impl Engine {
         key_format: &FormatDesc,
         value_format: &FormatDesc,
     ) -> Result<Vec<ColumnDef>> {
-        let latest = |is_key: bool| -> Result<Option<String>> {
+        let latest = |is_key: bool| -> Result<Option<RegisteredSchema>> {
             Ok(self
                 .registry
                 .latest(&sluice_formats::subject_name(topic, is_key))?
-                .map(|(_, s)| s.schema))
+                .map(|(_, s)| s))
         };
         let infers = |f: &FormatDesc| matches!(f.name.as_str(), "AVRO" | "PROTOBUF");
         if !infers(value_format) {
@@ -272,9 +273,9 @@ impl Engine {
         })?;
         let wrapped = value_format.wrap_single_value != Some(false);
         let value = match (value_format.name.as_str(), wrapped) {
-            ("PROTOBUF", _) => sluice_formats::protobuf_schema_to_columns(&schema, false)?,
-            (_, true) => sluice_formats::avro_schema_to_columns(&schema, false)?,
-            (_, false) => sluice_formats::avro_schema_to_unwrapped_column(&schema, false)?,
+            ("PROTOBUF", _) => self.protobuf_columns(&schema, false)?,
+            (_, true) => sluice_formats::avro_schema_to_columns(&schema.schema, false)?,
+            (_, false) => sluice_formats::avro_schema_to_unwrapped_column(&schema.schema, false)?,
         };
         for f in value.fields() {
             columns.push(ColumnDef::new(
@@ -291,6 +292,23 @@ impl Engine {
         Ok(columns)
     }
 
+    /// The columns of a registered Protobuf schema, with the files it imports
+    /// fetched by reference.
+    fn protobuf_columns(
+        &self,
+        schema: &RegisteredSchema,
+        is_key: bool,
+    ) -> Result<arrow::datatypes::Schema> {
+        let references = sluice_formats::schema_references(self.registry.as_ref(), schema)
+            .map_err(EngineError::statement)?;
+        Ok(sluice_formats::protobuf_schema_to_columns_with(
+            &schema.schema,
+            is_key,
+            None,
+            &references,
+        )?)
+    }
+
     /// The key column a registered AVRO key schema gives (`ROWKEY`), if any.
     fn inferred_key_columns(&self, topic: &str, key_format: &FormatDesc) -> Result<Vec<ColumnDef>> {
         if !matches!(key_format.name.as_str(), "AVRO" | "PROTOBUF") {
@@ -301,7 +319,7 @@ impl Engine {
             return Ok(Vec::new());
         };
         let key = if key_format.name == "PROTOBUF" {
-            sluice_formats::protobuf_schema_to_columns(&schema.schema, true)?
+            self.protobuf_columns(&schema, true)?
         } else {
             sluice_formats::avro_schema_to_unwrapped_column(&schema.schema, true)?
         };

@@ -132,6 +132,16 @@ fn parse_registered(
     registry: &dyn SchemaRegistry,
     registered: &RegisteredSchema,
 ) -> Result<ProtoSchema, String> {
+    let references = schema_references(registry, registered)?;
+    ProtoSchema::parse(&registered.schema, &references)
+}
+
+/// The files a registered Protobuf schema imports, by the names it imports them
+/// with: each reference's subject at its newest version, and theirs in turn.
+pub fn schema_references(
+    registry: &dyn SchemaRegistry,
+    registered: &RegisteredSchema,
+) -> Result<Vec<(String, String)>, String> {
     let mut references = Vec::new();
     let mut pending: Vec<_> = registered.references.clone();
     while let Some(reference) = pending.pop() {
@@ -145,7 +155,7 @@ fn parse_registered(
         pending.extend(schema.references.iter().cloned());
         references.push((reference.name.clone(), schema.schema));
     }
-    ProtoSchema::parse(&registered.schema, &references)
+    Ok(references)
 }
 
 pub(crate) struct ProtobufCodec {

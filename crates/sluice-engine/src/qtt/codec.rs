@@ -173,27 +173,56 @@ pub fn precreate_topics<'a>(
 
 /// Register the schemas a case's producers registered (`topics[].keySchema/valueSchema`).
 pub fn register_topic_schemas(registry: &Arc<dyn SchemaRegistry>, topics: &[TopicEntry]) {
-    use sluice_formats::{subject_name, RegisteredSchema, SchemaType};
+    use sluice_formats::{subject_name, RegisteredSchema, SchemaReference};
     for t in topics {
-        for (schema, format, is_key) in [
-            (&t.key_schema, &t.key_format, true),
-            (&t.value_schema, &t.value_format, false),
+        for (schema, format, references, is_key) in [
+            (&t.key_schema, &t.key_format, &t.key_schema_references, true),
+            (
+                &t.value_schema,
+                &t.value_format,
+                &t.value_schema_references,
+                false,
+            ),
         ] {
             let Some(schema) = schema else { continue };
-            let kind = match format.as_deref().map(str::to_uppercase).as_deref() {
-                None | Some("AVRO") => SchemaType::Avro,
-                Some("JSON") | Some("JSON_SR") => SchemaType::Json,
-                Some(_) => SchemaType::Protobuf,
-            };
-            let text = match schema {
-                Value::String(s) if kind != SchemaType::Avro => s.clone(),
-                other => other.to_string(),
-            };
-            // a schema the registry refuses is the statements' problem to report
-            let _ = registry.register(
-                &subject_name(&t.name, is_key),
-                &RegisteredSchema::new(kind, text),
-            );
+            let kind = schema_type(format.as_deref());
+            let mut registered = RegisteredSchema::new(kind, schema_text(kind, schema));
+            registered.references = references
+                .iter()
+                .map(|r| SchemaReference {
+                    name: r.name.clone(),
+                    subject: r.name.clone(),
+                    version: 1,
+                })
+                .collect();
+            // the topic's own schema first (it gets the first id, as with
+            // ksqlDB's test registry), then what it imports; a schema the
+            // registry refuses is the statements' problem to report
+            let _ = registry.register(&subject_name(&t.name, is_key), &registered);
+            for r in references {
+                let kind = schema_type(r.format.as_deref().or(format.as_deref()));
+                let _ = registry.register(
+                    &r.name,
+                    &RegisteredSchema::new(kind, schema_text(kind, &r.schema)),
+                );
+            }
         }
+    }
+}
+
+fn schema_type(format: Option<&str>) -> sluice_formats::SchemaType {
+    use sluice_formats::SchemaType;
+    match format.map(str::to_uppercase).as_deref() {
+        None | Some("AVRO") => SchemaType::Avro,
+        Some("JSON") | Some("JSON_SR") => SchemaType::Json,
+        Some(_) => SchemaType::Protobuf,
+    }
+}
+
+/// Protobuf and JSON schemas come as text; an AVRO schema as JSON.
+fn schema_text(kind: sluice_formats::SchemaType, schema: &Value) -> String {
+    match schema {
+        Value::String(s) if kind != sluice_formats::SchemaType::Avro => s.clone(),
+        other => other.to_string(),
     }
 }

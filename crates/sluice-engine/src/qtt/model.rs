@@ -84,6 +84,20 @@ pub struct TopicEntry {
     pub key_format: Option<String>,
     #[serde(rename = "valueFormat")]
     pub value_format: Option<String>,
+    /// Schemas the key or value schema imports (Protobuf files, JSON schemas),
+    /// registered under their names.
+    #[serde(rename = "keySchemaReferences", default)]
+    pub key_schema_references: Vec<SchemaReferenceEntry>,
+    #[serde(rename = "valueSchemaReferences", default)]
+    pub value_schema_references: Vec<SchemaReferenceEntry>,
+}
+
+/// One referenced schema of a `topics` entry.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SchemaReferenceEntry {
+    pub name: String,
+    pub format: Option<String>,
+    pub schema: Value,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
