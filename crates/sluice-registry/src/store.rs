@@ -1,0 +1,579 @@
+//! The registry's state and operations: global schema ids, subjects and their
+//! versions, soft and permanent deletes, compatibility levels. Every change is
+//! written to the `_schemas` topic before it is applied, and opening a registry
+//! replays that topic.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use sluice_formats::{FormatError, RegisteredSchema, SchemaRegistry};
+use sluice_log::Log;
+
+use crate::compat::{self, CompatibilityLevel};
+use crate::error::RegistryError;
+use crate::schema::{self, Parsed};
+use crate::storage::{Change, Storage};
+
+/// A version of a subject, as a URL names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionSpec {
+    Latest,
+    Number(i32),
+}
+
+impl VersionSpec {
+    /// `latest`, `-1` (Confluent's alias for it) or a positive number.
+    pub fn parse(text: &str) -> Result<VersionSpec, RegistryError> {
+        if text.eq_ignore_ascii_case("latest") || text == "-1" {
+            return Ok(VersionSpec::Latest);
+        }
+        match text.parse::<i32>() {
+            Ok(n) if n > 0 => Ok(VersionSpec::Number(n)),
+            _ => Err(RegistryError::InvalidVersion(text.to_string())),
+        }
+    }
+}
+
+/// One version of a subject, as the REST API answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectVersion {
+    pub subject: String,
+    pub version: i32,
+    pub id: i32,
+    pub schema: RegisteredSchema,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct VersionEntry {
+    id: i32,
+    deleted: bool,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Every schema ever registered, by id; ids are never reused for another schema.
+    schemas: BTreeMap<i32, RegisteredSchema>,
+    /// Subjects' versions, by number.
+    subjects: BTreeMap<String, BTreeMap<i32, VersionEntry>>,
+    global: CompatibilityLevel,
+    subject_levels: BTreeMap<String, CompatibilityLevel>,
+}
+
+impl State {
+    fn apply(&mut self, change: Change) {
+        match change {
+            Change::Version {
+                subject,
+                version,
+                id,
+                schema,
+                deleted,
+            } => {
+                self.schemas.entry(id).or_insert(schema);
+                self.subjects
+                    .entry(subject)
+                    .or_default()
+                    .insert(version, VersionEntry { id, deleted });
+            }
+            Change::VersionRemoved { subject, version } => {
+                if let Some(versions) = self.subjects.get_mut(&subject) {
+                    versions.remove(&version);
+                    if versions.is_empty() {
+                        self.subjects.remove(&subject);
+                    }
+                }
+            }
+            Change::Config {
+                subject: None,
+                level,
+            } => self.global = level.unwrap_or_default(),
+            Change::Config {
+                subject: Some(subject),
+                level: Some(level),
+            } => {
+                self.subject_levels.insert(subject, level);
+            }
+            Change::Config {
+                subject: Some(subject),
+                level: None,
+            } => {
+                self.subject_levels.remove(&subject);
+            }
+        }
+    }
+
+    fn id_of(&self, schema: &RegisteredSchema) -> Option<i32> {
+        self.schemas
+            .iter()
+            .find(|(_, s)| *s == schema)
+            .map(|(id, _)| *id)
+    }
+
+    fn next_id(&self) -> i32 {
+        self.schemas.keys().next_back().map_or(1, |id| id + 1)
+    }
+
+    /// A subject's versions; `deleted` includes soft-deleted ones. Not found
+    /// when there are none to show.
+    fn versions(
+        &self,
+        subject: &str,
+        deleted: bool,
+    ) -> Result<Vec<(i32, VersionEntry)>, RegistryError> {
+        let versions: Vec<_> = self
+            .subjects
+            .get(subject)
+            .into_iter()
+            .flatten()
+            .filter(|(_, e)| deleted || !e.deleted)
+            .map(|(v, e)| (*v, *e))
+            .collect();
+        if versions.is_empty() {
+            return Err(RegistryError::SubjectNotFound(subject.to_string()));
+        }
+        Ok(versions)
+    }
+
+    fn version(
+        &self,
+        subject: &str,
+        spec: VersionSpec,
+        deleted: bool,
+    ) -> Result<(i32, VersionEntry), RegistryError> {
+        let versions = self.versions(subject, deleted)?;
+        let found = match spec {
+            VersionSpec::Latest => versions.last().copied(),
+            VersionSpec::Number(n) => versions.iter().find(|(v, _)| *v == n).copied(),
+        };
+        found.ok_or_else(|| RegistryError::VersionNotFound {
+            subject: subject.to_string(),
+            version: match spec {
+                VersionSpec::Latest => "latest".to_string(),
+                VersionSpec::Number(n) => n.to_string(),
+            },
+        })
+    }
+
+    fn schema(&self, id: i32) -> Result<&RegisteredSchema, RegistryError> {
+        self.schemas
+            .get(&id)
+            .ok_or_else(|| RegistryError::SchemaNotFound(id.to_string()))
+    }
+
+    fn level(&self, subject: &str) -> CompatibilityLevel {
+        self.subject_levels
+            .get(subject)
+            .copied()
+            .unwrap_or(self.global)
+    }
+
+    /// The texts of the schemas `schema` refers to, transitively, by the names
+    /// it uses; an unknown reference makes the schema invalid.
+    fn referenced(
+        &self,
+        schema: &RegisteredSchema,
+    ) -> Result<Vec<(String, String)>, RegistryError> {
+        let mut found: Vec<(String, String)> = Vec::new();
+        let mut pending = schema.references.clone();
+        while let Some(r) = pending.pop() {
+            if found.iter().any(|(name, _)| *name == r.name) {
+                continue;
+            }
+            let (_, entry) = self
+                .version(&r.subject, VersionSpec::Number(r.version), true)
+                .map_err(|_| {
+                    RegistryError::InvalidSchema(format!(
+                        "reference '{}' to subject '{}' version {} not found",
+                        r.name, r.subject, r.version
+                    ))
+                })?;
+            let target = self.schema(entry.id)?;
+            pending.extend(target.references.iter().cloned());
+            found.push((r.name.clone(), target.schema.clone()));
+        }
+        Ok(found)
+    }
+
+    fn parse(&self, schema: &RegisteredSchema) -> Result<Parsed, RegistryError> {
+        schema::parse(schema, &self.referenced(schema)?)
+    }
+
+    /// Why `new` may not follow the live versions `against` of `subject` at `level`.
+    fn incompatibilities(
+        &self,
+        level: CompatibilityLevel,
+        new: &RegisteredSchema,
+        against: &[VersionEntry],
+    ) -> Result<Vec<String>, RegistryError> {
+        let parsed = self.parse(new)?;
+        if level == CompatibilityLevel::None {
+            return Ok(Vec::new());
+        }
+        let previous = against
+            .iter()
+            .map(|e| self.schema(e.id).and_then(|s| self.parse(s)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(compat::check(level, &parsed, &previous))
+    }
+}
+
+/// The embedded schema registry: shared by the engine (through
+/// [`SchemaRegistry`]) and the REST API (through [`crate::http::router`]).
+pub struct Registry {
+    storage: Storage,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// Opens the registry stored on `log`: replays its `_schemas` topic
+    /// (created when missing), so ids, versions and levels are as they were.
+    pub fn open(log: Arc<dyn Log>) -> Result<Arc<Registry>, RegistryError> {
+        let (storage, changes) = Storage::open(log)?;
+        let mut state = State::default();
+        for change in changes {
+            state.apply(change);
+        }
+        Ok(Arc::new(Registry {
+            storage,
+            state: Mutex::new(state),
+        }))
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>, RegistryError> {
+        self.state
+            .lock()
+            .map_err(|_| RegistryError::Store("the registry failed earlier; restart".into()))
+    }
+
+    /// Writes the changes to the topic, then applies them.
+    fn commit(&self, state: &mut State, changes: Vec<Change>) -> Result<(), RegistryError> {
+        self.storage.write(&changes)?;
+        for c in changes {
+            state.apply(c);
+        }
+        Ok(())
+    }
+
+    /// Subjects with live versions (`deleted`: with any versions), sorted.
+    pub fn subjects(&self, deleted: bool) -> Result<Vec<String>, RegistryError> {
+        let state = self.lock()?;
+        Ok(state
+            .subjects
+            .iter()
+            .filter(|(_, versions)| deleted || versions.values().any(|e| !e.deleted))
+            .map(|(s, _)| s.clone())
+            .collect())
+    }
+
+    /// A subject's version numbers, oldest first.
+    pub fn versions(&self, subject: &str, deleted: bool) -> Result<Vec<i32>, RegistryError> {
+        let state = self.lock()?;
+        Ok(state
+            .versions(subject, deleted)?
+            .into_iter()
+            .map(|(v, _)| v)
+            .collect())
+    }
+
+    pub fn version(
+        &self,
+        subject: &str,
+        spec: VersionSpec,
+        deleted: bool,
+    ) -> Result<SubjectVersion, RegistryError> {
+        let state = self.lock()?;
+        let (version, entry) = state.version(subject, spec, deleted)?;
+        Ok(SubjectVersion {
+            subject: subject.to_string(),
+            version,
+            id: entry.id,
+            schema: state.schema(entry.id)?.clone(),
+        })
+    }
+
+    /// The schema with this id.
+    pub fn schema(&self, id: i32) -> Result<RegisteredSchema, RegistryError> {
+        self.lock()?.schema(id).cloned()
+    }
+
+    /// The subject versions using schema `id` (`deleted`: soft-deleted ones too).
+    pub fn usages(&self, id: i32, deleted: bool) -> Result<Vec<(String, i32)>, RegistryError> {
+        let state = self.lock()?;
+        state.schema(id)?;
+        Ok(state
+            .subjects
+            .iter()
+            .flat_map(|(s, versions)| {
+                versions
+                    .iter()
+                    .filter(|(_, e)| e.id == id && (deleted || !e.deleted))
+                    .map(|(v, _)| (s.clone(), *v))
+            })
+            .collect())
+    }
+
+    /// Validates and normalizes a schema as it will be stored.
+    fn prepare(&self, schema: &RegisteredSchema) -> Result<RegisteredSchema, RegistryError> {
+        Ok(RegisteredSchema {
+            schema_type: schema.schema_type,
+            schema: schema::normalized_text(schema.schema_type, &schema.schema)?,
+            references: schema.references.clone(),
+        })
+    }
+
+    /// Registers `schema` under `subject`: the id of an equal live version, or
+    /// a new version (with the schema's global id, new or reused) if it is
+    /// compatible with the subject's level.
+    pub fn register(&self, subject: &str, schema: &RegisteredSchema) -> Result<i32, RegistryError> {
+        let schema = self.prepare(schema)?;
+        let mut state = self.lock()?;
+        let live: Vec<(i32, VersionEntry)> = state.versions(subject, false).unwrap_or_default();
+        if let Some((_, e)) = live
+            .iter()
+            .find(|(_, e)| state.schemas.get(&e.id) == Some(&schema))
+        {
+            return Ok(e.id);
+        }
+        let against: Vec<VersionEntry> = live.iter().map(|(_, e)| *e).collect();
+        let messages = state.incompatibilities(state.level(subject), &schema, &against)?;
+        if !messages.is_empty() {
+            return Err(RegistryError::Incompatible {
+                subject: subject.to_string(),
+                messages,
+            });
+        }
+        let id = state.id_of(&schema).unwrap_or_else(|| state.next_id());
+        // numbers of soft-deleted versions are not given out again, as in Confluent
+        let version = state
+            .subjects
+            .get(subject)
+            .and_then(|v| v.keys().next_back())
+            .map_or(1, |v| v + 1);
+        self.commit(
+            &mut state,
+            vec![Change::Version {
+                subject: subject.to_string(),
+                version,
+                id,
+                schema,
+                deleted: false,
+            }],
+        )?;
+        Ok(id)
+    }
+
+    /// The version of `subject` holding `schema` (Confluent's lookup).
+    pub fn lookup(
+        &self,
+        subject: &str,
+        schema: &RegisteredSchema,
+        deleted: bool,
+    ) -> Result<SubjectVersion, RegistryError> {
+        let schema = self.prepare(schema)?;
+        let state = self.lock()?;
+        let versions = state.versions(subject, deleted)?;
+        versions
+            .iter()
+            .rev()
+            .find(|(_, e)| state.schemas.get(&e.id) == Some(&schema))
+            .map(|(version, e)| SubjectVersion {
+                subject: subject.to_string(),
+                version: *version,
+                id: e.id,
+                schema: schema.clone(),
+            })
+            .ok_or_else(|| RegistryError::SchemaNotFound(String::new()))
+    }
+
+    /// Deletes every version of `subject`: soft (they stay readable with
+    /// `deleted=true`), or permanently, which needs a soft delete first.
+    /// Returns the deleted version numbers.
+    pub fn delete_subject(
+        &self,
+        subject: &str,
+        permanent: bool,
+    ) -> Result<Vec<i32>, RegistryError> {
+        let mut state = self.lock()?;
+        let all = state.versions(subject, true)?;
+        let changes: Vec<Change> = if permanent {
+            if all.iter().any(|(_, e)| !e.deleted) {
+                return Err(RegistryError::SubjectNotSoftDeleted(subject.to_string()));
+            }
+            all.iter()
+                .map(|(version, _)| Change::VersionRemoved {
+                    subject: subject.to_string(),
+                    version: *version,
+                })
+                .collect()
+        } else {
+            if all.iter().all(|(_, e)| e.deleted) {
+                return Err(RegistryError::SubjectSoftDeleted(subject.to_string()));
+            }
+            all.iter()
+                .filter(|(_, e)| !e.deleted)
+                .map(|(version, e)| {
+                    Ok(Change::Version {
+                        subject: subject.to_string(),
+                        version: *version,
+                        id: e.id,
+                        schema: state.schema(e.id)?.clone(),
+                        deleted: true,
+                    })
+                })
+                .collect::<Result<_, RegistryError>>()?
+        };
+        let versions = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Version { version, .. } | Change::VersionRemoved { version, .. } => {
+                    Some(*version)
+                }
+                Change::Config { .. } => None,
+            })
+            .collect();
+        self.commit(&mut state, changes)?;
+        Ok(versions)
+    }
+
+    /// Deletes one version, soft or (after a soft delete) permanently.
+    pub fn delete_version(
+        &self,
+        subject: &str,
+        spec: VersionSpec,
+        permanent: bool,
+    ) -> Result<i32, RegistryError> {
+        let mut state = self.lock()?;
+        // `latest` of a soft delete is the newest live version; otherwise any
+        let (version, entry) = match (permanent, spec) {
+            (false, VersionSpec::Latest) => state.version(subject, spec, false)?,
+            _ => state.version(subject, spec, true)?,
+        };
+        let change = match (permanent, entry.deleted) {
+            (true, false) => {
+                return Err(RegistryError::VersionNotSoftDeleted {
+                    subject: subject.to_string(),
+                    version,
+                })
+            }
+            (false, true) => {
+                return Err(RegistryError::VersionSoftDeleted {
+                    subject: subject.to_string(),
+                    version,
+                })
+            }
+            (true, true) => Change::VersionRemoved {
+                subject: subject.to_string(),
+                version,
+            },
+            (false, false) => Change::Version {
+                subject: subject.to_string(),
+                version,
+                id: entry.id,
+                schema: state.schema(entry.id)?.clone(),
+                deleted: true,
+            },
+        };
+        self.commit(&mut state, vec![change])?;
+        Ok(version)
+    }
+
+    /// The global level, or a subject's (`default_to_global`: the global one
+    /// when the subject has none).
+    pub fn config(
+        &self,
+        subject: Option<&str>,
+        default_to_global: bool,
+    ) -> Result<CompatibilityLevel, RegistryError> {
+        let state = self.lock()?;
+        match subject {
+            None => Ok(state.global),
+            Some(s) => match state.subject_levels.get(s) {
+                Some(level) => Ok(*level),
+                None if default_to_global => Ok(state.global),
+                None => Err(RegistryError::SubjectConfigNotFound(s.to_string())),
+            },
+        }
+    }
+
+    pub fn set_config(
+        &self,
+        subject: Option<&str>,
+        level: CompatibilityLevel,
+    ) -> Result<(), RegistryError> {
+        let mut state = self.lock()?;
+        let change = Change::Config {
+            subject: subject.map(String::from),
+            level: Some(level),
+        };
+        self.commit(&mut state, vec![change])
+    }
+
+    /// Removes a subject's level; returns the level it had.
+    pub fn delete_config(&self, subject: &str) -> Result<CompatibilityLevel, RegistryError> {
+        let mut state = self.lock()?;
+        let Some(level) = state.subject_levels.get(subject).copied() else {
+            return Err(RegistryError::SubjectNotFound(subject.to_string()));
+        };
+        let change = Change::Config {
+            subject: Some(subject.to_string()),
+            level: None,
+        };
+        self.commit(&mut state, vec![change])?;
+        Ok(level)
+    }
+
+    /// Why `schema` would break `subject`'s level against one version
+    /// (`Some`), or against the versions the level names (`None`); empty
+    /// when it would not. Against `latest` of a subject without versions,
+    /// anything is compatible (as Confluent answers).
+    pub fn test_compatibility(
+        &self,
+        subject: &str,
+        spec: Option<VersionSpec>,
+        schema: &RegisteredSchema,
+    ) -> Result<Vec<String>, RegistryError> {
+        let schema = self.prepare(schema)?;
+        let state = self.lock()?;
+        let level = state.level(subject);
+        let live = || state.versions(subject, false).unwrap_or_default();
+        let against: Vec<VersionEntry> = match spec {
+            Some(VersionSpec::Number(n)) => {
+                vec![state.version(subject, VersionSpec::Number(n), false)?.1]
+            }
+            Some(VersionSpec::Latest) => live().last().map(|(_, e)| *e).into_iter().collect(),
+            None => live().into_iter().map(|(_, e)| e).collect(),
+        };
+        state.incompatibilities(level, &schema, &against)
+    }
+}
+
+/// Registry errors as the schema formats report them: Confluent's message and code.
+fn format_error(e: RegistryError) -> FormatError {
+    FormatError::Serialization(format!("{e}; error code: {}", e.code()))
+}
+
+impl SchemaRegistry for Registry {
+    fn register(&self, subject: &str, schema: &RegisteredSchema) -> Result<i32, FormatError> {
+        Registry::register(self, subject, schema).map_err(format_error)
+    }
+
+    fn schema_by_id(&self, id: i32) -> Result<RegisteredSchema, FormatError> {
+        self.schema(id).map_err(format_error)
+    }
+
+    fn latest(&self, subject: &str) -> Result<Option<(i32, RegisteredSchema)>, FormatError> {
+        match self.version(subject, VersionSpec::Latest, false) {
+            Ok(v) => Ok(Some((v.id, v.schema))),
+            Err(RegistryError::SubjectNotFound(_) | RegistryError::VersionNotFound { .. }) => {
+                Ok(None)
+            }
+            Err(e) => Err(format_error(e)),
+        }
+    }
+}
