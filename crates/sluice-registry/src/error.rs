@@ -29,8 +29,11 @@ pub enum RegistryError {
     SubjectNotFound(String),
     #[error("Version {version} not found.")]
     VersionNotFound { subject: String, version: String },
+    /// A lookup found no version holding the schema.
+    #[error("Schema not found")]
+    SchemaNotFound,
     #[error("Schema {0} not found")]
-    SchemaNotFound(String),
+    SchemaIdNotFound(String),
     #[error("Subject '{0}' was soft deleted.Set permanent=true to delete permanently")]
     SubjectSoftDeleted(String),
     #[error("Subject '{0}' was not deleted first before being permanently deleted")]
@@ -68,7 +71,7 @@ impl RegistryError {
         match self {
             RegistryError::SubjectNotFound(_) => SUBJECT_NOT_FOUND,
             RegistryError::VersionNotFound { .. } => VERSION_NOT_FOUND,
-            RegistryError::SchemaNotFound(_) => SCHEMA_NOT_FOUND,
+            RegistryError::SchemaNotFound | RegistryError::SchemaIdNotFound(_) => SCHEMA_NOT_FOUND,
             RegistryError::SubjectSoftDeleted(_) => SUBJECT_SOFT_DELETED,
             RegistryError::SubjectNotSoftDeleted(_) => SUBJECT_NOT_SOFT_DELETED,
             RegistryError::VersionSoftDeleted { .. } => VERSION_SOFT_DELETED,

@@ -197,7 +197,7 @@ fn version_json(v: &SubjectVersion) -> Value {
 
 fn schema_id(text: &str) -> Result<i32, RegistryError> {
     text.parse()
-        .map_err(|_| RegistryError::SchemaNotFound(text.to_string()))
+        .map_err(|_| RegistryError::SchemaIdNotFound(text.to_string()))
 }
 
 async fn subjects(State(r): State<Shared>, Query(q): Params) -> Answer {

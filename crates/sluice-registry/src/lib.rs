@@ -14,6 +14,7 @@
 //! It must not know about SQL, statements or the engine: it knows schemas and
 //! the log it keeps them on.
 
+pub mod client;
 pub mod compat;
 pub mod error;
 pub mod http;

@@ -157,7 +157,7 @@ impl State {
     fn schema(&self, id: i32) -> Result<&RegisteredSchema, RegistryError> {
         self.schemas
             .get(&id)
-            .ok_or_else(|| RegistryError::SchemaNotFound(id.to_string()))
+            .ok_or_else(|| RegistryError::SchemaIdNotFound(id.to_string()))
     }
 
     fn level(&self, subject: &str) -> CompatibilityLevel {
@@ -388,7 +388,7 @@ impl Registry {
                 id: e.id,
                 schema: schema.clone(),
             })
-            .ok_or_else(|| RegistryError::SchemaNotFound(String::new()))
+            .ok_or(RegistryError::SchemaNotFound)
     }
 
     /// Deletes every version of `subject`: soft (they stay readable with

@@ -53,7 +53,7 @@ fn ids_are_global_and_versions_per_subject() -> Result {
     assert_eq!(r.lookup("b-value", &record(V1), false)?.version, 1);
     assert!(matches!(
         r.lookup("b-value", &record(V2), false),
-        Err(RegistryError::SchemaNotFound(_))
+        Err(RegistryError::SchemaNotFound)
     ));
     assert_eq!(
         r.usages(1, false)?,
@@ -63,7 +63,10 @@ fn ids_are_global_and_versions_per_subject() -> Result {
     let json = RegisteredSchema::new(SchemaType::Json, r#"{"type":"object"}"#);
     assert_eq!(r.register("c-value", &json)?, 3);
     assert_eq!(r.schema(3)?, json);
-    assert!(matches!(r.schema(9), Err(RegistryError::SchemaNotFound(_))));
+    assert!(matches!(
+        r.schema(9),
+        Err(RegistryError::SchemaIdNotFound(_))
+    ));
     Ok(())
 }
 
