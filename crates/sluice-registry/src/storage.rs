@@ -184,33 +184,38 @@ pub(crate) struct Storage {
 }
 
 impl Storage {
-    /// Opens the topic (creating it with one partition if missing) and reads
-    /// every change it holds, oldest first.
-    pub(crate) fn open(log: Arc<dyn Log>) -> Result<(Storage, Vec<Change>), RegistryError> {
+    /// Opens the topic, creating it with one partition (as Confluent's
+    /// `_schemas`: the order of changes is the log's) if missing.
+    pub(crate) fn open(log: Arc<dyn Log>) -> Result<Storage, RegistryError> {
         match log.create_topic(&TopicSpec::new(TOPIC, 1)) {
-            Ok(()) | Err(LogError::TopicExists(_)) => {}
-            Err(e) => return Err(e.into()),
+            Ok(()) | Err(LogError::TopicExists(_)) => Ok(Storage { log }),
+            Err(e) => Err(e.into()),
         }
-        let description = log.describe_topic(TOPIC)?;
+    }
+
+    /// The changes from `offset` (or the first one still stored) to the end,
+    /// oldest first, and the offset after them.
+    pub(crate) fn read_from(&self, offset: i64) -> Result<(Vec<Change>, i64), RegistryError> {
+        let description = self.log.describe_topic(TOPIC)?;
+        let Some(partition) = description.partitions.first() else {
+            return Ok((Vec::new(), offset));
+        };
+        let mut offset = offset.max(partition.start_offset);
         let mut changes = Vec::new();
-        // one partition, as Confluent's `_schemas`: the order of changes is the log's
-        if let Some(partition) = description.partitions.first() {
-            let mut offset = partition.start_offset;
-            while offset < partition.end_offset {
-                let records = log.fetch(TOPIC, partition.id, offset, REPLAY_BATCH)?;
-                let Some(last) = records.last() else {
-                    break;
+        while offset < partition.end_offset {
+            let records = self.log.fetch(TOPIC, partition.id, offset, REPLAY_BATCH)?;
+            let Some(last) = records.last() else {
+                break;
+            };
+            offset = last.offset + 1;
+            for r in &records {
+                let Some(key) = &r.record.key else {
+                    continue;
                 };
-                offset = last.offset + 1;
-                for r in &records {
-                    let Some(key) = &r.record.key else {
-                        continue;
-                    };
-                    changes.extend(decode(key, r.record.value.as_deref())?);
-                }
+                changes.extend(decode(key, r.record.value.as_deref())?);
             }
         }
-        Ok((Storage { log }, changes))
+        Ok((changes, offset))
     }
 
     /// Appends changes (atomically: one produce call).

@@ -1,7 +1,13 @@
 //! The registry's state and operations: global schema ids, subjects and their
-//! versions, soft and permanent deletes, compatibility levels. Every change is
-//! written to the `_schemas` topic before it is applied, and opening a registry
-//! replays that topic.
+//! versions, soft and permanent deletes, compatibility levels.
+//!
+//! The state is derived from the `_schemas` topic alone, as Confluent's is: a
+//! change is written to the topic and applied when read back, and every
+//! operation first reads what the topic gained since (so opening a registry
+//! replays it, and registries sharing a log see each other's changes). Two
+//! registries writing at the same moment could still give out one id twice;
+//! Confluent avoids that with a leader, which this embedded registry has no
+//! need of while it is one per log.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -51,6 +57,8 @@ struct VersionEntry {
 
 #[derive(Debug, Default)]
 struct State {
+    /// The next offset of `_schemas` to read.
+    offset: i64,
     /// Every schema ever registered, by id; ids are never reused for another schema.
     schemas: BTreeMap<i32, RegisteredSchema>,
     /// Subjects' versions, by number.
@@ -234,30 +242,38 @@ impl Registry {
     /// Opens the registry stored on `log`: replays its `_schemas` topic
     /// (created when missing), so ids, versions and levels are as they were.
     pub fn open(log: Arc<dyn Log>) -> Result<Arc<Registry>, RegistryError> {
-        let (storage, changes) = Storage::open(log)?;
-        let mut state = State::default();
-        for change in changes {
-            state.apply(change);
-        }
-        Ok(Arc::new(Registry {
-            storage,
-            state: Mutex::new(state),
-        }))
+        let registry = Registry {
+            storage: Storage::open(log)?,
+            state: Mutex::new(State::default()),
+        };
+        // replay the topic now, so a damaged one fails here rather than later
+        drop(registry.lock()?);
+        Ok(Arc::new(registry))
     }
 
+    /// The state, caught up with the topic.
     fn lock(&self) -> Result<MutexGuard<'_, State>, RegistryError> {
-        self.state
+        let mut state = self
+            .state
             .lock()
-            .map_err(|_| RegistryError::Store("the registry failed earlier; restart".into()))
+            .map_err(|_| RegistryError::Store("the registry failed earlier; restart".into()))?;
+        self.catch_up(&mut state)?;
+        Ok(state)
     }
 
-    /// Writes the changes to the topic, then applies them.
-    fn commit(&self, state: &mut State, changes: Vec<Change>) -> Result<(), RegistryError> {
-        self.storage.write(&changes)?;
+    fn catch_up(&self, state: &mut State) -> Result<(), RegistryError> {
+        let (changes, next) = self.storage.read_from(state.offset)?;
         for c in changes {
             state.apply(c);
         }
+        state.offset = next;
         Ok(())
+    }
+
+    /// Writes the changes to the topic and reads them back.
+    fn commit(&self, state: &mut State, changes: Vec<Change>) -> Result<(), RegistryError> {
+        self.storage.write(&changes)?;
+        self.catch_up(state)
     }
 
     /// Subjects with live versions (`deleted`: with any versions), sorted.

@@ -215,3 +215,16 @@ fn state_survives_a_restart_through_the_log() -> Result {
     );
     Ok(())
 }
+
+#[test]
+fn registries_on_one_log_see_each_others_changes() -> Result {
+    let (log, a) = open();
+    let b = Registry::open(log)?;
+    assert_eq!(a.register("s", &record(V1))?, 1);
+    assert_eq!(b.versions("s", false)?, vec![1]);
+    assert_eq!(b.register("t", &avro("\"int\""))?, 2);
+    assert_eq!(a.schema(2)?, avro("\"int\""));
+    b.set_config(None, CompatibilityLevel::Forward)?;
+    assert_eq!(a.config(None, true)?, CompatibilityLevel::Forward);
+    Ok(())
+}
