@@ -13,8 +13,10 @@
 //! * `sluice.request.max.bytes` — largest request body accepted (default 1 MiB)
 //! * `schema.registry.listeners` — where the embedded Confluent-compatible schema
 //!   registry listens, comma-separated like `listeners` (default
-//!   `http://0.0.0.0:8081`, Confluent's port; `none` turns it off). It is not
-//!   started when `ksql.schema.registry.url` names an external registry.
+//!   `http://0.0.0.0:8081`, Confluent's port; `none` turns it off), behind the
+//!   same basic auth as the REST API. It is not started when
+//!   `ksql.schema.registry.url` names an external registry (whose basic auth is
+//!   `ksql.schema.registry.basic.auth.user.info` or `basic.auth.user.info`).
 //!
 //! Every other key is passed to the engine as an [`sluice_engine::EngineConfig`] property.
 

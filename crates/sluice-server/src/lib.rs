@@ -303,7 +303,9 @@ impl Server {
             .map(|bound| (bound, app.clone()))
             .collect();
         if let Some((registry, bound)) = self.registry {
-            let registry_app = sluice_registry::router(registry);
+            let registry_app = sluice_registry::router(registry).layer(
+                axum::middleware::from_fn_with_state(self.state.clone(), http::registry_basic_auth),
+            );
             served.extend(bound.into_iter().map(|b| (b, registry_app.clone())));
         }
         let mut tasks = Vec::new();

@@ -154,3 +154,58 @@ async fn a_server_can_use_another_servers_registry() {
         "{body}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_listener_shares_basic_auth_and_the_client_passes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users");
+    std::fs::write(&users, "alice: secret\n").unwrap();
+    let first = start_with(|c| {
+        c.users_file = Some(users);
+        c.schema_registry_listeners = vec!["http://127.0.0.1:0".into()];
+    })
+    .await;
+    let registry = first.registry_url.clone().expect("registry listener");
+    let (status, body) = registry_get(&first, &format!("{registry}/subjects")).await;
+    assert_eq!(
+        (status, body),
+        (401, json!({"error_code": 401, "message": "Unauthorized"}))
+    );
+    let resp = first
+        .client
+        .post(format!("{registry}/subjects/users-value/versions"))
+        .basic_auth("alice", Some("secret"))
+        .body(json!({"schema": USERS}).to_string())
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(resp.status().as_u16(), 200);
+
+    let create =
+        "CREATE STREAM USERS WITH (kafka_topic='users', value_format='AVRO', partitions=1);";
+    let url = registry.clone();
+    let without = start_with(move |c| {
+        c.engine_properties
+            .insert("ksql.schema.registry.url".into(), url);
+    })
+    .await;
+    let (status, body) = without.ksql(create).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"].as_str().unwrap_or_default().contains("401"),
+        "{body}"
+    );
+
+    let url = registry.clone();
+    let with = start_with(move |c| {
+        c.engine_properties
+            .insert("ksql.schema.registry.url".into(), url);
+        c.engine_properties.insert(
+            "ksql.schema.registry.basic.auth.user.info".into(),
+            "alice:secret".into(),
+        );
+    })
+    .await;
+    let (status, body) = with.ksql(create).await;
+    assert_eq!(status, 200, "{body}");
+}
