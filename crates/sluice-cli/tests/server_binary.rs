@@ -480,3 +480,60 @@ fn confluent_python_client_works_against_the_embedded_registry() {
         .unwrap_or_default();
     assert_eq!(names, vec!["ID", "NAME", "EMAIL"], "{text}");
 }
+
+/// Schemas registered over the registry's REST API keep their ids and versions
+/// when the server restarts on the same data directory (the `_schemas` topic).
+#[test]
+fn registry_state_survives_a_server_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::blocking::Client::new();
+    let register = |registry: &str, subject: &str, schema: &str| {
+        post(
+            &client,
+            &format!("{registry}/subjects/{subject}/versions"),
+            json!({"schema": schema}),
+        )
+    };
+    {
+        let (_server, _, registry) = start_server_with_registry(dir.path());
+        assert_eq!(
+            register(&registry, "a-value", "\"int\""),
+            (200, r#"{"id":1}"#.into())
+        );
+        assert_eq!(
+            register(&registry, "b-value", "\"float\""),
+            (200, r#"{"id":2}"#.into())
+        );
+        let (status, _) = post(
+            &client,
+            &format!("{registry}/subjects/b-value/versions"),
+            json!({"schema": "\"double\""}),
+        );
+        assert_eq!(status, 200);
+        let deleted = client
+            .delete(format!("{registry}/subjects/a-value"))
+            .send()
+            .unwrap();
+        assert_eq!(deleted.status().as_u16(), 200);
+    }
+    let (_server, _, registry) = start_server_with_registry(dir.path());
+    let get = |path: &str| -> Value {
+        client
+            .get(format!("{registry}{path}"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    assert_eq!(get("/subjects"), json!(["b-value"]));
+    assert_eq!(get("/subjects?deleted=true"), json!(["a-value", "b-value"]));
+    assert_eq!(
+        get("/subjects/b-value/versions/1"),
+        json!({"subject": "b-value", "version": 1, "id": 2, "schema": "\"float\""})
+    );
+    assert_eq!(get("/subjects/b-value/versions"), json!([1, 2]));
+    assert_eq!(
+        register(&registry, "c-value", "\"string\""),
+        (200, r#"{"id":4}"#.into())
+    );
+}

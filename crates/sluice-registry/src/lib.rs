@@ -19,6 +19,7 @@ pub mod compat;
 pub mod error;
 pub mod http;
 mod schema;
+mod state;
 pub mod storage;
 pub mod store;
 
