@@ -213,42 +213,35 @@ impl Registry {
     ) -> Result<Vec<i32>, RegistryError> {
         let mut state = self.lock()?;
         let all = state.versions(subject, true)?;
-        let changes: Vec<Change> = if permanent {
+        let targets: Vec<(i32, VersionEntry)> = if permanent {
             if all.iter().any(|(_, e)| !e.deleted) {
                 return Err(RegistryError::SubjectNotSoftDeleted(subject.to_string()));
             }
-            all.iter()
-                .map(|(version, _)| Change::VersionRemoved {
-                    subject: subject.to_string(),
-                    version: *version,
-                })
-                .collect()
+            all
         } else {
             if all.iter().all(|(_, e)| e.deleted) {
                 return Err(RegistryError::SubjectSoftDeleted(subject.to_string()));
             }
-            all.iter()
-                .filter(|(_, e)| !e.deleted)
-                .map(|(version, e)| {
-                    Ok(Change::Version {
-                        subject: subject.to_string(),
-                        version: *version,
+            all.into_iter().filter(|(_, e)| !e.deleted).collect()
+        };
+        let changes = targets
+            .iter()
+            .map(|(version, e)| {
+                let (subject, version) = (subject.to_string(), *version);
+                Ok(if permanent {
+                    Change::VersionRemoved { subject, version }
+                } else {
+                    Change::Version {
+                        subject,
+                        version,
                         id: e.id,
                         schema: state.schema(e.id)?.clone(),
                         deleted: true,
-                    })
+                    }
                 })
-                .collect::<Result<_, RegistryError>>()?
-        };
-        let versions = changes
-            .iter()
-            .filter_map(|c| match c {
-                Change::Version { version, .. } | Change::VersionRemoved { version, .. } => {
-                    Some(*version)
-                }
-                Change::Config { .. } => None,
             })
-            .collect();
+            .collect::<Result<Vec<_>, RegistryError>>()?;
+        let versions = targets.iter().map(|(v, _)| *v).collect();
         self.commit(&mut state, changes)?;
         Ok(versions)
     }

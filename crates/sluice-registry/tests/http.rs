@@ -275,3 +275,34 @@ async fn errors_config_and_compatibility() {
     let (status, body) = json_call(&app, "GET", "/nowhere", None).await;
     assert_eq!((status, body["error_code"].clone()), (404, json!(404)));
 }
+
+#[tokio::test]
+async fn any_request_content_type_is_read_as_json() {
+    let app = app();
+    for (i, content_type) in [
+        "application/vnd.schemaregistry.v1+json",
+        "application/json",
+        "application/octet-stream",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let schema = format!(r#"{{"type":"enum","name":"E","symbols":["S{i}"]}}"#);
+        let request = Request::builder()
+            .method("POST")
+            .uri(format!("/subjects/s{i}/versions"))
+            .header("content-type", content_type)
+            .body(Body::from(json!({"schema": schema}).to_string()))
+            .expect("request");
+        let response = app.clone().oneshot(request).await.expect("response");
+        assert_eq!(response.status().as_u16(), 200, "{content_type}");
+    }
+    let (status, body) = json_call(
+        &app,
+        "POST",
+        "/subjects/x/versions",
+        Some(json!({"nope": 1})),
+    )
+    .await;
+    assert_eq!((status, body["error_code"].clone()), (400, json!(400)));
+}
