@@ -31,10 +31,9 @@ async fn registry_post(s: &TestServer, url: &str, body: Value) -> (u16, Value) {
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-/// Named as ksqlDB names its value schemas, so the schema Sluice writes with
-/// (generated from the columns) is a compatible evolution: Avro resolution, and so
-/// the registry, refuse a record whose name changed.
-const USERS: &str = r#"{"type":"record","name":"KsqlDataSourceSchema","namespace":"io.confluent.ksql.avro_schemas","fields":[{"name":"ID","type":"int"},{"name":"NAME","type":"string"}]}"#;
+/// A schema as an application registers it: its own record name. Sluice writes to a
+/// stream inferred from it under that name, so its writes stay a compatible version.
+const USERS: &str = r#"{"type":"record","name":"User","namespace":"app","fields":[{"name":"ID","type":"int"},{"name":"NAME","type":"string"}]}"#;
 
 /// Waits until the registry has a version of `subject` (sinks register on first write).
 async fn latest(s: &TestServer, registry: &str, subject: &str) -> Value {
@@ -94,6 +93,16 @@ async fn engine_and_rest_share_the_embedded_registry() {
     );
     let (_, subjects) = registry_get(&s, &format!("{registry}/subjects")).await;
     assert_eq!(subjects, json!(["names-value", "users-value"]));
+    // the insert wrote with a new version of the application's record, not a rename
+    let users = latest(&s, &registry, "users-value").await;
+    assert_eq!(users["version"], 2, "{users}");
+    assert!(
+        users["schema"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(r#""name":"User""#),
+        "{users}"
+    );
 
     // an evolution the subject's level forbids is refused with the registry's reason
     let (status, _) = s
