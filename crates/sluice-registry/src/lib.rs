@@ -9,7 +9,11 @@
 //! [`sluice_log::Log`] ([`storage`]) and the REST API ([`http`]). The
 //! [`Registry`] also implements [`sluice_formats::SchemaRegistry`], so the engine
 //! registers and finds its AVRO, JSON_SR and PROTOBUF schemas in the same place
-//! (respecting the compatibility levels).
+//! (respecting the compatibility levels). For a Sluice pointed at another
+//! registry, [`client::RegistryClient`] implements the same trait over HTTP.
+//!
+//! Start reading at [`store`] (the operations), then [`storage`] (how changes
+//! become `_schemas` records) and [`http`] (the endpoints).
 //!
 //! It must not know about SQL, statements or the engine: it knows schemas and
 //! the log it keeps them on.
