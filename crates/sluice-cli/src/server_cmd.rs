@@ -1,4 +1,4 @@
-//! `sluice server`: the ksqlDB-compatible REST server on the embedded log.
+//! `sluice server`: the ksqlDB-compatible REST server, on the embedded log or Kafka.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,6 +24,10 @@ pub struct ServerArgs {
     /// Keep topics in memory only.
     #[arg(long)]
     pub in_memory: bool,
+    /// Use the Kafka cluster at these brokers (`host:port,...`) instead of the
+    /// embedded log; other client settings go in `--set` or the config file.
+    #[arg(long)]
+    pub bootstrap_servers: Option<String>,
     /// Any other property, `KEY=VALUE` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -40,6 +44,9 @@ pub fn config(args: &ServerArgs) -> Result<ServerConfig, ServerError> {
             .split_once('=')
             .ok_or_else(|| ServerError::Config(format!("--set {kv}: expected KEY=VALUE")))?;
         config.set(k.trim(), v.trim())?;
+    }
+    if let Some(b) = &args.bootstrap_servers {
+        config.set("bootstrap.servers", b)?;
     }
     if let Some(l) = &args.listeners {
         config.set(sluice_server::config::LISTENERS, l)?;

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use sluice_engine::qtt::{run_file, run_trio, CaseReport, CaseStatus};
+use sluice_engine::log::KafkaLog;
+use sluice_engine::qtt::{run_file, run_trio, Backend, CaseReport, CaseStatus};
 
 #[derive(Args)]
 pub struct TestArgs {
@@ -25,6 +26,30 @@ pub struct TestArgs {
     /// Print only failing cases.
     #[arg(short, long)]
     quiet: bool,
+    /// Run the QTT cases on the Kafka cluster at these brokers (`host:port,...`)
+    /// instead of fresh embedded logs.
+    #[arg(long)]
+    bootstrap_servers: Option<String>,
+    /// A Kafka client setting, `KEY=VALUE` (repeatable), with --bootstrap-servers.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+}
+
+/// The embedded default, or the Kafka cluster the arguments name.
+fn backend(args: &TestArgs) -> Result<Backend, String> {
+    let Some(servers) = &args.bootstrap_servers else {
+        return Ok(Backend::Embedded);
+    };
+    let mut properties = std::collections::BTreeMap::new();
+    properties.insert("bootstrap.servers".to_string(), servers.clone());
+    for kv in &args.set {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| format!("--set {kv}: expected KEY=VALUE"))?;
+        properties.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    let log = KafkaLog::connect(&properties).map_err(|e| e.to_string())?;
+    Ok(Backend::Shared(std::sync::Arc::new(log)))
 }
 
 fn read(p: &PathBuf) -> Result<String, String> {
@@ -82,6 +107,13 @@ pub fn run(args: TestArgs) -> ExitCode {
         eprintln!("Error: give QTT files to run, or -s/-i/-o for one ksql-test-runner case");
         return ExitCode::from(2);
     }
+    let backend = match backend(&args) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let mut all = Vec::new();
     let mut broken_files = 0;
     for f in &args.files {
@@ -95,7 +127,7 @@ pub fn run(args: TestArgs) -> ExitCode {
             Ok(text) if sluice_cli::rest_test::is_rest_file(f, &text) => {
                 sluice_cli::rest_test::run_file(f, &text, &mut print)
             }
-            Ok(_) => run_file(f, &mut print),
+            Ok(_) => run_file(f, &backend, &mut print),
             Err(e) => Err(format!("{}: {e}", f.display())),
         };
         match result {

@@ -163,3 +163,21 @@ fn help_exit_and_completion() {
         ["A", "B"]
     );
 }
+
+#[test]
+fn print_shows_a_topics_records() {
+    let mut r = repl();
+    let out = run(
+        &mut r,
+        &[
+            "CREATE STREAM S (K STRING KEY, V INT) WITH (kafka_topic='s_topic', value_format='JSON', partitions=1);",
+            "INSERT INTO S (ROWTIME, K, V) VALUES (0, 'a', 1);",
+            "PRINT 's_topic' FROM BEGINNING LIMIT 1;",
+        ],
+    );
+    assert!(out.contains("Key format: KAFKA_STRING"), "{out}");
+    assert!(
+        out.contains("rowtime: 1970/01/01 00:00:00.000 Z, key: a, value: {\"V\":1}, partition: 0"),
+        "{out}"
+    );
+}

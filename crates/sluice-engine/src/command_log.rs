@@ -1,16 +1,20 @@
 //! The command log: every accepted statement that changes what the engine runs
 //! (CREATE, CREATE ... AS SELECT, INSERT INTO ... SELECT, DROP, TERMINATE, types) is
 //! appended before the next statement runs, and replayed at startup, so streams,
-//! tables and persistent queries survive a restart (ksqlDB's command topic, as a file
-//! in embedded mode). Persistent queries resume after their committed offsets;
-//! stateful ones rebuild their state first (see `QueryTask::start`).
+//! tables and persistent queries survive a restart: ksqlDB's command topic, kept as a
+//! file in the data directory on the embedded log, or as the topic
+//! `_sluice-<ksql.service.id>_command_topic` on Kafka. Persistent queries resume
+//! after their committed offsets; stateful ones rebuild their state first (see
+//! `QueryTask::start`).
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use sluice_log::{Log, LogError, Record, TopicSpec};
 
 use crate::error::{EngineError, Result};
 
@@ -22,9 +26,16 @@ pub struct Command {
     pub properties: BTreeMap<String, String>,
 }
 
-pub struct CommandLog {
-    path: PathBuf,
-    file: File,
+pub enum CommandLog {
+    /// JSON lines in a file.
+    File { path: PathBuf, file: File },
+    /// One JSON record per command in a one-partition topic.
+    Topic { log: Arc<dyn Log>, topic: String },
+}
+
+/// The command topic of a service.
+pub fn command_topic(service_id: &str) -> String {
+    format!("_sluice-{service_id}_command_topic")
 }
 
 impl CommandLog {
@@ -70,7 +81,7 @@ impl CommandLog {
             .open(path)
             .map_err(io)?;
         Ok((
-            CommandLog {
+            CommandLog::File {
                 path: path.to_path_buf(),
                 file,
             },
@@ -78,16 +89,53 @@ impl CommandLog {
         ))
     }
 
+    /// Open (creating) the command topic `topic` on `log` and return the
+    /// commands it already holds.
+    pub fn open_topic(log: Arc<dyn Log>, topic: &str) -> Result<(Self, Vec<Command>)> {
+        // kept forever, like ksqlDB's command topic
+        let spec = TopicSpec::new(topic, 1).with_config("retention.ms", "-1");
+        match log.create_topic(&spec) {
+            Ok(()) | Err(LogError::TopicExists(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let end = log.end_offsets(topic)?.first().copied().unwrap_or(0);
+        let mut commands = Vec::new();
+        let mut next = 0;
+        while next < end {
+            let records = log.fetch(topic, 0, next, 1024)?;
+            let Some(last) = records.last() else { break };
+            next = last.offset + 1;
+            for r in &records {
+                let value = r.record.value.as_deref().unwrap_or_default();
+                let command = serde_json::from_slice::<Command>(value).map_err(|e| {
+                    EngineError::statement(format!(
+                        "command topic {topic} is corrupt at offset {}: {e}",
+                        r.offset
+                    ))
+                })?;
+                commands.push(command);
+            }
+        }
+        let topic = topic.to_string();
+        Ok((CommandLog::Topic { log, topic }, commands))
+    }
+
     pub fn append(&mut self, command: &Command) -> Result<()> {
-        let mut line = serde_json::to_string(command)
+        let json = serde_json::to_string(command)
             .map_err(|e| EngineError::statement(format!("command log: {e}")))?;
-        line.push('\n');
-        self.file
-            .write_all(line.as_bytes())
-            .and_then(|_| self.file.sync_data())
-            .map_err(|e| {
-                EngineError::statement(format!("command log {}: {e}", self.path.display()))
-            })
+        match self {
+            CommandLog::File { path, file } => file
+                .write_all(format!("{json}\n").as_bytes())
+                .and_then(|_| file.sync_data())
+                .map_err(|e| {
+                    EngineError::statement(format!("command log {}: {e}", path.display()))
+                }),
+            CommandLog::Topic { log, topic } => {
+                let record = Record::new(None, Some(json.into_bytes()), crate::query::now_ms());
+                log.produce(topic, vec![(Some(0), record)])?;
+                Ok(())
+            }
+        }
     }
 }
 

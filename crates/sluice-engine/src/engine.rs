@@ -80,8 +80,20 @@ impl Engine {
     /// tables and persistent queries, which resume from their committed offsets),
     /// then log every statement that changes them. A logged statement that no
     /// longer runs (its topic was deleted, say) is skipped with a warning.
-    pub fn with_command_log(mut self, path: &std::path::Path) -> Result<Self> {
+    pub fn with_command_log(self, path: &std::path::Path) -> Result<Self> {
         let (log, commands) = CommandLog::open(path)?;
+        self.replay(log, commands)
+    }
+
+    /// Keep the command log in the log backend itself (on Kafka: a topic all
+    /// the servers of a service share), replaying what it holds.
+    pub fn with_command_topic(self) -> Result<Self> {
+        let topic = crate::command_log::command_topic(&self.service_id());
+        let (log, commands) = CommandLog::open_topic(self.log.clone(), &topic)?;
+        self.replay(log, commands)
+    }
+
+    fn replay(mut self, log: CommandLog, commands: Vec<Command>) -> Result<Self> {
         self.replaying = true;
         for c in commands {
             let saved = std::mem::replace(&mut self.session, c.properties.clone());
@@ -135,6 +147,14 @@ impl Engine {
             .or_else(|| self.property("ksql.streams.auto.offset.reset"))
             .and_then(OffsetReset::parse)
             .unwrap_or(OffsetReset::Latest)
+    }
+
+    /// `ksql.service.id`: names the consumer groups (and, on Kafka, the
+    /// internal topics) of this server's queries.
+    pub(crate) fn service_id(&self) -> String {
+        self.property("ksql.service.id")
+            .unwrap_or("default_")
+            .to_string()
     }
 
     /// Persistent query ids come from their own counter, so replaying the command
@@ -253,9 +273,28 @@ impl Engine {
             Statement::PauseResume { .. } => Err(EngineError::Unsupported(
                 "PAUSE and RESUME are not supported by this version of Sluice.".into(),
             )),
-            Statement::Print { .. } => Err(EngineError::Unsupported(
-                "PRINT is not supported by this version of Sluice.".into(),
-            )),
+            Statement::CreateTopic {
+                name,
+                if_not_exists,
+                properties,
+            } => self.create_topic(name, *if_not_exists, properties),
+            Statement::AlterTopic { name, change } => self.alter_topic(name, change),
+            Statement::DropTopic { name, if_exists } => self.drop_topic(name, *if_exists),
+            Statement::Print { .. } => {
+                // run to completion: what the topic holds now (streaming
+                // clients use start_print / poll_print instead)
+                let mut cursor = self.start_print(text)?;
+                let mut lines = Vec::new();
+                loop {
+                    let more = self.poll_print(&mut cursor)?;
+                    if more.is_empty() || cursor.is_done() {
+                        lines.extend(more);
+                        break;
+                    }
+                    lines.extend(more);
+                }
+                Ok(StatementResult::Text(lines.join("\n")))
+            }
             Statement::CreateConnector { .. } | Statement::DropConnector { .. } => {
                 Err(EngineError::Unsupported(
                     "Connectors are not supported by this version of Sluice.".into(),

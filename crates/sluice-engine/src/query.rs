@@ -45,7 +45,8 @@ impl Engine {
             output,
             reset,
             self.processing_log.clone(),
-        )?;
+        )?
+        .with_service_id(&self.service_id());
         task.start(self.log.as_ref())?;
         Ok(task)
     }

@@ -80,25 +80,7 @@ impl Engine {
                     rows,
                 )
             }
-            Show::Topics { all, .. } => {
-                let mut rows = Vec::new();
-                for t in self.log.list_topics()? {
-                    if !*all && t.starts_with('_') {
-                        continue;
-                    }
-                    let d = self.log.describe_topic(&t)?;
-                    rows.push(vec![
-                        t,
-                        d.partitions.len().to_string(),
-                        d.replicas.to_string(),
-                    ]);
-                }
-                table(
-                    "Topics",
-                    &["Kafka Topic", "Partitions", "Partition Replicas"],
-                    rows,
-                )
-            }
+            Show::Topics { all, extended } => self.show_topics(*all, *extended)?,
             Show::Queries { .. } => {
                 let rows = self
                     .queries
@@ -276,6 +258,7 @@ impl Engine {
                 }
                 Ok(StatementResult::Text(text))
             }
+            Describe::Topic { name } => self.describe_topic(name),
             Describe::Connector { .. } => Err(EngineError::Unsupported(
                 "Connectors are not supported by this version of Sluice.".into(),
             )),

@@ -33,6 +33,14 @@ pub enum LogError {
         source: std::io::Error,
     },
 
+    /// The Kafka cluster failed a request (unreachable, refused, timed out).
+    #[error("Kafka error while {context}: {message}")]
+    Broker { context: String, message: String },
+
+    /// The backend (or the broker behind it) does not implement the request.
+    #[error("{0}")]
+    Unsupported(String),
+
     /// A persisted file is damaged somewhere other than a torn tail.
     #[error("Corrupt log file {file} at byte {offset}: {reason}")]
     Corrupt {

@@ -12,17 +12,20 @@
 //! * [`EmbeddedLog`], a backend that keeps everything in memory and can
 //!   optionally persist it to a directory (append-only, CRC-checked segment
 //!   files per partition; torn tails are repaired on open);
+//! * [`KafkaLog`], the same trait on a Kafka cluster through librdkafka;
 //! * a backend-independent conformance suite (module `testing`, enabled in
 //!   tests or with the `testing` feature) that every backend must pass.
 //!
 //! It knows nothing of SQL, schemas or serialization formats: keys, values
-//! and header values are opaque bytes. A Kafka backend (rdkafka) will live
-//! beside the embedded one behind the same trait.
+//! and header values are opaque bytes.
 
 mod codec;
 mod embedded;
 mod error;
+mod kafka;
 mod partitioner;
+#[cfg(any(test, feature = "testing"))]
+pub mod test_broker;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
@@ -33,6 +36,8 @@ use serde::{Deserialize, Serialize};
 
 pub use embedded::EmbeddedLog;
 pub use error::LogError;
+pub use kafka::config::client_properties;
+pub use kafka::KafkaLog;
 pub use partitioner::{default_partition, murmur2, to_positive};
 
 /// Longest legal topic name (Kafka's limit).

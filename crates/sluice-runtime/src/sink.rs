@@ -129,10 +129,43 @@ impl TopicSink {
     }
 
     pub fn write(&self, log: &dyn Log, batch: &RecordBatch) -> Result<usize, RuntimeError> {
+        let placed = self.placed(log, batch)?;
+        let n = placed.len();
+        if n > 0 {
+            log.produce(&self.topic, placed)?;
+        }
+        Ok(n)
+    }
+
+    /// Write `batch` and commit `group`'s `offsets` atomically (one Kafka
+    /// transaction under exactly-once; produce, then commit, otherwise).
+    pub fn write_and_commit(
+        &self,
+        log: &dyn Log,
+        batch: &RecordBatch,
+        group: &str,
+        offsets: &[(String, i32, i64)],
+    ) -> Result<usize, RuntimeError> {
+        let placed = self.placed(log, batch)?;
+        let n = placed.len();
+        let records = placed
+            .into_iter()
+            .map(|(p, r)| (self.topic.clone(), p, r))
+            .collect();
+        log.produce_and_commit(records, group, offsets)?;
+        Ok(n)
+    }
+
+    /// The batch's records, each with the partition it must go to (`None`:
+    /// the log's default partitioner).
+    fn placed(
+        &self,
+        log: &dyn Log,
+        batch: &RecordBatch,
+    ) -> Result<Vec<(Option<i32>, Record)>, RuntimeError> {
         let records = self.records(batch)?;
-        let n = records.len();
-        if n == 0 {
-            return Ok(0);
+        if records.is_empty() {
+            return Ok(Vec::new());
         }
         // windowed records go to the partition of their key without the window,
         // as Kafka Streams' WindowedStreamPartitioner puts them
@@ -157,8 +190,7 @@ impl TopicSink {
                 (p, r)
             })
             .collect();
-        log.produce(&self.topic, placed)?;
-        Ok(n)
+        Ok(placed)
     }
 }
 

@@ -233,6 +233,13 @@ impl QueryTask {
         Ok(())
     }
 
+    /// Name the task's consumer group for a service, as ksqlDB does:
+    /// `_confluent-ksql-<ksql.service.id>query_<query id>`.
+    pub fn with_service_id(mut self, service_id: &str) -> Self {
+        self.group = format!("_confluent-ksql-{service_id}query_{}", self.id);
+        self
+    }
+
     /// Process up to `max` records per partition of every source. Returns what was
     /// done; zero consumed means the task is caught up.
     pub fn poll(&mut self, log: &dyn Log, max: usize) -> Result<Progress, RuntimeError> {
@@ -285,8 +292,7 @@ impl QueryTask {
                 progress.produced += out.num_rows();
                 match &mut self.output {
                     QueryOutput::Topic(sink) => {
-                        sink.write(log, &out)?;
-                        log.commit(&self.group, &[(topic, p as i32, next)])?;
+                        sink.write_and_commit(log, &out, &self.group, &[(topic, p as i32, next)])?;
                     }
                     QueryOutput::Rows(rows) => {
                         if out.num_rows() > 0 {

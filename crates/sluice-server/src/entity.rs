@@ -97,16 +97,28 @@ pub fn to_entity(
                 let list: Vec<Value> = engine.queries().map(|q| query_info(engine, q)).collect();
                 entity("queries", obj(json!({ "queries": list })))
             }
-            Show::Topics { .. } => {
+            Show::Topics { extended, .. } => {
                 let topics: Vec<Value> = table_rows(&result)
                     .iter()
                     .map(|r| {
                         let partitions: usize = cell(r, 1).parse().unwrap_or(1);
                         let replicas: u64 = cell(r, 2).parse().unwrap_or(1);
-                        json!({"name": cell(r, 0), "replicaInfo": vec![replicas; partitions]})
+                        let mut t =
+                            json!({"name": cell(r, 0), "replicaInfo": vec![replicas; partitions]});
+                        if *extended {
+                            let n = |i| cell(r, i).parse::<u64>().unwrap_or(0);
+                            t["consumerCount"] = json!(n(3));
+                            t["consumerGroupCount"] = json!(n(4));
+                        }
+                        t
                     })
                     .collect();
-                entity("kafka_topics", obj(json!({ "topics": topics })))
+                let ty = if *extended {
+                    "kafka_topics_extended"
+                } else {
+                    "kafka_topics"
+                };
+                entity(ty, obj(json!({ "topics": topics })))
             }
             Show::Functions => {
                 let functions: Vec<Value> = table_rows(&result)

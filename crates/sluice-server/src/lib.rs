@@ -21,6 +21,7 @@ pub mod error;
 pub mod http;
 pub mod inserts;
 pub mod ksql;
+pub mod print;
 pub mod query;
 pub mod schema;
 pub mod state;
@@ -35,7 +36,7 @@ use std::sync::Arc;
 
 use axum::routing::{get, post};
 use axum::Router;
-use sluice_engine::log::{EmbeddedLog, Log};
+use sluice_engine::log::{EmbeddedLog, KafkaLog, Log};
 use sluice_engine::{Engine, EngineConfig};
 use sluice_registry::Registry;
 
@@ -85,16 +86,25 @@ impl From<Engine> for Backend {
     }
 }
 
-/// The engine a configuration asks for: the embedded log under `sluice.data.dir`,
-/// or in memory when there is none; the schema registry at
-/// `ksql.schema.registry.url`, or else the embedded one, kept on the same log.
+/// The engine a configuration asks for: Kafka when `bootstrap.servers` is set,
+/// else the embedded log under `sluice.data.dir`, or in memory when there is none;
+/// the schema registry at `ksql.schema.registry.url`, or else the embedded one,
+/// kept on the same log (its `_schemas` topic).
 pub fn engine_for(config: &ServerConfig) -> Result<Backend, ServerError> {
-    let log: Arc<dyn Log> = Arc::new(match &config.data_dir {
-        Some(dir) => EmbeddedLog::open(dir).map_err(|e| {
-            ServerError::Config(format!("cannot open data dir {}: {e}", dir.display()))
-        })?,
-        None => EmbeddedLog::in_memory(),
-    });
+    let kafka = config.engine_properties.contains_key("bootstrap.servers");
+    let log: Arc<dyn Log> = if kafka {
+        Arc::new(
+            KafkaLog::connect(&config.engine_properties)
+                .map_err(|e| ServerError::Config(e.to_string()))?,
+        )
+    } else {
+        match &config.data_dir {
+            Some(dir) => Arc::new(EmbeddedLog::open(dir).map_err(|e| {
+                ServerError::Config(format!("cannot open data dir {}: {e}", dir.display()))
+            })?),
+            None => Arc::new(EmbeddedLog::in_memory()),
+        }
+    };
     let engine = Engine::new(
         log.clone(),
         EngineConfig {
@@ -117,13 +127,14 @@ pub fn engine_for(config: &ServerConfig) -> Result<Backend, ServerError> {
             (engine.with_registry(registry.clone()), Some(registry))
         }
     };
-    // with a data dir, streams, tables and queries survive restarts
+    // on Kafka (in its command topic) or with a data dir, streams, tables and
+    // queries survive restarts
     let engine = match &config.data_dir {
-        Some(dir) => engine
-            .with_command_log(&dir.join("command.log"))
-            .map_err(|e| ServerError::Config(e.to_string()))?,
-        None => engine,
-    };
+        _ if kafka => engine.with_command_topic(),
+        Some(dir) => engine.with_command_log(&dir.join("command.log")),
+        None => Ok(engine),
+    }
+    .map_err(|e| ServerError::Config(e.to_string()))?;
     Ok(Backend { engine, registry })
 }
 

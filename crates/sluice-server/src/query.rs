@@ -317,13 +317,15 @@ fn streaming(content_type: &'static str, body: axum::body::Body) -> Response {
 
 /// `POST /query`: `[{"header":...},{"row":...},...,{"finalMessage":...}]`.
 pub async fn query(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let started = async {
-        let req: QueryRequest = parse_json(&body.0)?;
-        let ctx = RequestContext::new(&req.streams_properties, &req.session_variables);
-        start(&state, req.ksql, ctx).await
+    let req: QueryRequest = match parse_json(&body.0) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    if crate::print::is_print(&req.ksql) {
+        return crate::print::stream(&state, req.ksql).await;
     }
-    .await;
-    let s = match started {
+    let ctx = RequestContext::new(&req.streams_properties, &req.session_variables);
+    let s = match start(&state, req.ksql, ctx).await {
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };

@@ -277,3 +277,30 @@ async fn inserts_stream_answers_a_json_array_to_json_clients() {
         .unwrap();
     assert_eq!(v, json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn print_streams_a_topic_over_query() {
+    let s = start().await;
+    s.ksql("CREATE STREAM P (K STRING KEY, V INT) WITH (kafka_topic='p_topic', value_format='JSON', partitions=1);")
+        .await;
+    s.ksql("INSERT INTO P (ROWTIME, K, V) VALUES (0, 'a', 1); INSERT INTO P (ROWTIME, K, V) VALUES (0, 'b', 2);")
+        .await;
+    let (status, text) = s
+        .post(
+            "/query",
+            r#"{"ksql": "PRINT 'p_topic' FROM BEGINNING LIMIT 2;"}"#,
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        text,
+        "Key format: KAFKA_STRING\nValue format: JSON or KAFKA_STRING\n\
+         rowtime: 1970/01/01 00:00:00.000 Z, key: a, value: {\"V\":1}, partition: 0\n\
+         rowtime: 1970/01/01 00:00:00.000 Z, key: b, value: {\"V\":2}, partition: 0\n"
+    );
+    let (status, text) = s
+        .post("/query", r#"{"ksql": "PRINT 'missing' FROM BEGINNING;"}"#)
+        .await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("Could not find topic 'missing'"), "{text}");
+}

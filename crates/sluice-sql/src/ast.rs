@@ -94,6 +94,23 @@ pub enum Statement {
     Describe(Describe),
     /// `EXPLAIN query_id` or `EXPLAIN statement`
     Explain(Explain),
+    /// `CREATE TOPIC [IF NOT EXISTS] name [WITH (PARTITIONS=n, REPLICAS=n, 'config'='v', ...)]`
+    /// (beyond ksqlDB: what Kafka's AdminClient offers, from SQL).
+    CreateTopic {
+        name: Ident,
+        if_not_exists: bool,
+        properties: Properties,
+    },
+    /// `ALTER TOPIC name SET ('config'='v', ...)` or `ALTER TOPIC name ADD PARTITIONS n`
+    AlterTopic {
+        name: Ident,
+        change: TopicChange,
+    },
+    /// `DROP TOPIC [IF EXISTS] name`
+    DropTopic {
+        name: Ident,
+        if_exists: bool,
+    },
     /// `PRINT topic [FROM BEGINNING] [INTERVAL|SAMPLE n] [LIMIT n]`
     Print {
         topic: Ident,
@@ -538,11 +555,35 @@ pub enum Show {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Describe {
-    Source { name: Ident, extended: bool },
-    AllStreams { extended: bool },
-    AllTables { extended: bool },
-    Function { name: String },
-    Connector { name: Ident },
+    Source {
+        name: Ident,
+        extended: bool,
+    },
+    AllStreams {
+        extended: bool,
+    },
+    AllTables {
+        extended: bool,
+    },
+    Function {
+        name: String,
+    },
+    Connector {
+        name: Ident,
+    },
+    /// `DESCRIBE TOPIC name`: partitions, offsets and configs.
+    Topic {
+        name: Ident,
+    },
+}
+
+/// What `ALTER TOPIC` changes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TopicChange {
+    /// Set topic configs (others are kept).
+    Set(Properties),
+    /// Add this many partitions.
+    AddPartitions(u64),
 }
 
 #[derive(Debug, Clone, PartialEq)]

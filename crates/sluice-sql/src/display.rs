@@ -550,6 +550,7 @@ impl Display for Describe {
             }
             Describe::Function { name } => write!(f, "DESCRIBE FUNCTION {}", Name(name)),
             Describe::Connector { name } => write!(f, "DESCRIBE CONNECTOR {name}"),
+            Describe::Topic { name } => write!(f, "DESCRIBE TOPIC {name}"),
         }
     }
 }
@@ -741,6 +742,34 @@ impl Display for Statement {
                 } else {
                     write!(f, "{}", With(properties))
                 }
+            }
+            Statement::CreateTopic {
+                name,
+                if_not_exists,
+                properties,
+            } => {
+                write!(
+                    f,
+                    "CREATE TOPIC {}{name}",
+                    opt(*if_not_exists, "IF NOT EXISTS ")
+                )?;
+                if !properties.is_empty() {
+                    write!(f, "{}", With(properties))?;
+                }
+                Ok(())
+            }
+            Statement::AlterTopic { name, change } => match change {
+                TopicChange::Set(props) if props.is_empty() => {
+                    write!(f, "ALTER TOPIC {name} SET ()")
+                }
+                TopicChange::Set(props) => {
+                    let with = With(props).to_string();
+                    write!(f, "ALTER TOPIC {name} SET {}", &with[" WITH ".len()..])
+                }
+                TopicChange::AddPartitions(n) => write!(f, "ALTER TOPIC {name} ADD PARTITIONS {n}"),
+            },
+            Statement::DropTopic { name, if_exists } => {
+                write!(f, "DROP TOPIC {}{name}", opt(*if_exists, "IF EXISTS "))
             }
             Statement::DropConnector { name, if_exists } => {
                 write!(f, "DROP CONNECTOR {}{name}", opt(*if_exists, "IF EXISTS "))

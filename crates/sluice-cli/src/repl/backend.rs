@@ -33,6 +33,13 @@ pub trait Backend {
         cancel: &AtomicBool,
         on: &mut dyn FnMut(QueryEvent),
     ) -> Result<(), String>;
+    /// Run one PRINT, handing each line to `on`, until its LIMIT or `cancel`.
+    fn print(
+        &mut self,
+        sql: &str,
+        cancel: &AtomicBool,
+        on: &mut dyn FnMut(String),
+    ) -> Result<(), String>;
 }
 
 /// The engine in this process.
@@ -111,6 +118,24 @@ impl Backend for Embedded {
             }
         }
         on(QueryEvent::End(None));
+        Ok(())
+    }
+
+    fn print(
+        &mut self,
+        sql: &str,
+        cancel: &AtomicBool,
+        on: &mut dyn FnMut(String),
+    ) -> Result<(), String> {
+        let engine = &mut self.engine;
+        let mut cursor = engine.start_print(sql).map_err(|e| e.to_string())?;
+        while !cancel.load(Ordering::SeqCst) && !cursor.is_done() {
+            let lines = engine.poll_print(&mut cursor).map_err(|e| e.to_string())?;
+            if lines.is_empty() {
+                std::thread::sleep(IDLE);
+            }
+            lines.into_iter().for_each(&mut *on);
+        }
         Ok(())
     }
 }
@@ -247,6 +272,34 @@ impl Backend for Remote {
                 return Err(e["message"].as_str().unwrap_or("query failed").to_string());
             }
         }
+    }
+
+    fn print(
+        &mut self,
+        sql: &str,
+        cancel: &AtomicBool,
+        on: &mut dyn FnMut(String),
+    ) -> Result<(), String> {
+        let resp = self.post("/query", &json!({ "ksql": sql }))?;
+        // read on a thread, so Ctrl-C is seen while no record comes; dropping
+        // the response ends the server's PRINT
+        let (tx, rx) = mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(resp).lines() {
+                let Ok(line) = line else { return };
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        while !cancel.load(Ordering::SeqCst) {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(line) => on(line),
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        Ok(())
     }
 }
 

@@ -236,6 +236,7 @@ impl<B: Backend> Repl<B> {
                         let push = q.emit.is_some();
                         return self.query(&stmt.text, push, out);
                     }
+                    Statement::Print { .. } => return self.print(&stmt.text, out),
                     _ => None,
                 };
                 if let Some(m) = message {
@@ -343,6 +344,32 @@ impl<B: Backend> Repl<B> {
             }
         };
         let result = backend.query(sql, ctx, cancel, &mut on);
+        if let Some(e) = io_error {
+            return Err(e);
+        }
+        if let Err(message) = result {
+            emit(out, spool, &message)?;
+        }
+        Ok(())
+    }
+
+    /// Run a PRINT: its lines as they come, until LIMIT or Ctrl-C.
+    fn print(&mut self, sql: &str, out: &mut dyn Write) -> io::Result<()> {
+        self.cancel.store(false, Ordering::SeqCst);
+        let Repl {
+            backend,
+            spool,
+            cancel,
+            ..
+        } = self;
+        let mut io_error = None;
+        let result = backend.print(sql, cancel, &mut |line| {
+            if io_error.is_none() {
+                if let Err(e) = emit(out, spool, &line) {
+                    io_error = Some(e);
+                }
+            }
+        });
         if let Some(e) = io_error {
             return Err(e);
         }

@@ -14,6 +14,11 @@ pub fn repo_root() -> PathBuf {
 /// Run `sluice test --report` over every `.json` file under `tests/<dir>` and require
 /// it to succeed; returns its stdout and the parsed report.
 pub fn run_case_dir(dir: &str) -> (String, serde_json::Value) {
+    run_case_dir_with(dir, &[])
+}
+
+/// [`run_case_dir`] with more `sluice test` arguments.
+pub fn run_case_dir_with(dir: &str, extra: &[String]) -> (String, serde_json::Value) {
     let path = repo_root().join("tests").join(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -28,6 +33,7 @@ pub fn run_case_dir(dir: &str) -> (String, serde_json::Value) {
         .args(&files)
         .arg("--report")
         .arg(&report)
+        .args(extra)
         .output()
         .expect("run sluice test");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();

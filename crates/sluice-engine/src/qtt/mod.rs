@@ -1,8 +1,10 @@
-//! `sluice test`: ksqlDB's test formats run on fresh embedded engines.
+//! `sluice test`: ksqlDB's test formats run on fresh engines.
 //!
 //! Two formats: query-validation-test files (`{"tests": [...]}`, one engine per case
 //! and variant) and the ksql-test-runner trio (statements file, inputs file, outputs
-//! file).
+//! file). A case runs on a fresh embedded log, or on a shared log (a Kafka
+//! cluster) where it gets its own consumer groups and its topics are deleted after
+//! it ([`Backend`]).
 
 pub mod codec;
 mod compare;
@@ -12,14 +14,29 @@ mod recording;
 mod run;
 
 use std::path::Path;
+use std::sync::Arc;
+
+use sluice_log::Log;
 
 pub use compare::{json_eq, OutputRecord};
 pub use model::{parse_lenient, strip_comments, TestCase, TestFile, TestRecord, TopicEntry};
 pub use run::{run_case, CaseReport, CaseStatus};
 
+/// Where the cases' topics live.
+#[derive(Clone)]
+pub enum Backend {
+    /// A fresh in-memory embedded log per case.
+    Embedded,
+    /// One log shared by every case (a Kafka cluster): each case runs under its
+    /// own `ksql.service.id`, so its consumer groups are new, and the topics it
+    /// created are deleted when it ends.
+    Shared(Arc<dyn Log>),
+}
+
 /// Run every case of one QTT file, calling `on_case` as each finishes.
 pub fn run_file(
     path: &Path,
+    backend: &Backend,
     on_case: &mut dyn FnMut(&CaseReport),
 ) -> Result<Vec<CaseReport>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -32,7 +49,7 @@ pub fn run_file(
     let mut reports = Vec::new();
     for test in &file.tests {
         for variant in test.variants() {
-            let report = run_guarded(&name, test, &variant);
+            let report = run_guarded(&name, test, &variant, backend);
             on_case(&report);
             reports.push(report);
         }
@@ -41,9 +58,14 @@ pub fn run_file(
 }
 
 /// A case that panics is reported as an error instead of ending the run.
-fn run_guarded(file: &str, test: &TestCase, variant: &model::Variant) -> CaseReport {
+fn run_guarded(
+    file: &str,
+    test: &TestCase,
+    variant: &model::Variant,
+    backend: &Backend,
+) -> CaseReport {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run_case(file, test, variant)
+        run_case(file, test, variant, backend)
     })) {
         Ok(r) => r,
         Err(p) => {
@@ -88,5 +110,5 @@ pub fn run_trio(
     let test: TestCase =
         serde_json::from_value(case).map_err(|e| format!("bad test files: {e}"))?;
     let variant = test.variants().remove(0);
-    Ok(run_guarded("test", &test, &variant))
+    Ok(run_guarded("test", &test, &variant, &Backend::Embedded))
 }

@@ -18,6 +18,7 @@ use super::codec::{
 use super::compare::{records_match, OutputRecord};
 use super::model::{format_name, TestCase, TestRecord, Variant, Window};
 use super::recording::RecordingLog;
+use super::Backend;
 use crate::engine::{Engine, EngineConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,7 +46,7 @@ pub struct CaseReport {
 /// Topics a case needs before its statements run, as ksqlDB's test driver creates
 /// them: the declared `topics`, those of inputs and outputs, and those named by
 /// CREATE STREAM/TABLE statements (with their PARTITIONS).
-pub fn run_case(file: &str, test: &TestCase, variant: &Variant) -> CaseReport {
+pub fn run_case(file: &str, test: &TestCase, variant: &Variant, backend: &Backend) -> CaseReport {
     let mut report = CaseReport {
         file: file.to_string(),
         name: variant.name.clone(),
@@ -67,8 +68,17 @@ pub fn run_case(file: &str, test: &TestCase, variant: &Variant) -> CaseReport {
             None => s.clone(),
         })
         .collect();
-    let recording = Arc::new(RecordingLog::new(Arc::new(EmbeddedLog::in_memory())));
+    let (log, topics_before): (Arc<dyn Log>, _) = match backend {
+        Backend::Embedded => (Arc::new(EmbeddedLog::in_memory()), None),
+        Backend::Shared(log) => (log.clone(), Some(log.list_topics().unwrap_or_default())),
+    };
+    let recording = Arc::new(RecordingLog::new(log.clone()));
     let mut config = EngineConfig::default().with("auto.offset.reset", "earliest");
+    if topics_before.is_some() {
+        // new consumer groups: offsets committed by an earlier case's queries
+        // of the same name must not apply
+        config = config.with("ksql.service.id", &unique_service_id());
+    }
     for (k, v) in &test.properties {
         let v = match v {
             Value::String(s) => s.clone(),
@@ -117,7 +127,21 @@ pub fn run_case(file: &str, test: &TestCase, variant: &Variant) -> CaseReport {
             }
         }
     }
+    if let Some(before) = topics_before {
+        drop(engine);
+        for t in log.list_topics().unwrap_or_default() {
+            if !before.contains(&t) {
+                let _ = log.delete_topic(&t);
+            }
+        }
+    }
     report
+}
+
+fn unique_service_id() -> String {
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("sluice_test_{}_{n}_", std::process::id())
 }
 
 /// The schemas a test's producers registered (`topics[].keySchema/valueSchema`), so

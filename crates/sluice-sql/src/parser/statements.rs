@@ -5,7 +5,7 @@ use sqlparser::tokenizer::Token;
 use super::Parser;
 use crate::ast::{
     Assert, ColumnConstraint, CreateAsSelect, CreateSource, Describe, Explain, Expr, Ident,
-    Literal, Properties, Show, SourceKind, Statement, TableElement,
+    Literal, Properties, Show, SourceKind, Statement, TableElement, TopicChange,
 };
 use crate::error::ParseError;
 
@@ -157,6 +157,20 @@ impl Parser<'_> {
                 source,
                 if_not_exists,
                 name,
+                properties,
+            });
+        }
+        if !or_replace && self.consume_kw("TOPIC") {
+            let if_not_exists = self.consume_kws(&["IF", "NOT", "EXISTS"]);
+            let name = self.parse_resource_name()?;
+            let properties = if self.consume_kw("WITH") {
+                self.parse_properties()?
+            } else {
+                Vec::new()
+            };
+            return Ok(Statement::CreateTopic {
+                name,
+                if_not_exists,
                 properties,
             });
         }
@@ -393,9 +407,14 @@ impl Parser<'_> {
             let name = self.parse_ident()?;
             return Ok(Statement::DropConnector { name, if_exists });
         }
+        if self.consume_kw("TOPIC") {
+            let if_exists = self.consume_kws(&["IF", "EXISTS"]);
+            let name = self.parse_resource_name()?;
+            return Ok(Statement::DropTopic { name, if_exists });
+        }
         let kind = self
             .parse_source_kind()
-            .map_err(|_| self.expected("STREAM, TABLE, TYPE or CONNECTOR"))?;
+            .map_err(|_| self.expected("STREAM, TABLE, TOPIC, TYPE or CONNECTOR"))?;
         let if_exists = self.consume_kws(&["IF", "EXISTS"]);
         let name = self.parse_ident()?;
         let delete_topic = self.consume_kws(&["DELETE", "TOPIC"]);
@@ -480,6 +499,16 @@ impl Parser<'_> {
             let name = self.parse_query_id()?;
             return Ok(Statement::Describe(Describe::Function { name }));
         }
+        if self.peek_kw("TOPIC")
+            && matches!(
+                self.peek_nth(1),
+                Some(Token::Word(_) | Token::SingleQuotedString(_))
+            )
+        {
+            self.advance();
+            let name = self.parse_resource_name()?;
+            return Ok(Statement::Describe(Describe::Topic { name }));
+        }
         if self.peek_kw("CONNECTOR") && matches!(self.peek_nth(1), Some(Token::Word(_))) {
             self.advance();
             let name = self.parse_ident()?;
@@ -531,9 +560,20 @@ impl Parser<'_> {
             let value = self.parse_string("a quoted property value")?;
             return Ok(Statement::AlterSystem { property, value });
         }
+        if self.consume_kw("TOPIC") {
+            let name = self.parse_resource_name()?;
+            let change = if self.consume_kw("SET") {
+                TopicChange::Set(self.parse_properties()?)
+            } else if self.consume_kws(&["ADD", "PARTITIONS"]) {
+                TopicChange::AddPartitions(self.parse_unsigned("a partition count")?)
+            } else {
+                return Err(self.expected("SET (...) or ADD PARTITIONS"));
+            };
+            return Ok(Statement::AlterTopic { name, change });
+        }
         let kind = self
             .parse_source_kind()
-            .map_err(|_| self.expected("STREAM, TABLE or SYSTEM"))?;
+            .map_err(|_| self.expected("STREAM, TABLE, TOPIC or SYSTEM"))?;
         let name = self.parse_ident()?;
         let mut add_columns = Vec::new();
         loop {

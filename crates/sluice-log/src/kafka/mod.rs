@@ -1,0 +1,510 @@
+//! The Kafka backend: [`KafkaLog`] implements [`Log`] on librdkafka (rdkafka)
+//! against any Kafka-protocol broker (Apache Kafka, Redpanda, tansu, ...).
+//!
+//! * Records are partitioned here, with Kafka's Java default partitioner
+//!   (murmur2 of the key), not librdkafka's (crc32): rows Sluice writes land
+//!   in the partitions ksqlDB and Kafka Streams would choose.
+//! * Administration goes through the AdminClient; a request the broker does not
+//!   implement comes back as an error naming it.
+//! * Fetches are served by one streaming consumer per topic ([`reader`]).
+//! * Group offsets are committed by a consumer of that group that never joins
+//!   it (as Kafka's standalone consumers do).
+//! * [`Log::produce_and_commit`] produces, then commits (at-least-once), or
+//!   with `processing.guarantee=exactly_once_v2` does both in one Kafka
+//!   transaction ([`transactional`]). Either way the records are validated
+//!   (topics and partitions exist) before anything is sent, as the trait asks.
+
+mod admin;
+pub mod config;
+mod producer;
+mod reader;
+mod transactional;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use rdkafka::admin::AdminClient;
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::producer::BaseProducer;
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::{default_partition, Log, LogError, Record, StoredRecord, TopicDescription, TopicSpec};
+use producer::DeliveryContext;
+use reader::TopicReader;
+
+/// How long a request to the broker may take before it is reported as failed.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a fetch waits for records this log delivered to the partition.
+const FETCH_WAIT: Duration = Duration::from_secs(10);
+/// How long a fetch waits for records below the watermark a seek saw (which
+/// may be transaction markers, never delivered to readers).
+const SEEK_WAIT: Duration = Duration::from_secs(3);
+
+/// A [`Log`] on a Kafka cluster.
+pub struct KafkaLog {
+    /// The client settings every consumer, producer and admin client gets.
+    settings: BTreeMap<String, String>,
+    admin: AdminClient<DefaultClientContext>,
+    producer: BaseProducer<DeliveryContext>,
+    /// Answers metadata and watermark requests.
+    meta: BaseConsumer,
+    readers: Mutex<HashMap<String, Arc<Mutex<TopicReader>>>>,
+    groups: Mutex<HashMap<String, Arc<BaseConsumer>>>,
+    /// topic → partition count, as last seen
+    partitions: Mutex<HashMap<String, i32>>,
+    /// (topic, partition) → the end offset deliveries and watermarks showed
+    ends: Mutex<HashMap<(String, i32), i64>>,
+    /// (topic, partition) → the offset after the last record delivered here:
+    /// a fetch below it waits for that record. (Not the watermark: under
+    /// read_committed, transaction markers sit below it and never arrive.)
+    delivered: Mutex<HashMap<(String, i32), i64>>,
+    /// (topic, partition) → the watermark the last seek there saw
+    seek_ends: Mutex<HashMap<(String, i32), i64>>,
+    /// `processing.guarantee=exactly_once_v2`: per committing group, the
+    /// transactional producer that makes [`Log::produce_and_commit`] atomic
+    /// (made on first use).
+    transactional: Option<Mutex<HashMap<String, BaseProducer<DeliveryContext>>>>,
+    /// Rotates the partition of keyless records between produce calls.
+    sticky: AtomicI32,
+}
+
+impl KafkaLog {
+    /// Connects to the cluster `properties` name (`bootstrap.servers`, plus
+    /// the client settings [`config::client_properties`] passes) and checks
+    /// that it answers.
+    pub fn connect(properties: &BTreeMap<String, String>) -> Result<Self, LogError> {
+        let settings = config::client_properties(properties);
+        if !settings.contains_key("bootstrap.servers") {
+            return Err(LogError::InvalidConfig(
+                "The Kafka backend needs 'bootstrap.servers'.".into(),
+            ));
+        }
+        let create_error = |what: &str, e: rdkafka::error::KafkaError| LogError::Broker {
+            context: format!("creating the Kafka {what}"),
+            message: e.to_string(),
+        };
+        let admin = config::client_config(&settings, &[])
+            .create()
+            .map_err(|e| create_error("admin client", e))?;
+        let mut producer_config = config::client_config(&settings, &[]);
+        if !settings.contains_key("message.timeout.ms") {
+            producer_config.set("message.timeout.ms", "30000");
+        }
+        if !settings.contains_key("linger.ms") {
+            producer_config.set("linger.ms", "1");
+        }
+        let producer = producer_config
+            .create_with_context(DeliveryContext)
+            .map_err(|e| create_error("producer", e))?;
+        let meta: BaseConsumer = consumer_config(&settings, "sluice-metadata")
+            .create()
+            .map_err(|e| create_error("consumer", e))?;
+        let log = KafkaLog {
+            settings,
+            admin,
+            producer,
+            meta,
+            readers: Mutex::new(HashMap::new()),
+            groups: Mutex::new(HashMap::new()),
+            partitions: Mutex::new(HashMap::new()),
+            ends: Mutex::new(HashMap::new()),
+            delivered: Mutex::new(HashMap::new()),
+            seek_ends: Mutex::new(HashMap::new()),
+            transactional: exactly_once(properties)?.then(|| Mutex::new(HashMap::new())),
+            sticky: AtomicI32::new(0),
+        };
+        // fail now, with one clear message, when nothing answers
+        log.meta
+            .fetch_metadata(None, Duration::from_secs(10))
+            .map_err(|e| LogError::Broker {
+                context: format!(
+                    "connecting to the Kafka cluster at {}",
+                    log.settings["bootstrap.servers"]
+                ),
+                message: e.to_string(),
+            })?;
+        Ok(log)
+    }
+
+    /// The partition count of `topic` (cached; asked for when unknown).
+    fn partition_count(&self, topic: &str) -> Result<i32, LogError> {
+        if let Some(n) = self.partitions.lock().get(topic) {
+            return Ok(*n);
+        }
+        let n = self.metadata_partitions(topic)?;
+        self.partitions.lock().insert(topic.to_string(), n);
+        Ok(n)
+    }
+
+    fn forget_topic(&self, topic: &str) {
+        self.partitions.lock().remove(topic);
+        self.readers.lock().remove(topic);
+        self.ends.lock().retain(|(t, _), _| t != topic);
+        self.delivered.lock().retain(|(t, _), _| t != topic);
+        self.seek_ends.lock().retain(|(t, _), _| t != topic);
+    }
+
+    fn reader(&self, topic: &str) -> Result<Arc<Mutex<TopicReader>>, LogError> {
+        let mut readers = self.readers.lock();
+        if let Some(r) = readers.get(topic) {
+            return Ok(r.clone());
+        }
+        let consumer: BaseConsumer = consumer_config(&self.settings, "sluice-reader")
+            .create()
+            .map_err(|e| LogError::Broker {
+                context: format!("creating a consumer of topic '{topic}'"),
+                message: e.to_string(),
+            })?;
+        let reader = Arc::new(Mutex::new(TopicReader::new(consumer, topic)));
+        readers.insert(topic.to_string(), reader.clone());
+        Ok(reader)
+    }
+
+    /// A consumer of `group` that never joins it: it commits and reads the
+    /// group's offsets.
+    fn group(&self, group: &str) -> Result<Arc<BaseConsumer>, LogError> {
+        let mut groups = self.groups.lock();
+        if let Some(c) = groups.get(group) {
+            return Ok(c.clone());
+        }
+        let consumer: BaseConsumer =
+            consumer_config(&self.settings, group)
+                .create()
+                .map_err(|e| LogError::Broker {
+                    context: format!("creating a consumer for group '{group}'"),
+                    message: e.to_string(),
+                })?;
+        let consumer = Arc::new(consumer);
+        groups.insert(group.to_string(), consumer.clone());
+        Ok(consumer)
+    }
+
+    /// Choose every record's partition, checking topics and partitions exist.
+    fn route<'a>(
+        &self,
+        records: &'a [(String, Option<i32>, Record)],
+    ) -> Result<Vec<(&'a str, i32, &'a Record)>, LogError> {
+        let sticky = self.sticky.fetch_add(1, Ordering::Relaxed);
+        records
+            .iter()
+            .map(|(topic, partition, record)| {
+                let n = self.partition_count(topic)?;
+                let p = match (partition, &record.key) {
+                    (Some(p), _) => *p,
+                    (None, Some(key)) => default_partition(key, n),
+                    (None, None) => sticky.rem_euclid(n),
+                };
+                if p < 0 || p >= n {
+                    return Err(LogError::UnknownPartition {
+                        topic: topic.clone(),
+                        partition: p,
+                    });
+                }
+                Ok((topic.as_str(), p, record))
+            })
+            .collect()
+    }
+
+    fn send(&self, routed: &[(&str, i32, &Record)]) -> Result<Vec<(i32, i64)>, LogError> {
+        let at = producer::send_all(&self.producer, routed, REQUEST_TIMEOUT)?;
+        self.note_delivered(routed, &at);
+        Ok(at)
+    }
+
+    fn note_delivered(&self, routed: &[(&str, i32, &Record)], at: &[(i32, i64)]) {
+        let mut delivered = self.delivered.lock();
+        for ((topic, _, _), (p, offset)) in routed.iter().zip(at) {
+            let end = delivered.entry((topic.to_string(), *p)).or_insert(0);
+            *end = (*end).max(offset + 1);
+        }
+    }
+
+    /// Produce and commit in one Kafka transaction: the records become visible
+    /// to read_committed consumers, and the offsets committed, together or not
+    /// at all (an aborted transaction leaves neither).
+    fn transaction(
+        &self,
+        producers: &Mutex<HashMap<String, BaseProducer<DeliveryContext>>>,
+        routed: &[(&str, i32, &Record)],
+        group: &str,
+        offsets: &[(String, i32, i64)],
+    ) -> Result<Vec<(i32, i64)>, LogError> {
+        let mut producers = producers.lock();
+        if !producers.contains_key(group) {
+            let p = transactional::producer(&self.settings, group)?;
+            producers.insert(group.to_string(), p);
+        }
+        let producer = &producers[group];
+        let consumer = if offsets.is_empty() {
+            None
+        } else {
+            Some(self.group(group)?)
+        };
+        let result = transactional::run(
+            producer,
+            routed,
+            consumer.as_deref(),
+            offsets,
+            REQUEST_TIMEOUT,
+        );
+        match result {
+            Ok(at) => {
+                self.note_delivered(routed, &at);
+                Ok(at)
+            }
+            Err((e, fatal)) => {
+                if fatal {
+                    // a fenced or failed producer cannot go on: a new one next time
+                    producers.remove(group);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The end of a partition: the broker's watermark `high`, or further when
+    /// a record delivered there says so (tansu's watermark can lag behind
+    /// concurrent produces).
+    fn known_end(&self, topic: &str, partition: i32, high: i64) -> i64 {
+        let key = (topic.to_string(), partition);
+        let delivered = self.delivered.lock().get(&key).copied().unwrap_or(0);
+        let mut ends = self.ends.lock();
+        let end = ends.entry(key).or_insert(high);
+        *end = (*end).max(high).max(delivered);
+        *end
+    }
+
+    fn commit_offsets(&self, group: &str, offsets: &[(String, i32, i64)]) -> Result<(), LogError> {
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let mut tpl = TopicPartitionList::new();
+        for (topic, p, offset) in offsets {
+            if *p < 0 || *p >= self.partition_count(topic)? {
+                return Err(LogError::UnknownPartition {
+                    topic: topic.clone(),
+                    partition: *p,
+                });
+            }
+            tpl.add_partition_offset(topic, *p, Offset::Offset(*offset))
+                .map_err(|e| group_error(group, &e))?;
+        }
+        self.group(group)?
+            .commit(&tpl, CommitMode::Sync)
+            .map_err(|e| group_error(group, &e))
+    }
+}
+
+impl Drop for KafkaLog {
+    fn drop(&mut self) {
+        producer::flush(&self.producer);
+    }
+}
+
+fn consumer_config(settings: &BTreeMap<String, String>, group: &str) -> ClientConfig {
+    let mut config = config::client_config(
+        settings,
+        &[
+            ("group.id", group),
+            ("enable.auto.commit", "false"),
+            ("enable.auto.offset.store", "false"),
+            // a fetch outside the partition is the caller's error, not a reset
+            ("auto.offset.reset", "error"),
+            ("enable.partition.eof", "false"),
+        ],
+    );
+    if !settings.contains_key("fetch.wait.max.ms") {
+        // a streaming engine wants records soon, not full fetches
+        config.set("fetch.wait.max.ms", "20");
+    }
+    config
+}
+
+fn group_error(group: &str, e: &rdkafka::error::KafkaError) -> LogError {
+    LogError::Broker {
+        context: format!("committing offsets of group '{group}'"),
+        message: e.to_string(),
+    }
+}
+
+impl Log for KafkaLog {
+    fn create_topic(&self, spec: &TopicSpec) -> Result<(), LogError> {
+        admin::create_topic(self, spec)
+    }
+
+    fn delete_topic(&self, name: &str) -> Result<(), LogError> {
+        // stop reading it first: a consumer fetching a topic as it disappears
+        // is left with metadata for a topic without a name
+        self.forget_topic(name);
+        admin::delete_topic(self, name)
+    }
+
+    fn list_topics(&self) -> Result<Vec<String>, LogError> {
+        admin::list_topics(self)
+    }
+
+    fn describe_topic(&self, name: &str) -> Result<TopicDescription, LogError> {
+        admin::describe_topic(self, name)
+    }
+
+    fn topic_exists(&self, name: &str) -> Result<bool, LogError> {
+        match self.metadata_partitions(name) {
+            Ok(_) => Ok(true),
+            Err(LogError::UnknownTopic(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn alter_topic_configs(
+        &self,
+        name: &str,
+        set: &BTreeMap<String, String>,
+    ) -> Result<(), LogError> {
+        admin::alter_topic_configs(self, name, set)
+    }
+
+    fn add_partitions(&self, name: &str, total: i32) -> Result<(), LogError> {
+        admin::add_partitions(self, name, total)?;
+        self.partitions.lock().remove(name);
+        Ok(())
+    }
+
+    fn produce(
+        &self,
+        topic: &str,
+        records: Vec<(Option<i32>, Record)>,
+    ) -> Result<Vec<(i32, i64)>, LogError> {
+        self.partition_count(topic)?;
+        let records: Vec<(String, Option<i32>, Record)> = records
+            .into_iter()
+            .map(|(p, r)| (topic.to_string(), p, r))
+            .collect();
+        let routed = self.route(&records)?;
+        self.send(&routed)
+    }
+
+    fn fetch(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        max: usize,
+    ) -> Result<Vec<StoredRecord>, LogError> {
+        let n = self.partition_count(topic)?;
+        if partition < 0 || partition >= n {
+            return Err(LogError::UnknownPartition {
+                topic: topic.to_string(),
+                partition,
+            });
+        }
+        let reader = self.reader(topic)?;
+        let mut reader = reader.lock();
+        let key = (topic.to_string(), partition);
+        let delivered = self.delivered.lock().get(&key).copied().unwrap_or(0);
+        if !reader.continues(partition, offset) {
+            // a seek: ask the broker where the partition starts and ends
+            let (low, high) = self.watermarks(topic, partition)?;
+            if offset < low || offset > high.max(delivered) {
+                return Err(LogError::OffsetOutOfRange {
+                    topic: topic.to_string(),
+                    partition,
+                    offset,
+                });
+            }
+            self.seek_ends.lock().insert(key.clone(), high);
+        }
+        let seek_end = self.seek_ends.lock().get(&key).copied().unwrap_or(0);
+        // wait for records known to be there: delivered by this log, or below
+        // the watermark seen at the seek (records of other producers arrive
+        // as the consumer streams them)
+        let (end, wait) = if offset < delivered {
+            (delivered, FETCH_WAIT)
+        } else if offset < seek_end {
+            (seek_end, SEEK_WAIT)
+        } else {
+            (0, Duration::ZERO)
+        };
+        let got = reader.fetch(partition, offset, max, end, wait)?;
+        if got.is_empty() && offset >= delivered && offset < seek_end {
+            // nothing readable up to the watermark: transaction markers
+            self.seek_ends.lock().insert(key, offset);
+        }
+        Ok(got)
+    }
+
+    fn end_offsets(&self, topic: &str) -> Result<Vec<i64>, LogError> {
+        let n = self.partition_count(topic)?;
+        (0..n)
+            .map(|p| {
+                let (_, high) = self.watermarks(topic, p)?;
+                Ok(self.known_end(topic, p, high))
+            })
+            .collect()
+    }
+
+    fn commit(&self, group: &str, offsets: &[(String, i32, i64)]) -> Result<(), LogError> {
+        self.commit_offsets(group, offsets)
+    }
+
+    fn committed(&self, group: &str, topic: &str) -> Result<Vec<Option<i64>>, LogError> {
+        let n = self.partition_count(topic)?;
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..n {
+            tpl.add_partition(topic, p);
+        }
+        let got = self
+            .group(group)?
+            .committed_offsets(tpl, REQUEST_TIMEOUT)
+            .map_err(|e| group_error(group, &e))?;
+        Ok((0..n)
+            .map(|p| match got.find_partition(topic, p).map(|e| e.offset()) {
+                Some(Offset::Offset(o)) => Some(o),
+                _ => None,
+            })
+            .collect())
+    }
+
+    fn produce_and_commit(
+        &self,
+        produce: Vec<(String, Option<i32>, Record)>,
+        group: &str,
+        offsets: &[(String, i32, i64)],
+    ) -> Result<Vec<(i32, i64)>, LogError> {
+        // validate everything before anything is written
+        let routed = self.route(&produce)?;
+        for (topic, p, _) in offsets {
+            if *p < 0 || *p >= self.partition_count(topic)? {
+                return Err(LogError::UnknownPartition {
+                    topic: topic.clone(),
+                    partition: *p,
+                });
+            }
+        }
+        if let Some(slot) = &self.transactional {
+            return self.transaction(slot, &routed, group, offsets);
+        }
+        let at = self.send(&routed)?;
+        self.commit_offsets(group, offsets)?;
+        Ok(at)
+    }
+}
+
+/// Whether `processing.guarantee` (or `ksql.streams.processing.guarantee`) asks
+/// for exactly-once.
+fn exactly_once(properties: &BTreeMap<String, String>) -> Result<bool, LogError> {
+    let value = properties
+        .get("ksql.streams.processing.guarantee")
+        .or_else(|| properties.get("processing.guarantee"));
+    match value.map(|v| v.to_ascii_lowercase()).as_deref() {
+        None | Some("at_least_once") => Ok(false),
+        Some("exactly_once" | "exactly_once_v2" | "exactly_once_beta") => Ok(true),
+        Some(other) => Err(LogError::InvalidConfig(format!(
+            "Invalid processing.guarantee '{other}': expected at_least_once or exactly_once_v2."
+        ))),
+    }
+}
