@@ -184,10 +184,12 @@ pub(crate) struct Storage {
 }
 
 impl Storage {
-    /// Opens the topic, creating it with one partition (as Confluent's
-    /// `_schemas`: the order of changes is the log's) if missing.
+    /// Opens the topic, creating it if missing as Confluent creates `_schemas`:
+    /// one partition (the order of changes is the log's) and compacted, so a
+    /// Kafka cluster's time-based retention never drops a schema.
     pub(crate) fn open(log: Arc<dyn Log>) -> Result<Storage, RegistryError> {
-        match log.create_topic(&TopicSpec::new(TOPIC, 1)) {
+        let spec = TopicSpec::new(TOPIC, 1).with_config("cleanup.policy", "compact");
+        match log.create_topic(&spec) {
             Ok(()) | Err(LogError::TopicExists(_)) => Ok(Storage { log }),
             Err(e) => Err(e.into()),
         }

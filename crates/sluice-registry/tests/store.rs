@@ -213,6 +213,14 @@ fn state_survives_a_restart_through_the_log() -> Result {
         log.list_topics().map_err(RegistryError::from)?,
         vec!["_schemas"]
     );
+    let topic = log
+        .describe_topic("_schemas")
+        .map_err(RegistryError::from)?;
+    assert_eq!(topic.partitions.len(), 1);
+    assert_eq!(
+        topic.configs.get("cleanup.policy").map(String::as_str),
+        Some("compact")
+    );
     Ok(())
 }
 
