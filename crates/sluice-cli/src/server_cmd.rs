@@ -89,6 +89,9 @@ async fn serve(args: ServerArgs) -> Result<(), ServerError> {
     for url in server.urls() {
         println!("Sluice server listening on {url}");
     }
+    for url in server.registry_urls() {
+        println!("Schema registry listening on {url}");
+    }
     if let Some(q) = headless {
         println!("Headless mode: ran {}", q.display());
     }

@@ -10,10 +10,7 @@ use serde_json::{json, Value};
 
 /// The server process (killed on drop) and its stdout, kept open so the server
 /// never writes to a closed pipe.
-struct Running(
-    Child,
-    #[allow(dead_code)] BufReader<std::process::ChildStdout>,
-);
+struct Running(Child, BufReader<std::process::ChildStdout>);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -28,8 +25,20 @@ fn start_server(dir: &std::path::Path) -> (Running, String) {
 }
 
 fn start_server_with(dir: &std::path::Path, args: &[&str]) -> (Running, String) {
+    let (running, url) = spawn_server(dir, args);
+    let url = url
+        .strip_prefix("Sluice server listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {url}"))
+        .to_string();
+    (running, url)
+}
+
+/// Start `sluice server`; the process and the first line it printed.
+fn spawn_server(dir: &std::path::Path, args: &[&str]) -> (Running, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .arg("server")
+        // the schema registry on a random port too (its default, 8081, may be taken)
+        .args(["--set", "schema.registry.listeners=http://127.0.0.1:0"])
         .args(args)
         .arg("--data-dir")
         .arg(dir.join("data"))
@@ -41,12 +50,20 @@ fn start_server_with(dir: &std::path::Path, args: &[&str]) -> (Running, String) 
     let mut line = String::new();
     let mut reader = BufReader::new(stdout);
     reader.read_line(&mut line).expect("first line");
-    let url = line
+    (Running(child, reader), line.trim().to_string())
+}
+
+/// Start `sluice server` on random ports; its REST URL and its schema registry's URL.
+fn start_server_with_registry(dir: &std::path::Path) -> (Running, String, String) {
+    let (mut running, url) = start_server_with(dir, &["--listeners", "http://127.0.0.1:0"]);
+    let mut line = String::new();
+    running.1.read_line(&mut line).expect("second line");
+    let registry = line
         .trim()
-        .strip_prefix("Sluice server listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .strip_prefix("Schema registry listening on ")
+        .unwrap_or_else(|| panic!("unexpected second line: {line}"))
         .to_string();
-    (Running(child, reader), url)
+    (running, url, registry)
 }
 
 fn post(client: &reqwest::blocking::Client, url: &str, body: Value) -> (u16, String) {
@@ -372,4 +389,151 @@ fn https_listener_serves_tls_with_a_pem_keystore() {
         .output()
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains("RUNNING"));
+}
+
+/// A Python venv with Confluent's `confluent-kafka` client (schema registry and
+/// Avro extras), created once under the user's cache; its interpreter.
+fn install_confluent_kafka() -> std::path::PathBuf {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let venv = home
+        .unwrap_or_else(std::env::temp_dir)
+        .join(".cache/sluice/py");
+    let python = venv.join("bin/python");
+    let ready = |python: &std::path::Path| {
+        Command::new(python)
+            .args([
+                "-c",
+                "import confluent_kafka.schema_registry, confluent_kafka.schema_registry.avro, fastavro",
+            ])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !ready(&python) {
+        let out = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .output()
+            .expect("python3 is needed to run the third-party schema registry client");
+        assert!(
+            out.status.success(),
+            "python3 -m venv failed (is python3-venv installed?):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "confluent-kafka[avro,schemaregistry]",
+            ])
+            .output()
+            .expect("pip");
+        assert!(
+            out.status.success(),
+            "pip install confluent-kafka failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            ready(&python),
+            "confluent-kafka does not import after installing it"
+        );
+    }
+    python
+}
+
+/// Confluent's Python client (`SchemaRegistryClient`, `AvroSerializer`,
+/// `AvroDeserializer`) against the embedded schema registry of the real binary;
+/// then a stream created from the schema its serializer registered.
+#[test]
+fn confluent_python_client_works_against_the_embedded_registry() {
+    let python = install_confluent_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, url, registry) = start_server_with_registry(dir.path());
+    let script = common::repo_root().join("tests/clients/schema-registry-client.py");
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(&registry)
+        .output()
+        .expect("run the schema registry client script");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("all checks passed"), "{stdout}");
+
+    // the engine sees what the Python serializer registered
+    let client = reqwest::blocking::Client::new();
+    let (status, text) = post(
+        &client,
+        &format!("{url}/ksql"),
+        json!({"ksql": "CREATE STREAM PYUSERS WITH (kafka_topic='pyusers', value_format='AVRO', partitions=1); DESCRIBE PYUSERS;"}),
+    );
+    assert_eq!(status, 200, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let names: Vec<&str> = v[1]["sourceDescription"]["fields"]
+        .as_array()
+        .map(|fields| fields.iter().filter_map(|f| f["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names, vec!["ID", "NAME", "EMAIL"], "{text}");
+}
+
+/// Schemas registered over the registry's REST API keep their ids and versions
+/// when the server restarts on the same data directory (the `_schemas` topic).
+#[test]
+fn registry_state_survives_a_server_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::blocking::Client::new();
+    let register = |registry: &str, subject: &str, schema: &str| {
+        post(
+            &client,
+            &format!("{registry}/subjects/{subject}/versions"),
+            json!({"schema": schema}),
+        )
+    };
+    {
+        let (_server, _, registry) = start_server_with_registry(dir.path());
+        assert_eq!(
+            register(&registry, "a-value", "\"int\""),
+            (200, r#"{"id":1}"#.into())
+        );
+        assert_eq!(
+            register(&registry, "b-value", "\"float\""),
+            (200, r#"{"id":2}"#.into())
+        );
+        let (status, _) = post(
+            &client,
+            &format!("{registry}/subjects/b-value/versions"),
+            json!({"schema": "\"double\""}),
+        );
+        assert_eq!(status, 200);
+        let deleted = client
+            .delete(format!("{registry}/subjects/a-value"))
+            .send()
+            .unwrap();
+        assert_eq!(deleted.status().as_u16(), 200);
+    }
+    let (_server, _, registry) = start_server_with_registry(dir.path());
+    let get = |path: &str| -> Value {
+        client
+            .get(format!("{registry}{path}"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    assert_eq!(get("/subjects"), json!(["b-value"]));
+    assert_eq!(get("/subjects?deleted=true"), json!(["a-value", "b-value"]));
+    assert_eq!(
+        get("/subjects/b-value/versions/1"),
+        json!({"subject": "b-value", "version": 1, "id": 2, "schema": "\"float\""})
+    );
+    assert_eq!(get("/subjects/b-value/versions"), json!([1, 2]));
+    assert_eq!(
+        register(&registry, "c-value", "\"string\""),
+        (200, r#"{"id":4}"#.into())
+    );
 }

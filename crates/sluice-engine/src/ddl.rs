@@ -202,8 +202,9 @@ impl Engine {
                 "Missing required property \"KAFKA_TOPIC\" which has no default value.",
             )
         })?;
-        let (key_format, value_format) = self.formats(&with, None)?;
+        let (key_format, mut value_format) = self.formats(&with, None)?;
         let columns = if cs.elements.is_empty() {
+            value_format.schema_full_name = self.inferred_record_name(&topic, &value_format)?;
             self.inferred_columns(cs.kind, &topic, &key_format, &value_format)?
         } else {
             let mut columns = self.columns(cs.kind, &cs.elements)?;
@@ -307,6 +308,39 @@ impl Engine {
             None,
             &references,
         )?)
+    }
+
+    /// The full name of the registered AVRO value record a CREATE without columns
+    /// infers from: writing under that name keeps what Sluice writes a compatible
+    /// version of the subject (Avro resolution, and so a registry checking
+    /// compatibility, refuse a record whose name changed). ksqlDB writes such sources
+    /// with the registered schema itself.
+    fn inferred_record_name(
+        &self,
+        topic: &str,
+        value_format: &FormatDesc,
+    ) -> Result<Option<String>> {
+        if value_format.name != "AVRO" {
+            return Ok(None);
+        }
+        let subject = sluice_formats::subject_name(topic, false);
+        let Some((_, schema)) = self.registry.latest(&subject)? else {
+            return Ok(None);
+        };
+        let Ok(serde_json::Value::Object(record)) = serde_json::from_str(&schema.schema) else {
+            return Ok(None);
+        };
+        if record.get("type").and_then(|t| t.as_str()) != Some("record") {
+            return Ok(None);
+        }
+        let name = record.get("name").and_then(|n| n.as_str());
+        let namespace = record.get("namespace").and_then(|n| n.as_str());
+        Ok(match (name, namespace) {
+            (Some(name), _) if name.contains('.') => Some(name.to_string()),
+            (Some(name), Some(ns)) if !ns.is_empty() => Some(format!("{ns}.{name}")),
+            (Some(name), _) => Some(name.to_string()),
+            (None, _) => None,
+        })
     }
 
     /// The key column a registered AVRO key schema gives (`ROWKEY`), if any.

@@ -80,8 +80,8 @@ pub use arrow_json::{arrow_value_to_json, JsonCell};
 pub use avro::{avro_schema_to_columns, avro_schema_to_unwrapped_column};
 pub use error::FormatError;
 pub use protobuf::{
-    protobuf_schema_to_columns, protobuf_schema_to_columns_with, schema_references,
-    ProtobufNullable,
+    parse_protobuf_file, protobuf_schema_to_columns, protobuf_schema_to_columns_with,
+    schema_references, ProtobufNullable,
 };
 pub use qtt::{
     bytes_to_test_value, bytes_to_test_value_with_options, bytes_to_test_value_with_registry,

@@ -315,6 +315,18 @@ pub fn protobuf_schema_to_columns_with(
     schema::infer(schema_text, full_name, references)
 }
 
+/// Parses `.proto` schema text importing `references` (file name, schema
+/// text) into its file descriptor, as a schema registry validates and compares
+/// Protobuf schemas. Confluent's and Google's well-known files may be imported.
+pub fn parse_protobuf_file(
+    schema_text: &str,
+    references: &[(String, String)],
+) -> Result<prost_reflect::FileDescriptor, FormatError> {
+    schema::ProtoSchema::parse(schema_text, references)
+        .map(|parsed| parsed.file)
+        .map_err(FormatError::InvalidProperty)
+}
+
 /// Test helper: a JSON value (QTT shape) written with the newest schema
 /// registered under the binding's subject — the message named `full_name`,
 /// else the first — with the JSON coercions.

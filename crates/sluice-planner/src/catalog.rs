@@ -73,6 +73,11 @@ pub struct FormatDesc {
     pub name: String,
     pub delimiter: Option<String>,
     pub wrap_single_value: Option<bool>,
+    /// The full name of the record (AVRO) a schema format generates to write with:
+    /// ksqlDB's `VALUE_AVRO_SCHEMA_FULL_NAME` / `KEY_SCHEMA_FULL_NAME`, or the
+    /// registered schema's when the columns were inferred from it (so what Sluice
+    /// writes stays a compatible version of that subject). `None`: ksqlDB's default.
+    pub schema_full_name: Option<String>,
 }
 
 impl FormatDesc {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use sluice_formats::{RecordEncoder, SchemaRegistry};
 use sluice_log::{Header, Log, Record};
-use sluice_planner::catalog::SourceDef;
+use sluice_planner::catalog::{FormatDesc, SourceDef};
 
 use crate::source::format_of;
 use crate::RuntimeError;
@@ -27,16 +27,30 @@ pub struct TopicSink {
     null_key_when_all_null: bool,
 }
 
+/// The encoder generating its schema under the format's full name, if it names one.
+fn named(encoder: RecordEncoder, format: &FormatDesc) -> Result<RecordEncoder, RuntimeError> {
+    Ok(match &format.schema_full_name {
+        Some(name) => encoder.with_schema_full_name(name)?,
+        None => encoder,
+    })
+}
+
 impl TopicSink {
     pub fn new(def: &SourceDef, registry: &Arc<dyn SchemaRegistry>) -> Result<Self, RuntimeError> {
         let (kk, ko) = format_of(&def.key_format)?;
         let (vk, vo) = format_of(&def.value_format)?;
         Ok(TopicSink {
             topic: def.topic.clone(),
-            key: RecordEncoder::new(kk, def.key_schema(), &ko, true)?
-                .with_registry(registry.clone(), &def.topic),
-            value: RecordEncoder::new(vk, def.value_schema(), &vo, false)?
-                .with_registry(registry.clone(), &def.topic),
+            key: named(
+                RecordEncoder::new(kk, def.key_schema(), &ko, true)?,
+                &def.key_format,
+            )?
+            .with_registry(registry.clone(), &def.topic),
+            value: named(
+                RecordEncoder::new(vk, def.value_schema(), &vo, false)?,
+                &def.value_format,
+            )?
+            .with_registry(registry.clone(), &def.topic),
             key_columns: def.key_columns().count(),
             value_columns: def.value_columns().count(),
             window: def.window,

@@ -11,6 +11,12 @@
 //! * `sluice.data.dir` — where the embedded log keeps its topics
 //! * `sluice.authentication.users.file` — enables HTTP basic auth (`user: password` lines)
 //! * `sluice.request.max.bytes` — largest request body accepted (default 1 MiB)
+//! * `schema.registry.listeners` — where the embedded Confluent-compatible schema
+//!   registry listens, comma-separated like `listeners` (default
+//!   `http://0.0.0.0:8081`, Confluent's port; `none` turns it off), behind the
+//!   same basic auth as the REST API. It is not started when
+//!   `ksql.schema.registry.url` names an external registry (whose basic auth is
+//!   `ksql.schema.registry.basic.auth.user.info` or `basic.auth.user.info`).
 //!
 //! Every other key is passed to the engine as an [`sluice_engine::EngineConfig`] property.
 
@@ -27,6 +33,9 @@ pub const USERS_FILE: &str = "sluice.authentication.users.file";
 pub const MAX_REQUEST_BYTES: &str = "sluice.request.max.bytes";
 pub const SSL_KEYSTORE_LOCATION: &str = "ssl.keystore.location";
 pub const SSL_KEYSTORE_TYPE: &str = "ssl.keystore.type";
+pub const SCHEMA_REGISTRY_LISTENERS: &str = "schema.registry.listeners";
+/// ksqlDB's name for an external schema registry (an engine property).
+pub const SCHEMA_REGISTRY_URL: &str = "ksql.schema.registry.url";
 
 const SERVER_KEYS: &[&str] = &[
     LISTENERS,
@@ -37,6 +46,7 @@ const SERVER_KEYS: &[&str] = &[
     MAX_REQUEST_BYTES,
     SSL_KEYSTORE_LOCATION,
     SSL_KEYSTORE_TYPE,
+    SCHEMA_REGISTRY_LISTENERS,
 ];
 
 #[derive(Debug, Clone)]
@@ -49,6 +59,8 @@ pub struct ServerConfig {
     pub max_request_bytes: usize,
     /// PEM certificate chain and key for `https://` listeners.
     pub ssl_keystore: Option<PathBuf>,
+    /// The embedded schema registry's listeners; empty: not served.
+    pub schema_registry_listeners: Vec<String>,
     /// Everything else: engine properties.
     pub engine_properties: BTreeMap<String, String>,
 }
@@ -63,6 +75,7 @@ impl Default for ServerConfig {
             users_file: None,
             max_request_bytes: 1024 * 1024,
             ssl_keystore: None,
+            schema_registry_listeners: vec!["http://0.0.0.0:8081".to_string()],
             engine_properties: BTreeMap::new(),
         }
     }
@@ -96,6 +109,18 @@ impl ServerConfig {
                     return Err(ServerError::Config("listeners is empty".into()));
                 }
             }
+            SCHEMA_REGISTRY_LISTENERS => {
+                self.schema_registry_listeners = if value.trim().eq_ignore_ascii_case("none") {
+                    Vec::new()
+                } else {
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(String::from)
+                        .collect()
+                };
+            }
             SERVICE_ID => self.service_id = value.to_string(),
             QUERIES_FILE => self.queries_file = Some(PathBuf::from(value)),
             DATA_DIR => self.data_dir = Some(PathBuf::from(value)),
@@ -123,6 +148,27 @@ impl ServerConfig {
 
     pub fn is_server_key(key: &str) -> bool {
         SERVER_KEYS.contains(&key)
+    }
+
+    /// `user:password` for the external registry's basic auth: ksqlDB's
+    /// `ksql.schema.registry.basic.auth.user.info`, or Confluent's client property
+    /// `basic.auth.user.info`.
+    pub fn registry_user_info(&self) -> Option<&str> {
+        [
+            "ksql.schema.registry.basic.auth.user.info",
+            "basic.auth.user.info",
+        ]
+        .iter()
+        .find_map(|k| self.engine_properties.get(*k))
+        .map(String::as_str)
+    }
+
+    /// The external schema registry's URL (`ksql.schema.registry.url`), if any.
+    pub fn external_registry_url(&self) -> Option<&str> {
+        self.engine_properties
+            .get(SCHEMA_REGISTRY_URL)
+            .map(|u| u.trim())
+            .filter(|u| !u.is_empty())
     }
 }
 
@@ -165,9 +211,17 @@ pub fn read_users(path: &Path) -> Result<HashMap<String, String>, ServerError> {
     Ok(users)
 }
 
-/// `http://host:port` → `host:port`; HTTPS is refused.
-/// The `host:port` a listener binds and whether it serves TLS (`https://`).
+/// The `host:port` a listener binds and whether it serves TLS (`https://`); the
+/// port defaults to ksqlDB's 8088.
 pub fn listener_address(listener: &str) -> Result<(String, bool), ServerError> {
+    listener_address_or(listener, 8088)
+}
+
+/// [`listener_address`] with another default port.
+pub fn listener_address_or(
+    listener: &str,
+    default_port: u16,
+) -> Result<(String, bool), ServerError> {
     let (rest, tls) = if let Some(rest) = listener.strip_prefix("http://") {
         (rest, false)
     } else if let Some(rest) = listener.strip_prefix("https://") {
@@ -186,7 +240,7 @@ pub fn listener_address(listener: &str) -> Result<(String, bool), ServerError> {
     let addr = if rest.contains(':') && !rest.ends_with(']') {
         rest.to_string()
     } else {
-        format!("{rest}:8088")
+        format!("{rest}:{default_port}")
     };
     Ok((addr, tls))
 }
@@ -219,5 +273,15 @@ mod tests {
         let mut c = ServerConfig::default();
         assert!(c.set(SSL_KEYSTORE_TYPE, "PKCS12").is_err());
         assert!(c.set(SSL_KEYSTORE_TYPE, "pem").is_ok());
+        assert_eq!(c.schema_registry_listeners, vec!["http://0.0.0.0:8081"]);
+        assert!(c.set(SCHEMA_REGISTRY_LISTENERS, "None").is_ok());
+        assert!(c.schema_registry_listeners.is_empty());
+        assert_eq!(
+            listener_address_or("http://localhost", 8081).unwrap(),
+            ("localhost:8081".to_string(), false)
+        );
+        assert_eq!(c.external_registry_url(), None);
+        c.set(SCHEMA_REGISTRY_URL, "http://sr:8081").unwrap();
+        assert_eq!(c.external_registry_url(), Some("http://sr:8081"));
     }
 }

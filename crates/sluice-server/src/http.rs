@@ -130,3 +130,26 @@ pub async fn basic_auth(State(state): State<AppState>, req: Request, next: Next)
         ApiError::Unauthorized.into_response()
     }
 }
+
+/// The same basic auth in front of the schema registry's listeners, answering
+/// Confluent Schema Registry's 401 body.
+pub async fn registry_basic_auth(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if authorized(&state, req.headers()) {
+        next.run(req).await
+    } else {
+        let body = serde_json::json!({"error_code": 401, "message": "Unauthorized"});
+        (
+            axum::http::StatusCode::UNAUTHORIZED,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(sluice_registry::http::CONTENT_TYPE),
+            )],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}

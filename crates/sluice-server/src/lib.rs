@@ -8,6 +8,11 @@
 //! ([`config`]), headless mode (a queries file run at startup) and the thread that
 //! keeps persistent queries running. The engine itself stays synchronous; the server
 //! shares it behind a mutex.
+//!
+//! It also serves the embedded schema registry ([`sluice_registry`]) on its own
+//! listeners (`schema.registry.listeners`, Confluent's port 8081 by default), sharing
+//! the registry instance with the engine, unless `ksql.schema.registry.url` names an
+//! external registry for the engine to use instead.
 
 pub mod admin;
 pub mod config;
@@ -33,6 +38,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use sluice_engine::log::{EmbeddedLog, KafkaLog, Log};
 use sluice_engine::{Engine, EngineConfig};
+use sluice_registry::Registry;
 
 pub use config::ServerConfig;
 pub use error::{ApiError, ServerError};
@@ -63,10 +69,30 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// What a server runs: the engine and, unless an external registry is configured,
+/// the embedded schema registry it shares with the registry listeners.
+pub struct Backend {
+    pub engine: Engine,
+    pub registry: Option<Arc<Registry>>,
+}
+
+impl From<Engine> for Backend {
+    /// An engine alone: no schema registry is served.
+    fn from(engine: Engine) -> Self {
+        Backend {
+            engine,
+            registry: None,
+        }
+    }
+}
+
 /// The engine a configuration asks for: Kafka when `bootstrap.servers` is set,
-/// else the embedded log under `sluice.data.dir`, or in memory when there is none.
-pub fn engine_for(config: &ServerConfig) -> Result<Engine, ServerError> {
-    let log: Arc<dyn Log> = if config.engine_properties.contains_key("bootstrap.servers") {
+/// else the embedded log under `sluice.data.dir`, or in memory when there is none;
+/// the schema registry at `ksql.schema.registry.url`, or else the embedded one,
+/// kept on the same log (its `_schemas` topic).
+pub fn engine_for(config: &ServerConfig) -> Result<Backend, ServerError> {
+    let kafka = config.engine_properties.contains_key("bootstrap.servers");
+    let log: Arc<dyn Log> = if kafka {
         Arc::new(
             KafkaLog::connect(&config.engine_properties)
                 .map_err(|e| ServerError::Config(e.to_string()))?,
@@ -80,20 +106,36 @@ pub fn engine_for(config: &ServerConfig) -> Result<Engine, ServerError> {
         }
     };
     let engine = Engine::new(
-        log,
+        log.clone(),
         EngineConfig {
             properties: config.engine_properties.clone(),
         },
     );
+    // the registry is in place before the command log replays statements that use it
+    let (engine, registry) = match config.external_registry_url() {
+        Some(url) => {
+            let client =
+                sluice_registry::client::RegistryClient::new(url, config.registry_user_info())
+                    .map_err(|e| {
+                        ServerError::Config(format!("{}: {e}", config::SCHEMA_REGISTRY_URL))
+                    })?;
+            (engine.with_registry(Arc::new(client)), None)
+        }
+        None => {
+            let registry = Registry::open(log)
+                .map_err(|e| ServerError::Config(format!("schema registry: {e}")))?;
+            (engine.with_registry(registry.clone()), Some(registry))
+        }
+    };
     // on Kafka (in its command topic) or with a data dir, streams, tables and
     // queries survive restarts
-    let kafka = config.engine_properties.contains_key("bootstrap.servers");
-    match &config.data_dir {
+    let engine = match &config.data_dir {
         _ if kafka => engine.with_command_topic(),
         Some(dir) => engine.with_command_log(&dir.join("command.log")),
         None => Ok(engine),
     }
-    .map_err(|e| ServerError::Config(e.to_string()))
+    .map_err(|e| ServerError::Config(e.to_string()))?;
+    Ok(Backend { engine, registry })
 }
 
 /// Line and column (1-based) of byte `offset` in `text`.
@@ -130,17 +172,74 @@ pub fn run_queries_file(engine: &mut Engine, path: &Path) -> Result<usize, Serve
     Ok(statements.len())
 }
 
+/// A bound listener, with the TLS acceptor of an `https://` one.
+type Bound = (tokio::net::TcpListener, Option<tls::Acceptor>);
+
+/// Binds each of `listeners` (`default_port` where one names none); `https://`
+/// ones share one acceptor from the keystore.
+async fn bind_all(
+    listeners: &[String],
+    default_port: u16,
+    config: &ServerConfig,
+    acceptor: &mut Option<tls::Acceptor>,
+) -> Result<Vec<Bound>, ServerError> {
+    let mut bound = Vec::new();
+    for l in listeners {
+        let (addr, https) = config::listener_address_or(l, default_port)?;
+        let tls = if https {
+            let path = config
+                .ssl_keystore
+                .as_deref()
+                .ok_or_else(|| ServerError::TlsWithoutKeystore(l.clone()))?;
+            if acceptor.is_none() {
+                *acceptor = Some(tls::acceptor(path)?);
+            }
+            acceptor.clone()
+        } else {
+            None
+        };
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr: addr.clone(),
+                source,
+            })?;
+        bound.push((listener, tls));
+    }
+    Ok(bound)
+}
+
+/// `http://addr` / `https://addr` of each listener, as bound.
+fn urls_of(listeners: &[Bound]) -> Vec<String> {
+    listeners
+        .iter()
+        .filter_map(|(l, tls)| {
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            l.local_addr().ok().map(|a| format!("{scheme}://{a}"))
+        })
+        .collect()
+}
+
 /// A server bound to its listeners, ready to run.
 pub struct Server {
     state: AppState,
-    /// Each bound listener, with the TLS acceptor of an `https://` one.
-    listeners: Vec<(tokio::net::TcpListener, Option<tls::Acceptor>)>,
+    listeners: Vec<Bound>,
+    /// The embedded schema registry and its own listeners (Confluent's port).
+    registry: Option<(Arc<Registry>, Vec<Bound>)>,
 }
 
 impl Server {
     /// Read the users file, run the queries file (headless mode) and bind every
-    /// listener.
-    pub async fn bind(config: ServerConfig, mut engine: Engine) -> Result<Server, ServerError> {
+    /// listener: the REST API's, then the embedded schema registry's (when the
+    /// backend has one and `schema.registry.listeners` is not `none`).
+    pub async fn bind(
+        config: ServerConfig,
+        backend: impl Into<Backend>,
+    ) -> Result<Server, ServerError> {
+        let Backend {
+            mut engine,
+            registry,
+        } = backend.into();
         let users = match &config.users_file {
             Some(path) => Some(config::read_users(path)?),
             None => None,
@@ -152,32 +251,27 @@ impl Server {
             }
             None => false,
         };
-        let mut listeners = Vec::new();
         let mut acceptor = None;
-        for l in &config.listeners {
-            let (addr, https) = config::listener_address(l)?;
-            let tls = if https {
-                let path = config
-                    .ssl_keystore
-                    .as_deref()
-                    .ok_or_else(|| ServerError::TlsWithoutKeystore(l.clone()))?;
-                if acceptor.is_none() {
-                    acceptor = Some(tls::acceptor(path)?);
-                }
-                acceptor.clone()
-            } else {
-                None
-            };
-            let listener = tokio::net::TcpListener::bind(&addr)
-                .await
-                .map_err(|source| ServerError::Bind {
-                    addr: addr.clone(),
-                    source,
-                })?;
-            listeners.push((listener, tls));
-        }
+        let listeners = bind_all(&config.listeners, 8088, &config, &mut acceptor).await?;
+        let registry = match registry {
+            Some(r) if !config.schema_registry_listeners.is_empty() => {
+                let bound = bind_all(
+                    &config.schema_registry_listeners,
+                    8081,
+                    &config,
+                    &mut acceptor,
+                )
+                .await?;
+                Some((r, bound))
+            }
+            _ => None,
+        };
         let state = Shared::new(engine, config, users, headless);
-        Ok(Server { state, listeners })
+        Ok(Server {
+            state,
+            listeners,
+            registry,
+        })
     }
 
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
@@ -187,15 +281,18 @@ impl Server {
             .collect()
     }
 
-    /// `http://addr` / `https://addr` of every listener, as bound.
+    /// `http://addr` / `https://addr` of every REST API listener, as bound.
     pub fn urls(&self) -> Vec<String> {
-        self.listeners
-            .iter()
-            .filter_map(|(l, tls)| {
-                let scheme = if tls.is_some() { "https" } else { "http" };
-                l.local_addr().ok().map(|a| format!("{scheme}://{a}"))
-            })
-            .collect()
+        urls_of(&self.listeners)
+    }
+
+    /// The same for the embedded schema registry's listeners (none when it is
+    /// not served).
+    pub fn registry_urls(&self) -> Vec<String> {
+        self.registry
+            .as_ref()
+            .map(|(_, bound)| urls_of(bound))
+            .unwrap_or_default()
     }
 
     pub fn state(&self) -> AppState {
@@ -211,10 +308,20 @@ impl Server {
         let driver = state::spawn_driver(self.state.clone());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let app = router(self.state.clone());
+        let mut served: Vec<(Bound, Router)> = self
+            .listeners
+            .into_iter()
+            .map(|bound| (bound, app.clone()))
+            .collect();
+        if let Some((registry, bound)) = self.registry {
+            let registry_app = sluice_registry::router(registry).layer(
+                axum::middleware::from_fn_with_state(self.state.clone(), http::registry_basic_auth),
+            );
+            served.extend(bound.into_iter().map(|b| (b, registry_app.clone())));
+        }
         let mut tasks = Vec::new();
-        for (listener, tls) in self.listeners {
+        for ((listener, tls), app) in served {
             let mut rx = stop_rx.clone();
-            let app = app.clone();
             tasks.push(tokio::spawn(async move {
                 let stopped = async move {
                     let _ = rx.wait_for(|stop| *stop).await;

@@ -163,6 +163,7 @@ async fn headless_mode_runs_the_file_and_refuses_statements() {
     std::fs::write(&file, format!("{CREATE_S}\n\n  CREATE STREAM X (;\n")).unwrap();
     let config = sluice_server::ServerConfig {
         listeners: vec!["http://127.0.0.1:0".into()],
+        schema_registry_listeners: Vec::new(),
         queries_file: Some(file),
         ..Default::default()
     };

@@ -8,6 +8,8 @@ use tokio::sync::oneshot;
 
 pub struct TestServer {
     pub url: String,
+    /// The embedded schema registry's URL, when it is served.
+    pub registry_url: Option<String>,
     pub client: reqwest::Client,
     _stop: oneshot::Sender<()>,
 }
@@ -15,18 +17,21 @@ pub struct TestServer {
 pub async fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> TestServer {
     let mut config = ServerConfig {
         listeners: vec!["http://127.0.0.1:0".into()],
+        schema_registry_listeners: Vec::new(),
         ..ServerConfig::default()
     };
     configure(&mut config);
     let engine = engine_for(&config).expect("engine");
     let server = Server::bind(config, engine).await.expect("bind");
     let addr = server.local_addrs()[0];
+    let registry_url = server.registry_urls().first().cloned();
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(server.run(async {
         let _ = stopped.await;
     }));
     TestServer {
         url: format!("http://{addr}"),
+        registry_url,
         client: reqwest::Client::new(),
         _stop: stop,
     }
