@@ -391,64 +391,12 @@ fn https_listener_serves_tls_with_a_pem_keystore() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("RUNNING"));
 }
 
-/// A Python venv with Confluent's `confluent-kafka` client (schema registry and
-/// Avro extras), created once under the user's cache; its interpreter.
-fn install_confluent_kafka() -> std::path::PathBuf {
-    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
-    let venv = home
-        .unwrap_or_else(std::env::temp_dir)
-        .join(".cache/sluice/py");
-    let python = venv.join("bin/python");
-    let ready = |python: &std::path::Path| {
-        Command::new(python)
-            .args([
-                "-c",
-                "import confluent_kafka.schema_registry, confluent_kafka.schema_registry.avro, fastavro",
-            ])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if !ready(&python) {
-        let out = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .output()
-            .expect("python3 is needed to run the third-party schema registry client");
-        assert!(
-            out.status.success(),
-            "python3 -m venv failed (is python3-venv installed?):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let out = Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "confluent-kafka[avro,schemaregistry]",
-            ])
-            .output()
-            .expect("pip");
-        assert!(
-            out.status.success(),
-            "pip install confluent-kafka failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(
-            ready(&python),
-            "confluent-kafka does not import after installing it"
-        );
-    }
-    python
-}
-
 /// Confluent's Python client (`SchemaRegistryClient`, `AvroSerializer`,
 /// `AvroDeserializer`) against the embedded schema registry of the real binary;
 /// then a stream created from the schema its serializer registered.
 #[test]
 fn confluent_python_client_works_against_the_embedded_registry() {
-    let python = install_confluent_kafka();
+    let python = common::install_confluent_kafka();
     let dir = tempfile::tempdir().unwrap();
     let (_server, url, registry) = start_server_with_registry(dir.path());
     let script = common::repo_root().join("tests/clients/schema-registry-client.py");

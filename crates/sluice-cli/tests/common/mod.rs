@@ -47,3 +47,63 @@ pub fn run_case_dir_with(dir: &str, extra: &[String]) -> (String, serde_json::Va
             .expect("report is JSON");
     (stdout, report)
 }
+
+/// A Python venv with Confluent's `confluent-kafka` client (schema registry and
+/// Avro extras), created once under the user's cache; its interpreter.
+pub fn install_confluent_kafka() -> std::path::PathBuf {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let venv = home
+        .unwrap_or_else(std::env::temp_dir)
+        .join(".cache/sluice/py");
+    let python = venv.join("bin/python");
+    let ready = |python: &std::path::Path| {
+        Command::new(python)
+            .args([
+                "-c",
+                "import confluent_kafka.schema_registry, confluent_kafka.schema_registry.avro, fastavro",
+            ])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !ready(&python) {
+        let out = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .output()
+            .expect("python3 is needed to run the third-party schema registry client");
+        assert!(
+            out.status.success(),
+            "python3 -m venv failed (is python3-venv installed?):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "confluent-kafka[avro,schemaregistry]",
+            ])
+            .output()
+            .expect("pip");
+        assert!(
+            out.status.success(),
+            "pip install confluent-kafka failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            ready(&python),
+            "confluent-kafka does not import after installing it"
+        );
+    }
+    python
+}
+
+/// Every record of every partition of `topic`.
+pub fn fetch_topic(log: &dyn sluice_log::Log, topic: &str) -> Vec<sluice_log::StoredRecord> {
+    let partitions = log.end_offsets(topic).expect("end offsets").len();
+    (0..partitions as i32)
+        .flat_map(|p| sluice_log::testing::fetch_all(log, topic, p, 0))
+        .collect()
+}
