@@ -258,7 +258,7 @@ impl Engine {
                 .latest(&sluice_formats::subject_name(topic, is_key))?
                 .map(|(_, s)| s))
         };
-        let infers = |f: &FormatDesc| matches!(f.name.as_str(), "AVRO" | "PROTOBUF");
+        let infers = |f: &FormatDesc| matches!(f.name.as_str(), "AVRO" | "PROTOBUF" | "JSON_SR");
         if !infers(value_format) {
             return Err(EngineError::statement(format!(
                 "The statement does not define any columns. The {} format does not support schema inference.",
@@ -275,6 +275,9 @@ impl Engine {
         let wrapped = value_format.wrap_single_value != Some(false);
         let value = match (value_format.name.as_str(), wrapped) {
             ("PROTOBUF", _) => self.protobuf_columns(&schema, false)?,
+            ("JSON_SR", _) => {
+                sluice_formats::json_schema_to_columns(&schema.schema, false, !wrapped)?
+            }
             (_, true) => sluice_formats::avro_schema_to_columns(&schema.schema, false)?,
             (_, false) => sluice_formats::avro_schema_to_unwrapped_column(&schema.schema, false)?,
         };
@@ -345,7 +348,7 @@ impl Engine {
 
     /// The key column a registered AVRO key schema gives (`ROWKEY`), if any.
     fn inferred_key_columns(&self, topic: &str, key_format: &FormatDesc) -> Result<Vec<ColumnDef>> {
-        if !matches!(key_format.name.as_str(), "AVRO" | "PROTOBUF") {
+        if !matches!(key_format.name.as_str(), "AVRO" | "PROTOBUF" | "JSON_SR") {
             return Ok(Vec::new());
         }
         let subject = sluice_formats::subject_name(topic, true);
@@ -354,6 +357,8 @@ impl Engine {
         };
         let key = if key_format.name == "PROTOBUF" {
             self.protobuf_columns(&schema, true)?
+        } else if key_format.name == "JSON_SR" {
+            sluice_formats::json_schema_to_columns(&schema.schema, true, true)?
         } else {
             sluice_formats::avro_schema_to_unwrapped_column(&schema.schema, true)?
         };

@@ -8,6 +8,8 @@
 //! annotations, logical types titled with their Connect name). Decoding only
 //! checks and skips the header, like ksqlDB, so it needs no registry.
 
+mod infer;
+
 use std::sync::OnceLock;
 
 use arrow::array::{Array, ArrayRef};
@@ -19,6 +21,8 @@ use crate::json::JsonCodec;
 use crate::registry::{read_header, write_header, Binding, NO_REGISTRY};
 use crate::types::map_entry_fields;
 use crate::{Codec, DecodedBatch, FormatError, Layout, RegisteredSchema, SchemaType};
+
+pub use infer::json_schema_to_columns;
 
 pub(crate) struct JsonSrCodec {
     json: JsonCodec,

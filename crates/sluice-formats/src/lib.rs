@@ -79,6 +79,7 @@ mod validate;
 pub use arrow_json::{arrow_value_to_json, JsonCell};
 pub use avro::{avro_schema_to_columns, avro_schema_to_unwrapped_column};
 pub use error::FormatError;
+pub use json_sr::json_schema_to_columns;
 pub use protobuf::{
     parse_protobuf_file, protobuf_schema_to_columns, protobuf_schema_to_columns_with,
     schema_references, ProtobufNullable,

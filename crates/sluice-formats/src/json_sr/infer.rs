@@ -1,0 +1,215 @@
+//! Columns from a registered JSON Schema, as ksqlDB infers them for JSON_SR
+//! sources (Connect's `JsonSchemaData`): the inverse of the schema `generate`
+//! writes.
+//!
+//! `{"oneOf": [{"type": "null"}, T]}` is an optional T; `integer` is BIGINT
+//! unless `connect.type` says int8/16/32 (INT); `number` is DOUBLE; `string` is
+//! STRING, or BYTES with `connect.type: bytes`; logical types are recognised by
+//! their Connect title (Decimal with its `connect.parameters`, Date, Time,
+//! Timestamp); `array` is ARRAY of its items; an object with `properties` is a
+//! STRUCT (fields in `connect.index` order), one with only
+//! `additionalProperties` a MAP with STRING keys.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Fields, Schema, TimeUnit};
+use serde_json::Value;
+
+use crate::FormatError;
+
+const ROWKEY: &str = "ROWKEY";
+const ROWVAL: &str = "ROWVAL";
+
+/// The columns a JSON Schema describes: an object's properties for a wrapped
+/// value, else one column (`ROWKEY` for keys, `ROWVAL` for values) of the whole
+/// schema's type.
+pub fn json_schema_to_columns(
+    schema_text: &str,
+    is_key: bool,
+    unwrapped: bool,
+) -> Result<Schema, FormatError> {
+    let invalid = |e: String| FormatError::InvalidProperty(format!("Invalid JSON schema: {e}"));
+    let root: Value = serde_json::from_str(schema_text).map_err(|e| invalid(e.to_string()))?;
+    let root = non_null(&root);
+    if !is_key && !unwrapped {
+        if let Some(fields) = properties(root).map_err(invalid)? {
+            if fields.is_empty() {
+                return Err(FormatError::InvalidProperty(format!(
+                    "Schema does not include any columns with types that ksqlDB supports.\nschema: {schema_text}"
+                )));
+            }
+            return Ok(Schema::new(fields));
+        }
+    }
+    let data_type = json_type(root).map_err(invalid)?;
+    let name = if is_key { ROWKEY } else { ROWVAL };
+    Ok(Schema::new(vec![Field::new(name, data_type, true)]))
+}
+
+/// The non-null member of `{"oneOf"|"anyOf": [{"type": "null"}, T]}`; else the
+/// schema itself.
+fn non_null(schema: &Value) -> &Value {
+    for key in ["oneOf", "anyOf"] {
+        if let Some(Value::Array(members)) = schema.get(key) {
+            let rest: Vec<&Value> = members
+                .iter()
+                .filter(|m| m.get("type").and_then(Value::as_str) != Some("null"))
+                .collect();
+            if let [only] = rest.as_slice() {
+                return only;
+            }
+        }
+    }
+    schema
+}
+
+/// An object schema's properties as fields, or `None` for any other schema.
+fn properties(schema: &Value) -> Result<Option<Vec<Field>>, String> {
+    let Some(Value::Object(props)) = schema.get("properties") else {
+        return Ok(None);
+    };
+    let mut ordered: Vec<(i64, usize, &String, &Value)> = props
+        .iter()
+        .enumerate()
+        .map(|(i, (name, s))| {
+            let index = s
+                .get("connect.index")
+                .and_then(Value::as_i64)
+                .unwrap_or(i64::MAX);
+            (index, i, name, s)
+        })
+        .collect();
+    ordered.sort_by_key(|(index, i, _, _)| (*index, *i));
+    ordered
+        .into_iter()
+        .map(|(_, _, name, s)| Ok(Field::new(name, json_type(non_null(s))?, true)))
+        .collect::<Result<Vec<_>, String>>()
+        .map(Some)
+}
+
+fn json_type(schema: &Value) -> Result<DataType, String> {
+    let connect_type = schema.get("connect.type").and_then(Value::as_str);
+    let title = schema.get("title").and_then(Value::as_str).unwrap_or("");
+    let logical = title.strip_prefix("org.apache.kafka.connect.data.");
+    let kind = match schema.get("type") {
+        Some(Value::String(t)) => t.as_str(),
+        // an object schema may leave out "type"
+        None if schema.get("properties").is_some() => "object",
+        None if schema.get("additionalProperties").is_some() => "object",
+        other => return Err(format!("unsupported schema type {other:?} in {schema}")),
+    };
+    Ok(match (kind, logical) {
+        ("number", Some("Decimal")) => {
+            let params = schema.get("connect.parameters");
+            let param = |key: &str| {
+                params.and_then(|p| p.get(key)).and_then(|v| match v {
+                    Value::String(s) => s.parse::<i64>().ok(),
+                    other => other.as_i64(),
+                })
+            };
+            let scale = param("scale").unwrap_or(0);
+            let precision = param("connect.decimal.precision").unwrap_or(38);
+            DataType::Decimal128(precision as u8, scale as i8)
+        }
+        ("integer", Some("Date")) => DataType::Date32,
+        ("integer", Some("Time")) => DataType::Time32(TimeUnit::Millisecond),
+        ("integer", Some("Timestamp")) => DataType::Timestamp(TimeUnit::Millisecond, None),
+        ("integer", _) => match connect_type {
+            Some("int8" | "int16" | "int32") => DataType::Int32,
+            _ => DataType::Int64,
+        },
+        ("number", _) => DataType::Float64,
+        ("boolean", _) => DataType::Boolean,
+        ("string", _) if connect_type == Some("bytes") => DataType::Binary,
+        ("string", _) => DataType::Utf8,
+        ("array", _) => {
+            let items = schema
+                .get("items")
+                .ok_or_else(|| format!("array without items: {schema}"))?;
+            DataType::List(Arc::new(Field::new(
+                "item",
+                json_type(non_null(items))?,
+                true,
+            )))
+        }
+        ("object", _) => match properties(schema)? {
+            Some(fields) => DataType::Struct(Fields::from(fields)),
+            None => {
+                let value = match schema.get("additionalProperties") {
+                    Some(v @ Value::Object(_)) => json_type(non_null(v))?,
+                    _ => DataType::Utf8,
+                };
+                let entries = Fields::from(vec![
+                    Field::new("key", DataType::Utf8, false),
+                    Field::new("value", value, true),
+                ]);
+                DataType::Map(
+                    Arc::new(Field::new("entries", DataType::Struct(entries), false)),
+                    false,
+                )
+            }
+        },
+        (other, _) => return Err(format!("unsupported schema type '{other}'")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn columns(text: &str, is_key: bool, unwrapped: bool) -> Vec<(String, DataType)> {
+        json_schema_to_columns(text, is_key, unwrapped)
+            .unwrap()
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), f.data_type().clone()))
+            .collect()
+    }
+
+    #[test]
+    fn object_properties_become_columns_in_connect_index_order() {
+        let text = r#"{"type":"object","properties":{
+            "B":{"connect.index":1,"oneOf":[{"type":"null"},{"type":"string"}]},
+            "A":{"connect.index":0,"oneOf":[{"type":"null"},{"type":"integer","connect.type":"int32"}]},
+            "D":{"connect.index":2,"type":"number","title":"org.apache.kafka.connect.data.Decimal",
+                 "connect.parameters":{"scale":"2","connect.decimal.precision":"4"}},
+            "L":{"connect.index":3,"type":"array","items":{"type":"integer"}},
+            "M":{"connect.index":4,"type":"object","additionalProperties":{"type":"boolean"}}}}"#;
+        let got = columns(text, false, false);
+        let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["A", "B", "D", "L", "M"]);
+        assert_eq!(got[0].1, DataType::Int32);
+        assert_eq!(got[1].1, DataType::Utf8);
+        assert_eq!(got[2].1, DataType::Decimal128(4, 2));
+        assert!(matches!(&got[3].1, DataType::List(f) if f.data_type() == &DataType::Int64));
+        assert!(matches!(&got[4].1, DataType::Map(_, _)));
+    }
+
+    #[test]
+    fn keys_and_unwrapped_values_are_one_column() {
+        let int = r#"{"oneOf":[{"type":"null"},{"type":"integer","connect.type":"int32"}]}"#;
+        assert_eq!(
+            columns(int, true, true),
+            [("ROWKEY".into(), DataType::Int32)]
+        );
+        assert_eq!(
+            columns(int, false, true),
+            [("ROWVAL".into(), DataType::Int32)]
+        );
+        let key = r#"{"type":"object","properties":{"F1":{"oneOf":[{"type":"null"},{"type":"string"}]}}}"#;
+        let got = columns(key, true, true);
+        assert_eq!(got[0].0, "ROWKEY");
+        assert!(matches!(&got[0].1, DataType::Struct(f) if f[0].name() == "F1"));
+    }
+
+    #[test]
+    fn bad_schemas_are_named() {
+        let err = json_schema_to_columns("{not json", false, false).unwrap_err();
+        assert!(err.to_string().contains("Invalid JSON schema"), "{err}");
+        let err = json_schema_to_columns(r#"{"type":"wat"}"#, true, true).unwrap_err();
+        assert!(
+            err.to_string().contains("unsupported schema type 'wat'"),
+            "{err}"
+        );
+    }
+}
