@@ -15,6 +15,12 @@ use crate::properties::WithClause;
 use crate::result::StatementResult;
 use sluice_formats::RegisteredSchema;
 
+/// Whether a format takes its columns from the schema registry when a CREATE
+/// names none.
+fn infers_schema(format: &FormatDesc) -> bool {
+    matches!(format.name.as_str(), "AVRO" | "PROTOBUF" | "JSON_SR")
+}
+
 pub(crate) fn kind_name(kind: SourceKind) -> &'static str {
     match kind {
         SourceKind::Stream => "stream",
@@ -212,6 +218,12 @@ impl Engine {
             if !columns.iter().any(|c| c.role == ColumnRole::Key) {
                 columns.splice(0..0, self.inferred_key_columns(&topic, &key_format)?);
             }
+            // or the key given, values left to the registry
+            if !columns.iter().any(|c| c.role == ColumnRole::Value) && infers_schema(&value_format)
+            {
+                value_format.schema_full_name = self.inferred_record_name(&topic, &value_format)?;
+                columns.extend(self.inferred_value_columns(&topic, &value_format)?);
+            }
             columns
         };
         let def = SourceDef {
@@ -252,24 +264,32 @@ impl Engine {
         key_format: &FormatDesc,
         value_format: &FormatDesc,
     ) -> Result<Vec<ColumnDef>> {
-        let latest = |is_key: bool| -> Result<Option<RegisteredSchema>> {
-            Ok(self
-                .registry
-                .latest(&sluice_formats::subject_name(topic, is_key))?
-                .map(|(_, s)| s))
-        };
-        let infers = |f: &FormatDesc| matches!(f.name.as_str(), "AVRO" | "PROTOBUF" | "JSON_SR");
-        if !infers(value_format) {
+        if !infers_schema(value_format) {
             return Err(EngineError::statement(format!(
                 "The statement does not define any columns. The {} format does not support schema inference.",
                 value_format.name
             )));
         }
         let mut columns = self.inferred_key_columns(topic, key_format)?;
-        let schema = latest(false)?.ok_or_else(|| {
+        columns.extend(self.inferred_value_columns(topic, value_format)?);
+        if kind == SourceKind::Table && !columns.iter().any(|c| c.role == ColumnRole::Key) {
+            return Err(EngineError::statement(
+                "Tables require a PRIMARY KEY. Please define the PRIMARY KEY.",
+            ));
+        }
+        Ok(columns)
+    }
+
+    /// The value columns the registry's latest `<topic>-value` schema gives.
+    fn inferred_value_columns(
+        &self,
+        topic: &str,
+        value_format: &FormatDesc,
+    ) -> Result<Vec<ColumnDef>> {
+        let subject = sluice_formats::subject_name(topic, false);
+        let (_, schema) = self.registry.latest(&subject)?.ok_or_else(|| {
             EngineError::statement(format!(
-                "Schema for message values on topic '{topic}' does not exist in the Schema Registry.Subject: {}",
-                sluice_formats::subject_name(topic, false)
+                "Schema for message values on topic '{topic}' does not exist in the Schema Registry.Subject: {subject}"
             ))
         })?;
         let wrapped = value_format.wrap_single_value != Some(false);
@@ -281,19 +301,11 @@ impl Engine {
             (_, true) => sluice_formats::avro_schema_to_columns(&schema.schema, false)?,
             (_, false) => sluice_formats::avro_schema_to_unwrapped_column(&schema.schema, false)?,
         };
-        for f in value.fields() {
-            columns.push(ColumnDef::new(
-                f.name().clone(),
-                f.data_type().clone(),
-                ColumnRole::Value,
-            ));
-        }
-        if kind == SourceKind::Table && !columns.iter().any(|c| c.role == ColumnRole::Key) {
-            return Err(EngineError::statement(
-                "Tables require a PRIMARY KEY. Please define the PRIMARY KEY.",
-            ));
-        }
-        Ok(columns)
+        Ok(value
+            .fields()
+            .iter()
+            .map(|f| ColumnDef::new(f.name().clone(), f.data_type().clone(), ColumnRole::Value))
+            .collect())
     }
 
     /// The columns of a registered Protobuf schema, with the files it imports
@@ -348,7 +360,7 @@ impl Engine {
 
     /// The key column a registered AVRO key schema gives (`ROWKEY`), if any.
     fn inferred_key_columns(&self, topic: &str, key_format: &FormatDesc) -> Result<Vec<ColumnDef>> {
-        if !matches!(key_format.name.as_str(), "AVRO" | "PROTOBUF" | "JSON_SR") {
+        if !infers_schema(key_format) {
             return Ok(Vec::new());
         }
         let subject = sluice_formats::subject_name(topic, true);

@@ -8,7 +8,8 @@
 //! their Connect title (Decimal with its `connect.parameters`, Date, Time,
 //! Timestamp); `array` is ARRAY of its items; an object with `properties` is a
 //! STRUCT (fields in `connect.index` order), one with only
-//! `additionalProperties` a MAP with STRING keys.
+//! `additionalProperties` a MAP with STRING keys. Property names become
+//! upper-case column and field names, as ksqlDB's JSON_SR sources have them.
 
 use std::sync::Arc;
 
@@ -82,7 +83,14 @@ fn properties(schema: &Value) -> Result<Option<Vec<Field>>, String> {
     ordered.sort_by_key(|(index, i, _, _)| (*index, *i));
     ordered
         .into_iter()
-        .map(|(_, _, name, s)| Ok(Field::new(name, json_type(non_null(s))?, true)))
+        // Connect's JSON schema conversion upper-cases field names for ksqlDB
+        .map(|(_, _, name, s)| {
+            Ok(Field::new(
+                name.to_uppercase(),
+                json_type(non_null(s))?,
+                true,
+            ))
+        })
         .collect::<Result<Vec<_>, String>>()
         .map(Some)
 }
@@ -196,7 +204,7 @@ mod tests {
             columns(int, false, true),
             [("ROWVAL".into(), DataType::Int32)]
         );
-        let key = r#"{"type":"object","properties":{"F1":{"oneOf":[{"type":"null"},{"type":"string"}]}}}"#;
+        let key = r#"{"type":"object","properties":{"f1":{"oneOf":[{"type":"null"},{"type":"string"}]}}}"#;
         let got = columns(key, true, true);
         assert_eq!(got[0].0, "ROWKEY");
         assert!(matches!(&got[0].1, DataType::Struct(f) if f[0].name() == "F1"));
