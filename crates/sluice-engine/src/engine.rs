@@ -56,7 +56,7 @@ pub struct Engine {
 }
 
 /// How many records a task reads from a partition per poll.
-pub const POLL_BATCH: usize = 1024;
+pub const POLL_BATCH: usize = 8192;
 
 impl Engine {
     pub fn new(log: Arc<dyn Log>, config: EngineConfig) -> Self {
