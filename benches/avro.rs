@@ -129,15 +129,12 @@ fn sluice(n: usize) -> (usize, Duration) {
     engine
         .execute_sql("CREATE STREAM bids WITH (kafka_topic='bids', value_format='AVRO');")
         .expect("create");
-    let start = Instant::now();
-    engine
-        .execute_sql(
-            "CREATE STREAM out AS SELECT auction, bidder, price * 0.908 AS price_eur, ROWTIME AS ts FROM bids;",
-        )
-        .expect("csas");
-    engine.run_until_idle().expect("run");
-    let produced: i64 = log.end_offsets("OUT").expect("out").iter().sum();
-    (produced as usize, start.elapsed())
+    common::timed_csas(
+        &mut engine,
+        log.as_ref(),
+        "CREATE STREAM out AS SELECT auction, bidder, price * 0.908 AS price_eur, ROWTIME AS ts FROM bids;",
+        "OUT",
+    )
 }
 
 fn main() {

@@ -55,15 +55,12 @@ fn sluice(records: &[Record]) -> (usize, std::time::Duration) {
         records.iter().cloned().map(|r| (Some(0), r)).collect(),
     )
     .expect("produce");
-    let start = Instant::now();
-    engine
-        .execute_sql(
-            "CREATE STREAM out AS SELECT auction, bidder, price * 0.908 AS price_eur, ROWTIME AS ts FROM bids;",
-        )
-        .expect("csas");
-    engine.run_until_idle().expect("run");
-    let produced: i64 = log.end_offsets("OUT").expect("out").iter().sum();
-    (produced as usize, start.elapsed())
+    common::timed_csas(
+        &mut engine,
+        log.as_ref(),
+        "CREATE STREAM out AS SELECT auction, bidder, price * 0.908 AS price_eur, ROWTIME AS ts FROM bids;",
+        "OUT",
+    )
 }
 
 fn main() {

@@ -85,6 +85,21 @@ pub fn best_rate(n: usize, f: impl Fn() -> (usize, std::time::Duration)) -> f64 
         .fold(0.0, f64::max)
 }
 
+/// Runs `csas` on `engine` until it is caught up: the records its `output`
+/// topic then holds, and how long that took.
+pub fn timed_csas(
+    engine: &mut Engine,
+    log: &dyn Log,
+    csas: &str,
+    output: &str,
+) -> (usize, std::time::Duration) {
+    let start = Instant::now();
+    engine.execute_sql(csas).expect("csas");
+    engine.run_until_idle().expect("run");
+    let produced: i64 = log.end_offsets(output).expect("output").iter().sum();
+    (produced as usize, start.elapsed())
+}
+
 /// What one benchmark run measured.
 pub struct Measured {
     pub events_per_sec: f64,
