@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
+use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::SchemaRef;
+use sluice_planner::catalog::TOMBSTONE;
 use sluice_planner::{plan, QueryContext, QueryPlan};
 use sluice_runtime::{OffsetReset, QueryOutput, QueryTask};
 use sluice_sql::{Query, SourceKind, Statement};
@@ -70,14 +71,39 @@ impl Engine {
 
     /// Advance the persistent queries, then the push query; return its new rows.
     pub fn poll_push_query(&mut self, q: &mut PushQuery) -> Result<Vec<RecordBatch>> {
+        Ok(self
+            .poll_push_query_flagged(q)?
+            .into_iter()
+            .map(|(batch, _)| batch)
+            .collect())
+    }
+
+    /// [`Engine::poll_push_query`], with each row's tombstone flag: a row of a
+    /// table's changelog that deletes its key (ksqlDB marks it `"tombstone":
+    /// true` in `/query` responses).
+    pub fn poll_push_query_flagged(
+        &mut self,
+        q: &mut PushQuery,
+    ) -> Result<Vec<(RecordBatch, Vec<bool>)>> {
         self.run_until_idle()?;
         while !q.task.is_done() && q.task.poll(self.log.as_ref(), POLL_BATCH)?.consumed > 0 {}
         q.task
             .drain_rows()
             .into_iter()
             .map(|b| {
-                b.project(&q.visible)
-                    .map_err(|e| EngineError::statement(e.to_string()))
+                let tombstones = match b.schema().index_of(TOMBSTONE) {
+                    Ok(i) => {
+                        let flags = b.column(i).as_boolean();
+                        (0..b.num_rows())
+                            .map(|r| flags.is_valid(r) && flags.value(r))
+                            .collect()
+                    }
+                    Err(_) => vec![false; b.num_rows()],
+                };
+                let visible = b
+                    .project(&q.visible)
+                    .map_err(|e| EngineError::statement(e.to_string()))?;
+                Ok((visible, tombstones))
             })
             .collect()
     }

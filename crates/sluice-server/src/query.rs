@@ -37,6 +37,8 @@ const IDLE_WAIT: Duration = Duration::from_millis(20);
 #[derive(Debug)]
 pub enum Event {
     Row(Value),
+    /// A table row deleting its key.
+    Tombstone(Value),
     /// The query finished by itself (LIMIT).
     Done(&'static str),
     Error(String),
@@ -247,7 +249,9 @@ fn pump(
         && !state.stopping.load(Ordering::SeqCst)
     {
         let polled = match state.engine() {
-            Ok(mut engine) => engine.poll_push_query(&mut push).map_err(|e| e.to_string()),
+            Ok(mut engine) => engine
+                .poll_push_query_flagged(&mut push)
+                .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
         let batches = match polled {
@@ -258,9 +262,14 @@ fn pump(
             }
         };
         let mut sent = 0;
-        for batch in &batches {
-            for row in rows(batch) {
-                if tx.blocking_send(Event::Row(row)).is_err() {
+        for (batch, tombstones) in &batches {
+            for (row, tombstone) in rows(batch).into_iter().zip(tombstones) {
+                let event = if *tombstone {
+                    Event::Tombstone(row)
+                } else {
+                    Event::Row(row)
+                };
+                if tx.blocking_send(event).is_err() {
                     break 'poll;
                 }
                 sent += 1;
@@ -333,6 +342,7 @@ pub async fn query(State(state): State<AppState>, headers: HeaderMap, body: Body
     let render = |ev| {
         let v = match ev {
             Event::Row(columns) => json!({"row": {"columns": columns}}),
+            Event::Tombstone(columns) => json!({"row": {"columns": columns, "tombstone": true}}),
             Event::Done(msg) => json!({"finalMessage": msg}),
             Event::Error(m) => json!({"errorMessage": error_json(&m)}),
         };
@@ -365,7 +375,7 @@ pub async fn query_stream(
         "columnTypes": column_types(&s.schema),
     });
     let piece = |ev| match ev {
-        Event::Row(columns) => Some(columns),
+        Event::Row(columns) | Event::Tombstone(columns) => Some(columns),
         Event::Done(_) => None,
         Event::Error(m) => Some(error_json(&m)),
     };

@@ -87,6 +87,12 @@ async fn run(state: AppState, req: QueryRequest, mut socket: WebSocket) {
                             return;
                         }
                     }
+                    Some(Event::Tombstone(row)) => {
+                        let message = json!({"row": {"columns": row, "tombstone": true}});
+                        if !send(&mut socket, message).await {
+                            return;
+                        }
+                    }
                     Some(Event::Done(msg)) => return close(&mut socket, 1000, msg).await,
                     Some(Event::Error(m)) => return close(&mut socket, 1011, &m).await,
                     None => return close(&mut socket, 1000, "Query closed").await,
