@@ -281,18 +281,24 @@ pub fn plan_query(
     } else {
         Vec::new()
     };
+    // A sink's records put the key columns first; a client's rows keep the
+    // SELECT's order, as ksqlDB's transient queries do.
+    let keys_first = sink.is_some() || repartitioned;
+    let key_column = |p: &Projected| OutputColumn {
+        name: p.name.clone(),
+        ty: p.ty.clone(),
+        expr: p.expr.clone(),
+        role: ColumnRole::Key,
+    };
     let mut columns = Vec::new();
-    for &i in &key_idx {
-        let p = &projected[i];
-        columns.push(OutputColumn {
-            name: p.name.clone(),
-            ty: p.ty.clone(),
-            expr: p.expr.clone(),
-            role: ColumnRole::Key,
-        });
+    if keys_first {
+        columns.extend(key_idx.iter().map(|&i| key_column(&projected[i])));
     }
     for (i, p) in projected.iter().enumerate() {
         if key_idx.contains(&i) {
+            if !keys_first {
+                columns.push(key_column(p));
+            }
             continue;
         }
         if let Some(drop_dup) = columns.iter().find(|c| c.name == p.name) {
