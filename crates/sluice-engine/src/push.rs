@@ -54,7 +54,9 @@ impl Engine {
 
     pub(crate) fn push_plan(&mut self, plan: QueryPlan, reset: OffsetReset) -> Result<PushQuery> {
         let id = self.new_query_id("transient");
-        let task = self.task_for(id.clone(), &plan, QueryOutput::Rows(Vec::new()), reset)?;
+        let mut task = self.task_for(id.clone(), &plan, QueryOutput::Rows(Vec::new()), reset)?;
+        // a stream's records without a value are not rows a client sees
+        task.set_skip_tombstones(plan.result_kind() == SourceKind::Stream);
         let visible: Vec<usize> = (0..task.visible_columns()).collect();
         let schema = Arc::new(
             task.output_schema()
@@ -91,7 +93,7 @@ impl Engine {
             .drain_rows()
             .into_iter()
             .map(|b| {
-                let tombstones = match b.schema().index_of(TOMBSTONE) {
+                let tombstones: Vec<bool> = match b.schema().index_of(TOMBSTONE) {
                     Ok(i) => {
                         let flags = b.column(i).as_boolean();
                         (0..b.num_rows())

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
+use arrow::array::{AsArray, RecordBatch};
 use sluice_log::Log;
 use sluice_planner::QueryPlan;
 
@@ -84,6 +84,8 @@ pub struct QueryTask {
     reset: OffsetReset,
     limit: Option<u64>,
     emitted: u64,
+    /// See [`QueryTask::set_skip_tombstones`].
+    skip_tombstones: bool,
     processing_log: Arc<ProcessingLog>,
 }
 
@@ -141,6 +143,7 @@ impl QueryTask {
             reset,
             limit: plan.limit(),
             emitted: 0,
+            skip_tombstones: false,
             processing_log,
         })
     }
@@ -233,6 +236,12 @@ impl QueryTask {
         Ok(())
     }
 
+    /// Drop output rows that stand for records without a value (before LIMIT
+    /// counts them): what a client of a push query over a stream sees.
+    pub fn set_skip_tombstones(&mut self, skip: bool) {
+        self.skip_tombstones = skip;
+    }
+
     /// Name the task's consumer group for a service, as ksqlDB does:
     /// `_confluent-ksql-<ksql.service.id>query_<query id>`.
     pub fn with_service_id(mut self, service_id: &str) -> Self {
@@ -282,6 +291,9 @@ impl QueryTask {
                     self.inputs[i].positions[p] = next;
                     continue;
                 }
+                if self.skip_tombstones {
+                    out = without_tombstones(out)?;
+                }
                 if let Some(limit) = self.limit {
                     let room = (limit - self.emitted) as usize;
                     if out.num_rows() > room {
@@ -308,4 +320,17 @@ impl QueryTask {
         }
         Ok(progress)
     }
+}
+
+/// `batch` without the rows whose `$TOMBSTONE` is set.
+fn without_tombstones(batch: RecordBatch) -> Result<RecordBatch, RuntimeError> {
+    let Ok(i) = batch.schema().index_of(sluice_planner::catalog::TOMBSTONE) else {
+        return Ok(batch);
+    };
+    let tombstones = batch.column(i).as_boolean();
+    if tombstones.true_count() == 0 {
+        return Ok(batch);
+    }
+    let keep = arrow::compute::not(tombstones)?;
+    Ok(arrow::compute::filter_record_batch(&batch, &keep)?)
 }
