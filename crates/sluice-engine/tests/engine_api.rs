@@ -411,3 +411,37 @@ fn pull_queries_need_materialized_state() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_push_query_may_aggregate_a_whole_stream() {
+    let mut e = engine();
+    e.execute_sql(
+        "CREATE STREAM s (k INT KEY, v INT) WITH (kafka_topic='s', partitions=1, value_format='JSON');
+         INSERT INTO s (k, v) VALUES (1, 10);
+         INSERT INTO s (k, v) VALUES (2, 5);",
+    )
+    .unwrap();
+    e.execute_sql("SET 'auto.offset.reset'='earliest';")
+        .unwrap();
+    let mut q = e
+        .start_push_query("SELECT SUM(v) AS total, COUNT(*) AS n FROM s EMIT CHANGES LIMIT 2;")
+        .unwrap();
+    let mut got = Vec::new();
+    for b in e.poll_push_query(&mut q).unwrap() {
+        for r in 0..b.num_rows() {
+            got.push(
+                b.columns()
+                    .iter()
+                    .map(|c| arrow::util::display::array_value_to_string(c, r).unwrap())
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+    assert_eq!(got, vec![vec!["10", "1"], vec!["15", "2"]]);
+    // a persistent query must say what it groups by
+    let err = e
+        .execute_sql("CREATE TABLE t AS SELECT COUNT(*) AS n FROM s;")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("must have a GROUP BY clause"), "{err}");
+}

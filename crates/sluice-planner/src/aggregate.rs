@@ -207,11 +207,18 @@ pub fn plan_aggregate(
             "EMIT FINAL is only supported for windowed aggregations.",
         ));
     }
-    if q.group_by.is_empty() {
-        return Err(PlanError::invalid(
-            "Aggregate query must have a GROUP BY clause (ksqlDB does not aggregate a whole stream into one row).",
-        ));
-    }
+    // a push query may aggregate a whole stream (one group: a constant key);
+    // a persistent one must say what it groups by
+    let whole_input = [Expr::Literal(sluice_sql::Literal::Integer(0))];
+    let group_by_exprs: &[Expr] = match (q.group_by.is_empty(), sink) {
+        (false, _) => &q.group_by,
+        (true, None) => &whole_input,
+        (true, Some(_)) => {
+            return Err(PlanError::invalid(
+                "Aggregate query must have a GROUP BY clause (ksqlDB does not aggregate a whole stream into one row).",
+            ))
+        }
+    };
     if !q.partition_by.is_empty() {
         return Err(PlanError::invalid(
             "PARTITION BY cannot be used with GROUP BY.",
@@ -222,7 +229,7 @@ pub fn plan_aggregate(
     let mut group_by = Vec::new();
     let mut group_types = Vec::new();
     let mut group_canon = Vec::new();
-    for g in &q.group_by {
+    for g in group_by_exprs {
         if contains_aggregate(g) {
             return Err(PlanError::invalid(format!(
                 "GROUP BY does not support aggregate functions: {g}"
@@ -439,7 +446,7 @@ pub fn plan_aggregate(
             Some(i) => {
                 return Err(PlanError::invalid(format!(
                     "The projection contains a key column (`{}`) more than once, aliased as: {} and {name}.",
-                    q.group_by[i],
+                    group_by_exprs[i],
                     key_cols[i].as_ref().map(|k| k.name.clone()).unwrap_or_default()
                 )))
             }
@@ -453,7 +460,7 @@ pub fn plan_aggregate(
     }
     for (i, k) in key_cols.iter().enumerate() {
         if k.is_none() {
-            missing_from_select.push(q.group_by[i].to_string());
+            missing_from_select.push(group_by_exprs[i].to_string());
         }
     }
     if !missing_from_select.is_empty() {
