@@ -343,6 +343,18 @@ impl Engine {
                 .map(|c| c.name.clone())
                 .collect(),
         };
+        if columns.is_some() && names.len() != values.len() {
+            return Err(EngineError::statement(format!(
+                "Failed to prepare statement: Expected number columns and values to match: {}, {}",
+                names.len(),
+                values.len()
+            )));
+        }
+        if let Some(pseudo) = names.iter().find(|n| *n == ROWPARTITION || *n == ROWOFFSET) {
+            return Err(EngineError::statement(format!(
+                "Inserting into column `{pseudo}` is not allowed."
+            )));
+        }
         if names.len() != values.len() {
             return Err(EngineError::statement(format!(
                 "Expected a value for each column. Expected Columns: [{}]. Got {}",

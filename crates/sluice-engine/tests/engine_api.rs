@@ -445,3 +445,23 @@ fn a_push_query_may_aggregate_a_whole_stream() {
         .to_string();
     assert!(err.contains("must have a GROUP BY clause"), "{err}");
 }
+
+#[test]
+fn insert_values_refuses_pseudo_columns_and_miscounted_values() {
+    let mut e = engine();
+    e.execute_sql("CREATE STREAM s (k STRING KEY, id INT) WITH (kafka_topic='s', partitions=1, value_format='JSON');")
+        .unwrap();
+    let err = |e: &mut Engine, sql: &str| e.execute_sql(sql).unwrap_err().to_string();
+    assert!(err(&mut e, "INSERT INTO s (k, id) VALUES ('10');")
+        .contains("Expected number columns and values to match: 2, 1"));
+    for pseudo in ["ROWPARTITION", "ROWOFFSET"] {
+        let msg = err(
+            &mut e,
+            &format!("INSERT INTO s (k, {pseudo}) VALUES ('a', 1);"),
+        );
+        assert!(
+            msg.contains(&format!("Inserting into column `{pseudo}` is not allowed.")),
+            "{msg}"
+        );
+    }
+}
