@@ -6,10 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use sluice_engine::log::{Header, Record, TopicSpec};
-use sluice_engine::qtt::codec::{
-    base64_decode, decode, encode, source_for_input, source_for_topic,
-};
+use sluice_engine::log::TopicSpec;
+use sluice_engine::qtt::codec::{decode, input_record, source_for_topic};
 use sluice_engine::qtt::{json_eq, OutputRecord, TestRecord};
 use sluice_engine::Engine;
 
@@ -17,16 +15,7 @@ use sluice_engine::Engine;
 pub fn produce_inputs(engine: &Engine, inputs: &[TestRecord]) -> Result<(), String> {
     let log = engine.log().clone();
     for input in inputs {
-        let def = source_for_input(engine, &input.topic);
-        let key = encode(engine.registry(), def.as_deref(), true, &input.key)?;
-        let value = encode(engine.registry(), def.as_deref(), false, &input.value)?;
-        let mut record = Record::new(key, value, input.timestamp.unwrap_or(0));
-        for h in input.headers.iter().flatten() {
-            record.headers.push(Header::new(
-                h.key.clone(),
-                h.value.as_ref().and_then(|v| base64_decode(v)),
-            ));
-        }
+        let record = input_record(engine, input)?;
         if !log.topic_exists(&input.topic).map_err(|e| e.to_string())? {
             log.create_topic(&TopicSpec::new(&input.topic, 1))
                 .map_err(|e| e.to_string())?;

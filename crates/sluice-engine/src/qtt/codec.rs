@@ -9,7 +9,7 @@ use sluice_formats::{
     bytes_to_test_value_with_registry, test_value_to_bytes_with_registry, FormatKind,
     FormatOptions, SchemaRegistry,
 };
-use sluice_log::{Log, TopicSpec};
+use sluice_log::{Header, Log, Record, TopicSpec};
 use sluice_planner::catalog::SourceDef;
 use sluice_sql::{Literal, Statement};
 
@@ -225,4 +225,29 @@ fn schema_text(kind: sluice_formats::SchemaType, schema: &Value) -> String {
         Value::String(s) if kind != sluice_formats::SchemaType::Avro => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// A test input as the record a producer writes: key and value in the formats
+/// of the source declared over its topic (a windowed source's key with its
+/// window, as Kafka Streams lays it out), its timestamp and headers.
+pub fn input_record(engine: &Engine, input: &TestRecord) -> Result<Record, String> {
+    let def = source_for_input(engine, &input.topic);
+    let mut key = encode(engine.registry(), def.as_deref(), true, &input.key)?;
+    if let (Some(w), Some(info)) = (&input.window, def.as_ref().and_then(|d| d.window)) {
+        key = Some(sluice_runtime::windowed::encode_key(
+            key.unwrap_or_default(),
+            info.kind,
+            w.start,
+            w.end,
+        ));
+    }
+    let value = encode(engine.registry(), def.as_deref(), false, &input.value)?;
+    let mut record = Record::new(key, value, input.timestamp.unwrap_or(0));
+    for h in input.headers.iter().flatten() {
+        record.headers.push(Header::new(
+            h.key.clone(),
+            h.value.as_ref().and_then(|v| base64_decode(v)),
+        ));
+    }
+    Ok(record)
 }

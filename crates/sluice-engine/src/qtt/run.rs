@@ -6,14 +6,13 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
-use sluice_log::{EmbeddedLog, Header, Log, Record, TopicSpec};
+use sluice_log::{EmbeddedLog, Log, TopicSpec};
 use sluice_planner::catalog::SourceDef;
 use sluice_planner::types::type_name;
 use sluice_planner::{Catalog, ColumnRole};
 
 use super::codec::{
-    base64_decode, base64_encode, decode, encode, precreate_topics, register_topic_schemas,
-    source_for_input, source_for_topic,
+    base64_encode, decode, precreate_topics, register_topic_schemas, source_for_topic,
 };
 use super::compare::{records_match, OutputRecord};
 use super::model::{format_name, TestCase, TestRecord, Variant, Window};
@@ -160,24 +159,7 @@ fn run_statements_and_inputs(
     }
     let mut positions = HashSet::new();
     for input in inputs {
-        let def = source_for_input(engine, &input.topic);
-        let mut key = encode(engine.registry(), def.as_deref(), true, &input.key)?;
-        if let (Some(w), Some(info)) = (&input.window, def.as_ref().and_then(|d| d.window)) {
-            key = Some(sluice_runtime::windowed::encode_key(
-                key.unwrap_or_default(),
-                info.kind,
-                w.start,
-                w.end,
-            ));
-        }
-        let value = encode(engine.registry(), def.as_deref(), false, &input.value)?;
-        let mut record = Record::new(key, value, input.timestamp.unwrap_or(0));
-        for h in input.headers.iter().flatten() {
-            record.headers.push(Header::new(
-                h.key.clone(),
-                h.value.as_ref().and_then(|v| base64_decode(v)),
-            ));
-        }
+        let record = super::codec::input_record(engine, input)?;
         if !log.topic_exists(&input.topic).map_err(|e| e.to_string())? {
             log.create_topic(&TopicSpec::new(&input.topic, 1))
                 .map_err(|e| e.to_string())?;
