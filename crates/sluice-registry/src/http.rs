@@ -126,13 +126,6 @@ fn flag(params: &HashMap<String, String>, name: &str) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-#[derive(Deserialize)]
-struct ReferenceBody {
-    name: String,
-    subject: String,
-    version: i32,
-}
-
 /// The schema in a register, lookup or compatibility request. Other fields
 /// clients send (`metadata`, `ruleSet`, `id`, ...) are ignored.
 #[derive(Deserialize)]
@@ -142,7 +135,7 @@ struct SchemaBody {
     #[serde(default)]
     schema_type: Option<String>,
     #[serde(default)]
-    references: Option<Vec<ReferenceBody>>,
+    references: Option<Vec<crate::schema::ReferenceJson>>,
 }
 
 /// Any content type is accepted: Confluent's, `application/json`, or
@@ -161,11 +154,7 @@ fn schema_from(body: &Bytes) -> Result<RegisteredSchema, RegistryError> {
             .references
             .unwrap_or_default()
             .into_iter()
-            .map(|r| SchemaReference {
-                name: r.name,
-                subject: r.subject,
-                version: r.version,
-            })
+            .map(SchemaReference::from)
             .collect(),
     })
 }

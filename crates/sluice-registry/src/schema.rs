@@ -3,8 +3,9 @@
 
 use apache_avro::Schema as AvroSchema;
 use prost_reflect::FileDescriptor;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sluice_formats::{RegisteredSchema, SchemaType};
+use sluice_formats::{RegisteredSchema, SchemaReference, SchemaType};
 
 use crate::error::RegistryError;
 
@@ -14,6 +15,35 @@ pub(crate) enum Parsed {
     Avro(AvroSchema),
     Json(Value),
     Protobuf(FileDescriptor),
+}
+
+/// A schema reference as Confluent writes it in requests, responses and the
+/// `_schemas` topic: `{"name", "subject", "version"}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReferenceJson {
+    pub name: String,
+    pub subject: String,
+    pub version: i32,
+}
+
+impl From<ReferenceJson> for SchemaReference {
+    fn from(r: ReferenceJson) -> Self {
+        SchemaReference {
+            name: r.name,
+            subject: r.subject,
+            version: r.version,
+        }
+    }
+}
+
+impl From<&SchemaReference> for ReferenceJson {
+    fn from(r: &SchemaReference) -> Self {
+        ReferenceJson {
+            name: r.name.clone(),
+            subject: r.subject.clone(),
+            version: r.version,
+        }
+    }
 }
 
 /// Confluent's `schemaType` name (`AVRO` when absent).

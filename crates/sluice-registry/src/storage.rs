@@ -16,6 +16,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sluice_formats::{RegisteredSchema, SchemaReference};
+
+use crate::schema::ReferenceJson;
 use sluice_log::{Log, LogError, Record, TopicSpec};
 
 use crate::compat::CompatibilityLevel;
@@ -50,13 +52,6 @@ pub(crate) enum Change {
 }
 
 #[derive(Serialize, Deserialize)]
-struct ReferenceRecord {
-    name: String,
-    subject: String,
-    version: i32,
-}
-
-#[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SchemaRecord {
     subject: String,
@@ -66,7 +61,7 @@ struct SchemaRecord {
     schema_type: Option<String>,
     schema: String,
     #[serde(default)]
-    references: Vec<ReferenceRecord>,
+    references: Vec<ReferenceJson>,
     #[serde(default)]
     deleted: bool,
 }
@@ -86,15 +81,7 @@ fn encode(change: &Change) -> Result<(Vec<u8>, Option<Vec<u8>>), RegistryError> 
                 id: *id,
                 schema_type: Some(type_name(schema.schema_type).to_string()),
                 schema: schema.schema.clone(),
-                references: schema
-                    .references
-                    .iter()
-                    .map(|r| ReferenceRecord {
-                        name: r.name.clone(),
-                        subject: r.subject.clone(),
-                        version: r.version,
-                    })
-                    .collect(),
+                references: schema.references.iter().map(ReferenceJson::from).collect(),
                 deleted: *deleted,
             };
             let value =
@@ -149,11 +136,7 @@ fn decode(key: &[u8], value: Option<&[u8]>) -> Result<Option<Change>, RegistryEr
                     references: r
                         .references
                         .into_iter()
-                        .map(|r| SchemaReference {
-                            name: r.name,
-                            subject: r.subject,
-                            version: r.version,
-                        })
+                        .map(SchemaReference::from)
                         .collect(),
                 },
                 deleted: r.deleted,
