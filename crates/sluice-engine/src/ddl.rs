@@ -13,7 +13,7 @@ use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::properties::WithClause;
 use crate::result::StatementResult;
-use sluice_formats::RegisteredSchema;
+use sluice_formats::{RegisteredSchema, SchemaType};
 
 /// Whether a format takes its columns from the schema registry when a CREATE
 /// names none.
@@ -120,6 +120,52 @@ impl Engine {
                 value.delimiter = v.delimiter.clone();
             }
         }
+        // ... and its Protobuf nullable representation
+        if let Some((k, v)) = inherited {
+            let named = with.has("FORMAT");
+            if !named && !with.has("KEY_FORMAT") && k.name == key.name {
+                key.protobuf_nullable = k.protobuf_nullable.clone();
+            }
+            if !named && !with.has("VALUE_FORMAT") && v.name == value.name {
+                value.protobuf_nullable = v.protobuf_nullable.clone();
+            }
+        }
+        for (desc, prefix) in [(&mut key, "KEY"), (&mut value, "VALUE")] {
+            let property = format!("{prefix}_PROTOBUF_NULLABLE_REPRESENTATION");
+            if let Some(text) = with.string(&property) {
+                if !desc.name.starts_with("PROTOBUF") {
+                    return Err(EngineError::statement(format!(
+                        "{property} is only valid for the PROTOBUF and PROTOBUF_NOSR formats, not {}",
+                        desc.name
+                    )));
+                }
+                let parsed = sluice_formats::ProtobufNullable::parse(&text)?;
+                desc.protobuf_nullable = match parsed {
+                    sluice_formats::ProtobufNullable::Plain => None,
+                    sluice_formats::ProtobufNullable::Optional => Some("OPTIONAL".to_string()),
+                    sluice_formats::ProtobufNullable::Wrapper => Some("WRAPPER".to_string()),
+                };
+            }
+        }
+        for (desc, prefix) in [(&mut key, "KEY"), (&mut value, "VALUE")] {
+            let property = format!("{prefix}_SCHEMA_ID");
+            if let Some(id) = with.int(&property)? {
+                if !infers_schema(desc) {
+                    return Err(EngineError::statement(format!(
+                        "{prefix}_FORMAT should support schema inference when {property} is provided. Current format is {}.",
+                        desc.name
+                    )));
+                }
+                desc.schema_id =
+                    Some(i32::try_from(id).map_err(|_| {
+                        EngineError::statement(format!("Invalid {property}: {id}"))
+                    })?);
+            }
+        }
+        key.schema_full_name = with.string("KEY_SCHEMA_FULL_NAME");
+        value.schema_full_name = with
+            .string("VALUE_SCHEMA_FULL_NAME")
+            .or_else(|| with.string("VALUE_AVRO_SCHEMA_FULL_NAME"));
         if let Some(d) = with.string("KEY_DELIMITER") {
             key.delimiter = Some(d);
         }
@@ -209,8 +255,26 @@ impl Engine {
             )
         })?;
         let (key_format, mut value_format) = self.formats(&with, None)?;
+        let declares = |role: ColumnRole| {
+            cs.elements.iter().any(|e| {
+                let is_key = !matches!(e.constraint, ColumnConstraint::None);
+                is_key == (role == ColumnRole::Key)
+            })
+        };
+        for (format, role, property) in [
+            (&key_format, ColumnRole::Key, "KEY_SCHEMA_ID"),
+            (&value_format, ColumnRole::Value, "VALUE_SCHEMA_ID"),
+        ] {
+            if format.schema_id.is_some() && declares(role) {
+                return Err(EngineError::statement(format!(
+                    "Table elements and {property} cannot both exist for create statement."
+                )));
+            }
+        }
         let columns = if cs.elements.is_empty() {
-            value_format.schema_full_name = self.inferred_record_name(&topic, &value_format)?;
+            if value_format.schema_full_name.is_none() {
+                value_format.schema_full_name = self.inferred_record_name(&topic, &value_format)?;
+            }
             self.inferred_columns(cs.kind, &topic, &key_format, &value_format)?
         } else {
             let mut columns = self.columns(cs.kind, &cs.elements)?;
@@ -221,7 +285,10 @@ impl Engine {
             // or the key given, values left to the registry
             if !columns.iter().any(|c| c.role == ColumnRole::Value) && infers_schema(&value_format)
             {
-                value_format.schema_full_name = self.inferred_record_name(&topic, &value_format)?;
+                if value_format.schema_full_name.is_none() {
+                    value_format.schema_full_name =
+                        self.inferred_record_name(&topic, &value_format)?;
+                }
                 columns.extend(self.inferred_value_columns(&topic, &value_format)?);
             }
             columns
@@ -280,49 +347,125 @@ impl Engine {
         Ok(columns)
     }
 
-    /// The value columns the registry's latest `<topic>-value` schema gives.
+    /// The schema a key or value format reads its columns from: the one with the
+    /// format's `KEY_/VALUE_SCHEMA_ID`, else the newest of `<topic>-key|value`.
+    fn registered_for(
+        &self,
+        topic: &str,
+        format: &FormatDesc,
+        is_key: bool,
+    ) -> Result<Option<RegisteredSchema>> {
+        let Some(id) = format.schema_id else {
+            let subject = sluice_formats::subject_name(topic, is_key);
+            return Ok(self.registry.latest(&subject)?.map(|(_, schema)| schema));
+        };
+        let schema = self.registry.schema_by_id(id).map_err(|e| {
+            EngineError::statement(format!(
+                "Failed to fetch schema for {} with id {id}: {e}",
+                if is_key { "key" } else { "value" }
+            ))
+        })?;
+        let expected = match format.name.as_str() {
+            "AVRO" => SchemaType::Avro,
+            "JSON_SR" => SchemaType::Json,
+            _ => SchemaType::Protobuf,
+        };
+        if schema.schema_type != expected {
+            return Err(EngineError::statement(format!(
+                "Format and fetched schema type using {}_SCHEMA_ID {id} are different. Format: [{}], Fetched schema type: [{}].",
+                if is_key { "KEY" } else { "VALUE" },
+                format.name,
+                schema.schema_type.name()
+            )));
+        }
+        Ok(Some(schema))
+    }
+
+    /// The columns of a registered schema, with the files it imports fetched by
+    /// reference; names kept as written when the format names a schema id.
+    fn registered_columns(
+        &self,
+        schema: &RegisteredSchema,
+        format: &FormatDesc,
+        is_key: bool,
+        role: ColumnRole,
+    ) -> Result<Vec<ColumnDef>> {
+        let references = sluice_formats::schema_references(self.registry.as_ref(), schema)
+            .map_err(EngineError::statement)?;
+        let how = sluice_formats::Inference {
+            is_key,
+            unwrapped: !is_key && format.wrap_single_value == Some(false),
+            full_name: format.schema_full_name.as_deref(),
+            keep_names: format.schema_id.is_some(),
+        };
+        let columns = sluice_formats::registered_schema_columns(schema, &references, &how)?;
+        Ok(columns
+            .fields()
+            .iter()
+            .map(|f| ColumnDef::new(f.name().clone(), f.data_type().clone(), role.clone()))
+            .collect())
+    }
+
+    /// A sink given `KEY_/VALUE_SCHEMA_ID` writes with that schema: its
+    /// columns must be the schema's first fields, in order and of the same
+    /// types (further fields are written as NULL), as ksqlDB requires.
+    pub(crate) fn check_sink_schema(&self, def: &SourceDef) -> Result<()> {
+        for (format, is_key, role) in [
+            (&def.key_format, true, ColumnRole::Key),
+            (&def.value_format, false, ColumnRole::Value),
+        ] {
+            if format.schema_id.is_none() {
+                continue;
+            }
+            let Some(schema) = self.registered_for(&def.topic, format, is_key)? else {
+                continue;
+            };
+            let registered = self.registered_columns(&schema, format, is_key, role.clone())?;
+            let ours: Vec<&ColumnDef> = def.columns.iter().filter(|c| c.role == role).collect();
+            let type_of = |c: &ColumnDef| sluice_formats::sql_type_name(&c.ty);
+            let changed: Vec<&ColumnDef> = ours
+                .iter()
+                .enumerate()
+                .filter(|(i, c)| {
+                    registered
+                        .get(*i)
+                        .is_none_or(|r| r.name != c.name || type_of(r) != type_of(c))
+                })
+                .map(|(_, c)| *c)
+                .collect();
+            if !changed.is_empty() {
+                let list = |columns: &[&ColumnDef]| {
+                    let fields: Vec<arrow::datatypes::Field> = columns
+                        .iter()
+                        .map(|c| arrow::datatypes::Field::new(&c.name, c.ty.clone(), true))
+                        .collect();
+                    sluice_formats::column_list(&arrow::datatypes::Schema::new(fields), false)
+                };
+                let registered: Vec<&ColumnDef> = registered.iter().collect();
+                return Err(EngineError::statement(format!(
+                    "The following {} columns are changed, missing or reordered: {}. Schema from schema registry is {}",
+                    if is_key { "key" } else { "value" },
+                    list(&changed),
+                    list(&registered)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The value columns the registry's schema for `<topic>-value` gives.
     fn inferred_value_columns(
         &self,
         topic: &str,
         value_format: &FormatDesc,
     ) -> Result<Vec<ColumnDef>> {
-        let subject = sluice_formats::subject_name(topic, false);
-        let (_, schema) = self.registry.latest(&subject)?.ok_or_else(|| {
+        let schema = self.registered_for(topic, value_format, false)?.ok_or_else(|| {
+            let subject = sluice_formats::subject_name(topic, false);
             EngineError::statement(format!(
                 "Schema for message values on topic '{topic}' does not exist in the Schema Registry.Subject: {subject}"
             ))
         })?;
-        let wrapped = value_format.wrap_single_value != Some(false);
-        let value = match (value_format.name.as_str(), wrapped) {
-            ("PROTOBUF", _) => self.protobuf_columns(&schema, false)?,
-            ("JSON_SR", _) => {
-                sluice_formats::json_schema_to_columns(&schema.schema, false, !wrapped)?
-            }
-            (_, true) => sluice_formats::avro_schema_to_columns(&schema.schema, false)?,
-            (_, false) => sluice_formats::avro_schema_to_unwrapped_column(&schema.schema, false)?,
-        };
-        Ok(value
-            .fields()
-            .iter()
-            .map(|f| ColumnDef::new(f.name().clone(), f.data_type().clone(), ColumnRole::Value))
-            .collect())
-    }
-
-    /// The columns of a registered Protobuf schema, with the files it imports
-    /// fetched by reference.
-    fn protobuf_columns(
-        &self,
-        schema: &RegisteredSchema,
-        is_key: bool,
-    ) -> Result<arrow::datatypes::Schema> {
-        let references = sluice_formats::schema_references(self.registry.as_ref(), schema)
-            .map_err(EngineError::statement)?;
-        Ok(sluice_formats::protobuf_schema_to_columns_with(
-            &schema.schema,
-            is_key,
-            None,
-            &references,
-        )?)
+        self.registered_columns(&schema, value_format, false, ColumnRole::Value)
     }
 
     /// The full name of the registered AVRO value record a CREATE without columns
@@ -338,8 +481,7 @@ impl Engine {
         if value_format.name != "AVRO" {
             return Ok(None);
         }
-        let subject = sluice_formats::subject_name(topic, false);
-        let Some((_, schema)) = self.registry.latest(&subject)? else {
+        let Some(schema) = self.registered_for(topic, value_format, false)? else {
             return Ok(None);
         };
         let Ok(serde_json::Value::Object(record)) = serde_json::from_str(&schema.schema) else {
@@ -358,27 +500,16 @@ impl Engine {
         })
     }
 
-    /// The key column a registered AVRO key schema gives (`ROWKEY`), if any.
+    /// The key columns a registered key schema gives (AVRO and JSON_SR: one
+    /// `ROWKEY`; PROTOBUF: the message's fields), if there is one.
     fn inferred_key_columns(&self, topic: &str, key_format: &FormatDesc) -> Result<Vec<ColumnDef>> {
         if !infers_schema(key_format) {
             return Ok(Vec::new());
         }
-        let subject = sluice_formats::subject_name(topic, true);
-        let Some((_, schema)) = self.registry.latest(&subject)? else {
-            return Ok(Vec::new());
-        };
-        let key = if key_format.name == "PROTOBUF" {
-            self.protobuf_columns(&schema, true)?
-        } else if key_format.name == "JSON_SR" {
-            sluice_formats::json_schema_to_columns(&schema.schema, true, true)?
-        } else {
-            sluice_formats::avro_schema_to_unwrapped_column(&schema.schema, true)?
-        };
-        Ok(key
-            .fields()
-            .iter()
-            .map(|f| ColumnDef::new(f.name().clone(), f.data_type().clone(), ColumnRole::Key))
-            .collect())
+        match self.registered_for(topic, key_format, true)? {
+            Some(schema) => self.registered_columns(&schema, key_format, true, ColumnRole::Key),
+            None => Ok(Vec::new()),
+        }
     }
 
     fn columns(&self, kind: SourceKind, elements: &[TableElement]) -> Result<Vec<ColumnDef>> {

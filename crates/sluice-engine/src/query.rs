@@ -170,6 +170,7 @@ impl Engine {
         let mut def = def;
         self.apply_wrap_default(&mut def);
         check_formats(&def)?;
+        self.check_sink_schema(&def)?;
         let source_partitions = self
             .log
             .describe_topic(&plan.source().topic)?

@@ -20,6 +20,7 @@ use arrow::array::{Array, ArrayRef};
 use arrow::datatypes::DataType;
 use serde_json::Value;
 
+pub(crate) use schema::avro_columns;
 pub use schema::{avro_schema_to_columns, avro_schema_to_unwrapped_column};
 pub(crate) use write::source_column;
 
@@ -49,6 +50,7 @@ impl AvroCodec {
         layout: Layout,
         binding: Option<Binding>,
         full_name: Option<&str>,
+        schema_id: Option<i32>,
     ) -> Result<AvroCodec, FormatError> {
         let writer_text =
             schema::generate(&layout, full_name.unwrap_or(DEFAULT_FULL_NAME)).to_string();
@@ -59,7 +61,7 @@ impl AvroCodec {
             binding,
             row_type,
             writer,
-            schemas: WriterSchemas::new(SchemaType::Avro, writer_text),
+            schemas: WriterSchemas::new(SchemaType::Avro, writer_text).with_fixed_id(schema_id),
         })
     }
 
@@ -153,6 +155,13 @@ impl Codec for AvroCodec {
             .as_ref()
             .ok_or_else(|| FormatError::Serialization(NO_REGISTRY.to_string()))?;
         let id = self.schemas.writer_id(binding)?;
+        if self.schemas.fixed_id().is_some() {
+            let writer = self
+                .schemas
+                .get_or_fetch(id, || fetch_avro(binding, id, self.layout.is_key))
+                .map_err(FormatError::Serialization)?;
+            return encode_rows(&writer, id, &self.layout, columns, num_rows);
+        }
         encode_rows(&self.writer, id, &self.layout, columns, num_rows)
     }
 }

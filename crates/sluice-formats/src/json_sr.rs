@@ -22,6 +22,7 @@ use crate::registry::{read_header, write_header, Binding, NO_REGISTRY};
 use crate::types::map_entry_fields;
 use crate::{Codec, DecodedBatch, FormatError, Layout, RegisteredSchema, SchemaType};
 
+pub(crate) use infer::json_columns;
 pub use infer::json_schema_to_columns;
 
 pub(crate) struct JsonSrCodec {
@@ -33,14 +34,24 @@ pub(crate) struct JsonSrCodec {
 }
 
 impl JsonSrCodec {
-    pub(crate) fn new(layout: Layout, binding: Option<Binding>) -> JsonSrCodec {
+    /// `fixed_id`: write behind the header of this registered schema
+    /// (`KEY_/VALUE_SCHEMA_ID`) instead of registering a generated one.
+    pub(crate) fn new(
+        layout: Layout,
+        binding: Option<Binding>,
+        fixed_id: Option<i32>,
+    ) -> JsonSrCodec {
         let schema_text = generate(&layout).to_string();
+        let schema_id = OnceLock::new();
+        if let Some(id) = fixed_id {
+            let _ = schema_id.set(id);
+        }
         JsonSrCodec {
             unwrapped: layout.unwrapped,
             json: JsonCodec::new(layout),
             binding,
             schema_text,
-            schema_id: OnceLock::new(),
+            schema_id,
         }
     }
 

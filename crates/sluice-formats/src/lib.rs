@@ -286,6 +286,44 @@ impl Codec for IgnoreCodec {
     }
 }
 
+/// How [`registered_schema_columns`] reads columns from a registered schema.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Inference<'a> {
+    /// Key columns: one column of the whole schema for AVRO and JSON_SR.
+    pub is_key: bool,
+    /// A value read as one column (`WRAP_SINGLE_VALUE=false`).
+    pub unwrapped: bool,
+    /// PROTOBUF: the message to read (`KEY_/VALUE_SCHEMA_FULL_NAME`), else the first.
+    pub full_name: Option<&'a str>,
+    /// Keep field names as the schema spells them (a source or sink given a
+    /// `KEY_/VALUE_SCHEMA_ID` writes with that very schema) instead of
+    /// upper-casing them as ksqlDB does for schemas it infers from a subject.
+    pub keep_names: bool,
+}
+
+/// The columns a registered schema gives, as ksqlDB infers them for a CREATE
+/// without columns: `references` are the files a Protobuf schema imports
+/// (see [`schema_references`]).
+pub fn registered_schema_columns(
+    schema: &RegisteredSchema,
+    references: &[(String, String)],
+    how: &Inference<'_>,
+) -> Result<arrow::datatypes::Schema, FormatError> {
+    let upper = !how.keep_names;
+    match schema.schema_type {
+        SchemaType::Avro => avro::avro_columns(&schema.schema, how.is_key, how.unwrapped, upper),
+        SchemaType::Json => json_sr::json_columns(
+            &schema.schema,
+            how.is_key,
+            how.is_key || how.unwrapped,
+            upper,
+        ),
+        SchemaType::Protobuf => {
+            protobuf::protobuf_columns(&schema.schema, how.full_name, references, upper)
+        }
+    }
+}
+
 /// Settings of the schema formats beyond [`FormatOptions`], from the WITH
 /// clause: set them with `with_schema_options` on [`RecordEncoder`] /
 /// [`RecordDecoder`]. Build with `SchemaOptions::default()` and assign fields.
@@ -300,6 +338,10 @@ pub struct SchemaOptions {
     /// `KEY_/VALUE_PROTOBUF_NULLABLE_REPRESENTATION`, for PROTOBUF and
     /// PROTOBUF_NOSR.
     pub protobuf_nullable: ProtobufNullable,
+    /// `KEY_/VALUE_SCHEMA_ID`: write with this registered schema (fields
+    /// matched to the columns by name; fields without a column written as
+    /// NULL) instead of registering a generated one. AVRO, JSON_SR, PROTOBUF.
+    pub schema_id: Option<i32>,
 }
 
 /// Schema-format settings beyond [`FormatOptions`], set with `with_registry`
@@ -336,8 +378,13 @@ fn codec_for(
             layout,
             settings.binding.clone(),
             full_name,
+            settings.options.schema_id,
         )?),
-        FormatKind::JsonSr => Arc::new(json_sr::JsonSrCodec::new(layout, settings.binding.clone())),
+        FormatKind::JsonSr => Arc::new(json_sr::JsonSrCodec::new(
+            layout,
+            settings.binding.clone(),
+            settings.options.schema_id,
+        )),
         FormatKind::Protobuf | FormatKind::ProtobufNoSr => {
             let binding = (kind == FormatKind::Protobuf).then(|| settings.binding.clone());
             Arc::new(protobuf::ProtobufCodec::new(
@@ -345,6 +392,7 @@ fn codec_for(
                 binding,
                 full_name,
                 settings.options.protobuf_nullable,
+                settings.options.schema_id,
             )?)
         }
     })

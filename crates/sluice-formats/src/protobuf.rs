@@ -164,6 +164,8 @@ pub(crate) struct ProtobufCodec {
     registry: Option<Option<Binding>>,
     /// The message generated for the columns, and its schema text.
     writer: MessageDescriptor,
+    /// The message to write of a fixed registered schema (`*_SCHEMA_FULL_NAME`).
+    full_name: Option<String>,
     /// Its text and id, and the writer schemas of decoded payloads.
     schemas: WriterSchemas<ProtoSchema>,
 }
@@ -176,6 +178,7 @@ impl ProtobufCodec {
         binding: Option<Option<Binding>>,
         full_name: Option<&str>,
         nullable: ProtobufNullable,
+        schema_id: Option<i32>,
     ) -> Result<ProtobufCodec, FormatError> {
         let writer_text = schema::generate(layout.schema.fields(), full_name, nullable)?;
         let parsed = ProtoSchema::parse(&writer_text, &[]).map_err(FormatError::InvalidProperty)?;
@@ -186,7 +189,8 @@ impl ProtobufCodec {
             layout,
             registry: binding,
             writer,
-            schemas: WriterSchemas::new(SchemaType::Protobuf, writer_text),
+            full_name: full_name.map(str::to_string),
+            schemas: WriterSchemas::new(SchemaType::Protobuf, writer_text).with_fixed_id(schema_id),
         })
     }
 
@@ -250,10 +254,35 @@ impl Codec for ProtobufCodec {
                 let binding = binding
                     .as_ref()
                     .ok_or_else(|| FormatError::Serialization(NO_REGISTRY.to_string()))?;
-                Some(self.schemas.writer_id(binding)?)
+                Some((binding, self.schemas.writer_id(binding)?))
             }
         };
-        encode_rows(&self.writer, header, &self.layout, columns, num_rows)
+        match header {
+            Some((binding, id)) if self.schemas.fixed_id().is_some() => {
+                let fixed = self
+                    .schemas
+                    .get_or_fetch(id, || {
+                        fetch_proto(binding.registry.as_ref(), id, self.layout.is_key)
+                    })
+                    .map_err(FormatError::Serialization)?;
+                let descriptor = match &self.full_name {
+                    Some(name) => fixed.message_named(name).ok_or_else(|| {
+                        FormatError::Serialization(format!(
+                            "Schema {id} does not contain a message named {name}"
+                        ))
+                    })?,
+                    None => fixed.first_message().map_err(FormatError::Serialization)?,
+                };
+                encode_rows(&descriptor, Some(id), &self.layout, columns, num_rows)
+            }
+            header => encode_rows(
+                &self.writer,
+                header.map(|(_, id)| id),
+                &self.layout,
+                columns,
+                num_rows,
+            ),
+        }
     }
 }
 
@@ -312,7 +341,18 @@ pub fn protobuf_schema_to_columns_with(
     full_name: Option<&str>,
     references: &[(String, String)],
 ) -> Result<Schema, FormatError> {
-    schema::infer(schema_text, full_name, references)
+    schema::infer(schema_text, full_name, references, true)
+}
+
+/// Columns of a Protobuf schema's message (named, else the first), field
+/// names upper-cased if `upper`.
+pub(crate) fn protobuf_columns(
+    schema_text: &str,
+    full_name: Option<&str>,
+    references: &[(String, String)],
+    upper: bool,
+) -> Result<Schema, FormatError> {
+    schema::infer(schema_text, full_name, references, upper)
 }
 
 /// Parses `.proto` schema text importing `references` (file name, schema

@@ -21,6 +21,17 @@ pub enum SchemaType {
     Protobuf,
 }
 
+impl SchemaType {
+    /// Confluent's `schemaType` name: `AVRO`, `JSON`, `PROTOBUF`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SchemaType::Avro => "AVRO",
+            SchemaType::Json => "JSON",
+            SchemaType::Protobuf => "PROTOBUF",
+        }
+    }
+}
+
 /// A reference from one schema to another registered one (Confluent's
 /// `references` entry).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -65,6 +76,20 @@ pub trait SchemaRegistry: Send + Sync {
     fn schema_by_id(&self, id: i32) -> Result<RegisteredSchema, FormatError>;
     /// The newest version registered under `subject`, with its id.
     fn latest(&self, subject: &str) -> Result<Option<(i32, RegisteredSchema)>, FormatError>;
+    /// Registers `schema` under `subject` with a chosen id (Confluent's IMPORT
+    /// mode; a test fixture with a fixed `KEY_/VALUE_SCHEMA_ID`). Registries
+    /// that cannot choose ids refuse.
+    fn register_with_id(
+        &self,
+        subject: &str,
+        schema: &RegisteredSchema,
+        id: i32,
+    ) -> Result<(), FormatError> {
+        let _ = (subject, schema);
+        Err(FormatError::Serialization(format!(
+            "this schema registry cannot register a schema with a chosen id ({id})"
+        )))
+    }
 }
 
 /// The subject of a topic's key or value schema: `<topic>-key` / `<topic>-value`.
@@ -112,32 +137,6 @@ impl MemoryRegistry {
         Self::default()
     }
 
-    /// Registers `schema` under `subject` with a chosen id, as a test fixture
-    /// with a fixed schema id (`VALUE_SCHEMA_ID`) does. Fails if the id is
-    /// taken by a different schema.
-    pub fn register_with_id(
-        &self,
-        subject: &str,
-        schema: &RegisteredSchema,
-        id: i32,
-    ) -> Result<(), FormatError> {
-        let mut inner = self.lock()?;
-        match inner.by_id.get(&id) {
-            Some(existing) if existing != schema => {
-                return Err(FormatError::Serialization(format!(
-                    "Schema id {id} is already registered with a different schema"
-                )))
-            }
-            Some(_) => {}
-            None => {
-                inner.by_id.insert(id, schema.clone());
-                inner.next_id = inner.next_id.max(id);
-            }
-        }
-        inner.add_version(subject, id);
-        Ok(())
-    }
-
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, FormatError> {
         self.inner
             .lock()
@@ -175,6 +174,30 @@ impl SchemaRegistry for MemoryRegistry {
             .and_then(|versions| versions.last())
             .and_then(|id| inner.by_id.get(id).map(|s| (*id, s.clone()))))
     }
+
+    /// Fails if the id is taken by a different schema.
+    fn register_with_id(
+        &self,
+        subject: &str,
+        schema: &RegisteredSchema,
+        id: i32,
+    ) -> Result<(), FormatError> {
+        let mut inner = self.lock()?;
+        match inner.by_id.get(&id) {
+            Some(existing) if existing != schema => {
+                return Err(FormatError::Serialization(format!(
+                    "Schema id {id} is already registered with a different schema"
+                )))
+            }
+            Some(_) => {}
+            None => {
+                inner.by_id.insert(id, schema.clone());
+                inner.next_id = inner.next_id.max(id);
+            }
+        }
+        inner.add_version(subject, id);
+        Ok(())
+    }
 }
 
 /// Where a schema format's codec registers and looks up schemas.
@@ -191,6 +214,8 @@ pub(crate) struct Binding {
 pub(crate) struct WriterSchemas<T> {
     kind: SchemaType,
     text: String,
+    /// `KEY_/VALUE_SCHEMA_ID`: a registered schema to write with instead.
+    fixed: Option<i32>,
     id: OnceLock<i32>,
     by_id: RwLock<HashMap<i32, Arc<T>>>,
 }
@@ -200,13 +225,30 @@ impl<T> WriterSchemas<T> {
         WriterSchemas {
             kind,
             text,
+            fixed: None,
             id: OnceLock::new(),
             by_id: RwLock::new(HashMap::new()),
         }
     }
 
-    /// The generated schema's id, registering it under the binding's subject once.
+    /// Writes with the registered schema `id` (when given) instead of the
+    /// generated one.
+    pub(crate) fn with_fixed_id(mut self, id: Option<i32>) -> Self {
+        self.fixed = id;
+        self
+    }
+
+    /// The registered schema id to write with, when one was fixed.
+    pub(crate) fn fixed_id(&self) -> Option<i32> {
+        self.fixed
+    }
+
+    /// The writer schema's id: the fixed one, else the generated schema's,
+    /// registering it under the binding's subject once.
     pub(crate) fn writer_id(&self, binding: &Binding) -> Result<i32, FormatError> {
+        if let Some(id) = self.fixed {
+            return Ok(id);
+        }
         if let Some(id) = self.id.get() {
             return Ok(*id);
         }

@@ -78,6 +78,13 @@ pub struct FormatDesc {
     /// registered schema's when the columns were inferred from it (so what Sluice
     /// writes stays a compatible version of that subject). `None`: ksqlDB's default.
     pub schema_full_name: Option<String>,
+    /// PROTOBUF / PROTOBUF_NOSR: how nullable scalars are represented
+    /// (`KEY_/VALUE_PROTOBUF_NULLABLE_REPRESENTATION`), upper-case `OPTIONAL` or
+    /// `WRAPPER`; `None`: plain proto3 scalars.
+    pub protobuf_nullable: Option<String>,
+    /// `KEY_/VALUE_SCHEMA_ID`: the registered schema the columns come from and
+    /// records are written with (field names as that schema spells them).
+    pub schema_id: Option<i32>,
 }
 
 impl FormatDesc {

@@ -48,11 +48,7 @@ impl From<&SchemaReference> for ReferenceJson {
 
 /// Confluent's `schemaType` name (`AVRO` when absent).
 pub fn type_name(t: SchemaType) -> &'static str {
-    match t {
-        SchemaType::Avro => "AVRO",
-        SchemaType::Json => "JSON",
-        SchemaType::Protobuf => "PROTOBUF",
-    }
+    t.name()
 }
 
 /// The type named by a request's `schemaType`.

@@ -8,7 +8,7 @@ use sluice_formats::{RecordEncoder, SchemaRegistry};
 use sluice_log::{Header, Log, Record};
 use sluice_planner::catalog::{FormatDesc, SourceDef};
 
-use crate::source::format_of;
+use crate::source::{format_of, schema_options_of};
 use crate::RuntimeError;
 
 pub struct TopicSink {
@@ -27,12 +27,9 @@ pub struct TopicSink {
     null_key_when_all_null: bool,
 }
 
-/// The encoder generating its schema under the format's full name, if it names one.
+/// The encoder with the format's schema settings (full name, nullable representation).
 fn named(encoder: RecordEncoder, format: &FormatDesc) -> Result<RecordEncoder, RuntimeError> {
-    Ok(match &format.schema_full_name {
-        Some(name) => encoder.with_schema_full_name(name)?,
-        None => encoder,
-    })
+    Ok(encoder.with_schema_options(&schema_options_of(format)?)?)
 }
 
 impl TopicSink {

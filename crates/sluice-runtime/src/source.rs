@@ -11,7 +11,8 @@ use arrow::array::{
 use arrow::compute::{cast, filter_record_batch, take};
 use arrow::datatypes::{DataType, SchemaRef};
 use sluice_formats::{
-    DecodedBatch, FormatKind, FormatOptions, RecordDecoder, RowStatus, SchemaRegistry,
+    DecodedBatch, FormatKind, FormatOptions, ProtobufNullable, RecordDecoder, RowStatus,
+    SchemaOptions, SchemaRegistry,
 };
 use sluice_log::StoredRecord;
 use sluice_planner::catalog::{headers_type, ColumnRole, SourceDef};
@@ -27,6 +28,18 @@ pub fn format_of(desc: &FormatDesc) -> Result<(FormatKind, FormatOptions), Runti
         wrap_single_value: desc.wrap_single_value,
     };
     Ok((kind, options))
+}
+
+/// The schema-format settings a format declares: the generated schema's full
+/// name and the Protobuf nullable representation.
+pub fn schema_options_of(desc: &FormatDesc) -> Result<SchemaOptions, RuntimeError> {
+    let mut options = SchemaOptions::default();
+    options.full_name = desc.schema_full_name.clone();
+    options.schema_id = desc.schema_id;
+    if let Some(text) = &desc.protobuf_nullable {
+        options.protobuf_nullable = ProtobufNullable::parse(text)?;
+    }
+    Ok(options)
 }
 
 /// A record the reader skipped, and why.
@@ -69,8 +82,10 @@ impl SourceReader {
         let (vk, vo) = format_of(&def.value_format)?;
         Ok(SourceReader {
             key: RecordDecoder::new(kk, def.key_schema(), &ko, true)?
+                .with_schema_options(&schema_options_of(&def.key_format)?)?
                 .with_registry(registry.clone(), &def.topic),
             value: RecordDecoder::new(vk, def.value_schema(), &vo, false)?
+                .with_schema_options(&schema_options_of(&def.value_format)?)?
                 .with_registry(registry.clone(), &def.topic),
             schema: def.row_schema(),
             def,

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use sluice_formats::{
-    bytes_to_test_value_with_registry, test_value_to_bytes_with_registry, FormatKind,
-    FormatOptions, SchemaRegistry,
+    bytes_to_test_value_with_options, test_value_to_bytes_with_options, FormatKind, FormatOptions,
+    SchemaRegistry,
 };
 use sluice_log::{Header, Log, Record, TopicSpec};
 use sluice_planner::catalog::SourceDef;
+use sluice_runtime::source::schema_options_of;
 use sluice_sql::{Literal, Statement};
 
 use super::model::{TestRecord, TopicEntry};
@@ -62,10 +63,12 @@ pub fn encode(
         (&def.value_format, def.value_schema())
     };
     let kind = FormatKind::parse(&desc.name).map_err(|e| e.to_string())?;
-    test_value_to_bytes_with_registry(
+    let schema_options = schema_options_of(desc).map_err(|e| e.to_string())?;
+    test_value_to_bytes_with_options(
         kind,
         &schema,
         &format_options(desc),
+        &schema_options,
         is_key,
         value,
         Some((registry, &def.topic)),
@@ -92,16 +95,17 @@ pub fn decode(
     } else {
         (&def.value_format, def.value_schema())
     };
-    match FormatKind::parse(&desc.name) {
-        Ok(kind) => bytes_to_test_value_with_registry(
+    match (FormatKind::parse(&desc.name), schema_options_of(desc)) {
+        (Ok(kind), Ok(schema_options)) => bytes_to_test_value_with_options(
             kind,
             &schema,
             &format_options(desc),
+            &schema_options,
             is_key,
             bytes,
             Some((registry, &def.topic)),
         ),
-        Err(_) => Value::Null,
+        _ => Value::Null,
     }
 }
 
@@ -171,16 +175,27 @@ pub fn precreate_topics<'a>(
     }
 }
 
-/// Register the schemas a case's producers registered (`topics[].keySchema/valueSchema`).
+/// Register the schemas a case's producers registered (`topics[].keySchema/valueSchema`):
+/// those with a fixed id (`keySchemaId`/`valueSchemaId`) first, so no schema
+/// numbered automatically takes their id; then the others, each followed by the
+/// files it imports.
 pub fn register_topic_schemas(registry: &Arc<dyn SchemaRegistry>, topics: &[TopicEntry]) {
     use sluice_formats::{subject_name, RegisteredSchema, SchemaReference};
+    let mut entries = Vec::new();
     for t in topics {
-        for (schema, format, references, is_key) in [
-            (&t.key_schema, &t.key_format, &t.key_schema_references, true),
+        for (schema, format, references, id, is_key) in [
+            (
+                &t.key_schema,
+                &t.key_format,
+                &t.key_schema_references,
+                t.key_schema_id,
+                true,
+            ),
             (
                 &t.value_schema,
                 &t.value_format,
                 &t.value_schema_references,
+                t.value_schema_id,
                 false,
             ),
         ] {
@@ -195,17 +210,33 @@ pub fn register_topic_schemas(registry: &Arc<dyn SchemaRegistry>, topics: &[Topi
                     version: 1,
                 })
                 .collect();
+            entries.push((
+                subject_name(&t.name, is_key),
+                registered,
+                id,
+                references,
+                format,
+            ));
+        }
+    }
+    // a schema the registry refuses is the statements' problem to report
+    for (subject, registered, id, _, _) in &entries {
+        if let Some(id) = id {
+            let _ = registry.register_with_id(subject, registered, *id);
+        }
+    }
+    for (subject, registered, id, references, format) in &entries {
+        if id.is_none() {
             // the topic's own schema first (it gets the first id, as with
-            // ksqlDB's test registry), then what it imports; a schema the
-            // registry refuses is the statements' problem to report
-            let _ = registry.register(&subject_name(&t.name, is_key), &registered);
-            for r in references {
-                let kind = schema_type(r.format.as_deref().or(format.as_deref()));
-                let _ = registry.register(
-                    &r.name,
-                    &RegisteredSchema::new(kind, schema_text(kind, &r.schema)),
-                );
-            }
+            // ksqlDB's test registry), then what it imports
+            let _ = registry.register(subject, registered);
+        }
+        for r in references.iter() {
+            let kind = schema_type(r.format.as_deref().or(format.as_deref()));
+            let _ = registry.register(
+                &r.name,
+                &RegisteredSchema::new(kind, schema_text(kind, &r.schema)),
+            );
         }
     }
 }

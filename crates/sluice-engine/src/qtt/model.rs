@@ -90,6 +90,11 @@ pub struct TopicEntry {
     pub key_schema_references: Vec<SchemaReferenceEntry>,
     #[serde(rename = "valueSchemaReferences", default)]
     pub value_schema_references: Vec<SchemaReferenceEntry>,
+    /// The ids the key and value schemas are registered with, when fixed.
+    #[serde(rename = "keySchemaId")]
+    pub key_schema_id: Option<i32>,
+    #[serde(rename = "valueSchemaId")]
+    pub value_schema_id: Option<i32>,
 }
 
 /// One referenced schema of a `topics` entry.

@@ -100,7 +100,16 @@ pub fn run_case(file: &str, test: &TestCase, variant: &Variant, backend: &Backen
     let input_positions: HashSet<(String, i32, i64)> = outcome.clone().unwrap_or_default();
     report.outputs = collect_outputs(&engine, recording.as_ref(), &input_positions);
     match (outcome, &test.expected_exception) {
-        (Err(e), Some(_)) => {
+        (Err(e), Some(expected)) => {
+            // as ksql-test-runner: the error must contain the expected message
+            if let Some(message) = expected.message.as_deref() {
+                if !e.contains(message) {
+                    report.status = CaseStatus::Fail;
+                    report.reason = Some(format!(
+                        "expected an error containing \"{message}\", got: {e}"
+                    ));
+                }
+            }
             report.error = Some(e);
         }
         (Err(e), None) => {

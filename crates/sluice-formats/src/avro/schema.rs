@@ -217,13 +217,24 @@ const ROWVAL: &str = "ROWVAL";
 /// unions, durations, ...) are skipped, like ksqlDB; a schema left without
 /// columns is an error.
 pub fn avro_schema_to_columns(schema_json: &str, is_key: bool) -> Result<Schema, FormatError> {
+    avro_columns(schema_json, is_key, false, true)
+}
+
+/// Columns of an Avro schema: a record's fields (unless `is_key` or
+/// `unwrapped`) or one column of the whole type; names upper-cased if `upper`.
+pub(crate) fn avro_columns(
+    schema_json: &str,
+    is_key: bool,
+    unwrapped: bool,
+    upper: bool,
+) -> Result<Schema, FormatError> {
     let parsed = ParsedSchema::parse(schema_json).map_err(FormatError::InvalidProperty)?;
     let root = parsed
         .deref(non_null(&parsed.root))
         .map_err(FormatError::InvalidProperty)?;
     match root {
-        AvroSchema::Record(_) if !is_key => {
-            let fields = inferred_fields(&parsed, &parsed.root, true)?;
+        AvroSchema::Record(_) if !is_key && !unwrapped => {
+            let fields = inferred_fields(&parsed, &parsed.root, upper)?;
             if fields.is_empty() {
                 return Err(FormatError::InvalidProperty(format!(
                     "Schema does not include any columns with types that ksqlDB supports.\n\
@@ -232,7 +243,7 @@ pub fn avro_schema_to_columns(schema_json: &str, is_key: bool) -> Result<Schema,
             }
             Ok(Schema::new(fields))
         }
-        _ => avro_schema_to_unwrapped_column(schema_json, is_key),
+        _ => unwrapped_column(&parsed, is_key, upper),
     }
 }
 
@@ -244,7 +255,15 @@ pub fn avro_schema_to_unwrapped_column(
     is_key: bool,
 ) -> Result<Schema, FormatError> {
     let parsed = ParsedSchema::parse(schema_json).map_err(FormatError::InvalidProperty)?;
-    let data_type = arrow_type(&parsed, &parsed.root, true).map_err(|e| {
+    unwrapped_column(&parsed, is_key, true)
+}
+
+fn unwrapped_column(
+    parsed: &ParsedSchema,
+    is_key: bool,
+    upper: bool,
+) -> Result<Schema, FormatError> {
+    let data_type = arrow_type(parsed, &parsed.root, upper).map_err(|e| {
         FormatError::InvalidProperty(format!("Unsupported type at root of schema: {e}"))
     })?;
     let name = if is_key { ROWKEY } else { ROWVAL };

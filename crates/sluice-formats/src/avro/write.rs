@@ -258,6 +258,20 @@ pub(crate) fn write_record(
 ) -> Result<(), String> {
     for (i, field) in record.fields.iter().enumerate() {
         let column = source_column(fields, i, &field.name).and_then(|c| columns.get(c));
+        // a NULL for a field that cannot hold one is written as the field's
+        // default, as Connect's AvroData does
+        let null = column.is_none_or(|c| c.is_null(row) || c.data_type() == &DataType::Null);
+        let default = match (&field.default, parsed.deref(&field.schema)) {
+            (Some(default), Ok(schema)) if null && !matches!(schema, AvroSchema::Union(_)) => {
+                default_cell(schema, default)
+            }
+            _ => None,
+        };
+        if let Some(default) = default {
+            write_cell(&field.schema, parsed, default.as_ref(), 0, out)
+                .map_err(|e| format!("{e} (field {})", field.name))?;
+            continue;
+        }
         match column {
             Some(column) => write_cell(&field.schema, parsed, column.as_ref(), row, out),
             None => write_cell(
@@ -271,6 +285,26 @@ pub(crate) fn write_record(
         .map_err(|e| format!("{e} (field {})", field.name))?;
     }
     Ok(())
+}
+
+/// A primitive field's JSON default as a one-row array to write.
+fn default_cell(schema: &AvroSchema, default: &serde_json::Value) -> Option<ArrayRef> {
+    use arrow::array::{BooleanArray, Float64Array, Int32Array, Int64Array, StringArray};
+    use std::sync::Arc;
+    Some(match schema {
+        AvroSchema::Int => Arc::new(Int32Array::from(vec![
+            i32::try_from(default.as_i64()?).ok()?
+        ])),
+        AvroSchema::Long => Arc::new(Int64Array::from(vec![default.as_i64()?])),
+        AvroSchema::Float | AvroSchema::Double => {
+            Arc::new(Float64Array::from(vec![default.as_f64()?]))
+        }
+        AvroSchema::Boolean => Arc::new(BooleanArray::from(vec![default.as_bool()?])),
+        AvroSchema::String | AvroSchema::Enum(_) => {
+            Arc::new(StringArray::from(vec![default.as_str()?.to_string()]))
+        }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

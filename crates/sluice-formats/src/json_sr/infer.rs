@@ -29,11 +29,21 @@ pub fn json_schema_to_columns(
     is_key: bool,
     unwrapped: bool,
 ) -> Result<Schema, FormatError> {
+    json_columns(schema_text, is_key, unwrapped, true)
+}
+
+/// [`json_schema_to_columns`], property names upper-cased only if `upper`.
+pub(crate) fn json_columns(
+    schema_text: &str,
+    is_key: bool,
+    unwrapped: bool,
+    upper: bool,
+) -> Result<Schema, FormatError> {
     let invalid = |e: String| FormatError::InvalidProperty(format!("Invalid JSON schema: {e}"));
     let root: Value = serde_json::from_str(schema_text).map_err(|e| invalid(e.to_string()))?;
     let root = non_null(&root);
     if !is_key && !unwrapped {
-        if let Some(fields) = properties(root).map_err(invalid)? {
+        if let Some(fields) = properties(root, upper).map_err(invalid)? {
             if fields.is_empty() {
                 return Err(FormatError::InvalidProperty(format!(
                     "Schema does not include any columns with types that ksqlDB supports.\nschema: {schema_text}"
@@ -42,7 +52,7 @@ pub fn json_schema_to_columns(
             return Ok(Schema::new(fields));
         }
     }
-    let data_type = json_type(root).map_err(invalid)?;
+    let data_type = json_type(root, upper).map_err(invalid)?;
     let name = if is_key { ROWKEY } else { ROWVAL };
     Ok(Schema::new(vec![Field::new(name, data_type, true)]))
 }
@@ -65,7 +75,7 @@ fn non_null(schema: &Value) -> &Value {
 }
 
 /// An object schema's properties as fields, or `None` for any other schema.
-fn properties(schema: &Value) -> Result<Option<Vec<Field>>, String> {
+fn properties(schema: &Value, upper: bool) -> Result<Option<Vec<Field>>, String> {
     let Some(Value::Object(props)) = schema.get("properties") else {
         return Ok(None);
     };
@@ -86,8 +96,12 @@ fn properties(schema: &Value) -> Result<Option<Vec<Field>>, String> {
         // Connect's JSON schema conversion upper-cases field names for ksqlDB
         .map(|(_, _, name, s)| {
             Ok(Field::new(
-                name.to_uppercase(),
-                json_type(non_null(s))?,
+                if upper {
+                    name.to_uppercase()
+                } else {
+                    name.clone()
+                },
+                json_type(non_null(s), upper)?,
                 true,
             ))
         })
@@ -95,7 +109,7 @@ fn properties(schema: &Value) -> Result<Option<Vec<Field>>, String> {
         .map(Some)
 }
 
-fn json_type(schema: &Value) -> Result<DataType, String> {
+fn json_type(schema: &Value, upper: bool) -> Result<DataType, String> {
     let connect_type = schema.get("connect.type").and_then(Value::as_str);
     let title = schema.get("title").and_then(Value::as_str).unwrap_or("");
     let logical = title.strip_prefix("org.apache.kafka.connect.data.");
@@ -136,15 +150,15 @@ fn json_type(schema: &Value) -> Result<DataType, String> {
                 .ok_or_else(|| format!("array without items: {schema}"))?;
             DataType::List(Arc::new(Field::new(
                 "item",
-                json_type(non_null(items))?,
+                json_type(non_null(items), upper)?,
                 true,
             )))
         }
-        ("object", _) => match properties(schema)? {
+        ("object", _) => match properties(schema, upper)? {
             Some(fields) => DataType::Struct(Fields::from(fields)),
             None => {
                 let value = match schema.get("additionalProperties") {
-                    Some(v @ Value::Object(_)) => json_type(non_null(v))?,
+                    Some(v @ Value::Object(_)) => json_type(non_null(v), upper)?,
                     _ => DataType::Utf8,
                 };
                 let entries = Fields::from(vec![

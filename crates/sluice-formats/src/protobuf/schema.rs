@@ -525,6 +525,7 @@ pub(crate) fn infer(
     schema_text: &str,
     full_name: Option<&str>,
     references: &[(String, String)],
+    upper: bool,
 ) -> Result<Schema, FormatError> {
     let parsed =
         ProtoSchema::parse(schema_text, references).map_err(FormatError::InvalidProperty)?;
@@ -538,7 +539,7 @@ pub(crate) fn infer(
             .first_message()
             .map_err(FormatError::InvalidProperty)?,
     };
-    let fields = message_columns(&message, true);
+    let fields = message_columns(&message, upper);
     if fields.is_empty() {
         return Err(FormatError::InvalidProperty(format!(
             "Schema does not include any columns with types that ksqlDB supports.\n\
