@@ -314,6 +314,7 @@ pub fn registered_schema_columns(
         SchemaType::Avro => avro::avro_columns(&schema.schema, how.is_key, how.unwrapped, upper),
         SchemaType::Json => json_sr::json_columns(
             &schema.schema,
+            references,
             how.is_key,
             how.is_key || how.unwrapped,
             upper,
