@@ -110,24 +110,17 @@ impl Engine {
         for f in [&key, &value] {
             FormatKind::parse(&f.name)?;
         }
-        // A sink that keeps its source's format (not naming one) keeps its delimiter too.
+        // A sink that keeps its source's format (not naming one) keeps its
+        // delimiter and Protobuf nullable representation too.
         if let Some((k, v)) = inherited {
             let named = with.has("FORMAT");
-            if !named && !with.has("KEY_FORMAT") && k.name == key.name {
-                key.delimiter = k.delimiter.clone();
-            }
-            if !named && !with.has("VALUE_FORMAT") && v.name == value.name {
-                value.delimiter = v.delimiter.clone();
-            }
-        }
-        // ... and its Protobuf nullable representation
-        if let Some((k, v)) = inherited {
-            let named = with.has("FORMAT");
-            if !named && !with.has("KEY_FORMAT") && k.name == key.name {
-                key.protobuf_nullable = k.protobuf_nullable.clone();
-            }
-            if !named && !with.has("VALUE_FORMAT") && v.name == value.name {
-                value.protobuf_nullable = v.protobuf_nullable.clone();
+            for (ours, theirs, property) in
+                [(&mut key, k, "KEY_FORMAT"), (&mut value, v, "VALUE_FORMAT")]
+            {
+                if !named && !with.has(property) && theirs.name == ours.name {
+                    ours.delimiter = theirs.delimiter.clone();
+                    ours.protobuf_nullable = theirs.protobuf_nullable.clone();
+                }
             }
         }
         for (desc, prefix) in [(&mut key, "KEY"), (&mut value, "VALUE")] {

@@ -98,3 +98,73 @@ fn a_query_resumes_when_the_broker_comes_back() {
         "{ids:?}"
     );
 }
+
+/// The ids `doubled` holds, running the engine until it holds `want` of them
+/// or `deadline` passes.
+fn doubled_ids(e: &mut Engine, want: usize, deadline: std::time::Instant) -> Vec<i64> {
+    loop {
+        let _ = e.run_until_idle();
+        let mut ids: Vec<i64> = match e.execute_sql("SELECT id FROM doubled;") {
+            Ok(r) => rows(&r)
+                .into_iter()
+                .filter_map(|r| r[0].parse().ok())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.len() >= want || std::time::Instant::now() > deadline {
+            return ids;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_query_loses_nothing_when_the_broker_is_stopped_and_restarted_mid_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = TestBroker::start_persistent(dir.path());
+    let log = Arc::new(KafkaLog::connect(&broker.properties()).unwrap());
+    let mut e = Engine::new(
+        log,
+        EngineConfig::default().with("auto.offset.reset", "earliest"),
+    );
+    e.execute_sql(
+        "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=2);
+         CREATE STREAM doubled AS SELECT id, v * 2 AS v2 FROM src;",
+    )
+    .unwrap();
+    let insert = |e: &mut Engine, id: i64| {
+        e.execute_sql(&format!("INSERT INTO src (id, v) VALUES ({id}, {id});"))
+    };
+    for id in 0..40 {
+        insert(&mut e, id).unwrap();
+    }
+    // part of the stream is processed when the broker goes down
+    e.run_until_idle().unwrap();
+
+    broker.stop();
+    // the query polls on while the broker is away: failures, nothing lost
+    let _ = e.run_until_idle();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    broker.start_again();
+
+    // producers reconnect by themselves; a write refused while the client is
+    // still reconnecting is retried, as an application would
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    for id in 40..80 {
+        while insert(&mut e, id).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "broker did not come back"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+    let ids = doubled_ids(&mut e, 80, deadline);
+    assert_eq!(
+        ids,
+        (0..80).collect::<Vec<i64>>(),
+        "every record reaches the output"
+    );
+}

@@ -1,7 +1,8 @@
 //! A real Kafka-protocol broker on loopback for tests: tansu, installed from
-//! crates.io on first use (`cargo install tansu --features dynostore`, kept
-//! under `$HOME/.cache/sluice/tansu` so later runs on the machine reuse it) and
-//! started per test on a free port, with in-memory storage. Dropping the
+//! crates.io on first use (`cargo install tansu --features dynostore,libsql`,
+//! kept under `$HOME/.cache/sluice/tansu-sqlite` so later runs on the machine
+//! reuse it) and started per test on a free port, with in-memory storage or,
+//! to survive a restart, SQLite storage in a directory. Dropping the
 //! [`TestBroker`] stops it.
 
 use std::collections::BTreeMap;
@@ -10,10 +11,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The tansu release the tests run, and the features they need (dynostore
+/// for in-memory storage, libsql for SQLite storage).
+const TANSU_VERSION: &str = "0.6.0";
+const TANSU_FEATURES: &str = "dynostore,libsql";
+
 /// A running broker process.
 pub struct TestBroker {
     child: Child,
     port: u16,
+    /// Arguments after `broker --listener-url ... --advertised-listener-url ...`.
+    args: Vec<String>,
+    /// Where a persistent broker keeps its SQLite file.
+    dir: Option<PathBuf>,
 }
 
 impl TestBroker {
@@ -28,31 +38,61 @@ impl TestBroker {
         Self::start_with(&["--authentication"])
     }
 
+    /// A broker storing its topics in a SQLite file under `dir`, so that
+    /// [`TestBroker::restart`] finds them again.
+    pub fn start_persistent(dir: &Path) -> TestBroker {
+        let args = vec![
+            "--storage-engine".to_string(),
+            "sqlite://tansu.db".to_string(),
+        ];
+        Self::launch(args, Some(dir.to_path_buf()))
+    }
+
     fn start_with(extra: &[&str]) -> TestBroker {
-        let binary = tansu_binary();
+        let mut args = vec![
+            "--storage-engine".to_string(),
+            "memory://tansu/".to_string(),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        Self::launch(args, None)
+    }
+
+    fn launch(args: Vec<String>, dir: Option<PathBuf>) -> TestBroker {
         let port = free_port();
-        let url = format!("tcp://127.0.0.1:{port}");
-        let child = Command::new(&binary)
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            .args(["--storage-engine", "memory://tansu/", "--silent"])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
-        let broker = TestBroker { child, port };
+        let child = spawn(port, &args, dir.as_deref());
+        let broker = TestBroker {
+            child,
+            port,
+            args,
+            dir,
+        };
+        broker.wait_listening();
+        broker
+    }
+
+    fn wait_listening(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "tansu did not listen on {port}");
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "tansu did not listen on {}",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
-        broker
+    }
+
+    /// Stop the broker process (SIGKILL: nothing is flushed on the way out)
+    /// and keep it down until [`TestBroker::start_again`].
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Start a stopped broker again on the same port and storage.
+    pub fn start_again(&mut self) {
+        self.child = spawn(self.port, &self.args, self.dir.as_deref());
+        self.wait_listening();
     }
 
     /// Freeze the broker process (SIGSTOP): it stops answering, connections
@@ -101,6 +141,30 @@ impl Drop for TestBroker {
     }
 }
 
+fn spawn(port: u16, args: &[String], dir: Option<&Path>) -> Child {
+    let binary = tansu_binary();
+    let url = format!("tcp://127.0.0.1:{port}");
+    let mut command = Command::new(&binary);
+    command
+        .args([
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+            "--silent",
+        ])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    command
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()))
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -115,7 +179,7 @@ pub fn tansu_binary() -> PathBuf {
         return PathBuf::from(p);
     }
     let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
-    let root = home.join(".cache/sluice/tansu");
+    let root = home.join(".cache/sluice/tansu-sqlite");
     let binary = root.join("bin/tansu");
     if binary.exists() {
         return binary;
@@ -139,9 +203,9 @@ fn install(root: &Path) {
             "install",
             "tansu",
             "--version",
-            "0.6.0",
+            TANSU_VERSION,
             "--features",
-            "dynostore",
+            TANSU_FEATURES,
         ])
         .args(["--locked", "--root"])
         .arg(root)
