@@ -671,7 +671,7 @@ impl Engine {
         match query_id {
             None => {
                 let n = self.queries.len();
-                self.queries.clear();
+                self.stop_queries(|_| true);
                 Ok(StatementResult::ack(format!("Terminated {n} queries.")))
             }
             Some(id) => {
@@ -681,7 +681,7 @@ impl Engine {
                     .find(|k| k.eq_ignore_ascii_case(id))
                     .cloned()
                     .ok_or_else(|| EngineError::statement(format!("Unknown queryId: {id}")))?;
-                self.queries.remove(&key);
+                self.stop_queries(|q| q.id == key);
                 Ok(StatementResult::ack(format!("Query terminated: {key}")))
             }
         }

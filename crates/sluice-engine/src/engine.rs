@@ -59,6 +59,19 @@ pub struct Engine {
 pub const POLL_BATCH: usize = 8192;
 
 impl Engine {
+    /// Stops the running queries `which` picks: they leave their consumer
+    /// groups, so other servers running them take their partitions at once.
+    pub(crate) fn stop_queries(&mut self, which: impl Fn(&RunningQuery) -> bool) {
+        let log = self.log.clone();
+        self.queries.retain(|_, q| {
+            let stop = which(q);
+            if stop {
+                log.leave(q.task.consumer_group());
+            }
+            !stop
+        });
+    }
+
     pub fn new(log: Arc<dyn Log>, config: EngineConfig) -> Self {
         Engine {
             log,

@@ -211,7 +211,7 @@ impl Engine {
         )?;
         // CREATE OR REPLACE: the old query makes way for the new one
         if cas.or_replace {
-            self.queries.retain(|_, q| q.sink != name);
+            self.stop_queries(|q| q.sink == name);
         }
         self.metastore.put_source(def);
         self.queries.insert(

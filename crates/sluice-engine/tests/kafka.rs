@@ -168,3 +168,207 @@ fn a_query_loses_nothing_when_the_broker_is_stopped_and_restarted_mid_stream() {
         "every record reaches the output"
     );
 }
+
+/// Every record of `topic`, partition by partition.
+fn all_records(log: &KafkaLog, topic: &str) -> Vec<sluice_log::StoredRecord> {
+    use sluice_log::Log;
+    let partitions = log.describe_topic(topic).map_or(0, |d| d.partitions.len());
+    let mut out = Vec::new();
+    for p in 0..partitions as i32 {
+        loop {
+            let at = out
+                .iter()
+                .filter(|r: &&sluice_log::StoredRecord| r.partition == p)
+                .count() as i64;
+            let batch = log.fetch(topic, p, at, 500).unwrap_or_default();
+            if batch.is_empty() {
+                break;
+            }
+            out.extend(batch);
+        }
+    }
+    out
+}
+
+/// The ids (the key, a KAFKA-format INT) of `records`, sorted, and how many
+/// records there were.
+fn ids_of(records: &[sluice_log::StoredRecord]) -> (Vec<i64>, usize) {
+    let mut ids: Vec<i64> = records
+        .iter()
+        .filter_map(|r| r.record.key.as_deref())
+        .filter_map(|k| <[u8; 4]>::try_from(k).ok())
+        .map(|k| i64::from(i32::from_be_bytes(k)))
+        .collect();
+    let n = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    (ids, n)
+}
+
+/// A server: an engine on its own connection, replaying the service's command
+/// topic and running its queries until told to stop.
+fn server(
+    props: std::collections::BTreeMap<String, String>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let log = Arc::new(KafkaLog::connect(&props).unwrap());
+        let config = EngineConfig::default()
+            .with("auto.offset.reset", "earliest")
+            .with("ksql.service.id", "pair_");
+        let mut e = Engine::new(log, config).with_command_topic().unwrap();
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let _ = e.run_until_idle();
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    })
+}
+
+/// Writes `ids` to `src` (KAFKA INT keys, JSON values) as a producer would.
+fn produce_ids(log: &KafkaLog, ids: std::ops::Range<i32>) {
+    use sluice_log::{Log, Record};
+    let records = ids
+        .map(|id| {
+            let value = format!("{{\"V\":{id}}}").into_bytes();
+            (
+                None,
+                Record::new(Some(id.to_be_bytes().to_vec()), Some(value), 0),
+            )
+        })
+        .collect();
+    log.produce("src", records).unwrap();
+}
+
+/// Waits until `topic` holds every id in `0..n`, or 90 s pass.
+fn wait_for_ids(log: &KafkaLog, topic: &str, n: i64) -> (Vec<i64>, usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let (ids, count) = ids_of(&all_records(log, topic));
+        if ids.len() as i64 >= n || std::time::Instant::now() > deadline {
+            return (ids, count);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn two_servers_split_a_query_s_partitions_and_one_takes_all_when_the_other_leaves() {
+    let broker = TestBroker::start();
+    let mut props = broker.properties();
+    // notice a member that went away without leaving soon
+    props.insert("session.timeout.ms".into(), "6000".into());
+    props.insert("heartbeat.interval.ms".into(), "500".into());
+    let observer = KafkaLog::connect(&props).unwrap();
+    {
+        let log = Arc::new(KafkaLog::connect(&props).unwrap());
+        let config = EngineConfig::default()
+            .with("auto.offset.reset", "earliest")
+            .with("ksql.service.id", "pair_");
+        let mut e = Engine::new(log, config).with_command_topic().unwrap();
+        e.execute_sql(
+            "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=4);
+             CREATE STREAM doubled AS SELECT id, v * 2 AS v2 FROM src;",
+        )
+        .unwrap();
+    }
+    // two servers of the service run the query as members of one group
+    let stop_a = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop_b = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let a = server(props.clone(), stop_a.clone());
+    let b = server(props.clone(), stop_b.clone());
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    produce_ids(&observer, 0..40);
+    let (ids, count) = wait_for_ids(&observer, "DOUBLED", 40);
+    assert_eq!(ids, (0..40).collect::<Vec<i64>>());
+    // each record was processed once, by the server owning its partition
+    // (two servers reading every partition would write each twice)
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert_eq!(ids_of(&all_records(&observer, "DOUBLED")).1, 40, "{count}");
+
+    // server b stops: its partitions move to a, which goes on from b's commits
+    stop_b.store(true, std::sync::atomic::Ordering::Relaxed);
+    b.join().unwrap();
+    produce_ids(&observer, 40..80);
+    let (ids, _) = wait_for_ids(&observer, "DOUBLED", 80);
+    stop_a.store(true, std::sync::atomic::Ordering::Relaxed);
+    a.join().unwrap();
+    assert_eq!(
+        ids,
+        (0..80).collect::<Vec<i64>>(),
+        "nothing lost in the rebalance"
+    );
+}
+
+/// The newest `N` per key of a table's topic (KAFKA INT keys, JSON values).
+fn latest_counts(log: &KafkaLog, topic: &str) -> std::collections::BTreeMap<i32, i64> {
+    let mut records = all_records(log, topic);
+    records.sort_by_key(|r| r.record.timestamp);
+    let mut out = std::collections::BTreeMap::new();
+    for r in records {
+        let (Some(k), Some(v)) = (r.record.key.as_deref(), r.record.value.as_deref()) else {
+            continue;
+        };
+        let Ok(k) = <[u8; 4]>::try_from(k) else { continue };
+        let v: serde_json::Value = serde_json::from_slice(v).unwrap();
+        out.insert(i32::from_be_bytes(k), v["N"].as_i64().unwrap_or(-1));
+    }
+    out
+}
+
+/// Waits until every key `0..20` counts `n` in `topic`, or 90 s pass.
+fn wait_for_counts(log: &KafkaLog, topic: &str, n: i64) -> std::collections::BTreeMap<i32, i64> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let counts = latest_counts(log, topic);
+        let done = counts.len() == 20 && counts.values().all(|c| *c >= n);
+        if done || std::time::Instant::now() > deadline {
+            return counts;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_stateful_query_moves_to_another_server_and_rebuilds_its_state() {
+    let broker = TestBroker::start();
+    let mut props = broker.properties();
+    props.insert("session.timeout.ms".into(), "6000".into());
+    props.insert("heartbeat.interval.ms".into(), "500".into());
+    let observer = KafkaLog::connect(&props).unwrap();
+    {
+        let log = Arc::new(KafkaLog::connect(&props).unwrap());
+        let config = EngineConfig::default()
+            .with("auto.offset.reset", "earliest")
+            .with("ksql.service.id", "pair_");
+        let mut e = Engine::new(log, config).with_command_topic().unwrap();
+        e.execute_sql(
+            "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=4);
+             CREATE TABLE counts AS SELECT id, COUNT(*) AS n FROM src GROUP BY id;",
+        )
+        .unwrap();
+    }
+    let expect = |n: i64| (0..20).map(|k| (k, n)).collect::<std::collections::BTreeMap<_, _>>();
+    let stop = || Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (stop_a, stop_b, stop_c) = (stop(), stop(), stop());
+    let a = server(props.clone(), stop_a.clone());
+    let b = server(props.clone(), stop_b.clone());
+    produce_ids(&observer, 0..20);
+    assert_eq!(wait_for_counts(&observer, "COUNTS", 1), expect(1));
+
+    stop_b.store(true, std::sync::atomic::Ordering::Relaxed);
+    b.join().unwrap();
+    produce_ids(&observer, 0..20);
+    assert_eq!(wait_for_counts(&observer, "COUNTS", 2), expect(2));
+
+    // a new server joins and the last one of the first two leaves: the query's
+    // state must come back on the new server, counting on from 2
+    let c = server(props.clone(), stop_c.clone());
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    stop_a.store(true, std::sync::atomic::Ordering::Relaxed);
+    a.join().unwrap();
+    produce_ids(&observer, 0..20);
+    let counts = wait_for_counts(&observer, "COUNTS", 3);
+    stop_c.store(true, std::sync::atomic::Ordering::Relaxed);
+    c.join().unwrap();
+    assert_eq!(counts, expect(3));
+}

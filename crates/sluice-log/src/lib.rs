@@ -226,6 +226,27 @@ pub trait Log: Send + Sync {
         group: &str,
         offsets: &[(String, i32, i64)],
     ) -> Result<Vec<(i32, i64)>, LogError>;
+
+    /// Takes part in consumer group `group` as a member reading `topics`, and
+    /// returns the partitions assigned to this member now, as `(topic,
+    /// partition)`; `None` when the log has no group membership (one process
+    /// reads every partition). Call it regularly: joining, heartbeats' news
+    /// and rebalances are served inside the call, so the answer changes as
+    /// other members come and go.
+    fn assigned(
+        &self,
+        group: &str,
+        topics: &[String],
+    ) -> Result<Option<Vec<(String, i32)>>, LogError> {
+        let _ = (group, topics);
+        Ok(None)
+    }
+
+    /// Leaves `group` (its query stopped): its partitions go to the other
+    /// members at once.
+    fn leave(&self, group: &str) {
+        let _ = group;
+    }
 }
 
 /// Checks Kafka's topic-name rules: 1..=249 chars of `[a-zA-Z0-9._-]`, not

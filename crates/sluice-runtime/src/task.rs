@@ -47,6 +47,20 @@ enum Operator {
 }
 
 impl Operator {
+    /// `schemas`: the row schema of each source, in `QueryPlan::sources` order.
+    fn new(
+        plan: &QueryPlan,
+        schemas: &[arrow::datatypes::SchemaRef],
+    ) -> Result<Operator, RuntimeError> {
+        Ok(match plan {
+            QueryPlan::Project(p) => Operator::Project(ProjectOperator::new(p, &schemas[0])?),
+            QueryPlan::Aggregate(a) => {
+                Operator::Aggregate(Box::new(AggregateOperator::new(a, &schemas[0])?))
+            }
+            QueryPlan::Join(j) => Operator::Join(Box::new(JoinOperator::new(j, schemas)?)),
+        })
+    }
+
     fn process(&mut self, input: usize, batch: &RecordBatch) -> Result<RecordBatch, RuntimeError> {
         match self {
             Operator::Project(p) => p.process(batch),
@@ -87,6 +101,24 @@ pub struct QueryTask {
     /// See [`QueryTask::set_skip_tombstones`].
     skip_tombstones: bool,
     processing_log: Arc<ProcessingLog>,
+    /// The plan, to start the operator afresh when a stateful query's
+    /// ownership moves between servers.
+    plan: QueryPlan,
+    /// Which partitions this process reads, as its consumer group decided.
+    ownership: Ownership,
+}
+
+/// The part of a persistent query's input this process reads, when several
+/// servers run the query as members of its consumer group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ownership {
+    /// Every partition: one process (no group membership), or a transient query.
+    All,
+    /// A stateless query reads the partitions assigned to this member.
+    Partitions(Vec<(String, i32)>),
+    /// A stateful query keeps its state in one place: the member assigned
+    /// partition 0 of the first source reads everything, the others nothing.
+    Whole(bool),
 }
 
 /// What one poll did.
@@ -109,18 +141,8 @@ impl QueryTask {
         if readers.is_empty() {
             return Err(RuntimeError::Plan("a query needs a source".into()));
         }
-        let operator = match plan {
-            QueryPlan::Project(p) => {
-                Operator::Project(ProjectOperator::new(p, readers[0].schema())?)
-            }
-            QueryPlan::Aggregate(a) => {
-                Operator::Aggregate(Box::new(AggregateOperator::new(a, readers[0].schema())?))
-            }
-            QueryPlan::Join(j) => {
-                let schemas: Vec<_> = readers.iter().map(|r| r.schema().clone()).collect();
-                Operator::Join(Box::new(JoinOperator::new(j, &schemas)?))
-            }
-        };
+        let schemas: Vec<_> = readers.iter().map(|r| r.schema().clone()).collect();
+        let operator = Operator::new(plan, &schemas)?;
         let visible = plan.columns().len();
         let inputs = plan
             .sources()
@@ -145,6 +167,8 @@ impl QueryTask {
             emitted: 0,
             skip_tombstones: false,
             processing_log,
+            plan: plan.clone(),
+            ownership: Ownership::All,
         })
     }
 
@@ -236,6 +260,78 @@ impl QueryTask {
         Ok(())
     }
 
+    /// Asks the log which partitions this member of the query's consumer
+    /// group owns now, and follows a change: a stateless query reloads the
+    /// committed offsets of partitions it gained (another server moved them
+    /// on); a stateful query that gains or loses the whole input starts its
+    /// state afresh, to be rebuilt by replaying from where it began.
+    fn refresh_ownership(&mut self, log: &dyn Log) -> Result<(), RuntimeError> {
+        if !matches!(self.output, QueryOutput::Topic(_)) {
+            return Ok(());
+        }
+        let mut topics: Vec<String> = self.inputs.iter().map(|i| i.topic.clone()).collect();
+        topics.dedup();
+        let Some(assigned) = log.assigned(&self.group, &topics)? else {
+            self.ownership = Ownership::All;
+            return Ok(());
+        };
+        let stateful = !matches!(self.operator, Operator::Project(_));
+        if stateful {
+            let owner = assigned.contains(&(self.inputs[0].topic.clone(), 0));
+            let was = match self.ownership {
+                Ownership::Whole(was) => was,
+                _ => owner,
+            };
+            if owner != was {
+                let schemas: Vec<_> = self
+                    .inputs
+                    .iter()
+                    .map(|i| i.reader.schema().clone())
+                    .collect();
+                self.operator = Operator::new(&self.plan, &schemas)?;
+                for input in &mut self.inputs {
+                    input.positions.clear();
+                    input.replay_until.clear();
+                }
+            }
+            self.ownership = Ownership::Whole(owner);
+            return Ok(());
+        }
+        let before = std::mem::replace(&mut self.ownership, Ownership::All);
+        for input in &mut self.inputs {
+            let gained: Vec<usize> = (0..input.positions.len())
+                .filter(|p| {
+                    let key = (input.topic.clone(), *p as i32);
+                    assigned.contains(&key)
+                        && !matches!(&before, Ownership::Partitions(had) if had.contains(&key))
+                })
+                .collect();
+            if gained.is_empty() {
+                continue;
+            }
+            let committed = log.committed(&self.group, &input.topic)?;
+            for p in gained {
+                if let Some(o) = committed.get(p).copied().flatten() {
+                    input.positions[p] = o;
+                    input.replay_until[p] = o;
+                }
+            }
+        }
+        self.ownership = Ownership::Partitions(assigned);
+        Ok(())
+    }
+
+    /// Whether this process reads partition `p` of input `i` now.
+    fn reads(&self, i: usize, p: usize) -> bool {
+        match &self.ownership {
+            Ownership::All => true,
+            Ownership::Whole(owner) => *owner,
+            Ownership::Partitions(owned) => {
+                owned.contains(&(self.inputs[i].topic.clone(), p as i32))
+            }
+        }
+    }
+
     /// Drop output rows that stand for records without a value (before LIMIT
     /// counts them): what a client of a push query over a stream sees.
     pub fn set_skip_tombstones(&mut self, skip: bool) {
@@ -256,9 +352,13 @@ impl QueryTask {
         if self.is_done() {
             return Ok(progress);
         }
+        self.refresh_ownership(log)?;
         self.sync_partitions(log)?;
         for i in 0..self.inputs.len() {
             for p in 0..self.inputs[i].positions.len() {
+                if !self.reads(i, p) {
+                    continue;
+                }
                 let input = &self.inputs[i];
                 let position = input.positions[p];
                 let replaying = position < input.replay_until[p];

@@ -103,4 +103,16 @@ impl Log for RecordingLog {
         }
         Ok(placed)
     }
+
+    fn assigned(
+        &self,
+        group: &str,
+        topics: &[String],
+    ) -> Result<Option<Vec<(String, i32)>>, LogError> {
+        self.inner.assigned(group, topics)
+    }
+
+    fn leave(&self, group: &str) {
+        self.inner.leave(group)
+    }
 }

@@ -30,7 +30,7 @@ use rdkafka::admin::AdminClient;
 use rdkafka::client::ClientContext;
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::BaseProducer;
 use rdkafka::{Offset, TopicPartitionList};
@@ -56,7 +56,12 @@ pub struct KafkaLog {
     /// Answers metadata and watermark requests.
     meta: BaseConsumer<ErrorCapture>,
     readers: Mutex<HashMap<String, Arc<Mutex<TopicReader>>>>,
-    groups: Mutex<HashMap<String, Arc<BaseConsumer>>>,
+    /// A consumer per group: it commits and reads the group's offsets, and,
+    /// once [`Log::assigned`] subscribed it, is this process's member of the
+    /// group (commits then carry the member's generation).
+    groups: Mutex<HashMap<String, Arc<BaseConsumer<Member>>>>,
+    /// group → the topics its member subscribed to
+    subscriptions: Mutex<HashMap<String, Vec<String>>>,
     /// topic → partition count, as last seen
     partitions: Mutex<HashMap<String, i32>>,
     /// (topic, partition) → the end offset deliveries and watermarks showed
@@ -113,6 +118,7 @@ impl KafkaLog {
             meta,
             readers: Mutex::new(HashMap::new()),
             groups: Mutex::new(HashMap::new()),
+            subscriptions: Mutex::new(HashMap::new()),
             partitions: Mutex::new(HashMap::new()),
             ends: Mutex::new(HashMap::new()),
             delivered: Mutex::new(HashMap::new()),
@@ -182,20 +188,19 @@ impl KafkaLog {
         Ok(reader)
     }
 
-    /// A consumer of `group` that never joins it: it commits and reads the
-    /// group's offsets.
-    fn group(&self, group: &str) -> Result<Arc<BaseConsumer>, LogError> {
+    /// The consumer of `group`: it commits and reads the group's offsets, and
+    /// joins the group when [`Log::assigned`] subscribes it.
+    fn group(&self, group: &str) -> Result<Arc<BaseConsumer<Member>>, LogError> {
         let mut groups = self.groups.lock();
         if let Some(c) = groups.get(group) {
             return Ok(c.clone());
         }
-        let consumer: BaseConsumer =
-            consumer_config(&self.settings, group)
-                .create()
-                .map_err(|e| LogError::Broker {
-                    context: format!("creating a consumer for group '{group}'"),
-                    message: e.to_string(),
-                })?;
+        let consumer: BaseConsumer<Member> = consumer_config(&self.settings, group)
+            .create_with_context(Member)
+            .map_err(|e| LogError::Broker {
+                context: format!("creating a consumer for group '{group}'"),
+                message: e.to_string(),
+            })?;
         let consumer = Arc::new(consumer);
         groups.insert(group.to_string(), consumer.clone());
         Ok(consumer)
@@ -345,6 +350,24 @@ impl ClientContext for ErrorCapture {
 }
 
 impl ConsumerContext for ErrorCapture {}
+
+/// How long a new member of a group waits for its first assignment.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The context of a group's consumer: as a member it only learns which
+/// partitions are its own; the records are read elsewhere (by offset), so
+/// assigned partitions are paused at once and never fetched here.
+pub(crate) struct Member;
+
+impl ClientContext for Member {}
+
+impl ConsumerContext for Member {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(partitions) = rebalance {
+            let _ = consumer.pause(partitions);
+        }
+    }
+}
 
 fn consumer_config(settings: &BTreeMap<String, String>, group: &str) -> ClientConfig {
     let mut config = config::client_config(
@@ -531,6 +554,61 @@ impl Log for KafkaLog {
         let at = self.send(&routed)?;
         self.commit_offsets(group, offsets)?;
         Ok(at)
+    }
+
+    fn assigned(
+        &self,
+        group: &str,
+        topics: &[String],
+    ) -> Result<Option<Vec<(String, i32)>>, LogError> {
+        let consumer = self.group(group)?;
+        let failed = |e: KafkaError| LogError::Broker {
+            context: format!("joining consumer group '{group}'"),
+            message: e.to_string(),
+        };
+        let joining = {
+            let mut subscriptions = self.subscriptions.lock();
+            if subscriptions.get(group).map(Vec::as_slice) != Some(topics) {
+                let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+                consumer.subscribe(&names).map_err(failed)?;
+                subscriptions.insert(group.to_string(), topics.to_vec());
+                true
+            } else {
+                false
+            }
+        };
+        // serve the group's events (join, rebalances); a new member waits
+        // for its first assignment, so a query starts with its partitions
+        let deadline = std::time::Instant::now()
+            + if joining {
+                JOIN_TIMEOUT
+            } else {
+                Duration::ZERO
+            };
+        loop {
+            // partitions are paused as they are assigned (see `Member`): the
+            // member fetches nothing; anything polled is dropped
+            let _ = consumer.poll(if joining {
+                Duration::from_millis(50)
+            } else {
+                Duration::ZERO
+            });
+            let assignment = consumer.assignment().map_err(failed)?;
+            let owned: Vec<(String, i32)> = assignment
+                .elements()
+                .iter()
+                .map(|e| (e.topic().to_string(), e.partition()))
+                .collect();
+            if !owned.is_empty() || std::time::Instant::now() >= deadline {
+                return Ok(Some(owned));
+            }
+        }
+    }
+
+    fn leave(&self, group: &str) {
+        self.subscriptions.lock().remove(group);
+        // dropping the last handle closes the consumer: it leaves the group
+        self.groups.lock().remove(group);
     }
 }
 

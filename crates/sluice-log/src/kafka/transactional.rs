@@ -43,7 +43,7 @@ pub fn producer(
 pub fn run(
     producer: &BaseProducer<DeliveryContext>,
     routed: &[(&str, i32, &Record)],
-    consumer: Option<&BaseConsumer>,
+    consumer: Option<&BaseConsumer<super::Member>>,
     offsets: &[(String, i32, i64)],
     timeout: Duration,
 ) -> Result<Vec<(i32, i64)>, (LogError, bool)> {
