@@ -524,12 +524,18 @@ pub fn plan_join(
             _ => rowkey || c == l_canon || c == r_canon || earlier.contains(&c),
         }
     };
+    // with several candidates in the projection, ksqlDB keys the result by the
+    // left source's join expression
+    let key_item = items
+        .iter()
+        .position(|(e, _)| is_key_item(e) && canonical(e, &scope) == l_canon)
+        .or_else(|| items.iter().position(|(e, _)| is_key_item(e)));
     let mut out_columns: Vec<OutputColumn> = Vec::new();
     let mut key_name: Option<String> = None;
     let mut values = Vec::new();
-    for (e, name) in &items {
+    for (i, (e, name)) in items.iter().enumerate() {
         let c = compiler.compile(e)?;
-        if key_name.is_none() && is_key_item(e) {
+        if key_name.is_none() && key_item == Some(i) {
             key_name = Some(name.clone());
             let (ty, expr): (DataType, PhysExpr) = if foreign_key {
                 (c.ty, c.expr)
