@@ -308,7 +308,9 @@ fn latest_counts(log: &KafkaLog, topic: &str) -> std::collections::BTreeMap<i32,
         let (Some(k), Some(v)) = (r.record.key.as_deref(), r.record.value.as_deref()) else {
             continue;
         };
-        let Ok(k) = <[u8; 4]>::try_from(k) else { continue };
+        let Ok(k) = <[u8; 4]>::try_from(k) else {
+            continue;
+        };
         let v: serde_json::Value = serde_json::from_slice(v).unwrap();
         out.insert(i32::from_be_bytes(k), v["N"].as_i64().unwrap_or(-1));
     }
@@ -347,7 +349,11 @@ fn a_stateful_query_moves_to_another_server_and_rebuilds_its_state() {
         )
         .unwrap();
     }
-    let expect = |n: i64| (0..20).map(|k| (k, n)).collect::<std::collections::BTreeMap<_, _>>();
+    let expect = |n: i64| {
+        (0..20)
+            .map(|k| (k, n))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
     let stop = || Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (stop_a, stop_b, stop_c) = (stop(), stop(), stop());
     let a = server(props.clone(), stop_a.clone());

@@ -445,9 +445,11 @@ pub fn plan_aggregate(
             }
             Some(i) => {
                 return Err(PlanError::invalid(format!(
-                    "The projection contains a key column (`{}`) more than once, aliased as: {} and {name}.",
-                    group_by_exprs[i],
-                    key_cols[i].as_ref().map(|k| k.name.clone()).unwrap_or_default()
+                    "The projection contains a key column more than once: `{}` and `{name}`.",
+                    key_cols[i]
+                        .as_ref()
+                        .map(|k| k.name.clone())
+                        .unwrap_or_default()
                 )))
             }
             None => value_cols.push(OutputColumn {
@@ -468,7 +470,7 @@ pub fn plan_aggregate(
             return Err(PlanError::invalid(format!(
                 "The query used to build `{sink}` must include the grouping expression{} {} in its projection (eg, SELECT {}...).",
                 if missing_from_select.len() > 1 { "s" } else { "" },
-                missing_from_select.join(" and "),
+                crate::english_list(&missing_from_select, "and"),
                 missing_from_select.join(", ")
             )));
         }

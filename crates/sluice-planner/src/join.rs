@@ -253,20 +253,42 @@ pub fn plan_join(
                 )))
             }
         },
+        other @ Expr::Binary {
+            op: BinaryOp::And, ..
+        } => {
+            return Err(PlanError::invalid(format!(
+                "Invalid join condition: joins on multiple conditions are not yet supported. Got {other}."
+            )))
+        }
         other => {
             return Err(PlanError::invalid(format!(
                 "Unsupported join expression: {other}. Only equality of one expression from each source is supported."
             )))
         }
     };
+    // the condition as ksqlDB's messages show it: as written, columns qualified
+    let both = Scope {
+        schema: lscope.schema.clone(),
+        columns: lscope
+            .columns
+            .iter()
+            .chain(&rscope.columns)
+            .cloned()
+            .collect(),
+    };
+    let shown = |e: &Expr| crate::plan::qualified_display(e, &both);
+    let condition = match strip(&join.on) {
+        Expr::Binary { left, right, .. } => format!("{} = {}", shown(left), shown(right)),
+        other => shown(other),
+    };
     let lkey = ExprCompiler::new(lscope.clone(), catalog, "JOIN").compile(&l_on)?;
     let rkey = ExprCompiler::new(rscope.clone(), catalog, "JOIN").compile(&r_on)?;
     let key_type = crate::expr::common_type([&lkey.ty, &rkey.ty]).ok_or_else(|| {
         PlanError::ty(format!(
             "Invalid join condition: types don't match. Got {}{{{}}} = {}{{{}}}.",
-            l_on,
+            shown(&l_on),
             type_name(&lkey.ty),
-            r_on,
+            shown(&r_on),
             type_name(&rkey.ty)
         ))
     })?;
@@ -298,7 +320,9 @@ pub fn plan_join(
         }
         if kinds == (SourceKind::Table, SourceKind::Table) && !keyed {
             return Err(PlanError::invalid(format!(
-                "Invalid join condition: foreign-key table-table joins are not supported as part of n-way joins. Got {l_on} = {r_on}."
+                "Invalid join condition: foreign-key table-table joins are not supported as part of n-way joins. Got {} = {}.",
+                shown(&l_on),
+                shown(&r_on)
             )));
         }
     }
@@ -317,9 +341,17 @@ pub fn plan_join(
             && !(left_side && (foreign_key || nested.is_some()))
             && !is_pk(def, on)
         {
-            return Err(PlanError::Unsupported(format!(
-                    "Cannot repartition a TABLE source. If this is a join, joins on tables must be on the table's PRIMARY KEY: {alias} is joined on {on}. (Foreign-key joins are not supported yet by this version of Sluice.)"
-                )));
+            return Err(match kinds {
+                (SourceKind::Stream, SourceKind::Table) => PlanError::invalid(format!(
+                    "Invalid join condition: stream-table joins require to join on the table's primary key. Got {condition}."
+                )),
+                (SourceKind::Table, SourceKind::Table) => PlanError::invalid(format!(
+                    "Invalid join condition: table-table joins require to join on the primary key of the right input table. Got {condition}."
+                )),
+                _ => PlanError::Unsupported(format!(
+                    "Cannot repartition a TABLE source. If this is a join, joins on tables must be on the table's PRIMARY KEY: {alias} is joined on {on}."
+                )),
+            });
         }
     }
 
@@ -579,14 +611,36 @@ pub fn plan_join(
     }
     if key_name.is_none() {
         if let Some(sink) = sink {
-            let shown = if join.kind == JoinKind::Full {
-                "ROWKEY".to_string()
+            // the join expressions the result could be keyed by: this join's
+            // two sides, and the earlier joins' when this one joins on their key
+            let candidates: Vec<String> = if join.kind == JoinKind::Full {
+                vec!["ROWKEY".to_string()]
             } else {
-                format!("{l_on} or {r_on}")
+                let nested_exprs = nested
+                    .as_ref()
+                    .map(|n| n.join_exprs.clone())
+                    .unwrap_or_default();
+                let mut exprs: Vec<&Expr> = Vec::new();
+                if earlier.contains(&l_canon) {
+                    exprs.extend(nested_exprs.iter());
+                }
+                exprs.extend([&l_on, &r_on]);
+                let mut seen: Vec<Expr> = Vec::new();
+                let mut shown = Vec::new();
+                for e in exprs {
+                    let c = canonical(e, &scope);
+                    if !seen.contains(&c) {
+                        seen.push(c);
+                        shown.push(e.to_string());
+                    }
+                }
+                shown
             };
             return Err(PlanError::invalid(format!(
-                "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink}` must include the join expression {shown} in its projection (eg, SELECT {}...).",
-                if join.kind == JoinKind::Full { "ROWKEY".to_string() } else { l_on.to_string() }
+                "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink}` must include the join expression{} {} in its projection (eg, SELECT {}...).",
+                if candidates.len() > 1 { "s" } else { "" },
+                crate::english_list(&candidates, "or"),
+                candidates[0]
             )));
         }
     }

@@ -23,3 +23,13 @@ pub use plan::{
     plan, plan_query, OutputColumn, ProjectPlan, QueryContext, QueryPlan, TableFunctionCall,
     TableFunctionKind,
 };
+
+/// A list as ksqlDB's messages write one: `A`, `A and B`, `A, B and C`
+/// (`word` is the last separator: "and", "or").
+pub(crate) fn english_list(items: &[String], word: &str) -> String {
+    match items {
+        [] => String::new(),
+        [only] => only.clone(),
+        [init @ .., last] => format!("{} {word} {last}", init.join(", ")),
+    }
+}

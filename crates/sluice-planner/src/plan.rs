@@ -323,10 +323,20 @@ pub fn plan_query(
                 )));
             }
             if c.role == ColumnRole::Value && is_pseudo_column(&c.name) {
-                return Err(PlanError::invalid(format!(
-                    "Your projection contains a reserved column name: `{}`. Please use an alias.",
-                    c.name
-                )));
+                let aliased = q.select.iter().any(|item| {
+                    matches!(item, SelectItem::Expr { alias: Some(a), .. } if a.value == c.name)
+                });
+                return Err(PlanError::invalid(if aliased {
+                    format!(
+                        "`{}` is a reserved column name. You cannot use it as an alias for a column.",
+                        c.name
+                    )
+                } else {
+                    format!(
+                        "Reserved column name in select: `{}`. Please remove or alias the column.",
+                        c.name
+                    )
+                }));
             }
         }
     }
@@ -563,8 +573,17 @@ fn partition_key_positions(
     if let [Expr::Literal(Literal::Null)] = q.partition_by.as_slice() {
         return Ok(Vec::new());
     }
+    if q.partition_by
+        .iter()
+        .any(|e| matches!(e, Expr::Literal(Literal::Null)))
+    {
+        return Err(PlanError::invalid(
+            "Cannot PARTITION BY multiple columns including NULL",
+        ));
+    }
     let has_wildcard = projected.iter().any(|p| p.from_wildcard);
     let mut keys = Vec::new();
+    let mut missing = Vec::new();
     for pexpr in &q.partition_by {
         let canon = canonical(pexpr, scope);
         let hits: Vec<usize> = projected
@@ -588,13 +607,7 @@ fn partition_key_positions(
                 });
                 keys.push(projected.len() - 1);
             }
-            [] => {
-                let sink = sink.unwrap_or_default();
-                let shown = qualified_display(pexpr, scope);
-                return Err(PlanError::invalid(format!(
-                    "The query used to build `{sink}` must include the partitioning expression {shown} in its projection (eg, SELECT {shown}...)."
-                )));
-            }
+            [] => missing.push(qualified_display(pexpr, scope)),
             many => {
                 let first = &projected[many[0]];
                 if many.iter().all(|i| projected[*i].from_wildcard) {
@@ -612,11 +625,26 @@ fn partition_key_positions(
             }
         }
     }
+    if !missing.is_empty() {
+        // ksqlDB names every partitioning expression once one is missing
+        let all: Vec<String> = q
+            .partition_by
+            .iter()
+            .map(|e| qualified_display(e, scope))
+            .collect();
+        return Err(PlanError::invalid(format!(
+            "The query used to build `{}` must include the partitioning expression{} {} in its projection (eg, SELECT {}...).",
+            sink.unwrap_or_default(),
+            if all.len() > 1 { "s" } else { "" },
+            crate::english_list(&all, "and"),
+            all.join(", ")
+        )));
+    }
     Ok(keys)
 }
 
 /// The expression as ksqlDB prints it in messages: column references qualified by source.
-fn qualified_display(e: &Expr, scope: &Scope) -> String {
+pub(crate) fn qualified_display(e: &Expr, scope: &Scope) -> String {
     crate::rewrite::map_expr(e, &mut |x| match x {
         Expr::Column {
             qualifier: None,
