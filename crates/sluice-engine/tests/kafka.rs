@@ -239,38 +239,51 @@ fn produce_ids(log: &KafkaLog, ids: std::ops::Range<i32>) {
     log.produce("src", records).unwrap();
 }
 
-/// Waits until `topic` holds every id in `0..n`, or 90 s pass.
-fn wait_for_ids(log: &KafkaLog, topic: &str, n: i64) -> (Vec<i64>, usize) {
+/// Client settings for servers sharing `broker` (members that go away
+/// without leaving are noticed within seconds), and the statements `sql`
+/// declared once by a first server of the service, as a user would.
+fn shared_service(broker: &TestBroker, sql: &str) -> std::collections::BTreeMap<String, String> {
+    let mut props = broker.properties();
+    props.insert("session.timeout.ms".into(), "6000".into());
+    props.insert("heartbeat.interval.ms".into(), "500".into());
+    let log = Arc::new(KafkaLog::connect(&props).unwrap());
+    let config = EngineConfig::default()
+        .with("auto.offset.reset", "earliest")
+        .with("ksql.service.id", "pair_");
+    let mut e = Engine::new(log, config).with_command_topic().unwrap();
+    e.execute_sql(sql).unwrap();
+    props
+}
+
+/// Polls `probe` until `done` holds for its answer or 90 s pass; the last answer.
+fn wait_until<T>(probe: impl Fn() -> T, done: impl Fn(&T) -> bool) -> T {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     loop {
-        let (ids, count) = ids_of(&all_records(log, topic));
-        if ids.len() as i64 >= n || std::time::Instant::now() > deadline {
-            return (ids, count);
+        let answer = probe();
+        if done(&answer) || std::time::Instant::now() > deadline {
+            return answer;
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
 
+/// Waits until `topic` holds every id in `0..n`: the ids and the record count.
+fn wait_for_ids(log: &KafkaLog, topic: &str, n: i64) -> (Vec<i64>, usize) {
+    wait_until(
+        || ids_of(&all_records(log, topic)),
+        |(ids, _)| ids.len() as i64 >= n,
+    )
+}
+
 #[test]
 fn two_servers_split_a_query_s_partitions_and_one_takes_all_when_the_other_leaves() {
     let broker = TestBroker::start();
-    let mut props = broker.properties();
-    // notice a member that went away without leaving soon
-    props.insert("session.timeout.ms".into(), "6000".into());
-    props.insert("heartbeat.interval.ms".into(), "500".into());
+    let props = shared_service(
+        &broker,
+        "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=4);
+         CREATE STREAM doubled AS SELECT id, v * 2 AS v2 FROM src;",
+    );
     let observer = KafkaLog::connect(&props).unwrap();
-    {
-        let log = Arc::new(KafkaLog::connect(&props).unwrap());
-        let config = EngineConfig::default()
-            .with("auto.offset.reset", "earliest")
-            .with("ksql.service.id", "pair_");
-        let mut e = Engine::new(log, config).with_command_topic().unwrap();
-        e.execute_sql(
-            "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=4);
-             CREATE STREAM doubled AS SELECT id, v * 2 AS v2 FROM src;",
-        )
-        .unwrap();
-    }
     // two servers of the service run the query as members of one group
     let stop_a = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let stop_b = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -317,38 +330,23 @@ fn latest_counts(log: &KafkaLog, topic: &str) -> std::collections::BTreeMap<i32,
     out
 }
 
-/// Waits until every key `0..20` counts `n` in `topic`, or 90 s pass.
+/// Waits until every key `0..20` counts at least `n` in `topic`.
 fn wait_for_counts(log: &KafkaLog, topic: &str, n: i64) -> std::collections::BTreeMap<i32, i64> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
-    loop {
-        let counts = latest_counts(log, topic);
-        let done = counts.len() == 20 && counts.values().all(|c| *c >= n);
-        if done || std::time::Instant::now() > deadline {
-            return counts;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    wait_until(
+        || latest_counts(log, topic),
+        |counts| counts.len() == 20 && counts.values().all(|c| *c >= n),
+    )
 }
 
 #[test]
 fn a_stateful_query_moves_to_another_server_and_rebuilds_its_state() {
     let broker = TestBroker::start();
-    let mut props = broker.properties();
-    props.insert("session.timeout.ms".into(), "6000".into());
-    props.insert("heartbeat.interval.ms".into(), "500".into());
+    let props = shared_service(
+        &broker,
+        "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=4);
+         CREATE TABLE counts AS SELECT id, COUNT(*) AS n FROM src GROUP BY id;",
+    );
     let observer = KafkaLog::connect(&props).unwrap();
-    {
-        let log = Arc::new(KafkaLog::connect(&props).unwrap());
-        let config = EngineConfig::default()
-            .with("auto.offset.reset", "earliest")
-            .with("ksql.service.id", "pair_");
-        let mut e = Engine::new(log, config).with_command_topic().unwrap();
-        e.execute_sql(
-            "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=4);
-             CREATE TABLE counts AS SELECT id, COUNT(*) AS n FROM src GROUP BY id;",
-        )
-        .unwrap();
-    }
     let expect = |n: i64| {
         (0..20)
             .map(|k| (k, n))
