@@ -100,10 +100,16 @@ impl Engine {
                 "Key format specified for stream without key columns.",
             ));
         }
-        let (mut key_format, value_format) = self.formats(
-            &with,
-            Some((&plan.source().key_format, &plan.source().value_format)),
-        )?;
+        // a join whose first source has no key (it is repartitioned by the
+        // join) keeps the key format of the first source that has one
+        let inherited_key = plan
+            .sources()
+            .into_iter()
+            .map(|d| &d.key_format)
+            .find(|f| f.name != "NONE")
+            .unwrap_or(&plan.source().key_format);
+        let (mut key_format, value_format) =
+            self.formats(&with, Some((inherited_key, &plan.source().value_format)))?;
         if !has_key {
             // a keyless result has no key to write
             key_format = sluice_planner::FormatDesc::named("NONE");
