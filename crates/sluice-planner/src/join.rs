@@ -11,7 +11,9 @@
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use sluice_sql::{BinaryOp, Expr, Ident, JoinKind, Query, Relation, SelectItem, SourceKind};
+use sluice_sql::{
+    BinaryOp, Expr, Ident, JoinKind, Literal, Query, Relation, SelectItem, SourceKind,
+};
 
 use crate::catalog::{
     headers_type, is_internal_column, Catalog, ColumnRole, SourceDef, RECORD_HEADERS, ROWTIME,
@@ -558,10 +560,35 @@ pub fn plan_join(
     };
     // with several candidates in the projection, ksqlDB keys the result by the
     // left source's join expression
-    let key_item = items
-        .iter()
-        .position(|(e, _)| is_key_item(e) && canonical(e, &scope) == l_canon)
-        .or_else(|| items.iter().position(|(e, _)| is_key_item(e)));
+    // PARTITION BY re-keys the joined rows by its expression, which the
+    // projection must hold (`SELECT *` holds every column)
+    let partitioned = !q.partition_by.is_empty();
+    let keyless = matches!(q.partition_by.as_slice(), [Expr::Literal(Literal::Null)]);
+    let key_item = match q.partition_by.as_slice() {
+        [] => items
+            .iter()
+            .position(|(e, _)| is_key_item(e) && canonical(e, &scope) == l_canon)
+            .or_else(|| items.iter().position(|(e, _)| is_key_item(e))),
+        [Expr::Literal(Literal::Null)] => None,
+        [by] => {
+            let wanted = canonical(by, &scope);
+            let found = items.iter().position(|(e, _)| canonical(e, &scope) == wanted);
+            if found.is_none() {
+                let shown = crate::plan::qualified_display(by, &scope);
+                return Err(PlanError::invalid(format!(
+                    "The query used to build `{}` must include the partitioning expression {shown} in its projection (eg, SELECT {shown}...).",
+                    sink.unwrap_or_default()
+                )));
+            }
+            found
+        }
+        _ => {
+            return Err(PlanError::Unsupported(
+                "PARTITION BY several expressions over a join is not supported yet by this version of Sluice."
+                    .into(),
+            ))
+        }
+    };
     let mut out_columns: Vec<OutputColumn> = Vec::new();
     let mut key_name: Option<String> = None;
     let mut values = Vec::new();
@@ -569,7 +596,7 @@ pub fn plan_join(
         let c = compiler.compile(e)?;
         if key_name.is_none() && key_item == Some(i) {
             key_name = Some(name.clone());
-            let (ty, expr): (DataType, PhysExpr) = if foreign_key {
+            let (ty, expr): (DataType, PhysExpr) = if foreign_key || partitioned {
                 (c.ty, c.expr)
             } else {
                 (
@@ -597,7 +624,7 @@ pub fn plan_join(
     // `SELECT *` over a FULL OUTER join brings the synthetic key along
     let has_star =
         join.kind == JoinKind::Full && q.select.iter().any(|i| matches!(i, SelectItem::Wildcard));
-    if key_name.is_none() && has_star {
+    if key_name.is_none() && has_star && !partitioned {
         // `*` brings the key along: ksqlDB names a synthetic one ROWKEY
         key_name = Some("ROWKEY".into());
         out_columns.push(OutputColumn {
@@ -609,7 +636,7 @@ pub fn plan_join(
             role: ColumnRole::Key,
         });
     }
-    if key_name.is_none() {
+    if key_name.is_none() && !keyless {
         if let Some(sink) = sink {
             // the join expressions the result could be keyed by: this join's
             // two sides, and the earlier joins' when this one joins on their key

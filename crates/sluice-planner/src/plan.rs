@@ -581,6 +581,33 @@ fn partition_key_positions(
             "Cannot PARTITION BY multiple columns including NULL",
         ));
     }
+    // PARTITION BY applies to the input: its columns come from the source
+    for pexpr in &q.partition_by {
+        let mut unresolved: Option<String> = None;
+        crate::rewrite::any_node(pexpr, &mut |x| {
+            if let Expr::Column {
+                qualifier, name, ..
+            } = x
+            {
+                let found =
+                    scope.resolve(qualifier.as_ref().map(|q| q.value.as_str()), &name.value);
+                if unresolved.is_none() && matches!(found, Ok(None)) {
+                    unresolved = Some(name.value.clone());
+                }
+            }
+            false
+        });
+        if let Some(name) = unresolved {
+            let alias = projected.iter().any(|p| p.name == name);
+            return Err(PlanError::invalid(if alias {
+                format!(
+                    "PARTITION BY column '{name}' cannot be resolved. '{name}' must be a column in the source schema since PARTITION BY is applied on the input."
+                )
+            } else {
+                format!("PARTITION BY column '{name}' cannot be resolved.")
+            }));
+        }
+    }
     let has_wildcard = projected.iter().any(|p| p.from_wildcard);
     let mut keys = Vec::new();
     let mut missing = Vec::new();
@@ -820,10 +847,9 @@ pub fn plan(q: &Query, catalog: &dyn Catalog, ctx: QueryContext) -> Result<Query
         QueryContext::Transient => None,
     };
     if let Relation::Join { .. } = &q.from {
-        if crate::aggregate::is_aggregate_query(q) || !q.partition_by.is_empty() {
+        if crate::aggregate::is_aggregate_query(q) {
             return Err(PlanError::Unsupported(
-                "Aggregating or re-partitioning a join is not supported yet by this version of Sluice."
-                    .into(),
+                "Aggregating a join is not supported yet by this version of Sluice.".into(),
             ));
         }
         return Ok(QueryPlan::Join(Box::new(crate::join::plan_join(
