@@ -125,6 +125,9 @@ pub struct AggregatePlan {
     pub columns: Vec<OutputColumn>,
     pub emit: Option<Emit>,
     pub limit: Option<u64>,
+    /// Aggregating a join: the join producing `source`'s rows (every joined
+    /// column, as `SELECT *` names them); `source` then describes those rows.
+    pub join: Option<Box<crate::join::JoinPlan>>,
 }
 
 impl AggregatePlan {
@@ -521,7 +524,166 @@ pub fn plan_aggregate(
         columns,
         emit: q.emit,
         limit: q.limit,
+        join: None,
     })
+}
+
+/// An aggregation over a join: the join is planned as `SELECT *` over the
+/// joined sources (with the WHERE clause), its rows become a source of their
+/// own, and the query's GROUP BY, aggregates and projection are planned over
+/// that source with column references renamed as `SELECT *` names the joined
+/// columns (`L.A` → `L_A`).
+pub fn plan_aggregate_over_join(
+    q: &Query,
+    catalog: &dyn Catalog,
+    sink: Option<&str>,
+) -> Result<AggregatePlan, PlanError> {
+    use sluice_sql::{Ident, Relation, SelectItem};
+    let inner_q = Query {
+        select: vec![SelectItem::Wildcard],
+        from: q.from.clone(),
+        window: None,
+        where_clause: q.where_clause.clone(),
+        group_by: Vec::new(),
+        partition_by: Vec::new(),
+        having: None,
+        emit: None,
+        limit: None,
+    };
+    let join = crate::join::plan_join(&inner_q, catalog, None)?;
+    let name = "$JOINED".to_string();
+    let columns = join
+        .project
+        .columns
+        .iter()
+        .map(|c| crate::catalog::ColumnDef::new(c.name.clone(), c.ty.clone(), c.role.clone()))
+        .collect();
+    let first = join.all_sources.first().map(|(d, _)| d.clone());
+    let joined = Arc::new(SourceDef {
+        name: name.clone(),
+        kind: join.result_kind(),
+        topic: String::new(),
+        key_format: first
+            .as_ref()
+            .map(|d| d.key_format.clone())
+            .unwrap_or_default(),
+        value_format: first
+            .as_ref()
+            .map(|d| d.value_format.clone())
+            .unwrap_or_default(),
+        columns,
+        timestamp: None,
+        window: None,
+        is_source: false,
+        sql: String::new(),
+    });
+    // `ALIAS.COL` and an unambiguous `COL` name the joined column `ALIAS_COL`;
+    // pseudo columns stay the joined row's own
+    let aliases: Vec<String> = join.all_sources.iter().map(|(_, a)| a.clone()).collect();
+    let has = |alias: &str, col: &str| {
+        joined
+            .columns
+            .iter()
+            .any(|c| c.name == format!("{alias}_{col}"))
+    };
+    let rename = |e: &Expr| -> Expr {
+        crate::rewrite::map_expr(e, &mut |x| match x {
+            Expr::Column {
+                qualifier,
+                name,
+                pos,
+            } => {
+                let alias = match &qualifier {
+                    Some(q) => Some(q.value.clone()),
+                    None => {
+                        let owners: Vec<&String> =
+                            aliases.iter().filter(|a| has(a, &name.value)).collect();
+                        match owners.as_slice() {
+                            [one] => Some((*one).clone()),
+                            _ => None,
+                        }
+                    }
+                };
+                match alias {
+                    Some(a) if has(&a, &name.value) => Expr::Column {
+                        qualifier: None,
+                        name: Ident::quoted(format!("{a}_{}", name.value)),
+                        pos,
+                    },
+                    Some(_) if crate::catalog::is_pseudo_column(&name.value) => Expr::Column {
+                        qualifier: None,
+                        name,
+                        pos,
+                    },
+                    _ => Expr::Column {
+                        qualifier,
+                        name,
+                        pos,
+                    },
+                }
+            }
+            other => other,
+        })
+    };
+    let select = q
+        .select
+        .iter()
+        .map(|item| match item {
+            // a plain column keeps its own name as the output column's
+            SelectItem::Expr {
+                expr: e @ Expr::Column { name, .. },
+                alias: None,
+            } => SelectItem::Expr {
+                expr: rename(e),
+                alias: Some(name.clone()),
+            },
+            SelectItem::Expr { expr, alias } => SelectItem::Expr {
+                expr: rename(expr),
+                alias: alias.clone(),
+            },
+            other => other.clone(),
+        })
+        .collect();
+    let outer = Query {
+        select,
+        from: Relation::Source {
+            name: Ident::quoted(&name),
+            alias: None,
+            pos: Default::default(),
+        },
+        window: q.window.clone(),
+        where_clause: None,
+        group_by: q.group_by.iter().map(&rename).collect(),
+        partition_by: Vec::new(),
+        having: q.having.as_ref().map(&rename),
+        emit: q.emit,
+        limit: q.limit,
+    };
+    struct WithJoined<'a> {
+        inner: &'a dyn Catalog,
+        joined: Arc<SourceDef>,
+    }
+    impl crate::types::TypeResolver for WithJoined<'_> {
+        fn custom_type(&self, name: &str) -> Option<sluice_sql::SqlType> {
+            self.inner.custom_type(name)
+        }
+    }
+    impl Catalog for WithJoined<'_> {
+        fn source(&self, name: &str) -> Option<Arc<SourceDef>> {
+            if name == self.joined.name {
+                Some(self.joined.clone())
+            } else {
+                self.inner.source(name)
+            }
+        }
+    }
+    let catalog = WithJoined {
+        inner: catalog,
+        joined: joined.clone(),
+    };
+    let mut plan = plan_aggregate(&outer, &catalog, sink)?;
+    plan.join = Some(Box::new(join));
+    Ok(plan)
 }
 
 /// An aggregate call's function, inputs and literal parameters.

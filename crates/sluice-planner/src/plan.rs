@@ -790,7 +790,14 @@ impl QueryPlan {
     pub fn source(&self) -> &Arc<SourceDef> {
         match self {
             QueryPlan::Project(p) => &p.source,
-            QueryPlan::Aggregate(a) => &a.source,
+            QueryPlan::Aggregate(a) => match &a.join {
+                Some(j) => j
+                    .all_sources
+                    .first()
+                    .map(|(d, _)| d)
+                    .unwrap_or(&j.left.source),
+                None => &a.source,
+            },
             QueryPlan::Join(j) => j
                 .all_sources
                 .first()
@@ -802,6 +809,11 @@ impl QueryPlan {
     pub fn sources(&self) -> Vec<&Arc<SourceDef>> {
         match self {
             QueryPlan::Join(j) => j.all_sources.iter().map(|(d, _)| d).collect(),
+            QueryPlan::Aggregate(a) if a.join.is_some() => a
+                .join
+                .iter()
+                .flat_map(|j| j.all_sources.iter().map(|(d, _)| d))
+                .collect(),
             other => vec![other.source()],
         }
     }
@@ -848,8 +860,8 @@ pub fn plan(q: &Query, catalog: &dyn Catalog, ctx: QueryContext) -> Result<Query
     };
     if let Relation::Join { .. } = &q.from {
         if crate::aggregate::is_aggregate_query(q) {
-            return Err(PlanError::Unsupported(
-                "Aggregating a join is not supported yet by this version of Sluice.".into(),
+            return Ok(QueryPlan::Aggregate(
+                crate::aggregate::plan_aggregate_over_join(q, catalog, sink)?,
             ));
         }
         return Ok(QueryPlan::Join(Box::new(crate::join::plan_join(

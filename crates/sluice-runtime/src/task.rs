@@ -44,6 +44,13 @@ enum Operator {
     Project(ProjectOperator),
     Aggregate(Box<AggregateOperator>),
     Join(Box<JoinOperator>),
+    /// An aggregation over a join: the join's rows, laid out as the
+    /// aggregation's input source (`row_schema`), feed the aggregate.
+    JoinAggregate {
+        join: Box<JoinOperator>,
+        aggregate: Box<AggregateOperator>,
+        row_schema: arrow::datatypes::SchemaRef,
+    },
 }
 
 impl Operator {
@@ -54,9 +61,17 @@ impl Operator {
     ) -> Result<Operator, RuntimeError> {
         Ok(match plan {
             QueryPlan::Project(p) => Operator::Project(ProjectOperator::new(p, &schemas[0])?),
-            QueryPlan::Aggregate(a) => {
-                Operator::Aggregate(Box::new(AggregateOperator::new(a, &schemas[0])?))
-            }
+            QueryPlan::Aggregate(a) => match &a.join {
+                Some(j) => {
+                    let row_schema = a.source.row_schema();
+                    Operator::JoinAggregate {
+                        join: Box::new(JoinOperator::new(j, schemas)?),
+                        aggregate: Box::new(AggregateOperator::new(a, &row_schema)?),
+                        row_schema,
+                    }
+                }
+                None => Operator::Aggregate(Box::new(AggregateOperator::new(a, &schemas[0])?)),
+            },
             QueryPlan::Join(j) => Operator::Join(Box::new(JoinOperator::new(j, schemas)?)),
         })
     }
@@ -66,6 +81,14 @@ impl Operator {
             Operator::Project(p) => p.process(batch),
             Operator::Aggregate(a) => a.process(batch),
             Operator::Join(j) => j.process(input, batch),
+            Operator::JoinAggregate {
+                join,
+                aggregate,
+                row_schema,
+            } => {
+                let joined = join.process(input, batch)?;
+                aggregate.process(&as_source_rows(&joined, row_schema)?)
+            }
         }
     }
     fn schema(&self) -> &arrow::datatypes::SchemaRef {
@@ -73,6 +96,7 @@ impl Operator {
             Operator::Project(p) => p.schema(),
             Operator::Aggregate(a) => a.schema(),
             Operator::Join(j) => j.schema(),
+            Operator::JoinAggregate { aggregate, .. } => aggregate.schema(),
         }
     }
 }
@@ -178,6 +202,9 @@ impl QueryTask {
             Operator::Project(_) => 0,
             Operator::Aggregate(a) => a.state_bytes(),
             Operator::Join(j) => j.state_bytes(),
+            Operator::JoinAggregate {
+                join, aggregate, ..
+            } => join.state_bytes() + aggregate.state_bytes(),
         }
     }
 
@@ -420,6 +447,29 @@ impl QueryTask {
         }
         Ok(progress)
     }
+}
+
+/// A join's output rows (its columns, ROWTIME, record headers, tombstone) in
+/// the row layout of a source over them: columns taken by name, ROWPARTITION
+/// and ROWOFFSET unknown (NULL).
+fn as_source_rows(
+    joined: &RecordBatch,
+    row_schema: &arrow::datatypes::SchemaRef,
+) -> Result<RecordBatch, RuntimeError> {
+    let n = joined.num_rows();
+    let columns = row_schema
+        .fields()
+        .iter()
+        .map(|f| match joined.schema().index_of(f.name()) {
+            Ok(i) => Ok(arrow::compute::cast(joined.column(i), f.data_type())?),
+            Err(_) => Ok(arrow::array::new_null_array(f.data_type(), n)),
+        })
+        .collect::<Result<Vec<_>, RuntimeError>>()?;
+    Ok(RecordBatch::try_new_with_options(
+        row_schema.clone(),
+        columns,
+        &arrow::array::RecordBatchOptions::new().with_row_count(Some(n)),
+    )?)
 }
 
 /// `batch` without the rows whose `$TOMBSTONE` is set.
