@@ -257,12 +257,14 @@ impl<'a> ExprCompiler<'a> {
                 // so IN is a disjunction of such comparisons.
                 let v = self.compile(expr)?;
                 let mut disjunction: Option<PhysExpr> = None;
+                let predicate = |e: PlanError| PlanError::ty(format!("Invalid Predicate: {e}"));
                 for item in list {
-                    let item = &coerce_literal(&v.ty, item)?;
+                    let item = &coerce_literal(&v.ty, item).map_err(predicate)?;
                     let c = self.compile(item)?;
+                    let item_type = type_name(&c.ty);
                     let (l, r) = self.coerce_pair(v.clone(), c).ok_or_else(|| {
                         PlanError::ty(format!(
-                            "invalid input syntax for type {}: \"{item}\"",
+                            "Invalid Predicate: operator does not exist: {} = {item_type} ({item})",
                             type_name(&v.ty)
                         ))
                     })?;
@@ -381,44 +383,46 @@ impl<'a> ExprCompiler<'a> {
                 self.call_udf(builtins::field(), vec![c, name])
             }
             Expr::Array(items) => {
-                let items = items
-                    .iter()
-                    .map(|e| self.compile(e))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let ty = common_type(items.iter().map(|c| &c.ty)).ok_or_else(|| {
-                    PlanError::ty(
-                        "invalid input syntax for type ARRAY: all elements must have the same type",
-                    )
-                })?;
-                let items = self.cast_all(items, &ty)?;
+                if !items.is_empty()
+                    && items
+                        .iter()
+                        .all(|e| matches!(strip(e), Expr::Literal(Literal::Null)))
+                {
+                    return Err(PlanError::invalid(
+                        "Cannot construct an array with all NULL elements (see https://github.com/confluentinc/ksql/issues/4239). As a workaround, you may cast a NULL value to the desired type.",
+                    ));
+                }
+                let items: Vec<&Expr> = items.iter().collect();
+                let (_, items) = self.constructor_items(
+                    &items,
+                    "invalid input syntax for type ARRAY: all elements must have the same type",
+                )?;
                 self.call_udf(builtins::make_array(), items)
             }
             Expr::Map(entries) => {
-                let keys = entries
+                let key_exprs: Vec<&Expr> = entries.iter().map(|(k, _)| k).collect();
+                if key_exprs
                     .iter()
-                    .map(|(k, _)| self.compile(k))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let values = entries
-                    .iter()
-                    .map(|(_, v)| self.compile(v))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let kt = common_type(keys.iter().map(|c| &c.ty)).ok_or_else(|| {
-                    PlanError::ty(
-                        "invalid input syntax for type MAP: all keys must have the same type",
-                    )
-                })?;
-                let vt = common_type(values.iter().map(|c| &c.ty)).ok_or_else(|| {
-                    PlanError::ty(
-                        "invalid input syntax for type MAP: all values must have the same type",
-                    )
-                })?;
-                let kt = if kt == DataType::Null {
-                    DataType::Utf8
+                    .all(|k| matches!(strip(k), Expr::Literal(Literal::Null)))
+                {
+                    return Err(PlanError::invalid(
+                        "Cannot construct a map with all NULL keys",
+                    ));
+                }
+                let value_exprs: Vec<&Expr> = entries.iter().map(|(_, v)| v).collect();
+                let (kt, keys) = self.constructor_items(
+                    &key_exprs,
+                    "invalid input syntax for type MAP: all keys must have the same type",
+                )?;
+                let keys = if kt == DataType::Null {
+                    self.cast_all(keys, &DataType::Utf8)?
                 } else {
-                    kt
+                    keys
                 };
-                let keys = self.cast_all(keys, &kt)?;
-                let values = self.cast_all(values, &vt)?;
+                let (_, values) = self.constructor_items(
+                    &value_exprs,
+                    "invalid input syntax for type MAP: all values must have the same type",
+                )?;
                 let args = keys
                     .into_iter()
                     .zip(values)
@@ -822,6 +826,52 @@ impl<'a> ExprCompiler<'a> {
             expr: Arc::new(CastExpr::new(c.expr, to.clone(), Some(SAFE_CAST))),
             ty: to.clone(),
         })
+    }
+
+    /// A constructor's elements (ARRAY items, MAP keys or values) compiled to
+    /// one type, as ksqlDB coerces them: the type the non-literal elements agree
+    /// on (else the first literal's), numbers widening it; literals follow it
+    /// (text parsed as a number or boolean, numbers written as text).
+    fn constructor_items(
+        &self,
+        exprs: &[&Expr],
+        mismatch: &str,
+    ) -> Result<(DataType, Vec<Compiled>), PlanError> {
+        let literal = |e: &Expr| matches!(strip(e), Expr::Literal(l) if *l != Literal::Null);
+        let text = |e: &Expr| matches!(strip(e), Expr::Literal(Literal::String(_)));
+        let mismatch = || PlanError::ty(mismatch.to_string());
+        let others = exprs
+            .iter()
+            .filter(|e| !literal(e))
+            .map(|e| self.compile(e).map(|c| c.ty))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut ty = common_type(others.iter()).ok_or_else(mismatch)?;
+        if ty == DataType::Null {
+            if let Some(first) = exprs.iter().find(|e| literal(e)) {
+                ty = self.compile(first)?.ty;
+            }
+        }
+        if is_numeric(&ty) {
+            let numbers = exprs
+                .iter()
+                .filter(|e| literal(e) && !text(e))
+                .map(|e| self.compile(e).map(|c| c.ty))
+                .collect::<Result<Vec<_>, _>>()?;
+            ty = common_type(std::iter::once(&ty).chain(&numbers)).ok_or_else(mismatch)?;
+        }
+        let items = exprs
+            .iter()
+            .map(|e| {
+                let e = if literal(e) {
+                    coerce_literal(&ty, e)?
+                } else {
+                    (*e).clone()
+                };
+                let c = self.compile(&e)?;
+                self.cast(c, &ty)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((ty, items))
     }
 
     fn cast_all(&self, items: Vec<Compiled>, ty: &DataType) -> Result<Vec<Compiled>, PlanError> {

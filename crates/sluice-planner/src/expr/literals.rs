@@ -10,10 +10,15 @@ pub(super) fn coerce_literal(value: &DataType, item: &Expr) -> Result<Expr, Plan
         return Ok(item.clone());
     };
     let bad = || {
-        PlanError::ty(format!(
-            "invalid input syntax for type {}: \"{item}\"",
-            type_name(value)
-        ))
+        let shown = match lit {
+            Literal::String(text) => text.clone(),
+            _ => item.to_string(),
+        };
+        let ty = match value {
+            DataType::Decimal128(..) => "DECIMAL".to_string(),
+            other => type_name(other),
+        };
+        PlanError::ty(format!("invalid input syntax for type {ty}: \"{shown}\"."))
     };
     Ok(Expr::Literal(match (value, lit) {
         (_, Literal::Null) => Literal::Null,
@@ -37,7 +42,8 @@ pub(super) fn coerce_literal(value: &DataType, item: &Expr) -> Result<Expr, Plan
                 return Err(bad());
             }
         }
-        (v, Literal::Boolean(_)) if is_numeric(v) => return Err(bad()),
+        // no coercion: the comparison itself reports the mismatch
+        (v, Literal::Boolean(_)) if is_numeric(v) => lit.clone(),
         (DataType::Boolean, Literal::String(text)) => {
             match text.trim().to_ascii_lowercase().as_str() {
                 "true" | "t" | "tr" | "tru" | "yes" | "y" | "ye" => Literal::Boolean(true),
