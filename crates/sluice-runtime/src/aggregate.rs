@@ -159,11 +159,12 @@ impl AggregateOperator {
         match kind {
             WindowKind::Session => vec![(ts, ts)],
             _ => {
-                // every window [start, start + size) with start a multiple of advance containing ts
+                // every window [start, start + size) with start a multiple of advance
+                // containing ts; as Kafka Streams, none starts before 0
                 let last = ts - ts.rem_euclid(advance_ms);
                 let mut out = Vec::new();
                 let mut start = last;
-                while start > ts - size_ms {
+                while start > ts - size_ms && start >= 0 {
                     out.push((start, start + size_ms));
                     start -= advance_ms;
                 }
