@@ -332,6 +332,11 @@ pub fn plan_join(
         && nested.is_none()
         && !is_pk(&ldef, &l_on)
         && is_pk(&rdef, &r_on);
+    if foreign_key && join.kind == JoinKind::Right {
+        return Err(PlanError::invalid(
+            "RIGHT OUTER JOIN on a foreign key is not supported",
+        ));
+    }
     if foreign_key && !matches!(join.kind, JoinKind::Inner | JoinKind::Left) {
         return Err(PlanError::invalid(
             "Invalid join type: foreign-key table-table joins only support INNER and LEFT joins.",
@@ -560,6 +565,44 @@ pub fn plan_join(
     };
     // with several candidates in the projection, ksqlDB keys the result by the
     // left source's join expression
+    // a foreign-key join's result is keyed by every primary key column of the
+    // left table: each must be selected, once
+    if let (true, Some(_)) = (foreign_key, sink) {
+        let mut missing = Vec::new();
+        for k in ldef.key_columns() {
+            let pk = canonical(
+                &Expr::Column {
+                    qualifier: Some(Ident::quoted(&lalias)),
+                    name: Ident::quoted(&k.name),
+                    pos: Default::default(),
+                },
+                &scope,
+            );
+            let hits: Vec<&String> = items
+                .iter()
+                .filter(|(e, _)| canonical(e, &scope) == pk)
+                .map(|(_, n)| n)
+                .collect();
+            match hits.as_slice() {
+                [] => missing.push(format!("`{}`", k.name)),
+                [_] => {}
+                many => {
+                    return Err(PlanError::invalid(format!(
+                        "The projection contains a key column (`{lalias}_{}`) more than once, aliased as: {}.",
+                        k.name,
+                        many.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(" and ")
+                    )))
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let s = if missing.len() > 1 { "s" } else { "" };
+            return Err(PlanError::invalid(format!(
+                "Primary key column{s} missing in projection. For foreign-key table-table joins, the projection must include all primary key columns from the left input table (`{lalias}`). Missing column{s}: {}.",
+                missing.join(", ")
+            )));
+        }
+    }
     // PARTITION BY re-keys the joined rows by its expression, which the
     // projection must hold (`SELECT *` holds every column)
     let partitioned = !q.partition_by.is_empty();
