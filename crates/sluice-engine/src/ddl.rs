@@ -155,6 +155,27 @@ impl Engine {
                     })?);
             }
         }
+        // a full schema name only means something to the schema formats
+        for (desc, properties) in [
+            (&key, &["KEY_SCHEMA_FULL_NAME"][..]),
+            (
+                &value,
+                &["VALUE_SCHEMA_FULL_NAME", "VALUE_AVRO_SCHEMA_FULL_NAME"][..],
+            ),
+        ] {
+            let named = properties.iter().any(|p| with.has(p));
+            if named
+                && !matches!(
+                    desc.name.as_str(),
+                    "AVRO" | "PROTOBUF" | "PROTOBUF_NOSR" | "JSON_SR"
+                )
+            {
+                return Err(EngineError::statement(format!(
+                    "{} does not support the following configs: [fullSchemaName]",
+                    desc.name
+                )));
+            }
+        }
         key.schema_full_name = with.string("KEY_SCHEMA_FULL_NAME");
         value.schema_full_name = with
             .string("VALUE_SCHEMA_FULL_NAME")
@@ -299,6 +320,11 @@ impl Engine {
             sql: text.to_string(),
         };
         let mut def = def;
+        if def.window.is_some() && def.key_columns().next().is_none() {
+            return Err(EngineError::statement(
+                "Windowed sources require a key column.",
+            ));
+        }
         self.apply_wrap_default(&mut def);
         check_formats(&def)?;
         self.ensure_topic(

@@ -174,6 +174,15 @@ impl Engine {
             sql: text.to_string(),
         };
         let mut def = def;
+        if plan
+            .sources()
+            .iter()
+            .any(|s| s.kind == SourceKind::Table && s.window.is_some())
+        {
+            return Err(EngineError::statement(
+                "KSQL does not support persistent queries on windowed tables.",
+            ));
+        }
         self.apply_wrap_default(&mut def);
         check_formats(&def)?;
         self.check_sink_schema(&def)?;

@@ -674,7 +674,26 @@ impl<'a> ExprCompiler<'a> {
                 DataType::Timestamp(_, _) | DataType::Date32 | DataType::Time32(_)
             )
         };
-        let target = if let Some(t) = common_type([&l.ty, &r.ty]) {
+        let nested = |t: &DataType| {
+            matches!(
+                t,
+                DataType::List(_) | DataType::Map(_, _) | DataType::Struct(_)
+            )
+        };
+        let ordering = matches!(
+            op,
+            "LESS_THAN" | "LESS_THAN_OR_EQUAL" | "GREATER_THAN" | "GREATER_THAN_OR_EQUAL"
+        );
+        let target = if ordering && (nested(&l.ty) || nested(&r.ty)) {
+            // containers compare for equality only
+            return Err(PlanError::ty(format!(
+                "Cannot compare {} ({}) to {} ({}) with {op}.",
+                left,
+                type_name(&l.ty),
+                right,
+                type_name(&r.ty)
+            )));
+        } else if let Some(t) = common_type([&l.ty, &r.ty]) {
             t
         } else if temporal(&l.ty) && temporal(&r.ty) {
             // DATE and TIMESTAMP compare as timestamps
