@@ -74,6 +74,30 @@ impl JoinPlan {
     }
 }
 
+impl JoinPlan {
+    /// The expressions this join's rows are keyed by, for a join that follows
+    /// it: its join expressions, or for a foreign-key join its left table's
+    /// primary key columns.
+    fn key_exprs(&self) -> Vec<Expr> {
+        if !self.foreign_key {
+            return self.join_exprs.clone();
+        }
+        self.all_sources
+            .first()
+            .map(|(first, alias)| {
+                first
+                    .key_columns()
+                    .map(|k| Expr::Column {
+                        qualifier: Some(Ident::new(alias)),
+                        name: Ident::new(&k.name),
+                        pos: Default::default(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
 fn side_of(e: &Expr, left: &Scope, right: &Scope) -> Option<bool> {
     let mut uses_left = false;
     let mut uses_right = false;
@@ -306,20 +330,7 @@ pub fn plan_join(
     };
     if let Some(n) = &nested {
         let on = canonical(&l_on, &lscope);
-        let mut keyed = n.join_exprs.iter().any(|e| canonical(e, &lscope) == on);
-        // a foreign-key join's rows are keyed by its left table's primary key
-        if n.foreign_key {
-            if let Some((first, alias)) = n.all_sources.first() {
-                keyed |= first.key_columns().any(|k| {
-                    let pk = Expr::Column {
-                        qualifier: Some(Ident::quoted(alias)),
-                        name: Ident::quoted(&k.name),
-                        pos: Default::default(),
-                    };
-                    canonical(&pk, &lscope) == on
-                });
-            }
-        }
+        let keyed = n.key_exprs().iter().any(|e| canonical(e, &lscope) == on);
         if kinds == (SourceKind::Table, SourceKind::Table) && !keyed {
             return Err(PlanError::invalid(format!(
                 "Invalid join condition: foreign-key table-table joins are not supported as part of n-way joins. Got {} = {}.",
@@ -550,7 +561,7 @@ pub fn plan_join(
     join_exprs.extend([l_on.clone(), r_on.clone()]);
     let earlier: Vec<Expr> = nested
         .as_ref()
-        .map(|n| n.join_exprs.iter().map(|e| canonical(e, &scope)).collect())
+        .map(|n| n.key_exprs().iter().map(|e| canonical(e, &scope)).collect())
         .unwrap_or_default();
     let is_key_item = |e: &Expr| -> bool {
         let c = canonical(e, &scope);
@@ -686,25 +697,31 @@ pub fn plan_join(
             let candidates: Vec<String> = if join.kind == JoinKind::Full {
                 vec!["ROWKEY".to_string()]
             } else {
-                let nested_exprs = nested
-                    .as_ref()
-                    .map(|n| n.join_exprs.clone())
-                    .unwrap_or_default();
+                let nested_exprs = nested.as_ref().map(|n| n.key_exprs()).unwrap_or_default();
                 let mut exprs: Vec<&Expr> = Vec::new();
                 if earlier.contains(&l_canon) {
                     exprs.extend(nested_exprs.iter());
                 }
                 exprs.extend([&l_on, &r_on]);
                 let mut seen: Vec<Expr> = Vec::new();
-                let mut shown = Vec::new();
-                for e in exprs {
+                let mut listed = Vec::new();
+                // only columns can be selected as the key
+                for e in exprs
+                    .into_iter()
+                    .filter(|e| matches!(strip(e), Expr::Column { .. }))
+                {
                     let c = canonical(e, &scope);
                     if !seen.contains(&c) {
                         seen.push(c);
-                        shown.push(e.to_string());
+                        listed.push(shown(e));
                     }
                 }
-                shown
+                listed
+            };
+            let candidates = if candidates.is_empty() {
+                vec!["ROWKEY".to_string()]
+            } else {
+                candidates
             };
             return Err(PlanError::invalid(format!(
                 "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink}` must include the join expression{} {} in its projection (eg, SELECT {}...).",
