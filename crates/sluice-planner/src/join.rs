@@ -731,6 +731,17 @@ pub fn plan_join(
             )));
         }
     }
+    if sink.is_some() {
+        if let Some(v) = values
+            .iter()
+            .find(|v| crate::catalog::is_pseudo_column(&v.name))
+        {
+            return Err(PlanError::invalid(format!(
+                "Reserved column name in select: `{}`. Please remove or alias the column.",
+                v.name
+            )));
+        }
+    }
     for v in &values {
         if out_columns
             .iter()
