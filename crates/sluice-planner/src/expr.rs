@@ -684,15 +684,18 @@ impl<'a> ExprCompiler<'a> {
             op,
             "LESS_THAN" | "LESS_THAN_OR_EQUAL" | "GREATER_THAN" | "GREATER_THAN_OR_EQUAL"
         );
-        let target = if ordering && (nested(&l.ty) || nested(&r.ty)) {
-            // containers compare for equality only
-            return Err(PlanError::ty(format!(
+        let incomparable = || {
+            PlanError::ty(format!(
                 "Cannot compare {} ({}) to {} ({}) with {op}.",
                 left,
                 type_name(&l.ty),
                 right,
                 type_name(&r.ty)
-            )));
+            ))
+        };
+        let target = if ordering && (nested(&l.ty) || nested(&r.ty)) {
+            // containers compare for equality only
+            return Err(incomparable());
         } else if let Some(t) = common_type([&l.ty, &r.ty]) {
             t
         } else if temporal(&l.ty) && temporal(&r.ty) {
@@ -703,13 +706,7 @@ impl<'a> ExprCompiler<'a> {
         } else if temporal(&r.ty) && l.ty == DataType::Utf8 {
             r.ty.clone()
         } else {
-            return Err(PlanError::ty(format!(
-                "Cannot compare {} ({}) to {} ({}) with {op}.",
-                left,
-                type_name(&l.ty),
-                right,
-                type_name(&r.ty)
-            )));
+            return Err(incomparable());
         };
         let target = if target == DataType::Null {
             DataType::Boolean
