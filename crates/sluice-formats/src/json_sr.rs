@@ -10,17 +10,15 @@
 
 mod infer;
 
-use std::sync::OnceLock;
-
 use arrow::array::{Array, ArrayRef};
 use arrow::datatypes::{DataType, Fields};
 use serde_json::{json, Map, Value};
 
 use crate::builder::{decode_batch, ColumnBuilder, Outcome};
 use crate::json::JsonCodec;
-use crate::registry::{read_header, write_header, Binding, NO_REGISTRY};
+use crate::registry::{read_header, write_header, Binding, WriterSchemas, NO_REGISTRY};
 use crate::types::map_entry_fields;
-use crate::{Codec, DecodedBatch, FormatError, Layout, RegisteredSchema, SchemaType};
+use crate::{Codec, DecodedBatch, FormatError, Layout, SchemaType};
 
 pub(crate) use infer::json_columns;
 pub use infer::json_schema_to_columns;
@@ -29,8 +27,8 @@ pub(crate) struct JsonSrCodec {
     json: JsonCodec,
     unwrapped: bool,
     binding: Option<Binding>,
-    schema_text: String,
-    schema_id: OnceLock<i32>,
+    /// The generated schema (registered on first write), or the fixed one.
+    schemas: WriterSchemas<()>,
 }
 
 impl JsonSrCodec {
@@ -42,30 +40,23 @@ impl JsonSrCodec {
         fixed_id: Option<i32>,
     ) -> JsonSrCodec {
         let schema_text = generate(&layout).to_string();
-        let schema_id = OnceLock::new();
-        if let Some(id) = fixed_id {
-            let _ = schema_id.set(id);
-        }
         JsonSrCodec {
             unwrapped: layout.unwrapped,
             json: JsonCodec::new(layout),
             binding,
-            schema_text,
-            schema_id,
+            schemas: WriterSchemas::new(SchemaType::Json, schema_text).with_fixed_id(fixed_id),
         }
     }
 
     fn schema_id(&self) -> Result<i32, FormatError> {
-        if let Some(id) = self.schema_id.get() {
-            return Ok(*id);
+        if let Some(id) = self.schemas.fixed_id() {
+            return Ok(id);
         }
         let binding = self
             .binding
             .as_ref()
             .ok_or_else(|| FormatError::Serialization(NO_REGISTRY.to_string()))?;
-        let schema = RegisteredSchema::new(SchemaType::Json, self.schema_text.clone());
-        let id = binding.registry.register(&binding.subject, &schema)?;
-        Ok(*self.schema_id.get_or_init(|| id))
+        self.schemas.writer_id(binding)
     }
 
     fn decode_row(

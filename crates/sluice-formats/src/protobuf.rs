@@ -341,7 +341,7 @@ pub fn protobuf_schema_to_columns_with(
     full_name: Option<&str>,
     references: &[(String, String)],
 ) -> Result<Schema, FormatError> {
-    schema::infer(schema_text, full_name, references, true)
+    protobuf_columns(schema_text, full_name, references, true)
 }
 
 /// Columns of a Protobuf schema's message (named, else the first), field
