@@ -91,6 +91,12 @@ impl Operator {
             }
         }
     }
+    /// Whether the operator keeps state between batches (everything but a
+    /// projection).
+    fn is_stateful(&self) -> bool {
+        !matches!(self, Operator::Project(_))
+    }
+
     fn schema(&self) -> &arrow::datatypes::SchemaRef {
         match self {
             Operator::Project(p) => p.schema(),
@@ -239,7 +245,7 @@ impl QueryTask {
     /// each partition: after a restart its state is rebuilt by replaying from there
     /// (operator state lives in memory; the input log is its changelog).
     fn origin_group(&self) -> Option<String> {
-        let stateful = !matches!(self.operator, Operator::Project(_));
+        let stateful = self.operator.is_stateful();
         let persistent = matches!(self.output, QueryOutput::Topic(_));
         (stateful && persistent).then(|| format!("{}_state_origin", self.group))
     }
@@ -297,14 +303,15 @@ impl QueryTask {
             return Ok(());
         }
         let mut topics: Vec<String> = self.inputs.iter().map(|i| i.topic.clone()).collect();
+        topics.sort();
         topics.dedup();
         let Some(assigned) = log.assigned(&self.group, &topics)? else {
             self.ownership = Ownership::All;
             return Ok(());
         };
-        let stateful = !matches!(self.operator, Operator::Project(_));
+        let stateful = self.operator.is_stateful();
         if stateful {
-            let owner = assigned.contains(&(self.inputs[0].topic.clone(), 0));
+            let owner = owns(&assigned, &self.inputs[0].topic, 0);
             let was = match self.ownership {
                 Ownership::Whole(was) => was,
                 _ => owner,
@@ -328,9 +335,8 @@ impl QueryTask {
         for input in &mut self.inputs {
             let gained: Vec<usize> = (0..input.positions.len())
                 .filter(|p| {
-                    let key = (input.topic.clone(), *p as i32);
-                    assigned.contains(&key)
-                        && !matches!(&before, Ownership::Partitions(had) if had.contains(&key))
+                    owns(&assigned, &input.topic, *p)
+                        && !matches!(&before, Ownership::Partitions(had) if owns(had, &input.topic, *p))
                 })
                 .collect();
             if gained.is_empty() {
@@ -353,9 +359,7 @@ impl QueryTask {
         match &self.ownership {
             Ownership::All => true,
             Ownership::Whole(owner) => *owner,
-            Ownership::Partitions(owned) => {
-                owned.contains(&(self.inputs[i].topic.clone(), p as i32))
-            }
+            Ownership::Partitions(owned) => owns(owned, &self.inputs[i].topic, p),
         }
     }
 
@@ -447,6 +451,11 @@ impl QueryTask {
         }
         Ok(progress)
     }
+}
+
+/// Whether `assigned` holds partition `p` of `topic`.
+fn owns(assigned: &[(String, i32)], topic: &str, p: usize) -> bool {
+    assigned.iter().any(|(t, q)| t == topic && *q as usize == p)
 }
 
 /// A join's output rows (its columns, ROWTIME, record headers, tombstone) in
