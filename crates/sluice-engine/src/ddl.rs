@@ -132,12 +132,9 @@ impl Engine {
                         desc.name
                     )));
                 }
-                let parsed = sluice_formats::ProtobufNullable::parse(&text)?;
-                desc.protobuf_nullable = match parsed {
-                    sluice_formats::ProtobufNullable::Plain => None,
-                    sluice_formats::ProtobufNullable::Optional => Some("OPTIONAL".to_string()),
-                    sluice_formats::ProtobufNullable::Wrapper => Some("WRAPPER".to_string()),
-                };
+                // checked here, parsed again where the codecs are built
+                sluice_formats::ProtobufNullable::parse(&text)?;
+                desc.protobuf_nullable = Some(text.trim().to_ascii_uppercase());
             }
         }
         for (desc, prefix) in [(&mut key, "KEY"), (&mut value, "VALUE")] {
