@@ -2,8 +2,8 @@
 //! same process.
 //!
 //! Query: `SELECT auction, bidder, price * 0.908 AS price_eur, ROWTIME AS ts FROM bids`
-//! over JSON, reading and writing topics of a Kafka-protocol broker (tansu, started
-//! here; `SLUICE_BENCH_BOOTSTRAP` points at another broker instead). Baseline: an
+//! over JSON, reading and writing topics of an Apache Kafka broker (started here
+//! by the test kit; `SLUICE_BENCH_BOOTSTRAP` points at another broker instead). Baseline: an
 //! rdkafka consumer reading the same input topic and an rdkafka producer writing
 //! every record, unchanged, to another topic — the transport alone, no parsing.
 //! Prints events/s per core (both run on one thread) and the ratio.
@@ -23,7 +23,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 use sluice_engine::log::{KafkaLog, Log, TopicSpec};
 use sluice_engine::{Engine, EngineConfig};
-use sluice_log::test_broker::TestBroker;
+use sluice_testkit::kafka::KafkaCluster;
 
 fn client(properties: &BTreeMap<String, String>) -> ClientConfig {
     let mut c = ClientConfig::new();
@@ -115,7 +115,7 @@ fn main() {
         .unwrap_or(200_000);
     let broker = match std::env::var("SLUICE_BENCH_BOOTSTRAP") {
         Ok(_) => None,
-        Err(_) => Some(TestBroker::start()),
+        Err(_) => Some(KafkaCluster::start()),
     };
     let properties = match (&broker, std::env::var("SLUICE_BENCH_BOOTSTRAP")) {
         (Some(b), _) => b.properties(),

@@ -1,7 +1,7 @@
 //! Records written by Confluent's own Python AvroSerializer (confluent-kafka,
 //! installed by the test) are read by a Sluice query, and what the query writes is
 //! read back by Confluent's AvroDeserializer — both through Sluice's embedded schema
-//! registry, on the embedded log and on Kafka (a tansu broker on loopback).
+//! registry, on the embedded log and on Apache Kafka (a broker on loopback).
 
 mod common;
 
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sluice_engine::log::Log;
-use sluice_log::test_broker::TestBroker;
+use sluice_testkit::kafka::KafkaCluster;
 use sluice_server::{engine_for, Server, ServerConfig};
 
 const ORDERS: &str = "{\"ID\": \"o1\", \"AMOUNT\": 5.0}\n\
@@ -158,31 +158,19 @@ fn confluent_avro_records_flow_through_sluice_on_the_embedded_log() {
 
 #[test]
 fn confluent_avro_records_flow_through_sluice_on_kafka() {
-    let broker = TestBroker::start();
+    let broker = KafkaCluster::start();
     let s = start(|c| {
         for (k, v) in broker.properties() {
             c.set(&k, &v).unwrap();
         }
     });
-    // the Confluent producer and consumer need the same protocol pinning as
-    // Sluice's client against tansu
-    let pinned: Vec<String> = broker
-        .properties()
-        .into_iter()
-        .filter(|(k, _)| k != "bootstrap.servers")
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
     let bootstrap = broker.bootstrap_servers();
     s.log
         .create_topic(&sluice_engine::log::TopicSpec::new("orders", 1))
         .unwrap();
-    let mut produce = vec!["produce", &s.registry, "orders", &bootstrap];
-    produce.extend(pinned.iter().map(String::as_str));
-    script(&produce, ORDERS);
+    script(&["produce", &s.registry, "orders", &bootstrap], ORDERS);
     s.ksql(STATEMENTS);
-    let mut consume = vec!["consume", &s.registry, "BIG_ORDERS", &bootstrap, "2"];
-    consume.extend(pinned.iter().map(String::as_str));
-    let decoded = script(&consume, "");
+    let decoded = script(&["consume", &s.registry, "BIG_ORDERS", &bootstrap, "2"], "");
     assert_eq!(parse_lines(&decoded), expected());
     drop(s.rt);
 }

@@ -1,23 +1,18 @@
 //! The project's own QTT-format cases rerun on a real Kafka-protocol broker
-//! (tansu on loopback, started here): every case that passes on the embedded log
+//! (Apache Kafka on loopback, started here): every case that passes on the embedded log
 //! passes on Kafka too.
 
 mod common;
 
-use sluice_log::test_broker::TestBroker;
+use sluice_testkit::kafka::KafkaCluster;
 
 #[test]
 fn own_qtt_cases_pass_on_kafka() {
-    let broker = TestBroker::start();
-    let mut args = vec![
+    let broker = KafkaCluster::start();
+    let args = vec![
         "--bootstrap-servers".to_string(),
         broker.bootstrap_servers(),
     ];
-    for (k, v) in broker.properties() {
-        if k != "bootstrap.servers" {
-            args.extend(["--set".to_string(), format!("{k}={v}")]);
-        }
-    }
     let (stdout, report) = common::run_case_dir_with("qtt", &args);
     let (_, embedded) = common::run_case_dir("qtt");
     let passed = |r: &serde_json::Value| {

@@ -1,10 +1,10 @@
-//! The engine on Kafka (a tansu broker on loopback, started here).
+//! The engine on Apache Kafka (KRaft brokers on loopback, started here).
 
 use std::sync::Arc;
 
 use sluice_engine::log::KafkaLog;
 use sluice_engine::{Engine, EngineConfig, StatementResult};
-use sluice_log::test_broker::TestBroker;
+use sluice_testkit::kafka::KafkaCluster;
 
 fn rows(results: &[StatementResult]) -> Vec<Vec<String>> {
     match results.last() {
@@ -27,7 +27,7 @@ fn rows(results: &[StatementResult]) -> Vec<Vec<String>> {
 
 #[test]
 fn the_command_topic_restores_sources_and_queries_after_a_restart() {
-    let broker = TestBroker::start();
+    let broker = KafkaCluster::start();
     let config = || EngineConfig::default().with("auto.offset.reset", "earliest");
     let connect = || Arc::new(KafkaLog::connect(&broker.properties()).unwrap());
     {
@@ -55,7 +55,7 @@ fn the_command_topic_restores_sources_and_queries_after_a_restart() {
 
 #[test]
 fn a_query_resumes_when_the_broker_comes_back() {
-    let broker = TestBroker::start();
+    let mut broker = KafkaCluster::start();
     let mut props = broker.properties();
     // give up on a request quickly, so the outage is seen as failures
     props.insert("message.timeout.ms".into(), "2000".into());
@@ -72,10 +72,10 @@ fn a_query_resumes_when_the_broker_comes_back() {
     .unwrap();
     e.run_until_idle().unwrap();
 
-    broker.pause();
+    broker.pause(1);
     let err = e.execute_sql("INSERT INTO src (id, v) VALUES (2, 2);");
     assert!(err.is_err(), "the broker is not answering");
-    broker.resume();
+    broker.resume(1);
 
     // the client reconnects by itself; the query goes on from its committed
     // offsets, as the server's driver loop retries it
@@ -122,8 +122,7 @@ fn doubled_ids(e: &mut Engine, want: usize, deadline: std::time::Instant) -> Vec
 
 #[test]
 fn a_query_loses_nothing_when_the_broker_is_stopped_and_restarted_mid_stream() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut broker = TestBroker::start_persistent(dir.path());
+    let mut broker = KafkaCluster::start();
     let log = Arc::new(KafkaLog::connect(&broker.properties()).unwrap());
     let mut e = Engine::new(
         log,
@@ -143,11 +142,11 @@ fn a_query_loses_nothing_when_the_broker_is_stopped_and_restarted_mid_stream() {
     // part of the stream is processed when the broker goes down
     e.run_until_idle().unwrap();
 
-    broker.stop();
+    broker.kill(1);
     // the query polls on while the broker is away: failures, nothing lost
     let _ = e.run_until_idle();
     std::thread::sleep(std::time::Duration::from_millis(500));
-    broker.start_again();
+    broker.start_again(1);
 
     // producers reconnect by themselves; a write refused while the client is
     // still reconnecting is retried, as an application would
@@ -242,7 +241,7 @@ fn produce_ids(log: &KafkaLog, ids: std::ops::Range<i32>) {
 /// Client settings for servers sharing `broker` (members that go away
 /// without leaving are noticed within seconds), and the statements `sql`
 /// declared once by a first server of the service, as a user would.
-fn shared_service(broker: &TestBroker, sql: &str) -> std::collections::BTreeMap<String, String> {
+fn shared_service(broker: &KafkaCluster, sql: &str) -> std::collections::BTreeMap<String, String> {
     let mut props = broker.properties();
     props.insert("session.timeout.ms".into(), "6000".into());
     props.insert("heartbeat.interval.ms".into(), "500".into());
@@ -277,7 +276,7 @@ fn wait_for_ids(log: &KafkaLog, topic: &str, n: i64) -> (Vec<i64>, usize) {
 
 #[test]
 fn two_servers_split_a_query_s_partitions_and_one_takes_all_when_the_other_leaves() {
-    let broker = TestBroker::start();
+    let broker = KafkaCluster::start();
     let props = shared_service(
         &broker,
         "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=4);
@@ -340,7 +339,7 @@ fn wait_for_counts(log: &KafkaLog, topic: &str, n: i64) -> std::collections::BTr
 
 #[test]
 fn a_stateful_query_moves_to_another_server_and_rebuilds_its_state() {
-    let broker = TestBroker::start();
+    let broker = KafkaCluster::start();
     let props = shared_service(
         &broker,
         "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=4);

@@ -1,11 +1,11 @@
-//! Topic administration statements, on the embedded log and on Kafka (a tansu
-//! broker on loopback, started here).
+//! Topic administration statements, on the embedded log and on Apache Kafka
+//! (a KRaft broker on loopback, started here).
 
 use std::sync::Arc;
 
 use sluice_engine::log::{EmbeddedLog, KafkaLog, Log};
 use sluice_engine::{Engine, EngineConfig, StatementResult};
-use sluice_log::test_broker::TestBroker;
+use sluice_testkit::kafka::KafkaCluster;
 
 fn table(r: &[StatementResult]) -> Vec<Vec<String>> {
     match r.last() {
@@ -21,8 +21,7 @@ fn ack(r: &[StatementResult]) -> String {
     }
 }
 
-/// Whether the log's broker can alter configs and add partitions (tansu cannot).
-fn topic_statements(log: Arc<dyn Log>, full_admin: bool) {
+fn topic_statements(log: Arc<dyn Log>) {
     let mut e = Engine::new(log, EngineConfig::default());
     let r = e
         .execute_sql("CREATE TOPIC 'clicks' WITH (PARTITIONS=3, 'retention.ms'='60000');")
@@ -68,29 +67,17 @@ fn topic_statements(log: Arc<dyn Log>, full_admin: bool) {
     let err = e.execute_sql("DROP TOPIC 'clicks';").unwrap_err();
     assert!(err.to_string().contains("used by CLICKS"), "{err}");
 
-    if full_admin {
-        let r = e
-            .execute_sql("ALTER TOPIC 'clicks' ADD PARTITIONS 2;")
-            .unwrap();
-        assert_eq!(ack(&r), "Topic 'clicks' now has 5 partitions.");
-        e.execute_sql("ALTER TOPIC 'clicks' SET ('cleanup.policy'='delete');")
-            .unwrap();
-        let d = table(&e.execute_sql("DESCRIBE TOPIC 'clicks';").unwrap());
-        assert!(d
-            .iter()
-            .any(|r| r[1] == "cleanup.policy" && r[2] == "delete"));
-        assert!(d.iter().any(|r| r[1] == "retention.ms" && r[2] == "60000"));
-    } else {
-        // the broker's refusal names what it does not support
-        let err = e
-            .execute_sql("ALTER TOPIC 'clicks' SET ('cleanup.policy'='delete');")
-            .unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("does not support the request to alter the configs"),
-            "{err}"
-        );
-    }
+    let r = e
+        .execute_sql("ALTER TOPIC 'clicks' ADD PARTITIONS 2;")
+        .unwrap();
+    assert_eq!(ack(&r), "Topic 'clicks' now has 5 partitions.");
+    e.execute_sql("ALTER TOPIC 'clicks' SET ('cleanup.policy'='delete');")
+        .unwrap();
+    let d = table(&e.execute_sql("DESCRIBE TOPIC 'clicks';").unwrap());
+    assert!(d
+        .iter()
+        .any(|r| r[1] == "cleanup.policy" && r[2] == "delete"));
+    assert!(d.iter().any(|r| r[1] == "retention.ms" && r[2] == "60000"));
 
     e.execute_sql("CREATE TOPIC scratch;").unwrap();
     assert_eq!(
@@ -104,14 +91,14 @@ fn topic_statements(log: Arc<dyn Log>, full_admin: bool) {
 
 #[test]
 fn topic_statements_on_the_embedded_log() {
-    topic_statements(Arc::new(EmbeddedLog::in_memory()), true);
+    topic_statements(Arc::new(EmbeddedLog::in_memory()));
 }
 
 #[test]
 fn topic_statements_on_kafka() {
-    let broker = TestBroker::start();
+    let broker = KafkaCluster::start();
     let log = KafkaLog::connect(&broker.properties()).unwrap();
-    topic_statements(Arc::new(log), false);
+    topic_statements(Arc::new(log));
 }
 
 fn text(r: &[StatementResult]) -> String {

@@ -21,6 +21,11 @@ pub enum LogError {
         offset: i64,
     },
 
+    /// A record the topic refuses (Kafka's `InvalidRecordException`), such as
+    /// a record without a key in a compacted topic.
+    #[error("{0}")]
+    InvalidRecord(String),
+
     /// Invalid arguments: bad topic names, `partitions <= 0`, `replicas <= 0`,
     /// shrinking partitions, ...
     #[error("{0}")]
@@ -51,6 +56,13 @@ pub enum LogError {
 }
 
 impl LogError {
+    /// Kafka's refusal of a record without a key in a compacted topic.
+    pub fn keyless_in_compacted_topic(topic: &str, partition: i32) -> Self {
+        LogError::InvalidRecord(format!(
+            "Compacted topic cannot accept message without key in topic partition {topic}-{partition}."
+        ))
+    }
+
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         LogError::Io {
             context: context.into(),

@@ -25,8 +25,6 @@ mod error;
 mod kafka;
 mod partitioner;
 #[cfg(any(test, feature = "testing"))]
-pub mod test_broker;
-#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 use std::collections::BTreeMap;

@@ -1,10 +1,10 @@
-//! The registry on the Kafka backend (tansu on loopback): its `_schemas` topic
+//! The registry on the Kafka backend (Apache Kafka on loopback): its `_schemas` topic
 //! gives a registry opened by another connection the same ids and versions.
 
 use std::sync::Arc;
 
 use sluice_formats::{RegisteredSchema, SchemaType};
-use sluice_log::test_broker::TestBroker;
+use sluice_testkit::kafka::KafkaCluster;
 use sluice_log::{KafkaLog, Log};
 use sluice_registry::{Registry, RegistryError, VersionSpec};
 
@@ -14,7 +14,7 @@ fn avro(text: &str) -> RegisteredSchema {
 
 #[test]
 fn registry_on_kafka_survives_a_new_connection() -> Result<(), RegistryError> {
-    let broker = TestBroker::start();
+    let broker = KafkaCluster::start();
     let connect = || -> Result<Arc<dyn Log>, RegistryError> {
         Ok(Arc::new(KafkaLog::connect(&broker.properties())?))
     };

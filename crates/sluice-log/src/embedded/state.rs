@@ -100,7 +100,7 @@ impl Topic {
         sticky: &mut Option<i32>,
     ) -> Result<i32, LogError> {
         let n = self.partitions.len() as i32;
-        Ok(match (explicit, key) {
+        let p = match (explicit, key) {
             (Some(p), _) => {
                 self.partition(p)?;
                 p
@@ -109,7 +109,18 @@ impl Topic {
             (None, None) => *sticky.get_or_insert_with(|| {
                 (self.sticky.fetch_add(1, Ordering::Relaxed) % n as usize) as i32
             }),
-        })
+        };
+        if key.is_none() && self.is_compacted() {
+            return Err(LogError::keyless_in_compacted_topic(&self.name, p));
+        }
+        Ok(p)
+    }
+
+    /// Whether `cleanup.policy` includes `compact` (as Kafka reads it: a list).
+    fn is_compacted(&self) -> bool {
+        self.configs
+            .get("cleanup.policy")
+            .is_some_and(|p| p.split(',').any(|v| v.trim() == "compact"))
     }
 }
 

@@ -55,7 +55,7 @@ fn persistence_round_trip() {
         let set = BTreeMap::from([("cleanup.policy".to_string(), "compact".to_string())]);
         log.alter_topic_configs("orders", &set).unwrap();
         log.add_partitions("orders", 3).unwrap();
-        log.produce("orders", vec![(Some(2), rec(None, "d", 4))])
+        log.produce("orders", vec![(Some(2), rec(Some("d"), "d", 4))])
             .unwrap();
         log.commit("g/1 weird.group", &[("orders".into(), 1, 1)])
             .unwrap();
@@ -89,7 +89,7 @@ fn persistence_round_trip() {
     );
     // Appends continue where they left off, and survive another reopen.
     assert_eq!(
-        log.produce("orders", vec![(Some(0), rec(None, "e", 5))])
+        log.produce("orders", vec![(Some(0), rec(Some("e"), "e", 5))])
             .unwrap(),
         vec![(0, 2)]
     );

@@ -103,8 +103,10 @@ pub fn delete_topic(log: &KafkaLog, name: &str) -> Result<(), LogError> {
 fn wait_for(log: &KafkaLog, name: &str, partitions: Option<i32>) -> Result<(), LogError> {
     let deadline = std::time::Instant::now() + REQUEST_TIMEOUT;
     loop {
-        let now = match log.metadata_partitions(name) {
-            Ok(n) => Some(n),
+        // a new partition is usable once it has a leader
+        let now = match partition_metadata(log, name, "look up") {
+            Ok(ps) if ps.iter().all(|p| p.leader >= 0) => Some(ps.len() as i32),
+            Ok(_) => Some(0),
             Err(LogError::UnknownTopic(_)) => None,
             Err(e) => return Err(e),
         };
@@ -143,7 +145,7 @@ pub fn list_topics(log: &KafkaLog) -> Result<Vec<String>, LogError> {
 pub fn describe_topic(log: &KafkaLog, name: &str) -> Result<TopicDescription, LogError> {
     let mut partitions = Vec::new();
     let mut replicas = 1;
-    for (id, copies) in partition_metadata(log, name, "describe")? {
+    for PartitionMetadata { id, replicas: copies, .. } in partition_metadata(log, name, "describe")? {
         replicas = i16::try_from(copies).unwrap_or(i16::MAX).max(1);
         let (low, high) = log.watermarks(name, id)?;
         partitions.push(PartitionInfo {
@@ -174,7 +176,7 @@ fn topic_configs(log: &KafkaLog, name: &str) -> Result<BTreeMap<String, String>,
         entries.extend(resource.entries);
     }
     // Kafka reports every config with where its value comes from; a broker
-    // that reports only what was set on the topic (tansu) calls all of them
+    // that reports only what was set on the topic calls all of them
     // defaults, and then all of them are the topic's
     let sources_known = entries
         .iter()
@@ -229,13 +231,21 @@ pub fn add_partitions(log: &KafkaLog, name: &str, total: i32) -> Result<(), LogE
     wait_for(log, name, Some(total))
 }
 
-/// Each partition of `topic` as metadata gives it: (id, replica count), in
-/// one request; [`LogError::UnknownTopic`] when there is no such topic.
+/// One partition as metadata gives it.
+struct PartitionMetadata {
+    id: i32,
+    replicas: usize,
+    /// The leading broker, -1 while there is none.
+    leader: i32,
+}
+
+/// Each partition of `topic` as metadata gives it, in one request;
+/// [`LogError::UnknownTopic`] when there is no such topic.
 fn partition_metadata(
     log: &KafkaLog,
     topic: &str,
     doing: &str,
-) -> Result<Vec<(i32, usize)>, LogError> {
+) -> Result<Vec<PartitionMetadata>, LogError> {
     let md = log
         .meta
         .fetch_metadata(Some(topic), REQUEST_TIMEOUT)
@@ -253,7 +263,11 @@ fn partition_metadata(
     }
     Ok(t.partitions()
         .iter()
-        .map(|p| (p.id(), p.replicas().len()))
+        .map(|p| PartitionMetadata {
+            id: p.id(),
+            replicas: p.replicas().len(),
+            leader: p.leader(),
+        })
         .collect())
 }
 
@@ -263,16 +277,49 @@ impl KafkaLog {
         Ok(partition_metadata(self, topic, "look up")?.len() as i32)
     }
 
-    /// (first offset, end offset) of a partition (one request).
+    /// (first offset, end offset) of a partition, retrying while its
+    /// leadership moves (a new topic, a broker failing over).
     pub(super) fn watermarks(&self, topic: &str, partition: i32) -> Result<(i64, i64), LogError> {
-        self.meta
-            .fetch_watermarks(topic, partition, REQUEST_TIMEOUT)
-            .map_err(|e| match e.rdkafka_error_code() {
-                Some(Code::UnknownPartition) => LogError::UnknownPartition {
-                    topic: topic.to_string(),
-                    partition,
+        let deadline = std::time::Instant::now() + REQUEST_TIMEOUT;
+        loop {
+            match self.meta.fetch_watermarks(topic, partition, REQUEST_TIMEOUT) {
+                Ok(w) => return Ok(w),
+                Err(e) => match e.rdkafka_error_code() {
+                    Some(Code::UnknownPartition) => {
+                        return Err(LogError::UnknownPartition {
+                            topic: topic.to_string(),
+                            partition,
+                        })
+                    }
+                    Some(code) if is_transient(code) && std::time::Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                    _ => return Err(request_error(topic, "read the offsets of", e)),
                 },
-                _ => request_error(topic, "read the offsets of", e),
-            })
+            }
+        }
     }
+}
+
+/// Errors a request meets while a partition's leadership moves or a broker
+/// restarts: asking again soon succeeds.
+pub(super) fn is_transient(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        Code::NotLeaderForPartition
+            | Code::LeaderNotAvailable
+            | Code::FencedLeaderEpoch
+            | Code::UnknownLeaderEpoch
+            | Code::OffsetNotAvailable
+            | Code::NotCoordinator
+            | Code::CoordinatorLoadInProgress
+            | Code::CoordinatorNotAvailable
+            | Code::RequestTimedOut
+            | Code::NetworkException
+            | Code::KafkaStorageError
+            | Code::BrokerTransportFailure
+            | Code::AllBrokersDown
+            | Code::NotEnoughReplicas
+            | Code::NotEnoughReplicasAfterAppend
+    )
 }

@@ -1,5 +1,5 @@
 //! The Kafka backend: [`KafkaLog`] implements [`Log`] on librdkafka (rdkafka)
-//! against any Kafka-protocol broker (Apache Kafka, Redpanda, tansu, ...).
+//! against any Kafka-protocol broker (Apache Kafka, Confluent, MSK, Redpanda, ...).
 //!
 //! * Records are partitioned here, with Kafka's Java default partitioner
 //!   (murmur2 of the key), not librdkafka's (crc32): rows Sluice writes land
@@ -290,8 +290,8 @@ impl KafkaLog {
     }
 
     /// The end of a partition: the broker's watermark `high`, or further when
-    /// a record delivered there says so (tansu's watermark can lag behind
-    /// concurrent produces).
+    /// a record delivered there says so (a watermark read from a follower's
+    /// view of the partition can lag behind a produce just acknowledged).
     fn known_end(&self, topic: &str, partition: i32, high: i64) -> i64 {
         let key = (topic.to_string(), partition);
         let delivered = self.delivered.lock().get(&key).copied().unwrap_or(0);
@@ -345,7 +345,13 @@ impl ErrorCapture {
 impl ClientContext for ErrorCapture {
     fn error(&self, error: KafkaError, reason: &str) {
         tracing::warn!("kafka: {error}: {reason}");
-        *self.last.lock() = Some(reason.to_string());
+        // "all brokers are down" follows the error that says why (refused,
+        // SASL, TLS); keep the why
+        let summary = error.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::AllBrokersDown);
+        let mut last = self.last.lock();
+        if !summary || last.is_none() {
+            *last = Some(reason.to_string());
+        }
     }
 }
 

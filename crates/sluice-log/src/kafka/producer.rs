@@ -21,7 +21,7 @@ pub struct Deliveries {
 
 #[derive(Default)]
 struct DeliveryState {
-    results: Vec<Option<Result<(i32, i64), String>>>,
+    results: Vec<Option<Result<(i32, i64), LogError>>>,
     pending: usize,
 }
 
@@ -29,13 +29,13 @@ impl Deliveries {
     fn new(n: usize) -> Arc<Self> {
         Arc::new(Deliveries {
             state: Mutex::new(DeliveryState {
-                results: vec![None; n],
+                results: (0..n).map(|_| None).collect(),
                 pending: n,
             }),
         })
     }
 
-    fn report(&self, index: usize, result: Result<(i32, i64), String>) {
+    fn report(&self, index: usize, result: Result<(i32, i64), LogError>) {
         let mut s = self.state.lock();
         if s.results[index].is_none() {
             s.pending -= 1;
@@ -65,7 +65,14 @@ impl ProducerContext for DeliveryContext {
     fn delivery(&self, result: &DeliveryResult<'_>, slot: Self::DeliveryOpaque) {
         let outcome = match result {
             Ok(m) => Ok((m.partition(), m.offset())),
-            Err((e, _)) => Err(e.to_string()),
+            // Kafka refuses keyless records in compacted topics; say so, in
+            // the broker's own words, as the embedded log does
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::InvalidRecord), m))
+                if m.key().is_none() =>
+            {
+                Err(LogError::keyless_in_compacted_topic(m.topic(), m.partition()))
+            }
+            Err((e, m)) => Err(broker_error(m.topic(), &e.to_string())),
         };
         slot.deliveries.report(slot.index, outcome);
     }
@@ -108,6 +115,17 @@ pub fn send_all(
         loop {
             match producer.send(record) {
                 Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::UnknownPartition), back))
+                    if Instant::now() < deadline =>
+                {
+                    // partitions added since the producer last read the
+                    // topic's metadata: read it again
+                    let _ = producer
+                        .client()
+                        .fetch_metadata(Some(topic), Duration::from_secs(5));
+                    record = back;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     if Instant::now() > deadline {
                         return Err(broker_error(topic, "the producer queue stayed full"));
@@ -133,8 +151,7 @@ pub fn send_all(
         .into_iter()
         .zip(records)
         .map(|(r, (topic, _, _))| match r {
-            Some(Ok(at)) => Ok(at),
-            Some(Err(e)) => Err(broker_error(topic, &e)),
+            Some(result) => result,
             None => Err(broker_error(topic, "no delivery report")),
         })
         .collect()

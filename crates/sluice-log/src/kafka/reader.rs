@@ -29,8 +29,6 @@ pub struct TopicReader {
     /// partition → offset the next in-order fetch asks for
     next: HashMap<i32, i64>,
     buffers: HashMap<i32, VecDeque<StoredRecord>>,
-    /// partition → (offset a seek asked for, offset the stream re-reads from)
-    seeking: HashMap<i32, (i64, i64)>,
 }
 
 impl TopicReader {
@@ -41,7 +39,6 @@ impl TopicReader {
             streamed_to: HashMap::new(),
             next: HashMap::new(),
             buffers: HashMap::new(),
-            seeking: HashMap::new(),
         }
     }
 
@@ -100,38 +97,8 @@ impl TopicReader {
         }
         self.streamed_to.insert(partition, offset);
         self.next.insert(partition, offset);
-        self.seeking.insert(partition, (offset, offset));
         self.buffers.entry(partition).or_default().clear();
         Ok(())
-    }
-
-    /// Whether `record` belongs to its partition's stream after a seek.
-    ///
-    /// Some brokers (tansu) answer a fetch from inside a record batch with the
-    /// next batch, skipping the records asked for. A stream that starts past
-    /// its seek target is therefore re-read from further back (doubling the
-    /// distance each time) until it reaches the target or the partition's
-    /// start; only then is a first record past the target a real gap (a
-    /// compacted record, a transaction marker).
-    fn reached_seek_target(&mut self, record: &StoredRecord) -> Result<bool, LogError> {
-        let p = record.partition;
-        let Some(&(target, from)) = self.seeking.get(&p) else {
-            return Ok(true);
-        };
-        if record.offset < target {
-            return Ok(false);
-        }
-        if record.offset == target || from == 0 {
-            self.seeking.remove(&p);
-            return Ok(true);
-        }
-        let back = ((target - from) * 2).max(64);
-        let from = (target - back).max(0);
-        self.consumer
-            .seek(&self.topic, p, Offset::Offset(from), SEEK_TIMEOUT)
-            .map_err(|e| self.error(&e))?;
-        self.seeking.insert(p, (target, from));
-        Ok(false)
     }
 
     /// Move what the consumer has streamed into the partitions' buffers.
@@ -147,9 +114,8 @@ impl TopicReader {
             };
             let record = stored(&self.topic, &message);
             drop(message);
-            if !self.reached_seek_target(&record)? {
-                continue;
-            }
+            // a first record past a seek's offset is a gap in the partition
+            // (compaction, transaction markers, aborted records), not a loss
             let streamed = self.streamed_to.entry(record.partition).or_insert(0);
             // a record from before a seek (still in flight) is not the stream's
             if record.offset < *streamed {

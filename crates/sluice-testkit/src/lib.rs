@@ -1,0 +1,73 @@
+//! # sluice-testkit
+//!
+//! The services Sluice's tests, benchmarks and CI run against, started on
+//! loopback by the test itself so that a fresh machine needs nothing but its
+//! package registries:
+//!
+//! * [`kafka::KafkaCluster`]: Apache Kafka 4.x in KRaft mode (its jars fetched
+//!   once from Maven Central into `$HOME/.cache/sluice`), one broker or three
+//!   (replication 3, `min.insync.replicas=2`), optionally with a SASL_SSL
+//!   (SCRAM-SHA-512) listener; brokers can be stopped, SIGKILLed and started
+//!   again;
+//! * [`postgres::Postgres`] and [`mariadb::MariaDb`]: throwaway database servers
+//!   from Debian's packages (installed when missing), run as their own users;
+//! * [`process::Service`]: the process guard under all of them: a service never
+//!   outlives the test process that started it, even when that process is
+//!   killed.
+//!
+//! A test whose service cannot be started fails with the reason; it never
+//! skips. This crate knows nothing of Sluice itself: it is a dev-dependency of
+//! the crates whose tests need a broker or a database.
+
+pub mod kafka;
+pub mod mariadb;
+pub mod postgres;
+pub mod process;
+mod server;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// `$HOME/.cache/sluice`: where downloaded services are kept between runs on
+/// one machine (never required to be there).
+pub fn cache_dir() -> PathBuf {
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
+    home.join(".cache/sluice")
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// Calls `probe` every 100 ms until it answers `Some`, or panics with `what`
+/// (and the last reason `probe` gave) after `timeout`.
+pub fn wait_for<T>(
+    what: &str,
+    timeout: Duration,
+    mut probe: impl FnMut() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match probe() {
+            Ok(v) => return v,
+            Err(why) if Instant::now() >= deadline => {
+                panic!("{what}: not ready after {timeout:?}: {why}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+/// Whether the current process runs as root (services that refuse root are
+/// then started as their own users through `setpriv`).
+pub fn running_as_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
