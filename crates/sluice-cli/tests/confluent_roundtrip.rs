@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sluice_engine::log::Log;
-use sluice_testkit::kafka::KafkaCluster;
 use sluice_server::{engine_for, Server, ServerConfig};
+use sluice_testkit::kafka::KafkaCluster;
 
 const ORDERS: &str = "{\"ID\": \"o1\", \"AMOUNT\": 5.0}\n\
                       {\"ID\": \"o2\", \"AMOUNT\": 25.5}\n\

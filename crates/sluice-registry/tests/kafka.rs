@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use sluice_formats::{RegisteredSchema, SchemaType};
-use sluice_testkit::kafka::KafkaCluster;
 use sluice_log::{KafkaLog, Log};
 use sluice_registry::{Registry, RegistryError, VersionSpec};
+use sluice_testkit::kafka::KafkaCluster;
 
 fn avro(text: &str) -> RegisteredSchema {
     RegisteredSchema::new(SchemaType::Avro, text)

@@ -90,7 +90,8 @@ impl KafkaOptions {
     }
 
     pub fn with_config(mut self, key: &str, value: &str) -> Self {
-        self.broker_configs.push((key.to_string(), value.to_string()));
+        self.broker_configs
+            .push((key.to_string(), value.to_string()));
         self
     }
 }
@@ -153,10 +154,8 @@ impl KafkaCluster {
     pub fn shared() -> &'static KafkaCluster {
         static SHARED: OnceLock<KafkaCluster> = OnceLock::new();
         SHARED.get_or_init(|| {
-            let root = std::env::temp_dir().join(format!(
-                "sluice-kafka-shared-{}",
-                std::process::id()
-            ));
+            let root =
+                std::env::temp_dir().join(format!("sluice-kafka-shared-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&root);
             std::fs::create_dir_all(&root).expect("a directory for the shared Kafka cluster");
             Self::launch(KafkaOptions::default(), root, None)
@@ -213,7 +212,8 @@ impl KafkaCluster {
     /// and for a SASL_SSL cluster `security.protocol`, `sasl.*` and
     /// `ssl.ca.location` (librdkafka's names, which Sluice passes through).
     pub fn properties(&self) -> BTreeMap<String, String> {
-        let mut props = BTreeMap::from([("bootstrap.servers".to_string(), self.bootstrap_servers())]);
+        let mut props =
+            BTreeMap::from([("bootstrap.servers".to_string(), self.bootstrap_servers())]);
         if let Some(ca) = &self.ca {
             for (k, v) in [
                 ("security.protocol", "SASL_SSL"),
@@ -638,16 +638,38 @@ fn random_cluster_id() -> String {
 fn make_certificates(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).expect("the certificate directory");
     let openssl = |args: &[&str]| {
-        process::run("openssl", Command::new("openssl").args(args).current_dir(dir))
-            .unwrap_or_else(|e| panic!("making test certificates: {e}"));
+        process::run(
+            "openssl",
+            Command::new("openssl").args(args).current_dir(dir),
+        )
+        .unwrap_or_else(|e| panic!("making test certificates: {e}"));
     };
     openssl(&[
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
-        "-days", "2", "-subj", "/CN=sluice-test-ca",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=sluice-test-ca",
     ]);
     openssl(&[
-        "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "broker.key", "-out", "broker.csr",
-        "-subj", "/CN=localhost",
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "broker.key",
+        "-out",
+        "broker.csr",
+        "-subj",
+        "/CN=localhost",
     ]);
     std::fs::write(
         dir.join("san.ext"),
@@ -655,11 +677,30 @@ fn make_certificates(dir: &Path) -> PathBuf {
     )
     .expect("writing san.ext");
     openssl(&[
-        "x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-out", "broker.crt", "-days", "2", "-extfile", "san.ext",
+        "x509",
+        "-req",
+        "-in",
+        "broker.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "broker.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
     ]);
     openssl(&[
-        "pkcs8", "-topk8", "-nocrypt", "-in", "broker.key", "-out", "broker.pk8",
+        "pkcs8",
+        "-topk8",
+        "-nocrypt",
+        "-in",
+        "broker.key",
+        "-out",
+        "broker.pk8",
     ]);
     let keystore = [
         std::fs::read_to_string(dir.join("broker.pk8")).expect("broker key"),

@@ -42,7 +42,8 @@ fn produce(cluster: &KafkaCluster, topic: &str, values: &[&str]) {
 fn consume(cluster: &KafkaCluster, topic: &str, n: usize) -> Vec<String> {
     let consumer: BaseConsumer = config(cluster).set("group.id", "check").create().unwrap();
     let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning).unwrap();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)
+        .unwrap();
     consumer.assign(&tpl).unwrap();
     let mut out = Vec::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);

@@ -145,7 +145,12 @@ pub fn list_topics(log: &KafkaLog) -> Result<Vec<String>, LogError> {
 pub fn describe_topic(log: &KafkaLog, name: &str) -> Result<TopicDescription, LogError> {
     let mut partitions = Vec::new();
     let mut replicas = 1;
-    for PartitionMetadata { id, replicas: copies, .. } in partition_metadata(log, name, "describe")? {
+    for PartitionMetadata {
+        id,
+        replicas: copies,
+        ..
+    } in partition_metadata(log, name, "describe")?
+    {
         replicas = i16::try_from(copies).unwrap_or(i16::MAX).max(1);
         let (low, high) = log.watermarks(name, id)?;
         partitions.push(PartitionInfo {
@@ -282,7 +287,10 @@ impl KafkaLog {
     pub(super) fn watermarks(&self, topic: &str, partition: i32) -> Result<(i64, i64), LogError> {
         let deadline = std::time::Instant::now() + REQUEST_TIMEOUT;
         loop {
-            match self.meta.fetch_watermarks(topic, partition, REQUEST_TIMEOUT) {
+            match self
+                .meta
+                .fetch_watermarks(topic, partition, REQUEST_TIMEOUT)
+            {
                 Ok(w) => return Ok(w),
                 Err(e) => match e.rdkafka_error_code() {
                     Some(Code::UnknownPartition) => {

@@ -347,7 +347,8 @@ impl ClientContext for ErrorCapture {
         tracing::warn!("kafka: {error}: {reason}");
         // "all brokers are down" follows the error that says why (refused,
         // SASL, TLS); keep the why
-        let summary = error.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::AllBrokersDown);
+        let summary =
+            error.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::AllBrokersDown);
         let mut last = self.last.lock();
         if !summary || last.is_none() {
             *last = Some(reason.to_string());

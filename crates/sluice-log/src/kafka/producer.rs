@@ -70,7 +70,10 @@ impl ProducerContext for DeliveryContext {
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::InvalidRecord), m))
                 if m.key().is_none() =>
             {
-                Err(LogError::keyless_in_compacted_topic(m.topic(), m.partition()))
+                Err(LogError::keyless_in_compacted_topic(
+                    m.topic(),
+                    m.partition(),
+                ))
             }
             Err((e, m)) => Err(broker_error(m.topic(), &e.to_string())),
         };

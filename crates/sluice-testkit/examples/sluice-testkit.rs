@@ -19,7 +19,11 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("prepare") => {
             let libs = kafka::broker_libs();
-            println!("Apache Kafka {}: {}", kafka::kafka_version(), libs.display());
+            println!(
+                "Apache Kafka {}: {}",
+                kafka::kafka_version(),
+                libs.display()
+            );
             Postgres::install();
             MariaDb::install();
             println!("PostgreSQL and MariaDB: installed");
