@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use sluice_engine::log::KafkaLog;
 use sluice_engine::{Engine, EngineConfig, StatementResult};
-use sluice_testkit::kafka::KafkaCluster;
+use sluice_testkit::kafka::{KafkaCluster, KafkaOptions};
 
 fn rows(results: &[StatementResult]) -> Vec<Vec<String>> {
     match results.last() {
@@ -374,4 +374,66 @@ fn a_stateful_query_moves_to_another_server_and_rebuilds_its_state() {
     stop_c.store(true, std::sync::atomic::Ordering::Relaxed);
     c.join().unwrap();
     assert_eq!(counts, expect(3));
+}
+
+#[test]
+fn a_query_goes_on_when_the_leader_of_its_partitions_and_its_group_coordinator_dies() {
+    // three brokers, replication 3, min.insync.replicas 2; one broker leads
+    // the source and sink partitions and coordinates the query's group
+    let mut cluster = KafkaCluster::start_with(KafkaOptions::three_brokers());
+    let group = "_confluent-ksql-ha_query_CSAS_DOUBLED_0";
+    let victim = cluster.group_coordinator(group);
+    cluster.create_topic_led_by("src", 2, victim);
+    cluster.create_topic_led_by("DOUBLED", 2, victim);
+    let mut props = cluster.properties();
+    // acknowledged writes wait out a leader election rather than fail
+    props.insert("message.timeout.ms".into(), "120000".into());
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let engine = {
+        let (props, stop) = (props.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let log = Arc::new(KafkaLog::connect(&props).unwrap());
+            let config = EngineConfig::default()
+                .with("auto.offset.reset", "earliest")
+                .with("ksql.service.id", "ha_");
+            let mut e = Engine::new(log, config);
+            e.execute_sql(
+                "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON');
+                 CREATE STREAM doubled AS SELECT id, v * 2 AS v2 FROM src;",
+            )
+            .unwrap();
+            assert!(e.queries().any(|q| q.id == "CSAS_DOUBLED_0"));
+            // one engine, never restarted: it rides out the failover
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Err(err) = e.run_until_idle() {
+                    eprintln!("while the cluster fails over: {err}");
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        })
+    };
+
+    let observer = KafkaLog::connect(&props).unwrap();
+    let produce = |ids: std::ops::Range<i32>| {
+        for chunk in ids.collect::<Vec<_>>().chunks(50) {
+            produce_ids(&observer, chunk[0]..chunk[chunk.len() - 1] + 1);
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    produce(0..500);
+    wait_for_ids(&observer, "DOUBLED", 500);
+    assert_eq!(cluster.group_coordinator(group), victim);
+
+    cluster.kill(victim);
+    // the stream goes on while the controller moves leadership away
+    produce(500..1000);
+    assert_ne!(cluster.leader("src", 0), victim, "a new leader took over");
+    cluster.start_again(victim);
+    produce(1000..1500);
+
+    let (ids, _) = wait_for_ids(&observer, "DOUBLED", 1500);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    engine.join().unwrap();
+    assert_eq!(ids, (0..1500).collect::<Vec<i64>>(), "no record lost");
 }

@@ -240,6 +240,15 @@ pub trait Log: Send + Sync {
         Ok(None)
     }
 
+    /// Called before a task of `group` reads its committed offsets: under
+    /// exactly-once, fences earlier incarnations of this task (a server
+    /// killed and started again) and aborts the transaction they left open,
+    /// so the committed offsets read next are final.
+    fn fence(&self, group: &str) -> Result<(), LogError> {
+        let _ = group;
+        Ok(())
+    }
+
     /// Leaves `group` (its query stopped): its partitions go to the other
     /// members at once.
     fn leave(&self, group: &str) {

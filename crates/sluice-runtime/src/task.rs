@@ -253,6 +253,9 @@ impl QueryTask {
     /// Fix where the task reads each partition now, so `latest` means the end of
     /// the log when the query starts rather than at its first poll.
     pub fn start(&mut self, log: &dyn Log) -> Result<(), RuntimeError> {
+        if matches!(self.output, QueryOutput::Topic(_)) {
+            log.fence(&self.group)?;
+        }
         self.sync_partitions(log)
     }
 

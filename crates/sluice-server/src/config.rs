@@ -163,6 +163,32 @@ impl ServerConfig {
         .map(String::as_str)
     }
 
+    /// The `group.instance.id` this server takes in its queries' consumer
+    /// groups when none is configured (`group.instance.id` or
+    /// `ksql.streams.group.instance.id`): `sluice-<host>-<port>` of its first
+    /// listener, the same each time this server starts and different for
+    /// every server of the service, so a restart (even after a crash) takes
+    /// the server's partitions back at once (Kafka's static membership) and
+    /// its exactly-once producers fence their previous life. `None` when the
+    /// listener's port is chosen at random (0): such a server is a new
+    /// member each time.
+    pub fn default_group_instance_id(&self) -> Option<String> {
+        let set = ["group.instance.id", "ksql.streams.group.instance.id"]
+            .iter()
+            .any(|k| self.engine_properties.contains_key(*k));
+        if set {
+            return None;
+        }
+        let listener = url::Url::parse(self.listeners.first()?).ok()?;
+        let port = listener.port_or_known_default().filter(|p| *p != 0)?;
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".to_string());
+        Some(format!("sluice-{host}-{port}"))
+    }
+
     /// The external schema registry's URL (`ksql.schema.registry.url`), if any.
     pub fn external_registry_url(&self) -> Option<&str> {
         self.engine_properties

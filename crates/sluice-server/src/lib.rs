@@ -93,10 +93,11 @@ impl From<Engine> for Backend {
 pub fn engine_for(config: &ServerConfig) -> Result<Backend, ServerError> {
     let kafka = config.engine_properties.contains_key("bootstrap.servers");
     let log: Arc<dyn Log> = if kafka {
-        Arc::new(
-            KafkaLog::connect(&config.engine_properties)
-                .map_err(|e| ServerError::Config(e.to_string()))?,
-        )
+        let mut properties = config.engine_properties.clone();
+        if let Some(id) = config.default_group_instance_id() {
+            properties.insert("group.instance.id".into(), id);
+        }
+        Arc::new(KafkaLog::connect(&properties).map_err(|e| ServerError::Config(e.to_string()))?)
     } else {
         match &config.data_dir {
             Some(dir) => Arc::new(EmbeddedLog::open(dir).map_err(|e| {
@@ -105,12 +106,11 @@ pub fn engine_for(config: &ServerConfig) -> Result<Backend, ServerError> {
             None => Arc::new(EmbeddedLog::in_memory()),
         }
     };
-    let engine = Engine::new(
-        log.clone(),
-        EngineConfig {
-            properties: config.engine_properties.clone(),
-        },
-    );
+    // the service id names the command topic and every query's consumer
+    // group, so servers started with the same one share their work
+    let mut properties = config.engine_properties.clone();
+    properties.insert(config::SERVICE_ID.to_string(), config.service_id.clone());
+    let engine = Engine::new(log.clone(), EngineConfig { properties });
     // the registry is in place before the command log replays statements that use it
     let (engine, registry) = match config.external_registry_url() {
         Some(url) => {

@@ -309,21 +309,58 @@ impl KafkaCluster {
 
     /// The broker coordinating consumer group `group` (the leader of its
     /// `__consumer_offsets` partition: Java's `abs(group.hashCode()) %
-    /// partitions`, as the brokers place it).
+    /// partitions`, as the brokers place it). Creates `__consumer_offsets`
+    /// first if nobody has used a group yet (a coordinator lookup does).
     pub fn group_coordinator(&self, group: &str) -> i32 {
         let consumer = self.admin_consumer();
-        let md = consumer
-            .fetch_metadata(Some("__consumer_offsets"), Duration::from_secs(10))
-            .expect("metadata of __consumer_offsets");
-        let partitions = md
-            .topics()
-            .first()
-            .map_or(0, |t| t.partitions().len() as i32);
-        assert!(partitions > 0, "__consumer_offsets does not exist yet");
+        let partitions = wait_for("__consumer_offsets", Duration::from_secs(60), || {
+            let md = consumer
+                .fetch_metadata(Some("__consumer_offsets"), Duration::from_secs(5))
+                .map_err(|e| e.to_string())?;
+            let n = md
+                .topics()
+                .first()
+                .map_or(0, |t| t.partitions().len() as i32);
+            if n > 0 {
+                return Ok(n);
+            }
+            // asking for a group's offsets makes the brokers create it
+            let mut tpl = rdkafka::TopicPartitionList::new();
+            tpl.add_partition("__consumer_offsets", 0);
+            let _ = consumer.committed_offsets(tpl, Duration::from_secs(5));
+            Err("not created yet".to_string())
+        });
         let hash = group
             .encode_utf16()
             .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)));
         self.leader("__consumer_offsets", (hash & 0x7fff_ffff) % partitions)
+    }
+
+    /// Creates `topic` with a replica on every broker, `leader` first in each
+    /// partition's list (its preferred leader, which leads it from the
+    /// start), and waits until `leader` leads every partition.
+    pub fn create_topic_led_by(&self, topic: &str, partitions: i32, leader: i32) {
+        use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+        let mut replicas = vec![leader];
+        replicas.extend(self.node_ids().into_iter().filter(|id| *id != leader));
+        let assignment: Vec<&[i32]> = (0..partitions).map(|_| replicas.as_slice()).collect();
+        let mut config = ClientConfig::new();
+        for (k, v) in self.properties() {
+            config.set(k, v);
+        }
+        let admin: AdminClient<rdkafka::client::DefaultClientContext> =
+            config.create().expect("an admin client");
+        let topic_spec = NewTopic::new(topic, partitions, TopicReplication::Variable(&assignment));
+        let results =
+            futures_executor::block_on(admin.create_topics([&topic_spec], &AdminOptions::new()))
+                .unwrap_or_else(|e| panic!("creating {topic}: {e}"));
+        for r in results {
+            r.unwrap_or_else(|(t, e)| panic!("creating {t}: {e}"));
+        }
+        for p in 0..partitions {
+            let now = self.leader(topic, p);
+            assert_eq!(now, leader, "{topic}-{p} is led by {now}");
+        }
     }
 
     /// The transaction markers (commits, aborts) written into `topic`,

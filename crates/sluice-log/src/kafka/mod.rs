@@ -78,6 +78,11 @@ pub struct KafkaLog {
     transactional: Option<Mutex<HashMap<String, BaseProducer<DeliveryContext>>>>,
     /// Rotates the partition of keyless records between produce calls.
     sticky: AtomicI32,
+    /// `group.instance.id`: this server's stable name in every group it joins
+    /// (Kafka's static membership), so a restarted server takes its
+    /// partitions back at once instead of after the session timeout, and its
+    /// transactional ids are stable (a restart fences its previous life).
+    instance_id: Option<String>,
 }
 
 impl KafkaLog {
@@ -125,6 +130,11 @@ impl KafkaLog {
             seek_ends: Mutex::new(HashMap::new()),
             transactional: exactly_once(properties)?.then(|| Mutex::new(HashMap::new())),
             sticky: AtomicI32::new(0),
+            instance_id: properties
+                .get("ksql.streams.group.instance.id")
+                .or_else(|| properties.get("group.instance.id"))
+                .filter(|id| !id.is_empty())
+                .cloned(),
         };
         // fail now, with one clear message, when nothing answers: what the
         // request saw, and why the connection failed (refused, TLS, SASL)
@@ -195,12 +205,17 @@ impl KafkaLog {
         if let Some(c) = groups.get(group) {
             return Ok(c.clone());
         }
-        let consumer: BaseConsumer<Member> = consumer_config(&self.settings, group)
-            .create_with_context(Member)
-            .map_err(|e| LogError::Broker {
-                context: format!("creating a consumer for group '{group}'"),
-                message: e.to_string(),
-            })?;
+        let mut config = consumer_config(&self.settings, group);
+        if let Some(id) = &self.instance_id {
+            config.set("group.instance.id", id);
+        }
+        let consumer: BaseConsumer<Member> =
+            config
+                .create_with_context(Member)
+                .map_err(|e| LogError::Broker {
+                    context: format!("creating a consumer for group '{group}'"),
+                    message: e.to_string(),
+                })?;
         let consumer = Arc::new(consumer);
         groups.insert(group.to_string(), consumer.clone());
         Ok(consumer)
@@ -257,10 +272,7 @@ impl KafkaLog {
         offsets: &[(String, i32, i64)],
     ) -> Result<Vec<(i32, i64)>, LogError> {
         let mut producers = producers.lock();
-        if !producers.contains_key(group) {
-            let p = transactional::producer(&self.settings, group)?;
-            producers.insert(group.to_string(), p);
-        }
+        self.transactional_producer(&mut producers, group)?;
         let producer = &producers[group];
         let consumer = if offsets.is_empty() {
             None
@@ -287,6 +299,21 @@ impl KafkaLog {
                 Err(e)
             }
         }
+    }
+
+    /// Makes (and initializes) the transactional producer of `group` unless
+    /// there is one: initializing fences every earlier producer with the same
+    /// transactional id and aborts the transaction it left open.
+    fn transactional_producer(
+        &self,
+        producers: &mut HashMap<String, BaseProducer<DeliveryContext>>,
+        group: &str,
+    ) -> Result<(), LogError> {
+        if !producers.contains_key(group) {
+            let p = transactional::producer(&self.settings, group, self.instance_id.as_deref())?;
+            producers.insert(group.to_string(), p);
+        }
+        Ok(())
     }
 
     /// The end of a partition: the broker's watermark `high`, or further when
@@ -609,6 +636,13 @@ impl Log for KafkaLog {
             if !owned.is_empty() || std::time::Instant::now() >= deadline {
                 return Ok(Some(owned));
             }
+        }
+    }
+
+    fn fence(&self, group: &str) -> Result<(), LogError> {
+        match &self.transactional {
+            Some(producers) => self.transactional_producer(&mut producers.lock(), group),
+            None => Ok(()),
         }
     }
 

@@ -14,14 +14,19 @@ use super::config;
 use super::producer::{self, DeliveryContext};
 use crate::{LogError, Record};
 
-/// A transactional producer for the task committing as `group`: its
-/// `transactional.id` is derived from the group, so a restarted task fences
-/// the producer of its previous incarnation.
+/// A transactional producer for the task committing as `group`, initialized.
+/// Its `transactional.id` is the group and this server's `group.instance.id`
+/// (or `txn` when it has none), stable across restarts: initializing it
+/// fences the producer of the task's previous incarnation and aborts the
+/// transaction that one left open, as Kafka Streams' per-thread producers do
+/// under exactly_once_v2. Servers sharing a query differ by instance id, so
+/// they never fence each other.
 pub fn producer(
     settings: &BTreeMap<String, String>,
     group: &str,
+    instance_id: Option<&str>,
 ) -> Result<BaseProducer<DeliveryContext>, LogError> {
-    let id = format!("{group}-txn");
+    let id = format!("{group}-{}", instance_id.unwrap_or("txn"));
     let producer: BaseProducer<DeliveryContext> = config::client_config(
         settings,
         &[
