@@ -498,6 +498,7 @@ impl KafkaCluster {
             .nodes
             .iter()
             .map(|node| {
+                use std::process::Stdio;
                 let mut command = Command::new(java());
                 command
                     .arg("-Xmx256m")
@@ -511,11 +512,14 @@ impl KafkaCluster {
                         &format!("SCRAM-SHA-512=[name={SCRAM_USER},password={SCRAM_PASSWORD}]"),
                     ]);
                 }
-                (node.id, command.output())
+                command.stdout(Stdio::piped()).stderr(Stdio::piped());
+                (node.id, command.spawn())
             })
             .collect();
-        for (id, out) in children {
-            let out = out.unwrap_or_else(|e| panic!("formatting Kafka node {id}: {e}"));
+        for (id, child) in children {
+            let out = child
+                .and_then(|c| c.wait_with_output())
+                .unwrap_or_else(|e| panic!("formatting Kafka node {id}: {e}"));
             assert!(
                 out.status.success(),
                 "formatting Kafka node {id} failed:\n{}{}",
@@ -637,8 +641,19 @@ pub fn broker_libs() -> PathBuf {
     libs
 }
 
-/// A KRaft cluster id: 16 random bytes, URL-safe base64 without padding.
+/// A KRaft cluster id: 16 random bytes, URL-safe base64 without padding,
+/// never starting with `-` (Kafka's own `Uuid.randomUuid` avoids those too:
+/// the command line would read it as an option).
 fn random_cluster_id() -> String {
+    loop {
+        let id = random_base64_uuid();
+        if !id.starts_with('-') {
+            return id;
+        }
+    }
+}
+
+fn random_base64_uuid() -> String {
     use std::hash::{BuildHasher, Hasher};
     let mut bytes = [0u8; 16];
     for chunk in bytes.chunks_mut(8) {
@@ -755,6 +770,9 @@ mod tests {
 
     #[test]
     fn cluster_ids_are_22_base64url_characters() {
+        for _ in 0..1000 {
+            assert!(!random_cluster_id().starts_with('-'));
+        }
         let id = random_cluster_id();
         assert_eq!(id.len(), 22, "{id}");
         assert!(id
