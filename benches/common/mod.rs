@@ -131,7 +131,10 @@ pub fn run(ddl: &str, topics: &[(&str, &[Record])], query: &str, events: usize) 
     engine.execute_sql(query).expect("query");
     engine.run_until_idle().expect("run");
     let events_per_sec = events as f64 / start.elapsed().as_secs_f64();
-    let state_bytes = engine.queries().map(|q| q.task.state_bytes()).sum();
+    let state_bytes = engine
+        .queries()
+        .map(|q| q.handle.status().state_bytes)
+        .sum();
     Measured {
         events_per_sec,
         peak_heap: PEAK.load(Ordering::Relaxed).saturating_sub(base),

@@ -1,18 +1,21 @@
 //! The engine: executes statements against one log, keeps the metastore and the
-//! running queries, and drives them.
+//! persistent queries (their statements and states); their tasks run on the
+//! [`Scheduler`], inline or on stream threads.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use sluice_formats::{MemoryRegistry, SchemaRegistry};
 use sluice_log::Log;
-use sluice_runtime::{OffsetReset, ProcessingLog, Progress, QueryTask};
+use sluice_runtime::{OffsetReset, ProcessingLog, QueryTask};
 use sluice_sql::{ParsedStatement, Statement};
 
 use crate::command_log::{Command, CommandLog};
 use crate::error::{EngineError, Result};
+use crate::lifecycle::{QueryHandle, RetryPolicy, Runnable};
 use crate::metastore::MetaStore;
 use crate::result::StatementResult;
+use crate::scheduler::Scheduler;
 
 /// Engine-wide settings, by ksqlDB's property names (`ksql.*`, `auto.offset.reset`, ...).
 #[derive(Debug, Clone, Default)]
@@ -35,13 +38,18 @@ pub struct RunningQuery {
     pub sink: String,
     /// The sources it reads.
     pub sources: Vec<String>,
-    pub task: QueryTask,
+    /// Its consumer group, `_confluent-ksql-<service id>query_<id>`.
+    pub group: String,
+    /// Its state and counters, as its task updates them.
+    pub handle: QueryHandle,
 }
 
 pub struct Engine {
     pub(crate) log: Arc<dyn Log>,
     pub(crate) metastore: MetaStore,
     pub(crate) queries: BTreeMap<String, RunningQuery>,
+    /// Where the queries' tasks run.
+    pub(crate) scheduler: Scheduler,
     pub(crate) config: EngineConfig,
     /// `SET` in this session, over `config`.
     pub(crate) session: BTreeMap<String, String>,
@@ -55,21 +63,76 @@ pub struct Engine {
     replaying: bool,
 }
 
-/// How many records a task reads from a partition per poll.
-pub const POLL_BATCH: usize = 8192;
-
 impl Engine {
-    /// Stops the running queries `which` picks: they leave their consumer
-    /// groups, so other servers running them take their partitions at once.
+    /// Stops the running queries `which` picks: their tasks end, and they
+    /// leave their consumer groups, so other servers running them take their
+    /// partitions at once.
     pub(crate) fn stop_queries(&mut self, which: impl Fn(&RunningQuery) -> bool) {
-        let log = self.log.clone();
-        self.queries.retain(|_, q| {
-            let stop = which(q);
-            if stop {
-                log.leave(q.task.consumer_group());
+        let stopping: Vec<String> = self
+            .queries
+            .values()
+            .filter(|q| which(q))
+            .map(|q| q.id.clone())
+            .collect();
+        for id in stopping {
+            self.scheduler.remove(&id);
+            if let Some(q) = self.queries.remove(&id) {
+                self.log.leave(&q.group);
             }
-            !stop
-        });
+        }
+    }
+
+    /// Hands a started persistent query's task to the scheduler.
+    pub(crate) fn start_persistent(
+        &mut self,
+        task: QueryTask,
+        sql: &str,
+        sink: String,
+        sources: Vec<String>,
+    ) {
+        let handle = QueryHandle::default();
+        let query = RunningQuery {
+            id: task.id.clone(),
+            sql: sql.to_string(),
+            sink,
+            sources,
+            group: task.consumer_group().to_string(),
+            handle: handle.clone(),
+        };
+        let retry = RetryPolicy::from_properties(|k| self.property(k).map(str::to_string));
+        self.queries.insert(query.id.clone(), query);
+        self.scheduler.add(Runnable::new(task, handle, retry));
+    }
+
+    /// Runs persistent queries on `n` stream threads from now on (the ones
+    /// already started move there), instead of on the caller's thread when it
+    /// calls [`Engine::run_until_idle`]. Servers and the REPL do; the test
+    /// runners keep queries inline, for exact, repeatable results.
+    pub fn with_stream_threads(mut self, n: usize) -> Self {
+        let previous =
+            std::mem::replace(&mut self.scheduler, Scheduler::threads(n, self.log.clone()));
+        if let Scheduler::Inline(tasks) = previous {
+            for (_, r) in tasks {
+                self.scheduler.add(r);
+            }
+        }
+        self
+    }
+
+    /// The stream threads a server runs: `ksql.streams.num.stream.threads`,
+    /// by default as many as the machine has cores.
+    pub fn stream_threads(&self) -> usize {
+        self.property("ksql.streams.num.stream.threads")
+            .or_else(|| self.property("num.stream.threads"))
+            .and_then(|n| n.trim().parse().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// Whether queries run on the caller's thread (see
+    /// [`Engine::with_stream_threads`]).
+    pub fn runs_inline(&self) -> bool {
+        self.scheduler.is_inline()
     }
 
     pub fn new(log: Arc<dyn Log>, config: EngineConfig) -> Self {
@@ -77,6 +140,7 @@ impl Engine {
             log,
             metastore: MetaStore::default(),
             queries: BTreeMap::new(),
+            scheduler: Scheduler::inline(),
             config,
             session: BTreeMap::new(),
             variables: HashMap::new(),
@@ -205,6 +269,7 @@ impl Engine {
                 | Statement::InsertInto { .. }
                 | Statement::DropSource { .. }
                 | Statement::Terminate { .. }
+                | Statement::PauseResume { .. }
                 | Statement::CreateType { .. }
                 | Statement::DropType { .. }
         );
@@ -283,9 +348,9 @@ impl Engine {
                 ty,
             } => self.create_type(&name.value, *if_not_exists, ty),
             Statement::DropType { name, if_exists } => self.drop_type(&name.value, *if_exists),
-            Statement::PauseResume { .. } => Err(EngineError::Unsupported(
-                "PAUSE and RESUME are not supported by this version of Sluice.".into(),
-            )),
+            Statement::PauseResume { resume, query_id } => {
+                self.pause_resume(!*resume, query_id.as_deref())
+            }
             Statement::CreateTopic {
                 name,
                 if_not_exists,
@@ -332,20 +397,40 @@ impl Engine {
         }
     }
 
-    /// Poll every persistent query once. Returns what they did together.
-    pub fn poll_once(&mut self) -> Result<Progress> {
-        let mut total = Progress::default();
-        for q in self.queries.values_mut() {
-            let p = q.task.poll(self.log.as_ref(), POLL_BATCH)?;
-            total.consumed += p.consumed;
-            total.produced += p.produced;
-        }
-        Ok(total)
+    /// Inline: runs every persistent query until all of them are caught up
+    /// with their input, returning the first failure (the failed query is in
+    /// ERROR until its retry; the others ran on). On stream threads: waits
+    /// until every query has caught up with what its input held now.
+    pub fn run_until_idle(&mut self) -> Result<()> {
+        self.scheduler.run_until_idle(self.log.as_ref())
     }
 
-    /// Run every persistent query until all of them are caught up with their input.
-    pub fn run_until_idle(&mut self) -> Result<()> {
-        while self.poll_once()?.consumed > 0 {}
-        Ok(())
+    /// PAUSE / RESUME a query (`None`: ALL). A paused query reads nothing
+    /// until resumed; resuming a failed query retries it now.
+    fn pause_resume(&mut self, pause: bool, query_id: Option<&str>) -> Result<StatementResult> {
+        let targets: Vec<&RunningQuery> = match query_id {
+            None => self.queries.values().collect(),
+            Some(id) => vec![self
+                .queries
+                .values()
+                .find(|q| q.id.eq_ignore_ascii_case(id))
+                .ok_or_else(|| {
+                    EngineError::statement(format!(
+                        "Query with id:{id} does not exist, use SHOW QUERIES to view the full set of running queries."
+                    ))
+                })?],
+        };
+        for q in &targets {
+            if pause {
+                q.handle.pause();
+            } else {
+                q.handle.resume();
+            }
+        }
+        let verb = if pause { "Paused" } else { "Resumed" };
+        Ok(StatementResult::ack(match query_id {
+            Some(id) => format!("{verb} query {}.", id.to_ascii_uppercase()),
+            None => format!("{verb} {} queries.", targets.len()),
+        }))
     }
 }

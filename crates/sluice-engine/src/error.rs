@@ -28,6 +28,16 @@ impl EngineError {
     pub fn statement(msg: impl Into<String>) -> Self {
         EngineError::Statement(msg.into())
     }
+
+    /// A failure of the Kafka cluster that its clients ride out (see
+    /// `LogError::is_transient`).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            EngineError::Runtime(e) => e.is_transient(),
+            EngineError::Log(e) => e.is_transient(),
+            _ => false,
+        }
+    }
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

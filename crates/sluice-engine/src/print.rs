@@ -18,8 +18,9 @@ use sluice_formats::{bytes_to_test_value_with_registry, FormatKind, SchemaRegist
 use sluice_log::StoredRecord;
 use sluice_sql::Statement;
 
-use crate::engine::{Engine, POLL_BATCH};
+use crate::engine::Engine;
 use crate::error::{EngineError, Result};
+use crate::lifecycle::POLL_BATCH;
 
 const CANDIDATES: &[&str] = &[
     "AVRO",
@@ -103,7 +104,9 @@ impl Engine {
     /// The lines for the records that arrived since the last poll (the format
     /// lines first, once there is a record to tell them from).
     pub fn poll_print(&mut self, c: &mut PrintCursor) -> Result<Vec<String>> {
-        self.run_until_idle()?;
+        if self.runs_inline() {
+            self.run_until_idle()?;
+        }
         let mut records: Vec<StoredRecord> = Vec::new();
         for p in 0..c.positions.len() {
             let got = self

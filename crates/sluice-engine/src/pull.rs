@@ -21,8 +21,9 @@ use sluice_planner::ProjectPlan;
 use sluice_runtime::project::ProjectOperator;
 use sluice_runtime::source::SourceReader;
 
-use crate::engine::{Engine, POLL_BATCH};
+use crate::engine::Engine;
 use crate::error::{EngineError, Result};
+use crate::lifecycle::POLL_BATCH;
 
 /// Where a table scan meets a key: its partition, then its serialized bytes.
 type ScanPosition = (usize, Vec<u8>);

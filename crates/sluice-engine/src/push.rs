@@ -5,27 +5,59 @@ use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::SchemaRef;
+use sluice_log::Log;
 use sluice_planner::catalog::TOMBSTONE;
 use sluice_planner::{plan, QueryContext, QueryPlan};
 use sluice_runtime::{OffsetReset, QueryOutput, QueryTask};
 use sluice_sql::{Query, SourceKind, Statement};
 
-use crate::engine::{Engine, POLL_BATCH};
+use crate::engine::Engine;
 use crate::error::{EngineError, Result};
+use crate::lifecycle::POLL_BATCH;
 
-/// A running push query. Poll it through [`Engine::poll_push_query`].
+/// A running push query: a transient task of its own that reads its sources
+/// and never drives anything else. Poll it with [`PushQuery::poll`] (or
+/// through [`Engine::poll_push_query`], which first runs inline queries).
 pub struct PushQuery {
     pub id: String,
     /// The columns the client sees.
     pub schema: SchemaRef,
     task: QueryTask,
     visible: Vec<usize>,
+    log: Arc<dyn Log>,
 }
 
 impl PushQuery {
     /// True once LIMIT rows were delivered.
     pub fn is_done(&self) -> bool {
         self.task.is_done()
+    }
+
+    /// The rows that arrived since the last poll, each with its tombstone
+    /// flag: a row of a table's changelog that deletes its key (ksqlDB marks
+    /// it `"tombstone": true` in `/query` responses). Needs no engine: a
+    /// server polls its push queries without holding the engine.
+    pub fn poll(&mut self) -> Result<Vec<(RecordBatch, Vec<bool>)>> {
+        while !self.task.is_done() && self.task.poll(self.log.as_ref(), POLL_BATCH)?.consumed > 0 {}
+        self.task
+            .drain_rows()
+            .into_iter()
+            .map(|b| {
+                let tombstones: Vec<bool> = match b.schema().index_of(TOMBSTONE) {
+                    Ok(i) => {
+                        let flags = b.column(i).as_boolean();
+                        (0..b.num_rows())
+                            .map(|r| flags.is_valid(r) && flags.value(r))
+                            .collect()
+                    }
+                    Err(_) => vec![false; b.num_rows()],
+                };
+                let visible = b
+                    .project(&self.visible)
+                    .map_err(|e| EngineError::statement(e.to_string()))?;
+                Ok((visible, tombstones))
+            })
+            .collect()
     }
 }
 
@@ -68,10 +100,12 @@ impl Engine {
             schema,
             task,
             visible,
+            log: self.log.clone(),
         })
     }
 
-    /// Advance the persistent queries, then the push query; return its new rows.
+    /// Runs inline persistent queries to quiescence, then polls the push
+    /// query; its new rows.
     pub fn poll_push_query(&mut self, q: &mut PushQuery) -> Result<Vec<RecordBatch>> {
         Ok(self
             .poll_push_query_flagged(q)?
@@ -80,34 +114,16 @@ impl Engine {
             .collect())
     }
 
-    /// [`Engine::poll_push_query`], with each row's tombstone flag: a row of a
-    /// table's changelog that deletes its key (ksqlDB marks it `"tombstone":
-    /// true` in `/query` responses).
+    /// [`Engine::poll_push_query`] with each row's tombstone flag (see
+    /// [`PushQuery::poll`]).
     pub fn poll_push_query_flagged(
         &mut self,
         q: &mut PushQuery,
     ) -> Result<Vec<(RecordBatch, Vec<bool>)>> {
-        self.run_until_idle()?;
-        while !q.task.is_done() && q.task.poll(self.log.as_ref(), POLL_BATCH)?.consumed > 0 {}
-        q.task
-            .drain_rows()
-            .into_iter()
-            .map(|b| {
-                let tombstones: Vec<bool> = match b.schema().index_of(TOMBSTONE) {
-                    Ok(i) => {
-                        let flags = b.column(i).as_boolean();
-                        (0..b.num_rows())
-                            .map(|r| flags.is_valid(r) && flags.value(r))
-                            .collect()
-                    }
-                    Err(_) => vec![false; b.num_rows()],
-                };
-                let visible = b
-                    .project(&q.visible)
-                    .map_err(|e| EngineError::statement(e.to_string()))?;
-                Ok((visible, tombstones))
-            })
-            .collect()
+        if self.runs_inline() {
+            self.run_until_idle()?;
+        }
+        q.poll()
     }
 }
 

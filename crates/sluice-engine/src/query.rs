@@ -17,7 +17,7 @@ use sluice_runtime::{OffsetReset, QueryOutput, QueryTask};
 use sluice_sql::{CreateAsSelect, Expr, Ident, Query, SourceKind};
 
 use crate::ddl::{check_formats, kind_name};
-use crate::engine::{Engine, RunningQuery};
+use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::properties::WithClause;
 use crate::result::StatementResult;
@@ -229,16 +229,8 @@ impl Engine {
             self.stop_queries(|q| q.sink == name);
         }
         self.metastore.put_source(def);
-        self.queries.insert(
-            id.clone(),
-            RunningQuery {
-                id: id.clone(),
-                sql: text.to_string(),
-                sink: name,
-                sources: plan.sources().iter().map(|d| d.name.clone()).collect(),
-                task,
-            },
-        );
+        let sources = plan.sources().iter().map(|d| d.name.clone()).collect();
+        self.start_persistent(task, text, name, sources);
         Ok(StatementResult::QueryStarted {
             message: format!("Created query with ID {id}"),
             query_id: id,
@@ -318,16 +310,7 @@ impl Engine {
             QueryOutput::Topic(Box::new(sink)),
             self.offset_reset(),
         )?;
-        self.queries.insert(
-            id.clone(),
-            RunningQuery {
-                id: id.clone(),
-                sql: text.to_string(),
-                sink: target.to_string(),
-                sources: vec![source_name],
-                task,
-            },
-        );
+        self.start_persistent(task, text, target.to_string(), vec![source_name]);
         Ok(StatementResult::QueryStarted {
             message: format!("Created query with ID {id}"),
             query_id: id,
@@ -471,7 +454,11 @@ impl Engine {
                 self.check_queryable(&p.source)?;
                 check_pull_columns(p)?;
             }
-            self.run_until_idle()?;
+            // inline, queries catch up first; on stream threads a pull query
+            // answers from what the table holds now, as ksqlDB's does
+            if self.runs_inline() {
+                self.run_until_idle()?;
+            }
             let (schema, batches) = self.pull_query(p)?;
             return Ok(StatementResult::Rows { schema, batches });
         }

@@ -94,7 +94,7 @@ impl Engine {
                         vec![
                             q.id.clone(),
                             "PERSISTENT".to_string(),
-                            "RUNNING:1".to_string(),
+                            format!("{}:1", q.handle.state().name()),
                             q.sink.clone(),
                             topic,
                             q.sql.clone(),
@@ -274,12 +274,13 @@ impl Engine {
                     .find(|q| q.id.eq_ignore_ascii_case(id))
                     .ok_or_else(|| EngineError::statement(format!("Query with id:{id} does not exist, use SHOW QUERIES to view the full set of running queries.")))?;
                 Ok(StatementResult::Text(format!(
-                    "ID                   : {}\nQuery Type           : PERSISTENT\nSQL                  : {}\nSources              : {}\nSink                 : {}\nConsumer group       : {}",
+                    "ID                   : {}\nQuery Type           : PERSISTENT\nSQL                  : {}\nSources              : {}\nSink                 : {}\nConsumer group       : {}\nState                : {}",
                     q.id,
                     q.sql,
                     q.sources.join(", "),
                     q.sink,
-                    q.task.consumer_group()
+                    q.group,
+                    q.handle.state().name()
                 )))
             }
             Explain::Statement(stmt) => Ok(StatementResult::Text(format!(

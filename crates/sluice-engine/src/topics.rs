@@ -210,7 +210,7 @@ impl Engine {
             if !reads {
                 continue;
             }
-            let group = q.task.consumer_group().to_string();
+            let group = q.group.clone();
             let committed = self.log.committed(&group, topic)?;
             let lag = ends
                 .iter()

@@ -56,6 +56,13 @@ pub enum LogError {
 }
 
 impl LogError {
+    /// Whether asking again later may succeed: the cluster failed a request
+    /// (unreachable, timed out, leadership moving). Missing topics, refused
+    /// records and damaged files stay wrong until someone acts.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, LogError::Broker { .. })
+    }
+
     /// Kafka's refusal of a record without a key in a compacted topic.
     pub fn keyless_in_compacted_topic(topic: &str, partition: i32) -> Self {
         LogError::InvalidRecord(format!(

@@ -15,3 +15,10 @@ pub enum RuntimeError {
     #[error("{0}")]
     Plan(String),
 }
+
+impl RuntimeError {
+    /// See [`LogError::is_transient`].
+    pub fn is_transient(&self) -> bool {
+        matches!(self, RuntimeError::Log(e) if e.is_transient())
+    }
+}

@@ -250,6 +250,27 @@ impl QueryTask {
         (stateful && persistent).then(|| format!("{}_state_origin", self.group))
     }
 
+    /// Starts the task afresh after a failure, as Kafka Streams re-creates a
+    /// task it closed dirty: its operator state is dropped and its read
+    /// positions forgotten, so it resumes from the committed offsets (a
+    /// stateful query rebuilding its state from where it began). Nothing a
+    /// failed batch half-did survives: a batch whose output or commit failed
+    /// is read again from the last commit.
+    pub fn restart(&mut self, log: &dyn Log) -> Result<(), RuntimeError> {
+        let schemas: Vec<_> = self
+            .inputs
+            .iter()
+            .map(|i| i.reader.schema().clone())
+            .collect();
+        self.operator = Operator::new(&self.plan, &schemas)?;
+        for input in &mut self.inputs {
+            input.positions.clear();
+            input.replay_until.clear();
+        }
+        self.ownership = Ownership::All;
+        self.start(log)
+    }
+
     /// Fix where the task reads each partition now, so `latest` means the end of
     /// the log when the query starts rather than at its first poll.
     pub fn start(&mut self, log: &dyn Log) -> Result<(), RuntimeError> {

@@ -304,9 +304,10 @@ fn query_info(engine: &Engine, q: &RunningQuery) -> Value {
         .source(&q.sink)
         .map(|s| s.topic.clone())
         .unwrap_or_default();
+    let state = q.handle.state().name();
     json!({
         "queryString": q.sql, "sinks": [q.sink], "sinkKafkaTopics": [topic],
-        "id": q.id, "statusCount": {"RUNNING": 1}, "queryType": "PERSISTENT", "state": "RUNNING",
+        "id": q.id, "statusCount": {state: 1}, "queryType": "PERSISTENT", "state": state,
     })
 }
 
@@ -371,6 +372,12 @@ fn source_description(engine: &Engine, def: &Arc<SourceDef>, extended: bool) -> 
 
 fn query_description(engine: &Engine, q: &RunningQuery, result: &StatementResult) -> Value {
     let sink = engine.metastore().source(&q.sink);
+    let status = q.handle.status();
+    let errors: Vec<Value> = status
+        .errors
+        .iter()
+        .map(|e| json!({"errorMessage": e.message, "timestamp": e.at_ms, "type": "UNKNOWN"}))
+        .collect();
     let plan = match result {
         StatementResult::Text(t) => t.clone(),
         _ => String::new(),
@@ -387,8 +394,8 @@ fn query_description(engine: &Engine, q: &RunningQuery, result: &StatementResult
         "overriddenProperties": {},
         "ksqlHostQueryStatus": {},
         "queryType": "PERSISTENT",
-        "queryErrors": [],
+        "queryErrors": errors,
         "tasksMetadata": [],
-        "state": "RUNNING",
+        "state": status.state.name(),
     })
 }

@@ -135,6 +135,10 @@ pub fn engine_for(config: &ServerConfig) -> Result<Backend, ServerError> {
         None => Ok(engine),
     }
     .map_err(|e| ServerError::Config(e.to_string()))?;
+    // the queries the command log brought back, and every later one, run on
+    // the stream threads
+    let threads = engine.stream_threads();
+    let engine = engine.with_stream_threads(threads);
     Ok(Backend { engine, registry })
 }
 
@@ -305,7 +309,13 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
-        let driver = state::spawn_driver(self.state.clone());
+        // an engine on stream threads runs its queries itself; an inline one
+        // (the REST test runner's) is driven from here
+        let driver = self
+            .state
+            .engine()
+            .is_ok_and(|e| e.runs_inline())
+            .then(|| state::spawn_driver(self.state.clone()));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let app = router(self.state.clone());
         let mut served: Vec<(Bound, Router)> = self
@@ -346,7 +356,9 @@ impl Server {
             t.await
                 .map_err(|e| ServerError::Io(std::io::Error::other(e)))??;
         }
-        let _ = driver.join();
+        if let Some(driver) = driver {
+            let _ = driver.join();
+        }
         Ok(())
     }
 }

@@ -244,15 +244,22 @@ fn pump(
     tx: mpsc::Sender<Event>,
     cancel: Arc<AtomicBool>,
 ) {
+    // on stream threads the persistent queries run by themselves: the push
+    // query polls its own task without taking the engine
+    let inline = state.engine().is_ok_and(|e| e.runs_inline());
     'poll: while !cancel.load(Ordering::SeqCst)
         && !tx.is_closed()
         && !state.stopping.load(Ordering::SeqCst)
     {
-        let polled = match state.engine() {
-            Ok(mut engine) => engine
-                .poll_push_query_flagged(&mut push)
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
+        let polled = if inline {
+            match state.engine() {
+                Ok(mut engine) => engine
+                    .poll_push_query_flagged(&mut push)
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        } else {
+            push.poll().map_err(|e| e.to_string())
         };
         let batches = match polled {
             Ok(b) => b,

@@ -1,0 +1,313 @@
+//! The life of a persistent query once started: its state as ksqlDB reports
+//! it (RUNNING, PAUSED, ERROR with its errors and retry count), its counters,
+//! and how a failing query is retried with backoff without the others
+//! noticing. Where its task runs is the scheduler's business
+//! ([`crate::scheduler`]); this module only says what one step of it does.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use sluice_log::Log;
+use sluice_runtime::QueryTask;
+
+use crate::error::EngineError;
+
+/// How many records a task reads from a partition per poll.
+pub const POLL_BATCH: usize = 8192;
+
+/// At most this many errors are kept per query (newest last).
+const ERRORS_KEPT: usize = 10;
+
+/// A persistent query's state, by ksqlDB's names (`KsqlQueryStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueryState {
+    #[default]
+    Running,
+    Paused,
+    Error,
+}
+
+impl QueryState {
+    pub fn name(self) -> &'static str {
+        match self {
+            QueryState::Running => "RUNNING",
+            QueryState::Paused => "PAUSED",
+            QueryState::Error => "ERROR",
+        }
+    }
+}
+
+/// One failure of a query (ksqlDB's `QueryError`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryFailure {
+    pub message: String,
+    /// Epoch milliseconds.
+    pub at_ms: i64,
+}
+
+/// What a query's status says now; read it with [`QueryHandle::status`].
+#[derive(Debug, Clone, Default)]
+pub struct QueryStatus {
+    pub state: QueryState,
+    /// Its failures, oldest first (at most ten).
+    pub errors: Vec<QueryFailure>,
+    /// Failed attempts since it last ran cleanly.
+    pub retries: u32,
+    /// Input records read and output rows written since the server started.
+    pub records_in: u64,
+    pub records_out: u64,
+    /// Bytes its operators hold in state (0 for stateless queries), as of
+    /// its last poll.
+    pub state_bytes: usize,
+    /// When the next attempt of a failed query runs.
+    next_retry: Option<Instant>,
+    /// The wait generation at the start of the last poll that found nothing to
+    /// do (see [`crate::scheduler`]'s `wait_until_idle`).
+    pub(crate) idle_epoch: u64,
+}
+
+/// The handle the engine keeps on a running query's status; the task's
+/// runner holds the other end.
+#[derive(Debug, Clone, Default)]
+pub struct QueryHandle(Arc<Mutex<QueryStatus>>);
+
+impl QueryHandle {
+    /// A copy of the status now.
+    pub fn status(&self) -> QueryStatus {
+        self.lock().clone()
+    }
+
+    pub fn state(&self) -> QueryState {
+        self.lock().state
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, QueryStatus> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// PAUSE: the task stops reading until resumed (its offsets stay
+    /// committed where they are).
+    pub(crate) fn pause(&self) {
+        self.lock().state = QueryState::Paused;
+    }
+
+    /// RESUME: a paused query runs again; a failed one retries now.
+    pub(crate) fn resume(&self) {
+        let mut s = self.lock();
+        if s.state == QueryState::Paused {
+            s.state = QueryState::Running;
+        }
+        if s.state == QueryState::Error {
+            s.next_retry = Some(Instant::now());
+        }
+    }
+}
+
+/// How a failing query is retried.
+///
+/// A failure of the Kafka cluster (unreachable, leadership moving) is what its
+/// clients ride out, as Kafka Streams does for `task.timeout.ms` (5 min): the
+/// task starts again from its last commit after a short pause (100 ms,
+/// doubling up to 2 s) and the query stays RUNNING. Any other failure, or a
+/// cluster failure lasting longer than that, puts the query in ERROR and it is
+/// retried with ksqlDB's backoff: the first retry after
+/// `ksql.query.retry.backoff.initial.ms` (15 s), each next one twice as late,
+/// at most `ksql.query.retry.backoff.max.ms` (15 min).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RetryPolicy {
+    initial: Duration,
+    max: Duration,
+    task_timeout: Duration,
+}
+
+impl RetryPolicy {
+    pub(crate) fn from_properties(property: impl Fn(&str) -> Option<String>) -> Self {
+        let ms = |keys: &[&str], default: u64| {
+            keys.iter()
+                .find_map(|k| property(k))
+                .and_then(|v| v.trim().parse().ok())
+                .map_or(Duration::from_millis(default), Duration::from_millis)
+        };
+        RetryPolicy {
+            initial: ms(&["ksql.query.retry.backoff.initial.ms"], 15_000),
+            max: ms(&["ksql.query.retry.backoff.max.ms"], 900_000),
+            task_timeout: ms(
+                &["ksql.streams.task.timeout.ms", "task.timeout.ms"],
+                300_000,
+            ),
+        }
+    }
+
+    fn delay(&self, retries: u32) -> Duration {
+        backoff(self.initial, retries).min(self.max)
+    }
+
+    fn transient_delay(attempts: u32) -> Duration {
+        backoff(Duration::from_millis(100), attempts).min(Duration::from_secs(2))
+    }
+}
+
+/// `first`, doubled for each attempt after the first.
+fn backoff(first: Duration, attempt: u32) -> Duration {
+    first.saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+}
+
+/// A query's task with its status: the unit a scheduler runs.
+pub(crate) struct Runnable {
+    pub(crate) id: String,
+    task: QueryTask,
+    handle: QueryHandle,
+    retry: RetryPolicy,
+    /// After a failure the task starts afresh from its committed offsets.
+    needs_restart: bool,
+    /// Since when the cluster has been failing the task, and how often.
+    transient_since: Option<Instant>,
+    transient_attempts: u32,
+}
+
+/// What one step of a query did.
+pub(crate) enum Step {
+    /// It read this many records (0: caught up, paused or waiting to retry).
+    Ran(usize),
+    /// It failed; it is in ERROR until its retry.
+    Failed(EngineError),
+}
+
+impl Runnable {
+    pub(crate) fn new(task: QueryTask, handle: QueryHandle, retry: RetryPolicy) -> Self {
+        Runnable {
+            id: task.id.clone(),
+            task,
+            handle,
+            retry,
+            needs_restart: false,
+            transient_since: None,
+            transient_attempts: 0,
+        }
+    }
+
+    pub(crate) fn handle(&self) -> &QueryHandle {
+        &self.handle
+    }
+
+    /// Poll the task once, unless it is paused or waiting for its retry (see
+    /// [`RetryPolicy`] for what a failure does).
+    pub(crate) fn step(&mut self, log: &dyn Log) -> Step {
+        {
+            let s = self.handle.lock();
+            if s.state == QueryState::Paused || s.next_retry.is_some_and(|at| Instant::now() < at) {
+                return Step::Ran(0);
+            }
+        }
+        let polled = if self.needs_restart {
+            self.task
+                .restart(log)
+                .and_then(|()| self.task.poll(log, POLL_BATCH))
+        } else {
+            self.task.poll(log, POLL_BATCH)
+        };
+        match polled {
+            Ok(progress) => {
+                self.needs_restart = false;
+                self.transient_since = None;
+                self.transient_attempts = 0;
+                let mut s = self.handle.lock();
+                if s.state == QueryState::Error {
+                    tracing::info!(query = %self.id, "query recovered after {} retries", s.retries);
+                    s.state = QueryState::Running;
+                }
+                s.retries = 0;
+                s.next_retry = None;
+                s.records_in += progress.consumed as u64;
+                s.records_out += progress.produced as u64;
+                if progress.consumed > 0 {
+                    s.state_bytes = self.task.state_bytes();
+                }
+                Step::Ran(progress.consumed)
+            }
+            Err(e) => {
+                let error = EngineError::from(e);
+                self.needs_restart = true;
+                if error.is_transient() {
+                    let since = *self.transient_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() < self.retry.task_timeout {
+                        self.transient_attempts += 1;
+                        let delay = RetryPolicy::transient_delay(self.transient_attempts);
+                        self.handle.lock().next_retry = Some(Instant::now() + delay);
+                        tracing::warn!(query = %self.id, "retrying in {delay:?}: {error}");
+                        return Step::Failed(error);
+                    }
+                }
+                let mut s = self.handle.lock();
+                s.state = QueryState::Error;
+                s.retries += 1;
+                let delay = self.retry.delay(s.retries);
+                s.next_retry = Some(Instant::now() + delay);
+                if s.errors.len() >= ERRORS_KEPT {
+                    s.errors.remove(0);
+                }
+                s.errors.push(QueryFailure {
+                    message: error.to_string(),
+                    at_ms: now_ms(),
+                });
+                tracing::error!(
+                    query = %self.id,
+                    "query failed (attempt {}), retrying in {delay:?}: {error}",
+                    s.retries
+                );
+                Step::Failed(error)
+            }
+        }
+    }
+
+    pub(crate) fn mark_idle(&self, epoch: u64) {
+        self.handle.lock().idle_epoch = epoch;
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The states of a set of queries counted by name, as `statusCount` shows them.
+pub fn state_counts<'a>(states: impl IntoIterator<Item = QueryState>) -> BTreeMap<&'a str, usize> {
+    let mut counts = BTreeMap::new();
+    for s in states {
+        *counts.entry(s.name()).or_default() += 1;
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_maximum() {
+        let p = RetryPolicy {
+            initial: Duration::from_millis(100),
+            max: Duration::from_millis(500),
+            task_timeout: Duration::from_secs(1),
+        };
+        assert_eq!(p.delay(1), Duration::from_millis(100));
+        assert_eq!(p.delay(2), Duration::from_millis(200));
+        assert_eq!(p.delay(3), Duration::from_millis(400));
+        assert_eq!(p.delay(4), Duration::from_millis(500));
+        assert_eq!(p.delay(60), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn retry_settings_come_from_ksqldb_properties() {
+        let p = RetryPolicy::from_properties(|k| {
+            (k == "ksql.query.retry.backoff.initial.ms").then(|| "250".to_string())
+        });
+        assert_eq!(p.delay(1), Duration::from_millis(250));
+        assert_eq!(p.max, Duration::from_secs(900));
+        assert_eq!(p.task_timeout, Duration::from_secs(300));
+        assert_eq!(RetryPolicy::transient_delay(1), Duration::from_millis(100));
+        assert_eq!(RetryPolicy::transient_delay(9), Duration::from_secs(2));
+    }
+}

@@ -1,0 +1,151 @@
+//! Persistent queries on stream threads: a failing query is seen as failed and
+//! retried while the others go on; PAUSE and RESUME.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sluice_engine::log::{EmbeddedLog, Log, TopicSpec};
+use sluice_engine::{Engine, EngineConfig, QueryState, StatementResult};
+
+fn engine() -> (Engine, Arc<EmbeddedLog>) {
+    let log = Arc::new(EmbeddedLog::in_memory());
+    let config = EngineConfig::default()
+        .with("auto.offset.reset", "earliest")
+        .with("ksql.query.retry.backoff.initial.ms", "100")
+        .with("ksql.query.retry.backoff.max.ms", "200");
+    (Engine::new(log.clone(), config).with_stream_threads(2), log)
+}
+
+fn records(log: &EmbeddedLog, topic: &str) -> i64 {
+    log.end_offsets(topic).map_or(0, |e| e.iter().sum())
+}
+
+fn table(r: &[StatementResult]) -> Vec<Vec<String>> {
+    match r.last() {
+        Some(StatementResult::Table { rows, .. }) => rows.clone(),
+        other => panic!("not a table: {other:?}"),
+    }
+}
+
+/// Waits up to 30 s for `done`.
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn insert(e: &mut Engine, from: i32, to: i32) {
+    for i in from..to {
+        e.execute_sql(&format!("INSERT INTO src (id, v) VALUES ({i}, {i});"))
+            .unwrap();
+    }
+}
+
+#[test]
+fn a_failing_query_shows_error_is_retried_and_never_stalls_the_others() {
+    let (mut e, log) = engine();
+    e.execute_sql(
+        "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=1);
+         CREATE STREAM a AS SELECT * FROM src;
+         CREATE STREAM b AS SELECT * FROM src;",
+    )
+    .unwrap();
+    insert(&mut e, 0, 5);
+    e.run_until_idle().unwrap();
+    assert_eq!((records(&log, "A"), records(&log, "B")), (5, 5));
+
+    // the sink of A goes away under it: A fails, B goes on
+    log.delete_topic("A").unwrap();
+    insert(&mut e, 5, 10);
+    eventually("B to take the new rows", || records(&log, "B") == 10);
+    let (id, a) = e
+        .queries()
+        .find(|q| q.sink == "A")
+        .map(|q| (q.id.clone(), q.handle.clone()))
+        .unwrap();
+    eventually("A to fail", || a.state() == QueryState::Error);
+    let status = a.status();
+    assert!(status.retries >= 1);
+    let why = &status.errors.last().unwrap().message;
+    assert!(why.contains("'A' does not exist"), "{why}");
+    let shown = table(&e.execute_sql("SHOW QUERIES;").unwrap());
+    let row = shown.iter().find(|r| r[3] == "A").unwrap();
+    assert_eq!(row[2], "ERROR:1", "{shown:?}");
+    // it keeps failing while the cause lasts, and B keeps running
+    insert(&mut e, 10, 12);
+    eventually("B to take more rows", || records(&log, "B") == 12);
+    let retries = a.status().retries;
+    eventually("A to retry again", || a.status().retries > retries);
+
+    // the cause is gone: A comes back and writes what it had not committed
+    log.create_topic(&TopicSpec::new("A", 1)).unwrap();
+    e.execute_sql(&format!("RESUME {id};")).unwrap();
+    eventually("A to run again", || a.state() == QueryState::Running);
+    eventually("A to catch up", || records(&log, "A") == 7);
+    let shown = table(&e.execute_sql("SHOW QUERIES;").unwrap());
+    assert!(shown.iter().all(|r| r[2] == "RUNNING:1"), "{shown:?}");
+}
+
+#[test]
+fn paused_queries_read_nothing_until_resumed() {
+    let (mut e, log) = engine();
+    e.execute_sql(
+        "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=1);
+         CREATE STREAM a AS SELECT * FROM src;",
+    )
+    .unwrap();
+    let id = e.queries().next().unwrap().id.clone();
+    insert(&mut e, 0, 3);
+    e.run_until_idle().unwrap();
+    assert_eq!(records(&log, "A"), 3);
+
+    e.execute_sql(&format!("PAUSE {id};")).unwrap();
+    let shown = table(&e.execute_sql("SHOW QUERIES;").unwrap());
+    assert_eq!(shown[0][2], "PAUSED:1");
+    insert(&mut e, 3, 6);
+    e.run_until_idle().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(records(&log, "A"), 3, "a paused query writes nothing");
+
+    e.execute_sql("RESUME ALL;").unwrap();
+    e.run_until_idle().unwrap();
+    assert_eq!(records(&log, "A"), 6);
+    let err = e.execute_sql("PAUSE nope;").unwrap_err().to_string();
+    assert!(err.contains("Query with id:NOPE does not exist"), "{err}");
+}
+
+#[test]
+fn statements_never_wait_for_a_query_catching_up() {
+    let (mut e, log) = engine();
+    e.execute_sql(
+        "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=1);",
+    )
+    .unwrap();
+    let batch: Vec<_> = (0..200_000)
+        .map(|i: i32| {
+            let value = format!("{{\"V\":{i}}}").into_bytes();
+            (
+                Some(0),
+                sluice_engine::log::Record::new(Some(i.to_be_bytes().to_vec()), Some(value), 0),
+            )
+        })
+        .collect();
+    log.produce("src", batch).unwrap();
+    e.execute_sql("CREATE STREAM copy AS SELECT * FROM src;")
+        .unwrap();
+    // while the copy catches up, statements answer at once
+    let started = Instant::now();
+    for _ in 0..20 {
+        e.execute_sql("SHOW STREAMS;").unwrap();
+    }
+    let took = started.elapsed();
+    assert!(records(&log, "COPY") < 200_000, "the test needs a backlog");
+    assert!(
+        took < Duration::from_secs(2),
+        "20 SHOW STREAMS took {took:?}"
+    );
+    e.run_until_idle().unwrap();
+    assert_eq!(records(&log, "COPY"), 200_000);
+}
