@@ -224,7 +224,7 @@ impl Runnable {
                 if progress.consumed > 0 {
                     s.state_bytes = self.task.state_bytes();
                 }
-                Step::Ran(progress.consumed)
+                Step::Ran(progress.consumed + progress.processed)
             }
             Err(e) => {
                 let error = EngineError::from(e);

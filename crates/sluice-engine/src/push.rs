@@ -38,7 +38,7 @@ impl PushQuery {
     /// it `"tombstone": true` in `/query` responses). Needs no engine: a
     /// server polls its push queries without holding the engine.
     pub fn poll(&mut self) -> Result<Vec<(RecordBatch, Vec<bool>)>> {
-        while !self.task.is_done() && self.task.poll(self.log.as_ref(), POLL_BATCH)?.consumed > 0 {}
+        while !self.task.is_done() && self.task.poll(self.log.as_ref(), POLL_BATCH)?.did_work() {}
         self.task
             .drain_rows()
             .into_iter()

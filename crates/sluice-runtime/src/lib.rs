@@ -5,6 +5,7 @@
 pub mod aggregate;
 mod error;
 pub mod join;
+mod order;
 pub mod processing_log;
 pub mod project;
 pub mod sink;

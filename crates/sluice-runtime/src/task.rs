@@ -8,6 +8,7 @@ use sluice_planner::QueryPlan;
 
 use crate::aggregate::AggregateOperator;
 use crate::join::JoinOperator;
+use crate::order::{Pending, Slot};
 use crate::processing_log::{ProcessingLog, ProcessingLogEntry};
 use crate::project::ProjectOperator;
 use crate::sink::TopicSink;
@@ -111,11 +112,18 @@ impl Operator {
 struct Input {
     topic: String,
     reader: SourceReader,
+    /// Per partition: the next offset to read.
     positions: Vec<i64>,
-    /// Per partition: records before this offset were already processed before a
-    /// restart; they are read again only to rebuild operator state, their output
-    /// dropped.
-    replay_until: Vec<i64>,
+    /// Per partition: what was read and not processed yet, and where the
+    /// replay of a restarted stateful query ends (see [`Slot`]).
+    slots: Vec<Slot>,
+}
+
+impl Input {
+    fn forget_partitions(&mut self) {
+        self.positions.clear();
+        self.slots.clear();
+    }
 }
 
 pub struct QueryTask {
@@ -154,8 +162,20 @@ enum Ownership {
 /// What one poll did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
+    /// Records read from the log.
     pub consumed: usize,
+    /// Rows run through the operator (read in this poll or an earlier one).
+    pub processed: usize,
+    /// Rows written (or kept for a client).
     pub produced: usize,
+}
+
+impl Progress {
+    /// Whether the poll did anything: nothing read and nothing processed
+    /// means the task is caught up.
+    pub fn did_work(&self) -> bool {
+        self.consumed > 0 || self.processed > 0
+    }
 }
 
 impl QueryTask {
@@ -182,7 +202,7 @@ impl QueryTask {
                 topic: def.topic.clone(),
                 reader,
                 positions: Vec::new(),
-                replay_until: Vec::new(),
+                slots: Vec::new(),
             })
             .collect();
         Ok(QueryTask {
@@ -264,8 +284,7 @@ impl QueryTask {
             .collect();
         self.operator = Operator::new(&self.plan, &schemas)?;
         for input in &mut self.inputs {
-            input.positions.clear();
-            input.replay_until.clear();
+            input.forget_partitions();
         }
         self.ownership = Ownership::All;
         self.start(log)
@@ -311,7 +330,7 @@ impl QueryTask {
                     }
                 };
                 input.positions.push(start);
-                input.replay_until.push(replay_until);
+                input.slots.push(Slot::starting_at(replay_until));
             }
         }
         Ok(())
@@ -348,8 +367,7 @@ impl QueryTask {
                     .collect();
                 self.operator = Operator::new(&self.plan, &schemas)?;
                 for input in &mut self.inputs {
-                    input.positions.clear();
-                    input.replay_until.clear();
+                    input.forget_partitions();
                 }
             }
             self.ownership = Ownership::Whole(owner);
@@ -370,7 +388,7 @@ impl QueryTask {
             for p in gained {
                 if let Some(o) = committed.get(p).copied().flatten() {
                     input.positions[p] = o;
-                    input.replay_until[p] = o;
+                    input.slots[p] = Slot::starting_at(o);
                 }
             }
         }
@@ -400,8 +418,10 @@ impl QueryTask {
         self
     }
 
-    /// Process up to `max` records per partition of every source. Returns what was
-    /// done; zero consumed means the task is caught up.
+    /// Reads up to `max` records from each partition of every source that
+    /// has nothing read left, processes what it read in time order (see
+    /// [`crate::order`]), then writes the output and commits where each
+    /// partition stands, at once. Zero consumed and processed: caught up.
     pub fn poll(&mut self, log: &dyn Log, max: usize) -> Result<Progress, RuntimeError> {
         let mut progress = Progress::default();
         if self.is_done() {
@@ -409,24 +429,51 @@ impl QueryTask {
         }
         self.refresh_ownership(log)?;
         self.sync_partitions(log)?;
+        self.read(log, max, &mut progress)?;
+        let ordered = self.operator.is_stateful();
+        let mut outputs = Vec::new();
+        let mut slots: Vec<Vec<Slot>> = self
+            .inputs
+            .iter_mut()
+            .map(|i| std::mem::take(&mut i.slots))
+            .collect();
+        let processed = self.process_in_order(&mut slots, ordered, &mut outputs, &mut progress);
+        for (input, s) in self.inputs.iter_mut().zip(slots) {
+            input.slots = s;
+        }
+        processed?;
+        self.deliver(log, outputs)?;
+        Ok(progress)
+    }
+
+    /// Reads the partitions this process owns that have nothing read left.
+    fn read(
+        &mut self,
+        log: &dyn Log,
+        max: usize,
+        progress: &mut Progress,
+    ) -> Result<(), RuntimeError> {
         for i in 0..self.inputs.len() {
             for p in 0..self.inputs[i].positions.len() {
-                if !self.reads(i, p) {
+                let reads = self.reads(i, p);
+                let input = &mut self.inputs[i];
+                let slot = &mut input.slots[p];
+                if !reads {
+                    // not ours: nothing to wait for
+                    slot.pending = None;
+                    slot.caught_up = true;
                     continue;
                 }
-                let input = &self.inputs[i];
-                let position = input.positions[p];
-                let replaying = position < input.replay_until[p];
-                let max = if replaying {
-                    max.min((input.replay_until[p] - position) as usize)
-                } else {
-                    max
-                };
-                let records = log.fetch(&input.topic, p as i32, position, max)?;
+                if slot.remaining() > 0 {
+                    continue;
+                }
+                let records = log.fetch(&input.topic, p as i32, input.positions[p], max)?;
+                slot.caught_up = records.is_empty();
                 let Some(last) = records.last() else {
                     continue;
                 };
                 let next = last.offset + 1;
+                let replaying = records[0].offset < slot.replay_until;
                 progress.consumed += records.len();
                 let decoded = input.reader.decode(&records)?;
                 // bad records were logged when first read
@@ -439,41 +486,83 @@ impl QueryTask {
                         message: s.message,
                     });
                 }
-                let topic = input.topic.clone();
-                let mut out = self.operator.process(i, &decoded.batch)?;
-                if replaying {
-                    // rebuilt state only: this output was written before the restart
-                    self.inputs[i].positions[p] = next;
-                    continue;
+                slot.pending = Some(Pending::new(decoded.batch, next)?);
+                input.positions[p] = next;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the operator over what was read, group by group in time order,
+    /// collecting the output rows (replayed rows rebuild state only).
+    fn process_in_order(
+        &mut self,
+        slots: &mut [Vec<Slot>],
+        ordered: bool,
+        outputs: &mut Vec<RecordBatch>,
+        progress: &mut Progress,
+    ) -> Result<(), RuntimeError> {
+        while let Some(group) = crate::order::next_group(slots, ordered)? {
+            progress.processed += group.rows.num_rows();
+            let mut out = self.operator.process(group.input, &group.rows)?;
+            if group.replaying {
+                continue;
+            }
+            if self.skip_tombstones {
+                out = without_tombstones(out)?;
+            }
+            if let Some(limit) = self.limit {
+                let room = (limit - self.emitted) as usize;
+                if out.num_rows() > room {
+                    out = out.slice(0, room);
                 }
-                if self.skip_tombstones {
-                    out = without_tombstones(out)?;
-                }
-                if let Some(limit) = self.limit {
-                    let room = (limit - self.emitted) as usize;
-                    if out.num_rows() > room {
-                        out = out.slice(0, room);
-                    }
-                }
-                self.emitted += out.num_rows() as u64;
-                progress.produced += out.num_rows();
-                match &mut self.output {
-                    QueryOutput::Topic(sink) => {
-                        sink.write_and_commit(log, &out, &self.group, &[(topic, p as i32, next)])?;
-                    }
-                    QueryOutput::Rows(rows) => {
-                        if out.num_rows() > 0 {
-                            rows.push(out)
-                        }
-                    }
-                }
-                self.inputs[i].positions[p] = next;
-                if self.is_done() {
-                    return Ok(progress);
+            }
+            self.emitted += out.num_rows() as u64;
+            progress.produced += out.num_rows();
+            if out.num_rows() > 0 {
+                outputs.push(out);
+            }
+            if self.is_done() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// A persistent query writes `outputs` and commits every partition that
+    /// moved on in one atomic step; a transient one keeps the rows for its
+    /// client.
+    fn deliver(&mut self, log: &dyn Log, outputs: Vec<RecordBatch>) -> Result<(), RuntimeError> {
+        let sink = match &mut self.output {
+            QueryOutput::Rows(rows) => {
+                rows.extend(outputs);
+                return Ok(());
+            }
+            QueryOutput::Topic(sink) => sink,
+        };
+        let mut offsets = Vec::new();
+        for input in &self.inputs {
+            for (p, slot) in input.slots.iter().enumerate() {
+                if let Some(at) = slot.uncommitted() {
+                    offsets.push((input.topic.clone(), p as i32, at));
                 }
             }
         }
-        Ok(progress)
+        if offsets.is_empty() && outputs.is_empty() {
+            return Ok(());
+        }
+        let batch = match outputs.len() {
+            0 => RecordBatch::new_empty(self.operator.schema().clone()),
+            1 => outputs.into_iter().next().expect("one batch"),
+            _ => arrow::compute::concat_batches(self.operator.schema(), &outputs)?,
+        };
+        sink.write_and_commit(log, &batch, &self.group, &offsets)?;
+        for input in &mut self.inputs {
+            for slot in &mut input.slots {
+                slot.mark_committed();
+            }
+        }
+        Ok(())
     }
 }
 
