@@ -11,30 +11,8 @@ mod common;
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::{json, Value};
 use sluice_engine::log::{EmbeddedLog, Log, Record, TopicSpec};
 use sluice_engine::{Engine, EngineConfig};
-
-/// Parse each record and write the projected JSON: the least any engine must do.
-fn baseline(records: &[Record]) -> usize {
-    let mut out = Vec::with_capacity(records.len());
-    for r in records {
-        let Some(bytes) = &r.value else { continue };
-        let v: Value = match serde_json::from_slice(bytes) {
-            Ok(v) => v,
-            Err(_) => continue,
-        };
-        let price = v["price"].as_f64().unwrap_or(0.0) * 0.908;
-        let projected = json!({
-            "AUCTION": v["auction"],
-            "BIDDER": v["bidder"],
-            "PRICE_EUR": price,
-            "TS": r.timestamp,
-        });
-        out.push(serde_json::to_vec(&projected).unwrap_or_default());
-    }
-    out.len()
-}
 
 /// Returns records written and the time the query took (setup and input loading excluded).
 fn sluice(records: &[Record]) -> (usize, std::time::Duration) {
@@ -71,7 +49,7 @@ fn main() {
     let records = common::wide_bids(n);
     let base = common::best_rate(n, || {
         let t = Instant::now();
-        let done = baseline(&records);
+        let done = common::stateless_baseline(&records);
         (done, t.elapsed())
     });
     let ours = common::best_rate(n, || sluice(&records));

@@ -40,8 +40,19 @@ pub struct RunningQuery {
     pub sources: Vec<String>,
     /// Its consumer group, `_confluent-ksql-<service id>query_<id>`.
     pub group: String,
-    /// Its state and counters, as its task updates them.
-    pub handle: QueryHandle,
+    /// The state and counters of each of its tasks, as they update them.
+    pub handles: Vec<QueryHandle>,
+}
+
+impl RunningQuery {
+    /// Its status, over all its tasks (see [`crate::lifecycle::merged_status`]).
+    pub fn status(&self) -> crate::lifecycle::QueryStatus {
+        crate::lifecycle::merged_status(&self.handles)
+    }
+
+    pub fn state(&self) -> crate::lifecycle::QueryState {
+        self.status().state
+    }
 }
 
 pub struct Engine {
@@ -82,26 +93,41 @@ impl Engine {
         }
     }
 
-    /// Hands a started persistent query's task to the scheduler.
+    /// Hands a started persistent query's tasks to the scheduler.
     pub(crate) fn start_persistent(
         &mut self,
-        task: QueryTask,
+        tasks: Vec<QueryTask>,
         sql: &str,
         sink: String,
         sources: Vec<String>,
     ) {
-        let handle = QueryHandle::default();
+        let first = tasks.first().expect("a query has a task");
+        let handles: Vec<QueryHandle> = tasks.iter().map(|_| QueryHandle::default()).collect();
         let query = RunningQuery {
-            id: task.id.clone(),
+            id: first.id.clone(),
             sql: sql.to_string(),
             sink,
             sources,
-            group: task.consumer_group().to_string(),
-            handle: handle.clone(),
+            group: first.consumer_group().to_string(),
+            handles: handles.clone(),
         };
         let retry = RetryPolicy::from_properties(|k| self.property(k).map(str::to_string));
         self.queries.insert(query.id.clone(), query);
-        self.scheduler.add(Runnable::new(task, handle, retry));
+        for (index, (task, handle)) in tasks.into_iter().zip(handles).enumerate() {
+            self.scheduler
+                .add(Runnable::new(task, index, handle, retry));
+        }
+    }
+
+    /// How many tasks a persistent query runs as: on stream threads a
+    /// stateless query's partitions are split over as many tasks as there
+    /// are threads (and partitions); a stateful one keeps its state in one.
+    pub(crate) fn task_count(&self, stateful: bool, partitions: usize) -> usize {
+        if stateful {
+            1
+        } else {
+            self.scheduler.parallelism().min(partitions).max(1)
+        }
     }
 
     /// Runs persistent queries on `n` stream threads from now on (the ones
@@ -420,11 +446,11 @@ impl Engine {
                     ))
                 })?],
         };
-        for q in &targets {
+        for h in targets.iter().flat_map(|q| &q.handles) {
             if pause {
-                q.handle.pause();
+                h.pause();
             } else {
-                q.handle.resume();
+                h.resume();
             }
         }
         let verb = if pause { "Paused" } else { "Resumed" };

@@ -175,9 +175,15 @@ pub(crate) enum Step {
 }
 
 impl Runnable {
-    pub(crate) fn new(task: QueryTask, handle: QueryHandle, retry: RetryPolicy) -> Self {
+    /// The `index`-th task of its query.
+    pub(crate) fn new(
+        task: QueryTask,
+        index: usize,
+        handle: QueryHandle,
+        retry: RetryPolicy,
+    ) -> Self {
         Runnable {
-            id: task.id.clone(),
+            id: task_key(&task.id, index),
             task,
             handle,
             retry,
@@ -264,6 +270,44 @@ impl Runnable {
     pub(crate) fn mark_idle(&self, epoch: u64) {
         self.handle.lock().idle_epoch = epoch;
     }
+}
+
+/// A task's key in a scheduler: its query's id and its index.
+pub(crate) fn task_key(query_id: &str, index: usize) -> String {
+    format!("{query_id}/{index}")
+}
+
+/// Whether scheduler key `key` is a task of query `query_id`.
+pub(crate) fn is_task_of(key: &str, query_id: &str) -> bool {
+    key.strip_prefix(query_id)
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// The status of a query run as several tasks, one by one merged: ERROR if
+/// any task failed, PAUSED if all are paused, RUNNING otherwise; counters
+/// summed; errors of every task, oldest first.
+pub fn merged_status(handles: &[QueryHandle]) -> QueryStatus {
+    let statuses: Vec<QueryStatus> = handles.iter().map(QueryHandle::status).collect();
+    let state = if statuses.iter().any(|s| s.state == QueryState::Error) {
+        QueryState::Error
+    } else if !statuses.is_empty() && statuses.iter().all(|s| s.state == QueryState::Paused) {
+        QueryState::Paused
+    } else {
+        QueryState::Running
+    };
+    let mut merged = QueryStatus {
+        state,
+        ..QueryStatus::default()
+    };
+    for s in statuses {
+        merged.errors.extend(s.errors);
+        merged.retries = merged.retries.max(s.retries);
+        merged.records_in += s.records_in;
+        merged.records_out += s.records_out;
+        merged.state_bytes += s.state_bytes;
+    }
+    merged.errors.sort_by_key(|e| e.at_ms);
+    merged
 }
 
 fn now_ms() -> i64 {

@@ -51,6 +51,30 @@ impl Engine {
         Ok(task)
     }
 
+    /// The tasks of a persistent query writing through `sink` (a fresh sink
+    /// per task), as many as [`Engine::task_count`] says, each reading its
+    /// share of the partitions.
+    pub(crate) fn persistent_tasks(
+        &self,
+        id: &str,
+        plan: &QueryPlan,
+        sink: impl Fn() -> Result<TopicSink>,
+    ) -> Result<Vec<QueryTask>> {
+        let reset = self.offset_reset();
+        let output = || Ok::<_, EngineError>(QueryOutput::Topic(Box::new(sink()?)));
+        let first = self.task_for(id.to_string(), plan, output()?, reset)?;
+        let partitions = self.log.end_offsets(&plan.source().topic)?.len();
+        let n = self.task_count(first.is_stateful(), partitions);
+        let mut tasks = vec![first.with_share(0, n)];
+        for k in 1..n {
+            tasks.push(
+                self.task_for(id.to_string(), plan, output()?, reset)?
+                    .with_share(k, n),
+            );
+        }
+        Ok(tasks)
+    }
+
     pub(crate) fn create_as_select(
         &mut self,
         cas: &CreateAsSelect,
@@ -210,27 +234,25 @@ impl Engine {
             SourceKind::Table => "CTAS",
         };
         let id = self.new_query_id(&format!("{prefix}_{name}"));
-        let mut sink = TopicSink::new(&def, &self.registry)?;
         let computed_keys = match &plan {
             QueryPlan::Project(p) => p.repartitioned,
             QueryPlan::Aggregate(_) | QueryPlan::Join(_) => true,
         };
-        if computed_keys {
-            sink = sink.with_computed_keys();
-        }
-        let task = self.task_for(
-            id.clone(),
-            &plan,
-            QueryOutput::Topic(Box::new(sink)),
-            self.offset_reset(),
-        )?;
+        let tasks = self.persistent_tasks(&id, &plan, || {
+            let sink = TopicSink::new(&def, &self.registry)?;
+            Ok(if computed_keys {
+                sink.with_computed_keys()
+            } else {
+                sink
+            })
+        })?;
         // CREATE OR REPLACE: the old query makes way for the new one
         if cas.or_replace {
             self.stop_queries(|q| q.sink == name);
         }
         self.metastore.put_source(def);
         let sources = plan.sources().iter().map(|d| d.name.clone()).collect();
-        self.start_persistent(task, text, name, sources);
+        self.start_persistent(tasks, text, name, sources);
         Ok(StatementResult::QueryStarted {
             message: format!("Created query with ID {id}"),
             query_id: id,
@@ -301,16 +323,12 @@ impl Engine {
         }
         plan.columns = ordered;
         let id = self.new_query_id("INSERTQUERY");
-        let sink = TopicSink::new(&sink_def, &self.registry)?;
         let source_name = plan.source.name.clone();
         let plan = QueryPlan::Project(plan);
-        let task = self.task_for(
-            id.clone(),
-            &plan,
-            QueryOutput::Topic(Box::new(sink)),
-            self.offset_reset(),
-        )?;
-        self.start_persistent(task, text, target.to_string(), vec![source_name]);
+        let tasks = self.persistent_tasks(&id, &plan, || {
+            Ok(TopicSink::new(&sink_def, &self.registry)?)
+        })?;
+        self.start_persistent(tasks, text, target.to_string(), vec![source_name]);
         Ok(StatementResult::QueryStarted {
             message: format!("Created query with ID {id}"),
             query_id: id,

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use sluice_log::Log;
 
 use crate::error::{EngineError, Result};
-use crate::lifecycle::{Runnable, Step};
+use crate::lifecycle::{is_task_of, Runnable, Step};
 
 /// The longest a stream thread sleeps when all its tasks are caught up.
 const MAX_IDLE_WAIT: Duration = Duration::from_millis(20);
@@ -56,13 +56,21 @@ impl Scheduler {
         }
     }
 
-    /// Stops running query `id` and waits until its task is dropped.
-    pub(crate) fn remove(&mut self, id: &str) {
+    /// Stops every task of query `query_id` and waits until they are dropped.
+    pub(crate) fn remove(&mut self, query_id: &str) {
         match self {
             Scheduler::Inline(tasks) => {
-                tasks.remove(id);
+                tasks.retain(|key, _| !is_task_of(key, query_id));
             }
-            Scheduler::Threads(pool) => pool.remove(id),
+            Scheduler::Threads(pool) => pool.remove(query_id),
+        }
+    }
+
+    /// How many tasks can run at once (the stream threads; 1 inline).
+    pub(crate) fn parallelism(&self) -> usize {
+        match self {
+            Scheduler::Inline(_) => 1,
+            Scheduler::Threads(pool) => pool.threads.len(),
         }
     }
 
@@ -147,15 +155,20 @@ impl Pool {
         let _ = self.threads[t].0.send(Command::Add(Box::new(r)));
     }
 
-    fn remove(&mut self, id: &str) {
-        self.handles.remove(id);
-        if let Some(t) = self.placement.remove(id) {
+    fn remove(&mut self, query_id: &str) {
+        self.handles.retain(|key, _| !is_task_of(key, query_id));
+        let keys: Vec<String> = self
+            .placement
+            .keys()
+            .filter(|key| is_task_of(key, query_id))
+            .cloned()
+            .collect();
+        for key in keys {
+            let Some(t) = self.placement.remove(&key) else {
+                continue;
+            };
             let (ack, done) = mpsc::channel();
-            if self.threads[t]
-                .0
-                .send(Command::Remove(id.to_string(), ack))
-                .is_ok()
-            {
+            if self.threads[t].0.send(Command::Remove(key, ack)).is_ok() {
                 let _ = done.recv();
             }
         }

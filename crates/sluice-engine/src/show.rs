@@ -94,7 +94,7 @@ impl Engine {
                         vec![
                             q.id.clone(),
                             "PERSISTENT".to_string(),
-                            format!("{}:1", q.handle.state().name()),
+                            format!("{}:1", q.state().name()),
                             q.sink.clone(),
                             topic,
                             q.sql.clone(),
@@ -280,7 +280,7 @@ impl Engine {
                     q.sources.join(", "),
                     q.sink,
                     q.group,
-                    q.handle.state().name()
+                    q.state().name()
                 )))
             }
             Explain::Statement(stmt) => Ok(StatementResult::Text(format!(

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use sluice_engine::lifecycle::merged_status;
 use sluice_engine::log::{EmbeddedLog, Log, TopicSpec};
 use sluice_engine::{Engine, EngineConfig, QueryState, StatementResult};
 
@@ -63,10 +64,11 @@ fn a_failing_query_shows_error_is_retried_and_never_stalls_the_others() {
     let (id, a) = e
         .queries()
         .find(|q| q.sink == "A")
-        .map(|q| (q.id.clone(), q.handle.clone()))
+        .map(|q| (q.id.clone(), q.handles.clone()))
         .unwrap();
-    eventually("A to fail", || a.state() == QueryState::Error);
-    let status = a.status();
+    let a = || merged_status(&a);
+    eventually("A to fail", || a().state == QueryState::Error);
+    let status = a();
     assert!(status.retries >= 1);
     let why = &status.errors.last().unwrap().message;
     assert!(why.contains("'A' does not exist"), "{why}");
@@ -76,13 +78,13 @@ fn a_failing_query_shows_error_is_retried_and_never_stalls_the_others() {
     // it keeps failing while the cause lasts, and B keeps running
     insert(&mut e, 10, 12);
     eventually("B to take more rows", || records(&log, "B") == 12);
-    let retries = a.status().retries;
-    eventually("A to retry again", || a.status().retries > retries);
+    let retries = a().retries;
+    eventually("A to retry again", || a().retries > retries);
 
     // the cause is gone: A comes back and writes what it had not committed
     log.create_topic(&TopicSpec::new("A", 1)).unwrap();
     e.execute_sql(&format!("RESUME {id};")).unwrap();
-    eventually("A to run again", || a.state() == QueryState::Running);
+    eventually("A to run again", || a().state == QueryState::Running);
     eventually("A to catch up", || records(&log, "A") == 7);
     let shown = table(&e.execute_sql("SHOW QUERIES;").unwrap());
     assert!(shown.iter().all(|r| r[2] == "RUNNING:1"), "{shown:?}");
@@ -148,4 +150,28 @@ fn statements_never_wait_for_a_query_catching_up() {
     );
     e.run_until_idle().unwrap();
     assert_eq!(records(&log, "COPY"), 200_000);
+}
+
+#[test]
+fn a_stateless_query_splits_its_partitions_over_the_stream_threads() {
+    let (mut e, log) = engine();
+    e.execute_sql(
+        "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=4);
+         CREATE STREAM copy AS SELECT id, v * 2 AS v2 FROM src;
+         CREATE TABLE counts AS SELECT id, COUNT(*) AS n FROM src GROUP BY id;",
+    )
+    .unwrap();
+    let tasks: Vec<(String, usize)> = e
+        .queries()
+        .map(|q| (q.sink.clone(), q.handles.len()))
+        .collect();
+    // two stream threads: the copy as two tasks, the aggregate as one
+    assert!(tasks.contains(&("COPY".to_string(), 2)), "{tasks:?}");
+    assert!(tasks.contains(&("COUNTS".to_string(), 1)), "{tasks:?}");
+    insert(&mut e, 0, 200);
+    e.run_until_idle().unwrap();
+    assert_eq!(records(&log, "COPY"), 200, "each record once");
+    let copy = e.queries().find(|q| q.sink == "COPY").unwrap();
+    assert_eq!(copy.status().records_in, 200);
+    assert_eq!(copy.state(), QueryState::Running);
 }

@@ -144,6 +144,10 @@ pub struct QueryTask {
     plan: QueryPlan,
     /// Which partitions this process reads, as its consumer group decided.
     ownership: Ownership,
+    /// `(k, n)`: this task is the k-th of n tasks of its query and reads the
+    /// partitions `p` with `p % n == k` (of every source: a task is a group
+    /// of co-partitioned partitions, as in Kafka Streams).
+    share: Option<(usize, usize)>,
 }
 
 /// The part of a persistent query's input this process reads, when several
@@ -219,6 +223,7 @@ impl QueryTask {
             processing_log,
             plan: plan.clone(),
             ownership: Ownership::All,
+            share: None,
         })
     }
 
@@ -396,8 +401,23 @@ impl QueryTask {
         Ok(())
     }
 
-    /// Whether this process reads partition `p` of input `i` now.
+    /// Makes this task the k-th of n tasks of its query (see `share`).
+    pub fn with_share(mut self, k: usize, n: usize) -> Self {
+        self.share = (n > 1).then_some((k, n));
+        self
+    }
+
+    /// Whether the task keeps state between batches (it then runs as one
+    /// task reading every partition: its state is not split by key yet).
+    pub fn is_stateful(&self) -> bool {
+        self.operator.is_stateful()
+    }
+
+    /// Whether this task reads partition `p` of input `i` now.
     fn reads(&self, i: usize, p: usize) -> bool {
+        if self.share.is_some_and(|(k, n)| p % n != k) {
+            return false;
+        }
         match &self.ownership {
             Ownership::All => true,
             Ownership::Whole(owner) => *owner,

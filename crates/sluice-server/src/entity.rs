@@ -304,7 +304,7 @@ fn query_info(engine: &Engine, q: &RunningQuery) -> Value {
         .source(&q.sink)
         .map(|s| s.topic.clone())
         .unwrap_or_default();
-    let state = q.handle.state().name();
+    let state = q.state().name();
     json!({
         "queryString": q.sql, "sinks": [q.sink], "sinkKafkaTopics": [topic],
         "id": q.id, "statusCount": {state: 1}, "queryType": "PERSISTENT", "state": state,
@@ -372,7 +372,7 @@ fn source_description(engine: &Engine, def: &Arc<SourceDef>, extended: bool) -> 
 
 fn query_description(engine: &Engine, q: &RunningQuery, result: &StatementResult) -> Value {
     let sink = engine.metastore().source(&q.sink);
-    let status = q.handle.status();
+    let status = q.status();
     let errors: Vec<Value> = status
         .errors
         .iter()
