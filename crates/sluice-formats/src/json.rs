@@ -10,21 +10,31 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
+mod members;
+
 use crate::arrow_json::{append_json, append_object, JsonCell, JsonError};
 use crate::builder::{decode_batch, ColumnBuilder, Outcome};
 use crate::types::sql_type_name;
 use crate::{Codec, DecodedBatch, FormatError, Layout};
+use members::{Matched, Members};
 
 pub(crate) struct JsonCodec {
     layout: Layout,
     /// `STRUCT<...>` of the whole row, for "not an object" errors.
     row_type: String,
+    /// The columns by name, to read a wrapped row's members as they stream.
+    members: Members,
 }
 
 impl JsonCodec {
     pub(crate) fn new(layout: Layout) -> JsonCodec {
         let row_type = sql_type_name(&DataType::Struct(layout.schema.fields().clone()));
-        JsonCodec { layout, row_type }
+        let members = Members::new(layout.schema.fields().iter().map(|f| f.name().as_str()));
+        JsonCodec {
+            layout,
+            row_type,
+            members,
+        }
     }
 
     /// The column list being read and written.
@@ -38,9 +48,34 @@ impl JsonCodec {
         builders: &mut [ColumnBuilder],
         payload: Option<&[u8]>,
     ) -> Result<Outcome, String> {
+        self.decode_row_with(builders, payload, &mut Vec::new())
+    }
+
+    /// [`JsonCodec::decode_row`], reusing `slots` between rows.
+    fn decode_row_with(
+        &self,
+        builders: &mut [ColumnBuilder],
+        payload: Option<&[u8]>,
+        slots: &mut Vec<Matched>,
+    ) -> Result<Outcome, String> {
         let Some(bytes) = payload else {
             return Ok(Outcome::Null);
         };
+        // a wrapped row, read member by member (anything else, or anything
+        // wrong, takes the general path below)
+        if !self.layout.unwrapped && self.members.read(bytes, slots).is_some() {
+            let fields = self.layout.schema.fields();
+            for ((builder, field), slot) in
+                builders.iter_mut().zip(fields.iter()).zip(slots.drain(..))
+            {
+                match slot {
+                    Some((value, _)) => append_json(builder, &value)
+                        .map_err(|e| e.within(format!(".{}", field.name())).render())?,
+                    None => builder.append_null(),
+                }
+            }
+            return Ok(Outcome::Appended);
+        }
         let value: Value =
             serde_json::from_slice(bytes).map_err(|e| format!("Invalid JSON: {e}"))?;
         if value.is_null() {
@@ -64,8 +99,9 @@ impl JsonCodec {
 
 impl Codec for JsonCodec {
     fn decode(&self, payloads: &[Option<&[u8]>]) -> DecodedBatch {
+        let mut slots = Vec::new();
         decode_batch(&self.layout.schema, payloads.len(), |builders, i| {
-            self.decode_row(builders, payloads[i])
+            self.decode_row_with(builders, payloads[i], &mut slots)
         })
     }
 
