@@ -18,10 +18,11 @@ const earliest = { "auto.offset.reset": "earliest" };
   assert.strictEqual(created.status, 200, JSON.stringify(created));
   assert.strictEqual(created.data.rows[0].commandStatus.status, "SUCCESS");
 
+  // the processing log's stream is listed beside it, as in ksqlDB
   const streams = await client.listStreams();
   assert.deepStrictEqual(
-    streams.map((s) => [s.name, s.topic]),
-    [["CLICKS", "clicks"]]
+    streams.map((s) => [s.name, s.topic]).sort(),
+    [["CLICKS", "clicks"], ["KSQL_PROCESSING_LOG", "default_ksql_processing_log"]]
   );
 
   for (const [user, page] of [["ann", "home"], ["bo", "cart"], ["ann", "pay"]]) {

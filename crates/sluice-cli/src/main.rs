@@ -79,10 +79,16 @@ fn embedded_repl() -> ExitCode {
     let engine = match Engine::new(Arc::new(log), EngineConfig::default())
         .with_command_log(std::path::Path::new("sluice-data/command.log"))
     {
-        Ok(engine) => {
-            let threads = engine.stream_threads();
-            engine.with_stream_threads(threads)
-        }
+        Ok(engine) => match engine.with_processing_log_stream() {
+            Ok(engine) => {
+                let threads = engine.stream_threads();
+                engine.with_stream_threads(threads)
+            }
+            Err(e) => {
+                eprintln!("Error: processing log: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
         Err(e) => {
             eprintln!("Error: {e}");
             return ExitCode::FAILURE;
@@ -125,7 +131,9 @@ fn run_file(file: &PathBuf, data_dir: &PathBuf, in_memory: bool) -> Result<(), S
     } else {
         EmbeddedLog::open(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?
     };
-    let engine = Engine::new(Arc::new(log), EngineConfig::default());
+    let engine = Engine::new(Arc::new(log), EngineConfig::default())
+        .with_processing_log_stream()
+        .map_err(|e| format!("processing log: {e}"))?;
     let threads = engine.stream_threads();
     let mut engine = engine.with_stream_threads(threads);
     for text in sluice_engine_split(&sql) {

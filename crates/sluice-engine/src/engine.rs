@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use sluice_formats::{MemoryRegistry, SchemaRegistry};
 use sluice_log::Log;
+use sluice_planner::Catalog;
 use sluice_runtime::{OffsetReset, ProcessingLog, QueryTask};
 use sluice_sql::{ParsedStatement, Statement};
 
@@ -207,6 +208,64 @@ impl Engine {
         }
         self.replaying = false;
         self.command_log = Some(log);
+        Ok(self)
+    }
+
+    /// Writes the processing log to its topic, `<ksql.service.id>ksql_processing_log`
+    /// (`ksql.logging.processing.topic.name`), created when missing, and
+    /// declares the stream `KSQL_PROCESSING_LOG` over it
+    /// (`ksql.logging.processing.stream.name`) with ksqlDB's schema, so the
+    /// records queries could not process are a `SELECT` away. ksqlDB does this
+    /// when `ksql.logging.processing.stream.auto.create` is true; Sluice's
+    /// servers and REPL do by default (set it to false to skip). The stream is
+    /// not in the command log: every start declares it again.
+    pub fn with_processing_log_stream(mut self) -> Result<Self> {
+        if self
+            .property("ksql.logging.processing.stream.auto.create")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"))
+        {
+            return Ok(self);
+        }
+        let topic = self
+            .property("ksql.logging.processing.topic.name")
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{}ksql_processing_log", self.service_id()));
+        let stream = self
+            .property("ksql.logging.processing.stream.name")
+            .unwrap_or("KSQL_PROCESSING_LOG")
+            .to_string();
+        if !self.log.topic_exists(&topic)? {
+            let number = |key: &str| self.property(key).and_then(|v| v.trim().parse().ok());
+            let spec = sluice_log::TopicSpec::new(
+                &topic,
+                number("ksql.logging.processing.topic.partitions").unwrap_or(1),
+            )
+            .with_replicas(
+                number("ksql.logging.processing.topic.replication.factor").unwrap_or(1) as i16,
+            );
+            match self.log.create_topic(&spec) {
+                Ok(()) | Err(sluice_log::LogError::TopicExists(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if self.metastore.source(&stream.to_uppercase()).is_none() {
+            let ddl = format!(
+                "CREATE STREAM {stream} (LOGGER STRING, LEVEL STRING, `TIME` BIGINT, \
+                 MESSAGE STRUCT<`TYPE` INTEGER, \
+                 DESERIALIZATIONERROR STRUCT<TARGET STRING, ERRORMESSAGE STRING, RECORDB64 STRING, CAUSE ARRAY<STRING>, `TOPIC` STRING>, \
+                 RECORDPROCESSINGERROR STRUCT<ERRORMESSAGE STRING, RECORD STRING, CAUSE ARRAY<STRING>>, \
+                 PRODUCTIONERROR STRUCT<ERRORMESSAGE STRING>, \
+                 SERIALIZATIONERROR STRUCT<TARGET STRING, ERRORMESSAGE STRING, RECORD STRING, CAUSE ARRAY<STRING>, `TOPIC` STRING>, \
+                 KAFKASTREAMSTHREADERROR STRUCT<ERRORMESSAGE STRING, THREADNAME STRING, CAUSE ARRAY<STRING>>>) \
+                 WITH (KAFKA_TOPIC='{topic}', VALUE_FORMAT='JSON');"
+            );
+            // declared, not logged: it is declared again at every start
+            let was = std::mem::replace(&mut self.replaying, true);
+            let declared = self.execute_sql(&ddl);
+            self.replaying = was;
+            declared?;
+        }
+        self.processing_log.write_to(self.log.clone(), &topic);
         Ok(self)
     }
 

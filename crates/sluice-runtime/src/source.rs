@@ -48,6 +48,10 @@ pub struct Skipped {
     pub partition: i32,
     pub offset: i64,
     pub message: String,
+    /// `key` or `value` when that part could not be deserialized; `None`
+    /// for a record refused for another reason (its timestamp, a table
+    /// record without a key).
+    pub target: Option<&'static str>,
 }
 
 /// What one call to [`SourceReader::decode`] produced.
@@ -129,21 +133,22 @@ impl SourceReader {
         let mut tombstone = Vec::with_capacity(n);
         for (i, r) in records.iter().enumerate() {
             let reason = match (&k.status[i], &v.status[i]) {
-                (RowStatus::Error(e), _) => Some(format!(
-                    "Failed to deserialize key from topic: {}. {e}",
-                    r.topic
+                (RowStatus::Error(e), _) => Some((
+                    "key",
+                    format!("Failed to deserialize key from topic: {}. {e}", r.topic),
                 )),
-                (_, RowStatus::Error(e)) => Some(format!(
-                    "Failed to deserialize value from topic: {}. {e}",
-                    r.topic
+                (_, RowStatus::Error(e)) => Some((
+                    "value",
+                    format!("Failed to deserialize value from topic: {}. {e}", r.topic),
                 )),
                 _ => None,
             };
-            if let Some(message) = reason {
+            if let Some((target, message)) = reason {
                 skipped.push(Skipped {
                     partition: r.partition,
                     offset: r.offset,
                     message,
+                    target: Some(target),
                 });
                 keep.push(false);
                 tombstone.push(false);
@@ -160,6 +165,7 @@ impl SourceReader {
                     partition: r.partition,
                     offset: r.offset,
                     message: "Table record with a null key ignored".into(),
+                    target: None,
                 });
                 continue;
             }
@@ -227,6 +233,7 @@ impl SourceReader {
                         partition: records[i].partition,
                         offset: records[i].offset,
                         message: "Invalid timestamp: the timestamp column is null, negative or unparsable".into(),
+                        target: None,
                     });
                 }
             }

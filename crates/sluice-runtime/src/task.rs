@@ -504,6 +504,7 @@ impl QueryTask {
                         partition: s.partition,
                         offset: s.offset,
                         message: s.message,
+                        target: s.target,
                     });
                 }
                 slot.pending = Some(Pending::new(decoded.batch, next)?);

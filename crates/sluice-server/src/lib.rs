@@ -135,6 +135,9 @@ pub fn engine_for(config: &ServerConfig) -> Result<Backend, ServerError> {
         None => Ok(engine),
     }
     .map_err(|e| ServerError::Config(e.to_string()))?;
+    let engine = engine
+        .with_processing_log_stream()
+        .map_err(|e| ServerError::Config(format!("processing log: {e}")))?;
     // the queries the command log brought back, and every later one, run on
     // the stream threads
     let threads = engine.stream_threads();
