@@ -488,3 +488,126 @@ fn registry_state_survives_a_server_restart() {
         (200, r#"{"id":4}"#.into())
     );
 }
+
+/// A Prometheus text parser (the Prometheus project's Python client) reads
+/// `/metrics`; the series name the running query and its source topic.
+#[test]
+fn metrics_are_read_by_a_real_prometheus_parser() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, url) = start_server(dir.path());
+    let client = reqwest::blocking::Client::new();
+    let (status, body) = post(
+        &client,
+        &format!("{url}/ksql"),
+        json!({"ksql": "CREATE STREAM S (K STRING KEY, V INT) WITH (kafka_topic='s', value_format='JSON', partitions=2); \
+                        CREATE STREAM T AS SELECT * FROM S; \
+                        INSERT INTO S (K, V) VALUES ('a', 1); INSERT INTO S (K, V) VALUES ('b', 2);",
+               "streamsProperties": {"auto.offset.reset": "earliest"}}),
+    );
+    assert_eq!(status, 200, "{body}");
+    // the copy takes both records, then the figures settle
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let text = loop {
+        let text = client
+            .get(format!("{url}/metrics"))
+            .send()
+            .expect("GET /metrics")
+            .text()
+            .expect("body");
+        let consumed = text
+            .lines()
+            .any(|l| l.starts_with("sluice_topic_records_consumed_total{topic=\"s\"} 2"));
+        if consumed || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let python = common::python_with(
+        "import prometheus_client.openmetrics.parser",
+        "prometheus-client",
+    );
+    let script = "import sys\n\
+        from prometheus_client.openmetrics.parser import text_string_to_metric_families\n\
+        for family in text_string_to_metric_families(sys.stdin.read()):\n\
+        \x20   for s in family.samples:\n\
+        \x20       labels = ','.join(f'{k}={v}' for k, v in sorted(s.labels.items()))\n\
+        \x20       print(f'{s.name}|{labels}|{s.value}')\n";
+    let mut child = std::process::Command::new(python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the parser refused /metrics:\n{}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let samples = String::from_utf8_lossy(&out.stdout).to_string();
+    let query = samples
+        .lines()
+        .find_map(|l| l.strip_prefix("sluice_query_state|query_id="))
+        .and_then(|rest| rest.split(',').next())
+        .unwrap_or_else(|| panic!("a query state in\n{samples}"))
+        .to_string();
+    for expected in [
+        format!("sluice_query_records_consumed_total|query_id={query}|2"),
+        format!("sluice_query_records_produced_total|query_id={query}|2"),
+        format!("sluice_query_state|query_id={query},state=RUNNING|1"),
+        format!("sluice_query_lag|partition=0,query_id={query},topic=s|0"),
+        "sluice_topic_records_consumed_total|topic=s|2".to_string(),
+    ] {
+        assert!(
+            samples.lines().any(|l| l == expected),
+            "{expected} in\n{samples}"
+        );
+    }
+    // DESCRIBE EXTENDED shows the same figures in ksqlDB's shapes
+    let (status, body) = post(
+        &client,
+        &format!("{url}/ksql"),
+        json!({"ksql": "DESCRIBE S EXTENDED;"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let d: Value = serde_json::from_str(&body).unwrap();
+    let d = &d[0]["sourceDescription"];
+    let stats = d["statistics"].as_str().unwrap();
+    assert!(stats.contains("consumer-total-messages:"), "{stats}");
+    assert!(stats.contains("last-message:"), "{stats}");
+    assert!(d["errorStats"]
+        .as_str()
+        .unwrap()
+        .contains("consumer-failed-messages:"));
+    let summary = &d["queryOffsetSummaries"][0];
+    assert_eq!(
+        summary["groupId"],
+        format!("_confluent-ksql-default_query_{query}")
+    );
+    let offsets = summary["topicSummaries"][0]["offsets"].as_array().unwrap();
+    let committed: i64 = offsets
+        .iter()
+        .map(|o| o["consumerOffset"].as_i64().unwrap())
+        .sum();
+    let ends: i64 = offsets
+        .iter()
+        .map(|o| o["logEndOffset"].as_i64().unwrap())
+        .sum();
+    assert_eq!((committed, ends), (2, 2), "{summary}");
+    // the health check asks the log for real
+    let health: Value = client
+        .get(format!("{url}/healthcheck"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(health["isHealthy"], true, "{health}");
+    assert_eq!(health["details"]["kafka"]["isHealthy"], true, "{health}");
+}

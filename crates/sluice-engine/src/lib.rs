@@ -10,6 +10,7 @@ mod engine;
 mod error;
 pub mod lifecycle;
 pub mod metastore;
+pub mod metrics;
 mod print;
 mod properties;
 mod pull;

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use sluice_log::Log;
-use sluice_runtime::QueryTask;
+use sluice_runtime::{QueryTask, TopicCounters};
 
 use crate::error::EngineError;
 
@@ -60,11 +60,34 @@ pub struct QueryStatus {
     /// Bytes its operators hold in state (0 for stateless queries), as of
     /// its last poll.
     pub state_bytes: usize,
+    /// What it read from each source topic.
+    pub topics: Vec<(String, TopicCounters)>,
+    /// Input records per second, over the last few seconds.
+    pub records_per_sec: f64,
+    /// (epoch ms, records_in) at the start of the rate's window.
+    rate_window: Option<(i64, u64)>,
     /// When the next attempt of a failed query runs.
     next_retry: Option<Instant>,
     /// The wait generation at the start of the last poll that found nothing to
     /// do (see [`crate::scheduler`]'s `wait_until_idle`).
     pub(crate) idle_epoch: u64,
+}
+
+impl QueryStatus {
+    /// Moves the input rate on: records read over the window, which restarts
+    /// every five seconds.
+    fn update_rate(&mut self, now_ms: i64) {
+        const WINDOW_MS: i64 = 5_000;
+        match self.rate_window {
+            Some((since, from)) if now_ms - since >= WINDOW_MS => {
+                let secs = (now_ms - since) as f64 / 1000.0;
+                self.records_per_sec = (self.records_in - from) as f64 / secs;
+                self.rate_window = Some((now_ms, self.records_in));
+            }
+            Some(_) => {}
+            None => self.rate_window = Some((now_ms, self.records_in)),
+        }
+    }
 }
 
 /// The handle the engine keeps on a running query's status; the task's
@@ -229,7 +252,9 @@ impl Runnable {
                 s.records_out += progress.produced as u64;
                 if progress.consumed > 0 {
                     s.state_bytes = self.task.state_bytes();
+                    s.topics = self.task.topic_counters();
                 }
+                s.update_rate(now_ms());
                 Step::Ran(progress.consumed + progress.processed)
             }
             Err(e) => {
@@ -300,6 +325,17 @@ pub fn merged_status(handles: &[QueryHandle]) -> QueryStatus {
         ..QueryStatus::default()
     };
     for s in statuses {
+        merged.records_per_sec += s.records_per_sec;
+        for (topic, c) in s.topics {
+            match merged.topics.iter_mut().find(|(t, _)| *t == topic) {
+                Some((_, m)) => {
+                    m.records += c.records;
+                    m.bytes += c.bytes;
+                    m.last_read_ms = m.last_read_ms.max(c.last_read_ms);
+                }
+                None => merged.topics.push((topic, c)),
+            }
+        }
         merged.errors.extend(s.errors);
         merged.retries = merged.retries.max(s.retries);
         merged.records_in += s.records_in;

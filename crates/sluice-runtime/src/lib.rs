@@ -16,4 +16,4 @@ pub mod windowed;
 
 pub use error::RuntimeError;
 pub use processing_log::{ProcessingLog, ProcessingLogEntry};
-pub use task::{OffsetReset, Progress, QueryOutput, QueryTask};
+pub use task::{OffsetReset, Progress, QueryOutput, QueryTask, TopicCounters};

@@ -117,6 +117,17 @@ struct Input {
     /// Per partition: what was read and not processed yet, and where the
     /// replay of a restarted stateful query ends (see [`Slot`]).
     slots: Vec<Slot>,
+    /// What this task read from the topic so far.
+    counters: TopicCounters,
+}
+
+/// What a task read from one of its source topics (ksqlDB's consumer metrics).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TopicCounters {
+    pub records: u64,
+    pub bytes: u64,
+    /// Wall-clock epoch milliseconds of the last read that found records.
+    pub last_read_ms: i64,
 }
 
 impl Input {
@@ -207,6 +218,7 @@ impl QueryTask {
                 reader,
                 positions: Vec::new(),
                 slots: Vec::new(),
+                counters: TopicCounters::default(),
             })
             .collect();
         Ok(QueryTask {
@@ -401,6 +413,14 @@ impl QueryTask {
         Ok(())
     }
 
+    /// What the task read from each of its source topics so far.
+    pub fn topic_counters(&self) -> Vec<(String, TopicCounters)> {
+        self.inputs
+            .iter()
+            .map(|i| (i.topic.clone(), i.counters.clone()))
+            .collect()
+    }
+
     /// Makes this task the k-th of n tasks of its query (see `share`).
     pub fn with_share(mut self, k: usize, n: usize) -> Self {
         self.share = (n > 1).then_some((k, n));
@@ -495,6 +515,17 @@ impl QueryTask {
                 let next = last.offset + 1;
                 let replaying = records[0].offset < slot.replay_until;
                 progress.consumed += records.len();
+                input.counters.records += records.len() as u64;
+                input.counters.bytes += records
+                    .iter()
+                    .map(|r| {
+                        r.record.key.as_ref().map_or(0, Vec::len)
+                            + r.record.value.as_ref().map_or(0, Vec::len)
+                    })
+                    .sum::<usize>() as u64;
+                input.counters.last_read_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64);
                 let decoded = input.reader.decode(&records)?;
                 // bad records were logged when first read
                 for s in decoded.skipped.into_iter().filter(|_| !replaying) {

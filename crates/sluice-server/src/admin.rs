@@ -25,19 +25,36 @@ pub async fn info(State(state): State<AppState>, headers: HeaderMap) -> Response
     )
 }
 
+/// ksqlDB's health check: the engine answers (its metastore) and the log
+/// backend lists its topics within five seconds (`kafka`: on the embedded log,
+/// the data dir).
 pub async fn healthcheck(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let engine_ok = state.engine().is_ok();
-    json_response(
-        &headers,
-        &json!({
-            "isHealthy": engine_ok,
-            "details": {
-                "metastore": {"isHealthy": engine_ok},
-                "kafka": {"isHealthy": true},
-                "commandRunner": {"isHealthy": true},
-            },
-        }),
-    )
+    let log = state.engine().ok().map(|e| e.log().clone());
+    let engine_ok = log.is_some();
+    let log_ok = match log {
+        Some(log) => {
+            let listed = tokio::task::spawn_blocking(move || log.list_topics().is_ok());
+            matches!(
+                tokio::time::timeout(std::time::Duration::from_secs(5), listed).await,
+                Ok(Ok(true))
+            )
+        }
+        None => false,
+    };
+    let healthy = engine_ok && log_ok;
+    let body = json!({
+        "isHealthy": healthy,
+        "details": {
+            "metastore": {"isHealthy": engine_ok},
+            "kafka": {"isHealthy": log_ok},
+            "commandRunner": {"isHealthy": engine_ok},
+        },
+    });
+    let mut response = json_response(&headers, &body);
+    if !healthy {
+        *response.status_mut() = axum::http::StatusCode::SERVICE_UNAVAILABLE;
+    }
+    response
 }
 
 pub async fn statuses(State(state): State<AppState>, headers: HeaderMap) -> Response {

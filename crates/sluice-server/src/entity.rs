@@ -348,6 +348,20 @@ fn source_description(engine: &Engine, def: &Arc<SourceDef>, extended: bool) -> 
         .describe_topic(&def.topic)
         .map(|d| d.partitions.len())
         .unwrap_or(0);
+    let (statistics, error_stats) = if extended {
+        engine.source_statistics(&def.name)
+    } else {
+        (String::new(), String::new())
+    };
+    let offsets: Vec<Value> = if extended {
+        engine
+            .queries()
+            .filter(|q| q.sources.contains(&def.name))
+            .map(|q| offset_summary(engine, q))
+            .collect()
+    } else {
+        Vec::new()
+    };
     json!({
         "name": def.name,
         "windowType": def.window.as_ref().map(|w| w.kind.name()),
@@ -356,8 +370,8 @@ fn source_description(engine: &Engine, def: &Arc<SourceDef>, extended: bool) -> 
         "fields": fields(def),
         "type": kind_name(def.kind),
         "timestamp": def.timestamp.as_ref().map(|t| t.column.clone()).unwrap_or_default(),
-        "statistics": "",
-        "errorStats": "",
+        "statistics": statistics,
+        "errorStats": error_stats,
         "extended": extended,
         "keyFormat": def.key_format.name,
         "valueFormat": def.value_format.name,
@@ -365,9 +379,35 @@ fn source_description(engine: &Engine, def: &Arc<SourceDef>, extended: bool) -> 
         "partitions": partitions,
         "replication": 1,
         "statement": def.sql,
-        "queryOffsetSummaries": [],
+        "queryOffsetSummaries": offsets,
         "sourceConstraints": [],
     })
+}
+
+/// ksqlDB's `QueryOffsetSummary` of a query: its group, and per source topic
+/// and partition the log's start and end and the committed offset.
+fn offset_summary(engine: &Engine, q: &RunningQuery) -> Value {
+    let topics: Vec<Value> = engine
+        .query_offsets(q)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| {
+            let offsets: Vec<Value> = t
+                .partitions
+                .iter()
+                .map(|p| {
+                    json!({
+                        "partition": p.partition,
+                        "logStartOffset": p.log_start,
+                        "logEndOffset": p.log_end,
+                        "consumerOffset": p.consumer.unwrap_or(0),
+                    })
+                })
+                .collect();
+            json!({"kafkaTopic": t.topic, "offsets": offsets})
+        })
+        .collect();
+    json!({"groupId": q.group, "topicSummaries": topics})
 }
 
 fn query_description(engine: &Engine, q: &RunningQuery, result: &StatementResult) -> Value {

@@ -21,6 +21,7 @@ pub mod error;
 pub mod http;
 pub mod inserts;
 pub mod ksql;
+pub mod metrics;
 pub mod print;
 pub mod query;
 pub mod schema;
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/status", get(admin::statuses))
         .route("/status/{kind}/{entity}/{action}", get(admin::status))
         .route("/clusterStatus", get(admin::cluster_status))
+        .route("/metrics", get(metrics::metrics))
         .route("/ws/query", get(ws::ws_query))
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)

@@ -51,6 +51,16 @@ pub fn run_case_dir_with(dir: &str, extra: &[String]) -> (String, serde_json::Va
 /// A Python venv with Confluent's `confluent-kafka` client (schema registry and
 /// Avro extras), created once under the user's cache; its interpreter.
 pub fn install_confluent_kafka() -> std::path::PathBuf {
+    python_with(
+        "import confluent_kafka.schema_registry, confluent_kafka.schema_registry.avro, fastavro",
+        "confluent-kafka[avro,schemaregistry]",
+    )
+}
+
+/// The project's Python venv under the user's cache (created once), with
+/// `package` installed from PyPI unless `imports` already runs; its
+/// interpreter.
+pub fn python_with(imports: &str, package: &str) -> std::path::PathBuf {
     let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
     let venv = home
         .unwrap_or_else(std::env::temp_dir)
@@ -58,45 +68,52 @@ pub fn install_confluent_kafka() -> std::path::PathBuf {
     let python = venv.join("bin/python");
     let ready = |python: &std::path::Path| {
         Command::new(python)
-            .args([
-                "-c",
-                "import confluent_kafka.schema_registry, confluent_kafka.schema_registry.avro, fastavro",
-            ])
+            .args(["-c", imports])
             .output()
             .is_ok_and(|o| o.status.success())
     };
-    if !ready(&python) {
+    if ready(&python) {
+        return python;
+    }
+    // one installer at a time: several test binaries may want the venv
+    std::fs::create_dir_all(venv.parent().expect("a parent")).expect("the cache directory");
+    let lock = std::fs::File::create(venv.with_extension("lock")).expect("the venv lock");
+    lock.lock().expect("locking the venv");
+    if ready(&python) {
+        return python;
+    }
+    if !python.exists() {
         let out = Command::new("python3")
             .args(["-m", "venv"])
             .arg(&venv)
             .output()
-            .expect("python3 is needed to run the third-party schema registry client");
+            .expect("python3 is needed for the third-party clients");
         assert!(
             out.status.success(),
             "python3 -m venv failed (is python3-venv installed?):\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let out = Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "confluent-kafka[avro,schemaregistry]",
-            ])
-            .output()
-            .expect("pip");
-        assert!(
-            out.status.success(),
-            "pip install confluent-kafka failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(
-            ready(&python),
-            "confluent-kafka does not import after installing it"
-        );
     }
+    let out = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            package,
+        ])
+        .output()
+        .expect("pip");
+    assert!(
+        out.status.success(),
+        "pip install {package} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        ready(&python),
+        "{package} does not import after installing it"
+    );
     python
 }
 

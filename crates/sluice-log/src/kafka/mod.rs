@@ -110,6 +110,11 @@ impl KafkaLog {
         if !settings.contains_key("linger.ms") {
             producer_config.set("linger.ms", "1");
         }
+        // the Java client's default since Kafka 3.0: a retried batch is never
+        // written twice nor reordered behind a later one
+        if !settings.contains_key("enable.idempotence") {
+            producer_config.set("enable.idempotence", "true");
+        }
         let producer = producer_config
             .create_with_context(DeliveryContext)
             .map_err(|e| create_error("producer", e))?;
