@@ -8,6 +8,7 @@ pub mod command_log;
 mod ddl;
 mod engine;
 mod error;
+mod inserts;
 pub mod lifecycle;
 pub mod metastore;
 pub mod metrics;
@@ -24,6 +25,7 @@ mod topics;
 
 pub use engine::{Engine, EngineConfig, RunningQuery};
 pub use error::EngineError;
+pub use inserts::Inserter;
 pub use lifecycle::{QueryHandle, QueryState, QueryStatus};
 pub use print::PrintCursor;
 pub use push::PushQuery;

@@ -1,107 +1,28 @@
 //! `POST /inserts-stream`: a first line `{"target": "NAME"}`, then one JSON object
-//! per line (column → value). Each row is inserted through the engine as an
-//! `INSERT INTO ... VALUES` statement and acknowledged with `{"status":"ok","seq":N}`
-//! or `{"status":"error","seq":N,"error_code":...,"message":...}`.
+//! per line (column → value). Rows are converted and appended in batches (all
+//! the complete lines at hand, up to [`BATCH`]) through the engine's
+//! [`Inserter`], without holding the engine, and each is acknowledged with
+//! `{"status":"ok","seq":N}` once stored, or
+//! `{"status":"error","seq":N,"error_code":...,"message":...}`, in order.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
-use arrow::datatypes::DataType;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde_json::{json, Map, Value};
-use sluice_planner::Catalog;
+use sluice_engine::Inserter;
 use tokio::sync::mpsc;
 
 use crate::error::{codes, ApiError};
 use crate::http::{wants_json_array, JSON, KSQLAPI_DELIMITED};
-use crate::ksql::{run_statements, RequestContext};
 use crate::state::{with_engine, AppState};
 
-/// `'it''s'`
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// A JSON value as a SQL literal of the column's type.
-fn literal(v: &Value, ty: &DataType) -> Result<String, String> {
-    Ok(match (v, ty) {
-        (Value::Null, _) => "NULL".into(),
-        (Value::Bool(b), _) => if *b { "TRUE" } else { "FALSE" }.into(),
-        (Value::Number(n), _) => n.to_string(),
-        (Value::String(s), _) => quote(s),
-        (Value::Array(items), DataType::List(f) | DataType::LargeList(f)) => format!(
-            "ARRAY[{}]",
-            items
-                .iter()
-                .map(|i| literal(i, f.data_type()))
-                .collect::<Result<Vec<_>, _>>()?
-                .join(", ")
-        ),
-        (Value::Object(m), DataType::Struct(fields)) => {
-            let mut parts = Vec::new();
-            for (k, val) in m {
-                let f = fields
-                    .iter()
-                    .find(|f| f.name() == k)
-                    .or_else(|| fields.iter().find(|f| f.name().eq_ignore_ascii_case(k)))
-                    .ok_or_else(|| format!("Unknown struct field: {k}"))?;
-                parts.push(format!(
-                    "`{}` := {}",
-                    f.name(),
-                    literal(val, f.data_type())?
-                ));
-            }
-            format!("STRUCT({})", parts.join(", "))
-        }
-        (Value::Object(m), DataType::Map(entries, _)) => {
-            let value_ty = match entries.data_type() {
-                DataType::Struct(kv) if kv.len() == 2 => kv[1].data_type().clone(),
-                _ => DataType::Utf8,
-            };
-            let parts = m
-                .iter()
-                .map(|(k, val)| Ok(format!("{} := {}", quote(k), literal(val, &value_ty)?)))
-                .collect::<Result<Vec<_>, String>>()?;
-            format!("MAP({})", parts.join(", "))
-        }
-        (other, ty) => return Err(format!("Cannot convert {other} to {ty}")),
-    })
-}
-
-/// The `INSERT INTO` statement for one row of the stream.
-fn insert_sql(
-    engine: &sluice_engine::Engine,
-    target: &str,
-    row: &Map<String, Value>,
-) -> Result<String, String> {
-    let def = engine
-        .metastore()
-        .source(target)
-        .ok_or_else(|| format!("Cannot insert values into an unknown stream/table: {target}"))?;
-    let (mut cols, mut vals) = (Vec::new(), Vec::new());
-    for (k, v) in row {
-        let (name, ty) = if k.eq_ignore_ascii_case("ROWTIME") {
-            ("ROWTIME".to_string(), DataType::Int64)
-        } else {
-            let c = def
-                .column(k)
-                .or_else(|| def.columns.iter().find(|c| c.name.eq_ignore_ascii_case(k)))
-                .ok_or_else(|| format!("Unknown column: {k}"))?;
-            (c.name.clone(), c.ty.clone())
-        };
-        cols.push(format!("`{}`", name.replace('`', "``")));
-        vals.push(literal(v, &ty)?);
-    }
-    Ok(format!(
-        "INSERT INTO `{}` ({}) VALUES ({});",
-        def.name,
-        cols.join(", "),
-        vals.join(", ")
-    ))
-}
+/// The most rows appended in one write.
+const BATCH: usize = 10_000;
 
 fn ack(seq: u64, result: Result<(), (u32, String)>) -> String {
     let v = match result {
@@ -113,43 +34,78 @@ fn ack(seq: u64, result: Result<(), (u32, String)>) -> String {
     format!("{v}\n")
 }
 
-/// Insert one line; `target` is set by the first line.
-async fn insert_line(
-    state: &AppState,
-    target: &mut Option<String>,
-    line: &str,
-) -> Result<(), (u32, String)> {
+/// One line as a row object.
+fn row_of(line: &[u8]) -> Result<Map<String, Value>, (u32, String)> {
     let bad = |m: String| (codes::BAD_REQUEST, m);
-    let value: Value = serde_json::from_str(line).map_err(|e| bad(format!("Invalid JSON: {e}")))?;
-    let Value::Object(row) = value else {
-        return Err(bad("Each line must be a JSON object".into()));
-    };
-    let Some(t) = target.clone() else {
-        let t = row
-            .get("target")
-            .and_then(Value::as_str)
-            .ok_or_else(|| bad("The first line must be {\"target\": \"STREAM_NAME\"}".into()))?;
-        *target = Some(t.to_string());
-        return Ok(());
-    };
-    if state.headless {
-        return Err((
-            codes::FORBIDDEN,
-            ApiError::Headless {
-                statement: String::new(),
-            }
-            .to_string(),
-        ));
+    match serde_json::from_slice(line) {
+        Ok(Value::Object(row)) => Ok(row),
+        Ok(_) => Err(bad("Each line must be a JSON object".into())),
+        Err(e) => Err(bad(format!("Invalid JSON: {e}"))),
     }
-    with_engine(state, move |shared, engine| {
-        let sql = insert_sql(engine, &t, &row).map_err(ApiError::BadRequest)?;
-        run_statements(engine, &sql, &mut RequestContext::default(), shared).map(|_| ())
+}
+
+/// The inserter the first line names.
+async fn open(state: &AppState, line: &[u8]) -> Result<Arc<Inserter>, (u32, String)> {
+    let row = row_of(line)?;
+    let target = row
+        .get("target")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            (
+                codes::BAD_REQUEST,
+                "The first line must be {\"target\": \"STREAM_NAME\"}".to_string(),
+            )
+        })?
+        .to_string();
+    if state.headless {
+        let refused = ApiError::Headless {
+            statement: String::new(),
+        };
+        return Err((codes::FORBIDDEN, refused.to_string()));
+    }
+    with_engine(state, move |_, engine| {
+        engine
+            .inserter(&target)
+            .map(Arc::new)
+            .map_err(|e| ApiError::BadRequest(e.to_string()))
     })
     .await
-    .map_err(|e| {
-        let code = e.code();
-        (code, e.to_string())
-    })
+    .map_err(|e| (e.code(), e.to_string()))
+}
+
+/// Appends the rows of `lines` (in order) and acknowledges each (the acks
+/// of a batch travel together).
+async fn insert_batch(
+    inserter: &Arc<Inserter>,
+    lines: Vec<Vec<u8>>,
+    seq: &mut u64,
+    tx: &mpsc::Sender<Vec<String>>,
+) -> bool {
+    let parsed: Vec<Result<Map<String, Value>, (u32, String)>> =
+        lines.iter().map(|l| row_of(l)).collect();
+    let rows: Vec<Map<String, Value>> = parsed
+        .iter()
+        .filter_map(|r| r.as_ref().ok().cloned())
+        .collect();
+    let inserter = inserter.clone();
+    let stored = tokio::task::spawn_blocking(move || inserter.insert(&rows))
+        .await
+        .unwrap_or_default();
+    let mut stored = stored.into_iter();
+    let mut acks = Vec::with_capacity(parsed.len());
+    for row in parsed {
+        let result = match row {
+            Ok(_) => match stored.next() {
+                Some(Ok(())) => Ok(()),
+                Some(Err(why)) => Err((codes::BAD_REQUEST, why)),
+                None => Err((codes::SERVER_ERROR, "the insert was not carried out".into())),
+            },
+            Err(e) => Err(e),
+        };
+        acks.push(ack(*seq, result));
+        *seq += 1;
+    }
+    tx.send(acks).await.is_ok()
 }
 
 /// Lines of the request body as they arrive, acked in order: one ack per line
@@ -158,11 +114,11 @@ async fn insert_line(
 pub async fn inserts_stream(State(state): State<AppState>, req: Request) -> Response {
     let json = wants_json_array(req.headers());
     let limit = state.config.max_request_bytes;
-    let (tx, rx) = mpsc::channel::<String>(64);
+    let (tx, rx) = mpsc::channel::<Vec<String>>(64);
     let mut body = req.into_body().into_data_stream();
     tokio::spawn(async move {
         let mut buf: Vec<u8> = Vec::new();
-        let mut target = None;
+        let mut inserter: Option<Arc<Inserter>> = None;
         let mut seq = 0u64;
         loop {
             let chunk = body.next().await;
@@ -173,35 +129,45 @@ pub async fn inserts_stream(State(state): State<AppState>, req: Request) -> Resp
             if done && !buf.is_empty() && buf.last() != Some(&b'\n') {
                 buf.push(b'\n');
             }
-            while let Some(at) = buf.iter().position(|&b| b == b'\n') {
-                let line: Vec<u8> = buf.drain(..=at).collect();
-                let line = String::from_utf8_lossy(&line).trim().to_string();
-                if line.is_empty() {
-                    continue;
+            let mut lines: Vec<Vec<u8>> = Vec::new();
+            let mut start = 0;
+            while let Some(at) = buf[start..].iter().position(|&b| b == b'\n') {
+                let line = buf[start..start + at].trim_ascii();
+                if !line.is_empty() {
+                    lines.push(line.to_vec());
                 }
-                let first = target.is_none();
-                let result = insert_line(&state, &mut target, &line).await;
-                if first && result.is_ok() {
-                    continue;
+                start += at + 1;
+            }
+            buf.drain(..start);
+            let mut lines = lines.into_iter().peekable();
+            if inserter.is_none() {
+                if let Some(first) = lines.next() {
+                    match open(&state, &first).await {
+                        Ok(i) => inserter = Some(i),
+                        Err(e) => {
+                            let _ = tx.send(vec![ack(seq, Err(e))]).await;
+                            return;
+                        }
+                    }
                 }
-                let failed_target = first && result.is_err();
-                if tx.send(ack(seq, result)).await.is_err() {
-                    return;
-                }
-                seq += 1;
-                if failed_target {
-                    return;
+            }
+            if let Some(inserter) = &inserter {
+                while lines.peek().is_some() {
+                    let batch: Vec<Vec<u8>> = lines.by_ref().take(BATCH).collect();
+                    if !insert_batch(inserter, batch, &mut seq, &tx).await {
+                        return;
+                    }
                 }
             }
             if buf.len() > limit {
                 let _ = tx
-                    .send(ack(
+                    .send(vec![ack(
                         seq,
                         Err((
                             codes::PAYLOAD_TOO_LARGE,
                             format!("A row is longer than {limit} bytes"),
                         )),
-                    ))
+                    )])
                     .await;
                 return;
             }
@@ -216,16 +182,26 @@ pub async fn inserts_stream(State(state): State<AppState>, req: Request) -> Resp
             if closed {
                 return None;
             }
-            let (piece, closed) = match rx.recv().await {
-                Some(ack) if !json => (ack, false),
-                Some(ack) => {
-                    let sep = if n == 0 { "[" } else { "," };
-                    (format!("{sep}{}", ack.trim_end()), false)
+            let (piece, sent, closed) = match rx.recv().await {
+                Some(batch) if !json => {
+                    let sent = batch.len() as u64;
+                    (batch.concat(), sent, false)
                 }
-                None if json => ((if n == 0 { "[]" } else { "]" }).to_string(), true),
+                Some(batch) => {
+                    let mut piece = String::new();
+                    for (i, a) in batch.iter().enumerate() {
+                        piece.push_str(if n + i as u64 == 0 { "[" } else { "," });
+                        piece.push_str(a.trim_end());
+                    }
+                    (piece, batch.len() as u64, false)
+                }
+                None if json => ((if n == 0 { "[]" } else { "]" }).to_string(), 0, true),
                 None => return None,
             };
-            Some((Ok::<_, Infallible>(Bytes::from(piece)), (rx, n + 1, closed)))
+            Some((
+                Ok::<_, Infallible>(Bytes::from(piece)),
+                (rx, n + sent, closed),
+            ))
         });
     let content_type = if json { JSON } else { KSQLAPI_DELIMITED };
     (

@@ -347,6 +347,11 @@ impl Server {
                         Ok(())
                     }
                     None => {
+                        // small streamed pieces (acks, rows) go out at once,
+                        // not after the peer's delayed ACK
+                        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                            let _ = tcp.set_nodelay(true);
+                        });
                         axum::serve(listener, app)
                             .with_graceful_shutdown(stopped)
                             .await

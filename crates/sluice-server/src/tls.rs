@@ -58,7 +58,10 @@ pub async fn serve(
         let tcp = tokio::select! {
             _ = &mut stopped => return,
             accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => tcp,
+                Ok((tcp, _)) => {
+                    let _ = tcp.set_nodelay(true);
+                    tcp
+                }
                 Err(_) => continue,
             },
         };

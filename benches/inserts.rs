@@ -1,0 +1,119 @@
+//! `/inserts-stream` throughput: rows of the bids shape sent over loopback to
+//! `sluice server` (release binary, embedded log in a fresh data dir), every one acknowledged
+//! (`{"status":"ok","seq":n}` once stored), against a baseline in the same
+//! run: the same JSON rows appended to an in-memory log in the bench's own
+//! process (parse, encode, append: no HTTP, no acknowledgements).
+//!
+//! Run: `cargo bench --bench inserts` (`SLUICE_BENCH_EVENTS`, default 500,000).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use serde_json::{json, Value};
+use sluice_engine::log::{EmbeddedLog, Log, Record, TopicSpec};
+
+fn rows(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            json!({
+                "AUCTION": 1000 + (i % 997),
+                "BIDDER": 5000 + (i % 7919),
+                "PRICE": 100 + (i * 37) % 100_000,
+                "CHANNEL": if i % 3 == 0 { "web" } else { "mobile" },
+                "URL": format!("https://bid.example/{}", i % 101),
+                "EXTRA": "xxxxxxxxxxxxxxxxxxxx",
+            })
+            .to_string()
+        })
+        .collect()
+}
+
+/// Parse each row and append it re-encoded: the least a server must do.
+fn baseline(rows: &[String]) -> f64 {
+    let log = EmbeddedLog::in_memory();
+    log.create_topic(&TopicSpec::new("bids", 1)).expect("topic");
+    let start = Instant::now();
+    for chunk in rows.chunks(10_000) {
+        let records = chunk
+            .iter()
+            .map(|r| {
+                let v: Value = serde_json::from_str(r).expect("json");
+                let bytes = serde_json::to_vec(&v).expect("encode");
+                (None, Record::new(None, Some(bytes), 0))
+            })
+            .collect();
+        log.produce("bids", records).expect("append");
+    }
+    rows.len() as f64 / start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let n = common::env_usize("SLUICE_BENCH_EVENTS", 500_000);
+    let rows = rows(n);
+    let base = baseline(&rows);
+
+    let data = tempfile::tempdir().expect("a data dir");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["server", "--listeners", "http://127.0.0.1:0"])
+        .args(["--set", "schema.registry.listeners=none"])
+        .arg("--data-dir")
+        .arg(data.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start sluice server");
+    let mut lines = BufReader::new(server.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    lines.read_line(&mut first).expect("first line");
+    let url = first
+        .trim()
+        .strip_prefix("Sluice server listening on ")
+        .expect("the listening line")
+        .to_string();
+    std::thread::spawn(move || for _ in lines.lines() {});
+    let client = reqwest::blocking::Client::builder()
+        .timeout(None)
+        .build()
+        .expect("client");
+    let created = client
+        .post(format!("{url}/ksql"))
+        .body(json!({"ksql": "CREATE STREAM bids (auction BIGINT, bidder BIGINT, price DOUBLE, channel STRING, url STRING, extra STRING) WITH (kafka_topic='bids', value_format='JSON', partitions=1);"}).to_string())
+        .send()
+        .expect("create");
+    assert!(created.status().is_success(), "{:?}", created.text());
+
+    let mut body = String::from("{\"target\":\"BIDS\"}\n");
+    for r in &rows {
+        body.push_str(r);
+        body.push('\n');
+    }
+    let start = Instant::now();
+    let mut response = client
+        .post(format!("{url}/inserts-stream"))
+        .body(body)
+        .send()
+        .expect("inserts-stream");
+    let mut acks = String::new();
+    response.read_to_string(&mut acks).expect("acks");
+    let took = start.elapsed();
+    let ok = acks
+        .lines()
+        .filter(|l| l.contains("\"status\":\"ok\""))
+        .count();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(
+        ok,
+        n,
+        "every row acknowledged: {}",
+        acks.lines().last().unwrap_or("")
+    );
+    let ours = n as f64 / took.as_secs_f64();
+    println!("/inserts-stream, {n} rows of the bids shape over loopback, every row acknowledged");
+    println!("  baseline (parse + encode + append in process): {base:>12.0} rows/s");
+    println!("  sluice server (HTTP, acknowledged):            {ours:>12.0} rows/s");
+    println!("  ratio sluice/baseline: {:.2}", ours / base);
+}
