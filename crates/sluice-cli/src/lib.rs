@@ -4,5 +4,4 @@
 pub mod entity_render;
 pub mod render;
 pub mod repl;
-pub mod rest_test;
 pub mod server_cmd;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use sluice_engine::log::KafkaLog;
-use sluice_engine::qtt::{run_file, run_trio, Backend, CaseReport, CaseStatus};
+use sluice_qtt::{run_file, run_trio, Backend, CaseReport, CaseStatus};
 
 #[derive(Args)]
 pub struct TestArgs {
@@ -124,8 +124,8 @@ pub fn run(args: TestArgs) -> ExitCode {
             }
         };
         let result = match std::fs::read_to_string(f) {
-            Ok(text) if sluice_cli::rest_test::is_rest_file(f, &text) => {
-                sluice_cli::rest_test::run_file(f, &text, &mut print)
+            Ok(text) if sluice_qtt::rest::is_rest_file(f, &text) => {
+                sluice_qtt::rest::run_file(f, &text, &mut print)
             }
             Ok(_) => run_file(f, &backend, &mut print),
             Err(e) => Err(format!("{}: {e}", f.display())),

@@ -21,7 +21,8 @@ fn infers_schema(format: &FormatDesc) -> bool {
     matches!(format.name.as_str(), "AVRO" | "PROTOBUF" | "JSON_SR")
 }
 
-pub(crate) fn kind_name(kind: SourceKind) -> &'static str {
+/// `stream` or `table`, as ksqlDB's messages name a source's kind.
+pub fn kind_name(kind: SourceKind) -> &'static str {
     match kind {
         SourceKind::Stream => "stream",
         SourceKind::Table => "table",

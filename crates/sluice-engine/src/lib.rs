@@ -16,13 +16,13 @@ mod print;
 mod properties;
 mod pull;
 mod push;
-pub mod qtt;
 mod query;
 mod result;
 mod scheduler;
 mod show;
 mod topics;
 
+pub use ddl::kind_name;
 pub use engine::{Engine, EngineConfig, RunningQuery};
 pub use error::EngineError;
 pub use inserts::Inserter;

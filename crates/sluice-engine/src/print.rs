@@ -14,7 +14,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use chrono::{TimeZone, Utc};
 use serde_json::Value;
-use sluice_formats::{bytes_to_test_value_with_registry, FormatKind, SchemaRegistry, SchemaType};
+use sluice_formats::{bytes_to_json_with_registry, FormatKind, SchemaRegistry, SchemaType};
 use sluice_log::StoredRecord;
 use sluice_sql::Statement;
 
@@ -225,7 +225,7 @@ fn render(
         Some(f @ ("AVRO" | "PROTOBUF" | "JSON_SR")) => {
             let kind = FormatKind::parse(f).unwrap_or(FormatKind::Json);
             let schema = arrow::datatypes::Schema::empty();
-            let v = bytes_to_test_value_with_registry(
+            let v = bytes_to_json_with_registry(
                 kind,
                 &schema,
                 &Default::default(),

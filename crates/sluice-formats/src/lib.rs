@@ -12,7 +12,7 @@
 //!   per-row [`RowStatus`] (tombstone / undecodable rows are not in the output).
 //! * [`RecordEncoder`] turns Arrow columns into one payload per row.
 //! * [`arrow_value_to_json`] renders one value as ksqlDB's JSON would.
-//! * [`test_value_to_bytes`] / [`bytes_to_test_value`] (and their
+//! * [`json_to_bytes`] / [`bytes_to_json`] (and their
 //!   `_with_registry` / `_with_options` variants for the schema formats)
 //!   convert between the JSON shapes of ksqlDB's QTT test files and payload
 //!   bytes.
@@ -68,9 +68,9 @@ mod delimited;
 mod error;
 mod json;
 mod json_sr;
+mod json_value;
 mod kafka;
 mod protobuf;
-mod qtt;
 mod registry;
 mod scalar;
 mod types;
@@ -80,13 +80,13 @@ pub use arrow_json::{arrow_value_to_json, JsonCell};
 pub use avro::{avro_schema_to_columns, avro_schema_to_unwrapped_column};
 pub use error::FormatError;
 pub use json_sr::json_schema_to_columns;
+pub use json_value::{
+    bytes_to_json, bytes_to_json_with_options, bytes_to_json_with_registry, json_to_bytes,
+    json_to_bytes_with_options, json_to_bytes_with_registry,
+};
 pub use protobuf::{
     parse_protobuf_file, protobuf_schema_to_columns, protobuf_schema_to_columns_with,
     schema_references, ProtobufNullable,
-};
-pub use qtt::{
-    bytes_to_test_value, bytes_to_test_value_with_options, bytes_to_test_value_with_registry,
-    test_value_to_bytes, test_value_to_bytes_with_options, test_value_to_bytes_with_registry,
 };
 pub use registry::{
     subject_name, MemoryRegistry, RegisteredSchema, SchemaReference, SchemaRegistry, SchemaType,

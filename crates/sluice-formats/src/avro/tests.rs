@@ -11,8 +11,8 @@ use serde_json::json;
 use super::*;
 use crate::RegisteredSchema;
 use crate::{
-    bytes_to_test_value_with_registry, test_value_to_bytes_with_registry, FormatKind,
-    FormatOptions, MemoryRegistry, RecordDecoder, RecordEncoder, RowStatus, SchemaRegistry,
+    bytes_to_json_with_registry, json_to_bytes_with_registry, FormatKind, FormatOptions,
+    MemoryRegistry, RecordDecoder, RecordEncoder, RowStatus, SchemaRegistry,
 };
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -528,9 +528,9 @@ fn qtt_values() -> TestResult {
     let value = json!({"foo": 10, "D": 1.5});
     let r = Some((&reg, "in"));
     // No registered schema: the columns' schema is generated and registered.
-    let bytes = test_value_to_bytes_with_registry(FormatKind::Avro, &s, &o, false, &value, r)?
+    let bytes = json_to_bytes_with_registry(FormatKind::Avro, &s, &o, false, &value, r)?
         .ok_or("no payload")?;
-    let back = bytes_to_test_value_with_registry(FormatKind::Avro, &s, &o, false, Some(&bytes), r);
+    let back = bytes_to_json_with_registry(FormatKind::Avro, &s, &o, false, Some(&bytes), r);
     assert_eq!(back, json!({"FOO": "10", "D": num("1.50")}));
 
     // A registered writer schema is used as is.
@@ -539,41 +539,38 @@ fn qtt_values() -> TestResult {
     reg.register("w-value", &RegisteredSchema::new(SchemaType::Avro, writer))?;
     let w = Some((&reg, "w"));
     let value = json!({"c1": "3", "c2": null, "c3": true});
-    let bytes = test_value_to_bytes_with_registry(FormatKind::Avro, &s, &o, false, &value, w)?
+    let bytes = json_to_bytes_with_registry(FormatKind::Avro, &s, &o, false, &value, w)?
         .ok_or("no payload")?;
     assert_eq!(&bytes[5..], &[6, 0]);
-    let back = bytes_to_test_value_with_registry(FormatKind::Avro, &s, &o, false, Some(&bytes), w);
+    let back = bytes_to_json_with_registry(FormatKind::Avro, &s, &o, false, Some(&bytes), w);
     assert_eq!(back, json!({"c1": 3, "c2": null}));
     // Fields the columns cannot hold (a multi-type union) are written as NULL.
     let union = r#"{"type":"record","name":"u","fields":[
         {"name":"u","type":["null","int","string"]},{"name":"c1","type":"int"}]}"#;
     reg.register("u-value", &RegisteredSchema::new(SchemaType::Avro, union))?;
     let u = Some((&reg, "u"));
-    let bytes =
-        test_value_to_bytes_with_registry(FormatKind::Avro, &s, &o, false, &json!({"c1": 1}), u)?;
+    let bytes = json_to_bytes_with_registry(FormatKind::Avro, &s, &o, false, &json!({"c1": 1}), u)?;
     assert_eq!(bytes.as_ref().map(|b| b[5..].to_vec()), Some(vec![0, 2]));
     let k = schema(vec![("K", DataType::Int32)]);
-    let key = test_value_to_bytes_with_registry(FormatKind::Avro, &k, &o, true, &json!(5), w)?;
-    let back = bytes_to_test_value_with_registry(FormatKind::Avro, &k, &o, true, key.as_deref(), w);
+    let key = json_to_bytes_with_registry(FormatKind::Avro, &k, &o, true, &json!(5), w)?;
+    let back = bytes_to_json_with_registry(FormatKind::Avro, &k, &o, true, key.as_deref(), w);
     assert_eq!(back, json!(5));
     assert_eq!(
-        test_value_to_bytes_with_registry(FormatKind::Avro, &k, &o, true, &Value::Null, w)?,
+        json_to_bytes_with_registry(FormatKind::Avro, &k, &o, true, &Value::Null, w)?,
         None
     );
-    assert!(
-        test_value_to_bytes_with_registry(FormatKind::Avro, &k, &o, true, &json!(1), None).is_err()
-    );
+    assert!(json_to_bytes_with_registry(FormatKind::Avro, &k, &o, true, &json!(1), None).is_err());
     assert_eq!(
-        bytes_to_test_value_with_registry(FormatKind::Avro, &k, &o, true, Some(b"x"), w),
+        bytes_to_json_with_registry(FormatKind::Avro, &k, &o, true, Some(b"x"), w),
         json!("x")
     );
 
     // JSON_SR keeps the test's JSON text behind the header.
-    let sr = test_value_to_bytes_with_registry(FormatKind::JsonSr, &s, &o, false, &value, r)?
+    let sr = json_to_bytes_with_registry(FormatKind::JsonSr, &s, &o, false, &value, r)?
         .ok_or("no payload")?;
     assert_eq!(sr[0], 0);
     assert_eq!(&sr[5..], br#"{"c1":"3","c2":null,"c3":true}"#);
-    let back = bytes_to_test_value_with_registry(FormatKind::JsonSr, &s, &o, false, Some(&sr), r);
+    let back = bytes_to_json_with_registry(FormatKind::JsonSr, &s, &o, false, Some(&sr), r);
     assert_eq!(back, value);
     Ok(())
 }

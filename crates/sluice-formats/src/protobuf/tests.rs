@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::*;
 use crate::{
-    bytes_to_test_value_with_options, test_value_to_bytes_with_options, FormatKind, FormatOptions,
+    bytes_to_json_with_options, json_to_bytes_with_options, FormatKind, FormatOptions,
     MemoryRegistry, RecordDecoder, RecordEncoder, RowStatus, SchemaOptions,
 };
 
@@ -487,7 +487,7 @@ fn test_values_with_registered_schemas() -> TestResult {
     };
     let rt = (&reg, "in");
     let value = json!({"k1": "key", "c2": "7", "xs": ["a", "b"]});
-    let bytes = test_value_to_bytes_with_options(
+    let bytes = json_to_bytes_with_options(
         FormatKind::Protobuf,
         &columns,
         &o,
@@ -498,7 +498,7 @@ fn test_values_with_registered_schemas() -> TestResult {
     )?
     .ok_or("payload")?;
     assert_eq!(&bytes[..7], &[0, 0, 0, 0, 1, 2, 2]);
-    let back = bytes_to_test_value_with_options(
+    let back = bytes_to_json_with_options(
         FormatKind::Protobuf,
         &columns,
         &o,
@@ -516,16 +516,9 @@ fn test_values_with_registered_schemas() -> TestResult {
     let opt = nullable(ProtobufNullable::Optional);
     for kind in [FormatKind::Protobuf, FormatKind::ProtobufNoSr] {
         let value = json!({"i": null, "L": 0});
-        let bytes = test_value_to_bytes_with_options(
-            kind,
-            &cols,
-            &o,
-            &opt,
-            false,
-            &value,
-            Some((&reg, "out")),
-        )?;
-        let back = bytes_to_test_value_with_options(
+        let bytes =
+            json_to_bytes_with_options(kind, &cols, &o, &opt, false, &value, Some((&reg, "out")))?;
+        let back = bytes_to_json_with_options(
             kind,
             &cols,
             &o,
@@ -540,7 +533,7 @@ fn test_values_with_registered_schemas() -> TestResult {
         .latest("out-value")?
         .is_some_and(|(_, s)| s.schema.contains("optional int32 I = 1;")));
     // Unreadable bytes come back as text.
-    let text_back = bytes_to_test_value_with_options(
+    let text_back = bytes_to_json_with_options(
         FormatKind::Protobuf,
         &cols,
         &o,
@@ -575,7 +568,7 @@ fn schema_references_are_fetched_from_the_registry() -> TestResult {
     let o = FormatOptions::default();
     let d = SchemaOptions::default();
     let value = json!({"event": {"timestamp": 123}});
-    let bytes = test_value_to_bytes_with_options(
+    let bytes = json_to_bytes_with_options(
         FormatKind::Protobuf,
         &columns,
         &o,
@@ -584,7 +577,7 @@ fn schema_references_are_fetched_from_the_registry() -> TestResult {
         &value,
         Some((&reg, "r")),
     )?;
-    let back = bytes_to_test_value_with_options(
+    let back = bytes_to_json_with_options(
         FormatKind::Protobuf,
         &columns,
         &o,

@@ -1,8 +1,8 @@
 //! ksqlDB's response matching: an expected response names only the fields it tests
 //! (`key|startsWith` tests a prefix); a query's rows must match in number and order.
 
+use crate::json_eq;
 use serde_json::Value;
-use sluice_engine::qtt::json_eq;
 
 use super::ExpectedError;
 

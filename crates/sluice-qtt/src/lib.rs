@@ -1,4 +1,8 @@
-//! `sluice test`: ksqlDB's test formats run on fresh engines.
+//! # sluice-qtt
+//!
+//! `sluice test`: ksqlDB's test formats run over the engine API, as a user's
+//! test would, with no hooks into the engine. Test harness only: nothing in
+//! the production crates depends on it.
 //!
 //! Two formats: query-validation-test files (`{"tests": [...]}`, one engine per case
 //! and variant) and the ksql-test-runner trio (statements file, inputs file, outputs
@@ -11,6 +15,7 @@ mod compare;
 mod model;
 mod post;
 mod recording;
+pub mod rest;
 mod run;
 
 use std::path::Path;

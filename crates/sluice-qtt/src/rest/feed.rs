@@ -2,13 +2,13 @@
 //! statements, producer schemas registered, inputs written in the formats of the
 //! source declared over their topic, and outputs read back the same way.
 //!
-//! The codecs and topic set-up are the QTT runner's (`sluice_engine::qtt::codec`).
+//! The codecs and topic set-up are the QTT runner's (`crate::codec`).
 
 use std::collections::BTreeMap;
 
+use crate::codec::{decode, input_record, source_for_topic};
+use crate::{json_eq, OutputRecord, TestRecord};
 use sluice_engine::log::TopicSpec;
-use sluice_engine::qtt::codec::{decode, input_record, source_for_topic};
-use sluice_engine::qtt::{json_eq, OutputRecord, TestRecord};
 use sluice_engine::Engine;
 
 /// Write the inputs, in order, as the source over each topic reads them.

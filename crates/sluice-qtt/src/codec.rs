@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use sluice_formats::{
-    bytes_to_test_value_with_options, test_value_to_bytes_with_options, FormatKind, FormatOptions,
+    bytes_to_json_with_options, json_to_bytes_with_options, FormatKind, FormatOptions,
     SchemaRegistry,
 };
 use sluice_log::{Header, Log, Record, TopicSpec};
@@ -15,7 +15,7 @@ use sluice_runtime::source::schema_options_of;
 use sluice_sql::{Literal, Statement};
 
 use super::model::{TestRecord, TopicEntry};
-use crate::engine::Engine;
+use sluice_engine::Engine;
 
 pub fn format_options(d: &sluice_planner::FormatDesc) -> FormatOptions {
     FormatOptions {
@@ -64,7 +64,7 @@ pub fn encode(
     };
     let kind = FormatKind::parse(&desc.name).map_err(|e| e.to_string())?;
     let schema_options = schema_options_of(desc).map_err(|e| e.to_string())?;
-    test_value_to_bytes_with_options(
+    json_to_bytes_with_options(
         kind,
         &schema,
         &format_options(desc),
@@ -96,7 +96,7 @@ pub fn decode(
         (&def.value_format, def.value_schema())
     };
     match (FormatKind::parse(&desc.name), schema_options_of(desc)) {
-        (Ok(kind), Ok(schema_options)) => bytes_to_test_value_with_options(
+        (Ok(kind), Ok(schema_options)) => bytes_to_json_with_options(
             kind,
             &schema,
             &format_options(desc),

@@ -4,7 +4,7 @@ use sluice_planner::Catalog;
 
 use super::model::PostConditions;
 use super::run::{expected_format, schema_string, source_formats};
-use crate::engine::Engine;
+use sluice_engine::Engine;
 
 /// Normalize `A INT KEY, B STRING` so it compares with what DESCRIBE-like text gives.
 fn normalize_schema(s: &str) -> Result<String, String> {
@@ -49,7 +49,7 @@ pub fn check(engine: &Engine, post: &PostConditions) -> Result<(), String> {
             .or_else(|| engine.metastore().source(&name))
             .ok_or_else(|| format!("post: source {} does not exist", s.name))?;
         if let Some(kind) = &s.kind {
-            let actual = crate::ddl::kind_name(def.kind);
+            let actual = sluice_engine::kind_name(def.kind);
             if !kind.eq_ignore_ascii_case(actual) {
                 return Err(format!("post: {} is a {actual}, expected {kind}", s.name));
             }

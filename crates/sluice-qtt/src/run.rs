@@ -11,14 +11,14 @@ use sluice_planner::catalog::SourceDef;
 use sluice_planner::types::type_name;
 use sluice_planner::{Catalog, ColumnRole};
 
-use super::codec::{
-    base64_encode, decode, precreate_topics, register_topic_schemas, source_for_topic,
-};
 use super::compare::{records_match, OutputRecord};
 use super::model::{format_name, TestCase, TestRecord, Variant, Window};
 use super::recording::RecordingLog;
 use super::Backend;
-use crate::engine::{Engine, EngineConfig};
+use crate::codec::{
+    base64_encode, decode, precreate_topics, register_topic_schemas, source_for_topic,
+};
+use sluice_engine::{Engine, EngineConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -168,7 +168,7 @@ fn run_statements_and_inputs(
     }
     let mut positions = HashSet::new();
     for input in inputs {
-        let record = super::codec::input_record(engine, input)?;
+        let record = crate::codec::input_record(engine, input)?;
         if !log.topic_exists(&input.topic).map_err(|e| e.to_string())? {
             log.create_topic(&TopicSpec::new(&input.topic, 1))
                 .map_err(|e| e.to_string())?;

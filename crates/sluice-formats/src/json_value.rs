@@ -1,5 +1,6 @@
-//! Conversions for ksqlDB's query-validation-test (QTT) files, whose inputs
-//! and outputs give each record's key and value as JSON values.
+//! A record's key or value as a JSON value, in and out of any format's bytes:
+//! how people write records down (ksqlDB's test files, REST clients, Kafka
+//! Connect's JSON view of a record) and how PRINT shows them.
 
 use std::sync::Arc;
 
@@ -32,7 +33,7 @@ fn binding(registry: Option<RegistryTopic<'_>>, is_key: bool) -> Option<Binding>
     })
 }
 
-/// Turns a test file's key or value into the bytes a producer would have
+/// Turns a key or value given as JSON into the bytes a producer would have
 /// written for a topic in `kind` (JSON `null` → no payload):
 ///
 /// * JSON: the value as JSON text;
@@ -41,18 +42,18 @@ fn binding(registry: Option<RegistryTopic<'_>>, is_key: bool) -> Option<Binding>
 ///   like JSON decoding, so `"10"` works for an INT; BYTES are base64); with no
 ///   columns the text is written as is, since it is ignored anyway;
 /// * NONE: no payload;
-/// * AVRO / JSON_SR: an error; see [`test_value_to_bytes_with_registry`].
-pub fn test_value_to_bytes(
+/// * AVRO / JSON_SR: an error; see [`json_to_bytes_with_registry`].
+pub fn json_to_bytes(
     kind: FormatKind,
     schema: &Schema,
     options: &FormatOptions,
     is_key: bool,
     value: &Value,
 ) -> Result<Option<Vec<u8>>, FormatError> {
-    test_value_to_bytes_with_registry(kind, schema, options, is_key, value, None)
+    json_to_bytes_with_registry(kind, schema, options, is_key, value, None)
 }
 
-/// [`test_value_to_bytes`], plus the schema formats, which need `registry`
+/// [`json_to_bytes`], plus the schema formats, which need `registry`
 /// (the registry and the topic, for the `<topic>-key`/`-value` subject):
 ///
 /// * AVRO: when the subject has an Avro schema (say the test file's
@@ -66,9 +67,9 @@ pub fn test_value_to_bytes(
 ///   message), else the columns' generated schema;
 /// * PROTOBUF_NOSR: the value read into the columns and encoded (no registry).
 ///
-/// See [`test_value_to_bytes_with_options`] for the full name and the
+/// See [`json_to_bytes_with_options`] for the full name and the
 /// Protobuf nullable representation.
-pub fn test_value_to_bytes_with_registry(
+pub fn json_to_bytes_with_registry(
     kind: FormatKind,
     schema: &Schema,
     options: &FormatOptions,
@@ -77,13 +78,13 @@ pub fn test_value_to_bytes_with_registry(
     registry: Option<RegistryTopic<'_>>,
 ) -> Result<Option<Vec<u8>>, FormatError> {
     let defaults = SchemaOptions::default();
-    test_value_to_bytes_with_options(kind, schema, options, &defaults, is_key, value, registry)
+    json_to_bytes_with_options(kind, schema, options, &defaults, is_key, value, registry)
 }
 
-/// [`test_value_to_bytes_with_registry`] with the source's [`SchemaOptions`]:
+/// [`json_to_bytes_with_registry`] with the source's [`SchemaOptions`]:
 /// the generated schema's full name and nullable representation, and for
 /// PROTOBUF with a registered schema, the message named by the full name.
-pub fn test_value_to_bytes_with_options(
+pub fn json_to_bytes_with_options(
     kind: FormatKind,
     schema: &Schema,
     options: &FormatOptions,
@@ -179,24 +180,24 @@ fn encode_columns(
     Ok(encoder.encode(&columns, 1)?.into_iter().next().flatten())
 }
 
-/// The inverse of [`test_value_to_bytes`], for comparing produced records with
-/// a test file's expectations. No payload → JSON `null`; JSON → the parsed
+/// The inverse of [`json_to_bytes`], for comparing produced records with
+/// how records are written down. No payload → JSON `null`; JSON → the parsed
 /// document (unparsable text → a JSON string of it); DELIMITED → the record as
 /// a string; KAFKA → the single column decoded by type (INT/BIGINT → integer,
 /// DOUBLE → number, STRING → string, BYTES → base64 string), or the text as a
 /// string when it cannot be decoded. AVRO and JSON_SR: see
-/// [`bytes_to_test_value_with_registry`].
-pub fn bytes_to_test_value(
+/// [`bytes_to_json_with_registry`].
+pub fn bytes_to_json(
     kind: FormatKind,
     schema: &Schema,
     options: &FormatOptions,
     is_key: bool,
     bytes: Option<&[u8]>,
 ) -> Value {
-    bytes_to_test_value_with_registry(kind, schema, options, is_key, bytes, None)
+    bytes_to_json_with_registry(kind, schema, options, is_key, bytes, None)
 }
 
-/// [`bytes_to_test_value`], plus the schema formats:
+/// [`bytes_to_json`], plus the schema formats:
 ///
 /// * AVRO: the datum read with its writer schema from `registry` — a record
 ///   as an object of its fields (names as in the schema), anything else as the
@@ -209,7 +210,7 @@ pub fn bytes_to_test_value(
 ///
 /// Payloads that cannot be read (no registry, bad header, unknown id) come
 /// back as a string of their text, as for the other formats.
-pub fn bytes_to_test_value_with_registry(
+pub fn bytes_to_json_with_registry(
     kind: FormatKind,
     schema: &Schema,
     options: &FormatOptions,
@@ -218,12 +219,12 @@ pub fn bytes_to_test_value_with_registry(
     registry: Option<RegistryTopic<'_>>,
 ) -> Value {
     let defaults = SchemaOptions::default();
-    bytes_to_test_value_with_options(kind, schema, options, &defaults, is_key, bytes, registry)
+    bytes_to_json_with_options(kind, schema, options, &defaults, is_key, bytes, registry)
 }
 
-/// [`bytes_to_test_value_with_registry`] with the source's [`SchemaOptions`]
+/// [`bytes_to_json_with_registry`] with the source's [`SchemaOptions`]
 /// (PROTOBUF_NOSR reads with the schema they generate).
-pub fn bytes_to_test_value_with_options(
+pub fn bytes_to_json_with_options(
     kind: FormatKind,
     schema: &Schema,
     options: &FormatOptions,
@@ -304,9 +305,8 @@ mod tests {
         v: Value,
     ) -> (Option<Vec<u8>>, Value) {
         let o = FormatOptions::default();
-        let bytes =
-            test_value_to_bytes(kind, schema, &o, is_key, &v).unwrap_or_else(|e| panic!("{e}"));
-        let back = bytes_to_test_value(kind, schema, &o, is_key, bytes.as_deref());
+        let bytes = json_to_bytes(kind, schema, &o, is_key, &v).unwrap_or_else(|e| panic!("{e}"));
+        let back = bytes_to_json(kind, schema, &o, is_key, bytes.as_deref());
         (bytes, back)
     }
 
@@ -324,7 +324,7 @@ mod tests {
         );
         let o = FormatOptions::default();
         assert_eq!(
-            bytes_to_test_value(FormatKind::Json, &s, &o, false, Some(b"{oops")),
+            bytes_to_json(FormatKind::Json, &s, &o, false, Some(b"{oops")),
             json!("{oops")
         );
     }
@@ -380,7 +380,7 @@ mod tests {
         );
         let o = FormatOptions::default();
         assert_eq!(
-            bytes_to_test_value(
+            bytes_to_json(
                 FormatKind::Kafka,
                 &one(DataType::Int32),
                 &o,
@@ -389,7 +389,7 @@ mod tests {
             ),
             json!("ab")
         );
-        assert!(test_value_to_bytes(
+        assert!(json_to_bytes(
             FormatKind::Kafka,
             &one(DataType::Int32),
             &o,

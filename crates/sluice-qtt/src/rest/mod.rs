@@ -9,9 +9,9 @@ mod run;
 
 use std::path::Path;
 
+use crate::{strip_comments, CaseReport, CaseStatus, TestRecord, TopicEntry};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use sluice_engine::qtt::{strip_comments, CaseReport, CaseStatus, TestRecord, TopicEntry};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ExpectedError {

@@ -16,8 +16,8 @@ use sluice_server::state::{spawn_driver, AppState, Shared};
 use sluice_server::ServerConfig;
 use tower::ServiceExt;
 
-use sluice_engine::qtt::codec::{precreate_topics, register_topic_schemas};
-use sluice_engine::qtt::OutputRecord;
+use crate::codec::{precreate_topics, register_topic_schemas};
+use crate::OutputRecord;
 
 use super::feed::{produce_inputs, verify_outputs};
 use super::matcher::{match_error, verify_responses, Actual};
