@@ -294,6 +294,14 @@ impl QueryTask {
     /// failed batch half-did survives: a batch whose output or commit failed
     /// is read again from the last commit.
     pub fn restart(&mut self, log: &dyn Log) -> Result<(), RuntimeError> {
+        self.start_afresh()?;
+        self.ownership = Ownership::All;
+        self.start(log)
+    }
+
+    /// A new operator (no state) and no read positions: the next poll starts
+    /// from the committed offsets, replaying what a stateful query needs.
+    fn start_afresh(&mut self) -> Result<(), RuntimeError> {
         let schemas: Vec<_> = self
             .inputs
             .iter()
@@ -303,8 +311,7 @@ impl QueryTask {
         for input in &mut self.inputs {
             input.forget_partitions();
         }
-        self.ownership = Ownership::All;
-        self.start(log)
+        Ok(())
     }
 
     /// Fix where the task reads each partition now, so `latest` means the end of
@@ -377,15 +384,7 @@ impl QueryTask {
                 _ => owner,
             };
             if owner != was {
-                let schemas: Vec<_> = self
-                    .inputs
-                    .iter()
-                    .map(|i| i.reader.schema().clone())
-                    .collect();
-                self.operator = Operator::new(&self.plan, &schemas)?;
-                for input in &mut self.inputs {
-                    input.forget_partitions();
-                }
+                self.start_afresh()?;
             }
             self.ownership = Ownership::Whole(owner);
             return Ok(());
