@@ -155,11 +155,27 @@ fn sluice_engine_split(sql: &str) -> Vec<&str> {
     sluice_engine::split_statements(sql)
 }
 
+/// What the engine and the Kafka client report (a query failing and
+/// retrying, a broker gone, records skipped) goes to stderr: warnings and
+/// errors by default, `RUST_LOG` to choose (`RUST_LOG=info`, `RUST_LOG=sluice_engine=debug`).
+fn log_to_stderr() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         None => embedded_repl(),
-        Some(Command::Server(args)) => server_cmd::run(args),
+        Some(Command::Server(args)) => {
+            log_to_stderr();
+            server_cmd::run(args)
+        }
         Some(Command::Cli { url }) => remote_repl(&url),
         Some(Command::Run {
             file,

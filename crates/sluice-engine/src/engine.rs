@@ -131,6 +131,14 @@ impl Engine {
         }
     }
 
+    /// The servers of this service on a shared log, by their announced
+    /// names: this one takes part under `name` (its `host:port`), and every
+    /// server whose announcement the log holds is listed. `None` when the log
+    /// has no consumer groups or no command topic (one process only).
+    pub fn servers(&self, name: &str) -> Result<Option<Vec<String>>> {
+        service_servers(self.log.as_ref(), &self.service_id(), name)
+    }
+
     /// Runs persistent queries on `n` stream threads from now on (the ones
     /// already started move there), instead of on the caller's thread when it
     /// calls [`Engine::run_until_idle`]. Servers and the REPL do; the test
@@ -518,4 +526,16 @@ impl Engine {
             None => format!("{verb} {} queries.", targets.len()),
         }))
     }
+}
+
+/// [`Engine::servers`] without the engine: the servers of service
+/// `service_id` on `log`, this one announcing itself as `name` (a server
+/// calls it without holding its engine, as it asks the cluster).
+pub fn service_servers(log: &dyn Log, service_id: &str, name: &str) -> Result<Option<Vec<String>>> {
+    let topic = crate::command_log::command_topic(service_id);
+    if !log.topic_exists(&topic)? {
+        return Ok(None);
+    }
+    let group = format!("_sluice-{service_id}servers");
+    Ok(log.presence(&group, &topic, name)?)
 }

@@ -23,7 +23,7 @@ mod show;
 mod topics;
 
 pub use ddl::kind_name;
-pub use engine::{Engine, EngineConfig, RunningQuery};
+pub use engine::{service_servers, Engine, EngineConfig, RunningQuery};
 pub use error::EngineError;
 pub use inserts::Inserter;
 pub use lifecycle::{QueryHandle, QueryState, QueryStatus};

@@ -240,6 +240,21 @@ pub trait Log: Send + Sync {
         Ok(None)
     }
 
+    /// Takes part in `group` (as a reader of `topic`) under `name`, as a
+    /// server announcing itself to the others of its service, and lists the
+    /// names of the group's members now (this one among them once it has
+    /// joined); `None` when the log has no consumer groups (one process
+    /// only). Call it regularly: staying in the group needs it.
+    fn presence(
+        &self,
+        group: &str,
+        topic: &str,
+        name: &str,
+    ) -> Result<Option<Vec<String>>, LogError> {
+        let _ = (group, topic, name);
+        Ok(None)
+    }
+
     /// Called before a task of `group` reads its committed offsets: under
     /// exactly-once, fences earlier incarnations of this task (a server
     /// killed and started again) and aborts the transaction they left open,

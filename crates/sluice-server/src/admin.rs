@@ -93,14 +93,36 @@ pub async fn status(
     }
 }
 
+/// ksqlDB's `/clusterStatus`: every server of the service (on Kafka, those
+/// the service's presence group lists; otherwise this one).
 pub async fn cluster_status(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let now = now_ms();
-    let hosts: Map<String, Value> = state
-        .config
-        .listeners
-        .iter()
-        .map(|l| {
-            let host = l.trim_start_matches("http://").to_string();
+    let shared = state.clone();
+    let servers = tokio::task::spawn_blocking(move || crate::state::servers(&shared))
+        .await
+        .ok()
+        .flatten();
+    let this = state
+        .advertised
+        .lock()
+        .ok()
+        .and_then(|a| a.clone())
+        .unwrap_or_else(|| {
+            state
+                .config
+                .listeners
+                .first()
+                .map(|l| l.split("://").last().unwrap_or(l).to_string())
+                .unwrap_or_default()
+        });
+    let mut names = servers.unwrap_or_default();
+    if !names.contains(&this) {
+        names.push(this);
+    }
+    names.sort();
+    let hosts: Map<String, Value> = names
+        .into_iter()
+        .map(|host| {
             (
                 host,
                 json!({

@@ -219,6 +219,21 @@ async fn bind_all(
 }
 
 /// `http://addr` / `https://addr` of each listener, as bound.
+/// `host:port` of a bound address as other servers reach it: the machine's
+/// name for a wildcard address.
+fn advertised_name(addr: SocketAddr) -> String {
+    let host = if addr.ip().is_unspecified() {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".to_string())
+    } else {
+        addr.ip().to_string()
+    };
+    format!("{host}:{}", addr.port())
+}
+
 fn urls_of(listeners: &[Bound]) -> Vec<String> {
     listeners
         .iter()
@@ -276,6 +291,10 @@ impl Server {
             _ => None,
         };
         let state = Shared::new(engine, config, users, headless);
+        if let Some(addr) = listeners.first().and_then(|(l, _)| l.local_addr().ok()) {
+            *state.advertised.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(advertised_name(addr));
+        }
         Ok(Server {
             state,
             listeners,
@@ -314,6 +333,9 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
+        // on a shared log the server announces itself to the others of its
+        // service now and every 10 s (staying in the group needs it)
+        let presence = state::spawn_presence(self.state.clone());
         // an engine on stream threads runs its queries itself; an inline one
         // (the REST test runner's) is driven from here
         let driver = self
@@ -369,6 +391,7 @@ impl Server {
         if let Some(driver) = driver {
             let _ = driver.join();
         }
+        let _ = presence.join();
         Ok(())
     }
 }

@@ -33,6 +33,9 @@ pub struct Shared {
     pub push_queries: Mutex<HashMap<String, Arc<AtomicBool>>>,
     pub stopping: AtomicBool,
     pub started_ms: u128,
+    /// This server's `host:port` as the other servers of its service see it
+    /// (set once its listener is bound).
+    pub advertised: Mutex<Option<String>>,
 }
 
 pub type AppState = Arc<Shared>;
@@ -58,6 +61,7 @@ impl Shared {
             push_queries: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
             started_ms: now_ms(),
+            advertised: Mutex::new(None),
         })
     }
 
@@ -146,6 +150,36 @@ pub fn spawn_driver(state: AppState) -> std::thread::JoinHandle<()> {
                 }
             }
             std::thread::sleep(DRIVE_INTERVAL);
+        }
+    })
+}
+
+/// The servers of this server's service, this one announcing itself (`None`:
+/// one process only, or not yet bound). Asks the log without holding the
+/// engine.
+pub fn servers(state: &Shared) -> Option<Vec<String>> {
+    let name = state.advertised.lock().ok()?.clone()?;
+    let log = state.engine().ok()?.log().clone();
+    sluice_engine::service_servers(log.as_ref(), &state.config.service_id, &name)
+        .map_err(|e| tracing::warn!("listing the servers of the service: {e}"))
+        .ok()
+        .flatten()
+}
+
+/// Keeps this server announced to the others of its service (every 10 s)
+/// until the server stops.
+pub fn spawn_presence(state: AppState) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut last = std::time::Instant::now() - Duration::from_secs(60);
+        while !state.stopping.load(Ordering::SeqCst) {
+            if last.elapsed() >= Duration::from_secs(10) {
+                if servers(&state).is_none() {
+                    // the embedded log: nobody to announce itself to
+                    return;
+                }
+                last = std::time::Instant::now();
+            }
+            std::thread::sleep(Duration::from_millis(200));
         }
     })
 }

@@ -62,6 +62,8 @@ pub struct KafkaLog {
     groups: Mutex<HashMap<String, Arc<BaseConsumer<Member>>>>,
     /// group → the topics its member subscribed to
     subscriptions: Mutex<HashMap<String, Vec<String>>>,
+    /// group → this process's member announcing it to its service
+    presence: Mutex<HashMap<String, Arc<BaseConsumer<Member>>>>,
     /// topic → partition count, as last seen
     partitions: Mutex<HashMap<String, i32>>,
     /// (topic, partition) → the end offset deliveries and watermarks showed
@@ -129,6 +131,7 @@ impl KafkaLog {
             readers: Mutex::new(HashMap::new()),
             groups: Mutex::new(HashMap::new()),
             subscriptions: Mutex::new(HashMap::new()),
+            presence: Mutex::new(HashMap::new()),
             partitions: Mutex::new(HashMap::new()),
             ends: Mutex::new(HashMap::new()),
             delivered: Mutex::new(HashMap::new()),
@@ -642,6 +645,49 @@ impl Log for KafkaLog {
                 return Ok(Some(owned));
             }
         }
+    }
+
+    fn presence(
+        &self,
+        group: &str,
+        topic: &str,
+        name: &str,
+    ) -> Result<Option<Vec<String>>, LogError> {
+        let failed = |e: KafkaError| LogError::Broker {
+            context: format!("listing the members of group '{group}'"),
+            message: e.to_string(),
+        };
+        let consumer = {
+            let mut presence = self.presence.lock();
+            match presence.get(group) {
+                Some(c) => c.clone(),
+                None => {
+                    let mut config = consumer_config(&self.settings, group);
+                    // the name others see: the member's client id
+                    config.set("client.id", name);
+                    let consumer: BaseConsumer<Member> =
+                        config.create_with_context(Member).map_err(failed)?;
+                    consumer.subscribe(&[topic]).map_err(failed)?;
+                    let consumer = Arc::new(consumer);
+                    presence.insert(group.to_string(), consumer.clone());
+                    consumer
+                }
+            }
+        };
+        // serve the group's events: joining, staying in it
+        let _ = consumer.poll(Duration::ZERO);
+        let groups = consumer
+            .fetch_group_list(Some(group), REQUEST_TIMEOUT)
+            .map_err(failed)?;
+        let mut names: Vec<String> = groups
+            .groups()
+            .iter()
+            .flat_map(|g| g.members())
+            .map(|m| m.client_id().to_string())
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(Some(names))
     }
 
     fn fence(&self, group: &str) -> Result<(), LogError> {
