@@ -8,8 +8,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
+use std::io::Read;
 use std::time::Instant;
 
 use serde_json::{json, Value};
@@ -56,28 +55,10 @@ fn main() {
     let base = baseline(&rows);
 
     let data = tempfile::tempdir().expect("a data dir");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["server", "--listeners", "http://127.0.0.1:0"])
-        .args(["--set", "schema.registry.listeners=none"])
-        .arg("--data-dir")
-        .arg(data.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start sluice server");
-    let mut lines = BufReader::new(server.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    lines.read_line(&mut first).expect("first line");
-    let url = first
-        .trim()
-        .strip_prefix("Sluice server listening on ")
-        .expect("the listening line")
-        .to_string();
-    std::thread::spawn(move || for _ in lines.lines() {});
-    let client = reqwest::blocking::Client::builder()
-        .timeout(None)
-        .build()
-        .expect("client");
+    let server =
+        common::SluiceServer::start(&["--data-dir", data.path().to_str().expect("a UTF-8 path")]);
+    let url = server.url.clone();
+    let client = common::client();
     let created = client
         .post(format!("{url}/ksql"))
         .body(json!({"ksql": "CREATE STREAM bids (auction BIGINT, bidder BIGINT, price DOUBLE, channel STRING, url STRING, extra STRING) WITH (kafka_topic='bids', value_format='JSON', partitions=1);"}).to_string())
@@ -103,8 +84,7 @@ fn main() {
         .lines()
         .filter(|l| l.contains("\"status\":\"ok\""))
         .count();
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     assert_eq!(
         ok,
         n,

@@ -23,11 +23,10 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
 use sluice_engine::log::{KafkaLog, Log, TopicSpec};
 use sluice_testkit::kafka::{KafkaCluster, KafkaOptions};
 
@@ -67,89 +66,58 @@ impl Measured {
     }
 }
 
-/// `sluice server` on Kafka, killed on drop.
-struct SluiceServer {
-    child: Child,
-    url: String,
+use common::SluiceServer;
+
+/// `sluice server` on Kafka, for the measured runs.
+fn sluice_server(bootstrap: &str) -> SluiceServer {
+    SluiceServer::start(&[
+        "--bootstrap-servers",
+        bootstrap,
+        "--set",
+        "ksql.service.id=peer_",
+        "--set",
+        "auto.offset.reset=earliest",
+    ])
 }
 
-impl Drop for SluiceServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl SluiceServer {
-    fn start(bootstrap: &str) -> SluiceServer {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .arg("server")
-            .args(["--listeners", "http://127.0.0.1:0"])
-            .args(["--bootstrap-servers", bootstrap])
-            .args(["--set", "schema.registry.listeners=none"])
-            .args(["--set", "ksql.service.id=peer_"])
-            .args(["--set", "auto.offset.reset=earliest"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start sluice server");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut first = String::new();
-        lines.read_line(&mut first).expect("first line");
-        let url = first
-            .trim()
-            .strip_prefix("Sluice server listening on ")
-            .unwrap_or_else(|| panic!("sluice server said: {first}"))
-            .to_string();
-        std::thread::spawn(move || for _ in lines.lines() {});
-        SluiceServer { child, url }
-    }
-
-    fn ksql(&self, sql: &str) -> Value {
-        let resp = reqwest::blocking::Client::new()
-            .post(format!("{}/ksql", self.url))
-            .body(json!({ "ksql": sql }).to_string())
-            .send()
-            .expect("POST /ksql");
-        let status = resp.status();
-        let text = resp.text().expect("body");
-        assert!(status.is_success(), "{sql}: {status}: {text}");
-        serde_json::from_str(&text).expect("JSON")
-    }
-
-    /// Runs `CREATE ... AS <select over input>` and waits until the query has
-    /// committed its whole input (its output is written before each commit);
-    /// then terminates it, so no idle query polls during the next run.
-    fn run(&self, log: &KafkaLog, create: &str, select: &str, input: &str) -> Measured {
-        let pid = self.child.id();
-        let end: i64 = log.end_offsets(input).expect("input ends").iter().sum();
-        let (cpu0, t0) = (cpu_seconds(pid), Instant::now());
-        let created = self.ksql(&format!("{create} AS {select};"));
-        let id = created[0]["commandStatus"]["queryId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("a query id: {created}"))
-            .to_string();
-        let group = format!("_confluent-ksql-peer_query_{id}");
-        loop {
-            let committed: i64 = log
-                .committed(&group, input)
-                .expect("committed offsets")
-                .iter()
-                .map(|o| o.unwrap_or(0))
-                .sum();
-            if committed >= end {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
+/// Runs `CREATE ... AS <select over input>` on `server` and waits until the
+/// query has committed its whole input (its output is written before each
+/// commit); then terminates it, so no idle query polls during the next run.
+fn run_query(
+    server: &SluiceServer,
+    log: &KafkaLog,
+    create: &str,
+    select: &str,
+    input: &str,
+) -> Measured {
+    let pid = server.child.id();
+    let end: i64 = log.end_offsets(input).expect("input ends").iter().sum();
+    let (cpu0, t0) = (cpu_seconds(pid), Instant::now());
+    let created = server.ksql(&format!("{create} AS {select};"));
+    let id = created[0]["commandStatus"]["queryId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a query id: {created}"))
+        .to_string();
+    let group = format!("_confluent-ksql-peer_query_{id}");
+    loop {
+        let committed: i64 = log
+            .committed(&group, input)
+            .expect("committed offsets")
+            .iter()
+            .map(|o| o.unwrap_or(0))
+            .sum();
+        if committed >= end {
+            break;
         }
-        let measured = Measured {
-            records: end as usize,
-            cpu: cpu_seconds(pid) - cpu0,
-            wall: t0.elapsed().as_secs_f64(),
-        };
-        self.ksql(&format!("TERMINATE {id};"));
-        measured
+        std::thread::sleep(Duration::from_millis(10));
     }
+    let measured = Measured {
+        records: end as usize,
+        cpu: cpu_seconds(pid) - cpu0,
+        wall: t0.elapsed().as_secs_f64(),
+    };
+    server.ksql(&format!("TERMINATE {id};"));
+    measured
 }
 
 /// Builds the Kafka Streams application's jar with Maven; its path.
@@ -233,7 +201,7 @@ fn main() {
                 .expect("load input");
         }
     }
-    let server = SluiceServer::start(&bootstrap);
+    let server = sluice_server(&bootstrap);
     let columns =
         "(auction BIGINT, bidder BIGINT, price DOUBLE, channel STRING, url STRING, extra STRING)";
     for input in ["bids", "bids_warmup"] {
@@ -258,13 +226,15 @@ fn main() {
         ("aggregate", "CREATE TABLE", AGGREGATE),
     ] {
         let warm = select.replace("{input}", "bids_warmup");
-        server.run(
+        run_query(
+            &server,
             &log,
             &format!("{create} warm_{query}"),
             &warm,
             "bids_warmup",
         );
-        let sluice = server.run(
+        let sluice = run_query(
+            &server,
             &log,
             &format!("{create} out_{query}"),
             &select.replace("{input}", "bids"),

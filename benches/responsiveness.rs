@@ -14,47 +14,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .timeout(None)
-        .build()
-        .expect("client")
-}
-
-fn ksql(url: &str, sql: &str) -> Value {
-    let resp = client()
-        .post(format!("{url}/ksql"))
-        .body(
-            json!({"ksql": sql, "streamsProperties": {"auto.offset.reset": "earliest"}})
-                .to_string(),
-        )
-        .send()
-        .expect("POST /ksql");
-    let status = resp.status();
-    let text = resp.text().expect("body");
-    assert!(status.is_success(), "{sql}: {status} {text}");
-    serde_json::from_str(&text).expect("JSON")
-}
+use common::{client, ksql, SluiceServer};
 
 /// Records query `id` has read, from `/metrics`.
 fn consumed(url: &str, id: &str) -> u64 {
@@ -145,25 +110,7 @@ fn probed<T>(url: &str, phase: impl FnOnce() -> T) -> (T, Vec<f64>, Vec<f64>) {
 fn main() {
     let n = common::env_usize("SLUICE_BENCH_EVENTS", 1_000_000) as u64;
     let data = tempfile::tempdir().expect("a data dir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["server", "--listeners", "http://127.0.0.1:0"])
-        .args(["--set", "schema.registry.listeners=none"])
-        .arg("--data-dir")
-        .arg(data.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start sluice server");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    lines.read_line(&mut first).expect("first line");
-    let url = first
-        .trim()
-        .strip_prefix("Sluice server listening on ")
-        .expect("the listening line")
-        .to_string();
-    std::thread::spawn(move || for _ in lines.lines() {});
-    let server = Server { child, url };
+    let server = SluiceServer::start(&["--data-dir", data.path().to_str().expect("a UTF-8 path")]);
     let url = server.url.clone();
 
     ksql(

@@ -159,3 +159,73 @@ pub fn stateless_baseline(records: &[Record]) -> usize {
     }
     out.len()
 }
+
+/// `sluice server` (the bench's release binary) on a random loopback port,
+/// with `args` after `server`; killed on drop.
+pub struct SluiceServer {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+}
+
+impl SluiceServer {
+    pub fn start(args: &[&str]) -> SluiceServer {
+        use std::io::{BufRead, BufReader};
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["server", "--listeners", "http://127.0.0.1:0"])
+            .args(["--set", "schema.registry.listeners=none"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("start sluice server");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut first = String::new();
+        lines.read_line(&mut first).expect("first line");
+        let url = first
+            .trim()
+            .strip_prefix("Sluice server listening on ")
+            .unwrap_or_else(|| panic!("sluice server said: {first}"))
+            .to_string();
+        // keep its stdout drained
+        std::thread::spawn(move || for _ in lines.lines() {});
+        SluiceServer { child, url }
+    }
+
+    /// POSTs `sql` to `/ksql`: see [`ksql`].
+    pub fn ksql(&self, sql: &str) -> serde_json::Value {
+        ksql(&self.url, sql)
+    }
+}
+
+/// An HTTP client without a timeout (a bench's request may take long).
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(None)
+        .build()
+        .expect("client")
+}
+
+/// POSTs `sql` to `url`'s `/ksql` (earliest offsets); the parsed answer,
+/// which must be a success.
+pub fn ksql(url: &str, sql: &str) -> serde_json::Value {
+    let resp = client()
+        .post(format!("{url}/ksql"))
+        .body(
+            serde_json::json!({"ksql": sql, "streamsProperties": {"auto.offset.reset": "earliest"}})
+                .to_string(),
+        )
+        .send()
+        .expect("POST /ksql");
+    let status = resp.status();
+    let text = resp.text().expect("body");
+    assert!(status.is_success(), "{sql}: {status} {text}");
+    serde_json::from_str(&text).expect("JSON")
+}
+
+impl Drop for SluiceServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -145,17 +145,7 @@ pub fn render_entity(e: &Value) -> String {
                     ]
                 })
                 .collect();
-            table(
-                &[
-                    "Query ID",
-                    "Query Type",
-                    "Status",
-                    "Sink Name",
-                    "Sink Kafka Topic",
-                    "Query String",
-                ],
-                rows,
-            )
+            table(&sluice_engine::result::QUERIES_HEADER, rows)
         }
         "kafka_topics" => {
             let rows = list(e, "topics")

@@ -29,6 +29,8 @@ pub fn render(result: &StatementResult) -> String {
         StatementResult::Ack { message } => message.clone(),
         StatementResult::QueryStarted { message, .. } => message.clone(),
         StatementResult::Text(t) => t.clone(),
+        StatementResult::Inserted => String::new(),
+        StatementResult::Listing(l) => render(&l.to_table()),
         StatementResult::Table {
             title,
             header,

@@ -2,7 +2,7 @@
 //! persistent queries (their statements and states); their tasks run on the
 //! [`Scheduler`], inline or on stream threads.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use sluice_formats::{MemoryRegistry, SchemaRegistry};
@@ -17,6 +17,7 @@ use crate::lifecycle::{QueryHandle, RetryPolicy, Runnable};
 use crate::metastore::MetaStore;
 use crate::result::StatementResult;
 use crate::scheduler::Scheduler;
+use crate::session::Session;
 
 /// Engine-wide settings, by ksqlDB's property names (`ksql.*`, `auto.offset.reset`, ...).
 #[derive(Debug, Clone, Default)]
@@ -63,9 +64,9 @@ pub struct Engine {
     /// Where the queries' tasks run.
     pub(crate) scheduler: Scheduler,
     pub(crate) config: EngineConfig,
-    /// `SET` in this session, over `config`.
-    pub(crate) session: BTreeMap<String, String>,
-    pub(crate) variables: HashMap<String, String>,
+    /// The session statements run in: the engine's own (the REPL's, `SET`
+    /// in a script), or a client's while [`Engine::execute_in`] runs.
+    pub(crate) session: Session,
     pub(crate) processing_log: Arc<ProcessingLog>,
     pub(crate) registry: Arc<dyn SchemaRegistry>,
     pub(crate) next_query_id: u64,
@@ -120,14 +121,16 @@ impl Engine {
         }
     }
 
-    /// How many tasks a persistent query runs as: on stream threads a
-    /// stateless query's partitions are split over as many tasks as there
-    /// are threads (and partitions); a stateful one keeps its state in one.
-    pub(crate) fn task_count(&self, stateful: bool, partitions: usize) -> usize {
-        if stateful {
-            1
-        } else {
+    /// How many tasks a persistent query runs as: on stream threads its
+    /// partitions are split over as many tasks as there are threads (and
+    /// partitions) when each partition's records can be processed apart
+    /// (`splits`: stateless, or state keyed by the sources' keys); else one
+    /// task keeps all its state.
+    pub(crate) fn task_count(&self, splits: bool, partitions: usize) -> usize {
+        if splits {
             self.scheduler.parallelism().min(partitions).max(1)
+        } else {
+            1
         }
     }
 
@@ -177,8 +180,7 @@ impl Engine {
             queries: BTreeMap::new(),
             scheduler: Scheduler::inline(),
             config,
-            session: BTreeMap::new(),
-            variables: HashMap::new(),
+            session: Session::new(),
             processing_log: Arc::new(ProcessingLog::default()),
             registry: Arc::new(MemoryRegistry::new()),
             next_query_id: 0,
@@ -208,7 +210,10 @@ impl Engine {
     fn replay(mut self, log: CommandLog, commands: Vec<Command>) -> Result<Self> {
         self.replaying = true;
         for c in commands {
-            let saved = std::mem::replace(&mut self.session, c.properties.clone());
+            let saved = std::mem::replace(
+                &mut self.session,
+                Session::with(c.properties.clone(), std::iter::empty()),
+            );
             if let Err(e) = self.execute_sql(&c.sql) {
                 tracing::warn!("command log: skipped `{}`: {e}", c.sql);
             }
@@ -307,9 +312,8 @@ impl Engine {
     /// A property as this session sees it: `SET` first, then the engine config.
     pub fn property(&self, key: &str) -> Option<&str> {
         self.session
-            .get(key)
-            .or_else(|| self.config.properties.get(key))
-            .map(String::as_str)
+            .property(key)
+            .or_else(|| self.config.properties.get(key).map(String::as_str))
     }
 
     pub(crate) fn offset_reset(&self) -> OffsetReset {
@@ -345,12 +349,36 @@ impl Engine {
     pub fn execute_sql(&mut self, sql: &str) -> Result<Vec<StatementResult>> {
         let mut results = Vec::new();
         for text in sluice_sql::split_statements(sql) {
-            let substituted = sluice_sql::substitute_variables(text, &self.variables)?;
-            for stmt in sluice_sql::parse(&substituted)? {
-                results.push(self.execute(&stmt)?);
+            for stmt in self.session.prepare(text)? {
+                results.push(self.execute(&stmt.0)?);
             }
         }
         Ok(results)
+    }
+
+    /// Runs `stmt` in `session`: the statement sees the session's property
+    /// overrides and variables, a `SET` or `DEFINE` changes the session, and
+    /// nothing of it stays in the engine (a command logged keeps the
+    /// properties it ran under, as ksqlDB's command topic does).
+    pub fn execute_in(
+        &mut self,
+        session: &mut Session,
+        stmt: &crate::Prepared,
+    ) -> Result<StatementResult> {
+        self.in_session(session, |engine| engine.execute(&stmt.0))
+    }
+
+    /// Runs `f` with `session` as the engine's session, then gives the
+    /// session back with what `f` changed in it.
+    pub(crate) fn in_session<T>(
+        &mut self,
+        session: &mut Session,
+        f: impl FnOnce(&mut Engine) -> T,
+    ) -> T {
+        std::mem::swap(&mut self.session, session);
+        let out = f(self);
+        std::mem::swap(&mut self.session, session);
+        out
     }
 
     pub fn execute(&mut self, stmt: &ParsedStatement) -> Result<StatementResult> {
@@ -370,7 +398,7 @@ impl Engine {
             if let Some(log) = &mut self.command_log {
                 log.append(&Command {
                     sql: stmt.text.clone(),
-                    properties: self.session.clone(),
+                    properties: self.session.properties().clone(),
                 })?;
             }
         }
@@ -403,17 +431,14 @@ impl Engine {
             Statement::Show(show) => self.show(show),
             Statement::Describe(d) => self.describe(d),
             Statement::Explain(e) => self.explain(e),
-            Statement::Set { property, value } => {
-                self.session.insert(property.clone(), value.clone());
-                Ok(StatementResult::ack(format!(
-                    "Successfully changed local property '{property}' to '{value}'."
-                )))
-            }
-            Statement::Unset { property } => {
-                self.session.remove(property);
-                Ok(StatementResult::ack(format!(
-                    "Successfully unset local property '{property}'."
-                )))
+            s @ (Statement::Set { .. }
+            | Statement::Unset { .. }
+            | Statement::Define { .. }
+            | Statement::Undefine { .. }) => {
+                let change = self.session.apply_statement(s).transpose()?;
+                Ok(StatementResult::ack(
+                    change.map(|c| c.message()).unwrap_or_default(),
+                ))
             }
             Statement::AlterSystem { property, value } => {
                 self.config
@@ -423,18 +448,6 @@ impl Engine {
                     "Successfully changed system property '{property}' to '{value}'."
                 )))
             }
-            Statement::Define { name, value } => {
-                self.variables.insert(name.clone(), value.clone());
-                Ok(StatementResult::ack(format!("Defined variable '{name}'.")))
-            }
-            Statement::Undefine { name } => match self.variables.remove(name) {
-                Some(_) => Ok(StatementResult::ack(format!(
-                    "Undefined variable '{name}'."
-                ))),
-                None => Err(EngineError::statement(format!(
-                    "Variable '{name}' is undefined"
-                ))),
-            },
             Statement::CreateType {
                 name,
                 if_not_exists,

@@ -1,8 +1,9 @@
-//! The engine: the one API every way into Sluice uses. It executes statements
-//! (DDL, persistent and transient queries, INSERT, SHOW/DESCRIBE), keeps the
-//! metastore and the running queries over a [`sluice_log::Log`], and hosts the
-//! ksqlDB test-format runner. The REPL, REST server and test command only render
-//! what it returns.
+//! The engine: the one API every way into Sluice uses. It parses statements
+//! in a client's [`Session`], executes them (DDL, persistent and transient
+//! queries, INSERT, SHOW/DESCRIBE) and keeps the metastore and the running
+//! queries over a [`sluice_log::Log`]. The REPL, REST server and test runner
+//! only route statements by their [`StatementKind`] and render the typed
+//! results it returns.
 
 pub mod command_log;
 mod ddl;
@@ -17,8 +18,9 @@ mod properties;
 mod pull;
 mod push;
 mod query;
-mod result;
+pub mod result;
 mod scheduler;
+mod session;
 mod show;
 mod topics;
 
@@ -28,7 +30,11 @@ pub use error::EngineError;
 pub use inserts::Inserter;
 pub use lifecycle::{QueryHandle, QueryState, QueryStatus};
 pub use print::PrintCursor;
-pub use push::PushQuery;
-pub use result::StatementResult;
+pub use push::{PullRows, PushQuery, QueryStart};
+pub use result::{
+    FunctionListing, Listing, PropertyListing, QueryListing, SourceDescription, StatementResult,
+    TopicListing, TypeListing,
+};
+pub use session::{Prepared, Session, SessionChange, StatementKind};
 pub use sluice_log as log;
 pub use sluice_sql::split_statements;

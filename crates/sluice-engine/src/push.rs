@@ -7,13 +7,16 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::SchemaRef;
 use sluice_log::Log;
 use sluice_planner::catalog::TOMBSTONE;
+use sluice_planner::Catalog;
 use sluice_planner::{plan, QueryContext, QueryPlan};
 use sluice_runtime::{OffsetReset, QueryOutput, QueryTask};
-use sluice_sql::{Query, SourceKind, Statement};
+use sluice_sql::{Query, Relation, SourceKind, Statement};
 
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::lifecycle::POLL_BATCH;
+use crate::result::StatementResult;
+use crate::session::{Prepared, Session};
 
 /// A running push query: a transient task of its own that reads its sources
 /// and never drives anything else. Poll it with [`PushQuery::poll`] (or
@@ -22,6 +25,11 @@ pub struct PushQuery {
     pub id: String,
     /// The columns the client sees.
     pub schema: SchemaRef,
+    /// Whether ksqlDB would run it as a scalable push query (its ids start
+    /// `SCALABLE_PUSH_QUERY_`): `ksql.query.push.v2.enabled`, reading from
+    /// `latest` a persistent query's output, with no join, window, GROUP BY
+    /// or PARTITION BY.
+    pub scalable: bool,
     task: QueryTask,
     visible: Vec<usize>,
     log: Arc<dyn Log>,
@@ -61,10 +69,29 @@ impl PushQuery {
     }
 }
 
+/// A SELECT started for a client ([`Engine::start_query`]).
+pub enum QueryStart {
+    /// A pull query: all its rows.
+    Pull(PullRows),
+    /// A push query, for the client to poll.
+    Push(Box<PushQuery>),
+}
+
+/// A pull query's answer.
+pub struct PullRows {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+    /// The columns ksqlDB's header marks `KEY`.
+    pub keys: Vec<String>,
+    /// How ksqlDB ends the response (`finalMessage`), for a pull query on a
+    /// stream.
+    pub final_message: Option<&'static str>,
+}
+
 impl Engine {
     /// Start a push query from its SQL text (one SELECT ... EMIT CHANGES).
     pub fn start_push_query(&mut self, sql: &str) -> Result<PushQuery> {
-        let text = sluice_sql::substitute_variables(sql, &self.variables)?;
+        let text = sluice_sql::substitute_variables(sql, self.session.variables())?;
         let mut parsed = sluice_sql::parse(&text)?;
         let Some(stmt) = parsed.pop().filter(|_| parsed.is_empty()) else {
             return Err(EngineError::statement(
@@ -81,7 +108,88 @@ impl Engine {
 
     pub(crate) fn push_query(&mut self, q: &Query) -> Result<PushQuery> {
         let plan = plan(q, &self.metastore, QueryContext::Transient)?;
-        self.push_plan(plan, self.offset_reset())
+        let mut push = self.push_plan(plan, self.offset_reset())?;
+        push.scalable = self.is_scalable_push(q);
+        Ok(push)
+    }
+
+    fn is_scalable_push(&self, q: &Query) -> bool {
+        let enabled = self
+            .property("ksql.query.push.v2.enabled")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let latest = self
+            .property("auto.offset.reset")
+            .is_none_or(|v| v.eq_ignore_ascii_case("latest"));
+        let Relation::Source { name, .. } = &q.from else {
+            return false;
+        };
+        enabled
+            && latest
+            && q.window.is_none()
+            && q.group_by.is_empty()
+            && q.partition_by.is_empty()
+            && self.queries().any(|rq| rq.sink == name.value)
+    }
+
+    /// Starts one SELECT in `session`: a pull query runs to its end, a push
+    /// query gets a task of its own for the client to poll.
+    pub fn start_query(&mut self, session: &mut Session, stmt: &Prepared) -> Result<QueryStart> {
+        let Statement::Query(q) = &stmt.0.statement else {
+            return Err(EngineError::statement(
+                "Only SELECT statements can be run as queries; use /ksql for other statements",
+            ));
+        };
+        self.in_session(session, |engine| {
+            if q.emit.is_some() {
+                return Ok(QueryStart::Push(Box::new(engine.push_query(q)?)));
+            }
+            let StatementResult::Rows { schema, batches } = engine.transient_query(q)? else {
+                return Err(EngineError::statement("the pull query returned no rows"));
+            };
+            let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+            Ok(QueryStart::Pull(PullRows {
+                keys: engine.pull_keys(&q.from),
+                final_message: engine.pull_final_message(q, rows),
+                schema,
+                batches,
+            }))
+        })
+    }
+
+    /// The columns a pull query's header marks `KEY`, as ksqlDB does: a
+    /// table's key columns, with the window bounds of a windowed one.
+    fn pull_keys(&self, from: &Relation) -> Vec<String> {
+        let Relation::Source { name, .. } = from else {
+            return Vec::new();
+        };
+        let Some(def) = self.metastore.source(&name.value) else {
+            return Vec::new();
+        };
+        if def.kind != SourceKind::Table {
+            return Vec::new();
+        }
+        let mut keys: Vec<String> = def.key_columns().map(|c| c.name.clone()).collect();
+        if def.window.is_some() {
+            keys.extend(["WINDOWSTART".to_string(), "WINDOWEND".to_string()]);
+        }
+        keys
+    }
+
+    /// A pull query on a stream ends with `Limit Reached` when its LIMIT cut
+    /// it short, else `Query Completed`; one on a table just ends.
+    fn pull_final_message(&self, q: &Query, rows: usize) -> Option<&'static str> {
+        let Relation::Source { name, .. } = &q.from else {
+            return None;
+        };
+        let def = self.metastore.source(&name.value)?;
+        if def.kind != SourceKind::Stream {
+            return None;
+        }
+        if q.limit.is_some_and(|l| rows as u64 >= l) {
+            Some("Limit Reached")
+        } else {
+            Some("Query Completed")
+        }
     }
 
     pub(crate) fn push_plan(&mut self, plan: QueryPlan, reset: OffsetReset) -> Result<PushQuery> {
@@ -98,6 +206,7 @@ impl Engine {
         Ok(PushQuery {
             id,
             schema,
+            scalable: false,
             task,
             visible,
             log: self.log.clone(),

@@ -64,7 +64,10 @@ impl Engine {
         let output = || Ok::<_, EngineError>(QueryOutput::Topic(Box::new(sink()?)));
         let first = self.task_for(id.to_string(), plan, output()?, reset)?;
         let partitions = self.log.end_offsets(&plan.source().topic)?.len();
-        let n = self.task_count(first.is_stateful(), partitions);
+        let n = self.task_count(
+            !first.is_stateful() || plan.is_partition_local(),
+            partitions,
+        );
         let mut tasks = vec![first.with_share(0, n)];
         for k in 1..n {
             tasks.push(
@@ -454,7 +457,7 @@ impl Engine {
         let records: Vec<Record> = sink.records(&row)?;
         self.log
             .produce(&def.topic, records.into_iter().map(|r| (None, r)).collect())?;
-        Ok(StatementResult::ack(String::new()))
+        Ok(StatementResult::Inserted)
     }
 
     /// A SELECT run for its client: rows from the source as of now (and, with EMIT

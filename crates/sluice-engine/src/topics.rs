@@ -11,7 +11,7 @@ use sluice_sql::{Ident, Properties, TopicChange};
 
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};
-use crate::result::StatementResult;
+use crate::result::{Listing, StatementResult, TopicListing};
 
 /// The WITH keys of CREATE TOPIC that are not topic configs.
 const PARTITIONS: &str = "PARTITIONS";
@@ -164,36 +164,30 @@ impl Engine {
 
     /// `SHOW [ALL] TOPICS [EXTENDED]`: ksqlDB's columns, and with EXTENDED the
     /// consumers (one per partition per query), consumer groups and their lag.
-    pub(crate) fn show_topics(&self, all: bool, extended: bool) -> Result<StatementResult> {
-        let mut rows = Vec::new();
+    pub(crate) fn show_topics(&self, all: bool, extended: bool) -> Result<Listing> {
+        let mut topics = Vec::new();
         for t in self.log.list_topics()? {
             if !all && t.starts_with('_') {
                 continue;
             }
             let d = self.log.describe_topic(&t)?;
-            let mut row = vec![
-                t.clone(),
-                d.partitions.len().to_string(),
-                d.replicas.to_string(),
-            ];
+            let mut listing = TopicListing {
+                name: t.clone(),
+                partitions: d.partitions.len(),
+                replicas: d.replicas as usize,
+                consumers: 0,
+                consumer_groups: 0,
+                lag: 0,
+            };
             if extended {
                 let groups = self.topic_consumers(&t)?;
-                let lag: i64 = groups.iter().map(|(_, l)| l).sum();
-                row.push((groups.len() * d.partitions.len()).to_string());
-                row.push(groups.len().to_string());
-                row.push(lag.to_string());
+                listing.lag = groups.iter().map(|(_, l)| l).sum();
+                listing.consumers = groups.len() * d.partitions.len();
+                listing.consumer_groups = groups.len();
             }
-            rows.push(row);
+            topics.push(listing);
         }
-        let mut header = vec!["Kafka Topic", "Partitions", "Partition Replicas"];
-        if extended {
-            header.extend(["Consumers", "ConsumerGroups", "Lag"]);
-        }
-        Ok(StatementResult::Table {
-            title: "Topics".into(),
-            header: header.into_iter().map(String::from).collect(),
-            rows,
-        })
+        Ok(Listing::Topics { extended, topics })
     }
 
     /// The consumer groups of the persistent queries reading `topic`, each with

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, AsArray};
 use sluice_engine::log::EmbeddedLog;
-use sluice_engine::{Engine, EngineConfig, StatementResult};
+use sluice_engine::{Engine, EngineConfig, Listing, Session, StatementKind, StatementResult};
 
 fn engine() -> Engine {
     Engine::new(
@@ -60,11 +60,13 @@ fn persistent_query_follows_new_input() {
     let r = e.execute_sql("SELECT * FROM big EMIT CHANGES;").unwrap();
     assert_eq!(rows(&r), vec![vec!["2", "50"]]);
     let shown = e.execute_sql("SHOW QUERIES;").unwrap();
-    let StatementResult::Table { rows, .. } = &shown[0] else {
-        panic!()
+    let StatementResult::Listing(Listing::Queries(queries)) = &shown[0] else {
+        panic!("not a query listing: {shown:?}")
     };
-    assert_eq!(rows.len(), 1);
-    assert!(rows[0][0].starts_with("CSAS_BIG"));
+    assert_eq!(queries.len(), 1);
+    assert!(queries[0].id.starts_with("CSAS_BIG"));
+    assert_eq!(queries[0].sink, "BIG");
+    assert_eq!(queries[0].status.state.name(), "RUNNING");
 }
 
 #[test]
@@ -464,4 +466,98 @@ fn insert_values_refuses_pseudo_columns_and_miscounted_values() {
             "{msg}"
         );
     }
+}
+
+/// Runs every statement of `sql` in `session`; the last result.
+fn run_in(e: &mut Engine, session: &mut Session, sql: &str) -> StatementResult {
+    let mut last = None;
+    for text in sluice_engine::split_statements(sql) {
+        for stmt in session.prepare(text).unwrap() {
+            last = Some(e.execute_in(session, &stmt).unwrap());
+        }
+    }
+    last.expect("a statement")
+}
+
+fn property_listing(r: StatementResult) -> Vec<(String, String, String)> {
+    let StatementResult::Listing(Listing::Properties(props)) = r else {
+        panic!("not a property listing: {r:?}")
+    };
+    props
+        .into_iter()
+        .map(|p| (p.name, p.scope, p.value))
+        .collect()
+}
+
+#[test]
+fn sessions_keep_their_overrides_and_variables_to_themselves() {
+    let mut e = engine();
+    let mut a = Session::with(
+        [(
+            "ksql.streams.cache.max.bytes.buffering".to_string(),
+            "0".to_string(),
+        )],
+        [("topic".to_string(), "events".to_string())],
+    );
+    let mut b = Session::new();
+    // a's variable names a's topic; a's SET stays in a
+    run_in(
+        &mut e,
+        &mut a,
+        "CREATE STREAM s (id INT KEY) WITH (kafka_topic='${topic}', partitions=1, value_format='JSON');
+         SET 'auto.offset.reset'='latest';",
+    );
+    assert_eq!(a.property("auto.offset.reset"), Some("latest"));
+    assert_eq!(b.property("auto.offset.reset"), None);
+    assert_eq!(e.property("auto.offset.reset"), Some("earliest"));
+    let shown = property_listing(run_in(&mut e, &mut a, "SHOW PROPERTIES;"));
+    assert!(shown.contains(&(
+        "auto.offset.reset".to_string(),
+        "SESSION".to_string(),
+        "latest".to_string()
+    )));
+    let shown = property_listing(run_in(&mut e, &mut b, "SHOW PROPERTIES;"));
+    assert!(shown.contains(&(
+        "auto.offset.reset".to_string(),
+        "SERVER".to_string(),
+        "earliest".to_string()
+    )));
+    let StatementResult::Listing(Listing::Sources { sources, .. }) =
+        run_in(&mut e, &mut b, "SHOW STREAMS;")
+    else {
+        panic!("not a source listing")
+    };
+    assert_eq!(
+        sources.iter().find(|s| s.name == "S").unwrap().topic,
+        "events"
+    );
+}
+
+#[test]
+fn prepared_statements_say_how_a_client_routes_them() {
+    let session = Session::new();
+    let kinds: Vec<StatementKind> = session
+        .prepare(
+            "SELECT * FROM s EMIT CHANGES; SELECT * FROM t; PRINT 'x'; SHOW STREAMS; \
+             SET 'a'='b'; DEFINE v='1'; RUN SCRIPT '/tmp/x.sql'; DROP STREAM s;",
+        )
+        .unwrap()
+        .iter()
+        .map(|p| p.kind())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            StatementKind::PushQuery,
+            StatementKind::PullQuery,
+            StatementKind::Print,
+            StatementKind::Listing,
+            StatementKind::Session,
+            StatementKind::Session,
+            StatementKind::RunScript {
+                path: "/tmp/x.sql".into()
+            },
+            StatementKind::Command,
+        ]
+    );
 }

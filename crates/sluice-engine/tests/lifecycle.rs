@@ -21,9 +21,10 @@ fn records(log: &EmbeddedLog, topic: &str) -> i64 {
     log.end_offsets(topic).map_or(0, |e| e.iter().sum())
 }
 
+/// The last result as the CLI's text table.
 fn table(r: &[StatementResult]) -> Vec<Vec<String>> {
-    match r.last() {
-        Some(StatementResult::Table { rows, .. }) => rows.clone(),
+    match r.last().cloned().map(StatementResult::tabulated) {
+        Some(StatementResult::Table { rows, .. }) => rows,
         other => panic!("not a table: {other:?}"),
     }
 }
@@ -153,25 +154,71 @@ fn statements_never_wait_for_a_query_catching_up() {
 }
 
 #[test]
-fn a_stateless_query_splits_its_partitions_over_the_stream_threads() {
+fn a_query_splits_its_partitions_over_the_stream_threads_when_its_state_allows() {
     let (mut e, log) = engine();
     e.execute_sql(
         "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=4);
+         CREATE TABLE other (id INT PRIMARY KEY, w INT) WITH (kafka_topic='other', value_format='JSON', partitions=4);
          CREATE STREAM copy AS SELECT id, v * 2 AS v2 FROM src;
-         CREATE TABLE counts AS SELECT id, COUNT(*) AS n FROM src GROUP BY id;",
+         CREATE TABLE counts AS SELECT id, COUNT(*) AS n FROM src GROUP BY id;
+         CREATE TABLE by_v AS SELECT v, COUNT(*) AS n FROM src GROUP BY v;
+         CREATE STREAM enriched AS SELECT s.id AS id, v, w FROM src s JOIN other o ON s.id = o.id;",
     )
     .unwrap();
     let tasks: Vec<(String, usize)> = e
         .queries()
         .map(|q| (q.sink.clone(), q.handles.len()))
         .collect();
-    // two stream threads: the copy as two tasks, the aggregate as one
-    assert!(tasks.contains(&("COPY".to_string(), 2)), "{tasks:?}");
-    assert!(tasks.contains(&("COUNTS".to_string(), 1)), "{tasks:?}");
-    insert(&mut e, 0, 200);
+    // two stream threads: what each partition can do alone runs as two
+    // tasks; an aggregate grouped by a value column keeps its state in one
+    for (sink, n) in [("COPY", 2), ("COUNTS", 2), ("ENRICHED", 2), ("BY_V", 1)] {
+        assert!(tasks.contains(&(sink.to_string(), n)), "{sink}: {tasks:?}");
+    }
+    for i in 0..200 {
+        e.execute_sql(&format!(
+            "INSERT INTO other (id, w) VALUES ({i}, {});",
+            i * 10
+        ))
+        .unwrap();
+    }
     e.run_until_idle().unwrap();
-    assert_eq!(records(&log, "COPY"), 200, "each record once");
+    insert(&mut e, 0, 200);
+    insert(&mut e, 0, 50);
+    e.run_until_idle().unwrap();
+    assert_eq!(records(&log, "COPY"), 250, "each record once");
+    assert_eq!(records(&log, "ENRICHED"), 250, "each record joined once");
     let copy = e.queries().find(|q| q.sink == "COPY").unwrap();
-    assert_eq!(copy.status().records_in, 200);
+    assert_eq!(copy.status().records_in, 250);
     assert_eq!(copy.state(), QueryState::Running);
+    // every key counted in one place: the latest count per key is exact
+    let StatementResult::Rows { batches, .. } = e
+        .execute_sql("SELECT id, n FROM counts;")
+        .unwrap()
+        .remove(0)
+    else {
+        panic!("rows")
+    };
+    let mut counts = std::collections::BTreeMap::new();
+    for b in &batches {
+        let ids = b
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow::array::Int32Array>()
+            .unwrap();
+        let ns = b
+            .column(1)
+            .as_any()
+            .downcast_ref::<arrow::array::Int64Array>()
+            .unwrap();
+        for r in 0..b.num_rows() {
+            counts.insert(ids.value(r), ns.value(r));
+        }
+    }
+    assert_eq!(counts.len(), 200);
+    assert!(
+        counts
+            .iter()
+            .all(|(id, n)| *n == if *id < 50 { 2 } else { 1 }),
+        "{counts:?}"
+    );
 }

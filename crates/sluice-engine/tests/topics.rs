@@ -7,9 +7,10 @@ use sluice_engine::log::{EmbeddedLog, KafkaLog, Log};
 use sluice_engine::{Engine, EngineConfig, StatementResult};
 use sluice_testkit::kafka::KafkaCluster;
 
+/// The last result as the CLI's text table.
 fn table(r: &[StatementResult]) -> Vec<Vec<String>> {
-    match r.last() {
-        Some(StatementResult::Table { rows, .. }) => rows.clone(),
+    match r.last().cloned().map(StatementResult::tabulated) {
+        Some(StatementResult::Table { rows, .. }) => rows,
         other => panic!("not a table: {other:?}"),
     }
 }
@@ -102,8 +103,8 @@ fn topic_statements_on_kafka() {
 }
 
 fn text(r: &[StatementResult]) -> String {
-    match r.last() {
-        Some(StatementResult::Text(t)) => t.clone(),
+    match r.last().cloned().map(StatementResult::tabulated) {
+        Some(StatementResult::Text(t)) => t,
         other => panic!("not text: {other:?}"),
     }
 }

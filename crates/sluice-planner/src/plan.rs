@@ -777,6 +777,14 @@ pub fn output_timestamp(
     compiler.cast_to(millis, &DataType::Int64)
 }
 
+/// The index of the key column `expr` reads as it is (a source row's first
+/// `keys` columns are its key columns), if it is one.
+fn key_column(expr: &crate::expr::PhysExpr, keys: usize) -> Option<usize> {
+    expr.downcast_ref::<datafusion_physical_expr::expressions::Column>()
+        .map(|c| c.index())
+        .filter(|i| *i < keys)
+}
+
 /// A planned query: stateless projection or aggregation.
 #[derive(Debug, Clone)]
 pub enum QueryPlan {
@@ -815,6 +823,35 @@ impl QueryPlan {
                 .flat_map(|j| j.all_sources.iter().map(|(d, _)| d))
                 .collect(),
             other => vec![other.source()],
+        }
+    }
+    /// Whether the state the query keeps is keyed by its sources' record
+    /// keys: an aggregation grouped by exactly its source's key columns, or a
+    /// join of two sources on their keys (which ksqlDB requires to be
+    /// co-partitioned). Such a query needs no repartition: partition p of its
+    /// sources holds every record of the keys it holds, so the partitions can
+    /// run as separate tasks (Kafka Streams' tasks), each owning its keys'
+    /// state. Stateless queries trivially qualify.
+    pub fn is_partition_local(&self) -> bool {
+        match self {
+            QueryPlan::Project(_) => true,
+            QueryPlan::Aggregate(a) => {
+                let keys = a.source.key_columns().count();
+                let mut grouped: Vec<usize> = a
+                    .group_by
+                    .iter()
+                    .filter_map(|e| key_column(e, keys))
+                    .collect();
+                grouped.sort_unstable();
+                grouped.dedup();
+                a.join.is_none() && keys > 0 && a.group_by.len() == keys && grouped.len() == keys
+            }
+            QueryPlan::Join(j) => {
+                let on_key = |side: &crate::join::JoinSide| {
+                    side.source.key_columns().count() == 1 && key_column(&side.key, 1).is_some()
+                };
+                !j.foreign_key && j.nested.is_none() && on_key(&j.left) && on_key(&j.right)
+            }
         }
     }
     pub fn columns(&self) -> &[OutputColumn] {

@@ -325,6 +325,7 @@ impl QueryTask {
 
     fn sync_partitions(&mut self, log: &dyn Log) -> Result<(), RuntimeError> {
         let origin_group = self.origin_group();
+        let share = self.share;
         for input in &mut self.inputs {
             let ends = log.end_offsets(&input.topic)?;
             if ends.len() == input.positions.len() {
@@ -347,7 +348,9 @@ impl QueryTask {
                     }
                     Some(o) => (o, o),
                     None => {
-                        if let Some(g) = &origin_group {
+                        // the task reading the partition records its origin
+                        let ours = share.is_none_or(|(k, n)| p % n == k);
+                        if let Some(g) = origin_group.as_ref().filter(|_| ours) {
                             log.commit(g, &[(input.topic.clone(), p as i32, fresh)])?;
                         }
                         (fresh, fresh)
@@ -427,7 +430,8 @@ impl QueryTask {
     }
 
     /// Whether the task keeps state between batches (it then runs as one
-    /// task reading every partition: its state is not split by key yet).
+    /// task reading every partition, unless its plan keeps that state by the
+    /// sources' keys: `QueryPlan::is_partition_local`).
     pub fn is_stateful(&self) -> bool {
         self.operator.is_stateful()
     }

@@ -4,17 +4,14 @@
 //! `sessionVariables` hold for the request only, and `SET`/`DEFINE` inside it change
 //! them for the statements after it, not for later requests.
 
-use std::collections::HashMap;
-
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use sluice_engine::{Engine, EngineError};
-use sluice_sql::{ParsedStatement, Show, Statement};
+use sluice_engine::{split_statements, Engine, Session, StatementKind};
 
-use crate::entity::{to_entity, variables_entity, CommandLog};
+use crate::entity::{to_entity, CommandLog};
 use crate::error::ApiError;
 use crate::http::{json_response, parse_json, Body};
 use crate::state::{with_engine, AppState, Shared};
@@ -37,82 +34,32 @@ pub fn property_text(v: &Value) -> String {
     }
 }
 
-/// What one request carries besides its statements.
+/// What one request carries besides its statements: the session its
+/// statements run in, and whether the server is headless.
 #[derive(Debug, Default, Clone)]
 pub struct RequestContext {
-    pub properties: Vec<(String, String)>,
-    pub variables: HashMap<String, String>,
+    pub session: Session,
     /// Refuse everything but listings (headless mode).
     pub read_only: bool,
 }
 
 impl RequestContext {
     pub fn new(props: &Map<String, Value>, vars: &Map<String, Value>) -> Self {
+        let text = |m: &Map<String, Value>| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), property_text(v)))
+                .collect::<Vec<_>>()
+        };
         RequestContext {
-            properties: props
-                .iter()
-                .map(|(k, v)| (k.clone(), property_text(v)))
-                .collect(),
-            variables: vars
-                .iter()
-                .map(|(k, v)| (k.clone(), property_text(v)))
-                .collect(),
+            session: Session::with(text(props), text(vars)),
             read_only: false,
         }
     }
 }
 
-/// Run `f` with the request's properties `SET` in the engine's session, then unset
-/// them again.
-pub fn with_properties<T>(
-    engine: &mut Engine,
-    props: &[(String, String)],
-    f: impl FnOnce(&mut Engine) -> Result<T, EngineError>,
-) -> Result<T, EngineError> {
-    let set = |engine: &mut Engine, statement: Statement| {
-        engine.execute(&ParsedStatement {
-            statement,
-            text: String::new(),
-            pos: Default::default(),
-        })
-    };
-    for (property, value) in props {
-        set(
-            engine,
-            Statement::Set {
-                property: property.clone(),
-                value: value.clone(),
-            },
-        )?;
-    }
-    let result = f(engine);
-    for (property, _) in props {
-        // cannot fail: UNSET of a set property
-        let _ = set(
-            engine,
-            Statement::Unset {
-                property: property.clone(),
-            },
-        );
-    }
-    result
-}
-
-/// Substitute the request's variables into one statement's text and parse it.
-pub fn parse_one(text: &str, ctx: &RequestContext) -> Result<Vec<ParsedStatement>, EngineError> {
-    let substituted = sluice_sql::substitute_variables(text, &ctx.variables)?;
-    Ok(sluice_sql::parse(&substituted)?)
-}
-
-fn is_listing(stmt: &Statement) -> bool {
-    matches!(
-        stmt,
-        Statement::Show(_) | Statement::Describe(_) | Statement::Explain(_)
-    )
-}
-
-/// Run every statement of `sql`; the entities of those that ran, or the first error
-/// (carrying the entities of the statements before it).
+/// Run every statement of `sql` in the request's session; the entities of
+/// those that ran, or the first error (carrying the entities of the
+/// statements before it).
 pub fn run_statements(
     engine: &mut Engine,
     sql: &str,
@@ -120,38 +67,32 @@ pub fn run_statements(
     commands: &dyn CommandLog,
 ) -> Result<Vec<Value>, ApiError> {
     let mut entities = Vec::new();
-    for text in sluice_sql::split_statements(sql) {
-        let parsed =
-            parse_one(text, ctx).map_err(|e| ApiError::statement(e, text, entities.clone()))?;
-        for stmt in parsed {
-            match &stmt.statement {
-                Statement::Query(_) | Statement::Print { .. } => {
+    for text in split_statements(sql) {
+        let prepared = ctx
+            .session
+            .prepare(text)
+            .map_err(|e| ApiError::statement(e, text, entities.clone()))?;
+        for stmt in prepared {
+            match stmt.kind() {
+                StatementKind::PushQuery | StatementKind::PullQuery | StatementKind::Print => {
                     return Err(ApiError::QueryEndpoint {
-                        statement: stmt.text.trim().to_string(),
+                        statement: stmt.text().trim().to_string(),
                     })
                 }
-                s if ctx.read_only && !is_listing(s) => {
+                kind if ctx.read_only && kind != StatementKind::Listing => {
                     return Err(ApiError::Headless {
-                        statement: stmt.text.trim().to_string(),
+                        statement: stmt.text().trim().to_string(),
                     })
                 }
-                Statement::Define { name, value } => {
-                    ctx.variables.insert(name.clone(), value.clone());
-                }
-                Statement::Undefine { name } => {
-                    ctx.variables.remove(name);
-                }
-                Statement::Set { property, value } => {
-                    ctx.properties.retain(|(k, _)| k != property);
-                    ctx.properties.push((property.clone(), value.clone()));
-                }
-                Statement::Unset { property } => ctx.properties.retain(|(k, _)| k != property),
-                Statement::Show(Show::Variables) => {
-                    entities.push(variables_entity(&stmt.text, &ctx.variables));
+                // ksqlDB answers no entity for these; undefining an unknown
+                // variable changes nothing
+                StatementKind::Session => {
+                    let _ = ctx.session.apply(&stmt);
                 }
                 _ => {
-                    let result = with_properties(engine, &ctx.properties, |e| e.execute(&stmt))
-                        .map_err(|e| ApiError::statement(e, &stmt.text, entities.clone()))?;
+                    let result = engine
+                        .execute_in(&mut ctx.session, &stmt)
+                        .map_err(|e| ApiError::statement(e, stmt.text(), entities.clone()))?;
                     entities.extend(to_entity(engine, &stmt, result, commands));
                 }
             }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use sluice_sql::Statement;
+use sluice_engine::{Session, StatementKind};
 use tokio::sync::mpsc;
 
 use crate::error::ApiError;
@@ -19,8 +19,8 @@ const IDLE_WAIT: Duration = Duration::from_millis(20);
 /// Whether `sql` is one PRINT statement.
 pub fn is_print(sql: &str) -> bool {
     matches!(
-        sluice_sql::parse(sql).as_deref(),
-        Ok([one]) if matches!(one.statement, Statement::Print { .. })
+        Session::new().prepare(sql).as_deref(),
+        Ok([one]) if one.kind() == StatementKind::Print
     )
 }
 

@@ -20,13 +20,12 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use sluice_engine::PushQuery;
-use sluice_sql::Statement;
+use sluice_engine::{PushQuery, QueryStart, StatementKind};
 use tokio::sync::mpsc;
 
 use crate::error::{codes, ApiError};
 use crate::http::{parse_json, v1_content_type, wants_json_array, Body, JSON, KSQLAPI_DELIMITED};
-use crate::ksql::{parse_one, with_properties, RequestContext};
+use crate::ksql::RequestContext;
 use crate::schema::{column_names, column_types, header_schema, rows};
 use crate::state::{now_ms, with_engine, AppState};
 
@@ -87,10 +86,13 @@ pub struct QueryStreamRequest {
 pub async fn start(
     state: &AppState,
     sql: String,
-    ctx: RequestContext,
+    mut ctx: RequestContext,
 ) -> Result<Started, ApiError> {
-    let (started, push) = with_engine(state, move |_, engine| {
-        let mut parsed = parse_one(&sql, &ctx).map_err(|e| ApiError::statement(e, &sql, vec![]))?;
+    let started = with_engine(state, move |_, engine| {
+        let mut parsed = ctx
+            .session
+            .prepare(&sql)
+            .map_err(|e| ApiError::statement(e, &sql, vec![]))?;
         let stmt = match (parsed.pop(), parsed.is_empty()) {
             (Some(stmt), true) => stmt,
             _ => {
@@ -99,127 +101,40 @@ pub async fn start(
                 ))
             }
         };
-        let Statement::Query(q) = &stmt.statement else {
+        if !matches!(
+            stmt.kind(),
+            StatementKind::PushQuery | StatementKind::PullQuery
+        ) {
             return Err(ApiError::Statement {
                 message:
                     "Only SELECT statements can be run as queries; use /ksql for other statements"
                         .into(),
-                statement: stmt.text.trim().to_string(),
+                statement: stmt.text().trim().to_string(),
                 entities: vec![],
             });
-        };
-        let fail = |e| ApiError::statement(e, &stmt.text, vec![]);
-        if q.emit.is_some() {
-            let scalable = is_scalable_push(engine, &ctx.properties, q);
-            let push = with_properties(engine, &ctx.properties, |e| e.start_push_query(&stmt.text))
-                .map_err(fail)?;
-            Ok((None, Some((push, scalable))))
-        } else {
-            match with_properties(engine, &ctx.properties, |e| e.execute(&stmt)).map_err(fail)? {
-                sluice_engine::StatementResult::Rows { schema, batches } => {
-                    let all: Vec<Value> = batches.iter().flat_map(rows).collect();
-                    let id = format!("query_{}", now_ms());
-                    let keys = pull_keys(engine, &q.from);
-                    let done = pull_final_message(engine, q, all.len());
-                    Ok((
-                        Some(Started {
-                            id,
-                            schema,
-                            keys,
-                            rows: Rows::Pull(all),
-                            done,
-                        }),
-                        None,
-                    ))
-                }
-                _ => Err(ApiError::Internal("the query returned no rows".into())),
-            }
         }
+        engine
+            .start_query(&mut ctx.session, &stmt)
+            .map_err(|e| ApiError::statement(e, stmt.text(), vec![]))
     })
     .await?;
-    match (started, push) {
-        (Some(s), _) => Ok(s),
-        (None, Some((push, scalable))) => {
-            let id = if scalable {
+    Ok(match started {
+        QueryStart::Pull(pull) => Started {
+            id: format!("query_{}", now_ms()),
+            rows: Rows::Pull(pull.batches.iter().flat_map(rows).collect()),
+            schema: pull.schema,
+            keys: pull.keys,
+            done: pull.final_message,
+        },
+        QueryStart::Push(push) => {
+            let id = if push.scalable {
                 format!("SCALABLE_PUSH_QUERY_{}", push.id)
             } else {
                 push.id.clone()
             };
-            Ok(spawn_push(state.clone(), push, id))
+            spawn_push(state.clone(), *push, id)
         }
-        (None, None) => Err(ApiError::Internal("no query started".into())),
-    }
-}
-
-/// Whether ksqlDB would run a push query as a scalable push query (its ids start
-/// `SCALABLE_PUSH_QUERY_`): `ksql.query.push.v2.enabled`, reading from `latest` a
-/// persistent query's output, with no join, window, GROUP BY or PARTITION BY.
-fn is_scalable_push(
-    engine: &sluice_engine::Engine,
-    props: &[(String, String)],
-    q: &sluice_sql::Query,
-) -> bool {
-    let prop = |key: &str| {
-        props
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-            .or_else(|| engine.property(key).map(str::to_string))
-    };
-    let enabled =
-        prop("ksql.query.push.v2.enabled").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let latest = prop("auto.offset.reset").is_none_or(|v| v.eq_ignore_ascii_case("latest"));
-    let sluice_sql::Relation::Source { name, .. } = &q.from else {
-        return false;
-    };
-    enabled
-        && latest
-        && q.window.is_none()
-        && q.group_by.is_empty()
-        && q.partition_by.is_empty()
-        && engine.queries().any(|rq| rq.sink == name.value)
-}
-
-/// A pull query on a stream ends with `Limit Reached` when its LIMIT cut it short,
-/// else `Query Completed`; one on a table just ends.
-fn pull_final_message(
-    engine: &sluice_engine::Engine,
-    q: &sluice_sql::Query,
-    rows: usize,
-) -> Option<&'static str> {
-    use sluice_planner::Catalog as _;
-    let sluice_sql::Relation::Source { name, .. } = &q.from else {
-        return None;
-    };
-    let def = engine.metastore().source(&name.value)?;
-    if def.kind != sluice_sql::SourceKind::Stream {
-        return None;
-    }
-    if q.limit.is_some_and(|l| rows as u64 >= l) {
-        Some("Limit Reached")
-    } else {
-        Some("Query Completed")
-    }
-}
-
-/// The columns a pull query's header marks `KEY`, as ksqlDB does: a table's key
-/// columns, with the window bounds of a windowed one.
-fn pull_keys(engine: &sluice_engine::Engine, from: &sluice_sql::Relation) -> Vec<String> {
-    use sluice_planner::Catalog as _;
-    let sluice_sql::Relation::Source { name, .. } = from else {
-        return Vec::new();
-    };
-    let Some(def) = engine.metastore().source(&name.value) else {
-        return Vec::new();
-    };
-    if def.kind != sluice_sql::SourceKind::Table {
-        return Vec::new();
-    }
-    let mut keys: Vec<String> = def.key_columns().map(|c| c.name.clone()).collect();
-    if def.window.is_some() {
-        keys.extend(["WINDOWSTART".to_string(), "WINDOWEND".to_string()]);
-    }
-    keys
+    })
 }
 
 fn spawn_push(state: AppState, push: PushQuery, id: String) -> Started {

@@ -6,7 +6,6 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Schema};
 use serde_json::{json, Value};
 use sluice_planner::types::type_name;
-use sluice_sql::SqlType;
 
 /// ksqlDB's `SchemaInfo` for a column type.
 pub fn schema_info(ty: &DataType) -> Value {
@@ -31,38 +30,6 @@ pub fn schema_info(ty: &DataType) -> Value {
             "parameters": {"precision": p, "scale": s},
         }),
         other => json!({"type": type_name(other), "fields": null, "memberSchema": null}),
-    }
-}
-
-/// ksqlDB's `SchemaInfo` for a declared SQL type (custom types of `SHOW TYPES`).
-pub fn sql_schema_info(ty: &SqlType) -> Value {
-    let simple = |t: &str| json!({"type": t, "fields": null, "memberSchema": null});
-    match ty {
-        SqlType::Boolean => simple("BOOLEAN"),
-        SqlType::Int => simple("INTEGER"),
-        SqlType::Bigint => simple("BIGINT"),
-        SqlType::Double => simple("DOUBLE"),
-        SqlType::Decimal { precision, scale } => json!({
-            "type": "DECIMAL", "fields": null, "memberSchema": null,
-            "parameters": {"precision": precision, "scale": scale},
-        }),
-        SqlType::String => simple("STRING"),
-        SqlType::Bytes => simple("BYTES"),
-        SqlType::Date => simple("DATE"),
-        SqlType::Time => simple("TIME"),
-        SqlType::Timestamp => simple("TIMESTAMP"),
-        SqlType::Array(m) => {
-            json!({"type": "ARRAY", "fields": null, "memberSchema": sql_schema_info(m)})
-        }
-        SqlType::Map(_, v) => {
-            json!({"type": "MAP", "fields": null, "memberSchema": sql_schema_info(v)})
-        }
-        SqlType::Struct(fields) => json!({
-            "type": "STRUCT",
-            "fields": fields.iter().map(|(n, t)| json!({"name": n, "schema": sql_schema_info(t)})).collect::<Vec<_>>(),
-            "memberSchema": null,
-        }),
-        SqlType::Custom(name) => simple(name),
     }
 }
 

@@ -7,11 +7,10 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use sluice_engine::{Engine, StatementResult};
+use sluice_engine::{Engine, QueryStart};
 use sluice_server::entity::NoCommandLog;
-use sluice_server::ksql::{parse_one, run_statements, with_properties, RequestContext};
+use sluice_server::ksql::{run_statements, RequestContext};
 use sluice_server::schema::{column_names, rows};
-use sluice_sql::Statement;
 
 /// What a query hands the REPL as it runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,31 +71,29 @@ impl Backend for Embedded {
         cancel: &AtomicBool,
         on: &mut dyn FnMut(QueryEvent),
     ) -> Result<(), String> {
-        let mut parsed = parse_one(sql, ctx).map_err(|e| e.to_string())?;
+        let mut parsed = ctx.session.prepare(sql).map_err(|e| e.to_string())?;
         let stmt = match (parsed.pop(), parsed.is_empty()) {
             (Some(s), true) => s,
             _ => return Err("Expected exactly one SELECT statement".into()),
         };
-        let Statement::Query(q) = &stmt.statement else {
-            return Err("Not a query".into());
-        };
         let engine = &mut self.engine;
-        if q.emit.is_none() {
-            let result = with_properties(engine, &ctx.properties, |e| e.execute(&stmt))
-                .map_err(|e| e.to_string())?;
-            if let StatementResult::Rows { schema, batches } = result {
-                on(QueryEvent::Header(column_names(&schema)));
-                for b in &batches {
+        let mut session = ctx.session.clone();
+        let mut push = match engine
+            .start_query(&mut session, &stmt)
+            .map_err(|e| e.to_string())?
+        {
+            QueryStart::Pull(pull) => {
+                on(QueryEvent::Header(column_names(&pull.schema)));
+                for b in &pull.batches {
                     for r in rows(b) {
                         on(QueryEvent::Row(r.as_array().cloned().unwrap_or_default()));
                     }
                 }
+                on(QueryEvent::End(None));
+                return Ok(());
             }
-            on(QueryEvent::End(None));
-            return Ok(());
-        }
-        let mut push = with_properties(engine, &ctx.properties, |e| e.start_push_query(&stmt.text))
-            .map_err(|e| e.to_string())?;
+            QueryStart::Push(push) => *push,
+        };
         on(QueryEvent::Header(column_names(&push.schema)));
         while !cancel.load(Ordering::SeqCst) {
             let batches = engine
@@ -193,11 +190,12 @@ impl Remote {
 
 fn request(sql: &str, ctx: &RequestContext) -> Value {
     let props: serde_json::Map<String, Value> = ctx
-        .properties
+        .session
+        .properties()
         .iter()
         .map(|(k, v)| (k.clone(), json!(v)))
         .collect();
-    json!({"ksql": sql, "streamsProperties": props, "sessionVariables": ctx.variables})
+    json!({"ksql": sql, "streamsProperties": props, "sessionVariables": ctx.session.variables()})
 }
 
 impl Backend for Remote {

@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
-use sluice_server::ksql::{parse_one, RequestContext};
-use sluice_sql::Statement;
+use sluice_engine::{split_statements, SessionChange, StatementKind};
+use sluice_server::ksql::RequestContext;
 
 use crate::entity_render::render_entity;
 use crate::render::grid;
@@ -137,7 +137,7 @@ impl<B: Backend> Repl<B> {
         self.buffer.push_str(line);
         self.buffer.push('\n');
         let buffer = std::mem::take(&mut self.buffer);
-        let mut statements = sluice_sql::split_statements(&buffer);
+        let mut statements = split_statements(&buffer);
         if statements.last().is_some_and(|s| !s.ends_with(';')) {
             if let Some(rest) = statements.pop() {
                 self.buffer = format!("{rest}\n");
@@ -207,43 +207,30 @@ impl<B: Backend> Repl<B> {
         if let Some(f) = &mut self.spool {
             writeln!(f, "sluice> {text}")?;
         }
-        if let Ok(parsed) = parse_one(text, &self.ctx) {
+        if let Ok(parsed) = self.ctx.session.prepare(text) {
             if let [stmt] = parsed.as_slice() {
-                let message = match &stmt.statement {
-                    Statement::Set { property, value } => {
-                        self.ctx.properties.retain(|(k, _)| k != property);
-                        self.ctx.properties.push((property.clone(), value.clone()));
-                        Some(format!(
-                            "Successfully changed local property '{property}' to '{value}'."
-                        ))
+                match stmt.kind() {
+                    StatementKind::Session => {
+                        // the CLI acknowledges property changes; DEFINE and
+                        // UNDEFINE say nothing unless they fail
+                        let message = match self.ctx.session.apply(stmt) {
+                            Some(Ok(
+                                change @ (SessionChange::PropertySet { .. }
+                                | SessionChange::PropertyUnset { .. }),
+                            )) => change.message(),
+                            Some(Err(e)) => e.to_string(),
+                            _ => String::new(),
+                        };
+                        if !message.is_empty() {
+                            emit(out, &mut self.spool, &message)?;
+                        }
+                        return Ok(());
                     }
-                    Statement::Unset { property } => {
-                        self.ctx.properties.retain(|(k, _)| k != property);
-                        Some(format!("Successfully unset local property '{property}'."))
-                    }
-                    Statement::Define { name, value } => {
-                        self.ctx.variables.insert(name.clone(), value.clone());
-                        Some(String::new())
-                    }
-                    Statement::Undefine { name } => Some(match self.ctx.variables.remove(name) {
-                        Some(_) => String::new(),
-                        None => format!("Variable '{name}' is undefined"),
-                    }),
-                    Statement::RunScript { path } => {
-                        return self.run_script(path, out);
-                    }
-                    Statement::Query(q) => {
-                        let push = q.emit.is_some();
-                        return self.query(&stmt.text, push, out);
-                    }
-                    Statement::Print { .. } => return self.print(&stmt.text, out),
-                    _ => None,
-                };
-                if let Some(m) = message {
-                    if !m.is_empty() {
-                        emit(out, &mut self.spool, &m)?;
-                    }
-                    return Ok(());
+                    StatementKind::RunScript { path } => return self.run_script(&path, out),
+                    StatementKind::PushQuery => return self.query(stmt.text(), true, out),
+                    StatementKind::PullQuery => return self.query(stmt.text(), false, out),
+                    StatementKind::Print => return self.print(stmt.text(), out),
+                    _ => {}
                 }
             }
         }
@@ -267,7 +254,7 @@ impl<B: Backend> Repl<B> {
     fn run_script(&mut self, path: &str, out: &mut dyn Write) -> io::Result<()> {
         match std::fs::read_to_string(path) {
             Ok(sql) => {
-                for text in sluice_sql::split_statements(&sql) {
+                for text in split_statements(&sql) {
                     self.statement(text, out)?;
                 }
                 Ok(())
