@@ -1,9 +1,12 @@
 //! A task takes a backlog in time order across its partitions and sources, as
 //! Kafka Streams does: a join or window over input written out of order gives
-//! the results of the same records arriving one at a time in timestamp order
-//! (which is what Kafka Streams' test driver gives when fed them so).
+//! the results of the same records arriving one at a time in timestamp order,
+//! and those are Kafka Streams' own results: its test driver
+//! (`TopologyTestDriver`, run over the same records by
+//! `tests/kafka_streams/TimeOrderReference.java`) confirms them.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use sluice_engine::log::{EmbeddedLog, Log, Record, StoredRecord};
@@ -36,34 +39,69 @@ fn write(log: &EmbeddedLog, records: &[Input]) {
     }
 }
 
-/// Every record of `topic` as (key, value, timestamp), sorted.
-fn output(log: &EmbeddedLog, topic: &str) -> Vec<Output> {
+/// Every record of `topic` (key, value, timestamp), partition by partition.
+fn records(log: &EmbeddedLog, topic: &str) -> Vec<StoredRecord> {
     let mut out = Vec::new();
     for (p, end) in log.end_offsets(topic).unwrap().into_iter().enumerate() {
-        let got: Vec<StoredRecord> = log.fetch(topic, p as i32, 0, end as usize).unwrap();
-        for r in got {
-            // windowed keys carry their window's bytes after the key
-            let text = |b: Option<Vec<u8>>| {
-                b.map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .unwrap_or_default()
-            };
-            out.push((text(r.record.key), text(r.record.value), r.record.timestamp));
-        }
+        out.extend(log.fetch(topic, p as i32, 0, end as usize).unwrap());
     }
+    out
+}
+
+/// Every record of `topic` as (key, value, timestamp), sorted.
+fn output(log: &EmbeddedLog, topic: &str) -> Vec<Output> {
+    let text = |b: Option<Vec<u8>>| {
+        b.map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    };
+    let mut out: Vec<Output> = records(log, topic)
+        .into_iter()
+        // windowed keys carry their window's bytes after the key
+        .map(|r| (text(r.record.key), text(r.record.value), r.record.timestamp))
+        .collect();
     out.sort();
     out
 }
 
+/// A JSON value's integer member `name`, as text.
+fn member(value: &[u8], name: &str) -> String {
+    let v: serde_json::Value = serde_json::from_slice(value).expect("a JSON value");
+    v[name].to_string()
+}
+
+/// Kafka Streams' results for `query` (`join` or `window`) over `inputs`,
+/// as lines `TimeOrderReference.java` prints them, sorted.
+fn kafka_streams(query: &str, inputs: &[Input]) -> Vec<String> {
+    let source =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kafka_streams/TimeOrderReference.java");
+    let stdin: String = inputs
+        .iter()
+        .map(|(topic, _, key, value, ts)| format!("{topic}\t{key}\t{value}\t{ts}\n"))
+        .collect();
+    let mut lines: Vec<String> =
+        sluice_testkit::kafka::run_streams_program(&source, &[query], &stdin)
+            .lines()
+            .map(String::from)
+            .collect();
+    lines.sort();
+    lines
+}
+
 /// The output of `sql` over `inputs` written as a backlog in the given order
 /// before the query runs, and over the same records fed one at a time in
-/// timestamp order (the query running after each).
-fn backlog_and_one_by_one(sql: &str, sink: &str, inputs: &[Input]) -> (Vec<Output>, Vec<Output>) {
+/// timestamp order (the query running after each); and the backlog's log.
+fn backlog_and_one_by_one(
+    sql: &str,
+    sink: &str,
+    inputs: &[Input],
+) -> (Vec<Output>, Vec<Output>, Arc<EmbeddedLog>) {
     let (ddl, query) = sql.split_once("--QUERY--").unwrap();
     let (mut e, log) = engine(ddl);
     write(&log, inputs);
     e.execute_sql(query).unwrap();
     e.run_until_idle().unwrap();
     let backlog = output(&log, sink);
+    let backlog_log = log;
 
     let (mut e, log) = engine(ddl);
     e.execute_sql(query).unwrap();
@@ -73,7 +111,7 @@ fn backlog_and_one_by_one(sql: &str, sink: &str, inputs: &[Input]) -> (Vec<Outpu
         write(&log, std::slice::from_ref(r));
         e.run_until_idle().unwrap();
     }
-    (backlog, output(&log, sink))
+    (backlog, output(&log, sink), backlog_log)
 }
 
 #[test]
@@ -105,9 +143,25 @@ fn a_stream_stream_join_over_a_backlog_pairs_as_in_time_order() {
                CREATE STREAM r (k STRING KEY, b INT) WITH (kafka_topic='r', value_format='JSON', partitions=1);
                --QUERY--
                CREATE STREAM j AS SELECT l.k AS k, a, b FROM l JOIN r WITHIN 2 SECONDS GRACE PERIOD 1 SECOND ON l.k = r.k;";
-    let (backlog, expected) = backlog_and_one_by_one(sql, "J", &inputs);
+    let (backlog, expected, log) = backlog_and_one_by_one(sql, "J", &inputs);
     assert!(!expected.is_empty());
     assert_eq!(backlog, expected);
+    // key, A,B, timestamp: as Kafka Streams' join gives them
+    let mut ours: Vec<String> = records(&log, "J")
+        .into_iter()
+        .map(|r| {
+            let value = r.record.value.expect("a joined row");
+            format!(
+                "{}\t{},{}\t{}",
+                String::from_utf8(r.record.key.expect("a key")).unwrap(),
+                member(&value, "A"),
+                member(&value, "B"),
+                r.record.timestamp
+            )
+        })
+        .collect();
+    ours.sort();
+    assert_eq!(ours, kafka_streams("join", &inputs));
 }
 
 #[test]
@@ -139,7 +193,7 @@ fn a_window_over_partitions_written_out_of_order_counts_as_in_time_order() {
                --QUERY--
                CREATE TABLE per_user AS SELECT u, COUNT(*) AS n FROM clicks
                  WINDOW TUMBLING (SIZE 10 SECONDS, GRACE PERIOD 0 SECONDS) GROUP BY u;";
-    let (backlog, expected) = backlog_and_one_by_one(sql, "PER_USER", &inputs);
+    let (backlog, expected, log) = backlog_and_one_by_one(sql, "PER_USER", &inputs);
     let counted: BTreeMap<String, usize> =
         expected.iter().fold(BTreeMap::new(), |mut m, (k, _, _)| {
             *m.entry(k.clone()).or_default() += 1;
@@ -147,4 +201,22 @@ fn a_window_over_partitions_written_out_of_order_counts_as_in_time_order() {
         });
     assert!(counted.keys().any(|k| k.starts_with('v')), "{counted:?}");
     assert_eq!(backlog, expected);
+    // key, window start, count, timestamp: as Kafka Streams' windowed count
+    // gives them (a windowed key is the key's bytes, then the window start)
+    let mut ours: Vec<String> = records(&log, "PER_USER")
+        .into_iter()
+        .map(|r| {
+            let key = r.record.key.expect("a windowed key");
+            let (user, start) = key.split_at(key.len() - 8);
+            format!(
+                "{}\t{}\t{}\t{}",
+                String::from_utf8(user.to_vec()).unwrap(),
+                i64::from_be_bytes(start.try_into().unwrap()),
+                member(&r.record.value.expect("a count"), "N"),
+                r.record.timestamp
+            )
+        })
+        .collect();
+    ours.sort();
+    assert_eq!(ours, kafka_streams("window", &inputs));
 }

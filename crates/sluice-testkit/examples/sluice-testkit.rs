@@ -1,6 +1,7 @@
 //! The test kit from the shell, for CI and for people:
 //!
-//! * `sluice-testkit prepare`: fetch the Kafka broker's jars into the cache and
+//! * `sluice-testkit prepare`: fetch the Kafka broker's jars (and Kafka
+//!   Streams' with its test driver) into the cache and
 //!   install the database servers' packages, so a test run starts from a
 //!   machine that has everything (`.ci/run` calls it);
 //! * `sluice-testkit kafka [--brokers 3] [--sasl-ssl]`: start a cluster on
@@ -24,6 +25,8 @@ fn main() {
                 kafka::kafka_version(),
                 libs.display()
             );
+            let streams = kafka::streams_libs();
+            println!("Kafka Streams test driver: {}", streams.display());
             Postgres::install();
             MariaDb::install();
             println!("PostgreSQL and MariaDB: installed");

@@ -31,6 +31,8 @@ use crate::{cache_dir, free_port, wait_for};
 /// The Maven project that names the broker's jars; its `kafka.version`
 /// property is the pinned release.
 const BROKER_POM: &str = include_str!("../maven/kafka-broker.xml");
+/// Kafka Streams with its test driver, the same release.
+const STREAMS_POM: &str = include_str!("../maven/kafka-streams-test-utils.xml");
 
 /// The SCRAM user a SASL_SSL cluster knows.
 pub const SCRAM_USER: &str = "sluice";
@@ -608,37 +610,92 @@ fn classpath(libs: &Path) -> String {
 /// The directory holding the broker's jars, fetched through Maven on first
 /// use (once per machine; concurrent callers wait on a file lock).
 pub fn broker_libs() -> PathBuf {
-    let home = cache_dir().join(format!("kafka-{}", kafka_version()));
+    maven_libs(
+        &format!("kafka-{}", kafka_version()),
+        "the Kafka broker",
+        BROKER_POM,
+    )
+}
+
+/// The jars of Kafka Streams and its test driver (`TopologyTestDriver`),
+/// fetched like [`broker_libs`].
+pub fn streams_libs() -> PathBuf {
+    assert!(
+        STREAMS_POM.contains(&format!("<kafka.version>{}<", kafka_version())),
+        "kafka-streams-test-utils.xml pins another release than kafka-broker.xml"
+    );
+    maven_libs(
+        &format!("kafka-streams-{}", kafka_version()),
+        "Kafka Streams and its test driver",
+        STREAMS_POM,
+    )
+}
+
+/// Copies the dependencies `pom` names, with theirs, into
+/// `<cache>/<name>/libs` once per machine; that directory.
+fn maven_libs(name: &str, what: &str, pom: &str) -> PathBuf {
+    let home = cache_dir().join(name);
     let libs = home.join("libs");
     let done = home.join(".complete");
     if done.exists() {
         return libs;
     }
-    std::fs::create_dir_all(&home).expect("the Kafka cache directory");
-    let lock = std::fs::File::create(home.join(".lock")).expect("the Kafka cache lock");
-    lock.lock().expect("locking the Kafka cache");
+    std::fs::create_dir_all(&home).expect("a cache directory");
+    let lock = std::fs::File::create(home.join(".lock")).expect("a cache lock");
+    lock.lock().expect("locking the cache directory");
     if !done.exists() {
-        let pom = home.join("kafka-broker.xml");
-        std::fs::write(&pom, BROKER_POM).expect("writing the broker pom");
+        let pom_path = home.join("pom.xml");
+        std::fs::write(&pom_path, pom).expect("writing the pom");
         let _ = std::fs::remove_dir_all(&libs);
         eprintln!(
-            "fetching Apache Kafka {} from Maven Central into {} (once per machine)",
+            "fetching {what} {} from Maven Central into {} (once per machine)",
             kafka_version(),
             libs.display()
         );
         process::run(
-            "fetching the Kafka broker with Maven",
+            &format!("fetching {what} with Maven"),
             Command::new("mvn")
                 .args(["-q", "-B", "-f"])
-                .arg(&pom)
+                .arg(&pom_path)
                 .arg("dependency:copy-dependencies")
                 .arg(format!("-DoutputDirectory={}", libs.display()))
                 .arg("-DincludeScope=runtime"),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(&done, kafka_version()).expect("marking the Kafka cache complete");
+        std::fs::write(&done, kafka_version()).expect("marking the cache complete");
     }
     libs
+}
+
+/// Runs the single-file Java program `source` (Java's source-file mode)
+/// with the Kafka Streams jars on its class path, `args` after it and
+/// `stdin` as its input; its standard output. Panics with its standard
+/// error when it fails.
+pub fn run_streams_program(source: &Path, args: &[&str], stdin: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(java())
+        .args(["-Xmx256m", "-cp", &classpath(&streams_libs())])
+        .arg(source)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("running {}: {e}", java().display()));
+    let mut input = child.stdin.take().expect("stdin");
+    let text = stdin.to_string();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(text.as_bytes());
+    });
+    let out = child.wait_with_output().expect("the Java program's output");
+    let _ = writer.join();
+    assert!(
+        out.status.success(),
+        "{} {args:?} failed: {}",
+        source.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
 /// A KRaft cluster id: 16 random bytes, URL-safe base64 without padding,
