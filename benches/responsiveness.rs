@@ -19,21 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{client, ksql, SluiceServer};
-
-/// Records query `id` has read, from `/metrics`.
-fn consumed(url: &str, id: &str) -> u64 {
-    let text = client()
-        .get(format!("{url}/metrics"))
-        .send()
-        .and_then(|r| r.text())
-        .unwrap_or_default();
-    let prefix = format!("sluice_query_records_consumed_total{{query_id=\"{id}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
-}
+use common::{client, consumed, ksql, SluiceServer};
 
 /// Creates the copy `name` and waits until it has read `n` records.
 fn timed_copy(url: &str, name: &str, n: u64) -> Duration {

@@ -229,3 +229,30 @@ impl Drop for SluiceServer {
         let _ = self.child.wait();
     }
 }
+
+/// Records query `id` of the server at `url` has read, from `/metrics`.
+pub fn consumed(url: &str, id: &str) -> u64 {
+    let text = client()
+        .get(format!("{url}/metrics"))
+        .send()
+        .and_then(|r| r.text())
+        .unwrap_or_default();
+    let prefix = format!("sluice_query_records_consumed_total{{query_id=\"{id}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Resident memory of process `pid` now and at its peak (`VmRSS`, `VmHWM`), in MiB.
+pub fn resident_mib(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}

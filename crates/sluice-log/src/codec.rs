@@ -13,36 +13,10 @@ pub(crate) const FRAME_HEADER_LEN: usize = 8;
 /// Upper bound of a frame payload; a longer length field means damage.
 pub(crate) const MAX_FRAME_LEN: u32 = 1 << 30;
 
-const CRC32C_TABLE: [u32; 256] = crc32c_table();
-
-const fn crc32c_table() -> [u32; 256] {
-    // Castagnoli polynomial, reflected (the CRC Kafka uses for record batches).
-    let mut table = [0u32; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = i as u32;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 1 != 0 {
-                (c >> 1) ^ 0x82f6_3b78
-            } else {
-                c >> 1
-            };
-            k += 1;
-        }
-        table[i] = c;
-        i += 1;
-    }
-    table
-}
-
-/// CRC-32C (Castagnoli) of `data`.
+/// CRC-32C (Castagnoli, the CRC Kafka uses for record batches) of `data`,
+/// with the CPU's CRC instructions where it has them.
 pub(crate) fn crc32c(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc = CRC32C_TABLE[((crc ^ u32::from(b)) & 0xff) as usize] ^ (crc >> 8);
-    }
-    !crc
+    crc32c::crc32c(data)
 }
 
 /// Appends one frame whose payload is written by `write_payload`.

@@ -199,6 +199,15 @@ impl SegmentWriter {
         self.len
     }
 
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A read-only handle on the file, for [`read_frames`].
+    pub(crate) fn reader(&self) -> Result<File, LogError> {
+        File::open(&self.path).map_err(io_err(|| format!("opening {}", self.path.display())))
+    }
+
     /// Appends encoded frames; on failure the file is cut back to its
     /// previous length.
     pub(crate) fn append(&mut self, bytes: &[u8]) -> Result<(), LogError> {
@@ -253,14 +262,14 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-/// Replays a segment file: its records (offsets 0..) and a writer positioned
-/// after the last valid frame. A torn tail — an incomplete frame, or a bad
+/// Checks a segment file: where each of its records' frames starts (offsets
+/// 0..) and a writer positioned after the last valid frame. A torn tail — an incomplete frame, or a bad
 /// checksum in the very last frame — is truncated away and reported in
 /// `warnings`; damage before the tail is [`LogError::Corrupt`].
 pub(crate) fn open_segment(
     path: &Path,
     warnings: &mut Vec<String>,
-) -> Result<(Vec<Record>, SegmentWriter), LogError> {
+) -> Result<(Vec<u64>, SegmentWriter), LogError> {
     if !path.exists() {
         return Ok((Vec::new(), SegmentWriter::create(path)?));
     }
@@ -295,7 +304,7 @@ pub(crate) fn open_segment(
         return Err(corrupt(0, "not a segment file (bad magic)".into()));
     }
 
-    let mut records = Vec::new();
+    let mut positions = Vec::new();
     let mut pos = magic.len() as u64;
     let mut torn: Option<&str> = None;
     loop {
@@ -329,14 +338,14 @@ pub(crate) fn open_segment(
             }
             return Err(corrupt(pos, "checksum mismatch".into()));
         }
-        let (offset, record) = codec::decode_record(&payload).map_err(|e| corrupt(pos, e))?;
-        if offset != records.len() as i64 {
+        let (offset, _) = codec::decode_record(&payload).map_err(|e| corrupt(pos, e))?;
+        if offset != positions.len() as i64 {
             return Err(corrupt(
                 pos,
-                format!("expected offset {}, found {offset}", records.len()),
+                format!("expected offset {}, found {offset}", positions.len()),
             ));
         }
-        records.push(record);
+        positions.push(pos);
         pos = frame_end;
     }
     drop(reader);
@@ -354,7 +363,68 @@ pub(crate) fn open_segment(
         ));
         writer.truncate(pos)?;
     }
-    Ok((records, writer))
+    Ok((positions, writer))
+}
+
+/// Where each frame of `bytes` (whole frames, as [`encode_records`] makes
+/// them) starts.
+pub(crate) fn frame_starts(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    let mut at = 0usize;
+    std::iter::from_fn(move || {
+        let header: &[u8; FRAME_HEADER_LEN] =
+            bytes.get(at..at + FRAME_HEADER_LEN)?.try_into().ok()?;
+        let start = at;
+        at += FRAME_HEADER_LEN + codec::parse_frame_header(header).0 as usize;
+        Some(start as u64)
+    })
+}
+
+/// Reads the frames stored in `from..to` of a segment (`reader` on `path`),
+/// whose first record has offset `first`: the records with their offsets.
+/// A frame that does not check out is [`LogError::Corrupt`].
+pub(crate) fn read_frames(
+    path: &Path,
+    reader: &File,
+    from: u64,
+    to: u64,
+    first: i64,
+) -> Result<Vec<(i64, Record)>, LogError> {
+    use std::os::unix::fs::FileExt;
+    let mut bytes = vec![0u8; (to - from) as usize];
+    reader
+        .read_exact_at(&mut bytes, from)
+        .map_err(io_err(|| format!("reading {}", path.display())))?;
+    let corrupt = |at: usize, reason: String| LogError::Corrupt {
+        file: path.to_path_buf(),
+        offset: from + at as u64,
+        reason,
+    };
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    while at < bytes.len() {
+        let header: &[u8; FRAME_HEADER_LEN] = bytes
+            .get(at..at + FRAME_HEADER_LEN)
+            .and_then(|h| h.try_into().ok())
+            .ok_or_else(|| corrupt(at, "incomplete frame header".into()))?;
+        let (len, crc) = codec::parse_frame_header(header);
+        let payload = bytes
+            .get(at + FRAME_HEADER_LEN..at + FRAME_HEADER_LEN + len as usize)
+            .ok_or_else(|| corrupt(at, "incomplete frame".into()))?;
+        if codec::crc32c(payload) != crc {
+            return Err(corrupt(at, "checksum mismatch".into()));
+        }
+        let (offset, record) = codec::decode_record(payload).map_err(|e| corrupt(at, e))?;
+        let expected = first + out.len() as i64;
+        if offset != expected {
+            return Err(corrupt(
+                at,
+                format!("expected offset {expected}, found {offset}"),
+            ));
+        }
+        out.push((offset, record));
+        at += FRAME_HEADER_LEN + len as usize;
+    }
+    Ok(out)
 }
 
 /// A `produce_and_commit` with its offsets already assigned.

@@ -183,7 +183,7 @@ impl Log for EmbeddedLog {
                 disk::create_dir(&dir)?;
                 for p in 0..spec.partitions {
                     let seg = SegmentWriter::create(&layout.segment(&spec.name, p))?;
-                    partitions.push(Partition::new(Vec::new(), Some(seg)));
+                    partitions.push(Partition::on_disk(Vec::new(), seg)?);
                 }
                 disk::write_topic_meta(layout, spec)
             })();
@@ -192,7 +192,7 @@ impl Log for EmbeddedLog {
                 return Err(e);
             }
         } else {
-            partitions.extend((0..spec.partitions).map(|_| Partition::new(Vec::new(), None)));
+            partitions.extend((0..spec.partitions).map(|_| Partition::in_memory()));
         }
         state
             .topics
@@ -300,7 +300,7 @@ impl Log for EmbeddedLog {
         if let Some(layout) = self.layout() {
             for p in current..total {
                 let seg = SegmentWriter::create(&layout.segment(name, p))?;
-                added.push(Partition::new(Vec::new(), Some(seg)));
+                added.push(Partition::on_disk(Vec::new(), seg)?);
             }
             let spec = TopicSpec {
                 partitions: total,
@@ -308,7 +308,7 @@ impl Log for EmbeddedLog {
             };
             disk::write_topic_meta(layout, &spec)?;
         } else {
-            added.extend((current..total).map(|_| Partition::new(Vec::new(), None)));
+            added.extend((current..total).map(|_| Partition::in_memory()));
         }
         topic.partitions.extend(added);
         Ok(())
@@ -332,13 +332,12 @@ impl Log for EmbeddedLog {
         for (p, batch) in batches {
             let mut part = t.partitions[p as usize].write();
             let base = part.end();
-            if let Some(seg) = part.segment.as_mut() {
-                seg.append(&disk::encode_records(base, batch.iter().map(|(_, r)| r)))?;
-            }
+            let mut records = Vec::with_capacity(batch.len());
             for (k, (i, r)) in batch.into_iter().enumerate() {
                 out[i] = (p, base + k as i64);
-                part.records.push(r);
+                records.push(r);
             }
+            part.append(records)?;
         }
         Ok(out)
     }
@@ -360,16 +359,14 @@ impl Log for EmbeddedLog {
                 offset,
             });
         }
-        let from = (offset - part.start) as usize;
-        let to = from.saturating_add(max).min(part.records.len());
-        Ok(part.records[from..to]
-            .iter()
-            .zip(offset..)
-            .map(|(r, offset)| StoredRecord {
+        Ok(part
+            .read(offset, max)?
+            .into_iter()
+            .map(|(offset, record)| StoredRecord {
                 topic: t.name.clone(),
                 partition,
                 offset,
-                record: r.clone(),
+                record,
             })
             .collect())
     }

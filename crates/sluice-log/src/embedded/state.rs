@@ -28,23 +28,130 @@ pub(super) struct Topic {
     sticky: AtomicUsize,
 }
 
+/// One partition: its records in memory (an in-memory log), or in its
+/// segment file with only each record's position kept in memory (a
+/// persistent log: reads come from the file, through the OS page cache).
 pub(super) struct Partition {
     pub(super) start: i64,
-    pub(super) records: Vec<Record>,
-    pub(super) segment: Option<SegmentWriter>,
+    storage: Storage,
+}
+
+enum Storage {
+    Memory(Vec<Record>),
+    Disk {
+        /// Where each record's frame starts in the segment.
+        positions: Vec<u64>,
+        segment: SegmentWriter,
+        reader: fs::File,
+    },
+}
+
+/// Records appended to a segment by [`Partition::write`], to index with
+/// [`Partition::extend`] once the whole transaction is stored (or to undo
+/// with [`Partition::undo`]).
+pub(super) struct Written {
+    before: u64,
+    positions: Vec<u64>,
 }
 
 impl Partition {
-    pub(super) fn new(records: Vec<Record>, segment: Option<SegmentWriter>) -> RwLock<Self> {
+    pub(super) fn in_memory() -> RwLock<Self> {
         RwLock::new(Partition {
             start: 0,
-            records,
-            segment,
+            storage: Storage::Memory(Vec::new()),
         })
     }
 
+    /// A partition stored in `segment`, whose frames start at `positions`.
+    pub(super) fn on_disk(
+        positions: Vec<u64>,
+        segment: SegmentWriter,
+    ) -> Result<RwLock<Self>, LogError> {
+        let reader = segment.reader()?;
+        Ok(RwLock::new(Partition {
+            start: 0,
+            storage: Storage::Disk {
+                positions,
+                segment,
+                reader,
+            },
+        }))
+    }
+
+    fn len(&self) -> usize {
+        match &self.storage {
+            Storage::Memory(records) => records.len(),
+            Storage::Disk { positions, .. } => positions.len(),
+        }
+    }
+
     pub(super) fn end(&self) -> i64 {
-        self.start + self.records.len() as i64
+        self.start + self.len() as i64
+    }
+
+    /// Writes `records` (offsets from [`Partition::end`]) to the segment, in
+    /// one write; nothing to write for an in-memory partition.
+    pub(super) fn write(&mut self, records: &[Record]) -> Result<Option<Written>, LogError> {
+        let first = self.end();
+        let Storage::Disk { segment, .. } = &mut self.storage else {
+            return Ok(None);
+        };
+        let bytes = disk::encode_records(first, records);
+        let before = segment.len();
+        segment.append(&bytes)?;
+        Ok(Some(Written {
+            before,
+            positions: disk::frame_starts(&bytes).map(|p| before + p).collect(),
+        }))
+    }
+
+    /// Cuts the segment back to before `written`.
+    pub(super) fn undo(&mut self, written: &Written) -> Result<(), LogError> {
+        match &mut self.storage {
+            Storage::Disk { segment, .. } => segment.truncate(written.before),
+            Storage::Memory(_) => Ok(()),
+        }
+    }
+
+    /// Makes `records`, stored by [`Partition::write`], readable.
+    pub(super) fn extend(&mut self, records: Vec<Record>, written: Option<Written>) {
+        match (&mut self.storage, written) {
+            (Storage::Memory(all), _) => all.extend(records),
+            (Storage::Disk { positions, .. }, Some(w)) => positions.extend(w.positions),
+            (Storage::Disk { .. }, None) => {}
+        }
+    }
+
+    /// Writes and indexes `records` at once (no transaction around them).
+    pub(super) fn append(&mut self, records: Vec<Record>) -> Result<(), LogError> {
+        let written = self.write(&records)?;
+        self.extend(records, written);
+        Ok(())
+    }
+
+    /// Up to `max` records from `offset` (within `start..=end`), with their offsets.
+    pub(super) fn read(&self, offset: i64, max: usize) -> Result<Vec<(i64, Record)>, LogError> {
+        let from = (offset - self.start) as usize;
+        let to = from.saturating_add(max).min(self.len());
+        match &self.storage {
+            Storage::Memory(records) => Ok(records[from..to]
+                .iter()
+                .cloned()
+                .zip(offset..)
+                .map(|(r, o)| (o, r))
+                .collect()),
+            Storage::Disk {
+                positions,
+                segment,
+                reader,
+            } => {
+                if from >= to {
+                    return Ok(Vec::new());
+                }
+                let end = positions.get(to).copied().unwrap_or(segment.len());
+                disk::read_frames(segment.path(), reader, positions[from], end, offset)
+            }
+        }
     }
 }
 
@@ -201,8 +308,8 @@ pub(super) fn load_topics(layout: &Layout, warnings: &mut Vec<String>) -> Result
         }
         let mut partitions = Vec::with_capacity(spec.partitions as usize);
         for p in 0..spec.partitions {
-            let (records, writer) = disk::open_segment(&layout.segment(&name, p), warnings)?;
-            partitions.push(Partition::new(records, Some(writer)));
+            let (positions, writer) = disk::open_segment(&layout.segment(&name, p), warnings)?;
+            partitions.push(Partition::on_disk(positions, writer)?);
         }
         state.topics.insert(name, Topic::new(&spec, partitions));
     }
@@ -290,21 +397,24 @@ pub(super) fn apply_txn(
         }
     }
 
+    let mut written: BTreeMap<(String, i32), Written> = BTreeMap::new();
     if let Some(layout) = layout {
-        let mut written: Vec<(&str, i32, u64)> = Vec::new();
         let mut result = Ok(());
         for ((t, p), batch) in &batches {
-            let Some((first, _)) = batch.first() else {
+            if batch.is_empty() {
                 continue;
-            };
+            }
             let part = state.topic_mut(t)?.partitions[*p as usize].get_mut();
-            if let Some(seg) = part.segment.as_mut() {
-                let before = seg.len();
-                result = seg.append(&disk::encode_records(*first, batch.iter().map(|(_, r)| r)));
-                if result.is_err() {
+            let records: Vec<Record> = batch.iter().map(|(_, r)| r.clone()).collect();
+            match part.write(&records) {
+                Ok(Some(w)) => {
+                    written.insert((t.clone(), *p), w);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    result = Err(e);
                     break;
                 }
-                written.push((t, *p, before));
             }
         }
         if result.is_ok() {
@@ -313,11 +423,9 @@ pub(super) fn apply_txn(
         if let Err(e) = result {
             if !recovering {
                 let mut undone = true;
-                for (t, p, len) in written {
-                    let part = state.topic_mut(t)?.partitions[p as usize].get_mut();
-                    if let Some(seg) = part.segment.as_mut() {
-                        undone &= seg.truncate(len).is_ok();
-                    }
+                for ((t, p), w) in &written {
+                    let part = state.topic_mut(t)?.partitions[*p as usize].get_mut();
+                    undone &= part.undo(w).is_ok();
                 }
                 // If a segment could not be cut back, the journal stays so the
                 // next open completes the transaction instead of exposing part of it.
@@ -339,8 +447,9 @@ pub(super) fn apply_txn(
         if batch.is_empty() {
             continue;
         }
+        let w = written.remove(&(t.clone(), p));
         let part = state.topic_mut(&t)?.partitions[p as usize].get_mut();
-        part.records.extend(batch.into_iter().map(|(_, r)| r));
+        part.extend(batch.into_iter().map(|(_, r)| r).collect(), w);
     }
     if offsets.is_empty() {
         groups.remove(&txn.group);

@@ -382,3 +382,32 @@ fn failed_transaction_write_is_rolled_back() {
     assert_eq!(log.end_offsets("out").unwrap(), vec![2, 0]);
     assert_eq!(log.committed("q1", "src").unwrap(), vec![Some(17)]);
 }
+
+#[test]
+fn a_persistent_log_reads_records_from_its_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = EmbeddedLog::open(dir.path()).unwrap();
+    log.create_topic(&TopicSpec::new("t", 1)).unwrap();
+    let records: Vec<_> = (0..10)
+        .map(|i| (Some(0), rec(Some("k"), &format!("value-{i:04}"), i)))
+        .collect();
+    log.produce("t", records).unwrap();
+    let got = log.fetch("t", 0, 3, 4).unwrap();
+    assert_eq!(
+        got.iter().map(|r| r.offset).collect::<Vec<_>>(),
+        vec![3, 4, 5, 6]
+    );
+    assert_eq!(got[0].record.value.as_deref(), Some(&b"value-0003"[..]));
+    // the file is the only copy: a byte changed under the open log is seen
+    // (as damage) by the next read of that record, and only of that record
+    let path = seg_path(dir.path(), "t", 0);
+    let mut bytes = fs::read(&path).unwrap();
+    let at = bytes.windows(10).position(|w| w == b"value-0007").unwrap();
+    bytes[at + 6] = b'X';
+    fs::write(&path, &bytes).unwrap();
+    assert_eq!(log.fetch("t", 0, 0, 7).unwrap().len(), 7);
+    match log.fetch("t", 0, 7, 1) {
+        Err(LogError::Corrupt { reason, .. }) => assert!(reason.contains("checksum"), "{reason}"),
+        other => panic!("expected a checksum error, got {other:?}"),
+    }
+}

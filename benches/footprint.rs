@@ -1,0 +1,109 @@
+//! Memory of `sluice server` (release binary, embedded log in a fresh data
+//! dir) holding and processing the bids: resident memory when idle, after
+//! 1,000,000 bids arrived through `/inserts-stream`, and after a copy and a
+//! 10 s tumbling window aggregate read them all; against the size of the
+//! input itself (the JSON the log stores), printed in the same run.
+//!
+//! The bids carry their event time (`ts`, 1 ms apart: 1,000 s of events, 100
+//! windows per auction).
+//!
+//! Run: `cargo bench --bench footprint` (`SLUICE_BENCH_EVENTS`, default 1,000,000).
+
+mod common;
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use common::{client, consumed, ksql, resident_mib, SluiceServer};
+
+/// Creates a query with `sql` and waits until it has read `n` records.
+fn run_query(url: &str, sql: &str, n: u64) -> Duration {
+    let start = Instant::now();
+    let created = ksql(url, sql);
+    let id = created[0]["commandStatus"]["queryId"]
+        .as_str()
+        .expect("a query id")
+        .to_string();
+    while consumed(url, &id) < n {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    start.elapsed()
+}
+
+fn main() {
+    let n = common::env_usize("SLUICE_BENCH_EVENTS", 1_000_000);
+    let data = tempfile::tempdir().expect("a data dir");
+    let server = SluiceServer::start(&["--data-dir", data.path().to_str().expect("a UTF-8 path")]);
+    let pid = server.child.id();
+    let url = server.url.clone();
+    std::thread::sleep(Duration::from_millis(500));
+    let (idle, _) = resident_mib(pid);
+
+    ksql(
+        &url,
+        "CREATE STREAM bids (auction BIGINT, bidder BIGINT, price DOUBLE, channel STRING, url STRING, extra STRING, ts BIGINT) \
+         WITH (kafka_topic='bids', value_format='JSON', partitions=1, timestamp='ts');",
+    );
+    let mut input_bytes = 0usize;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(100_000) {
+        let mut body = String::from("{\"target\":\"BIDS\"}\n");
+        for &i in chunk {
+            let row = serde_json::json!({
+                "AUCTION": 1000 + (i % 997),
+                "BIDDER": 5000 + (i % 7919),
+                "PRICE": 100 + (i * 37) % 100_000,
+                "CHANNEL": if i % 3 == 0 { "web" } else { "mobile" },
+                "URL": format!("https://bid.example/{}", i % 101),
+                "EXTRA": "xxxxxxxxxxxxxxxxxxxx",
+                "TS": 1_700_000_000_000i64 + i as i64,
+            })
+            .to_string();
+            input_bytes += row.len();
+            body.push_str(&row);
+            body.push('\n');
+        }
+        let mut acks = String::new();
+        client()
+            .post(format!("{url}/inserts-stream"))
+            .body(body)
+            .send()
+            .expect("inserts")
+            .read_to_string(&mut acks)
+            .expect("acks");
+        assert_eq!(
+            acks.lines().filter(|l| l.contains("\"ok\"")).count(),
+            chunk.len(),
+            "every row acknowledged"
+        );
+    }
+    let (ingested, _) = resident_mib(pid);
+    let copy = run_query(&url, "CREATE STREAM copy AS SELECT * FROM bids;", n as u64);
+    let (copied, _) = resident_mib(pid);
+    let window = run_query(
+        &url,
+        "CREATE TABLE per_window AS SELECT auction, COUNT(*) AS n, MAX(price) AS top FROM bids \
+         WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY auction;",
+        n as u64,
+    );
+    let (windowed, peak) = resident_mib(pid);
+    println!(
+        "sluice server on the embedded log, {n} bids ({:.0} MiB of JSON)",
+        input_bytes as f64 / 1048576.0
+    );
+    println!("  resident when idle:                       {idle:>8.1} MiB");
+    println!("  after the bids arrived:                   {ingested:>8.1} MiB");
+    println!(
+        "  after a copy read them ({:>5.2} s):        {copied:>8.1} MiB",
+        copy.as_secs_f64()
+    );
+    println!(
+        "  after a 10 s window aggregate ({:>5.2} s): {windowed:>8.1} MiB",
+        window.as_secs_f64()
+    );
+    println!("  peak:                                     {peak:>8.1} MiB");
+    println!(
+        "  log held in memory (after arrival - idle) / input bytes: {:.2}",
+        (ingested - idle) / (input_bytes as f64 / 1048576.0)
+    );
+    drop(server);
+}
