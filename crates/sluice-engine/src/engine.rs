@@ -91,6 +91,12 @@ impl Engine {
             self.scheduler.remove(&id);
             if let Some(q) = self.queries.remove(&id) {
                 self.log.leave(&q.group);
+                // its internal topics go with it, as ksqlDB deletes them
+                let changelog = format!("{}{}", q.group, sluice_runtime::task::AGGREGATE_CHANGELOG);
+                match self.log.delete_topic(&changelog) {
+                    Ok(()) | Err(sluice_log::LogError::UnknownTopic(_)) => {}
+                    Err(e) => tracing::warn!("deleting {changelog} of {id}: {e}"),
+                }
             }
         }
     }

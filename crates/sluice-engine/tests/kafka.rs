@@ -376,6 +376,86 @@ fn a_stateful_query_moves_to_another_server_and_rebuilds_its_state() {
     assert_eq!(counts, expect(3));
 }
 
+/// A server like [`server`] that also publishes how many input records its
+/// queries have read.
+fn counting_server(
+    props: std::collections::BTreeMap<String, String>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    read: Arc<std::sync::atomic::AtomicU64>,
+) -> std::thread::JoinHandle<()> {
+    use std::sync::atomic::Ordering;
+    std::thread::spawn(move || {
+        let log = Arc::new(KafkaLog::connect(&props).unwrap());
+        let config = EngineConfig::default()
+            .with("auto.offset.reset", "earliest")
+            .with("ksql.service.id", "pair_");
+        let mut e = Engine::new(log, config).with_command_topic().unwrap();
+        while !stop.load(Ordering::Relaxed) {
+            let _ = e.run_until_idle();
+            read.store(
+                e.queries().map(|q| q.status().records_in).sum(),
+                Ordering::Relaxed,
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    })
+}
+
+#[test]
+fn three_servers_share_a_stateful_query_by_partition_with_exact_counts() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let broker = KafkaCluster::start();
+    let props = shared_service(
+        &broker,
+        "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=6);
+         CREATE TABLE counts AS SELECT id, COUNT(*) AS n FROM src GROUP BY id;",
+    );
+    let observer = KafkaLog::connect(&props).unwrap();
+    let expect = |n: i64| {
+        (0..20)
+            .map(|k| (k, n))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let servers: Vec<_> = (0..3)
+        .map(|_| {
+            let stop = Arc::new(AtomicBool::new(false));
+            let read = Arc::new(AtomicU64::new(0));
+            let handle = counting_server(props.clone(), stop.clone(), read.clone());
+            (stop, read, handle)
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    for round in 1..=5 {
+        produce_ids(&observer, 0..20);
+        assert_eq!(wait_for_counts(&observer, "COUNTS", round), expect(round));
+    }
+    // the state is split by key: every server counted some of the keys,
+    // and each record was counted once
+    let read: Vec<u64> = servers
+        .iter()
+        .map(|(_, r, _)| r.load(Ordering::Relaxed))
+        .collect();
+    assert!(
+        read.iter().all(|n| *n > 0),
+        "records read per server: {read:?}"
+    );
+    assert_eq!(read.iter().sum::<u64>(), 100, "{read:?}");
+
+    // one server goes away: its partitions and their state move to the
+    // others, which count on exactly
+    let mut servers = servers.into_iter();
+    let (stop, _, handle) = servers.next().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    handle.join().unwrap();
+    produce_ids(&observer, 0..20);
+    let counts = wait_for_counts(&observer, "COUNTS", 6);
+    for (stop, _, handle) in servers {
+        stop.store(true, Ordering::Relaxed);
+        handle.join().unwrap();
+    }
+    assert_eq!(counts, expect(6));
+}
+
 #[test]
 fn a_query_goes_on_when_the_leader_of_its_partitions_and_its_group_coordinator_dies() {
     // three brokers, replication 3, min.insync.replicas 2; one broker leads

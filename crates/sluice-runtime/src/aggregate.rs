@@ -14,13 +14,14 @@ use arrow::array::{
     new_null_array, Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, UInt32Array,
 };
 use arrow::compute::take;
-use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Int32Type, Int64Type, Schema, SchemaRef};
 use arrow::row::{RowConverter, SortField};
 use datafusion_common::ScalarValue;
 use datafusion_expr::Accumulator;
 use sluice_planner::aggregate::{AggregatePlan, WindowPlan};
 use sluice_planner::catalog::{
-    headers_type, WindowKind, RECORD_HEADERS, ROWTIME, TOMBSTONE, WINDOWEND, WINDOWSTART,
+    headers_type, WindowKind, RECORD_HEADERS, ROWPARTITION, ROWTIME, TOMBSTONE, WINDOWEND,
+    WINDOWSTART,
 };
 
 use crate::RuntimeError;
@@ -33,6 +34,9 @@ struct Group {
     visible: bool,
     /// The latest event time that reached the group: its results carry it.
     max_ts: i64,
+    /// The changelog partition of the group: the input partition of the
+    /// record that changed it last (see [`AggregateOperator::enable_changelog`]).
+    partition: i32,
 }
 
 /// What a table key contributed, so an update or delete can take it back.
@@ -61,7 +65,34 @@ pub struct AggregateOperator {
     stream_time: i64,
     rowtime: usize,
     tombstone: usize,
+    /// The input's ROWPARTITION column, when it has one, and the partition
+    /// of the row being processed.
+    row_partition: Option<usize>,
+    current_partition: i32,
     schema: SchemaRef,
+    /// Groups changed since [`AggregateOperator::take_changes`], when the
+    /// operator keeps a changelog.
+    changelog: Option<ChangelogState>,
+}
+
+/// What the operator tracks to write its changelog.
+struct ChangelogState {
+    /// Whether a group's changelog partition is the input partition it came
+    /// from (state keyed by the source's key), else 0.
+    partitioned: bool,
+    /// The groups changed (written or removed) since the last take, each
+    /// with its changelog partition.
+    dirty: HashMap<Vec<u8>, i32>,
+    codec: crate::state::StateCodec,
+}
+
+/// One changelog record of the operator: a group's key (as the operator
+/// keys its groups), its encoded state (`None`: the group is gone) and the
+/// changelog partition it goes to.
+pub struct StateChange {
+    pub key: Vec<u8>,
+    pub value: Option<Vec<u8>>,
+    pub partition: i32,
 }
 
 impl AggregateOperator {
@@ -104,9 +135,128 @@ impl AggregateOperator {
             stream_time: i64::MIN,
             rowtime: input.index_of(ROWTIME)?,
             tombstone: input.index_of(TOMBSTONE)?,
+            row_partition: input.index_of(ROWPARTITION).ok(),
+            current_partition: 0,
             schema: Arc::new(Schema::new(fields)),
             plan: plan.clone(),
+            changelog: None,
         })
+    }
+
+    /// Whether the operator's whole state can be written to a changelog and
+    /// restored from it: over streams (a table input's per-key
+    /// contributions are not written yet).
+    pub fn supports_changelog(&self) -> bool {
+        self.table_keys.is_none()
+    }
+
+    /// Track changed groups for [`AggregateOperator::take_changes`]; with
+    /// `partitioned`, each group's changelog partition is the input
+    /// partition of its records, else partition 0.
+    pub fn enable_changelog(&mut self, partitioned: bool) -> Result<(), RuntimeError> {
+        let mut fresh = self.new_group(Vec::new(), None)?;
+        self.changelog = Some(ChangelogState {
+            partitioned,
+            dirty: HashMap::new(),
+            codec: crate::state::StateCodec::new(&mut fresh.accumulators)?,
+        });
+        Ok(())
+    }
+
+    /// Forgets the groups of input partition `p` (which moved to another
+    /// server; their state is in changelog partition `p`).
+    pub fn drop_partition(&mut self, p: i32) {
+        self.groups.retain(|_, g| g.partition != p);
+    }
+
+    /// How many bytes of a group's key are its window (after the key values).
+    fn window_suffix(&self) -> usize {
+        match self.plan.window {
+            Some(w) if w.kind == WindowKind::Session => 16,
+            Some(_) => 8,
+            None => 0,
+        }
+    }
+
+    fn mark(&mut self, group: &[u8], partition: i32) {
+        if let Some(c) = &mut self.changelog {
+            let p = if c.partitioned { partition } else { 0 };
+            c.dirty.insert(group.to_vec(), p);
+        }
+    }
+
+    /// The changelog records of the groups changed since the last call.
+    pub fn take_changes(&mut self) -> Result<Vec<StateChange>, RuntimeError> {
+        let Some(c) = &mut self.changelog else {
+            return Ok(Vec::new());
+        };
+        let mut dirty: Vec<(Vec<u8>, i32)> = std::mem::take(&mut c.dirty).into_iter().collect();
+        dirty.sort();
+        let mut present = Vec::new();
+        let mut states = Vec::new();
+        for (key, _) in &dirty {
+            if let Some(g) = self.groups.get_mut(key) {
+                present.push(key.clone());
+                states.push(crate::state::GroupState {
+                    window: g.window,
+                    visible: g.visible,
+                    max_ts: g.max_ts,
+                    states: g
+                        .accumulators
+                        .iter_mut()
+                        .map(|a| a.state())
+                        .collect::<Result<_, _>>()?,
+                });
+            }
+        }
+        let Some(c) = &self.changelog else {
+            return Ok(Vec::new());
+        };
+        let mut values: HashMap<Vec<u8>, Vec<u8>> = present
+            .into_iter()
+            .zip(c.codec.encode(states, self.stream_time)?)
+            .collect();
+        Ok(dirty
+            .into_iter()
+            .map(|(key, partition)| StateChange {
+                value: values.remove(&key),
+                key,
+                partition,
+            })
+            .collect())
+    }
+
+    /// Applies one changelog record read back: the group's state, or its
+    /// removal.
+    pub fn restore(
+        &mut self,
+        key: &[u8],
+        value: Option<&[u8]>,
+        partition: i32,
+    ) -> Result<(), RuntimeError> {
+        let (Some(value), Some(c)) = (value, &self.changelog) else {
+            self.groups.remove(key);
+            return Ok(());
+        };
+        let saved = c.codec.decode(value)?;
+        let values = key
+            .len()
+            .checked_sub(self.window_suffix())
+            .map(|n| &key[..n])
+            .ok_or_else(|| RuntimeError::State("a changelog key shorter than its window".into()))?;
+        let parser = self.groups_converter.parser();
+        let arrays = self.groups_converter.convert_rows([parser.parse(values)])?;
+        let key_values = key_scalars(&arrays, 0)?;
+        let mut g = self.new_group(key_values, saved.window)?;
+        for (acc, state) in g.accumulators.iter_mut().zip(&saved.states) {
+            acc.merge_batch(state)?;
+        }
+        g.visible = saved.visible;
+        g.max_ts = saved.max_ts;
+        g.partition = partition;
+        self.stream_time = self.stream_time.max(saved.stream_time);
+        self.groups.insert(key.to_vec(), g);
+        Ok(())
     }
 
     /// Output rows: the plan's columns, ROWTIME, headers, tombstone, window bounds.
@@ -198,6 +348,7 @@ impl AggregateOperator {
             accumulators,
             visible: false,
             max_ts: i64::MIN,
+            partition: 0,
         })
     }
 
@@ -242,6 +393,9 @@ impl AggregateOperator {
             .as_primitive::<Int64Type>()
             .clone();
         let tomb = batch.column(self.tombstone).as_boolean().clone();
+        let row_partitions = self
+            .row_partition
+            .and_then(|i| batch.column(i).as_primitive_opt::<Int32Type>().cloned());
         let table_rows = match &self.table_keys {
             Some((conv, idx)) => {
                 let cols: Vec<ArrayRef> = idx.iter().map(|&i| batch.column(i).clone()).collect();
@@ -252,6 +406,10 @@ impl AggregateOperator {
         let mut emissions: Vec<Emission> = Vec::new();
         for r in 0..n {
             let t = if ts.is_valid(r) { ts.value(r) } else { 0 };
+            self.current_partition = row_partitions
+                .as_ref()
+                .filter(|p| p.is_valid(r))
+                .map_or(0, |p| p.value(r));
             let row_inputs: Vec<Vec<ArrayRef>> = inputs
                 .iter()
                 .map(|cols| {
@@ -386,11 +544,14 @@ impl AggregateOperator {
             self.groups.insert(gk.clone(), g);
         }
         let final_only = self.plan.emit == Some(sluice_sql::Emit::Final);
+        let partition = self.current_partition;
+        self.mark(&gk, partition);
         if let Some(g) = self.groups.get_mut(&gk) {
             for (acc, vals) in g.accumulators.iter_mut().zip(inputs) {
                 acc.update_batch(vals)?;
             }
             g.max_ts = g.max_ts.max(t);
+            g.partition = partition;
             if !final_only {
                 let ts = g.max_ts;
                 emissions.push(snapshot(gk, g, ts)?);
@@ -450,6 +611,7 @@ impl AggregateOperator {
         let mut session = self.new_group(key, Some((start, end)))?;
         for (k, _) in &merged {
             if let Some(mut old) = self.groups.remove(k) {
+                self.mark(k, old.partition);
                 for (acc, old_acc) in session
                     .accumulators
                     .iter_mut()
@@ -502,6 +664,7 @@ impl AggregateOperator {
         closed.sort();
         for (_, _, k) in closed {
             if let Some(mut g) = self.groups.remove(&k) {
+                self.mark(&k, g.partition);
                 let ts = g.max_ts;
                 emissions.push(snapshot(k, &mut g, ts)?);
             }

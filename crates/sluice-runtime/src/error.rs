@@ -14,6 +14,9 @@ pub enum RuntimeError {
     Arrow(#[from] arrow::error::ArrowError),
     #[error("{0}")]
     Plan(String),
+    /// Operator state that could not be read back (a damaged changelog record).
+    #[error("state error: {0}")]
+    State(String),
 }
 
 impl RuntimeError {

@@ -10,6 +10,7 @@ pub mod processing_log;
 pub mod project;
 pub mod sink;
 pub mod source;
+pub mod state;
 mod table_functions;
 pub mod task;
 pub mod windowed;

@@ -134,21 +134,24 @@ impl TopicSink {
         Ok(n)
     }
 
-    /// Write `batch` and commit `group`'s `offsets` atomically (one Kafka
+    /// Write `batch` (and `state`: the operator's changelog records) and
+    /// commit `group`'s `offsets` atomically (one Kafka
     /// transaction under exactly-once; produce, then commit, otherwise).
     pub fn write_and_commit(
         &self,
         log: &dyn Log,
         batch: &RecordBatch,
+        state: Vec<(String, Option<i32>, Record)>,
         group: &str,
         offsets: &[(String, i32, i64)],
     ) -> Result<usize, RuntimeError> {
         let placed = self.placed(log, batch)?;
         let n = placed.len();
-        let records = placed
+        let mut records: Vec<(String, Option<i32>, Record)> = placed
             .into_iter()
             .map(|(p, r)| (self.topic.clone(), p, r))
             .collect();
+        records.extend(state);
         log.produce_and_commit(records, group, offsets)?;
         Ok(n)
     }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use arrow::array::{AsArray, RecordBatch};
-use sluice_log::Log;
+use sluice_log::{Log, Record, TopicSpec};
 use sluice_planner::QueryPlan;
 
 use crate::aggregate::AggregateOperator;
@@ -159,7 +159,29 @@ pub struct QueryTask {
     /// partitions `p` with `p % n == k` (of every source: a task is a group
     /// of co-partitioned partitions, as in Kafka Streams).
     share: Option<(usize, usize)>,
+    /// The changelog of a persistent aggregation's state, once opened.
+    changelog: Option<Changelog>,
 }
+
+/// Where a persistent stateful task keeps its operator's state: a compacted
+/// topic named as ksqlDB names it, written with the output and the offsets
+/// in one atomic step and read back when the task starts, so a restart
+/// restores the state without reading its input again.
+#[derive(Debug, Clone)]
+struct Changelog {
+    topic: String,
+    /// Whether the topic held the state when the task opened it (else the
+    /// state is rebuilt by replaying the input, as before changelogs).
+    restored: bool,
+    /// One changelog partition per source partition: the state is keyed by
+    /// the sources' keys, so the query's partitions can move between
+    /// servers one by one, each with its part of the state.
+    partitioned: bool,
+}
+
+/// The suffix ksqlDB gives an aggregation's changelog topic (after the
+/// query's consumer group).
+pub const AGGREGATE_CHANGELOG: &str = "-Aggregate-Aggregate-Materialize-changelog";
 
 /// The part of a persistent query's input this process reads, when several
 /// servers run the query as members of its consumer group.
@@ -167,10 +189,13 @@ pub struct QueryTask {
 enum Ownership {
     /// Every partition: one process (no group membership), or a transient query.
     All,
-    /// A stateless query reads the partitions assigned to this member.
+    /// A stateless query, or one whose state is keyed by its sources' keys
+    /// and kept in a partitioned changelog, reads the partitions assigned to
+    /// this member (with their state).
     Partitions(Vec<(String, i32)>),
-    /// A stateful query keeps its state in one place: the member assigned
-    /// partition 0 of the first source reads everything, the others nothing.
+    /// Any other stateful query keeps its state in one place: the member
+    /// assigned partition 0 of the first source reads everything, the others
+    /// nothing.
     Whole(bool),
 }
 
@@ -236,6 +261,7 @@ impl QueryTask {
             plan: plan.clone(),
             ownership: Ownership::All,
             share: None,
+            changelog: None,
         })
     }
 
@@ -284,7 +310,77 @@ impl QueryTask {
     fn origin_group(&self) -> Option<String> {
         let stateful = self.operator.is_stateful();
         let persistent = matches!(self.output, QueryOutput::Topic(_));
-        (stateful && persistent).then(|| format!("{}_state_origin", self.group))
+        let restored = self.changelog.as_ref().is_some_and(|c| c.restored);
+        (stateful && persistent && !restored).then(|| format!("{}_state_origin", self.group))
+    }
+
+    /// The changelog topic of this task's state, when its operator keeps
+    /// one: a persistent aggregation over streams.
+    pub fn changelog_topic(&self) -> Option<String> {
+        let persistent = matches!(self.output, QueryOutput::Topic(_));
+        match &self.operator {
+            Operator::Aggregate(a) if persistent && a.supports_changelog() => {
+                Some(format!("{}{AGGREGATE_CHANGELOG}", self.group))
+            }
+            _ => None,
+        }
+    }
+
+    /// Opens the changelog (creating the topic when missing: as many
+    /// partitions as the first source when the state is keyed by the
+    /// sources' keys, else one) and restores the operator's state from the
+    /// partitions this task reads.
+    fn open_changelog(&mut self, log: &dyn Log) -> Result<(), RuntimeError> {
+        let Some(topic) = self.changelog_topic() else {
+            return Ok(());
+        };
+        let partitioned = self.plan.is_partition_local();
+        let existed = log.topic_exists(&topic)?;
+        if !existed {
+            // a query that ran before it kept a changelog rebuilds its state
+            // by replaying its input, as it always did: a changelog started
+            // now would miss what came before
+            for input in &self.inputs {
+                if log
+                    .committed(&self.group, &input.topic)?
+                    .iter()
+                    .any(Option::is_some)
+                {
+                    return Ok(());
+                }
+            }
+            let source = log.describe_topic(&self.inputs[0].topic)?;
+            let partitions = if partitioned {
+                source.partitions.len() as i32
+            } else {
+                1
+            };
+            let spec = TopicSpec::new(topic.clone(), partitions)
+                .with_replicas(source.replicas)
+                .with_config("cleanup.policy", "compact");
+            match log.create_topic(&spec) {
+                Ok(()) | Err(sluice_log::LogError::TopicExists(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let Operator::Aggregate(aggregate) = &mut self.operator else {
+            return Ok(());
+        };
+        aggregate.enable_changelog(partitioned)?;
+        if existed {
+            let partitions = log.end_offsets(&topic)?.len();
+            for p in 0..partitions {
+                if self.share.is_none_or(|(k, n)| p % n == k) {
+                    restore_partition(log, &topic, p as i32, aggregate)?;
+                }
+            }
+        }
+        self.changelog = Some(Changelog {
+            topic,
+            restored: existed,
+            partitioned,
+        });
+        Ok(())
     }
 
     /// Starts the task afresh after a failure, as Kafka Streams re-creates a
@@ -299,9 +395,11 @@ impl QueryTask {
         self.start(log)
     }
 
-    /// A new operator (no state) and no read positions: the next poll starts
-    /// from the committed offsets, replaying what a stateful query needs.
+    /// A new operator (no state) and no read positions: the next poll
+    /// restores the state from the changelog and starts from the committed
+    /// offsets (replaying what a stateful query without a changelog needs).
     fn start_afresh(&mut self) -> Result<(), RuntimeError> {
+        self.changelog = None;
         let schemas: Vec<_> = self
             .inputs
             .iter()
@@ -324,6 +422,10 @@ impl QueryTask {
     }
 
     fn sync_partitions(&mut self, log: &dyn Log) -> Result<(), RuntimeError> {
+        // a task starting (or starting afresh) restores its state first
+        if self.inputs.iter().all(|i| i.positions.is_empty()) {
+            self.open_changelog(log)?;
+        }
         let origin_group = self.origin_group();
         let share = self.share;
         for input in &mut self.inputs {
@@ -364,10 +466,12 @@ impl QueryTask {
     }
 
     /// Asks the log which partitions this member of the query's consumer
-    /// group owns now, and follows a change: a stateless query reloads the
-    /// committed offsets of partitions it gained (another server moved them
-    /// on); a stateful query that gains or loses the whole input starts its
-    /// state afresh, to be rebuilt by replaying from where it began.
+    /// group owns now, and follows a change: a query read by partition
+    /// reloads the committed offsets of partitions it gained (another server
+    /// moved them on) and their state from the changelog, and forgets the
+    /// state of partitions it lost; any other stateful query that gains or
+    /// loses the whole input starts its state afresh (restored from its
+    /// changelog, or rebuilt by replaying from where it began).
     fn refresh_ownership(&mut self, log: &dyn Log) -> Result<(), RuntimeError> {
         if !matches!(self.output, QueryOutput::Topic(_)) {
             return Ok(());
@@ -379,8 +483,9 @@ impl QueryTask {
             self.ownership = Ownership::All;
             return Ok(());
         };
-        let stateful = self.operator.is_stateful();
-        if stateful {
+        let by_partition =
+            !self.operator.is_stateful() || self.changelog.as_ref().is_some_and(|c| c.partitioned);
+        if !by_partition {
             let owner = owns(&assigned, &self.inputs[0].topic, 0);
             let was = match self.ownership {
                 Ownership::Whole(was) => was,
@@ -393,6 +498,24 @@ impl QueryTask {
             return Ok(());
         }
         let before = std::mem::replace(&mut self.ownership, Ownership::All);
+        let had = |topic: &str, p: usize| match &before {
+            Ownership::Partitions(had) => owns(had, topic, p),
+            _ => true,
+        };
+        // a partition that moved away takes its state along (its new owner
+        // restores it from the changelog), and what was read of it and not
+        // processed is dropped: its new owner reads it from the last commit
+        let changelog = self.changelog.clone();
+        for input in &mut self.inputs {
+            for p in 0..input.positions.len() {
+                if had(&input.topic, p) && !owns(&assigned, &input.topic, p) {
+                    input.slots[p] = Slot::starting_at(input.positions[p]);
+                    if let (Some(_), Operator::Aggregate(a)) = (&changelog, &mut self.operator) {
+                        a.drop_partition(p as i32);
+                    }
+                }
+            }
+        }
         for input in &mut self.inputs {
             let gained: Vec<usize> = (0..input.positions.len())
                 .filter(|p| {
@@ -408,6 +531,14 @@ impl QueryTask {
                 if let Some(o) = committed.get(p).copied().flatten() {
                     input.positions[p] = o;
                     input.slots[p] = Slot::starting_at(o);
+                }
+                // a gained partition's state comes from its changelog partition
+                if let (Some(c), Operator::Aggregate(a)) = (&changelog, &mut self.operator) {
+                    if input.topic == self.plan.source().topic
+                        && self.share.is_none_or(|(k, n)| p % n == k)
+                    {
+                        restore_partition(log, &c.topic, p as i32, a)?;
+                    }
                 }
             }
         }
@@ -603,7 +734,22 @@ impl QueryTask {
                 }
             }
         }
-        if offsets.is_empty() && outputs.is_empty() {
+        let state: Vec<(String, Option<i32>, Record)> = match (&self.changelog, &mut self.operator)
+        {
+            (Some(c), Operator::Aggregate(a)) => a
+                .take_changes()?
+                .into_iter()
+                .map(|change| {
+                    (
+                        c.topic.clone(),
+                        Some(change.partition),
+                        Record::new(Some(change.key), change.value, 0),
+                    )
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        if offsets.is_empty() && outputs.is_empty() && state.is_empty() {
             return Ok(());
         }
         let batch = match outputs.len() {
@@ -611,7 +757,7 @@ impl QueryTask {
             1 => outputs.into_iter().next().expect("one batch"),
             _ => arrow::compute::concat_batches(self.operator.schema(), &outputs)?,
         };
-        sink.write_and_commit(log, &batch, &self.group, &offsets)?;
+        sink.write_and_commit(log, &batch, state, &self.group, &offsets)?;
         for input in &mut self.inputs {
             for slot in &mut input.slots {
                 slot.mark_committed();
@@ -619,6 +765,31 @@ impl QueryTask {
         }
         Ok(())
     }
+}
+
+/// Reads changelog partition `p` of `topic` from its start into `aggregate`.
+fn restore_partition(
+    log: &dyn Log,
+    topic: &str,
+    p: i32,
+    aggregate: &mut AggregateOperator,
+) -> Result<(), RuntimeError> {
+    let end = log
+        .end_offsets(topic)?
+        .get(p as usize)
+        .copied()
+        .unwrap_or(0);
+    let mut at = 0;
+    while at < end {
+        let records = log.fetch(topic, p, at, 8192)?;
+        let Some(last) = records.last() else { break };
+        at = last.offset + 1;
+        for r in records {
+            let key = r.record.key.as_deref().unwrap_or_default();
+            aggregate.restore(key, r.record.value.as_deref(), p)?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether `assigned` holds partition `p` of `topic`.

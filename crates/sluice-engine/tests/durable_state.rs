@@ -1,0 +1,227 @@
+//! Aggregations keep their state in changelog topics (named as ksqlDB names
+//! them, compacted, written with the output and the offsets in one step): a
+//! restart restores the state from there and reads none of its input again.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use sluice_engine::log::{EmbeddedLog, Log};
+use sluice_engine::{Engine, EngineConfig};
+
+/// An engine over a persistent log and command log in `dir`, its queries on
+/// two stream threads.
+fn open(dir: &Path) -> Engine {
+    let log = Arc::new(EmbeddedLog::open(dir.join("log")).unwrap());
+    Engine::new(
+        log,
+        EngineConfig::default().with("auto.offset.reset", "earliest"),
+    )
+    .with_command_log(&dir.join("command.log"))
+    .unwrap()
+    .with_stream_threads(2)
+}
+
+fn insert(e: &mut Engine, from: i64, to: i64) {
+    for i in from..to {
+        e.execute_sql(&format!(
+            "INSERT INTO clicks (ROWTIME, u, v) VALUES ({}, 'u{}', {i});",
+            i * 1000,
+            i % 10
+        ))
+        .unwrap();
+    }
+}
+
+/// The latest value of every key of `topic` (keys as text; a windowed key's
+/// window bytes as they are).
+fn latest(log: &dyn Log, topic: &str) -> BTreeMap<Vec<u8>, String> {
+    let mut out = BTreeMap::new();
+    for (p, end) in log.end_offsets(topic).unwrap().into_iter().enumerate() {
+        for r in log.fetch(topic, p as i32, 0, end as usize).unwrap() {
+            let key = r.record.key.unwrap_or_default();
+            match r.record.value {
+                Some(v) => out.insert(key, String::from_utf8(v).unwrap()),
+                None => out.remove(&key),
+            };
+        }
+    }
+    out
+}
+
+/// Records each query has read since the engine started, by sink.
+fn read_since_start(e: &Engine) -> BTreeMap<String, u64> {
+    e.queries()
+        .map(|q| (q.sink.clone(), q.status().records_in))
+        .collect()
+}
+
+#[test]
+fn aggregations_restore_their_state_from_changelogs_without_reading_their_input_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let groups;
+    {
+        let mut e = open(dir.path());
+        e.execute_sql(
+            "CREATE STREAM clicks (u STRING KEY, v INT) WITH (kafka_topic='clicks', value_format='JSON', partitions=2);
+             CREATE TABLE per_user AS SELECT u, COUNT(*) AS n, SUM(v) AS total FROM clicks GROUP BY u;
+             CREATE TABLE per_window AS SELECT u, COUNT(*) AS n, MAX(v) AS top FROM clicks
+               WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY u;
+             CREATE TABLE by_parity AS SELECT v % 2 AS parity, COUNT(*) AS n FROM clicks GROUP BY v % 2;",
+        )
+        .unwrap();
+        insert(&mut e, 0, 200);
+        e.run_until_idle().unwrap();
+        groups = e
+            .queries()
+            .map(|q| (q.sink.clone(), q.group.clone()))
+            .collect::<BTreeMap<_, _>>();
+        // keyed by the source's key: one changelog partition per source
+        // partition; grouped by a value: one partition
+        for (sink, partitions) in [("PER_USER", 2), ("PER_WINDOW", 2), ("BY_PARITY", 1)] {
+            let topic = format!("{}-Aggregate-Aggregate-Materialize-changelog", groups[sink]);
+            let d = e.log().describe_topic(&topic).unwrap();
+            assert_eq!(d.partitions.len(), partitions, "{topic}");
+            assert_eq!(
+                d.configs.get("cleanup.policy").map(String::as_str),
+                Some("compact")
+            );
+        }
+    }
+    // restarted: the state comes back from the changelogs, no input is read
+    let mut e = open(dir.path());
+    e.run_until_idle().unwrap();
+    assert!(
+        read_since_start(&e).values().all(|n| *n == 0),
+        "{:?}",
+        read_since_start(&e)
+    );
+    insert(&mut e, 200, 250);
+    e.run_until_idle().unwrap();
+    assert!(
+        read_since_start(&e).values().all(|n| *n == 50),
+        "{:?}",
+        read_since_start(&e)
+    );
+    // and the results go on from the state before the restart
+    let per_user = latest(e.log().as_ref(), "PER_USER");
+    assert_eq!(per_user.len(), 10);
+    for u in 0..10i64 {
+        let n = (0..250).filter(|i| i % 10 == u).count();
+        let total: i64 = (0..250).filter(|i| i % 10 == u).sum();
+        assert_eq!(
+            per_user[format!("u{u}").as_bytes()],
+            format!(r#"{{"N":{n},"TOTAL":{total}}}"#)
+        );
+    }
+    let by_parity = latest(e.log().as_ref(), "BY_PARITY");
+    assert_eq!(
+        by_parity.values().cloned().collect::<Vec<_>>(),
+        vec![r#"{"N":125}"#, r#"{"N":125}"#]
+    );
+    // one window per 10 s per user: 25 windows of the 250 s, each a count of 1
+    let per_window = latest(e.log().as_ref(), "PER_WINDOW");
+    assert_eq!(per_window.len(), 250);
+    assert!(per_window.values().all(|v| v.starts_with(r#"{"N":1,"#)));
+    // a terminated query's changelog goes with it
+    let id = e
+        .queries()
+        .find(|q| q.sink == "BY_PARITY")
+        .unwrap()
+        .id
+        .clone();
+    e.execute_sql(&format!("TERMINATE {id};")).unwrap();
+    let topic = format!(
+        "{}-Aggregate-Aggregate-Materialize-changelog",
+        groups["BY_PARITY"]
+    );
+    assert!(!e.log().topic_exists(&topic).unwrap());
+}
+
+/// Runs `ddl` and `query`, inserts `rows` (with a restart of the engine
+/// after the first `restart_after`, if any), and gives the latest value per
+/// key of `sink`.
+fn run_with_restart(
+    ddl: &str,
+    query: &str,
+    sink: &str,
+    rows: &[String],
+    restart_after: Option<usize>,
+) -> BTreeMap<Vec<u8>, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = open(dir.path());
+    e.execute_sql(ddl).unwrap();
+    e.execute_sql(query).unwrap();
+    for (i, row) in rows.iter().enumerate() {
+        if Some(i) == restart_after {
+            e.run_until_idle().unwrap();
+            drop(e);
+            e = open(dir.path());
+        }
+        e.execute_sql(row).unwrap();
+    }
+    e.run_until_idle().unwrap();
+    if let Some(at) = restart_after {
+        // the restarted engine read only what came after the restart
+        let read: u64 = e.queries().map(|q| q.status().records_in).sum();
+        assert_eq!(read as usize, rows.len() - at);
+    }
+    latest(e.log().as_ref(), sink)
+}
+
+#[test]
+fn every_aggregate_function_goes_on_exactly_after_a_restart() {
+    let ddl = "CREATE STREAM s (k STRING KEY, v INT, d DOUBLE, t STRING) \
+               WITH (kafka_topic='s', value_format='JSON', partitions=2);";
+    let query = "CREATE TABLE agg AS SELECT k, COUNT(*) AS c, SUM(v) AS sv, AVG(d) AS ad, \
+                 MIN(v) AS mn, MAX(d) AS mx, COLLECT_LIST(t) AS cl, COLLECT_SET(t) AS cs, \
+                 TOPK(v, 2) AS tk, TOPKDISTINCT(v, 2) AS tkd, EARLIEST_BY_OFFSET(t) AS e, \
+                 LATEST_BY_OFFSET(t) AS l, HISTOGRAM(t) AS h, STDDEV_SAMP(d) AS sd, \
+                 COUNT_DISTINCT(t) AS cd, CORRELATION(d, CAST(v AS DOUBLE)) AS co, ATTR(t) AS a \
+                 FROM s GROUP BY k;";
+    let rows: Vec<String> = (0..120)
+        .map(|i| {
+            format!(
+                "INSERT INTO s (ROWTIME, k, v, d, t) VALUES ({}, 'k{}', {}, {}, 't{}');",
+                i * 100,
+                i % 4,
+                (i * 7) % 23,
+                (i as f64) * 0.5,
+                i % 5
+            )
+        })
+        .collect();
+    let straight = run_with_restart(ddl, query, "AGG", &rows, None);
+    let restarted = run_with_restart(ddl, query, "AGG", &rows, Some(60));
+    assert_eq!(straight.len(), 4);
+    assert_eq!(restarted, straight);
+}
+
+#[test]
+fn windowed_and_session_aggregates_go_on_exactly_after_a_restart() {
+    let ddl = "CREATE STREAM s (k STRING KEY, v INT) \
+               WITH (kafka_topic='s', value_format='JSON', partitions=1);";
+    let rows: Vec<String> = (0..120)
+        .map(|i| {
+            // bursts of 10 records 1 s apart, then a 30 s pause: sessions
+            let ts = (i / 10) * 40_000 + (i % 10) * 1000;
+            format!(
+                "INSERT INTO s (ROWTIME, k, v) VALUES ({ts}, 'k{}', {i});",
+                i % 3
+            )
+        })
+        .collect();
+    for query in [
+        "CREATE TABLE w AS SELECT k, COUNT(*) AS c, SUM(v) AS sv FROM s \
+         WINDOW HOPPING (SIZE 20 SECONDS, ADVANCE BY 5 SECONDS) GROUP BY k;",
+        "CREATE TABLE w AS SELECT k, COUNT(*) AS c, MAX(v) AS mx FROM s \
+         WINDOW SESSION (10 SECONDS) GROUP BY k;",
+        "CREATE TABLE w AS SELECT k, COUNT(*) AS c FROM s \
+         WINDOW TUMBLING (SIZE 30 SECONDS, GRACE PERIOD 0 SECONDS) GROUP BY k EMIT FINAL;",
+    ] {
+        let straight = run_with_restart(ddl, query, "W", &rows, None);
+        let restarted = run_with_restart(ddl, query, "W", &rows, Some(55));
+        assert!(!straight.is_empty(), "{query}");
+        assert_eq!(restarted, straight, "{query}");
+    }
+}
