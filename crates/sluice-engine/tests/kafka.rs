@@ -210,17 +210,7 @@ fn server(
     props: std::collections::BTreeMap<String, String>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let log = Arc::new(KafkaLog::connect(&props).unwrap());
-        let config = EngineConfig::default()
-            .with("auto.offset.reset", "earliest")
-            .with("ksql.service.id", "pair_");
-        let mut e = Engine::new(log, config).with_command_topic().unwrap();
-        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-            let _ = e.run_until_idle();
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-    })
+    counting_server(props, stop, Arc::default())
 }
 
 /// Writes `ids` to `src` (KAFKA INT keys, JSON values) as a producer would.
@@ -329,6 +319,11 @@ fn latest_counts(log: &KafkaLog, topic: &str) -> std::collections::BTreeMap<i32,
     out
 }
 
+/// Every key `0..20` counting `n`.
+fn every_key_counts(n: i64) -> std::collections::BTreeMap<i32, i64> {
+    (0..20).map(|k| (k, n)).collect()
+}
+
 /// Waits until every key `0..20` counts at least `n` in `topic`.
 fn wait_for_counts(log: &KafkaLog, topic: &str, n: i64) -> std::collections::BTreeMap<i32, i64> {
     wait_until(
@@ -346,11 +341,7 @@ fn a_stateful_query_moves_to_another_server_and_rebuilds_its_state() {
          CREATE TABLE counts AS SELECT id, COUNT(*) AS n FROM src GROUP BY id;",
     );
     let observer = KafkaLog::connect(&props).unwrap();
-    let expect = |n: i64| {
-        (0..20)
-            .map(|k| (k, n))
-            .collect::<std::collections::BTreeMap<_, _>>()
-    };
+    let expect = every_key_counts;
     let stop = || Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (stop_a, stop_b, stop_c) = (stop(), stop(), stop());
     let a = server(props.clone(), stop_a.clone());
@@ -411,11 +402,7 @@ fn three_servers_share_a_stateful_query_by_partition_with_exact_counts() {
          CREATE TABLE counts AS SELECT id, COUNT(*) AS n FROM src GROUP BY id;",
     );
     let observer = KafkaLog::connect(&props).unwrap();
-    let expect = |n: i64| {
-        (0..20)
-            .map(|k| (k, n))
-            .collect::<std::collections::BTreeMap<_, _>>()
-    };
+    let expect = every_key_counts;
     let servers: Vec<_> = (0..3)
         .map(|_| {
             let stop = Arc::new(AtomicBool::new(false));

@@ -166,6 +166,11 @@ impl<'a> Cursor<'a> {
 }
 
 /// Decodes a whole record payload, rejecting trailing bytes.
+/// The offset of a record payload (its first field), without decoding the rest.
+pub(crate) fn record_offset(payload: &[u8]) -> Result<i64, String> {
+    Cursor::new(payload).i64()
+}
+
 pub(crate) fn decode_record(payload: &[u8]) -> Result<(i64, Record), String> {
     let mut c = Cursor::new(payload);
     let r = c.record()?;
