@@ -2,7 +2,7 @@
 //! persistent queries (their statements and states); their tasks run on the
 //! [`Scheduler`], inline or on stream threads.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use sluice_formats::{MemoryRegistry, SchemaRegistry};
@@ -67,6 +67,8 @@ pub struct Engine {
     /// The session statements run in: the engine's own (the REPL's, `SET`
     /// in a script), or a client's while [`Engine::execute_in`] runs.
     pub(crate) session: Session,
+    /// What pull queries keep of table topics between calls.
+    pub(crate) table_cache: std::sync::Mutex<HashMap<String, crate::pull::TableCache>>,
     pub(crate) processing_log: Arc<ProcessingLog>,
     pub(crate) registry: Arc<dyn SchemaRegistry>,
     pub(crate) next_query_id: u64,
@@ -187,6 +189,7 @@ impl Engine {
             scheduler: Scheduler::inline(),
             config,
             session: Session::new(),
+            table_cache: std::sync::Mutex::new(HashMap::new()),
             processing_log: Arc::new(ProcessingLog::default()),
             registry: Arc::new(MemoryRegistry::new()),
             next_query_id: 0,

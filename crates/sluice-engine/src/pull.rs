@@ -2,7 +2,8 @@
 //! current rows and finishes.
 //!
 //! The table is materialized from its changelog topic (the latest row per key,
-//! tombstones removing keys), the same state a restarted query would restore, and
+//! tombstones removing keys; the latest record of every key is kept between
+//! pull queries, so each reads only what was written since), and
 //! the query's WHERE and projection run over that snapshot as DataFusion physical
 //! expressions — so any predicate works (key lookups, ranges, scans), not only
 //! ksqlDB's key equality. Rows come in ksqlDB's scan order: by partition, then by
@@ -15,6 +16,7 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::compute::interleave;
 use arrow::datatypes::Int64Type;
 use arrow::row::{RowConverter, SortField};
+use sluice_log::StoredRecord;
 use sluice_planner::catalog::{SourceDef, ROWOFFSET, TOMBSTONE, WINDOWSTART};
 use sluice_planner::plan::timestamp_extractor;
 use sluice_planner::ProjectPlan;
@@ -28,7 +30,63 @@ use crate::lifecycle::POLL_BATCH;
 /// Where a table scan meets a key: its partition, then its serialized bytes.
 type ScanPosition = (usize, Vec<u8>);
 
+/// What pull queries keep of one table topic between calls: the latest
+/// record of every key per partition (what a compacted topic holds), and how
+/// far each partition was read.
+#[derive(Default)]
+pub(crate) struct TableCache {
+    ends: Vec<i64>,
+    latest: Vec<HashMap<Vec<u8>, StoredRecord>>,
+}
+
 impl Engine {
+    /// The latest record of every key of `topic` (tombstones included), per
+    /// partition in offset order. Kept between pull queries: each reads only
+    /// what was written since the last one, and decodes one record per key.
+    fn latest_records(&self, topic: &str) -> Result<Vec<Vec<StoredRecord>>> {
+        let ends = self.log.end_offsets(topic)?;
+        let mut caches = self
+            .table_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cache = caches.entry(topic.to_string()).or_default();
+        if cache.ends.len() > ends.len() || cache.ends.iter().zip(&ends).any(|(c, e)| c > e) {
+            // the topic was deleted and created again under the same name
+            *cache = TableCache::default();
+        }
+        cache.ends.resize(ends.len(), 0);
+        cache.latest.resize_with(ends.len(), HashMap::new);
+        for (p, end) in ends.iter().enumerate() {
+            let mut offset = cache.ends[p];
+            while offset < *end {
+                let records = self.log.fetch(topic, p as i32, offset, POLL_BATCH)?;
+                let Some(last) = records.last() else { break };
+                offset = last.offset + 1;
+                for r in records {
+                    cache.latest[p].insert(r.record.key.clone().unwrap_or_default(), r);
+                }
+            }
+            cache.ends[p] = offset;
+        }
+        Ok(cache
+            .latest
+            .iter()
+            .map(|keys| {
+                let mut records: Vec<StoredRecord> = keys.values().cloned().collect();
+                records.sort_by_key(|r| r.offset);
+                records
+            })
+            .collect())
+    }
+
+    /// Forgets what pull queries kept of `topic` (it was deleted).
+    pub(crate) fn forget_table(&self, topic: &str) {
+        self.table_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(topic);
+    }
+
     /// The current rows of a table: the last value per key in its topic.
     pub fn table_snapshot(&self, def: &Arc<SourceDef>) -> Result<RecordBatch> {
         let ts = timestamp_extractor(def, &self.metastore)?;
@@ -59,18 +117,13 @@ impl Engine {
         let mut latest: HashMap<Vec<u8>, Option<(usize, usize)>> = HashMap::new();
         // every key once, with where a scan meets it: (partition, serialized key)
         let mut order: Vec<(ScanPosition, Vec<u8>)> = Vec::new();
-        let ends = self.log.end_offsets(&def.topic)?;
-        for (p, end) in ends.iter().enumerate() {
-            let mut offset = 0;
-            while offset < *end {
-                let records = self.log.fetch(&def.topic, p as i32, offset, POLL_BATCH)?;
-                let Some(last) = records.last() else { break };
-                offset = last.offset + 1;
+        for (p, latest_records) in self.latest_records(&def.topic)?.into_iter().enumerate() {
+            for records in latest_records.chunks(POLL_BATCH) {
                 let raw: HashMap<i64, &[u8]> = records
                     .iter()
                     .map(|r| (r.offset, r.record.key.as_deref().unwrap_or_default()))
                     .collect();
-                let decoded = reader.decode(&records)?;
+                let decoded = reader.decode(records)?;
                 let b = decoded.batch;
                 let offsets = b.column(offset_idx).as_primitive::<Int64Type>().clone();
                 let keys: Vec<ArrayRef> = key_idx.iter().map(|&i| b.column(i).clone()).collect();

@@ -122,7 +122,10 @@ impl Engine {
             )));
         }
         match self.log.delete_topic(&name) {
-            Ok(()) => Ok(StatementResult::ack(format!("Dropped topic '{name}'."))),
+            Ok(()) => {
+                self.forget_table(&name);
+                Ok(StatementResult::ack(format!("Dropped topic '{name}'.")))
+            }
             Err(LogError::UnknownTopic(_)) if if_exists => Ok(StatementResult::ack(format!(
                 "Topic '{name}' does not exist."
             ))),

@@ -202,6 +202,27 @@ fn pull_queries_read_a_tables_current_rows() {
         .unwrap();
     let r = e.execute_sql("SELECT id FROM users;").unwrap();
     assert_eq!(rows(&r), vec![vec!["1"], vec!["3"]]);
+    // a table over a new topic of the same name shows that topic's rows only
+    // (pull queries keep what they read of a topic until it is deleted)
+    let id = e.queries().next().unwrap().id.clone();
+    e.execute_sql(&format!(
+        "TERMINATE {id}; DROP TABLE users DELETE TOPIC;
+         CREATE TABLE more_users (id INT PRIMARY KEY, name STRING, age INT) WITH (kafka_topic='more_users', partitions=1, value_format='JSON');"
+    ))
+    .unwrap();
+    for id in 10..18 {
+        e.execute_sql(&format!(
+            "INSERT INTO more_users (id, name, age) VALUES ({id}, 'x', 1);"
+        ))
+        .unwrap();
+    }
+    e.execute_sql("CREATE TABLE users AS SELECT * FROM more_users;")
+        .unwrap();
+    let r = e.execute_sql("SELECT id FROM users;").unwrap();
+    assert_eq!(
+        rows(&r),
+        (10..18).map(|i| vec![i.to_string()]).collect::<Vec<_>>()
+    );
 }
 
 /// An engine over files in `dir` with its command log there: a restart is opening

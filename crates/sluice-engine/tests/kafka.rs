@@ -416,8 +416,10 @@ fn three_servers_share_a_stateful_query_by_partition_with_exact_counts() {
         produce_ids(&observer, 0..20);
         assert_eq!(wait_for_counts(&observer, "COUNTS", round), expect(round));
     }
-    // the state is split by key: every server counted some of the keys,
-    // and each record was counted once
+    // the state is split by key: every server read (and counted) some of
+    // the keys, each record counted once (the counts above are exact; a
+    // record read by a server that lost its partition in a rebalance before
+    // processing it is read again by the new owner)
     let read: Vec<u64> = servers
         .iter()
         .map(|(_, r, _)| r.load(Ordering::Relaxed))
@@ -426,7 +428,7 @@ fn three_servers_share_a_stateful_query_by_partition_with_exact_counts() {
         read.iter().all(|n| *n > 0),
         "records read per server: {read:?}"
     );
-    assert_eq!(read.iter().sum::<u64>(), 100, "{read:?}");
+    assert!(read.iter().sum::<u64>() >= 100, "{read:?}");
 
     // one server goes away: its partitions and their state move to the
     // others, which count on exactly
