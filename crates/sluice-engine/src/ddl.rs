@@ -199,7 +199,8 @@ impl Engine {
         }
     }
 
-    /// Create `topic` if missing; refuse a mismatching partition count.
+    /// Create `topic` if missing, with `configs`; refuse a mismatching
+    /// partition count.
     pub(crate) fn ensure_topic(
         &self,
         topic: &str,
@@ -207,6 +208,7 @@ impl Engine {
         replicas: Option<i64>,
         kind: SourceKind,
         create_if_missing: bool,
+        configs: &[(&str, String)],
     ) -> Result<()> {
         if self.log.topic_exists(topic)? {
             if let Some(p) = partitions {
@@ -233,10 +235,12 @@ impl Engine {
                 "Invalid number of partitions: {partitions}"
             )));
         }
-        self.log.create_topic(
-            &TopicSpec::new(topic, partitions as i32)
-                .with_replicas(replicas.clamp(1, i16::MAX as i64) as i16),
-        )?;
+        let mut spec = TopicSpec::new(topic, partitions as i32)
+            .with_replicas(replicas.clamp(1, i16::MAX as i64) as i16);
+        for (k, v) in configs {
+            spec = spec.with_config(*k, v.clone());
+        }
+        self.log.create_topic(&spec)?;
         Ok(())
     }
 
@@ -325,12 +329,18 @@ impl Engine {
         }
         self.apply_wrap_default(&mut def);
         check_formats(&def)?;
+        // as ksqlDB creates them: a table's topic compacted, a stream's not
+        let cleanup = match cs.kind {
+            SourceKind::Table => "compact",
+            SourceKind::Stream => "delete",
+        };
         self.ensure_topic(
             &topic,
             with.int("PARTITIONS")?,
             with.int("REPLICAS")?,
             cs.kind,
             false,
+            &[("cleanup.policy", cleanup.to_string())],
         )?;
         self.metastore.put_source(def);
         Ok(StatementResult::ack(format!(

@@ -14,7 +14,7 @@ use sluice_planner::{plan, Catalog, ProjectPlan, QueryContext, QueryPlan};
 use sluice_runtime::sink::TopicSink;
 use sluice_runtime::source::SourceReader;
 use sluice_runtime::{OffsetReset, QueryOutput, QueryTask};
-use sluice_sql::{CreateAsSelect, Expr, Ident, Query, SourceKind};
+use sluice_sql::{CreateAsSelect, Expr, Ident, Query, SourceKind, WindowSpec};
 
 use crate::ddl::{check_formats, kind_name};
 use crate::engine::Engine;
@@ -230,7 +230,14 @@ impl Engine {
                 .and_then(|p| p.parse().ok())
         });
         if !self.log.topic_exists(&topic)? {
-            self.ensure_topic(&topic, Some(partitions), replicas, cas.kind, true)?;
+            self.ensure_topic(
+                &topic,
+                Some(partitions),
+                replicas,
+                cas.kind,
+                true,
+                &sink_topic_configs(cas),
+            )?;
         }
         let prefix = match cas.kind {
             SourceKind::Stream => "CSAS",
@@ -496,6 +503,28 @@ impl Engine {
             schema: push.schema.clone(),
             batches,
         })
+    }
+}
+
+/// The configs ksqlDB gives the topic a `CREATE ... AS SELECT` creates: a
+/// stream's is deleted by retention, a table's compacted, a windowed table's
+/// both (with the window's RETENTION as `retention.ms`).
+fn sink_topic_configs(cas: &CreateAsSelect) -> Vec<(&'static str, String)> {
+    match (cas.kind, &cas.query.window) {
+        (SourceKind::Stream, _) => vec![("cleanup.policy", "delete".to_string())],
+        (SourceKind::Table, None) => vec![("cleanup.policy", "compact".to_string())],
+        (SourceKind::Table, Some(w)) => {
+            let retention = match w {
+                WindowSpec::Tumbling { retention, .. }
+                | WindowSpec::Hopping { retention, .. }
+                | WindowSpec::Session { retention, .. } => retention,
+            };
+            let mut configs = vec![("cleanup.policy", "compact,delete".to_string())];
+            if let Some(r) = retention {
+                configs.push(("retention.ms", r.millis().to_string()));
+            }
+            configs
+        }
     }
 }
 

@@ -582,3 +582,40 @@ fn prepared_statements_say_how_a_client_routes_them() {
         ]
     );
 }
+
+#[test]
+fn topics_are_created_with_ksqldb_s_cleanup_policies() {
+    let mut e = engine();
+    e.execute_sql(
+        "CREATE STREAM s (id INT KEY, v INT) WITH (kafka_topic='s', partitions=1, value_format='JSON');
+         CREATE TABLE t (id INT PRIMARY KEY, v INT) WITH (kafka_topic='t', partitions=1, value_format='JSON');
+         CREATE STREAM copy AS SELECT * FROM s;
+         CREATE TABLE counts AS SELECT id, COUNT(*) AS n FROM s GROUP BY id;
+         CREATE TABLE windowed AS SELECT id, COUNT(*) AS n FROM s
+           WINDOW TUMBLING (SIZE 1 MINUTE, RETENTION 2 HOURS) GROUP BY id;",
+    )
+    .unwrap();
+    let config = |topic: &str, key: &str| {
+        e.log()
+            .describe_topic(topic)
+            .unwrap()
+            .configs
+            .get(key)
+            .cloned()
+    };
+    assert_eq!(config("s", "cleanup.policy").as_deref(), Some("delete"));
+    assert_eq!(config("t", "cleanup.policy").as_deref(), Some("compact"));
+    assert_eq!(config("COPY", "cleanup.policy").as_deref(), Some("delete"));
+    assert_eq!(
+        config("COUNTS", "cleanup.policy").as_deref(),
+        Some("compact")
+    );
+    assert_eq!(
+        config("WINDOWED", "cleanup.policy").as_deref(),
+        Some("compact,delete")
+    );
+    assert_eq!(
+        config("WINDOWED", "retention.ms").as_deref(),
+        Some("7200000")
+    );
+}
