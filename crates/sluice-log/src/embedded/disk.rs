@@ -262,14 +262,15 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-/// Checks a segment file: where each of its records' frames starts (offsets
-/// 0..) and a writer positioned after the last valid frame. A torn tail — an incomplete frame, or a bad
+/// Checks a segment file: each record's offset (increasing; with gaps once
+/// compacted) and where its frame starts, and a writer positioned after the
+/// last valid frame. A torn tail — an incomplete frame, or a bad
 /// checksum in the very last frame — is truncated away and reported in
 /// `warnings`; damage before the tail is [`LogError::Corrupt`].
 pub(crate) fn open_segment(
     path: &Path,
     warnings: &mut Vec<String>,
-) -> Result<(Vec<u64>, SegmentWriter), LogError> {
+) -> Result<(Vec<(i64, u64)>, SegmentWriter), LogError> {
     if !path.exists() {
         return Ok((Vec::new(), SegmentWriter::create(path)?));
     }
@@ -304,7 +305,7 @@ pub(crate) fn open_segment(
         return Err(corrupt(0, "not a segment file (bad magic)".into()));
     }
 
-    let mut positions = Vec::new();
+    let mut index: Vec<(i64, u64)> = Vec::new();
     let mut pos = magic.len() as u64;
     let mut payload = Vec::new();
     let mut torn: Option<&str> = None;
@@ -342,13 +343,13 @@ pub(crate) fn open_segment(
         // the checksum vouches for the rest of the record: only its offset
         // is read here (a fetch decodes it)
         let offset = codec::record_offset(&payload).map_err(|e| corrupt(pos, e))?;
-        if offset != positions.len() as i64 {
+        if let Some((before, _)) = index.last().filter(|(before, _)| offset <= *before) {
             return Err(corrupt(
                 pos,
-                format!("expected offset {}, found {offset}", positions.len()),
+                format!("offset {offset} does not follow offset {before}"),
             ));
         }
-        positions.push(pos);
+        index.push((offset, pos));
         pos = frame_end;
     }
     drop(reader);
@@ -366,7 +367,52 @@ pub(crate) fn open_segment(
         ));
         writer.truncate(pos)?;
     }
-    Ok((positions, writer))
+    Ok((index, writer))
+}
+
+/// Where a compaction writes a segment's new contents before renaming them
+/// over it.
+pub(crate) fn compacting_path(segment: &Path) -> PathBuf {
+    segment.with_extension("seg.compacting")
+}
+
+/// Replaces the segment at `path` with `records` (each with its own offset):
+/// written beside it, synced, renamed over it. The writer of the new file
+/// and its index.
+pub(crate) fn rewrite_segment<'a>(
+    path: &Path,
+    records: impl Iterator<Item = (i64, &'a Record)>,
+) -> Result<(SegmentWriter, Vec<(i64, u64)>), LogError> {
+    let tmp = compacting_path(path);
+    let mut bytes = SEGMENT_MAGIC.to_vec();
+    let mut index = Vec::new();
+    for (offset, r) in records {
+        index.push((offset, bytes.len() as u64));
+        codec::write_frame(&mut bytes, |p| codec::put_record(p, offset, r));
+    }
+    let written = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(LogError::io(format!("compacting {}", path.display()), e));
+    }
+    let file = OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(io_err(|| format!("opening {}", path.display())))?;
+    Ok((
+        SegmentWriter {
+            path: path.to_path_buf(),
+            file,
+            len: bytes.len() as u64,
+            poisoned: false,
+        },
+        index,
+    ))
 }
 
 /// Where each frame of `bytes` (whole frames, as [`encode_records`] makes
@@ -383,14 +429,14 @@ pub(crate) fn frame_starts(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
 }
 
 /// Reads the frames stored in `from..to` of a segment (`reader` on `path`),
-/// whose first record has offset `first`: the records with their offsets.
-/// A frame that does not check out is [`LogError::Corrupt`].
+/// whose records have the offsets `offsets`: the records with their
+/// offsets. A frame that does not check out is [`LogError::Corrupt`].
 pub(crate) fn read_frames(
     path: &Path,
     reader: &File,
     from: u64,
     to: u64,
-    first: i64,
+    offsets: &[i64],
 ) -> Result<Vec<(i64, Record)>, LogError> {
     use std::os::unix::fs::FileExt;
     let mut bytes = vec![0u8; (to - from) as usize];
@@ -417,7 +463,7 @@ pub(crate) fn read_frames(
             return Err(corrupt(at, "checksum mismatch".into()));
         }
         let (offset, record) = codec::decode_record(payload).map_err(|e| corrupt(at, e))?;
-        let expected = first + out.len() as i64;
+        let expected = offsets.get(out.len()).copied().unwrap_or(-1);
         if offset != expected {
             return Err(corrupt(
                 at,

@@ -338,6 +338,11 @@ impl Log for EmbeddedLog {
                 records.push(r);
             }
             part.append(records)?;
+            if t.is_compacted() {
+                if let Err(e) = part.compact_if_due() {
+                    tracing::warn!("compacting {topic}-{p}: {e}");
+                }
+            }
         }
         Ok(out)
     }

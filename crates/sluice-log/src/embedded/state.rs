@@ -39,18 +39,26 @@ pub(super) struct Partition {
 enum Storage {
     Memory(Vec<Record>),
     Disk {
-        /// Where each record's frame starts in the segment.
-        positions: Vec<u64>,
+        /// Each record's offset and where its frame starts in the segment,
+        /// by offset (offsets have gaps once the partition was compacted).
+        index: Vec<(i64, u64)>,
         segment: SegmentWriter,
         reader: fs::File,
+        /// Records the last compaction left (see [`Partition::compact_if_due`]).
+        live: usize,
     },
 }
+
+/// A compacted partition is compacted again once it holds twice what the
+/// last compaction left, and at least this many records.
+const COMPACT_MIN: usize = 10_000;
 
 /// Records appended to a segment by [`Partition::write`], to index with
 /// [`Partition::extend`] once the whole transaction is stored (or to undo
 /// with [`Partition::undo`]).
 pub(super) struct Written {
     before: u64,
+    first: i64,
     positions: Vec<u64>,
 }
 
@@ -62,31 +70,29 @@ impl Partition {
         })
     }
 
-    /// A partition stored in `segment`, whose frames start at `positions`.
+    /// A partition stored in `segment`, indexed by `index` (offset and frame
+    /// position of each record).
     pub(super) fn on_disk(
-        positions: Vec<u64>,
+        index: Vec<(i64, u64)>,
         segment: SegmentWriter,
     ) -> Result<RwLock<Self>, LogError> {
         let reader = segment.reader()?;
         Ok(RwLock::new(Partition {
             start: 0,
             storage: Storage::Disk {
-                positions,
+                live: index.len(),
+                index,
                 segment,
                 reader,
             },
         }))
     }
 
-    fn len(&self) -> usize {
-        match &self.storage {
-            Storage::Memory(records) => records.len(),
-            Storage::Disk { positions, .. } => positions.len(),
-        }
-    }
-
     pub(super) fn end(&self) -> i64 {
-        self.start + self.len() as i64
+        match &self.storage {
+            Storage::Memory(records) => self.start + records.len() as i64,
+            Storage::Disk { index, .. } => index.last().map_or(self.start, |(o, _)| o + 1),
+        }
     }
 
     /// Writes `records` (offsets from [`Partition::end`]) to the segment, in
@@ -101,6 +107,7 @@ impl Partition {
         segment.append(&bytes)?;
         Ok(Some(Written {
             before,
+            first,
             positions: disk::frame_starts(&bytes).map(|p| before + p).collect(),
         }))
     }
@@ -117,7 +124,9 @@ impl Partition {
     pub(super) fn extend(&mut self, records: Vec<Record>, written: Option<Written>) {
         match (&mut self.storage, written) {
             (Storage::Memory(all), _) => all.extend(records),
-            (Storage::Disk { positions, .. }, Some(w)) => positions.extend(w.positions),
+            (Storage::Disk { index, .. }, Some(w)) => {
+                index.extend((w.first..).zip(w.positions));
+            }
             (Storage::Disk { .. }, None) => {}
         }
     }
@@ -129,29 +138,79 @@ impl Partition {
         Ok(())
     }
 
-    /// Up to `max` records from `offset` (within `start..=end`), with their offsets.
+    /// Up to `max` records from `offset` (within `start..=end`; in a
+    /// compacted partition, from the first record at or after it), with
+    /// their offsets.
     pub(super) fn read(&self, offset: i64, max: usize) -> Result<Vec<(i64, Record)>, LogError> {
-        let from = (offset - self.start) as usize;
-        let to = from.saturating_add(max).min(self.len());
         match &self.storage {
-            Storage::Memory(records) => Ok(records[from..to]
-                .iter()
-                .cloned()
-                .zip(offset..)
-                .map(|(r, o)| (o, r))
-                .collect()),
+            Storage::Memory(records) => {
+                let from = (offset - self.start) as usize;
+                let to = from.saturating_add(max).min(records.len());
+                Ok(records[from..to]
+                    .iter()
+                    .cloned()
+                    .zip(offset..)
+                    .map(|(r, o)| (o, r))
+                    .collect())
+            }
             Storage::Disk {
-                positions,
+                index,
                 segment,
                 reader,
+                ..
             } => {
+                let from = index.partition_point(|(o, _)| *o < offset);
+                let to = from.saturating_add(max).min(index.len());
                 if from >= to {
                     return Ok(Vec::new());
                 }
-                let end = positions.get(to).copied().unwrap_or(segment.len());
-                disk::read_frames(segment.path(), reader, positions[from], end, offset)
+                let end = index.get(to).map_or(segment.len(), |(_, p)| *p);
+                let offsets: Vec<i64> = index[from..to].iter().map(|(o, _)| *o).collect();
+                disk::read_frames(segment.path(), reader, index[from].1, end, &offsets)
             }
         }
+    }
+
+    /// Keeps only the latest record of every key (tombstones included), as
+    /// Kafka's log cleaner does for `cleanup.policy=compact`, once the
+    /// partition holds twice what the last compaction left. Offsets do not
+    /// change; the end offset stays (the last record is the latest of its
+    /// key). The segment is rewritten beside the old one and renamed over it.
+    pub(super) fn compact_if_due(&mut self) -> Result<(), LogError> {
+        let Storage::Disk {
+            index,
+            segment,
+            reader,
+            live,
+        } = &mut self.storage
+        else {
+            return Ok(());
+        };
+        if index.len() < (2 * *live).max(COMPACT_MIN) {
+            return Ok(());
+        }
+        let offsets: Vec<i64> = index.iter().map(|(o, _)| *o).collect();
+        let records =
+            disk::read_frames(segment.path(), reader, index[0].1, segment.len(), &offsets)?;
+        let mut latest: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
+        for (i, (_, r)) in records.iter().enumerate() {
+            if let Some(k) = &r.key {
+                latest.insert(k.as_slice(), i);
+            }
+        }
+        let kept = records.iter().enumerate().filter_map(|(i, (o, r))| {
+            let last = r
+                .key
+                .as_ref()
+                .is_none_or(|k| latest.get(k.as_slice()) == Some(&i));
+            last.then_some((*o, r))
+        });
+        let (new_segment, new_index) = disk::rewrite_segment(segment.path(), kept)?;
+        *reader = new_segment.reader()?;
+        *segment = new_segment;
+        *live = new_index.len();
+        *index = new_index;
+        Ok(())
     }
 }
 
@@ -224,7 +283,7 @@ impl Topic {
     }
 
     /// Whether `cleanup.policy` includes `compact` (as Kafka reads it: a list).
-    fn is_compacted(&self) -> bool {
+    pub(super) fn is_compacted(&self) -> bool {
         self.configs
             .get("cleanup.policy")
             .is_some_and(|p| p.split(',').any(|v| v.trim() == "compact"))
@@ -308,8 +367,11 @@ pub(super) fn load_topics(layout: &Layout, warnings: &mut Vec<String>) -> Result
         }
         let mut partitions = Vec::with_capacity(spec.partitions as usize);
         for p in 0..spec.partitions {
-            let (positions, writer) = disk::open_segment(&layout.segment(&name, p), warnings)?;
-            partitions.push(Partition::on_disk(positions, writer)?);
+            let path = layout.segment(&name, p);
+            // a compaction that did not finish: the old segment is whole
+            let _ = fs::remove_file(disk::compacting_path(&path));
+            let (index, writer) = disk::open_segment(&path, warnings)?;
+            partitions.push(Partition::on_disk(index, writer)?);
         }
         state.topics.insert(name, Topic::new(&spec, partitions));
     }
@@ -448,8 +510,15 @@ pub(super) fn apply_txn(
             continue;
         }
         let w = written.remove(&(t.clone(), p));
-        let part = state.topic_mut(&t)?.partitions[p as usize].get_mut();
+        let topic = state.topic_mut(&t)?;
+        let compacted = topic.is_compacted();
+        let part = topic.partitions[p as usize].get_mut();
         part.extend(batch.into_iter().map(|(_, r)| r).collect(), w);
+        if compacted {
+            if let Err(e) = part.compact_if_due() {
+                tracing::warn!("compacting {t}-{p}: {e}");
+            }
+        }
     }
     if offsets.is_empty() {
         groups.remove(&txn.group);

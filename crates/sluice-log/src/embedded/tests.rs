@@ -411,3 +411,61 @@ fn a_persistent_log_reads_records_from_its_segments() {
         other => panic!("expected a checksum error, got {other:?}"),
     }
 }
+
+#[test]
+fn a_compacted_persistent_topic_keeps_the_latest_record_of_every_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = EmbeddedLog::open(dir.path()).unwrap();
+    log.create_topic(&TopicSpec::new("c", 1).with_config("cleanup.policy", "compact"))
+        .unwrap();
+    log.create_topic(&TopicSpec::new("d", 1)).unwrap();
+    for round in 0..30 {
+        let batch = |_| {
+            (0..1000)
+                .map(|i| {
+                    (
+                        Some(0),
+                        rec(Some(&format!("k{}", i % 100)), &format!("{round}-{i}"), 0),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        log.produce("c", batch(())).unwrap();
+        log.produce("d", batch(())).unwrap();
+    }
+    let check = |log: &EmbeddedLog| {
+        assert_eq!(log.end_offsets("c").unwrap(), vec![30_000]);
+        let all = fetch_all(log, "c", 0, 0);
+        // compacted along the way: far fewer records, offsets unchanged
+        assert!(all.len() < 15_000, "{} records", all.len());
+        assert!(all.windows(2).all(|w| w[0].offset < w[1].offset));
+        let mut latest = BTreeMap::new();
+        for r in &all {
+            latest.insert(
+                r.record.key.clone().unwrap(),
+                (r.offset, r.record.value.clone().unwrap()),
+            );
+        }
+        assert_eq!(latest.len(), 100);
+        for i in 0..100 {
+            let (offset, value) = &latest[format!("k{i}").as_bytes()];
+            assert_eq!(*offset, 29_900 + i);
+            assert_eq!(value, format!("29-{}", 900 + i).as_bytes());
+        }
+        // a fetch from an offset compacted away starts at the next record
+        let next = log.fetch("c", 0, 1, 1).unwrap();
+        assert!(next[0].offset > 1);
+        // a topic without compaction keeps everything
+        assert_eq!(fetch_all(log, "d", 0, 0).len(), 30_000);
+    };
+    check(&log);
+    drop(log);
+    let log = EmbeddedLog::open(dir.path()).unwrap();
+    assert!(log.recovery_warnings().is_empty());
+    check(&log);
+    assert_eq!(
+        log.produce("c", vec![(Some(0), rec(Some("k0"), "after", 0))])
+            .unwrap(),
+        vec![(0, 30_000)]
+    );
+}
