@@ -16,6 +16,7 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::compute::interleave;
 use arrow::datatypes::Int64Type;
 use arrow::row::{RowConverter, SortField};
+use datafusion_common::ScalarValue;
 use sluice_log::StoredRecord;
 use sluice_planner::catalog::{SourceDef, ROWOFFSET, TOMBSTONE, WINDOWSTART};
 use sluice_planner::plan::timestamp_extractor;
@@ -29,6 +30,41 @@ use crate::lifecycle::POLL_BATCH;
 
 /// Where a table scan meets a key: its partition, then its serialized bytes.
 type ScanPosition = (usize, Vec<u8>);
+
+/// `snapshot`'s rows whose (only) key is one of `order` first, in that
+/// order (rows of one key keep their scan order), then the others.
+fn in_key_order(
+    snapshot: RecordBatch,
+    plan: &ProjectPlan,
+    order: &[ScalarValue],
+) -> Result<RecordBatch> {
+    let Some(key) = plan.source.key_columns().next() else {
+        return Ok(snapshot);
+    };
+    let Ok(i) = snapshot.schema().index_of(&key.name) else {
+        return Ok(snapshot);
+    };
+    let keys = snapshot.column(i);
+    let mut ranked: Vec<(usize, u32)> = (0..snapshot.num_rows())
+        .map(|r| {
+            let rank = ScalarValue::try_from_array(keys, r)
+                .ok()
+                .and_then(|v| order.iter().position(|o| *o == v))
+                .unwrap_or(order.len());
+            (rank, r as u32)
+        })
+        .collect();
+    ranked.sort_by_key(|(rank, _)| *rank);
+    let indices = arrow::array::UInt32Array::from_iter_values(ranked.into_iter().map(|(_, r)| r));
+    let columns = snapshot
+        .columns()
+        .iter()
+        .map(|c| arrow::compute::take(c.as_ref(), &indices, None))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| EngineError::statement(e.to_string()))?;
+    RecordBatch::try_new(snapshot.schema(), columns)
+        .map_err(|e| EngineError::statement(e.to_string()))
+}
 
 /// What pull queries keep of one table topic between calls: the latest
 /// record of every key per partition (what a compacted topic holds), and how
@@ -164,11 +200,17 @@ impl Engine {
     }
 
     /// Run a pull query's filter and projection over the table's snapshot.
+    /// With `key_order`, the rows of those keys come first, in that order
+    /// (the order of a `WHERE key IN (...)` lookup).
     pub(crate) fn pull_query(
         &self,
         plan: &ProjectPlan,
+        key_order: Option<&[ScalarValue]>,
     ) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>)> {
-        let snapshot = self.table_snapshot(&plan.source)?;
+        let mut snapshot = self.table_snapshot(&plan.source)?;
+        if let Some(order) = key_order {
+            snapshot = in_key_order(snapshot, plan, order)?;
+        }
         let op = ProjectOperator::new(plan, snapshot.schema().as_ref())?;
         let mut out = op.process(&snapshot)?;
         if let Some(limit) = plan.limit {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use arrow::array::{new_null_array, ArrayRef, Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Schema};
+use datafusion_common::ScalarValue;
 use sluice_log::Record;
 use sluice_planner::catalog::{ColumnDef, ColumnRole, SourceDef, ROWOFFSET, ROWPARTITION, ROWTIME};
 use sluice_planner::expr::{ExprCompiler, Scope};
@@ -487,7 +488,8 @@ impl Engine {
             if self.runs_inline() {
                 self.run_until_idle()?;
             }
-            let (schema, batches) = self.pull_query(p)?;
+            let key_order = self.key_lookup_order(q, p);
+            let (schema, batches) = self.pull_query(p, key_order.as_deref())?;
             return Ok(StatementResult::Rows { schema, batches });
         }
         // a pull query over a stream reads it from the start; a push query from
@@ -503,6 +505,48 @@ impl Engine {
             schema: push.schema.clone(),
             batches,
         })
+    }
+}
+
+impl Engine {
+    /// The keys a pull query on a one-key table looks up, in the order its
+    /// `WHERE key IN (...)` lists them: ksqlDB answers a key lookup key by
+    /// key, in that order. `None` for any other WHERE clause.
+    fn key_lookup_order(&self, q: &Query, p: &ProjectPlan) -> Option<Vec<ScalarValue>> {
+        let mut keys = p.source.key_columns();
+        let (key, None) = (keys.next()?, keys.next()) else {
+            return None;
+        };
+        let Some(sluice_sql::Expr::InList {
+            expr,
+            list,
+            negated: false,
+        }) = &q.where_clause
+        else {
+            return None;
+        };
+        let sluice_sql::Expr::Column { name, .. } = expr.as_ref() else {
+            return None;
+        };
+        if !name.value.eq_ignore_ascii_case(&key.name) {
+            return None;
+        }
+        let one_row = Arc::new(Schema::empty());
+        let batch = RecordBatch::try_new_with_options(
+            one_row.clone(),
+            vec![],
+            &arrow::array::RecordBatchOptions::new().with_row_count(Some(1)),
+        )
+        .ok()?;
+        let compiler = ExprCompiler::new(Scope::of_schema(one_row, None), &self.metastore, "WHERE");
+        list.iter()
+            .map(|e| {
+                let c = compiler.compile(e).ok()?;
+                let c = compiler.cast(c, &key.ty).ok()?;
+                let a = c.expr.evaluate(&batch).ok()?.into_array(1).ok()?;
+                ScalarValue::try_from_array(&a, 0).ok()
+            })
+            .collect()
     }
 }
 

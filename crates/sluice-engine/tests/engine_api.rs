@@ -619,3 +619,28 @@ fn topics_are_created_with_ksqldb_s_cleanup_policies() {
         Some("7200000")
     );
 }
+
+#[test]
+fn a_pull_query_looks_keys_up_in_the_order_its_in_list_names_them() {
+    let mut e = engine();
+    e.execute_sql(
+        "CREATE STREAM s (id BIGINT KEY, v INT) WITH (kafka_topic='s', partitions=4, value_format='JSON');
+         CREATE TABLE counts AS SELECT id, COUNT(*) AS n FROM s GROUP BY id;",
+    )
+    .unwrap();
+    for id in [11, 10, 9, 8, 12] {
+        e.execute_sql(&format!("INSERT INTO s (id, v) VALUES ({id}, 1);"))
+            .unwrap();
+    }
+    e.run_until_idle().unwrap();
+    for (list, want) in [
+        ("10, 8", vec!["10", "8"]),
+        ("8, 12, 10", vec!["8", "12", "10"]),
+    ] {
+        let r = e
+            .execute_sql(&format!("SELECT id FROM counts WHERE id IN ({list});"))
+            .unwrap();
+        let got: Vec<String> = rows(&r).into_iter().map(|r| r[0].clone()).collect();
+        assert_eq!(got, want, "IN ({list})");
+    }
+}
