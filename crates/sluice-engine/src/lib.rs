@@ -16,6 +16,7 @@ pub mod metrics;
 mod print;
 mod properties;
 mod pull;
+mod pull_where;
 mod push;
 mod query;
 pub mod result;

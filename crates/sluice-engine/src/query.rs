@@ -472,6 +472,9 @@ impl Engine {
     /// CHANGES, from where `auto.offset.reset` says), until caught up or LIMIT.
     pub(crate) fn transient_query(&mut self, q: &Query) -> Result<StatementResult> {
         if q.emit.is_none() {
+            self.check_table_scan(q)?;
+        }
+        if q.emit.is_none() {
             check_pull_clauses(q)?;
         }
         let plan = plan(q, &self.metastore, QueryContext::Transient)?;
@@ -509,6 +512,29 @@ impl Engine {
 }
 
 impl Engine {
+    /// With `ksql.query.pull.table.scan.enabled=false`, a pull query on a
+    /// table must be a key lookup (checked before its types, as ksqlDB does).
+    fn check_table_scan(&self, q: &Query) -> Result<()> {
+        let enabled = |key: &str| {
+            self.property(key)
+                .is_none_or(|v| !v.eq_ignore_ascii_case("false"))
+        };
+        if enabled("ksql.query.pull.table.scan.enabled") {
+            return Ok(());
+        }
+        let sluice_sql::Relation::Source { name, .. } = &q.from else {
+            return Ok(());
+        };
+        match self.metastore.source(&name.value) {
+            Some(def) if def.kind == SourceKind::Table => crate::pull_where::check_key_lookup(
+                &def,
+                q.where_clause.as_ref(),
+                enabled("ksql.query.pull.range.scan.enabled"),
+            ),
+            _ => Ok(()),
+        }
+    }
+
     /// The keys a pull query on a one-key table looks up, in the order its
     /// `WHERE key IN (...)` lists them: ksqlDB answers a key lookup key by
     /// key, in that order. `None` for any other WHERE clause.

@@ -644,3 +644,46 @@ fn a_pull_query_looks_keys_up_in_the_order_its_in_list_names_them() {
         assert_eq!(got, want, "IN ({list})");
     }
 }
+
+#[test]
+fn without_table_scans_a_pull_query_must_look_keys_up() {
+    let mut e = engine();
+    e.execute_sql(
+        "CREATE STREAM s (id STRING KEY, n INT) WITH (kafka_topic='s', partitions=1, value_format='JSON');
+         CREATE TABLE counts AS SELECT id, COUNT(*) AS c FROM s GROUP BY id;
+         CREATE STREAM s2 (a STRING KEY, b INT KEY, n INT) WITH (kafka_topic='s2', partitions=1, value_format='JSON', key_format='JSON');
+         CREATE TABLE pairs AS SELECT a, b, COUNT(*) AS c FROM s2 GROUP BY a, b;
+         INSERT INTO s (id, n) VALUES ('x', 1);
+         SET 'ksql.query.pull.table.scan.enabled'='false';",
+    )
+    .unwrap();
+    e.run_until_idle().unwrap();
+    // key lookups and a range over a STRING key run
+    for ok in [
+        "SELECT * FROM counts WHERE id = 'x';",
+        "SELECT * FROM counts WHERE id IN ('x', 'y');",
+        "SELECT * FROM counts WHERE id < 'z';",
+        "SELECT * FROM pairs WHERE a = 'x' AND b = 1;",
+    ] {
+        e.execute_sql(ok)
+            .unwrap_or_else(|err| panic!("{ok}: {err}"));
+    }
+    let mut err = |sql: &str| match e.execute_sql(sql) {
+        Ok(r) => panic!("{sql} ran: {r:?}"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err("SELECT * FROM counts WHERE c = 100;")
+        .contains("WHERE clause missing key column for disjunct: (C = 100)"));
+    assert!(err("SELECT * FROM counts WHERE id != 'x';")
+        .contains("Bound on key columns '[`ID` STRING KEY]' must currently be '='"));
+    assert!(err("SELECT * FROM counts WHERE id = c;")
+        .contains("A comparison must be between a key column and a resolvable expression"));
+    assert!(
+        err("SELECT * FROM counts WHERE id = 'x' AND id IN ('x', 'y');")
+            .contains("cannot be combined with other comparisons such as an IN predicate")
+    );
+    assert!(err("SELECT * FROM pairs WHERE a = 'x';")
+        .contains("Multi-column sources must specify every key in the WHERE clause"));
+    assert!(err("SELECT * FROM pairs WHERE a = 'x' AND b > 1;")
+        .contains("Query requires table scan to be enabled"));
+}
