@@ -251,8 +251,13 @@ fn array_type(types: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType
 
 fn interleave_rows(args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
     let refs: Vec<&dyn Array> = args.iter().map(|a| a.as_ref()).collect();
+    // a constant argument comes as one value for every row
+    let lens: Vec<usize> = args.iter().map(|a| a.len()).collect();
     let indices: Vec<(usize, usize)> = (0..rows)
-        .flat_map(|r| (0..args.len()).map(move |a| (a, r)))
+        .flat_map(|r| {
+            let lens = &lens;
+            (0..args.len()).map(move |a| (a, if lens[a] == 1 { 0 } else { r }))
+        })
         .collect();
     Ok(interleave(&refs, &indices)?)
 }
@@ -540,6 +545,28 @@ pub fn like_escape() -> Arc<ScalarUDF> {
 mod tests {
     use super::*;
     use arrow::array::Int32Array;
+
+    #[test]
+    fn array_of_constants_fills_every_row() {
+        // `ARRAY['a', x]` over two rows: the constant comes as one value
+        let constant: ArrayRef = Arc::new(arrow::array::StringArray::from(vec!["a"]));
+        let column: ArrayRef = Arc::new(arrow::array::StringArray::from(vec!["x", "y"]));
+        let out_ty = crate::types::list_of(DataType::Utf8);
+        let out = array_kernel(&[constant, column], &[], &out_ty, 2).unwrap();
+        let list = out.as_any().downcast_ref::<ListArray>().unwrap();
+        let row = |r: usize| {
+            let v = list.value(r);
+            let s = v
+                .as_any()
+                .downcast_ref::<arrow::array::StringArray>()
+                .unwrap();
+            (0..s.len())
+                .map(|i| s.value(i).to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(row(0), vec!["a", "x"]);
+        assert_eq!(row(1), vec!["a", "y"]);
+    }
 
     #[test]
     fn decimal_division_rounds_half_up() {
