@@ -495,6 +495,10 @@ impl Engine {
             let (schema, batches) = self.pull_query(p, key_order.as_deref())?;
             return Ok(StatementResult::Rows { schema, batches });
         }
+        // a pull query over a stream refuses the same pseudo columns
+        if let (None, QueryPlan::Project(p)) = (&q.emit, &plan) {
+            check_pull_columns(p)?;
+        }
         // a pull query over a stream reads it from the start; a push query from
         // where auto.offset.reset says
         let reset = if q.emit.is_some() {

@@ -194,7 +194,9 @@ pub fn plan_aggregate(
                     "Aggregate functions can not be used in WHERE clauses. Use HAVING instead.",
                 ));
             }
-            let c = ExprCompiler::new(scope.clone(), catalog, "WHERE").compile(w)?;
+            let c = ExprCompiler::new(scope.clone(), catalog, "WHERE")
+                .compile(w)
+                .map_err(|e| crate::plan::where_error(w, e))?;
             if c.ty != DataType::Boolean {
                 return Err(PlanError::ty(format!(
                     "Type error in WHERE expression: Should evaluate to boolean but is {w} ({}) instead.",

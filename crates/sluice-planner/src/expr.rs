@@ -490,8 +490,18 @@ impl<'a> ExprCompiler<'a> {
                 };
                 let is_null = |e: &Expr| matches!(strip(e), Expr::Literal(Literal::Null));
                 if is_null(left) || is_null(right) {
+                    // as ksqlDB words it: the operands' types
+                    let ty = |e: &Expr| -> Result<String, PlanError> {
+                        Ok(if is_null(e) {
+                            "NULL".to_string()
+                        } else {
+                            type_name(&self.compile(e)?.ty)
+                        })
+                    };
                     return Err(PlanError::invalid(format!(
-                        "Comparison with NULL not supported: {left} {symbol} {right}"
+                        "Comparison with NULL not supported: {} {symbol} {}\nUse 'IS NULL' or 'IS NOT NULL' instead.",
+                        ty(left)?,
+                        ty(right)?
                     )));
                 }
                 let (left, right) = magic_timestamps(left, right)?;

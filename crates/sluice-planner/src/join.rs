@@ -430,7 +430,9 @@ pub fn plan_join(
 
     let filter = match &q.where_clause {
         Some(w) => {
-            let c = ExprCompiler::new(scope.clone(), catalog, "WHERE").compile(w)?;
+            let c = ExprCompiler::new(scope.clone(), catalog, "WHERE")
+                .compile(w)
+                .map_err(|e| crate::plan::where_error(w, e))?;
             if c.ty != DataType::Boolean {
                 return Err(PlanError::ty(format!(
                     "Type error in WHERE expression: Should evaluate to boolean but is {w} ({}) instead.",

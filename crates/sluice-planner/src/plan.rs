@@ -199,7 +199,9 @@ pub fn plan_query(
 
     let filter = match &q.where_clause {
         Some(w) => {
-            let c = ExprCompiler::new(scope.clone(), catalog, "WHERE").compile(w)?;
+            let c = ExprCompiler::new(scope.clone(), catalog, "WHERE")
+                .compile(w)
+                .map_err(|e| where_error(w, e))?;
             match c.ty {
                 DataType::Boolean => Some(c.expr),
                 other => {
@@ -775,6 +777,18 @@ pub fn output_timestamp(
         }
     };
     compiler.cast_to(millis, &DataType::Int64)
+}
+
+/// A type error in a WHERE clause, as ksqlDB reports it: `Error in WHERE
+/// expression: <what>` and the clause. Unknown columns keep their own
+/// message (with where they are).
+pub(crate) fn where_error(w: &Expr, e: PlanError) -> PlanError {
+    match e {
+        PlanError::Type(m) | PlanError::Invalid(m) if !m.starts_with("Type error in WHERE") => {
+            PlanError::ty(format!("Error in WHERE expression: {m}\nStatement: {w}"))
+        }
+        other => other,
+    }
 }
 
 /// The index of the key column `expr` reads as it is (a source row's first
