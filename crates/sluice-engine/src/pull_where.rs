@@ -191,3 +191,46 @@ pub(crate) fn check_key_lookup(
     }
     Ok(())
 }
+
+/// A `WHERE key IN (...)` lookup on a one-key table takes values of the
+/// key's type: ksqlDB refuses a NULL or a string for a key of another type
+/// before looking anything up.
+pub(crate) fn check_key_list(def: &SourceDef, where_clause: Option<&Expr>) -> Result<()> {
+    let mut keys = def.key_columns();
+    let (Some(key), None) = (keys.next(), keys.next()) else {
+        return Ok(());
+    };
+    let Some(Expr::InList {
+        expr,
+        list,
+        negated: false,
+    }) = where_clause
+    else {
+        return Ok(());
+    };
+    if !matches!(expr.as_ref(), Expr::Column { name, .. } if name.value.eq_ignore_ascii_case(&key.name))
+    {
+        return Ok(());
+    }
+    for value in list {
+        match value {
+            Expr::Literal(sluice_sql::Literal::Null) => {
+                return Err(EngineError::statement(format!(
+                    "Primary key columns can not be NULL: ({} = null)",
+                    key.name
+                )))
+            }
+            Expr::Literal(sluice_sql::Literal::String(_))
+                if key.ty != arrow::datatypes::DataType::Utf8 =>
+            {
+                return Err(EngineError::statement(format!(
+                    "{value} can not be converted to the type of the key column: {} {} KEY",
+                    key.name,
+                    type_name(&key.ty)
+                )))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}

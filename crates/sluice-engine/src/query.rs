@@ -516,27 +516,32 @@ impl Engine {
 }
 
 impl Engine {
-    /// With `ksql.query.pull.table.scan.enabled=false`, a pull query on a
-    /// table must be a key lookup (checked before its types, as ksqlDB does).
+    /// ksqlDB's checks of a pull query's WHERE on a table, before its types:
+    /// with `ksql.query.pull.table.scan.enabled=false` it must be a key
+    /// lookup; a key IN list takes values of the key's type.
     fn check_table_scan(&self, q: &Query) -> Result<()> {
         let enabled = |key: &str| {
             self.property(key)
                 .is_none_or(|v| !v.eq_ignore_ascii_case("false"))
         };
-        if enabled("ksql.query.pull.table.scan.enabled") {
-            return Ok(());
-        }
         let sluice_sql::Relation::Source { name, .. } = &q.from else {
             return Ok(());
         };
-        match self.metastore.source(&name.value) {
-            Some(def) if def.kind == SourceKind::Table => crate::pull_where::check_key_lookup(
+        let Some(def) = self
+            .metastore
+            .source(&name.value)
+            .filter(|d| d.kind == SourceKind::Table)
+        else {
+            return Ok(());
+        };
+        if !enabled("ksql.query.pull.table.scan.enabled") {
+            crate::pull_where::check_key_lookup(
                 &def,
                 q.where_clause.as_ref(),
                 enabled("ksql.query.pull.range.scan.enabled"),
-            ),
-            _ => Ok(()),
+            )?;
         }
+        crate::pull_where::check_key_list(&def, q.where_clause.as_ref())
     }
 
     /// The keys a pull query on a one-key table looks up, in the order its

@@ -687,3 +687,20 @@ fn without_table_scans_a_pull_query_must_look_keys_up() {
     assert!(err("SELECT * FROM pairs WHERE a = 'x' AND b > 1;")
         .contains("Query requires table scan to be enabled"));
 }
+
+#[test]
+fn a_key_in_list_takes_values_of_the_key_s_type() {
+    let mut e = engine();
+    e.execute_sql(
+        "CREATE STREAM s (id INT KEY, n INT) WITH (kafka_topic='s', partitions=1, value_format='JSON');
+         CREATE TABLE counts AS SELECT id, COUNT(*) AS c FROM s GROUP BY id;",
+    )
+    .unwrap();
+    let err = |e: &mut Engine, sql: &str| e.execute_sql(sql).unwrap_err().to_string();
+    assert!(err(&mut e, "SELECT * FROM counts WHERE id IN ('10', 8);")
+        .contains("'10' can not be converted to the type of the key column: ID INTEGER KEY"));
+    assert!(err(&mut e, "SELECT * FROM counts WHERE id IN (NULL);")
+        .contains("Primary key columns can not be NULL: (ID = null)"));
+    e.execute_sql("SELECT * FROM counts WHERE id IN (10, 8);")
+        .unwrap();
+}
