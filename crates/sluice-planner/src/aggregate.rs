@@ -196,7 +196,7 @@ pub fn plan_aggregate(
             }
             let c = ExprCompiler::new(scope.clone(), catalog, "WHERE")
                 .compile(w)
-                .map_err(|e| crate::plan::where_error(w, e))?;
+                .map_err(|e| crate::plan::aggregate_where_error(w, e))?;
             if c.ty != DataType::Boolean {
                 return Err(PlanError::ty(format!(
                     "Type error in WHERE expression: Should evaluate to boolean but is {w} ({}) instead.",

@@ -343,6 +343,11 @@ pub fn plan_join(
         && nested.is_none()
         && !is_pk(&ldef, &l_on)
         && is_pk(&rdef, &r_on);
+    if foreign_key && (ldef.window.is_some() || rdef.window.is_some()) {
+        return Err(PlanError::invalid(
+            "Foreign-key table-table joins are not supported on windowed tables.",
+        ));
+    }
     if foreign_key && join.kind == JoinKind::Right {
         return Err(PlanError::invalid(
             "RIGHT OUTER JOIN on a foreign key is not supported",

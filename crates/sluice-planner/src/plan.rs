@@ -791,6 +791,23 @@ pub(crate) fn where_error(w: &Expr, e: PlanError) -> PlanError {
     }
 }
 
+/// [`where_error`] for the WHERE clause of an aggregation, whose input has
+/// no window bounds yet: naming one is ksqlDB's `Unknown column`.
+pub(crate) fn aggregate_where_error(w: &Expr, e: PlanError) -> PlanError {
+    match e {
+        PlanError::UnknownColumn { name, .. }
+            if name.eq_ignore_ascii_case(crate::catalog::WINDOWSTART)
+                || name.eq_ignore_ascii_case(crate::catalog::WINDOWEND) =>
+        {
+            PlanError::ty(format!(
+                "Error in WHERE expression: Unknown column {}.\nStatement: {w}",
+                name.to_uppercase()
+            ))
+        }
+        other => where_error(w, other),
+    }
+}
+
 /// The index of the key column `expr` reads as it is (a source row's first
 /// `keys` columns are its key columns), if it is one.
 fn key_column(expr: &crate::expr::PhysExpr, keys: usize) -> Option<usize> {
