@@ -11,10 +11,9 @@
 
 mod common;
 
-use std::io::Read;
 use std::time::{Duration, Instant};
 
-use common::{client, consumed, ksql, resident_mib, SluiceServer};
+use common::{consumed, ksql, resident_mib, SluiceServer};
 
 /// Creates a query with `sql` and waits until it has read `n` records.
 fn run_query(url: &str, sql: &str, n: u64) -> Duration {
@@ -46,35 +45,23 @@ fn main() {
     );
     let mut input_bytes = 0usize;
     for chunk in (0..n).collect::<Vec<_>>().chunks(100_000) {
-        let mut body = String::from("{\"target\":\"BIDS\"}\n");
-        for &i in chunk {
-            let row = serde_json::json!({
-                "AUCTION": 1000 + (i % 997),
-                "BIDDER": 5000 + (i % 7919),
-                "PRICE": 100 + (i * 37) % 100_000,
-                "CHANNEL": if i % 3 == 0 { "web" } else { "mobile" },
-                "URL": format!("https://bid.example/{}", i % 101),
-                "EXTRA": "xxxxxxxxxxxxxxxxxxxx",
-                "TS": 1_700_000_000_000i64 + i as i64,
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|&i| {
+                serde_json::json!({
+                    "AUCTION": 1000 + (i % 997),
+                    "BIDDER": 5000 + (i % 7919),
+                    "PRICE": 100 + (i * 37) % 100_000,
+                    "CHANNEL": if i % 3 == 0 { "web" } else { "mobile" },
+                    "URL": format!("https://bid.example/{}", i % 101),
+                    "EXTRA": "xxxxxxxxxxxxxxxxxxxx",
+                    "TS": 1_700_000_000_000i64 + i as i64,
+                })
+                .to_string()
             })
-            .to_string();
-            input_bytes += row.len();
-            body.push_str(&row);
-            body.push('\n');
-        }
-        let mut acks = String::new();
-        client()
-            .post(format!("{url}/inserts-stream"))
-            .body(body)
-            .send()
-            .expect("inserts")
-            .read_to_string(&mut acks)
-            .expect("acks");
-        assert_eq!(
-            acks.lines().filter(|l| l.contains("\"ok\"")).count(),
-            chunk.len(),
-            "every row acknowledged"
-        );
+            .collect();
+        input_bytes += rows.iter().map(String::len).sum::<usize>();
+        common::insert_rows(&url, "BIDS", &rows);
     }
     let (ingested, _) = resident_mib(pid);
     let copy = run_query(&url, "CREATE STREAM copy AS SELECT * FROM bids;", n as u64);

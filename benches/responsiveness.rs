@@ -14,7 +14,6 @@
 
 mod common;
 
-use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -104,23 +103,11 @@ fn main() {
         "CREATE STREAM bids (auction BIGINT, bidder BIGINT, price DOUBLE, channel STRING, url STRING, extra STRING) \
          WITH (kafka_topic='bids', value_format='JSON', partitions=1);",
     );
-    let mut body = String::from("{\"target\":\"BIDS\"}\n");
-    for r in common::wide_bids(n as usize) {
-        body.push_str(std::str::from_utf8(r.value.as_deref().unwrap_or_default()).unwrap());
-        body.push('\n');
-    }
-    let mut acks = String::new();
-    client()
-        .post(format!("{url}/inserts-stream"))
-        .body(body)
-        .send()
-        .expect("inserts")
-        .read_to_string(&mut acks)
-        .expect("acks");
-    assert_eq!(
-        acks.lines().filter(|l| l.contains("\"ok\"")).count() as u64,
-        n
-    );
+    let rows: Vec<String> = common::wide_bids(n as usize)
+        .into_iter()
+        .map(|r| String::from_utf8(r.value.unwrap_or_default()).expect("UTF-8 JSON"))
+        .collect();
+    common::insert_rows(&url, "BIDS", &rows);
 
     println!(
         "a copy query catching up on {n} records, while /info and SHOW STREAMS are asked in turn"

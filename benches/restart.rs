@@ -10,7 +10,6 @@
 
 mod common;
 
-use std::io::Read;
 use std::time::{Duration, Instant};
 
 use common::{client, consumed, ksql, SluiceServer};
@@ -19,30 +18,18 @@ const AUCTIONS: usize = 1000;
 
 fn ingest(url: &str, n: usize) {
     for chunk in (0..n).collect::<Vec<_>>().chunks(100_000) {
-        let mut body = String::from("{\"target\":\"BIDS\"}\n");
-        for &i in chunk {
-            body.push_str(
-                &serde_json::json!({
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|&i| {
+                serde_json::json!({
                     "AUCTION": 1000 + (i % AUCTIONS),
                     "BIDDER": 5000 + (i % 7919),
                     "PRICE": 100 + (i * 37) % 100_000,
                 })
-                .to_string(),
-            );
-            body.push('\n');
-        }
-        let mut acks = String::new();
-        client()
-            .post(format!("{url}/inserts-stream"))
-            .body(body)
-            .send()
-            .expect("inserts")
-            .read_to_string(&mut acks)
-            .expect("acks");
-        assert_eq!(
-            acks.lines().filter(|l| l.contains("\"ok\"")).count(),
-            chunk.len()
-        );
+                .to_string()
+            })
+            .collect();
+        common::insert_rows(url, "BIDS", &rows);
     }
 }
 

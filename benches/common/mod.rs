@@ -256,3 +256,29 @@ pub fn resident_mib(pid: u32) -> (f64, f64) {
     };
     (field("VmRSS:"), field("VmHWM:"))
 }
+
+/// Posts `rows` (JSON objects, one per line) to `/inserts-stream` of the
+/// server at `url` for stream `target` and checks every one was
+/// acknowledged as stored.
+pub fn insert_rows<S: AsRef<str>>(url: &str, target: &str, rows: &[S]) {
+    use std::io::Read;
+    let mut body = format!("{{\"target\":\"{target}\"}}\n");
+    for r in rows {
+        body.push_str(r.as_ref());
+        body.push('\n');
+    }
+    let mut acks = String::new();
+    client()
+        .post(format!("{url}/inserts-stream"))
+        .body(body)
+        .send()
+        .expect("inserts")
+        .read_to_string(&mut acks)
+        .expect("acks");
+    assert_eq!(
+        acks.lines().filter(|l| l.contains("\"ok\"")).count(),
+        rows.len(),
+        "every row acknowledged: {}",
+        acks.lines().last().unwrap_or("")
+    );
+}
