@@ -185,8 +185,8 @@ impl Prepared {
     }
 
     /// The id ksqlDB gives the command the statement is
-    /// (`` stream/`NAME`/create ``, `terminate/ID/execute`); `None` for a
-    /// statement that is not a command.
+    /// (`` stream/`NAME`/create ``, `terminate/ID/execute`);
+    /// `unknown/unknown/execute` for any other statement.
     pub fn command_id(&self) -> String {
         let source = |kind, name: &str, action: &str| {
             format!(
