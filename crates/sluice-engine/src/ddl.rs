@@ -692,9 +692,11 @@ impl Engine {
             )));
         }
         self.metastore.remove_source(name);
+        if delete_topic {
+            self.forget_table(&def.topic);
+        }
         if delete_topic && self.log.topic_exists(&def.topic)? {
             self.log.delete_topic(&def.topic)?;
-            self.forget_table(&def.topic);
         }
         Ok(StatementResult::ack(format!(
             "Source `{name}` (topic: {}) was dropped.",

@@ -31,6 +31,20 @@ impl Engine {
         output: QueryOutput,
         reset: OffsetReset,
     ) -> Result<QueryTask> {
+        self.task_with_share(id, plan, output, reset, 0, 1)
+    }
+
+    /// A task that is the k-th of `n` tasks of its query, its share set
+    /// before it starts (a stateful task restores only its partitions).
+    fn task_with_share(
+        &self,
+        id: String,
+        plan: &QueryPlan,
+        output: QueryOutput,
+        reset: OffsetReset,
+        k: usize,
+        n: usize,
+    ) -> Result<QueryTask> {
         let readers = plan
             .sources()
             .into_iter()
@@ -47,7 +61,8 @@ impl Engine {
             reset,
             self.processing_log.clone(),
         )?
-        .with_service_id(&self.service_id());
+        .with_service_id(&self.service_id())
+        .with_share(k, n);
         task.start(self.log.as_ref())?;
         Ok(task)
     }
@@ -63,19 +78,13 @@ impl Engine {
     ) -> Result<Vec<QueryTask>> {
         let reset = self.offset_reset();
         let output = || Ok::<_, EngineError>(QueryOutput::Topic(Box::new(sink()?)));
-        let first = self.task_for(id.to_string(), plan, output()?, reset)?;
         let partitions = self.log.end_offsets(&plan.source().topic)?.len();
-        let n = self.task_count(
-            !first.is_stateful() || plan.is_partition_local(),
-            partitions,
-        );
-        let mut tasks = vec![first.with_share(0, n)];
-        for k in 1..n {
-            tasks.push(
-                self.task_for(id.to_string(), plan, output()?, reset)?
-                    .with_share(k, n),
-            );
-        }
+        // a projection keeps no state
+        let stateless = matches!(plan, QueryPlan::Project(_));
+        let n = self.task_count(stateless || plan.is_partition_local(), partitions);
+        let tasks = (0..n)
+            .map(|k| self.task_with_share(id.to_string(), plan, output()?, reset, k, n))
+            .collect::<Result<Vec<_>>>()?;
         Ok(tasks)
     }
 

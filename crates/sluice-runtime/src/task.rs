@@ -335,19 +335,22 @@ impl QueryTask {
             return Ok(());
         };
         let partitioned = self.plan.is_partition_local();
+        // read before the topic is looked for: another task creating the
+        // topic and committing in between must not make this one skip it
+        let mut ran_before = false;
+        for input in &self.inputs {
+            ran_before |= log
+                .committed(&self.group, &input.topic)?
+                .iter()
+                .any(Option::is_some);
+        }
         let existed = log.topic_exists(&topic)?;
         if !existed {
             // a query that ran before it kept a changelog rebuilds its state
             // by replaying its input, as it always did: a changelog started
             // now would miss what came before
-            for input in &self.inputs {
-                if log
-                    .committed(&self.group, &input.topic)?
-                    .iter()
-                    .any(Option::is_some)
-                {
-                    return Ok(());
-                }
+            if ran_before {
+                return Ok(());
             }
             let source = log.describe_topic(&self.inputs[0].topic)?;
             let partitions = if partitioned {

@@ -176,7 +176,8 @@ pub(crate) struct SegmentWriter {
 }
 
 impl SegmentWriter {
-    /// Creates (or empties) the segment file and writes its magic.
+    /// Creates (or empties) the segment file and writes its magic; appends
+    /// go to the end of the file whatever a truncation left the cursor at.
     pub(crate) fn create(path: &Path) -> Result<Self, LogError> {
         let mut file = OpenOptions::new()
             .create(true)
@@ -186,6 +187,11 @@ impl SegmentWriter {
             .map_err(io_err(|| format!("creating {}", path.display())))?;
         file.write_all(SEGMENT_MAGIC)
             .map_err(io_err(|| format!("writing {}", path.display())))?;
+        drop(file);
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(io_err(|| format!("opening {}", path.display())))?;
         Ok(SegmentWriter {
             path: path.to_path_buf(),
             file,
@@ -376,13 +382,17 @@ pub(crate) fn compacting_path(segment: &Path) -> PathBuf {
     segment.with_extension("seg.compacting")
 }
 
+/// A segment [`rewrite_segment`] wrote: its writer, a reader, its index.
+pub(crate) type Rewritten = (SegmentWriter, File, Vec<(i64, u64)>);
+
 /// Replaces the segment at `path` with `records` (each with its own offset):
-/// written beside it, synced, renamed over it. The writer of the new file
-/// and its index.
+/// written beside it, synced, and renamed over it as the last step (until
+/// then the old segment stays as it was). The writer and a reader of the
+/// new file, and its index.
 pub(crate) fn rewrite_segment<'a>(
     path: &Path,
     records: impl Iterator<Item = (i64, &'a Record)>,
-) -> Result<(SegmentWriter, Vec<(i64, u64)>), LogError> {
+) -> Result<Rewritten, LogError> {
     let tmp = compacting_path(path);
     let mut bytes = SEGMENT_MAGIC.to_vec();
     let mut index = Vec::new();
@@ -394,16 +404,20 @@ pub(crate) fn rewrite_segment<'a>(
         let mut f = File::create(&tmp)?;
         f.write_all(&bytes)?;
         f.sync_all()?;
-        fs::rename(&tmp, path)
+        drop(f);
+        // the handles follow the file through the rename
+        let writer = OpenOptions::new().append(true).open(&tmp)?;
+        let reader = File::open(&tmp)?;
+        fs::rename(&tmp, path)?;
+        Ok::<_, std::io::Error>((writer, reader))
     })();
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(LogError::io(format!("compacting {}", path.display()), e));
-    }
-    let file = OpenOptions::new()
-        .append(true)
-        .open(path)
-        .map_err(io_err(|| format!("opening {}", path.display())))?;
+    let (file, reader) = match written {
+        Ok(handles) => handles,
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            return Err(LogError::io(format!("compacting {}", path.display()), e));
+        }
+    };
     Ok((
         SegmentWriter {
             path: path.to_path_buf(),
@@ -411,6 +425,7 @@ pub(crate) fn rewrite_segment<'a>(
             len: bytes.len() as u64,
             poisoned: false,
         },
+        reader,
         index,
     ))
 }

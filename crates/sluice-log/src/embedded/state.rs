@@ -205,8 +205,8 @@ impl Partition {
                 .is_none_or(|k| latest.get(k.as_slice()) == Some(&i));
             last.then_some((*o, r))
         });
-        let (new_segment, new_index) = disk::rewrite_segment(segment.path(), kept)?;
-        *reader = new_segment.reader()?;
+        let (new_segment, new_reader, new_index) = disk::rewrite_segment(segment.path(), kept)?;
+        *reader = new_reader;
         *segment = new_segment;
         *live = new_index.len();
         *index = new_index;
