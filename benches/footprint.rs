@@ -11,23 +11,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{consumed, ksql, resident_mib, SluiceServer};
-
-/// Creates a query with `sql` and waits until it has read `n` records.
-fn run_query(url: &str, sql: &str, n: u64) -> Duration {
-    let start = Instant::now();
-    let created = ksql(url, sql);
-    let id = created[0]["commandStatus"]["queryId"]
-        .as_str()
-        .expect("a query id")
-        .to_string();
-    while consumed(url, &id) < n {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    start.elapsed()
-}
+use common::{ksql, resident_mib, run_until_read, SluiceServer};
 
 fn main() {
     let n = common::env_usize("SLUICE_BENCH_EVENTS", 1_000_000);
@@ -64,9 +50,9 @@ fn main() {
         common::insert_rows(&url, "BIDS", &rows);
     }
     let (ingested, _) = resident_mib(pid);
-    let copy = run_query(&url, "CREATE STREAM copy AS SELECT * FROM bids;", n as u64);
+    let (_, copy) = run_until_read(&url, "CREATE STREAM copy AS SELECT * FROM bids;", n as u64);
     let (copied, _) = resident_mib(pid);
-    let window = run_query(
+    let (_, window) = run_until_read(
         &url,
         "CREATE TABLE per_window AS SELECT auction, COUNT(*) AS n, MAX(price) AS top FROM bids \
          WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY auction;",

@@ -18,20 +18,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{client, consumed, ksql, SluiceServer};
+use common::{client, ksql, SluiceServer};
 
 /// Creates the copy `name` and waits until it has read `n` records.
 fn timed_copy(url: &str, name: &str, n: u64) -> Duration {
-    let start = Instant::now();
-    let created = ksql(url, &format!("CREATE STREAM {name} AS SELECT * FROM bids;"));
-    let id = created[0]["commandStatus"]["queryId"]
-        .as_str()
-        .expect("a query id")
-        .to_string();
-    while consumed(url, &id) < n {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    start.elapsed()
+    common::run_until_read(
+        url,
+        &format!("CREATE STREAM {name} AS SELECT * FROM bids;"),
+        n,
+    )
+    .1
 }
 
 /// Asks `/info` and `SHOW STREAMS` in turn until `stop`; their latencies.

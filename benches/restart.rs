@@ -58,17 +58,11 @@ fn restart(n: usize) -> (f64, u64) {
          WITH (kafka_topic='bids', value_format='JSON', partitions=1);",
     );
     ingest(&server.url, n);
-    let created = ksql(
+    let (id, _) = common::run_until_read(
         &server.url,
         "CREATE TABLE counts AS SELECT auction, COUNT(*) AS n FROM bids GROUP BY auction;",
+        n as u64,
     );
-    let id = created[0]["commandStatus"]["queryId"]
-        .as_str()
-        .expect("a query id")
-        .to_string();
-    while consumed(&server.url, &id) < n as u64 {
-        std::thread::sleep(Duration::from_millis(50));
-    }
     let expected = (n / AUCTIONS) as i64;
     while pull_count(&server.url) != Some(expected) {
         std::thread::sleep(Duration::from_millis(50));

@@ -282,3 +282,18 @@ pub fn insert_rows<S: AsRef<str>>(url: &str, target: &str, rows: &[S]) {
         acks.lines().last().unwrap_or("")
     );
 }
+
+/// Creates a persistent query with `sql` on the server at `url` and waits
+/// until it has read `n` records: its id, and how long that took.
+pub fn run_until_read(url: &str, sql: &str, n: u64) -> (String, std::time::Duration) {
+    let start = std::time::Instant::now();
+    let created = ksql(url, sql);
+    let id = created[0]["commandStatus"]["queryId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a query id: {created}"))
+        .to_string();
+    while consumed(url, &id) < n {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    (id, start.elapsed())
+}
