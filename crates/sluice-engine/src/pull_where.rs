@@ -195,10 +195,15 @@ pub(crate) fn check_key_lookup(
 /// A `WHERE key IN (...)` lookup on a one-key table takes values of the
 /// key's type: ksqlDB refuses a NULL or a string for a key of another type
 /// before looking anything up.
-pub(crate) fn check_key_list(def: &SourceDef, where_clause: Option<&Expr>) -> Result<()> {
+/// The key column and the values of a `WHERE key IN (...)` on a one-key
+/// table, when the clause is exactly that.
+pub(crate) fn key_in_list<'a>(
+    def: &'a SourceDef,
+    where_clause: Option<&'a Expr>,
+) -> Option<(&'a sluice_planner::ColumnDef, &'a [Expr])> {
     let mut keys = def.key_columns();
     let (Some(key), None) = (keys.next(), keys.next()) else {
-        return Ok(());
+        return None;
     };
     let Some(Expr::InList {
         expr,
@@ -206,12 +211,16 @@ pub(crate) fn check_key_list(def: &SourceDef, where_clause: Option<&Expr>) -> Re
         negated: false,
     }) = where_clause
     else {
+        return None;
+    };
+    matches!(expr.as_ref(), Expr::Column { name, .. } if name.value.eq_ignore_ascii_case(&key.name))
+        .then_some((key, list.as_slice()))
+}
+
+pub(crate) fn check_key_list(def: &SourceDef, where_clause: Option<&Expr>) -> Result<()> {
+    let Some((key, list)) = key_in_list(def, where_clause) else {
         return Ok(());
     };
-    if !matches!(expr.as_ref(), Expr::Column { name, .. } if name.value.eq_ignore_ascii_case(&key.name))
-    {
-        return Ok(());
-    }
     for value in list {
         match value {
             Expr::Literal(sluice_sql::Literal::Null) => {

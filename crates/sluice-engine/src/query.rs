@@ -557,24 +557,7 @@ impl Engine {
     /// `WHERE key IN (...)` lists them: ksqlDB answers a key lookup key by
     /// key, in that order. `None` for any other WHERE clause.
     fn key_lookup_order(&self, q: &Query, p: &ProjectPlan) -> Option<Vec<ScalarValue>> {
-        let mut keys = p.source.key_columns();
-        let (key, None) = (keys.next()?, keys.next()) else {
-            return None;
-        };
-        let Some(sluice_sql::Expr::InList {
-            expr,
-            list,
-            negated: false,
-        }) = &q.where_clause
-        else {
-            return None;
-        };
-        let sluice_sql::Expr::Column { name, .. } = expr.as_ref() else {
-            return None;
-        };
-        if !name.value.eq_ignore_ascii_case(&key.name) {
-            return None;
-        }
+        let (key, list) = crate::pull_where::key_in_list(&p.source, q.where_clause.as_ref())?;
         let one_row = Arc::new(Schema::empty());
         let batch = RecordBatch::try_new_with_options(
             one_row.clone(),
