@@ -109,9 +109,13 @@ impl Engine {
         }
         let mut records: Vec<StoredRecord> = Vec::new();
         for p in 0..c.positions.len() {
-            let got = self
-                .log
-                .fetch(&c.topic, p as i32, c.positions[p], POLL_BATCH)?;
+            let got = sluice_log::fetch_stored(
+                self.log.as_ref(),
+                &c.topic,
+                p as i32,
+                c.positions[p],
+                POLL_BATCH,
+            )?;
             if let Some(last) = got.last() {
                 c.positions[p] = last.offset + 1;
             }

@@ -95,7 +95,13 @@ impl Engine {
         for (p, end) in ends.iter().enumerate() {
             let mut offset = cache.ends[p];
             while offset < *end {
-                let records = self.log.fetch(topic, p as i32, offset, POLL_BATCH)?;
+                let records = sluice_log::fetch_stored(
+                    self.log.as_ref(),
+                    topic,
+                    p as i32,
+                    offset,
+                    POLL_BATCH,
+                )?;
                 let Some(last) = records.last() else { break };
                 offset = last.offset + 1;
                 for r in records {

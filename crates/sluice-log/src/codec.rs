@@ -165,12 +165,14 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Decodes a whole record payload, rejecting trailing bytes.
-/// The offset of a record payload (its first field), without decoding the rest.
-pub(crate) fn record_offset(payload: &[u8]) -> Result<i64, String> {
-    Cursor::new(payload).i64()
+/// The offset and timestamp of a record payload (its first two fields),
+/// without decoding the rest.
+pub(crate) fn record_offset_and_time(payload: &[u8]) -> Result<(i64, i64), String> {
+    let mut c = Cursor::new(payload);
+    Ok((c.i64()?, c.i64()?))
 }
 
+/// Decodes a whole record payload, rejecting trailing bytes.
 pub(crate) fn decode_record(payload: &[u8]) -> Result<(i64, Record), String> {
     let mut c = Cursor::new(payload);
     let r = c.record()?;

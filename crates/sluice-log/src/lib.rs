@@ -150,7 +150,9 @@ pub struct TopicDescription {
 /// A partitioned, append-only log of records with Kafka's semantics.
 ///
 /// Every method is synchronous and may be called from several threads at
-/// once. Offsets are per partition, dense and start at 0.
+/// once. Offsets are per partition and increasing; they start at 0 and
+/// have gaps where a compaction removed records, and the first ones go
+/// when retention deletes them (see [`Log::start_offsets`]).
 pub trait Log: Send + Sync {
     /// Creates a topic; [`LogError::TopicExists`] if it already exists,
     /// [`LogError::InvalidConfig`] for an illegal name, `partitions <= 0` or
@@ -205,6 +207,17 @@ pub trait Log: Send + Sync {
 
     /// The next offset of every partition of the topic.
     fn end_offsets(&self, topic: &str) -> Result<Vec<i64>, LogError>;
+
+    /// The first offset still stored of every partition of the topic (the
+    /// log start offset: retention moves it forward).
+    fn start_offsets(&self, topic: &str) -> Result<Vec<i64>, LogError> {
+        Ok(self
+            .describe_topic(topic)?
+            .partitions
+            .iter()
+            .map(|p| p.start_offset)
+            .collect())
+    }
 
     /// Stores consumer-group offsets `(topic, partition, next offset to read)`.
     /// Topics and partitions must exist.
@@ -268,6 +281,37 @@ pub trait Log: Send + Sync {
     /// members at once.
     fn leave(&self, group: &str) {
         let _ = group;
+    }
+}
+
+/// [`Log::fetch`], but from the log start offset when `offset` lies below
+/// it (retention deleted those records): how a reader that wants everything
+/// still stored reads on.
+pub fn fetch_stored(
+    log: &dyn Log,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    max: usize,
+) -> Result<Vec<StoredRecord>, LogError> {
+    match log.fetch(topic, partition, offset, max) {
+        Err(LogError::OffsetOutOfRange { .. }) => {
+            let start = log
+                .start_offsets(topic)?
+                .get(partition as usize)
+                .copied()
+                .unwrap_or(0);
+            if start > offset {
+                log.fetch(topic, partition, start, max)
+            } else {
+                Err(LogError::OffsetOutOfRange {
+                    topic: topic.to_string(),
+                    partition,
+                    offset,
+                })
+            }
+        }
+        other => other,
     }
 }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use arrow::array::{AsArray, RecordBatch};
-use sluice_log::{Log, Record, TopicSpec};
+use sluice_log::{Log, LogError, Record, TopicSpec};
 use sluice_planner::QueryPlan;
 
 use crate::aggregate::AggregateOperator;
@@ -441,10 +441,11 @@ impl QueryTask {
                 Some(g) => log.committed(g, &input.topic)?,
                 None => Vec::new(),
             };
+            let starts = log.start_offsets(&input.topic)?;
             let known = input.positions.len();
             for (p, end) in ends.iter().enumerate().skip(known) {
                 let fresh = match self.reset {
-                    OffsetReset::Earliest => 0,
+                    OffsetReset::Earliest => starts.get(p).copied().unwrap_or(0),
                     OffsetReset::Latest => *end,
                 };
                 let (start, replay_until) = match committed.get(p).copied().flatten() {
@@ -644,7 +645,26 @@ impl QueryTask {
                 if slot.remaining() > 0 {
                     continue;
                 }
-                let records = log.fetch(&input.topic, p as i32, input.positions[p], max)?;
+                let records = match log.fetch(&input.topic, p as i32, input.positions[p], max) {
+                    Err(LogError::OffsetOutOfRange { offset, .. }) => {
+                        // retention deleted the records: go on from where the
+                        // reset policy says, as a Kafka consumer does
+                        let starts = log.start_offsets(&input.topic)?;
+                        let ends = log.end_offsets(&input.topic)?;
+                        let to = match self.reset {
+                            OffsetReset::Earliest => starts.get(p).copied().unwrap_or(0),
+                            OffsetReset::Latest => ends.get(p).copied().unwrap_or(0),
+                        };
+                        tracing::warn!(
+                            "query {}: offset {offset} of {}-{p} is out of range; reading on from {to}",
+                            self.id,
+                            input.topic
+                        );
+                        input.positions[p] = to;
+                        continue;
+                    }
+                    other => other?,
+                };
                 slot.caught_up = records.is_empty();
                 let Some(last) = records.last() else {
                     continue;
@@ -784,7 +804,7 @@ fn restore_partition(
         .unwrap_or(0);
     let mut at = 0;
     while at < end {
-        let records = log.fetch(topic, p, at, 8192)?;
+        let records = sluice_log::fetch_stored(log, topic, p, at, 8192)?;
         let Some(last) = records.last() else { break };
         at = last.offset + 1;
         for r in records {

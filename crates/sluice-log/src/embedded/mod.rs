@@ -8,6 +8,10 @@
 //! Lock order: state, then a partition, then the group offsets.
 
 mod disk;
+mod partition;
+mod segment;
+#[cfg(test)]
+mod segment_tests;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -19,10 +23,11 @@ use std::path::{Path, PathBuf};
 use parking_lot::{Mutex, RwLock};
 
 use crate::{Log, LogError, PartitionInfo, Record, StoredRecord, TopicDescription, TopicSpec};
-use disk::{io_err, Layout, SegmentWriter, Txn};
+use disk::{io_err, Layout, Txn};
+use partition::{Limits, Partition};
 use state::{
-    apply_txn, group_file, invalid, load_groups, load_topics, validate_spec, warn, Groups,
-    Partition, State, Topic,
+    apply_txn, group_file, invalid, load_groups, load_topics, validate_spec, warn, Groups, State,
+    Topic,
 };
 
 /// The embedded [`Log`] backend. See the crate docs.
@@ -182,8 +187,7 @@ impl Log for EmbeddedLog {
                 }
                 disk::create_dir(&dir)?;
                 for p in 0..spec.partitions {
-                    let seg = SegmentWriter::create(&layout.segment(&spec.name, p))?;
-                    partitions.push(Partition::on_disk(Vec::new(), seg)?);
+                    partitions.push(Partition::create(&layout.partition_dir(&spec.name, p))?);
                 }
                 disk::write_topic_meta(layout, spec)
             })();
@@ -247,7 +251,7 @@ impl Log for EmbeddedLog {
                 let p = p.read();
                 PartitionInfo {
                     id: id as i32,
-                    start_offset: p.start,
+                    start_offset: p.start(),
                     end_offset: p.end(),
                 }
             })
@@ -256,7 +260,7 @@ impl Log for EmbeddedLog {
             name: name.to_string(),
             partitions,
             replicas: topic.replicas,
-            configs: topic.configs.clone(),
+            configs: topic.configs().clone(),
         })
     }
 
@@ -271,8 +275,9 @@ impl Log for EmbeddedLog {
     ) -> Result<(), LogError> {
         let mut state = self.state.write();
         let topic = state.topic_mut(name)?;
-        let mut configs = topic.configs.clone();
+        let mut configs = topic.configs().clone();
         configs.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Limits::parse(&configs)?;
         if let Some(layout) = self.layout() {
             let spec = TopicSpec {
                 configs: configs.clone(),
@@ -280,7 +285,12 @@ impl Log for EmbeddedLog {
             };
             disk::write_topic_meta(layout, &spec)?;
         }
-        topic.configs = configs;
+        topic.set_configs(configs);
+        // a lower retention applies at once
+        let limits = topic.limits;
+        for (p, part) in topic.partitions.iter_mut().enumerate() {
+            part.get_mut().clean(&limits, &format!("{name}-{p}"));
+        }
         Ok(())
     }
 
@@ -299,8 +309,7 @@ impl Log for EmbeddedLog {
         let mut added = Vec::with_capacity((total - current) as usize);
         if let Some(layout) = self.layout() {
             for p in current..total {
-                let seg = SegmentWriter::create(&layout.segment(name, p))?;
-                added.push(Partition::on_disk(Vec::new(), seg)?);
+                added.push(Partition::create(&layout.partition_dir(name, p))?);
             }
             let spec = TopicSpec {
                 partitions: total,
@@ -337,12 +346,8 @@ impl Log for EmbeddedLog {
                 out[i] = (p, base + k as i64);
                 records.push(r);
             }
-            part.append(records)?;
-            if t.is_compacted() {
-                if let Err(e) = part.compact_if_due() {
-                    tracing::warn!("compacting {topic}-{p}: {e}");
-                }
-            }
+            part.append(records, &t.limits)?;
+            part.clean(&t.limits, &format!("{topic}-{p}"));
         }
         Ok(out)
     }
@@ -357,7 +362,7 @@ impl Log for EmbeddedLog {
         let state = self.state.read();
         let t = state.topic(topic)?;
         let part = t.partition(partition)?.read();
-        if offset < part.start || offset > part.end() {
+        if offset < part.start() || offset > part.end() {
             return Err(LogError::OffsetOutOfRange {
                 topic: topic.to_string(),
                 partition,
@@ -380,6 +385,12 @@ impl Log for EmbeddedLog {
         let state = self.state.read();
         let t = state.topic(topic)?;
         Ok(t.partitions.iter().map(|p| p.read().end()).collect())
+    }
+
+    fn start_offsets(&self, topic: &str) -> Result<Vec<i64>, LogError> {
+        let state = self.state.read();
+        let t = state.topic(topic)?;
+        Ok(t.partitions.iter().map(|p| p.read().start()).collect())
     }
 
     fn commit(&self, group: &str, offsets: &[(String, i32, i64)]) -> Result<(), LogError> {

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use super::disk::{self, io_err, Layout, SegmentWriter, Txn};
+use super::disk::{self, io_err, Layout, Txn};
+use super::partition::{Limits, Partition, Written};
 use crate::{default_partition, validate_topic_name, LogError, Record, TopicSpec};
 
 /// Committed offsets: group -> (topic, partition) -> offset.
@@ -22,196 +23,12 @@ pub(super) struct State {
 pub(super) struct Topic {
     pub(super) name: Arc<str>,
     pub(super) replicas: i16,
-    pub(super) configs: BTreeMap<String, String>,
+    configs: BTreeMap<String, String>,
+    /// What `configs` ask of the partitions' storage.
+    pub(super) limits: Limits,
     pub(super) partitions: Vec<RwLock<Partition>>,
     /// Rotates the partition used for records without key and partition.
     sticky: AtomicUsize,
-}
-
-/// One partition: its records in memory (an in-memory log), or in its
-/// segment file with only each record's position kept in memory (a
-/// persistent log: reads come from the file, through the OS page cache).
-pub(super) struct Partition {
-    pub(super) start: i64,
-    storage: Storage,
-}
-
-enum Storage {
-    Memory(Vec<Record>),
-    Disk {
-        /// Each record's offset and where its frame starts in the segment,
-        /// by offset (offsets have gaps once the partition was compacted).
-        index: Vec<(i64, u64)>,
-        segment: SegmentWriter,
-        reader: fs::File,
-        /// Records the last compaction left (see [`Partition::compact_if_due`]).
-        live: usize,
-    },
-}
-
-/// A compacted partition is compacted again once it holds twice what the
-/// last compaction left, and at least this many records.
-const COMPACT_MIN: usize = 10_000;
-
-/// Records appended to a segment by [`Partition::write`], to index with
-/// [`Partition::extend`] once the whole transaction is stored (or to undo
-/// with [`Partition::undo`]).
-pub(super) struct Written {
-    before: u64,
-    first: i64,
-    positions: Vec<u64>,
-}
-
-impl Partition {
-    pub(super) fn in_memory() -> RwLock<Self> {
-        RwLock::new(Partition {
-            start: 0,
-            storage: Storage::Memory(Vec::new()),
-        })
-    }
-
-    /// A partition stored in `segment`, indexed by `index` (offset and frame
-    /// position of each record).
-    pub(super) fn on_disk(
-        index: Vec<(i64, u64)>,
-        segment: SegmentWriter,
-    ) -> Result<RwLock<Self>, LogError> {
-        let reader = segment.reader()?;
-        Ok(RwLock::new(Partition {
-            start: 0,
-            storage: Storage::Disk {
-                live: index.len(),
-                index,
-                segment,
-                reader,
-            },
-        }))
-    }
-
-    pub(super) fn end(&self) -> i64 {
-        match &self.storage {
-            Storage::Memory(records) => self.start + records.len() as i64,
-            Storage::Disk { index, .. } => index.last().map_or(self.start, |(o, _)| o + 1),
-        }
-    }
-
-    /// Writes `records` (offsets from [`Partition::end`]) to the segment, in
-    /// one write; nothing to write for an in-memory partition.
-    pub(super) fn write(&mut self, records: &[Record]) -> Result<Option<Written>, LogError> {
-        let first = self.end();
-        let Storage::Disk { segment, .. } = &mut self.storage else {
-            return Ok(None);
-        };
-        let bytes = disk::encode_records(first, records);
-        let before = segment.len();
-        segment.append(&bytes)?;
-        Ok(Some(Written {
-            before,
-            first,
-            positions: disk::frame_starts(&bytes).map(|p| before + p).collect(),
-        }))
-    }
-
-    /// Cuts the segment back to before `written`.
-    pub(super) fn undo(&mut self, written: &Written) -> Result<(), LogError> {
-        match &mut self.storage {
-            Storage::Disk { segment, .. } => segment.truncate(written.before),
-            Storage::Memory(_) => Ok(()),
-        }
-    }
-
-    /// Makes `records`, stored by [`Partition::write`], readable.
-    pub(super) fn extend(&mut self, records: Vec<Record>, written: Option<Written>) {
-        match (&mut self.storage, written) {
-            (Storage::Memory(all), _) => all.extend(records),
-            (Storage::Disk { index, .. }, Some(w)) => {
-                index.extend((w.first..).zip(w.positions));
-            }
-            (Storage::Disk { .. }, None) => {}
-        }
-    }
-
-    /// Writes and indexes `records` at once (no transaction around them).
-    pub(super) fn append(&mut self, records: Vec<Record>) -> Result<(), LogError> {
-        let written = self.write(&records)?;
-        self.extend(records, written);
-        Ok(())
-    }
-
-    /// Up to `max` records from `offset` (within `start..=end`; in a
-    /// compacted partition, from the first record at or after it), with
-    /// their offsets.
-    pub(super) fn read(&self, offset: i64, max: usize) -> Result<Vec<(i64, Record)>, LogError> {
-        match &self.storage {
-            Storage::Memory(records) => {
-                let from = (offset - self.start) as usize;
-                let to = from.saturating_add(max).min(records.len());
-                Ok(records[from..to]
-                    .iter()
-                    .cloned()
-                    .zip(offset..)
-                    .map(|(r, o)| (o, r))
-                    .collect())
-            }
-            Storage::Disk {
-                index,
-                segment,
-                reader,
-                ..
-            } => {
-                let from = index.partition_point(|(o, _)| *o < offset);
-                let to = from.saturating_add(max).min(index.len());
-                if from >= to {
-                    return Ok(Vec::new());
-                }
-                let end = index.get(to).map_or(segment.len(), |(_, p)| *p);
-                let offsets: Vec<i64> = index[from..to].iter().map(|(o, _)| *o).collect();
-                disk::read_frames(segment.path(), reader, index[from].1, end, &offsets)
-            }
-        }
-    }
-
-    /// Keeps only the latest record of every key (tombstones included), as
-    /// Kafka's log cleaner does for `cleanup.policy=compact`, once the
-    /// partition holds twice what the last compaction left. Offsets do not
-    /// change; the end offset stays (the last record is the latest of its
-    /// key). The segment is rewritten beside the old one and renamed over it.
-    pub(super) fn compact_if_due(&mut self) -> Result<(), LogError> {
-        let Storage::Disk {
-            index,
-            segment,
-            reader,
-            live,
-        } = &mut self.storage
-        else {
-            return Ok(());
-        };
-        if index.len() < (2 * *live).max(COMPACT_MIN) {
-            return Ok(());
-        }
-        let offsets: Vec<i64> = index.iter().map(|(o, _)| *o).collect();
-        let records =
-            disk::read_frames(segment.path(), reader, index[0].1, segment.len(), &offsets)?;
-        let mut latest: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
-        for (i, (_, r)) in records.iter().enumerate() {
-            if let Some(k) = &r.key {
-                latest.insert(k.as_slice(), i);
-            }
-        }
-        let kept = records.iter().enumerate().filter_map(|(i, (o, r))| {
-            let last = r
-                .key
-                .as_ref()
-                .is_none_or(|k| latest.get(k.as_slice()) == Some(&i));
-            last.then_some((*o, r))
-        });
-        let (new_segment, new_reader, new_index) = disk::rewrite_segment(segment.path(), kept)?;
-        *reader = new_reader;
-        *segment = new_segment;
-        *live = new_index.len();
-        *index = new_index;
-        Ok(())
-    }
 }
 
 impl State {
@@ -234,9 +51,20 @@ impl Topic {
             name: Arc::from(spec.name.as_str()),
             replicas: spec.replicas,
             configs: spec.configs.clone(),
+            limits: Limits::of(&spec.configs),
             partitions,
             sticky: AtomicUsize::new(0),
         }
+    }
+
+    pub(super) fn configs(&self) -> &BTreeMap<String, String> {
+        &self.configs
+    }
+
+    /// Replaces the configs (checked by [`validate_spec`] before).
+    pub(super) fn set_configs(&mut self, configs: BTreeMap<String, String>) {
+        self.limits = Limits::of(&configs);
+        self.configs = configs;
     }
 
     pub(super) fn spec(&self) -> TopicSpec {
@@ -284,9 +112,7 @@ impl Topic {
 
     /// Whether `cleanup.policy` includes `compact` (as Kafka reads it: a list).
     pub(super) fn is_compacted(&self) -> bool {
-        self.configs
-            .get("cleanup.policy")
-            .is_some_and(|p| p.split(',').any(|v| v.trim() == "compact"))
+        self.limits.compact
     }
 }
 
@@ -308,6 +134,7 @@ pub(super) fn validate_spec(spec: &TopicSpec) -> Result<(), LogError> {
             spec.replicas
         )));
     }
+    Limits::parse(&spec.configs)?;
     Ok(())
 }
 
@@ -367,11 +194,17 @@ pub(super) fn load_topics(layout: &Layout, warnings: &mut Vec<String>) -> Result
         }
         let mut partitions = Vec::with_capacity(spec.partitions as usize);
         for p in 0..spec.partitions {
-            let path = layout.segment(&name, p);
-            // a compaction that did not finish: the old segment is whole
-            let _ = fs::remove_file(disk::compacting_path(&path));
-            let (index, writer) = disk::open_segment(&path, warnings)?;
-            partitions.push(Partition::on_disk(index, writer)?);
+            let dir = layout.partition_dir(&name, p);
+            let legacy = layout.legacy_segment(&name, p);
+            if legacy.exists() {
+                // a partition kept in one file: it becomes its first segment
+                disk::create_dir(&dir)?;
+                let first = super::segment::segment_path(&dir, 0);
+                fs::rename(&legacy, &first).map_err(io_err(|| {
+                    format!("moving {} to {}", legacy.display(), first.display())
+                }))?;
+            }
+            partitions.push(Partition::open(&dir, warnings)?);
         }
         state.topics.insert(name, Topic::new(&spec, partitions));
     }
@@ -466,9 +299,11 @@ pub(super) fn apply_txn(
             if batch.is_empty() {
                 continue;
             }
-            let part = state.topic_mut(t)?.partitions[*p as usize].get_mut();
+            let topic = state.topic_mut(t)?;
+            let limits = topic.limits;
+            let part = topic.partitions[*p as usize].get_mut();
             let records: Vec<Record> = batch.iter().map(|(_, r)| r.clone()).collect();
-            match part.write(&records) {
+            match part.write(&records, &limits) {
                 Ok(Some(w)) => {
                     written.insert((t.clone(), *p), w);
                 }
@@ -485,8 +320,8 @@ pub(super) fn apply_txn(
         if let Err(e) = result {
             if !recovering {
                 let mut undone = true;
-                for ((t, p), w) in &written {
-                    let part = state.topic_mut(t)?.partitions[*p as usize].get_mut();
+                for ((t, p), w) in written {
+                    let part = state.topic_mut(&t)?.partitions[p as usize].get_mut();
                     undone &= part.undo(w).is_ok();
                 }
                 // If a segment could not be cut back, the journal stays so the
@@ -511,14 +346,10 @@ pub(super) fn apply_txn(
         }
         let w = written.remove(&(t.clone(), p));
         let topic = state.topic_mut(&t)?;
-        let compacted = topic.is_compacted();
+        let limits = topic.limits;
         let part = topic.partitions[p as usize].get_mut();
         part.extend(batch.into_iter().map(|(_, r)| r).collect(), w);
-        if compacted {
-            if let Err(e) = part.compact_if_due() {
-                tracing::warn!("compacting {t}-{p}: {e}");
-            }
-        }
+        part.clean(&limits, &format!("{t}-{p}"));
     }
     if offsets.is_empty() {
         groups.remove(&txn.group);

@@ -3,6 +3,7 @@ use std::fs;
 use std::io::Write;
 
 use super::disk::{self, Layout, Txn};
+use super::segment::{self, encode_records};
 use super::EmbeddedLog;
 use crate::testing::{conformance_suite, fetch_all, rec};
 use crate::{Log, LogError, Record, StoredRecord, TopicSpec};
@@ -12,8 +13,9 @@ fn dump(log: &EmbeddedLog, topic: &str) -> Vec<Vec<StoredRecord>> {
     (0..n).map(|p| fetch_all(log, topic, p, 0)).collect()
 }
 
+/// The first segment of partition `p`.
 fn seg_path(dir: &std::path::Path, topic: &str, p: i32) -> std::path::PathBuf {
-    Layout::new(dir).segment(topic, p)
+    segment::segment_path(&Layout::new(dir).partition_dir(topic, p), 0)
 }
 
 #[test]
@@ -121,7 +123,7 @@ fn three_records(dir: &std::path::Path) {
 #[test]
 fn torn_tail_is_truncated() {
     // Each variant appends what a crash mid-write could leave behind.
-    let full_frame = disk::encode_records(3, [&rec(Some("d"), "d", 1)]);
+    let full_frame = encode_records(3, [&rec(Some("d"), "d", 1)]);
     let mut bad_crc = full_frame.clone();
     let last = bad_crc.len() - 1;
     bad_crc[last] ^= 0xff;
@@ -164,15 +166,45 @@ fn torn_tail_is_truncated() {
 #[test]
 fn damage_before_the_tail_is_corrupt() {
     let dir = tempfile::tempdir().unwrap();
-    three_records(dir.path());
+    {
+        let log = EmbeddedLog::open(dir.path()).unwrap();
+        log.create_topic(&TopicSpec::new("t", 1)).unwrap();
+        let records = (0..200)
+            .map(|i| (None, rec(None, &format!("value-{i:0>90}"), 1)))
+            .collect();
+        log.produce("t", records).unwrap();
+    }
     let path = seg_path(dir.path(), "t", 0);
     let mut bytes = fs::read(&path).unwrap();
-    bytes[8 + 8 + 10] ^= 0x01; // inside the first frame's payload
+    let needle = format!("value-{:0>90}", 10);
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle.as_bytes())
+        .unwrap();
+    bytes[at + 20] ^= 0x01; // inside record 10's payload
     fs::write(&path, &bytes).unwrap();
+    let frame_of_10 = {
+        let log = EmbeddedLog::open(dir.path()).unwrap();
+        // the index vouches for the frames before its last entry (their CRC
+        // is checked when they are read) ...
+        let offset = match log.fetch("t", 0, 0, 20) {
+            Err(LogError::Corrupt { file, offset, .. }) => {
+                assert_eq!(file, path);
+                offset
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        };
+        assert!(offset < at as u64 && offset > at as u64 - 60, "{offset}");
+        // ... and the records after the damage are still read
+        assert_eq!(fetch_all(&log, "t", 0, 150).len(), 50);
+        offset
+    };
+    // without the index, opening reads every frame
+    fs::remove_file(path.with_extension("idx")).unwrap();
     match EmbeddedLog::open(dir.path()) {
         Err(LogError::Corrupt { file, offset, .. }) => {
             assert_eq!(file, path);
-            assert_eq!(offset, 8);
+            assert_eq!(offset, frame_of_10);
         }
         other => panic!("expected Corrupt, got {other:?}"),
     }
@@ -286,12 +318,12 @@ fn crash_mid_transaction_does_not_duplicate() {
     let layout = Layout::new(dir.path());
     disk::write_atomic(&layout.journal(), &disk::encode_txn(&txn)).unwrap();
     // Partition 0 got both its records, then half of partition 1's frame.
-    let p0 = disk::encode_records(1, [&txn.records[0].3, &txn.records[2].3]);
-    let p1 = disk::encode_records(0, [&txn.records[1].3]);
+    let p0 = encode_records(1, [&txn.records[0].3, &txn.records[2].3]);
+    let p1 = encode_records(0, [&txn.records[1].3]);
     let append = |p: i32, bytes: &[u8]| {
         let mut f = fs::OpenOptions::new()
             .append(true)
-            .open(layout.segment("out", p))
+            .open(seg_path(dir.path(), "out", p))
             .unwrap();
         f.write_all(bytes).unwrap();
     };
@@ -351,7 +383,7 @@ fn failed_transaction_write_is_rolled_back() {
     txn_setup(dir.path());
     let layout = Layout::new(dir.path());
     let log = EmbeddedLog::open(dir.path()).unwrap();
-    let seg_len = fs::metadata(layout.segment("out", 0)).unwrap().len();
+    let seg_len = fs::metadata(seg_path(dir.path(), "out", 0)).unwrap().len();
     // A directory where the group file must go makes the final rename fail.
     fs::create_dir_all(layout.group_file("q1")).unwrap();
     let r = log.produce_and_commit(
@@ -363,7 +395,7 @@ fn failed_transaction_write_is_rolled_back() {
     assert_eq!(log.end_offsets("out").unwrap(), vec![1, 0]);
     assert_eq!(log.committed("q1", "src").unwrap(), vec![None]);
     assert_eq!(
-        fs::metadata(layout.segment("out", 0)).unwrap().len(),
+        fs::metadata(seg_path(dir.path(), "out", 0)).unwrap().len(),
         seg_len
     );
     assert!(!layout.journal().exists());
