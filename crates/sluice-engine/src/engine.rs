@@ -68,7 +68,8 @@ pub struct Engine {
     /// in a script), or a client's while [`Engine::execute_in`] runs.
     pub(crate) session: Session,
     /// What pull queries keep of table topics between calls.
-    pub(crate) table_cache: std::sync::Mutex<HashMap<String, crate::pull::TableCache>>,
+    /// Per (topic, table name): see [`crate::pull::TableIndex`].
+    pub(crate) table_indexes: std::sync::Mutex<HashMap<(String, String), crate::pull::TableIndex>>,
     pub(crate) processing_log: Arc<ProcessingLog>,
     pub(crate) registry: Arc<dyn SchemaRegistry>,
     pub(crate) next_query_id: u64,
@@ -189,7 +190,7 @@ impl Engine {
             scheduler: Scheduler::inline(),
             config,
             session: Session::new(),
-            table_cache: std::sync::Mutex::new(HashMap::new()),
+            table_indexes: std::sync::Mutex::new(HashMap::new()),
             processing_log: Arc::new(ProcessingLog::default()),
             registry: Arc::new(MemoryRegistry::new()),
             next_query_id: 0,

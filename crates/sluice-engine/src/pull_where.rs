@@ -192,9 +192,37 @@ pub(crate) fn check_key_lookup(
     Ok(())
 }
 
-/// A `WHERE key IN (...)` lookup on a one-key table takes values of the
-/// key's type: ksqlDB refuses a NULL or a string for a key of another type
-/// before looking anything up.
+/// The key column and the values a pull query on a one-key table looks
+/// up, when its WHERE is exactly `key = v`, `v = key` or `key IN (...)`
+/// with values that reference no column.
+pub(crate) fn key_lookup<'a>(
+    def: &'a SourceDef,
+    where_clause: Option<&'a Expr>,
+) -> Option<(&'a sluice_planner::ColumnDef, Vec<&'a Expr>)> {
+    if let Some((key, list)) = key_in_list(def, where_clause) {
+        return (!list.iter().any(references_a_column)).then(|| (key, list.iter().collect()));
+    }
+    let mut keys = def.key_columns();
+    let (Some(key), None) = (keys.next(), keys.next()) else {
+        return None;
+    };
+    let Some(Expr::Binary {
+        op: BinaryOp::Eq,
+        left,
+        right,
+    }) = where_clause
+    else {
+        return None;
+    };
+    let is_key = |e: &Expr| matches!(e, Expr::Column { name, .. } if name.value.eq_ignore_ascii_case(&key.name));
+    let value = match (left.as_ref(), right.as_ref()) {
+        (k, v) if is_key(k) => v,
+        (v, k) if is_key(k) => v,
+        _ => return None,
+    };
+    (!references_a_column(value)).then(|| (key, vec![value]))
+}
+
 /// The key column and the values of a `WHERE key IN (...)` on a one-key
 /// table, when the clause is exactly that.
 pub(crate) fn key_in_list<'a>(
@@ -217,6 +245,9 @@ pub(crate) fn key_in_list<'a>(
         .then_some((key, list.as_slice()))
 }
 
+/// A `WHERE key IN (...)` lookup on a one-key table takes values of the
+/// key's type: ksqlDB refuses a NULL or a string for a key of another type
+/// before looking anything up.
 pub(crate) fn check_key_list(def: &SourceDef, where_clause: Option<&Expr>) -> Result<()> {
     let Some((key, list)) = key_in_list(def, where_clause) else {
         return Ok(());

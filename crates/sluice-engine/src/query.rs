@@ -554,10 +554,11 @@ impl Engine {
     }
 
     /// The keys a pull query on a one-key table looks up, in the order its
-    /// `WHERE key IN (...)` lists them: ksqlDB answers a key lookup key by
-    /// key, in that order. `None` for any other WHERE clause.
+    /// `WHERE key = v` or `WHERE key IN (...)` gives them: ksqlDB answers a
+    /// key lookup key by key, in that order. `None` for any other WHERE
+    /// clause.
     fn key_lookup_order(&self, q: &Query, p: &ProjectPlan) -> Option<Vec<ScalarValue>> {
-        let (key, list) = crate::pull_where::key_in_list(&p.source, q.where_clause.as_ref())?;
+        let (key, list) = crate::pull_where::key_lookup(&p.source, q.where_clause.as_ref())?;
         let one_row = Arc::new(Schema::empty());
         let batch = RecordBatch::try_new_with_options(
             one_row.clone(),

@@ -225,6 +225,66 @@ fn pull_queries_read_a_tables_current_rows() {
     );
 }
 
+#[test]
+fn key_lookups_find_their_keys_whatever_the_literal_and_keep_the_last_good_value() {
+    let mut e = engine();
+    e.execute_sql(
+        "CREATE TABLE t_in (id BIGINT PRIMARY KEY, name STRING) WITH (kafka_topic='t_in', partitions=3, value_format='JSON');
+         CREATE TABLE t AS SELECT * FROM t_in;",
+    )
+    .unwrap();
+    for id in 0..50 {
+        e.execute_sql(&format!(
+            "INSERT INTO t_in (id, name) VALUES ({id}, 'n{id}');"
+        ))
+        .unwrap();
+    }
+    let ask = |e: &mut Engine, sql: &str| rows(&e.execute_sql(sql).unwrap());
+    // an INT literal for a BIGINT key, on either side; IN keeps its order,
+    // each key once; a missing key is no row
+    assert_eq!(
+        ask(&mut e, "SELECT name FROM t WHERE id = 7;"),
+        vec![vec!["n7"]]
+    );
+    assert_eq!(
+        ask(&mut e, "SELECT name FROM t WHERE 8 = id;"),
+        vec![vec!["n8"]]
+    );
+    assert_eq!(
+        ask(&mut e, "SELECT id FROM t WHERE id IN (40, 3, 40, 99, 12);"),
+        vec![vec!["40"], vec!["3"], vec!["12"]]
+    );
+    assert!(ask(&mut e, "SELECT id FROM t WHERE id = 99;").is_empty());
+    // a lookup still applies the whole WHERE
+    assert!(ask(&mut e, "SELECT id FROM t WHERE id = 7.5;").is_empty());
+    // updates since the last pull query are seen; a record that cannot be
+    // decoded leaves the key's last good value, as in ksqlDB's store
+    e.execute_sql("INSERT INTO t_in (id, name) VALUES (7, 'seven');")
+        .unwrap();
+    assert_eq!(
+        ask(&mut e, "SELECT name FROM t WHERE id = 7;"),
+        vec![vec!["seven"]]
+    );
+    e.log()
+        .produce(
+            "T",
+            vec![(
+                None,
+                sluice_engine::log::Record::new(
+                    Some(7i64.to_be_bytes().to_vec()),
+                    Some(b"{not json".to_vec()),
+                    0,
+                ),
+            )],
+        )
+        .unwrap();
+    assert_eq!(
+        ask(&mut e, "SELECT name FROM t WHERE id = 7;"),
+        vec![vec!["seven"]]
+    );
+    assert_eq!(ask(&mut e, "SELECT * FROM t;").len(), 50);
+}
+
 /// An engine over files in `dir` with its command log there: a restart is opening
 /// it again.
 fn durable_engine(dir: &std::path::Path) -> Engine {
