@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use parking_lot::RwLock;
 
 use super::disk::create_dir;
-use super::segment::{self, Appended, Segment};
+use super::segment::{self, Appended, Rewrite, Segment};
 use crate::{LogError, Record};
 
 /// A compacted partition is compacted again once it holds twice the bytes
@@ -327,28 +327,45 @@ impl Segments {
         if total < (2 * self.live).max(COMPACT_MIN_BYTES) {
             return Ok(());
         }
-        let mut records = Vec::new();
+        // first the offset of every key's latest record, then the records
+        // to keep, a piece at a time: what a compaction holds in memory is
+        // the keys, not the records
+        let mut latest: HashMap<Vec<u8>, i64> = HashMap::new();
         for s in &self.segments {
-            records.extend(s.read(i64::MIN, usize::MAX)?);
+            for_each_piece(s, |records| {
+                for (offset, r) in records {
+                    if let Some(k) = &r.key {
+                        match latest.get_mut(k.as_slice()) {
+                            Some(at) => *at = *offset,
+                            None => {
+                                latest.insert(k.clone(), *offset);
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            })?;
         }
-        let mut latest: HashMap<&[u8], usize> = HashMap::new();
-        for (i, (_, r)) in records.iter().enumerate() {
-            if let Some(k) = &r.key {
-                latest.insert(k.as_slice(), i);
+        let mut rewrite = Rewrite::new(&self.dir, self.segments[0].base())?;
+        for s in &self.segments {
+            let written = for_each_piece(s, |records| {
+                let kept: Vec<(i64, &Record)> = records
+                    .iter()
+                    .filter(|(offset, r)| {
+                        r.key
+                            .as_ref()
+                            .is_none_or(|k| latest.get(k.as_slice()) == Some(offset))
+                    })
+                    .map(|(offset, r)| (*offset, r))
+                    .collect();
+                rewrite.push(&kept)
+            });
+            if let Err(e) = written {
+                rewrite.abandon();
+                return Err(e);
             }
         }
-        let kept: Vec<(i64, &Record)> = records
-            .iter()
-            .enumerate()
-            .filter(|(i, (_, r))| {
-                r.key
-                    .as_ref()
-                    .is_none_or(|k| latest.get(k.as_slice()) == Some(i))
-            })
-            .map(|(_, (o, r))| (*o, r))
-            .collect();
-        let base = self.segments[0].base();
-        let compacted = Segment::rewrite(&self.dir, base, &kept)?;
+        let compacted = rewrite.finish()?;
         let old = std::mem::replace(&mut self.segments, vec![compacted]);
         for s in old.into_iter().skip(1) {
             s.remove()?;
@@ -378,5 +395,21 @@ impl Segments {
             removed.remove()?;
         }
         Ok(())
+    }
+}
+
+/// Runs `f` over the records of `segment`, a piece at a time.
+fn for_each_piece(
+    segment: &Segment,
+    mut f: impl FnMut(&[(i64, Record)]) -> Result<(), LogError>,
+) -> Result<(), LogError> {
+    let mut at = i64::MIN;
+    loop {
+        let piece = segment.read(at, 8192)?;
+        let Some((last, _)) = piece.last() else {
+            return Ok(());
+        };
+        at = last + 1;
+        f(&piece)?;
     }
 }

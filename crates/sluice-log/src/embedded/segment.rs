@@ -96,19 +96,21 @@ struct AppendFile {
 }
 
 impl AppendFile {
-    /// Creates (or empties) `path` holding `contents`; with `sync`, flushed
-    /// to disk before it returns.
-    fn create(path: &Path, contents: &[u8], sync: bool) -> Result<Self, LogError> {
+    /// Creates (or empties) `path` holding `contents`.
+    fn create(path: &Path, contents: &[u8]) -> Result<Self, LogError> {
         let mut file =
             File::create(path).map_err(io_err(|| format!("creating {}", path.display())))?;
         file.write_all(contents)
             .map_err(io_err(|| format!("writing {}", path.display())))?;
-        if sync {
-            file.sync_all()
-                .map_err(io_err(|| format!("syncing {}", path.display())))?;
-        }
         drop(file);
         Self::open(path, contents.len() as u64)
+    }
+
+    /// Flushes the file to disk.
+    fn sync(&self) -> Result<(), LogError> {
+        self.file
+            .sync_all()
+            .map_err(io_err(|| format!("syncing {}", self.path.display())))
     }
 
     /// Opens `path` for appending after its first `len` bytes.
@@ -206,87 +208,23 @@ pub(crate) struct Segment {
 impl Segment {
     /// A new, empty segment starting at `base`.
     pub(crate) fn create(dir: &Path, base: i64) -> Result<Self, LogError> {
-        Self::write_new(dir, base, &[], false)
+        Self::create_at(base, &segment_path(dir, base), &index_path(dir, base))
     }
 
-    /// Writes a segment holding `frames` (as [`encode_records`] makes them,
-    /// described by `entries`) and its index. With `replace`, both are
-    /// written beside the files of `base`, synced and renamed over them as
-    /// the last step, so a crash leaves either the old segment or the new one.
-    fn write_new(
-        dir: &Path,
-        base: i64,
-        records: &[(i64, &Record)],
-        replace: bool,
-    ) -> Result<Self, LogError> {
-        let path = segment_path(dir, base);
-        let idx_path = index_path(dir, base);
-        let mut data = SEGMENT_MAGIC.to_vec();
-        let mut entries = Vec::new();
-        let mut max_ts = i64::MIN;
-        for (offset, r) in records {
-            max_ts = max_ts.max(r.timestamp);
-            let at = data.len() as u64;
-            if entries
-                .last()
-                .is_none_or(|&(_, p, _)| at - p >= INDEX_INTERVAL)
-            {
-                entries.push((*offset, at, max_ts));
-            }
-            codec::write_frame(&mut data, |p| codec::put_record(p, *offset, r));
-        }
-        let mut index = INDEX_MAGIC.to_vec();
-        put_entries(&mut index, entries.iter().copied());
-        let (data_at, index_at) = if replace {
-            (compacting(&path), compacting(&idx_path))
-        } else {
-            (path.clone(), idx_path.clone())
-        };
-        let written = (|| {
-            let mut data_file = AppendFile::create(&data_at, &data, replace)?;
-            let mut index_file = AppendFile::create(&index_at, &index, replace)?;
-            // the handles follow the files through the renames
-            let reader = File::open(&data_at)
-                .map_err(io_err(|| format!("opening {}", data_at.display())))?;
-            if replace {
-                fs::rename(&index_at, &idx_path)
-                    .map_err(io_err(|| format!("renaming {}", index_at.display())))?;
-                fs::rename(&data_at, &path)
-                    .map_err(io_err(|| format!("renaming {}", data_at.display())))?;
-                data_file.path = path.clone();
-                index_file.path = idx_path.clone();
-            }
-            Ok((data_file, index_file, reader))
-        })();
-        let (data_file, index_file, reader) = match written {
-            Ok(files) => files,
-            Err(e) => {
-                if replace {
-                    let _ = fs::remove_file(&data_at);
-                    let _ = fs::remove_file(&index_at);
-                }
-                return Err(e);
-            }
-        };
+    /// A new, empty segment starting at `base` in the files `path` and `idx_path`.
+    fn create_at(base: i64, path: &Path, idx_path: &Path) -> Result<Self, LogError> {
+        let data = AppendFile::create(path, SEGMENT_MAGIC)?;
+        let index_file = AppendFile::create(idx_path, INDEX_MAGIC)?;
+        let reader = File::open(path).map_err(io_err(|| format!("opening {}", path.display())))?;
         Ok(Segment {
             base,
-            max_ts,
-            last: records.last().map(|(o, _)| *o),
-            index: entries.into_iter().map(|(o, p, _)| (o, p)).collect(),
-            data: data_file,
+            index: Vec::new(),
+            last: None,
+            max_ts: i64::MIN,
+            data,
             index_file,
             reader,
         })
-    }
-
-    /// Replaces the segment of `base` with `records` (each with its own
-    /// offset), crash-safely (see [`Segment::write_new`]).
-    pub(crate) fn rewrite(
-        dir: &Path,
-        base: i64,
-        records: &[(i64, &Record)],
-    ) -> Result<Self, LogError> {
-        Self::write_new(dir, base, records, true)
     }
 
     /// Opens the segment of `base`: the frames its index lists are trusted
@@ -416,7 +354,7 @@ impl Segment {
             // missing, behind or past the segment: written again
             let mut bytes = INDEX_MAGIC.to_vec();
             put_entries(&mut bytes, entries.iter().copied());
-            AppendFile::create(&idx_path, &bytes, false)?
+            AppendFile::create(&idx_path, &bytes)?
         };
         Ok(Segment {
             base,
@@ -459,20 +397,31 @@ impl Segment {
         frames: &[u8],
         records: &[Record],
     ) -> Result<Appended, LogError> {
+        self.append_frames(frames, (first..).zip(records.iter().map(|r| r.timestamp)))
+    }
+
+    /// Appends `frames` and their index entries; `records` gives the offset
+    /// and timestamp of each frame.
+    fn append_frames(
+        &mut self,
+        frames: &[u8],
+        records: impl Iterator<Item = (i64, i64)>,
+    ) -> Result<Appended, LogError> {
         let data_before = self.data.len;
         let index_before = self.index_file.len;
         let mut indexed = self.index.last().map(|(_, p)| *p);
         let mut max_ts = self.max_ts;
+        let mut last = self.last;
         let mut entries: Vec<Entry> = Vec::new();
-        for ((at, r), offset) in frame_starts(frames).zip(records).zip(first..) {
+        for (at, (offset, ts)) in frame_starts(frames).zip(records) {
             let at = data_before + at;
-            max_ts = max_ts.max(r.timestamp);
+            max_ts = max_ts.max(ts);
             if indexed.is_none_or(|p| at - p >= INDEX_INTERVAL) {
                 entries.push((offset, at, max_ts));
                 indexed = Some(at);
             }
+            last = Some(offset);
         }
-        let last = (!records.is_empty()).then(|| first + records.len() as i64 - 1);
         self.data.append(frames)?;
         let mut bytes = Vec::with_capacity(ENTRY_LEN * entries.len());
         put_entries(&mut bytes, entries.iter().copied());
@@ -484,7 +433,7 @@ impl Segment {
             data_before,
             index_before,
             entries,
-            last: last.or(self.last),
+            last,
             max_ts,
         })
     }
@@ -601,6 +550,75 @@ impl Segment {
             }
         }
         Ok(())
+    }
+}
+
+/// A segment written beside the one of `base`, to take its place (what a
+/// compaction leaves): records are added piece by piece, and
+/// [`Rewrite::finish`] syncs it and renames it over the old one, index
+/// first, so a crash leaves either the old segment or the new one (an old
+/// segment under the new index does not check out and is read in full).
+pub(crate) struct Rewrite {
+    segment: Segment,
+    path: PathBuf,
+    idx_path: PathBuf,
+}
+
+impl Rewrite {
+    pub(crate) fn new(dir: &Path, base: i64) -> Result<Self, LogError> {
+        let path = segment_path(dir, base);
+        let idx_path = index_path(dir, base);
+        let segment = Segment::create_at(base, &compacting(&path), &compacting(&idx_path))?;
+        Ok(Rewrite {
+            segment,
+            path,
+            idx_path,
+        })
+    }
+
+    /// Adds `records` (each with its own offset, increasing).
+    pub(crate) fn push(&mut self, records: &[(i64, &Record)]) -> Result<(), LogError> {
+        let mut frames = Vec::new();
+        for (offset, r) in records {
+            codec::write_frame(&mut frames, |p| codec::put_record(p, *offset, r));
+        }
+        let appended = self
+            .segment
+            .append_frames(&frames, records.iter().map(|(o, r)| (*o, r.timestamp)))?;
+        self.segment.commit(appended);
+        Ok(())
+    }
+
+    /// Puts the new segment in place of the old one.
+    pub(crate) fn finish(mut self) -> Result<Segment, LogError> {
+        let done = (|| {
+            self.segment.data.sync()?;
+            self.segment.index_file.sync()?;
+            // the handles follow the files through the renames
+            for (file, to) in [
+                (&mut self.segment.index_file, &self.idx_path),
+                (&mut self.segment.data, &self.path),
+            ] {
+                fs::rename(&file.path, to)
+                    .map_err(io_err(|| format!("renaming {}", file.path.display())))?;
+                file.path = to.clone();
+            }
+            Ok(())
+        })();
+        match done {
+            Ok(()) => Ok(self.segment),
+            Err(e) => {
+                self.abandon();
+                Err(e)
+            }
+        }
+    }
+
+    /// Removes what was written (the old segment stays as it was).
+    pub(crate) fn abandon(self) {
+        for path in [compacting(&self.path), compacting(&self.idx_path)] {
+            let _ = fs::remove_file(path);
+        }
     }
 }
 
