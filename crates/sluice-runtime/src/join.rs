@@ -32,7 +32,47 @@ const SWEEP_EVERY: usize = 4096;
 
 struct Buffered {
     ts: i64,
-    row: Row,
+    row: Held,
+}
+
+/// A stream row kept in a join window: in arrow's row format (the columns a
+/// joined row shows, one byte string: a few bytes over the values
+/// themselves), or, where a column's type has no row format, a copied row.
+enum Held {
+    Encoded(Box<[u8]>),
+    Shared(Row),
+}
+
+impl Held {
+    fn bytes(&self) -> usize {
+        match self {
+            Held::Encoded(b) => b.len(),
+            Held::Shared(r) => r.get_array_memory_size(),
+        }
+    }
+
+    fn as_ref(&self) -> RowRef {
+        match self {
+            Held::Encoded(b) => RowRef::Encoded(b.clone()),
+            Held::Shared(r) => RowRef::Held(r.clone()),
+        }
+    }
+}
+
+/// How one stream side's window rows are encoded: the side's columns a
+/// joined row shows, and the converter of their types.
+struct SideCodec {
+    columns: Vec<usize>,
+    converter: RowConverter,
+}
+
+/// Whether column `c` of `side` is shown by a joined row: each side's own
+/// bookkeeping (headers, tombstone, an inner join's key) is not visible to
+/// SQL and is not carried.
+fn carried(plan: &JoinPlan, widths: [usize; 2], side: usize, c: usize) -> bool {
+    let field = if side == 0 { c } else { widths[0] + c };
+    let name = plan.joined_schema.field(field).name();
+    !(name.contains(".$") || name.starts_with("$LEFT.$"))
 }
 
 pub struct JoinOperator {
@@ -46,6 +86,8 @@ pub struct JoinOperator {
     converter: RowConverter,
     /// Stream sides: records within the join window, per key.
     buffers: [HashMap<Vec<u8>, Vec<Buffered>>; 2],
+    /// How each stream side's window rows are encoded (`None`: copied rows).
+    codecs: [Option<SideCodec>; 2],
     /// Table sides: the current row per key.
     tables: [HashMap<Vec<u8>, Row>; 2],
     /// Table-table: keys whose joined row the sink holds.
@@ -57,12 +99,22 @@ pub struct JoinOperator {
     left_pk: Option<(RowConverter, Vec<usize>)>,
     stream_time: i64,
     since_sweep: usize,
+    /// Per joined field, [`NULL_ROWS`] nulls of its type (sliced as needed:
+    /// a join is often handed a row at a time), and an empty joined batch.
+    nulls: Vec<ArrayRef>,
+    empty: RecordBatch,
+    /// [`NULL_ROWS`] empty header lists (the joined rows' headers).
+    no_headers: Option<ArrayRef>,
 }
+
+/// Rows of the cached null arrays of each joined field.
+const NULL_ROWS: usize = 1024;
 
 /// A row taking part in a match: one of the batch being processed, or one held in state.
 enum RowRef {
     Input(usize),
     Held(Row),
+    Encoded(Box<[u8]>),
 }
 
 /// A foreign-key join's left row: its foreign key (bytes), key value and row.
@@ -118,15 +170,52 @@ impl JoinOperator {
         } else {
             None
         };
+        let schemas = [left, right];
+        let widths = [schemas[0].fields().len(), schemas[1].fields().len()];
+        let streams = plan.left.source.kind == SourceKind::Stream
+            && plan.right.source.kind == SourceKind::Stream;
+        let codec = |side: usize| -> Option<SideCodec> {
+            let schema = &schemas[side];
+            let columns: Vec<usize> = (0..widths[side])
+                .filter(|&c| carried(plan, widths, side, c))
+                .collect();
+            let fields = columns
+                .iter()
+                .map(|&c| SortField::new(schema.field(c).data_type().clone()))
+                .collect();
+            let converter = RowConverter::new(fields).ok()?;
+            Some(SideCodec { columns, converter })
+        };
+        let codecs = if streams {
+            [codec(0), codec(1)]
+        } else {
+            [None, None]
+        };
+        let nulls = plan
+            .joined_schema
+            .fields()
+            .iter()
+            .map(|f| new_null_array(f.data_type(), NULL_ROWS))
+            .collect();
         Ok(JoinOperator {
             nested,
+            codecs,
+            nulls,
+            empty: RecordBatch::new_empty(plan.joined_schema.clone()),
+            no_headers: plan
+                .joined_schema
+                .fields()
+                .iter()
+                .rev()
+                .nth(1)
+                .and_then(|f| empty_lists(f.data_type(), NULL_ROWS).ok()),
             inputs,
             left_rows: HashMap::new(),
             references: HashMap::new(),
             left_pk,
             converter: RowConverter::new(vec![SortField::new(plan.key_type.clone())])?,
             project,
-            schemas: [left, right],
+            schemas,
             buffers: [HashMap::new(), HashMap::new()],
             tables: [HashMap::new(), HashMap::new()],
             visible: HashSet::new(),
@@ -148,9 +237,8 @@ impl JoinOperator {
             .flat_map(|b| b.iter())
             .map(|(k, v)| {
                 k.len()
-                    + v.iter()
-                        .map(|x| x.row.get_array_memory_size())
-                        .sum::<usize>()
+                    + v.capacity() * std::mem::size_of::<Buffered>()
+                    + v.iter().map(|x| x.row.bytes()).sum::<usize>()
             })
             .sum();
         let tables: usize = self
@@ -264,6 +352,18 @@ impl JoinOperator {
             }
             return self.assemble(batch, side, matches);
         }
+        // a stream-stream join's window rows, encoded for the whole batch at once
+        let encoded = match &self.codecs[side] {
+            Some(codec) => {
+                let columns: Vec<ArrayRef> = codec
+                    .columns
+                    .iter()
+                    .map(|&c| batch.column(c).clone())
+                    .collect();
+                Some(codec.converter.convert_columns(&columns)?)
+            }
+            None => None,
+        };
         for r in 0..n {
             if keys.is_null(r) {
                 continue;
@@ -291,15 +391,22 @@ impl JoinOperator {
                 continue;
             }
             let k = rows.row(r).as_ref().to_vec();
+            if let (SourceKind::Stream, SourceKind::Stream) =
+                (self.plan.left.source.kind, self.plan.right.source.kind)
+            {
+                if !tomb.value(r) {
+                    let held = match &encoded {
+                        Some(e) => Held::Encoded(e.row(r).as_ref().into()),
+                        None => Held::Shared(own_row(batch, r)?),
+                    };
+                    self.stream_stream(side, r, k, &keys, t, held, &mut matches);
+                }
+                continue;
+            }
             let key = keys.slice(r, 1);
             // rows kept in state are copied out of the batch
             let row = own_row(batch, r)?;
             match (self.plan.left.source.kind, self.plan.right.source.kind) {
-                (SourceKind::Stream, SourceKind::Stream) => {
-                    if !tomb.value(r) {
-                        self.stream_stream(side, r, k, key, t, row, &mut matches);
-                    }
-                }
                 (SourceKind::Table, SourceKind::Table) => {
                     self.table_table(side, k, key, t, row, tomb.value(r), &mut matches);
                 }
@@ -322,9 +429,9 @@ impl JoinOperator {
         side: usize,
         r: usize,
         k: Vec<u8>,
-        key: ArrayRef,
+        keys: &ArrayRef,
         t: i64,
-        row: Row,
+        row: Held,
         matches: &mut Vec<Match>,
     ) {
         let (before, after) = self.plan.within.unwrap_or((0, 0));
@@ -347,11 +454,11 @@ impl JoinOperator {
                 found = true;
                 let mut rows = [None, None];
                 rows[side] = Some(RowRef::Input(r));
-                rows[1 - side] = Some(RowRef::Held(o.row.clone()));
+                rows[1 - side] = Some(o.row.as_ref());
                 matches.push(Match {
-                    key_row: 0,
+                    key_row: r,
                     rows,
-                    key: key.clone(),
+                    key: keys.clone(),
                     ts: t.max(o.ts),
                     tombstone: false,
                 });
@@ -367,9 +474,9 @@ impl JoinOperator {
             let mut rows = [None, None];
             rows[side] = Some(RowRef::Input(r));
             matches.push(Match {
-                key_row: 0,
+                key_row: r,
                 rows,
-                key,
+                key: keys.clone(),
                 ts: t,
                 tombstone: false,
             });
@@ -533,6 +640,14 @@ impl JoinOperator {
         }
     }
 
+    /// `n` nulls of joined field `field` (of type `ty`).
+    fn nulls_of(&self, field: usize, ty: &DataType, n: usize) -> ArrayRef {
+        match self.nulls.get(field) {
+            Some(nulls) if n <= NULL_ROWS && nulls.data_type() == ty => nulls.slice(0, n),
+            _ => new_null_array(ty, n),
+        }
+    }
+
     /// Build the joined layout's columns for every match.
     fn assemble(
         &self,
@@ -542,7 +657,7 @@ impl JoinOperator {
     ) -> Result<RecordBatch, RuntimeError> {
         let schema = self.plan.joined_schema.clone();
         if matches.is_empty() {
-            return Ok(RecordBatch::new_empty(schema));
+            return Ok(self.empty.clone());
         }
         let widths = [
             self.schemas[0].fields().len(),
@@ -555,6 +670,7 @@ impl JoinOperator {
             // their buffers): one interleave source per stored row
             let mut held: Vec<&Row> = Vec::new();
             let mut seen: HashMap<*const (), usize> = HashMap::new();
+            let mut encoded: Vec<&[u8]> = Vec::new();
             let mut slots: Vec<(usize, usize)> = Vec::with_capacity(matches.len());
             for m in &matches {
                 slots.push(match &m.rows[side] {
@@ -568,26 +684,46 @@ impl JoinOperator {
                         });
                         (2 + i, 0)
                     }
+                    Some(RowRef::Encoded(b)) => {
+                        encoded.push(b);
+                        (usize::MAX, encoded.len() - 1)
+                    }
                 });
+            }
+            // the encoded rows, decoded at once: the source after the held rows
+            let decoded = match (&self.codecs[side], encoded.is_empty()) {
+                (Some(codec), false) => {
+                    let parser = codec.converter.parser();
+                    let rows = encoded.iter().map(|b| parser.parse(b));
+                    Some((codec, codec.converter.convert_rows(rows)?))
+                }
+                _ => None,
+            };
+            for slot in slots.iter_mut().filter(|s| s.0 == usize::MAX) {
+                slot.0 = 2 + held.len();
             }
             for c in 0..width {
                 let ty = schema.field(field).data_type().clone();
-                // each side's own bookkeeping (headers, tombstone, an inner join's
-                // key) is not visible to SQL: no need to carry it
-                let name = schema.field(field).name();
-                if name.contains(".$") || name.starts_with("$LEFT.$") {
-                    columns.push(new_null_array(&ty, matches.len()));
+                if !carried(&self.plan, widths, side, c) {
+                    columns.push(self.nulls_of(field, &ty, matches.len()));
                     field += 1;
                     continue;
                 }
-                let nulls = new_null_array(&ty, 1);
+                let nulls = self.nulls_of(field, &ty, 1);
                 let mut sources: Vec<ArrayRef> = vec![nulls.clone()];
                 sources.push(if side == input_side {
                     input.column(c).clone()
                 } else {
-                    nulls
+                    nulls.clone()
                 });
                 sources.extend(held.iter().map(|b| b.column(c).clone()));
+                if let Some((codec, columns)) = &decoded {
+                    let at = codec.columns.iter().position(|&x| x == c);
+                    sources.push(match at {
+                        Some(at) => columns[at].clone(),
+                        None => nulls.clone(),
+                    });
+                }
                 let sources: Vec<ArrayRef> = sources
                     .into_iter()
                     .map(|a| {
@@ -628,7 +764,12 @@ impl JoinOperator {
             matches.iter().map(|m| m.ts),
         )));
         let headers_ty = schema.field(field + 2).data_type().clone();
-        columns.push(empty_lists(&headers_ty, matches.len())?);
+        columns.push(match &self.no_headers {
+            Some(empty) if matches.len() <= NULL_ROWS && empty.data_type() == &headers_ty => {
+                empty.slice(0, matches.len())
+            }
+            _ => empty_lists(&headers_ty, matches.len())?,
+        });
         columns.push(std::sync::Arc::new(BooleanArray::from(
             matches.iter().map(|m| m.tombstone).collect::<Vec<_>>(),
         )));
