@@ -30,32 +30,59 @@ const DEFAULT_GRACE_MS: i64 = 24 * 3600 * 1000;
 /// Stream-stream buffers are swept for expired records once per this many records.
 const SWEEP_EVERY: usize = 4096;
 
-struct Buffered {
-    ts: i64,
-    row: Held,
+/// One key's rows in a stream side's join window, in arrival order: each
+/// row's timestamp and where it ends in `bytes`, which holds the rows one
+/// after the other in arrow's row format (only the columns a joined row
+/// shows): 16 bytes of bookkeeping a row over the encoded values.
+#[derive(Default)]
+struct Window {
+    ts: Vec<i64>,
+    ends: Vec<usize>,
+    bytes: Vec<u8>,
 }
 
-/// A stream row kept in a join window: in arrow's row format (the columns a
-/// joined row shows, one byte string: a few bytes over the values
-/// themselves), or, where a column's type has no row format, a copied row.
-enum Held {
-    Encoded(Box<[u8]>),
-    Shared(Row),
-}
-
-impl Held {
-    fn bytes(&self) -> usize {
-        match self {
-            Held::Encoded(b) => b.len(),
-            Held::Shared(r) => r.get_array_memory_size(),
-        }
+impl Window {
+    fn push(&mut self, ts: i64, row: &[u8]) {
+        grow(&mut self.bytes, row.len());
+        grow(&mut self.ts, 1);
+        grow(&mut self.ends, 1);
+        self.bytes.extend_from_slice(row);
+        self.ts.push(ts);
+        self.ends.push(self.bytes.len());
     }
 
-    fn as_ref(&self) -> RowRef {
-        match self {
-            Held::Encoded(b) => RowRef::Encoded(b.clone()),
-            Held::Shared(r) => RowRef::Held(r.clone()),
+    /// The rows with their timestamps.
+    fn rows(&self) -> impl Iterator<Item = (i64, &[u8])> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        self.ts
+            .iter()
+            .zip(starts.zip(self.ends.iter()))
+            .map(|(t, (from, to))| (*t, &self.bytes[from..*to]))
+    }
+
+    /// Keeps the rows at or after `horizon`; whether any is left.
+    fn expire(&mut self, horizon: i64) -> bool {
+        if self.ts.iter().all(|t| *t >= horizon) {
+            return true;
         }
+        let mut kept = Window::default();
+        for (t, row) in self.rows().filter(|(t, _)| *t >= horizon) {
+            kept.push(t, row);
+        }
+        *self = kept;
+        !self.ts.is_empty()
+    }
+
+    fn state_bytes(&self) -> usize {
+        self.ts.capacity() * 8 + self.ends.capacity() * 8 + self.bytes.capacity()
+    }
+}
+
+/// Makes room for `more` items in `v`, by a quarter of its length at a
+/// time rather than doubling it: a window's buffers hold little slack.
+fn grow<T>(v: &mut Vec<T>, more: usize) {
+    if v.capacity() - v.len() < more {
+        v.reserve_exact(more.max(v.len() / 4).max(4));
     }
 }
 
@@ -85,8 +112,8 @@ pub struct JoinOperator {
     schemas: [SchemaRef; 2],
     converter: RowConverter,
     /// Stream sides: records within the join window, per key.
-    buffers: [HashMap<Vec<u8>, Vec<Buffered>>; 2],
-    /// How each stream side's window rows are encoded (`None`: copied rows).
+    buffers: [HashMap<Vec<u8>, Window>; 2],
+    /// How each stream side's window rows are encoded (stream-stream joins).
     codecs: [Option<SideCodec>; 2],
     /// Table sides: the current row per key.
     tables: [HashMap<Vec<u8>, Row>; 2],
@@ -174,7 +201,7 @@ impl JoinOperator {
         let widths = [schemas[0].fields().len(), schemas[1].fields().len()];
         let streams = plan.left.source.kind == SourceKind::Stream
             && plan.right.source.kind == SourceKind::Stream;
-        let codec = |side: usize| -> Option<SideCodec> {
+        let codec = |side: usize| -> Result<SideCodec, RuntimeError> {
             let schema = &schemas[side];
             let columns: Vec<usize> = (0..widths[side])
                 .filter(|&c| carried(plan, widths, side, c))
@@ -183,11 +210,12 @@ impl JoinOperator {
                 .iter()
                 .map(|&c| SortField::new(schema.field(c).data_type().clone()))
                 .collect();
-            let converter = RowConverter::new(fields).ok()?;
-            Some(SideCodec { columns, converter })
+            // every SQL type has a row format
+            let converter = RowConverter::new(fields)?;
+            Ok(SideCodec { columns, converter })
         };
         let codecs = if streams {
-            [codec(0), codec(1)]
+            [Some(codec(0)?), Some(codec(1)?)]
         } else {
             [None, None]
         };
@@ -235,11 +263,7 @@ impl JoinOperator {
             .buffers
             .iter()
             .flat_map(|b| b.iter())
-            .map(|(k, v)| {
-                k.len()
-                    + v.capacity() * std::mem::size_of::<Buffered>()
-                    + v.iter().map(|x| x.row.bytes()).sum::<usize>()
-            })
+            .map(|(k, w)| k.len() + w.state_bytes())
             .sum();
         let tables: usize = self
             .tables
@@ -394,12 +418,8 @@ impl JoinOperator {
             if let (SourceKind::Stream, SourceKind::Stream) =
                 (self.plan.left.source.kind, self.plan.right.source.kind)
             {
-                if !tomb.value(r) {
-                    let held = match &encoded {
-                        Some(e) => Held::Encoded(e.row(r).as_ref().into()),
-                        None => Held::Shared(own_row(batch, r)?),
-                    };
-                    self.stream_stream(side, r, k, &keys, t, held, &mut matches);
+                if let (false, Some(e)) = (tomb.value(r), &encoded) {
+                    self.stream_stream(side, r, k, &keys, t, e.row(r).as_ref(), &mut matches);
                 }
                 continue;
             }
@@ -431,7 +451,7 @@ impl JoinOperator {
         k: Vec<u8>,
         keys: &ArrayRef,
         t: i64,
-        row: Held,
+        row: &[u8],
         matches: &mut Vec<Match>,
     ) {
         let (before, after) = self.plan.within.unwrap_or((0, 0));
@@ -450,16 +470,16 @@ impl JoinOperator {
         };
         let mut found = false;
         if let Some(others) = self.buffers[1 - side].get(&k) {
-            for o in others.iter().filter(|o| o.ts >= lo && o.ts <= hi) {
+            for (ts, other) in others.rows().filter(|(ts, _)| *ts >= lo && *ts <= hi) {
                 found = true;
                 let mut rows = [None, None];
                 rows[side] = Some(RowRef::Input(r));
-                rows[1 - side] = Some(o.row.as_ref());
+                rows[1 - side] = Some(RowRef::Encoded(other.into()));
                 matches.push(Match {
                     key_row: r,
                     rows,
                     key: keys.clone(),
-                    ts: t.max(o.ts),
+                    ts: t.max(ts),
                     tombstone: false,
                 });
             }
@@ -481,10 +501,7 @@ impl JoinOperator {
                 tombstone: false,
             });
         }
-        self.buffers[side]
-            .entry(k)
-            .or_default()
-            .push(Buffered { ts: t, row });
+        self.buffers[side].entry(k).or_default().push(t, row);
         self.stream_time = self.stream_time.max(t);
         // expire buffered records now and then, not on every record: a sweep costs
         // as much as the whole buffer
@@ -493,10 +510,7 @@ impl JoinOperator {
             self.since_sweep = 0;
             let horizon = self.stream_time - before.max(after) - grace;
             for b in self.buffers.iter_mut() {
-                b.retain(|_, v| {
-                    v.retain(|x| x.ts >= horizon);
-                    !v.is_empty()
-                });
+                b.retain(|_, w| w.expire(horizon));
             }
         }
     }
