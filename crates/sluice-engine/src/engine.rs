@@ -326,6 +326,23 @@ impl Engine {
             .or_else(|| self.config.properties.get(key).map(String::as_str))
     }
 
+    /// The metastore with the session's function settings, to plan against.
+    pub(crate) fn planning(&self) -> crate::metastore::Planning<'_> {
+        // ksqlDB: a negative limit is no limit
+        let limit = |key: &str| {
+            self.property(key)
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .and_then(|n| usize::try_from(n).ok())
+        };
+        crate::metastore::Planning {
+            store: &self.metastore,
+            aggregates: sluice_functions::AggregateConfig {
+                collect_list_limit: limit("ksql.functions.collect_list.limit"),
+                collect_set_limit: limit("ksql.functions.collect_set.limit"),
+            },
+        }
+    }
+
     pub(crate) fn offset_reset(&self) -> OffsetReset {
         self.property("auto.offset.reset")
             .or_else(|| self.property("ksql.streams.auto.offset.reset"))

@@ -47,3 +47,26 @@ impl Catalog for MetaStore {
         self.sources.get(name).cloned()
     }
 }
+
+/// What a statement is planned against: the metastore, with the function
+/// settings of the session that runs it.
+pub(crate) struct Planning<'a> {
+    pub store: &'a MetaStore,
+    pub aggregates: sluice_functions::AggregateConfig,
+}
+
+impl TypeResolver for Planning<'_> {
+    fn custom_type(&self, name: &str) -> Option<SqlType> {
+        self.store.custom_type(name)
+    }
+}
+
+impl Catalog for Planning<'_> {
+    fn source(&self, name: &str) -> Option<Arc<SourceDef>> {
+        self.store.source(name)
+    }
+
+    fn aggregate_config(&self) -> sluice_functions::AggregateConfig {
+        self.aggregates
+    }
+}

@@ -107,7 +107,7 @@ impl Engine {
     }
 
     pub(crate) fn push_query(&mut self, q: &Query) -> Result<PushQuery> {
-        let plan = plan(q, &self.metastore, QueryContext::Transient)?;
+        let plan = plan(q, &self.planning(), QueryContext::Transient)?;
         let mut push = self.push_plan(plan, self.offset_reset())?;
         push.scalable = self.is_scalable_push(q);
         Ok(push)

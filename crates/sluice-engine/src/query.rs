@@ -108,7 +108,11 @@ impl Engine {
             )));
         }
         let with = WithClause::new(&cas.properties)?;
-        let mut plan = plan(&cas.query, &self.metastore, QueryContext::Persistent(&name))?;
+        let mut plan = plan(
+            &cas.query,
+            &self.planning(),
+            QueryContext::Persistent(&name),
+        )?;
         let result_kind = plan.result_kind();
         if result_kind != cas.kind {
             let (produces, use_) = match result_kind {
@@ -305,7 +309,7 @@ impl Engine {
             )));
         }
         let QueryPlan::Project(mut plan) =
-            plan(query, &self.metastore, QueryContext::Persistent(target))?
+            plan(query, &self.planning(), QueryContext::Persistent(target))?
         else {
             return Err(EngineError::statement(format!(
                 "INSERT INTO can only be used to insert into a stream. An aggregation produces a table, not a stream like {target}."
@@ -486,7 +490,7 @@ impl Engine {
         if q.emit.is_none() {
             check_pull_clauses(q)?;
         }
-        let plan = plan(q, &self.metastore, QueryContext::Transient)?;
+        let plan = plan(q, &self.planning(), QueryContext::Transient)?;
         if crate::push::is_pull(q, plan.result_kind()) {
             let QueryPlan::Project(p) = &plan else {
                 return Err(pull_unsupported("GROUP BY"));

@@ -46,8 +46,13 @@ pub(crate) fn register(out: &mut Vec<FnDef>) {
     ]);
 }
 
+/// The JSON value `x` starts with, as ksqlDB's functions read it (Jackson's
+/// `readTree`): what follows that value is not looked at.
 fn parse(x: &str) -> Option<Value> {
-    serde_json::from_str(x).ok()
+    serde_json::Deserializer::from_str(x)
+        .into_iter::<Value>()
+        .next()?
+        .ok()
 }
 
 /// Text of a JSON node: strings unquoted, everything else serialized.
@@ -311,6 +316,15 @@ mod tests {
             call("EXTRACTJSONFIELD", &[st("{oops"), st("$.a")]),
             null_str()
         );
+        // as Jackson reads it: the first JSON value, whatever follows it
+        assert_eq!(
+            call(
+                "EXTRACTJSONFIELD",
+                &[st(r#"{"a": 1}} trailing"#), st("$.a")]
+            ),
+            st("1")
+        );
+        assert_eq!(call("JSON_ARRAY_LENGTH", &[st("[1, 2] [3]")]), int(2));
     }
 
     #[test]

@@ -40,7 +40,8 @@ mod util;
 mod testutil;
 
 pub use aggregate::{
-    aggregate_function, aggregate_function_names, AggregateCall, AggregateFunction,
+    aggregate_function, aggregate_function_names, aggregate_function_with_config, AggregateCall,
+    AggregateConfig, AggregateFunction,
 };
 
 /// Documentation of one function, for `DESCRIBE FUNCTION`.

@@ -295,7 +295,7 @@ pub fn plan_aggregate(
             if let Some(i) = agg_canon.iter().position(|c| *c == canon) {
                 return Some(column(&format!("$AGG{i}")));
             }
-            match plan_call(x, &input) {
+            match plan_call(x, &input, catalog.aggregate_config()) {
                 Ok(call) => {
                     aggregates.push(call);
                     agg_canon.push(canon);
@@ -689,16 +689,21 @@ pub fn plan_aggregate_over_join(
 }
 
 /// An aggregate call's function, inputs and literal parameters.
-fn plan_call(e: &Expr, input: &ExprCompiler) -> Result<AggregateCallPlan, PlanError> {
+fn plan_call(
+    e: &Expr,
+    input: &ExprCompiler,
+    config: sluice_functions::AggregateConfig,
+) -> Result<AggregateCallPlan, PlanError> {
     let Expr::Function {
         name, args, star, ..
     } = e
     else {
         return Err(PlanError::invalid("not an aggregate call"));
     };
-    let function = aggregate_function(name).ok_or_else(|| {
-        PlanError::invalid(format!("Can't find any functions with the name '{name}'"))
-    })?;
+    let function =
+        sluice_functions::aggregate_function_with_config(name, config).ok_or_else(|| {
+            PlanError::invalid(format!("Can't find any functions with the name '{name}'"))
+        })?;
     let mut arg_types = Vec::new();
     let mut literal_args = Vec::new();
     let mut compiled = Vec::new();

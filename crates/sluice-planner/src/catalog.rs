@@ -200,6 +200,12 @@ fn fields_schema<'a>(cols: impl Iterator<Item = &'a ColumnDef>) -> SchemaRef {
 /// The planner's read-only view of the metastore.
 pub trait Catalog: TypeResolver {
     fn source(&self, name: &str) -> Option<Arc<SourceDef>>;
+
+    /// The settings of aggregate functions in force
+    /// (`ksql.functions.collect_list.limit`, ...).
+    fn aggregate_config(&self) -> sluice_functions::AggregateConfig {
+        sluice_functions::AggregateConfig::default()
+    }
 }
 
 /// A catalog over a fixed list, for tests and single-statement planning.
