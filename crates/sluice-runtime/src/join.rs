@@ -132,6 +132,8 @@ pub struct JoinOperator {
     empty: RecordBatch,
     /// [`NULL_ROWS`] empty header lists (the joined rows' headers).
     no_headers: Option<ArrayRef>,
+    /// Matches pushed since the last flush.
+    pending: Vec<Segment>,
 }
 
 /// Rows of the cached null arrays of each joined field.
@@ -149,6 +151,13 @@ type LeftRow = (Option<Vec<u8>>, ArrayRef, Row);
 
 /// A row kept in state: one copied row, shared by every match it takes part in.
 type Row = std::sync::Arc<RecordBatch>;
+
+/// Matches found for one input batch (of `side`), not yet assembled.
+struct Segment {
+    input: RecordBatch,
+    side: usize,
+    matches: Vec<Match>,
+}
 
 /// One joined row in the making.
 struct Match {
@@ -238,6 +247,7 @@ impl JoinOperator {
                 .nth(1)
                 .and_then(|f| empty_lists(f.data_type(), NULL_ROWS).ok()),
             inputs,
+            pending: Vec::new(),
             left_rows: HashMap::new(),
             references: HashMap::new(),
             left_pk,
@@ -295,8 +305,54 @@ impl JoinOperator {
         input: usize,
         batch: &RecordBatch,
     ) -> Result<RecordBatch, RuntimeError> {
-        let joined = self.process_input(input, batch)?;
+        self.push(input, batch)?;
+        self.flush()
+    }
+
+    /// Joins rows of one source (its index in FROM order); their joined rows
+    /// come out of the next [`JoinOperator::flush`], after those of earlier
+    /// pushes. A join handed one record at a time (two inputs in time order)
+    /// assembles and projects its results once per flush, not per record.
+    pub fn push(&mut self, input: usize, batch: &RecordBatch) -> Result<(), RuntimeError> {
+        let (side, rows) = self.route(input, batch)?;
+        let matches = self.process_raw(side, &rows)?;
+        if !matches.is_empty() {
+            self.pending.push(Segment {
+                input: rows,
+                side,
+                matches,
+            });
+        }
+        Ok(())
+    }
+
+    /// The projected joined rows of every push since the last flush, in order.
+    pub fn flush(&mut self) -> Result<RecordBatch, RuntimeError> {
+        let segments = std::mem::take(&mut self.pending);
+        let joined = self.assemble(segments)?;
         self.project.process(&joined)
+    }
+
+    /// Forgets the joined rows pushed since the last flush (their processing
+    /// failed or only rebuilt state).
+    pub fn discard_pending(&mut self) {
+        self.pending.clear();
+    }
+
+    /// The side a source's rows join on, and the rows: an n-way join's
+    /// earlier sources go through its nested joins to the left side.
+    fn route(
+        &mut self,
+        input: usize,
+        batch: &RecordBatch,
+    ) -> Result<(usize, RecordBatch), RuntimeError> {
+        if input + 1 < self.inputs {
+            return match &mut self.nested {
+                Some(n) => Ok((0, n.process_input(input, batch)?)),
+                None => Ok((0, batch.clone())),
+            };
+        }
+        Ok((1, batch.clone()))
     }
 
     /// Rows of one source, joined into this operator's joined layout.
@@ -305,16 +361,13 @@ impl JoinOperator {
         input: usize,
         batch: &RecordBatch,
     ) -> Result<RecordBatch, RuntimeError> {
-        if input + 1 < self.inputs {
-            return match &mut self.nested {
-                Some(n) => {
-                    let left_rows = n.process_input(input, batch)?;
-                    self.process_raw(0, &left_rows)
-                }
-                None => self.process_raw(0, batch),
-            };
-        }
-        self.process_raw(1, batch)
+        let (side, rows) = self.route(input, batch)?;
+        let matches = self.process_raw(side, &rows)?;
+        self.assemble(vec![Segment {
+            input: rows,
+            side,
+            matches,
+        }])
     }
 
     /// Process rows of one side (0 = left, 1 = right) into joined rows.
@@ -322,7 +375,7 @@ impl JoinOperator {
         &mut self,
         side: usize,
         batch: &RecordBatch,
-    ) -> Result<RecordBatch, RuntimeError> {
+    ) -> Result<Vec<Match>, RuntimeError> {
         let n = batch.num_rows();
         let key_expr = if side == 0 {
             &self.plan.left.key
@@ -374,7 +427,7 @@ impl JoinOperator {
                     }
                 }
             }
-            return self.assemble(batch, side, matches);
+            return Ok(matches);
         }
         // a stream-stream join's window rows, encoded for the whole batch at once
         let encoded = match &self.codecs[side] {
@@ -440,7 +493,7 @@ impl JoinOperator {
                 }
             }
         }
-        self.assemble(batch, side, matches)
+        Ok(matches)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -663,13 +716,15 @@ impl JoinOperator {
     }
 
     /// Build the joined layout's columns for every match.
-    fn assemble(
-        &self,
-        input: &RecordBatch,
-        input_side: usize,
-        matches: Vec<Match>,
-    ) -> Result<RecordBatch, RuntimeError> {
+    fn assemble(&self, segments: Vec<Segment>) -> Result<RecordBatch, RuntimeError> {
         let schema = self.plan.joined_schema.clone();
+        // every match with the input batch (segment) its input rows are in
+        let mut inputs: Vec<(RecordBatch, usize)> = Vec::with_capacity(segments.len());
+        let mut matches: Vec<(usize, Match)> = Vec::new();
+        for (i, segment) in segments.into_iter().enumerate() {
+            inputs.push((segment.input, segment.side));
+            matches.extend(segment.matches.into_iter().map(|m| (i, m)));
+        }
         if matches.is_empty() {
             return Ok(self.empty.clone());
         }
@@ -682,21 +737,31 @@ impl JoinOperator {
         for (side, width) in widths.into_iter().enumerate() {
             // held rows are shared between matches (clones of one stored row share
             // their buffers): one interleave source per stored row
+            // this side's input batches: sources 1.., after the nulls
+            let mut source_of = vec![0; inputs.len()];
+            let mut side_inputs: Vec<&RecordBatch> = Vec::new();
+            for (i, (batch, s)) in inputs.iter().enumerate() {
+                if *s == side {
+                    side_inputs.push(batch);
+                    source_of[i] = side_inputs.len();
+                }
+            }
+            let first_held = 1 + side_inputs.len();
             let mut held: Vec<&Row> = Vec::new();
             let mut seen: HashMap<*const (), usize> = HashMap::new();
             let mut encoded: Vec<&[u8]> = Vec::new();
             let mut slots: Vec<(usize, usize)> = Vec::with_capacity(matches.len());
-            for m in &matches {
+            for (segment, m) in &matches {
                 slots.push(match &m.rows[side] {
                     None => (0, 0),
-                    Some(RowRef::Input(r)) => (1, *r),
+                    Some(RowRef::Input(r)) => (source_of[*segment], *r),
                     Some(RowRef::Held(b)) => {
                         let id = std::sync::Arc::as_ptr(b) as *const ();
                         let i = *seen.entry(id).or_insert_with(|| {
                             held.push(b);
                             held.len() - 1
                         });
-                        (2 + i, 0)
+                        (first_held + i, 0)
                     }
                     Some(RowRef::Encoded(b)) => {
                         encoded.push(b);
@@ -714,7 +779,7 @@ impl JoinOperator {
                 _ => None,
             };
             for slot in slots.iter_mut().filter(|s| s.0 == usize::MAX) {
-                slot.0 = 2 + held.len();
+                slot.0 = first_held + held.len();
             }
             for c in 0..width {
                 let ty = schema.field(field).data_type().clone();
@@ -725,11 +790,7 @@ impl JoinOperator {
                 }
                 let nulls = self.nulls_of(field, &ty, 1);
                 let mut sources: Vec<ArrayRef> = vec![nulls.clone()];
-                sources.push(if side == input_side {
-                    input.column(c).clone()
-                } else {
-                    nulls.clone()
-                });
+                sources.extend(side_inputs.iter().map(|b| b.column(c).clone()));
                 sources.extend(held.iter().map(|b| b.column(c).clone()));
                 if let Some((codec, columns)) = &decoded {
                     let at = codec.columns.iter().position(|&x| x == c);
@@ -758,7 +819,7 @@ impl JoinOperator {
         let mut key_seen: HashMap<*const (), usize> = HashMap::new();
         let key_slots: Vec<(usize, usize)> = matches
             .iter()
-            .map(|m| {
+            .map(|(_, m)| {
                 let id = std::sync::Arc::as_ptr(&m.key) as *const ();
                 let i = *key_seen.entry(id).or_insert_with(|| {
                     key_sources.push(m.key.clone());
@@ -775,7 +836,7 @@ impl JoinOperator {
             arrow::compute::cast(&key_col, &self.plan.key_type)?
         });
         columns.push(std::sync::Arc::new(Int64Array::from_iter_values(
-            matches.iter().map(|m| m.ts),
+            matches.iter().map(|(_, m)| m.ts),
         )));
         let headers_ty = schema.field(field + 2).data_type().clone();
         columns.push(match &self.no_headers {
@@ -785,7 +846,7 @@ impl JoinOperator {
             _ => empty_lists(&headers_ty, matches.len())?,
         });
         columns.push(std::sync::Arc::new(BooleanArray::from(
-            matches.iter().map(|m| m.tombstone).collect::<Vec<_>>(),
+            matches.iter().map(|(_, m)| m.tombstone).collect::<Vec<_>>(),
         )));
         Ok(RecordBatch::try_new(schema, columns)?)
     }

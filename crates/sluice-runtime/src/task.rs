@@ -711,29 +711,70 @@ impl QueryTask {
         outputs: &mut Vec<RecordBatch>,
         progress: &mut Progress,
     ) -> Result<(), RuntimeError> {
+        // a join's results are assembled once at the end of the poll (it is
+        // often handed one record at a time), unless a LIMIT counts them
+        let deferred = self.limit.is_none() && matches!(self.operator, Operator::Join(_));
+        let processed = self.process_groups(slots, ordered, deferred, outputs, progress);
+        if let Operator::Join(j) = &mut self.operator {
+            if processed.is_err() {
+                j.discard_pending();
+            } else if deferred {
+                let out = j.flush()?;
+                self.emit(out, outputs, progress)?;
+            }
+        }
+        processed
+    }
+
+    fn process_groups(
+        &mut self,
+        slots: &mut [Vec<Slot>],
+        ordered: bool,
+        deferred: bool,
+        outputs: &mut Vec<RecordBatch>,
+        progress: &mut Progress,
+    ) -> Result<(), RuntimeError> {
         while let Some(group) = crate::order::next_group(slots, ordered)? {
             progress.processed += group.rows.num_rows();
-            let mut out = self.operator.process(group.input, &group.rows)?;
+            if let (Operator::Join(j), true, false) =
+                (&mut self.operator, deferred, group.replaying)
+            {
+                j.push(group.input, &group.rows)?;
+                continue;
+            }
+            let out = self.operator.process(group.input, &group.rows)?;
             if group.replaying {
                 continue;
             }
-            if self.skip_tombstones {
-                out = without_tombstones(out)?;
-            }
-            if let Some(limit) = self.limit {
-                let room = (limit - self.emitted) as usize;
-                if out.num_rows() > room {
-                    out = out.slice(0, room);
-                }
-            }
-            self.emitted += out.num_rows() as u64;
-            progress.produced += out.num_rows();
-            if out.num_rows() > 0 {
-                outputs.push(out);
-            }
+            self.emit(out, outputs, progress)?;
             if self.is_done() {
                 break;
             }
+        }
+        Ok(())
+    }
+
+    /// Hands `out` on to `outputs` (without tombstones if so asked, within
+    /// the LIMIT).
+    fn emit(
+        &mut self,
+        mut out: RecordBatch,
+        outputs: &mut Vec<RecordBatch>,
+        progress: &mut Progress,
+    ) -> Result<(), RuntimeError> {
+        if self.skip_tombstones {
+            out = without_tombstones(out)?;
+        }
+        if let Some(limit) = self.limit {
+            let room = (limit - self.emitted) as usize;
+            if out.num_rows() > room {
+                out = out.slice(0, room);
+            }
+        }
+        self.emitted += out.num_rows() as u64;
+        progress.produced += out.num_rows();
+        if out.num_rows() > 0 {
+            outputs.push(out);
         }
         Ok(())
     }
