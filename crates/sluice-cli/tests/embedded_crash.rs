@@ -4,10 +4,12 @@
 //! hold each source row exactly once, and a COUNT per key must sum to the
 //! source's rows.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,31 +28,18 @@ impl Drop for Server {
 }
 
 fn start(dir: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["server", "--listeners", "http://127.0.0.1:0"])
-        .args(["--set", "schema.registry.listeners=none"])
-        .args(["--set", "auto.offset.reset=earliest"])
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .stdout(Stdio::piped())
-        .stderr(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(dir.join("server.log"))
-                .expect("server log"),
-        )
-        .spawn()
-        .expect("start sluice server");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    lines.read_line(&mut first).expect("first line");
-    let url = first
-        .trim()
-        .strip_prefix("Sluice server listening on ")
-        .unwrap_or_else(|| panic!("sluice server said: {first}"))
-        .to_string();
-    std::thread::spawn(move || for _ in lines.lines() {});
+    let data = dir.join("data");
+    let args: [&std::ffi::OsStr; 8] = [
+        "--listeners".as_ref(),
+        "http://127.0.0.1:0".as_ref(),
+        "--set".as_ref(),
+        "schema.registry.listeners=none".as_ref(),
+        "--set".as_ref(),
+        "auto.offset.reset=earliest".as_ref(),
+        "--data-dir".as_ref(),
+        data.as_os_str(),
+    ];
+    let (child, url) = common::spawn_server(args, &dir.join("server.log"));
     Server(child, url)
 }
 

@@ -10,9 +10,10 @@
 //! `SLUICE_EOS_TRIALS` sets the number of kills (3 here; `tests/eos-sigkill.sh`
 //! runs 20).
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,35 +40,25 @@ impl Drop for Server {
 /// Starts `sluice server` on `port` (the same each time: the port names the
 /// server's group instance) against `cluster`, and waits until it listens.
 fn start_server(cluster: &KafkaCluster, port: u16, dir: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .arg("server")
-        .args(["--listeners", &format!("http://127.0.0.1:{port}")])
-        .args(["--bootstrap-servers", &cluster.bootstrap_servers()])
-        .args(["--set", "schema.registry.listeners=none"])
-        .args(["--set", "ksql.service.id=eos_"])
-        .args(["--set", "processing.guarantee=exactly_once_v2"])
-        .args(["--set", "auto.offset.reset=earliest"])
-        .arg("--data-dir")
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(dir.join("server.log"))
-                .expect("server log"),
-        )
-        .spawn()
-        .expect("start sluice server");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout);
-    let mut first = String::new();
-    lines
-        .read_line(&mut first)
-        .expect("the server's first line");
-    assert!(first.contains("listening on"), "server said: {first}");
-    // keep draining its stdout so it never blocks on a full pipe
-    std::thread::spawn(move || for _ in lines.lines() {});
+    let listener = format!("http://127.0.0.1:{port}");
+    let bootstrap = cluster.bootstrap_servers();
+    let args: [&std::ffi::OsStr; 14] = [
+        "--listeners".as_ref(),
+        listener.as_ref(),
+        "--bootstrap-servers".as_ref(),
+        bootstrap.as_ref(),
+        "--set".as_ref(),
+        "schema.registry.listeners=none".as_ref(),
+        "--set".as_ref(),
+        "ksql.service.id=eos_".as_ref(),
+        "--set".as_ref(),
+        "processing.guarantee=exactly_once_v2".as_ref(),
+        "--set".as_ref(),
+        "auto.offset.reset=earliest".as_ref(),
+        "--data-dir".as_ref(),
+        dir.as_os_str(),
+    ];
+    let (child, _) = common::spawn_server(args, &dir.join("server.log"));
     Server(child)
 }
 

@@ -124,3 +124,39 @@ pub fn fetch_topic(log: &dyn sluice_log::Log, topic: &str) -> Vec<sluice_log::St
         .flat_map(|p| sluice_log::testing::fetch_all(log, topic, p, 0))
         .collect()
 }
+
+/// Starts `sluice server` with `args` (after `server`), its stderr appended
+/// to `log`, and waits for its first line: the child and the URL it
+/// listens on. Its stdout is drained from then on, so it never blocks on a
+/// full pipe.
+pub fn spawn_server<A: AsRef<std::ffi::OsStr>>(
+    args: impl IntoIterator<Item = A>,
+    log: &std::path::Path,
+) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("server")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+                .expect("server log"),
+        )
+        .spawn()
+        .expect("start sluice server");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    lines
+        .read_line(&mut first)
+        .expect("the server's first line");
+    let url = first
+        .trim()
+        .strip_prefix("Sluice server listening on ")
+        .unwrap_or_else(|| panic!("sluice server said: {first}"))
+        .to_string();
+    std::thread::spawn(move || for _ in lines.lines() {});
+    (child, url)
+}

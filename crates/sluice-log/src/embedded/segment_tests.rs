@@ -51,6 +51,12 @@ fn rolled_topic(log: &EmbeddedLog, configs: &[(&str, &str)]) {
     }
 }
 
+/// Opening the log warned about `what`.
+fn assert_warned(log: &EmbeddedLog, what: &str) {
+    let warnings = log.recovery_warnings();
+    assert!(warnings.iter().any(|w| w.contains(what)), "{warnings:?}");
+}
+
 fn expected(from: i64) -> Vec<(i64, String)> {
     (from..40).map(|i| (i, format!("value-{i:02}"))).collect()
 }
@@ -108,13 +114,7 @@ fn an_index_that_does_not_fit_its_segment_is_rebuilt() {
     let cut = bytes.len() - 5;
     fs::write(seg, &bytes[..cut]).unwrap();
     let log = EmbeddedLog::open(dir.path()).unwrap();
-    assert!(
-        log.recovery_warnings()
-            .iter()
-            .any(|w| w.contains("torn tail")),
-        "{:?}",
-        log.recovery_warnings()
-    );
+    assert_warned(&log, "torn tail");
     let got = values(&log, "t", 0);
     assert_eq!(got.len(), 39, "one record lost with the cut");
     assert!(got.windows(2).all(|w| w[0].0 < w[1].0));
@@ -287,13 +287,7 @@ fn segments_left_by_an_interrupted_compaction_are_removed() {
         fs::copy(backup.path().join(f.file_name().unwrap()), f).unwrap();
     }
     let log = EmbeddedLog::open(dir.path()).unwrap();
-    assert!(
-        log.recovery_warnings()
-            .iter()
-            .any(|w| w.contains("interrupted compaction")),
-        "{:?}",
-        log.recovery_warnings()
-    );
+    assert_warned(&log, "interrupted compaction");
     assert_eq!(segments(dir.path(), "c").len(), 1);
     assert_eq!(fetch_all(&log, "c", 0, 0), latest);
 }

@@ -74,6 +74,11 @@ pub struct KafkaLog {
     delivered: Mutex<HashMap<(String, i32), i64>>,
     /// (topic, partition) → the watermark the last seek there saw
     seek_ends: Mutex<HashMap<(String, i32), i64>>,
+    /// How long a produce waits for its delivery reports: librdkafka reports
+    /// every record within `message.timeout.ms`, retrying until then (a
+    /// leader election, say), so waiting less would call a write failed
+    /// that may still land.
+    delivery_timeout: Duration,
     /// `processing.guarantee=exactly_once_v2`: per committing group, the
     /// transactional producer that makes [`Log::produce_and_commit`] atomic
     /// (made on first use).
@@ -123,7 +128,12 @@ impl KafkaLog {
         let meta: BaseConsumer<ErrorCapture> = consumer_config(&settings, "sluice-metadata")
             .create_with_context(ErrorCapture::default())
             .map_err(|e| create_error("consumer", e))?;
+        let message_timeout = settings
+            .get("message.timeout.ms")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map_or(REQUEST_TIMEOUT, Duration::from_millis);
         let log = KafkaLog {
+            delivery_timeout: message_timeout.max(REQUEST_TIMEOUT) + Duration::from_secs(5),
             settings,
             admin,
             producer,
@@ -256,7 +266,7 @@ impl KafkaLog {
     }
 
     fn send(&self, routed: &[(&str, i32, &Record)]) -> Result<Vec<(i32, i64)>, LogError> {
-        let at = producer::send_all(&self.producer, routed, REQUEST_TIMEOUT)?;
+        let at = producer::send_all(&self.producer, routed, self.delivery_timeout)?;
         self.note_delivered(routed, &at);
         Ok(at)
     }
