@@ -14,6 +14,7 @@ pub mod join;
 mod lambda;
 pub mod plan;
 pub mod rewrite;
+mod table_functions;
 mod timestamps;
 pub mod types;
 

@@ -10,6 +10,8 @@ use sluice_sql::{Emit, Expr, Literal, Query, Relation, SelectItem};
 use crate::catalog::{is_pseudo_column, Catalog, ColumnRole, SourceDef};
 use crate::expr::{Compiled, ExprCompiler, PhysExpr, Scope};
 use crate::rewrite::canonical;
+use crate::table_functions::extract_table_functions;
+pub use crate::table_functions::{TableFunctionCall, TableFunctionKind};
 use crate::types::type_name;
 use crate::PlanError;
 
@@ -46,99 +48,6 @@ pub struct ProjectPlan {
     /// PARTITION BY keys computed from value columns: a record without a value
     /// gets a NULL key for them (ksqlDB cannot evaluate them on a missing value).
     pub value_dependent_keys: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TableFunctionKind {
-    /// One row per array element.
-    Explode,
-    /// One row per distinct combination of the array's elements and NULL.
-    CubeExplode,
-}
-
-#[derive(Debug, Clone)]
-pub struct TableFunctionCall {
-    pub kind: TableFunctionKind,
-    /// The array argument, over the input layout.
-    pub arg: PhysExpr,
-}
-
-struct TableFunctions {
-    /// The select expressions with each table function call replaced by a column.
-    items: Vec<Expr>,
-    calls: Vec<TableFunctionCall>,
-    scope: Scope,
-}
-
-fn table_function_kind(name: &str) -> Option<TableFunctionKind> {
-    match name {
-        "EXPLODE" => Some(TableFunctionKind::Explode),
-        "CUBE_EXPLODE" => Some(TableFunctionKind::CubeExplode),
-        _ => None,
-    }
-}
-
-fn extract_table_functions(
-    items: &[SelectExpr],
-    compiler: &ExprCompiler,
-) -> Result<TableFunctions, PlanError> {
-    let mut calls = Vec::new();
-    let mut extra: Vec<(String, DataType)> = Vec::new();
-    let mut error = None;
-    let mut rewritten = Vec::new();
-    for item in items {
-        let e = crate::rewrite::map_expr(&item.expr, &mut |x| match &x {
-            Expr::Function { name, args, .. } if table_function_kind(name).is_some() => {
-                let kind = table_function_kind(name).unwrap_or(TableFunctionKind::Explode);
-                let [arg] = args.as_slice() else {
-                    error.get_or_insert(PlanError::invalid(format!(
-                        "{name} takes exactly one argument"
-                    )));
-                    return x;
-                };
-                match compiler.compile(arg) {
-                    Ok(c) => {
-                        let out = match (&c.ty, kind) {
-                            (DataType::List(f), TableFunctionKind::Explode) => {
-                                f.data_type().clone()
-                            }
-                            (DataType::List(_), TableFunctionKind::CubeExplode) => c.ty.clone(),
-                            (other, _) => {
-                                error.get_or_insert(PlanError::ty(format!(
-                                    "Function '{}' does not accept parameters ({}).",
-                                    name.to_lowercase(),
-                                    type_name(other)
-                                )));
-                                return x;
-                            }
-                        };
-                        let column = format!("$TF{}", calls.len());
-                        calls.push(TableFunctionCall { kind, arg: c.expr });
-                        extra.push((column.clone(), out));
-                        Expr::Column {
-                            qualifier: None,
-                            name: sluice_sql::Ident::quoted(column),
-                            pos: Default::default(),
-                        }
-                    }
-                    Err(e) => {
-                        error.get_or_insert(e);
-                        x
-                    }
-                }
-            }
-            _ => x,
-        });
-        rewritten.push(e);
-    }
-    if let Some(e) = error {
-        return Err(e);
-    }
-    Ok(TableFunctions {
-        items: rewritten,
-        calls,
-        scope: compiler.scope.extend(&extra),
-    })
 }
 
 impl ProjectPlan {
@@ -231,7 +140,7 @@ pub fn plan_query(
             names.taken.push(n.clone());
         }
     }
-    let tf = extract_table_functions(&items, &compiler)?;
+    let tf = extract_table_functions(items.iter().map(|i| &i.expr), &compiler)?;
     if !tf.calls.is_empty() && source.kind == sluice_sql::SourceKind::Table {
         return Err(PlanError::invalid(
             "Table source is not supported with table functions",
