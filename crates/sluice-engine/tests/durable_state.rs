@@ -49,6 +49,21 @@ fn latest(log: &dyn Log, topic: &str) -> BTreeMap<Vec<u8>, String> {
     out
 }
 
+/// How many keys of `topic` have a value (their latest record is not a tombstone).
+fn live_keys(log: &dyn Log, topic: &str) -> usize {
+    let mut live = std::collections::BTreeSet::new();
+    for (p, end) in log.end_offsets(topic).unwrap().into_iter().enumerate() {
+        for r in log.fetch(topic, p as i32, 0, end as usize).unwrap() {
+            let key = r.record.key.unwrap_or_default();
+            match r.record.value {
+                Some(_) => live.insert(key),
+                None => live.remove(&key),
+            };
+        }
+    }
+    live.len()
+}
+
 /// Records each query has read since the engine started, by sink.
 fn read_since_start(e: &Engine) -> BTreeMap<String, u64> {
     e.queries()
@@ -284,4 +299,54 @@ fn counts_stay_exact_after_retention_deleted_the_input_they_read() {
         })
         .sum();
     assert_eq!(again as i64, stored);
+}
+
+#[test]
+fn closed_windows_leave_the_state_and_the_changelog() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = open(dir.path());
+    e.execute_sql(
+        "CREATE STREAM s (k STRING KEY, v INT) WITH (kafka_topic='s', value_format='JSON', partitions=1);
+         CREATE TABLE w AS SELECT k, COUNT(*) AS c FROM s
+           WINDOW TUMBLING (SIZE 10 SECONDS, GRACE PERIOD 0 SECONDS) GROUP BY k;",
+    )
+    .unwrap();
+    let insert = |e: &mut Engine, ts: i64, k: i64| {
+        e.execute_sql(&format!(
+            "INSERT INTO s (ROWTIME, k, v) VALUES ({ts}, 'k{k}', 1);"
+        ))
+        .unwrap();
+    };
+    // 100 s of records, three keys: ten windows per key
+    for i in 0..100 {
+        insert(&mut e, i * 1000, i % 3);
+    }
+    e.run_until_idle().unwrap();
+    let group = e.queries().next().unwrap().group.clone();
+    let changelog = format!("{group}-Aggregate-Aggregate-Materialize-changelog");
+    // every window got its results; only the open one is still kept, in
+    // state and in the changelog (the closed ones have tombstones there)
+    let windows = latest(e.log().as_ref(), "W");
+    assert_eq!(windows.len(), 30);
+    assert_eq!(live_keys(e.log().as_ref(), &changelog), 3);
+    let state: usize = e.queries().map(|q| q.status().state_bytes).sum();
+    // a late record for a closed window is dropped
+    insert(&mut e, 5_000, 0);
+    e.run_until_idle().unwrap();
+    assert_eq!(latest(e.log().as_ref(), "W"), windows);
+    // after a restart the open window counts on
+    drop(e);
+    let mut e = open(dir.path());
+    e.run_until_idle().unwrap();
+    insert(&mut e, 99_500, 0);
+    e.run_until_idle().unwrap();
+    let after = latest(e.log().as_ref(), "W");
+    let changed: Vec<&String> = after
+        .iter()
+        .filter(|(k, v)| windows.get(*k) != Some(*v))
+        .map(|(_, v)| v)
+        .collect();
+    // window [90 s, 100 s) of k0 had 90, 93, 96, 99: now five records
+    assert_eq!(changed, vec![r#"{"C":5}"#], "{after:?}");
+    assert!(state > 0);
 }

@@ -73,6 +73,11 @@ pub struct AggregateOperator {
     /// Groups changed since [`AggregateOperator::take_changes`], when the
     /// operator keeps a changelog.
     changelog: Option<ChangelogState>,
+    /// Windowed groups by when their window closes (its end; a session's end
+    /// plus its gap), then start: what EMIT FINAL emits and expiry drops,
+    /// found without scanning every group. Entries of groups gone since are
+    /// skipped when met.
+    closing: std::collections::BTreeSet<(i64, i64, Vec<u8>)>,
 }
 
 /// What the operator tracks to write its changelog.
@@ -133,6 +138,7 @@ impl AggregateOperator {
             table_keys,
             contributions: HashMap::new(),
             stream_time: i64::MIN,
+            closing: std::collections::BTreeSet::new(),
             rowtime: input.index_of(ROWTIME)?,
             tombstone: input.index_of(TOMBSTONE)?,
             row_partition: input.index_of(ROWPARTITION).ok(),
@@ -255,6 +261,7 @@ impl AggregateOperator {
         g.max_ts = saved.max_ts;
         g.partition = partition;
         self.stream_time = self.stream_time.max(saved.stream_time);
+        self.index_closing(key, &g);
         self.groups.insert(key.to_vec(), g);
         Ok(())
     }
@@ -505,6 +512,8 @@ impl AggregateOperator {
             }
             if self.plan.emit == Some(sluice_sql::Emit::Final) {
                 self.close_windows(&mut emissions)?;
+            } else if self.plan.window.is_some() {
+                self.expire_windows();
             }
         }
         self.emit(emissions)
@@ -541,6 +550,7 @@ impl AggregateOperator {
         if !self.groups.contains_key(&gk) {
             let key = key_scalars(keys, r)?;
             let g = self.new_group(key, window)?;
+            self.index_closing(&gk, &g);
             self.groups.insert(gk.clone(), g);
         }
         let final_only = self.plan.emit == Some(sluice_sql::Emit::Final);
@@ -634,42 +644,73 @@ impl AggregateOperator {
         let mut gk = base.to_vec();
         gk.extend_from_slice(&start.to_be_bytes());
         gk.extend_from_slice(&end.to_be_bytes());
+        self.index_closing(&gk, &session);
         self.groups.insert(gk.clone(), session);
         self.update_group(gk, keys, r, Some((start, end)), t, inputs, emissions)
     }
 
-    /// EMIT FINAL: emit and forget every window that stream time has closed.
-    fn close_windows(&mut self, emissions: &mut Vec<Emission>) -> Result<(), RuntimeError> {
-        let grace = self.grace();
+    /// When the window of a group closes: its end, a session's end plus its gap.
+    fn close_time(&self, window: (i64, i64)) -> i64 {
+        match self.plan.window {
+            Some(w) if w.kind == WindowKind::Session => window.1.saturating_add(w.size_ms),
+            _ => window.1,
+        }
+    }
+
+    fn index_closing(&mut self, key: &[u8], g: &Group) {
+        if let Some(window) = g.window {
+            let close = self.close_time(window);
+            self.closing.insert((close, window.0, key.to_vec()));
+        }
+    }
+
+    /// The windowed groups stream time has closed (window close plus grace
+    /// reached, or with `strictly`, passed), in the order they closed, taken
+    /// out of the groups.
+    fn take_closed(&mut self, strictly: bool) -> Vec<(Vec<u8>, Group)> {
         let now = self.stream_time;
-        let mut closed: Vec<(i64, i64, Vec<u8>)> = self
-            .groups
-            .iter()
-            .filter_map(|(k, g)| {
-                let (s, e) = g.window?;
-                // a session's end is its last record; it closes a gap later
-                let close = if g.window.is_some()
-                    && self
-                        .plan
-                        .window
-                        .is_some_and(|w| w.kind == WindowKind::Session)
-                {
-                    e.saturating_add(self.plan.window.map(|w| w.size_ms).unwrap_or(0))
-                } else {
-                    e
-                };
-                (close.saturating_add(grace) <= now).then(|| (e, s, k.clone()))
-            })
-            .collect();
-        closed.sort();
-        for (_, _, k) in closed {
-            if let Some(mut g) = self.groups.remove(&k) {
-                self.mark(&k, g.partition);
-                let ts = g.max_ts;
-                emissions.push(snapshot(k, &mut g, ts)?);
+        let grace = self.grace();
+        let mut closed = Vec::new();
+        while let Some(first) = self.closing.first() {
+            let at = first.0.saturating_add(grace);
+            if at > now || (strictly && at == now) {
+                break;
+            }
+            let Some((close, _, key)) = self.closing.pop_first() else {
+                break;
+            };
+            let current = self.groups.get(&key).and_then(|g| g.window);
+            if current.is_some_and(|w| self.close_time(w) == close) {
+                if let Some(g) = self.groups.remove(&key) {
+                    closed.push((key, g));
+                }
             }
         }
+        closed
+    }
+
+    /// EMIT FINAL: emit and forget every window that stream time has closed.
+    fn close_windows(&mut self, emissions: &mut Vec<Emission>) -> Result<(), RuntimeError> {
+        for (k, mut g) in self.take_closed(false) {
+            self.mark(&k, g.partition);
+            let ts = g.max_ts;
+            emissions.push(snapshot(k, &mut g, ts)?);
+        }
         Ok(())
+    }
+
+    /// EMIT CHANGES: forget the windows stream time has closed (they take no
+    /// more records and their last result was emitted); the changelog gets
+    /// their tombstones. A session still takes records at exactly its close
+    /// plus grace.
+    fn expire_windows(&mut self) {
+        let sessions = self
+            .plan
+            .window
+            .is_some_and(|w| w.kind == WindowKind::Session);
+        for (k, g) in self.take_closed(sessions) {
+            self.mark(&k, g.partition);
+        }
     }
 
     /// Evaluate HAVING and the projection over the emitted groups' current results.
