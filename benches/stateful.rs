@@ -45,6 +45,12 @@ fn main() {
         "CREATE TABLE per_window AS SELECT auction, COUNT(*) AS n, MAX(price) AS top FROM bids WINDOW TUMBLING (SIZE 10 SECONDS, GRACE PERIOD 1 SECOND) GROUP BY auction;",
         n,
     );
+    let sessions = run(
+        DDL,
+        &topics,
+        "CREATE TABLE per_session AS SELECT auction, COUNT(*) AS n, MAX(price) AS top FROM bids WINDOW SESSION (5 SECONDS) GROUP BY auction;",
+        n,
+    );
     println!("stateful bids queries, {n} JSON events, {keys} keys, 1 core");
     println!(
         "  stateless projection (baseline):   {:>10.0} events/s",
@@ -54,6 +60,7 @@ fn main() {
         ("GROUP BY count/max:", &grouped),
         ("10 s tumbling window count/max:", &windowed),
         ("same, GRACE PERIOD 1 SECOND:", &expiring),
+        ("5 s session window count/max:", &sessions),
     ] {
         println!(
             "  {name:<34} {:>10.0} events/s  ratio {:.2}  state {} bytes/key  peak heap {} bytes/key",

@@ -78,6 +78,10 @@ pub struct AggregateOperator {
     /// found without scanning every group. Entries of groups gone since are
     /// skipped when met.
     closing: std::collections::BTreeSet<(i64, i64, Vec<u8>)>,
+    /// Session windows: the group keys of each key's sessions (entries of
+    /// sessions gone since are dropped when met), so a record finds the
+    /// sessions it may merge with without scanning every group.
+    sessions: HashMap<Vec<u8>, Vec<Vec<u8>>>,
 }
 
 /// What the operator tracks to write its changelog.
@@ -139,6 +143,7 @@ impl AggregateOperator {
             contributions: HashMap::new(),
             stream_time: i64::MIN,
             closing: std::collections::BTreeSet::new(),
+            sessions: HashMap::new(),
             rowtime: input.index_of(ROWTIME)?,
             tombstone: input.index_of(TOMBSTONE)?,
             row_partition: input.index_of(ROWPARTITION).ok(),
@@ -593,17 +598,23 @@ impl AggregateOperator {
         if !open(t) {
             return Ok(());
         }
-        let mut merged: Vec<(Vec<u8>, (i64, i64))> = self
-            .groups
-            .iter()
-            .filter(|(k, g)| {
-                k.starts_with(base)
-                    && k.len() == base.len() + 16
-                    && g.window
-                        .is_some_and(|(s, e)| open(e) && e >= t - gap && s <= t + gap)
-            })
-            .filter_map(|(k, g)| g.window.map(|win| (k.clone(), win)))
+        // the key's sessions (forgetting those gone since)
+        let known = self.sessions.remove(base).unwrap_or_default();
+        let known: Vec<Vec<u8>> = known
+            .into_iter()
+            .filter(|k| self.groups.contains_key(k))
             .collect();
+        let mut merged: Vec<(Vec<u8>, (i64, i64))> = known
+            .iter()
+            .filter_map(|k| {
+                let win = self.groups.get(k)?.window?;
+                let (s, e) = win;
+                (open(e) && e >= t - gap && s <= t + gap).then(|| (k.clone(), win))
+            })
+            .collect();
+        if !known.is_empty() {
+            self.sessions.insert(base.to_vec(), known);
+        }
         merged.sort_by_key(|(_, w)| *w);
         let start = merged
             .iter()
@@ -661,6 +672,16 @@ impl AggregateOperator {
         if let Some(window) = g.window {
             let close = self.close_time(window);
             self.closing.insert((close, window.0, key.to_vec()));
+            let session = self
+                .plan
+                .window
+                .is_some_and(|w| w.kind == WindowKind::Session);
+            if let (true, Some(base)) = (session, key.len().checked_sub(16)) {
+                let known = self.sessions.entry(key[..base].to_vec()).or_default();
+                if !known.iter().any(|k| k == key) {
+                    known.push(key.to_vec());
+                }
+            }
         }
     }
 
@@ -682,11 +703,25 @@ impl AggregateOperator {
             let current = self.groups.get(&key).and_then(|g| g.window);
             if current.is_some_and(|w| self.close_time(w) == close) {
                 if let Some(g) = self.groups.remove(&key) {
+                    self.forget_session(&key);
                     closed.push((key, g));
                 }
             }
         }
         closed
+    }
+
+    /// Drops a session group from its key's list of sessions.
+    fn forget_session(&mut self, key: &[u8]) {
+        let Some(base) = key.len().checked_sub(16).map(|n| &key[..n]) else {
+            return;
+        };
+        if let Some(known) = self.sessions.get_mut(base) {
+            known.retain(|k| k != key);
+            if known.is_empty() {
+                self.sessions.remove(base);
+            }
+        }
     }
 
     /// EMIT FINAL: emit and forget every window that stream time has closed.
