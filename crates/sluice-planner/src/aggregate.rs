@@ -60,6 +60,9 @@ pub struct WindowPlan {
     /// Hopping advance (= size for tumbling).
     pub advance_ms: i64,
     pub grace_ms: i64,
+    /// `RETENTION`: how long the window's store keeps it (Kafka Streams'
+    /// default: size plus grace).
+    pub retention_ms: Option<i64>,
 }
 
 /// ksqlDB's default grace period when a window names none (24 hours).
@@ -70,28 +73,39 @@ impl WindowPlan {
         let grace =
             |g: &Option<sluice_sql::Duration>| g.map(|d| d.millis()).unwrap_or(DEFAULT_GRACE_MS);
         let plan = match spec {
-            WindowSpec::Tumbling { size, grace: g, .. } => WindowPlan {
+            WindowSpec::Tumbling {
+                size,
+                grace: g,
+                retention,
+            } => WindowPlan {
                 kind: WindowKind::Tumbling,
                 size_ms: size.millis(),
                 advance_ms: size.millis(),
                 grace_ms: grace(g),
+                retention_ms: retention.map(|r| r.millis()),
             },
             WindowSpec::Hopping {
                 size,
                 advance,
                 grace: g,
-                ..
+                retention,
             } => WindowPlan {
                 kind: WindowKind::Hopping,
                 size_ms: size.millis(),
                 advance_ms: advance.millis(),
                 grace_ms: grace(g),
+                retention_ms: retention.map(|r| r.millis()),
             },
-            WindowSpec::Session { gap, grace: g, .. } => WindowPlan {
+            WindowSpec::Session {
+                gap,
+                grace: g,
+                retention,
+            } => WindowPlan {
                 kind: WindowKind::Session,
                 size_ms: gap.millis(),
                 advance_ms: gap.millis(),
                 grace_ms: grace(g),
+                retention_ms: retention.map(|r| r.millis()),
             },
         };
         if plan.size_ms <= 0 || plan.advance_ms <= 0 {

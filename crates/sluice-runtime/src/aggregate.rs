@@ -82,6 +82,10 @@ pub struct AggregateOperator {
     /// sessions gone since are dropped when met), so a record finds the
     /// sessions it may merge with without scanning every group.
     sessions: HashMap<Vec<u8>, Vec<Vec<u8>>>,
+    /// The latest window start a record went into: the stream time of
+    /// Kafka Streams' window store, which no longer returns windows that
+    /// started more than its retention before it.
+    store_time: i64,
 }
 
 /// What the operator tracks to write its changelog.
@@ -144,6 +148,7 @@ impl AggregateOperator {
             stream_time: i64::MIN,
             closing: std::collections::BTreeSet::new(),
             sessions: HashMap::new(),
+            store_time: i64::MIN,
             rowtime: input.index_of(ROWTIME)?,
             tombstone: input.index_of(TOMBSTONE)?,
             row_partition: input.index_of(ROWPARTITION).ok(),
@@ -558,6 +563,9 @@ impl AggregateOperator {
             self.index_closing(&gk, &g);
             self.groups.insert(gk.clone(), g);
         }
+        if let Some((start, _)) = window {
+            self.store_time = self.store_time.max(start);
+        }
         let final_only = self.plan.emit == Some(sluice_sql::Emit::Final);
         let partition = self.current_partition;
         self.mark(&gk, partition);
@@ -725,9 +733,25 @@ impl AggregateOperator {
     }
 
     /// EMIT FINAL: emit and forget every window that stream time has closed.
+    /// As in Kafka Streams (KIP-825's emit on window close), a time window
+    /// its store no longer holds is not emitted: one that started more than
+    /// the retention (RETENTION, else size plus grace) before the latest
+    /// window start a record went into (the store's stream time).
     fn close_windows(&mut self, emissions: &mut Vec<Emission>) -> Result<(), RuntimeError> {
+        let oldest_kept = match self.plan.window {
+            Some(w) if w.kind != WindowKind::Session => {
+                let retention = w
+                    .retention_ms
+                    .unwrap_or_else(|| w.size_ms.saturating_add(self.grace()));
+                self.store_time.saturating_sub(retention)
+            }
+            _ => i64::MIN,
+        };
         for (k, mut g) in self.take_closed(false) {
             self.mark(&k, g.partition);
+            if g.window.is_some_and(|(start, _)| start < oldest_kept) {
+                continue;
+            }
             let ts = g.max_ts;
             emissions.push(snapshot(k, &mut g, ts)?);
         }
