@@ -240,6 +240,107 @@ fn exec_err(e: impl fmt::Display) -> DataFusionError {
     DataFusionError::Execution(e.to_string())
 }
 
+/// For each element of `eb`: whether evaluating `e` throws in ksqlDB, whose
+/// lambda bodies are compiled to Java: arithmetic on a NULL operand fails
+/// there (unboxing), and the failure makes the whole higher-order call NULL
+/// for its row. Operands are evaluated eagerly except where Java's `&&` and
+/// `||` short-circuit; a CASE (lazy) and a nested lambda (its own rule) are
+/// not looked into.
+fn throws(e: &PhysExpr, eb: &RecordBatch) -> DfResult<Vec<bool>> {
+    use datafusion_expr::Operator;
+    use datafusion_physical_expr::expressions::{BinaryExpr, CaseExpr};
+    let n = eb.num_rows();
+    if e.downcast_ref::<HigherOrderExpr>().is_some() || e.downcast_ref::<CaseExpr>().is_some() {
+        return Ok(vec![false; n]);
+    }
+    if let Some(b) = e.downcast_ref::<BinaryExpr>() {
+        let (l, r) = (b.left(), b.right());
+        let mut out = throws(l, eb)?;
+        let right = throws(r, eb)?;
+        match b.op() {
+            Operator::And | Operator::Or => {
+                let left = l.evaluate(eb)?.into_array(n)?;
+                let left = left.as_boolean();
+                let and = *b.op() == Operator::And;
+                for i in 0..n {
+                    let right_runs = left.is_valid(i) && left.value(i) == and;
+                    out[i] |= right_runs && right[i];
+                }
+            }
+            Operator::Plus
+            | Operator::Minus
+            | Operator::Multiply
+            | Operator::Divide
+            | Operator::Modulo => {
+                let lv = l.evaluate(eb)?.into_array(n)?;
+                let rv = r.evaluate(eb)?.into_array(n)?;
+                for i in 0..n {
+                    out[i] |= right[i] || lv.is_null(i) || rv.is_null(i);
+                }
+            }
+            _ => {
+                for i in 0..n {
+                    out[i] |= right[i];
+                }
+            }
+        }
+        return Ok(out);
+    }
+    let mut out = vec![false; n];
+    for child in e.children() {
+        for (o, t) in out.iter_mut().zip(throws(child, eb)?) {
+            *o |= t;
+        }
+    }
+    // division and modulo are functions here (a zero divisor gives NULL)
+    let arithmetic = e
+        .downcast_ref::<datafusion_physical_expr::ScalarFunctionExpr>()
+        .is_some_and(|f| matches!(f.name(), "ksql_divide" | "ksql_modulo"));
+    if arithmetic {
+        for child in e.children() {
+            let v = child.evaluate(eb)?.into_array(n)?;
+            for (i, o) in out.iter_mut().enumerate() {
+                *o |= v.is_null(i);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `nulls` with the rows in `failed` made NULL.
+fn fail_rows(
+    nulls: Option<arrow::buffer::NullBuffer>,
+    n: usize,
+    failed: &[bool],
+) -> Option<arrow::buffer::NullBuffer> {
+    if !failed.iter().any(|f| *f) {
+        return nulls;
+    }
+    let valid: arrow::buffer::BooleanBuffer = (0..n)
+        .map(|r| !failed[r] && nulls.as_ref().is_none_or(|nb| nb.is_valid(r)))
+        .collect();
+    Some(arrow::buffer::NullBuffer::new(valid))
+}
+
+/// The rows (of `n`) with an element (each element's row in `rows`) whose
+/// evaluation of one of `bodies` throws.
+fn failed_rows(
+    bodies: &[PhysExpr],
+    eb: &RecordBatch,
+    rows: &UInt32Array,
+    n: usize,
+) -> DfResult<Vec<bool>> {
+    let mut failed = vec![false; n];
+    for body in bodies {
+        for (i, t) in throws(body, eb)?.into_iter().enumerate() {
+            if t {
+                failed[rows.value(i) as usize] = true;
+            }
+        }
+    }
+    Ok(failed)
+}
+
 impl HigherOrderExpr {
     /// The outer columns repeated once per element, plus the element columns.
     fn element_batch(
@@ -337,12 +438,30 @@ impl PhysicalExpr for HigherOrderExpr {
                     .iter()
                     .map(|b| b.evaluate(&eb)?.into_array(eb.num_rows()))
                     .collect::<DfResult<Vec<_>>>()?;
+                let mut failed = failed_rows(&self.bodies, &eb, &rows, n)?;
+                if outs.len() == 2 {
+                    // a map whose new keys repeat fails in ksqlDB
+                    let keys = arrow::row::RowConverter::new(vec![arrow::row::SortField::new(
+                        outs[0].data_type().clone(),
+                    )])?
+                    .convert_columns(std::slice::from_ref(&outs[0]))?;
+                    let offs = offsets.as_ref();
+                    for (r, f) in failed.iter_mut().enumerate() {
+                        let mut seen = std::collections::HashSet::new();
+                        for i in offs[r] as usize..offs[r + 1] as usize {
+                            *f |= !seen.insert(keys.row(i));
+                        }
+                    }
+                }
+                let nulls = fail_rows(nulls, n, &failed);
                 Ok(ColumnarValue::Array(rebuild(
                     &self.out, offsets, outs, nulls,
                 )?))
             }
             Kind::Filter => {
                 let eb = self.element_batch(batch, &rows, &elems, None)?;
+                let failed = failed_rows(&self.bodies, &eb, &rows, n)?;
+                let nulls = fail_rows(nulls, n, &failed);
                 let keep = self.bodies[0].evaluate(&eb)?.into_array(eb.num_rows())?;
                 let keep: BooleanArray = keep
                     .as_boolean()
@@ -383,6 +502,10 @@ impl PhysicalExpr for HigherOrderExpr {
                             let item: Vec<ArrayRef> = elems.iter().map(|e| e.slice(i, 1)).collect();
                             let eb =
                                 self.element_batch(batch, &one_row, &item, Some(state.clone()))?;
+                            if throws(&self.bodies[0], &eb)?[0] {
+                                state = new_null_array(&self.out, 1);
+                                break;
+                            }
                             state = self.bodies[0].evaluate(&eb)?.into_array(1)?;
                         }
                     }
