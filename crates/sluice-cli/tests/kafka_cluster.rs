@@ -27,23 +27,13 @@ fn start(cluster: &KafkaCluster, dir: &std::path::Path) -> Server {
 /// A server of the `pair_` service on `cluster`, with `extra` arguments.
 fn start_with(cluster: &KafkaCluster, dir: &std::path::Path, extra: &[&str]) -> Server {
     let port = sluice_testkit::free_port();
-    let listener = format!("http://127.0.0.1:{port}");
-    let bootstrap = cluster.bootstrap_servers();
-    let data = dir.join("data");
-    let mut args: Vec<&std::ffi::OsStr> = vec![
-        "--listeners".as_ref(),
-        listener.as_ref(),
-        "--bootstrap-servers".as_ref(),
-        bootstrap.as_ref(),
-        "--set".as_ref(),
-        "schema.registry.listeners=none".as_ref(),
-        "--set".as_ref(),
-        "ksql.service.id=pair_".as_ref(),
-        "--data-dir".as_ref(),
-        data.as_os_str(),
-    ];
-    args.extend(extra.iter().map(std::ffi::OsStr::new));
-    let (child, _) = common::spawn_server(args, &dir.join("server.log"));
+    let (child, _) = common::spawn_kafka_server(
+        &cluster.bootstrap_servers(),
+        port,
+        "pair_",
+        &dir.join("data"),
+        extra,
+    );
     Server(child, format!("127.0.0.1:{port}"))
 }
 

@@ -40,25 +40,15 @@ impl Drop for Server {
 /// Starts `sluice server` on `port` (the same each time: the port names the
 /// server's group instance) against `cluster`, and waits until it listens.
 fn start_server(cluster: &KafkaCluster, port: u16, dir: &std::path::Path) -> Server {
-    let listener = format!("http://127.0.0.1:{port}");
-    let bootstrap = cluster.bootstrap_servers();
-    let args: [&std::ffi::OsStr; 14] = [
-        "--listeners".as_ref(),
-        listener.as_ref(),
-        "--bootstrap-servers".as_ref(),
-        bootstrap.as_ref(),
-        "--set".as_ref(),
-        "schema.registry.listeners=none".as_ref(),
-        "--set".as_ref(),
-        "ksql.service.id=eos_".as_ref(),
-        "--set".as_ref(),
-        "processing.guarantee=exactly_once_v2".as_ref(),
-        "--set".as_ref(),
-        "auto.offset.reset=earliest".as_ref(),
-        "--data-dir".as_ref(),
-        dir.as_os_str(),
+    let extra = [
+        "--set",
+        "processing.guarantee=exactly_once_v2",
+        "--set",
+        "auto.offset.reset=earliest",
     ];
-    let (child, _) = common::spawn_server(args, &dir.join("server.log"));
+    let data = dir.join("data");
+    let (child, _) =
+        common::spawn_kafka_server(&cluster.bootstrap_servers(), port, "eos_", &data, &extra);
     Server(child)
 }
 

@@ -160,3 +160,32 @@ pub fn spawn_server<A: AsRef<std::ffi::OsStr>>(
     std::thread::spawn(move || for _ in lines.lines() {});
     (child, url)
 }
+
+/// Starts `sluice server` of service `service_id` on `port` against the
+/// Kafka cluster at `bootstrap`, data under `data`, with `extra` arguments
+/// (see [`spawn_server`]; its log is `server.log` beside `data`).
+pub fn spawn_kafka_server(
+    bootstrap: &str,
+    port: u16,
+    service_id: &str,
+    data: &std::path::Path,
+    extra: &[&str],
+) -> (std::process::Child, String) {
+    let listener = format!("http://127.0.0.1:{port}");
+    let service = format!("ksql.service.id={service_id}");
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "--listeners".as_ref(),
+        listener.as_ref(),
+        "--bootstrap-servers".as_ref(),
+        bootstrap.as_ref(),
+        "--set".as_ref(),
+        "schema.registry.listeners=none".as_ref(),
+        "--set".as_ref(),
+        service.as_ref(),
+        "--data-dir".as_ref(),
+        data.as_os_str(),
+    ];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    let log = data.with_file_name("server.log");
+    spawn_server(args, &log)
+}
