@@ -282,7 +282,8 @@ fn take_word(s: &[char], i: &mut usize, words: &[&str], len: Option<usize>) -> O
 }
 
 fn take_offset(s: &[char], i: &mut usize) -> Option<i32> {
-    if s.get(*i) == Some(&'Z') {
+    // ksqlDB parses case-insensitively: `z` is UTC too
+    if matches!(s.get(*i), Some('Z' | 'z')) {
         *i += 1;
         return Some(0);
     }
@@ -374,22 +375,12 @@ pub(crate) fn parse(toks: &[Tok], input: &str) -> Option<Parsed> {
             }
             'X' | 'x' | 'Z' => {
                 if c == 'Z' && n >= 4 {
-                    for lc in "GMT".chars() {
-                        if s.get(i) != Some(&lc) {
-                            return None;
-                        }
-                        i += 1;
-                    }
+                    take_word(&s, &mut i, &["GMT"], None)?;
                 }
                 p.offset = Some(take_offset(&s, &mut i)?);
             }
             'O' => {
-                for lc in "GMT".chars() {
-                    if s.get(i) != Some(&lc) {
-                        return None;
-                    }
-                    i += 1;
-                }
+                take_word(&s, &mut i, &["GMT"], None)?;
                 p.offset = Some(take_offset(&s, &mut i).unwrap_or(0));
             }
             'V' | 'z' | 'v' => {
@@ -398,7 +389,10 @@ pub(crate) fn parse(toks: &[Tok], input: &str) -> Option<Parsed> {
                     i += 1;
                 }
                 let name: String = s[start..i].iter().collect();
-                match parse_zone(&name)? {
+                // a zone's name as text (`z`, `v`) stands for its region, as
+                // Java reads it: PST is Los Angeles, with its summer time
+                let region = (c != 'V').then(|| zone_text_region(&name)).flatten();
+                match region.map(Zone::Named).or_else(|| parse_zone(&name))? {
                     Zone::Named(z) => p.zone = Some(z),
                     Zone::Fixed(o) => p.offset = Some(o),
                 }
@@ -505,6 +499,28 @@ impl Zone {
     }
 }
 
+/// The region a zone's short name stands for when Java parses zone text
+/// (`z`) in its default (US English) locale.
+fn zone_text_region(name: &str) -> Option<Tz> {
+    let region = match name.to_ascii_uppercase().as_str() {
+        "PST" | "PDT" | "PT" => Tz::America__Los_Angeles,
+        "MST" | "MDT" | "MT" => Tz::America__Denver,
+        "CST" | "CDT" | "CT" => Tz::America__Chicago,
+        "EST" | "EDT" | "ET" => Tz::America__New_York,
+        "AKST" | "AKDT" => Tz::America__Anchorage,
+        "HST" | "HDT" => Tz::Pacific__Honolulu,
+        "BST" => Tz::Europe__London,
+        "CET" | "CEST" => Tz::Europe__Paris,
+        "EET" | "EEST" => Tz::Europe__Bucharest,
+        "WET" | "WEST" => Tz::Europe__Lisbon,
+        "IST" => Tz::Asia__Kolkata,
+        "JST" => Tz::Asia__Tokyo,
+        "AEST" | "AEDT" => Tz::Australia__Sydney,
+        _ => return None,
+    };
+    Some(region)
+}
+
 /// Parses a Java `ZoneId`: region names, `UTC`, `Z`, `GMT+2`, `+05:30`.
 pub(crate) fn parse_zone(name: &str) -> Option<Zone> {
     if let Ok(z) = name.parse::<Tz>() {
@@ -576,6 +592,16 @@ mod tests {
         let t = tokenize("dd-MMM-yyyy h:mm a Z").expect("tok");
         let p = parse(&t, "05-FEB-2020 1:30 PM +0100").expect("parse");
         assert_eq!(p.epoch_millis(&Zone::UTC), Some(1_580_905_800_000));
+        // case-insensitive, as ksqlDB builds its parsers: a lower-case `z` is UTC
+        let t = tokenize("yyyy-MM-dd'T'HH:mm:ssX").expect("tok");
+        let p = parse(&t, "2020-05-11T21:58:33z").expect("parse");
+        assert_eq!(p.epoch_millis(&Zone::UTC), Some(1_589_234_313_000));
+        // zone text names its region, summer time included: PST in May is -07:00
+        let t = tokenize("yyyy-MM-dd HH:mm zzz").expect("tok");
+        let p = parse(&t, "2020-05-11 12:00 PST").expect("parse");
+        assert_eq!(p.epoch_millis(&Zone::UTC), Some(1_589_223_600_000));
+        let p = parse(&t, "2020-01-11 12:00 pst").expect("parse");
+        assert_eq!(p.epoch_millis(&Zone::UTC), Some(1_578_772_800_000));
         let t = tokenize("yyyy-MM-dd").expect("tok");
         assert!(parse(&t, "2020-1-01").is_none());
         assert!(parse(&t, "2020-01-01x").is_none());
