@@ -13,7 +13,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{ksql, resident_mib, run_until_read, SluiceServer};
+use common::{ksql, metric, resident_mib, run_until_read, SluiceServer};
 
 fn main() {
     let n = common::env_usize("SLUICE_BENCH_EVENTS", 1_000_000);
@@ -52,13 +52,23 @@ fn main() {
     let (ingested, _) = resident_mib(pid);
     let (_, copy) = run_until_read(&url, "CREATE STREAM copy AS SELECT * FROM bids;", n as u64);
     let (copied, _) = resident_mib(pid);
-    let (_, window) = run_until_read(
+    let (window_id, window) = run_until_read(
         &url,
         "CREATE TABLE per_window AS SELECT auction, COUNT(*) AS n, MAX(price) AS top FROM bids \
          WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY auction;",
         n as u64,
     );
+    // the last commits settle, the task catches up and its stores write out
+    std::thread::sleep(Duration::from_secs(3));
     let (windowed, peak) = resident_mib(pid);
+    let live = metric(&url, "sluice_query_state_bytes", &window_id).unwrap_or(0.0);
+    let stored = metric(&url, "sluice_query_store_bytes", &window_id).unwrap_or(0.0);
+    // one group per auction and 10 s window the bids fell in
+    let groups: std::collections::HashSet<(usize, i64)> = (0..n)
+        .map(|i| (i % 997, (1_700_000_000_000i64 + i as i64) / 10_000))
+        .collect();
+    // the key (BIGINT), the window's bounds and the accumulators (COUNT, MAX)
+    let raw = 8 + 16 + 8 + 8;
     println!(
         "sluice server on the embedded log, {n} bids ({:.0} MiB of JSON)",
         input_bytes as f64 / 1048576.0
@@ -74,6 +84,14 @@ fn main() {
         window.as_secs_f64()
     );
     println!("  peak:                                     {peak:>8.1} MiB");
+    let per_group = |bytes: f64| bytes / groups.len() as f64;
+    println!(
+        "  window state per group ({} groups): {:.1} bytes in its store on disk, {:.1} bytes of live groups cached in memory; key and accumulators {raw} bytes: disk {:.2}x",
+        groups.len(),
+        per_group(stored),
+        per_group(live),
+        per_group(stored) / raw as f64
+    );
     println!(
         "  log held in memory (after arrival - idle) / input bytes: {:.2}",
         (ingested - idle) / (input_bytes as f64 / 1048576.0)

@@ -232,16 +232,21 @@ impl Drop for SluiceServer {
 
 /// Records query `id` of the server at `url` has read, from `/metrics`.
 pub fn consumed(url: &str, id: &str) -> u64 {
+    metric(url, "sluice_query_records_consumed_total", id).unwrap_or(0.0) as u64
+}
+
+/// The value of series `name` of query `id` in the `/metrics` of the server
+/// at `url`.
+pub fn metric(url: &str, name: &str, id: &str) -> Option<f64> {
     let text = client()
         .get(format!("{url}/metrics"))
         .send()
         .and_then(|r| r.text())
         .unwrap_or_default();
-    let prefix = format!("sluice_query_records_consumed_total{{query_id=\"{id}\"}} ");
+    let prefix = format!("{name}{{query_id=\"{id}\"}} ");
     text.lines()
         .find_map(|l| l.strip_prefix(&prefix))
         .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
 }
 
 /// Resident memory of process `pid` now and at its peak (`VmRSS`, `VmHWM`), in MiB.

@@ -77,6 +77,9 @@ pub struct Engine {
     pub(crate) command_log: Option<CommandLog>,
     /// True while replaying the command log (nothing is logged again).
     replaying: bool,
+    /// The on-disk state database of the queries' stores (see
+    /// [`Engine::with_state_dir`]); without one, stores are in memory.
+    pub(crate) state_db: Option<sluice_state::StateDb>,
 }
 
 impl Engine {
@@ -99,6 +102,11 @@ impl Engine {
                 match self.log.delete_topic(&changelog) {
                     Ok(()) | Err(sluice_log::LogError::UnknownTopic(_)) => {}
                     Err(e) => tracing::warn!("deleting {changelog} of {id}: {e}"),
+                }
+                if let Some(db) = &self.state_db {
+                    if let Err(e) = sluice_runtime::task::drop_state(db, &q.group) {
+                        tracing::warn!("deleting the state stores of {id}: {e}");
+                    }
                 }
             }
         }
@@ -166,6 +174,57 @@ impl Engine {
         self
     }
 
+    /// Keeps the queries' state stores on disk under `dir` (ksqlDB's
+    /// `ksql.streams.state.dir`): a restart restores them from there plus
+    /// the tail of their changelogs. Their memory — live groups cached in
+    /// front of the stores, the database's block cache and write buffers —
+    /// stays within about `statestore.cache.max.bytes` (default 10 MiB),
+    /// read from the engine's properties with or without the
+    /// `ksql.streams.` prefix.
+    pub fn with_state_dir(mut self, dir: &std::path::Path) -> Result<Self> {
+        let config = sluice_state::StateDbConfig::within(dir, self.state_memory_bytes() as u64);
+        let db = sluice_state::StateDb::open(config).map_err(|e| {
+            EngineError::statement(format!(
+                "cannot open the state directory {} (ksql.streams.state.dir): {e}",
+                dir.display()
+            ))
+        })?;
+        self.state_db = Some(db);
+        Ok(self)
+    }
+
+    /// The bytes state stores may keep in memory (see
+    /// [`Engine::with_state_dir`]).
+    fn state_memory_bytes(&self) -> usize {
+        [
+            "ksql.streams.statestore.cache.max.bytes",
+            "statestore.cache.max.bytes",
+            "ksql.streams.cache.max.bytes.buffering",
+            "cache.max.bytes.buffering",
+        ]
+        .iter()
+        .find_map(|k| self.property(k))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(10 << 20)
+    }
+
+    /// Where a query task keeps its state: the engine's state database (or
+    /// memory), with its share of the cache (the budget over the stream
+    /// threads, half of it when the stores are on disk: the database's
+    /// caches take the rest).
+    pub(crate) fn state_config(&self) -> sluice_runtime::task::StateConfig {
+        let budget = self.state_memory_bytes();
+        let budget = if self.state_db.is_some() {
+            budget / 2
+        } else {
+            budget
+        };
+        sluice_runtime::task::StateConfig {
+            db: self.state_db.clone(),
+            cache_bytes: budget / self.scheduler.parallelism().max(1),
+        }
+    }
+
     /// The stream threads a server runs: `ksql.streams.num.stream.threads`,
     /// by default as many as the machine has cores.
     pub fn stream_threads(&self) -> usize {
@@ -197,6 +256,7 @@ impl Engine {
             next_transient_id: 0,
             command_log: None,
             replaying: false,
+            state_db: None,
         }
     }
 

@@ -19,6 +19,10 @@ pub const POLL_BATCH: usize = 8192;
 /// At most this many errors are kept per query (newest last).
 const ERRORS_KEPT: usize = 10;
 
+/// How often a query's state figures (bytes in memory and in stores,
+/// records restored) are taken.
+const STATE_SAMPLE_INTERVAL: Duration = Duration::from_millis(500);
+
 /// A persistent query's state, by ksqlDB's names (`KsqlQueryStatus`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum QueryState {
@@ -60,6 +64,12 @@ pub struct QueryStatus {
     /// Bytes its operators hold in state (0 for stateless queries), as of
     /// its last poll.
     pub state_bytes: usize,
+    /// Bytes its state stores hold (in memory, or on disk after
+    /// compression), as of its last poll.
+    pub stored_bytes: u64,
+    /// Changelog records its tasks read back into their stores when they
+    /// started or gained partitions.
+    pub restored_records: u64,
     /// What it read from each source topic.
     pub topics: Vec<(String, TopicCounters)>,
     /// Input records per second, over the last few seconds.
@@ -68,6 +78,11 @@ pub struct QueryStatus {
     rate_window: Option<(i64, u64)>,
     /// When the next attempt of a failed query runs.
     next_retry: Option<Instant>,
+    /// When the state figures were last taken (walking a large state on
+    /// every poll would cost more than the poll).
+    state_sampled: Option<Instant>,
+    /// Whether the query did work since the state figures were taken.
+    state_changed: bool,
     /// The wait generation at the start of the last poll that found nothing to
     /// do (see [`crate::scheduler`]'s `wait_until_idle`).
     pub(crate) idle_epoch: u64,
@@ -250,8 +265,20 @@ impl Runnable {
                 s.next_retry = None;
                 s.records_in += progress.consumed as u64;
                 s.records_out += progress.produced as u64;
-                if progress.consumed > 0 {
+                // taken when the query caught up, else at most every interval
+                let caught_up = !progress.did_work();
+                let due = s
+                    .state_sampled
+                    .is_none_or(|t| t.elapsed() >= STATE_SAMPLE_INTERVAL);
+                s.state_changed |= progress.did_work() || s.state_sampled.is_none();
+                if s.state_changed && (caught_up || due) {
+                    s.state_changed = false;
+                    s.state_sampled = Some(Instant::now());
                     s.state_bytes = self.task.state_bytes();
+                    s.stored_bytes = self.task.stored_bytes();
+                    s.restored_records = self.task.restored_records();
+                }
+                if progress.consumed > 0 {
                     s.topics = self.task.topic_counters();
                 }
                 s.update_rate(now_ms());
@@ -341,6 +368,8 @@ pub fn merged_status(handles: &[QueryHandle]) -> QueryStatus {
         merged.records_in += s.records_in;
         merged.records_out += s.records_out;
         merged.state_bytes += s.state_bytes;
+        merged.stored_bytes += s.stored_bytes;
+        merged.restored_records += s.restored_records;
     }
     merged.errors.sort_by_key(|e| e.at_ms);
     merged

@@ -62,7 +62,8 @@ impl Engine {
             self.processing_log.clone(),
         )?
         .with_service_id(&self.service_id())
-        .with_share(k, n);
+        .with_share(k, n)
+        .with_state(self.state_config());
         task.start(self.log.as_ref())?;
         Ok(task)
     }

@@ -64,6 +64,17 @@ fn live_keys(log: &dyn Log, topic: &str) -> usize {
     live.len()
 }
 
+/// What `COUNT(*) AS <column> ... GROUP BY u` gives after [`insert`] of
+/// records 0 to `n` (user `i % 10`), as the sink's latest values.
+fn per_user_counts(n: i64, column: &str) -> BTreeMap<Vec<u8>, String> {
+    (0..10)
+        .map(|u| {
+            let c = (0..n).filter(|i| i % 10 == u).count();
+            (format!("u{u}").into_bytes(), format!(r#"{{"{column}":{c}}}"#))
+        })
+        .collect()
+}
+
 /// Records each query has read since the engine started, by sink.
 fn read_since_start(e: &Engine) -> BTreeMap<String, u64> {
     e.queries()
@@ -245,14 +256,7 @@ fn windowed_and_session_aggregates_go_on_exactly_after_a_restart() {
 fn counts_stay_exact_after_retention_deleted_the_input_they_read() {
     let dir = tempfile::tempdir().unwrap();
     let counts = |e: &Engine| latest(e.log().as_ref(), "PER_USER");
-    let expected = |n: i64| -> BTreeMap<Vec<u8>, String> {
-        (0..10)
-            .map(|u| {
-                let c = (0..n).filter(|i| i % 10 == u).count();
-                (format!("u{u}").into_bytes(), format!(r#"{{"N":{c}}}"#))
-            })
-            .collect()
-    };
+    let expected = |n: i64| per_user_counts(n, "N");
     {
         let mut e = open(dir.path());
         e.execute_sql(
@@ -329,7 +333,9 @@ fn closed_windows_leave_the_state_and_the_changelog() {
     let windows = latest(e.log().as_ref(), "W");
     assert_eq!(windows.len(), 30);
     assert_eq!(live_keys(e.log().as_ref(), &changelog), 3);
+    // the open windows are held: live in the cache or encoded in the store
     let state: usize = e.queries().map(|q| q.status().state_bytes).sum();
+    let stored: u64 = e.queries().map(|q| q.status().stored_bytes).sum();
     // a late record for a closed window is dropped
     insert(&mut e, 5_000, 0);
     e.run_until_idle().unwrap();
@@ -348,5 +354,83 @@ fn closed_windows_leave_the_state_and_the_changelog() {
         .collect();
     // window [90 s, 100 s) of k0 had 90, 93, 96, 99: now five records
     assert_eq!(changed, vec![r#"{"C":5}"#], "{after:?}");
-    assert!(state > 0);
+    assert!(state > 0 || stored > 0);
+}
+
+/// [`open`] with the state stores on disk under `dir/state`, caching at
+/// most `cache` bytes of live groups.
+fn open_stored(dir: &Path, cache: usize) -> Engine {
+    let log = Arc::new(EmbeddedLog::open(dir.join("log")).unwrap());
+    Engine::new(
+        log,
+        EngineConfig::default()
+            .with("auto.offset.reset", "earliest")
+            .with(
+                "ksql.streams.statestore.cache.max.bytes",
+                &cache.to_string(),
+            ),
+    )
+    .with_state_dir(&dir.join("state"))
+    .unwrap()
+    .with_command_log(&dir.join("command.log"))
+    .unwrap()
+    .with_stream_threads(2)
+}
+
+#[test]
+fn a_restart_restores_the_local_store_and_reads_only_the_changelog_after_its_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let counts = |e: &Engine| latest(e.log().as_ref(), "PER_USER");
+    let expected = |n: i64| per_user_counts(n, "C");
+    let restored = |e: &Engine| -> u64 { e.queries().map(|q| q.status().restored_records).sum() };
+    // no cache: every group is read back from the disk store when it changes
+    let mut e = open_stored(dir.path(), 0);
+    e.execute_sql(
+        "CREATE STREAM clicks (u STRING KEY, v INT) WITH (kafka_topic='clicks', value_format='JSON', partitions=2);
+         CREATE TABLE per_user AS SELECT u, COUNT(*) AS c FROM clicks GROUP BY u;",
+    )
+    .unwrap();
+    insert(&mut e, 0, 200);
+    e.run_until_idle().unwrap();
+    assert_eq!(counts(&e), expected(200));
+    // a task that caught up moves its checkpoints to the changelog's end
+    insert(&mut e, 200, 210);
+    e.run_until_idle().unwrap();
+    let group = e.queries().next().unwrap().group.clone();
+    drop(e);
+
+    // restarted: the stores hold everything their checkpoints say
+    let mut e = open_stored(dir.path(), 0);
+    insert(&mut e, 210, 230);
+    e.run_until_idle().unwrap();
+    assert_eq!(counts(&e), expected(230));
+    assert_eq!(restored(&e), 0);
+    assert_eq!(read_since_start(&e)["PER_USER"], 20);
+    drop(e);
+
+    // without their checkpoints the stores are emptied and rebuilt from the
+    // whole changelog — still without reading the input again
+    let checkpoints = dir.path().join("state").join("checkpoints");
+    let mut removed = 0;
+    for f in std::fs::read_dir(&checkpoints).unwrap() {
+        let f = f.unwrap().path();
+        assert!(f.to_string_lossy().contains(&group), "{f:?}");
+        std::fs::remove_file(f).unwrap();
+        removed += 1;
+    }
+    assert_eq!(
+        removed, 2,
+        "a store and a checkpoint per changelog partition"
+    );
+    let mut e = open_stored(dir.path(), 1 << 20);
+    insert(&mut e, 230, 240);
+    e.run_until_idle().unwrap();
+    assert_eq!(counts(&e), expected(240));
+    assert!(restored(&e) >= 10, "{}", restored(&e));
+    assert_eq!(read_since_start(&e)["PER_USER"], 10);
+
+    // TERMINATE deletes the stores and their checkpoints with the changelog
+    let id = e.queries().next().unwrap().id.clone();
+    e.execute_sql(&format!("TERMINATE {id};")).unwrap();
+    assert_eq!(std::fs::read_dir(&checkpoints).unwrap().count(), 0);
 }

@@ -17,6 +17,15 @@ pub enum RuntimeError {
     /// Operator state that could not be read back (a damaged changelog record).
     #[error("state error: {0}")]
     State(String),
+    /// A state store that could not be opened, read or written.
+    #[error("{0}")]
+    Store(Box<sluice_state::StateError>),
+}
+
+impl From<sluice_state::StateError> for RuntimeError {
+    fn from(e: sluice_state::StateError) -> Self {
+        RuntimeError::Store(Box::new(e))
+    }
 }
 
 impl RuntimeError {

@@ -31,7 +31,7 @@ pub mod ws;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -113,6 +113,19 @@ pub fn engine_for(config: &ServerConfig) -> Result<Backend, ServerError> {
     let mut properties = config.engine_properties.clone();
     properties.insert(config::SERVICE_ID.to_string(), config.service_id.clone());
     let engine = Engine::new(log.clone(), EngineConfig { properties });
+    // queries' state stores: ksql.streams.state.dir, else under the data dir
+    // (a server without one keeps them in memory)
+    let state_dir = ["ksql.streams.state.dir", "state.dir"]
+        .iter()
+        .find_map(|k| config.engine_properties.get(*k))
+        .map(PathBuf::from)
+        .or_else(|| config.data_dir.as_ref().map(|d| d.join("state")));
+    let engine = match state_dir {
+        Some(dir) => engine
+            .with_state_dir(&dir)
+            .map_err(|e| ServerError::Config(e.to_string()))?,
+        None => engine,
+    };
     // the registry is in place before the command log replays statements that use it
     let (engine, registry) = match config.external_registry_url() {
         Some(url) => {

@@ -6,7 +6,8 @@
 //! Series:
 //! * per query (`query_id`): `sluice_query_records_consumed_total`,
 //!   `sluice_query_records_produced_total`, `sluice_query_processing_errors_total`,
-//!   `sluice_query_retries`, `sluice_query_state_bytes`,
+//!   `sluice_query_retries`, `sluice_query_state_bytes`, `sluice_query_store_bytes`,
+//!   `sluice_query_changelog_records_restored`,
 //!   `sluice_query_records_per_second`, `sluice_query_state` (1 for the state
 //!   it is in: `state` label), `sluice_query_lag` (`topic`, `partition`);
 //! * per topic (`topic`): `sluice_topic_records_consumed_total`,
@@ -36,6 +37,8 @@ struct Families {
     errors: Family<Labels, Counter>,
     retries: Family<Labels, Gauge>,
     state_bytes: Family<Labels, Gauge>,
+    store_bytes: Family<Labels, Gauge>,
+    restored: Family<Labels, Gauge>,
     rate: Family<Labels, Gauge<f64, AtomicU64>>,
     state: Family<Labels, Gauge>,
     lag: Family<Labels, Gauge>,
@@ -68,8 +71,18 @@ impl Families {
         );
         r.register(
             "sluice_query_state_bytes",
-            "Bytes the query's operators hold in state",
+            "Bytes the query's operators hold in memory in state",
             self.state_bytes.clone(),
+        );
+        r.register(
+            "sluice_query_store_bytes",
+            "Bytes the query's state stores hold (on disk under ksql.streams.state.dir, else in memory)",
+            self.store_bytes.clone(),
+        );
+        r.register(
+            "sluice_query_changelog_records_restored",
+            "Changelog records the query's tasks read back into their state stores (only the tail after a store's checkpoint)",
+            self.restored.clone(),
         );
         r.register(
             "sluice_query_records_per_second",
@@ -117,6 +130,12 @@ pub fn render(engine: &sluice_engine::Engine) -> String {
         f.state_bytes
             .get_or_create(&id())
             .set(status.state_bytes as i64);
+        f.store_bytes
+            .get_or_create(&id())
+            .set(status.stored_bytes as i64);
+        f.restored
+            .get_or_create(&id())
+            .set(status.restored_records as i64);
         f.rate.get_or_create(&id()).set(status.records_per_sec);
         let mut state = id();
         state.push(("state", status.state.name().to_string()));

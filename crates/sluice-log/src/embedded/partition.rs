@@ -329,18 +329,14 @@ impl Segments {
         }
         // first the offset of every key's latest record, then the records
         // to keep, a piece at a time: what a compaction holds in memory is
-        // the keys, not the records
-        let mut latest: HashMap<Vec<u8>, i64> = HashMap::new();
+        // a 16-byte digest and an offset per key (Kafka's cleaner keeps the
+        // same "offset map" of MD5 digests), not the records
+        let mut latest: HashMap<[u8; 16], i64> = HashMap::new();
         for s in &self.segments {
             for_each_piece(s, |records| {
                 for (offset, r) in records {
                     if let Some(k) = &r.key {
-                        match latest.get_mut(k.as_slice()) {
-                            Some(at) => *at = *offset,
-                            None => {
-                                latest.insert(k.clone(), *offset);
-                            }
-                        }
+                        latest.insert(md5::compute(k).0, *offset);
                     }
                 }
                 Ok(())
@@ -354,7 +350,7 @@ impl Segments {
                     .filter(|(offset, r)| {
                         r.key
                             .as_ref()
-                            .is_none_or(|k| latest.get(k.as_slice()) == Some(offset))
+                            .is_none_or(|k| latest.get(&md5::compute(k).0) == Some(offset))
                     })
                     .map(|(offset, r)| (*offset, r))
                     .collect();

@@ -26,6 +26,7 @@ use sluice_planner::catalog::{
 
 use crate::RuntimeError;
 
+mod stored;
 mod windows;
 
 struct Group {
@@ -39,6 +40,13 @@ struct Group {
     /// The changelog partition of the group: the input partition of the
     /// record that changed it last (see [`AggregateOperator::enable_changelog`]).
     partition: i32,
+    /// When the group was last used (see `stored`), and what it costs in
+    /// memory: kept when the operator has stores.
+    used: u64,
+    bytes: usize,
+    /// Changed since its store last took it: the changelog partition (and
+    /// store) it goes to.
+    store: Option<i32>,
 }
 
 /// What a table key contributed, so an update or delete can take it back.
@@ -88,6 +96,9 @@ pub struct AggregateOperator {
     /// Kafka Streams' window store, which no longer returns windows that
     /// started more than its retention before it.
     store_time: i64,
+    /// The stores holding every group when the operator keeps them there
+    /// (`groups` is then a cache in front of them).
+    stores: Option<stored::GroupStores>,
 }
 
 /// What the operator tracks to write its changelog.
@@ -158,6 +169,7 @@ impl AggregateOperator {
             schema: Arc::new(Schema::new(fields)),
             plan: plan.clone(),
             changelog: None,
+            stores: None,
         })
     }
 
@@ -179,12 +191,6 @@ impl AggregateOperator {
             codec: crate::state::StateCodec::new(&mut fresh.accumulators)?,
         });
         Ok(())
-    }
-
-    /// Forgets the groups of input partition `p` (which moved to another
-    /// server; their state is in changelog partition `p`).
-    pub fn drop_partition(&mut self, p: i32) {
-        self.groups.retain(|_, g| g.partition != p);
     }
 
     /// How many bytes of a group's key are its window (after the key values).
@@ -210,11 +216,29 @@ impl AggregateOperator {
         };
         let mut dirty: Vec<(Vec<u8>, i32)> = std::mem::take(&mut c.dirty).into_iter().collect();
         dirty.sort();
+        let keys: Vec<&Vec<u8>> = dirty.iter().map(|(k, _)| k).collect();
+        let mut values: HashMap<Vec<u8>, Vec<u8>> =
+            self.encode_groups(&keys)?.into_iter().collect();
+        Ok(dirty
+            .into_iter()
+            .map(|(key, partition)| StateChange {
+                value: values.remove(&key),
+                key,
+                partition,
+            })
+            .collect())
+    }
+
+    /// The encoded states of the cached groups among `keys`.
+    fn encode_groups(
+        &mut self,
+        keys: &[&Vec<u8>],
+    ) -> Result<Vec<sluice_state::Entry>, RuntimeError> {
         let mut present = Vec::new();
         let mut states = Vec::new();
-        for (key, _) in &dirty {
-            if let Some(g) = self.groups.get_mut(key) {
-                present.push(key.clone());
+        for key in keys {
+            if let Some(g) = self.groups.get_mut(*key) {
+                present.push((*key).clone());
                 states.push(crate::state::GroupState {
                     window: g.window,
                     visible: g.visible,
@@ -230,52 +254,10 @@ impl AggregateOperator {
         let Some(c) = &self.changelog else {
             return Ok(Vec::new());
         };
-        let mut values: HashMap<Vec<u8>, Vec<u8>> = present
+        Ok(present
             .into_iter()
             .zip(c.codec.encode(states, self.stream_time)?)
-            .collect();
-        Ok(dirty
-            .into_iter()
-            .map(|(key, partition)| StateChange {
-                value: values.remove(&key),
-                key,
-                partition,
-            })
             .collect())
-    }
-
-    /// Applies one changelog record read back: the group's state, or its
-    /// removal.
-    pub fn restore(
-        &mut self,
-        key: &[u8],
-        value: Option<&[u8]>,
-        partition: i32,
-    ) -> Result<(), RuntimeError> {
-        let (Some(value), Some(c)) = (value, &self.changelog) else {
-            self.groups.remove(key);
-            return Ok(());
-        };
-        let saved = c.codec.decode(value)?;
-        let values = key
-            .len()
-            .checked_sub(self.window_suffix())
-            .map(|n| &key[..n])
-            .ok_or_else(|| RuntimeError::State("a changelog key shorter than its window".into()))?;
-        let parser = self.groups_converter.parser();
-        let arrays = self.groups_converter.convert_rows([parser.parse(values)])?;
-        let key_values = key_scalars(&arrays, 0)?;
-        let mut g = self.new_group(key_values, saved.window)?;
-        for (acc, state) in g.accumulators.iter_mut().zip(&saved.states) {
-            acc.merge_batch(state)?;
-        }
-        g.visible = saved.visible;
-        g.max_ts = saved.max_ts;
-        g.partition = partition;
-        self.stream_time = self.stream_time.max(saved.stream_time);
-        self.index_closing(key, &g);
-        self.groups.insert(key.to_vec(), g);
-        Ok(())
     }
 
     /// Output rows: the plan's columns, ROWTIME, headers, tombstone, window bounds.
@@ -290,6 +272,9 @@ impl AggregateOperator {
 
     /// Bytes held in operator state: accumulators, group keys, table contributions.
     pub fn state_bytes(&self) -> usize {
+        if let Some(cached) = self.cached_bytes() {
+            return cached;
+        }
         let groups: usize = self
             .groups
             .iter()
@@ -340,6 +325,9 @@ impl AggregateOperator {
             visible: false,
             max_ts: i64::MIN,
             partition: 0,
+            used: 0,
+            bytes: 0,
+            store: None,
         })
     }
 
@@ -497,7 +485,7 @@ impl AggregateOperator {
             if self.plan.emit == Some(sluice_sql::Emit::Final) {
                 self.close_windows(&mut emissions)?;
             } else if self.plan.window.is_some() {
-                self.expire_windows();
+                self.expire_windows()?;
             }
         }
         self.emit(emissions)
@@ -516,11 +504,11 @@ impl AggregateOperator {
         inputs: &[Vec<ArrayRef>],
         emissions: &mut Vec<Emission>,
     ) -> Result<(), RuntimeError> {
-        if !self.groups.contains_key(&gk) {
+        if !self.load(&gk, false)? {
             let key = key_scalars(keys, r)?;
             let g = self.new_group(key, window)?;
-            self.index_closing(&gk, &g);
-            self.groups.insert(gk.clone(), g);
+            self.index_window(&gk, g.window);
+            self.cache_insert(gk.clone(), g);
         }
         if let Some((start, _)) = window {
             self.store_time = self.store_time.max(start);

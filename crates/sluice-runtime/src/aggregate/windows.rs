@@ -72,11 +72,14 @@ impl AggregateOperator {
             return Ok(());
         }
         // the key's sessions (forgetting those gone since)
-        let known = self.sessions.remove(base).unwrap_or_default();
-        let known: Vec<Vec<u8>> = known
-            .into_iter()
-            .filter(|k| self.groups.contains_key(k))
-            .collect();
+        let mut known = self.sessions.remove(base).unwrap_or_default();
+        let mut live = Vec::with_capacity(known.len());
+        for k in known.drain(..) {
+            if self.load(&k, false)? {
+                live.push(k);
+            }
+        }
+        let known = live;
         let mut merged: Vec<(Vec<u8>, (i64, i64))> = known
             .iter()
             .filter_map(|k| {
@@ -104,7 +107,7 @@ impl AggregateOperator {
         let key = key_scalars(keys, r)?;
         let mut session = self.new_group(key, Some((start, end)))?;
         for (k, _) in &merged {
-            if let Some(mut old) = self.groups.remove(k) {
+            if let Some(mut old) = self.cache_remove(k) {
                 self.mark(k, old.partition);
                 for (acc, old_acc) in session
                     .accumulators
@@ -128,8 +131,8 @@ impl AggregateOperator {
         let mut gk = base.to_vec();
         gk.extend_from_slice(&start.to_be_bytes());
         gk.extend_from_slice(&end.to_be_bytes());
-        self.index_closing(&gk, &session);
-        self.groups.insert(gk.clone(), session);
+        self.index_window(&gk, session.window);
+        self.cache_insert(gk.clone(), session);
         self.update_group(gk, keys, r, Some((start, end)), t, inputs, emissions)
     }
 
@@ -141,8 +144,9 @@ impl AggregateOperator {
         }
     }
 
-    pub(super) fn index_closing(&mut self, key: &[u8], g: &Group) {
-        if let Some(window) = g.window {
+    /// Indexes a windowed group by its close time (and a session by its key).
+    pub(super) fn index_window(&mut self, key: &[u8], window: Option<(i64, i64)>) {
+        if let Some(window) = window {
             let close = self.close_time(window);
             self.closing.insert((close, window.0, key.to_vec()));
             let session = self
@@ -161,7 +165,10 @@ impl AggregateOperator {
     /// The windowed groups stream time has closed (window close plus grace
     /// reached, or with `strictly`, passed), in the order they closed, taken
     /// out of the groups.
-    pub(super) fn take_closed(&mut self, strictly: bool) -> Vec<(Vec<u8>, Group)> {
+    pub(super) fn take_closed(
+        &mut self,
+        strictly: bool,
+    ) -> Result<Vec<(Vec<u8>, Group)>, RuntimeError> {
         let now = self.stream_time;
         let grace = self.grace();
         let mut closed = Vec::new();
@@ -173,15 +180,16 @@ impl AggregateOperator {
             let Some((close, _, key)) = self.closing.pop_first() else {
                 break;
             };
+            self.load(&key, true)?;
             let current = self.groups.get(&key).and_then(|g| g.window);
             if current.is_some_and(|w| self.close_time(w) == close) {
-                if let Some(g) = self.groups.remove(&key) {
+                if let Some(g) = self.cache_remove(&key) {
                     self.forget_session(&key);
                     closed.push((key, g));
                 }
             }
         }
-        closed
+        Ok(closed)
     }
 
     /// Drops a session group from its key's list of sessions.
@@ -215,7 +223,7 @@ impl AggregateOperator {
             }
             _ => i64::MIN,
         };
-        for (k, mut g) in self.take_closed(false) {
+        for (k, mut g) in self.take_closed(false)? {
             self.mark(&k, g.partition);
             if g.window.is_some_and(|(start, _)| start < oldest_kept) {
                 continue;
@@ -230,13 +238,14 @@ impl AggregateOperator {
     /// more records and their last result was emitted); the changelog gets
     /// their tombstones. A session still takes records at exactly its close
     /// plus grace.
-    pub(super) fn expire_windows(&mut self) {
+    pub(super) fn expire_windows(&mut self) -> Result<(), RuntimeError> {
         let sessions = self
             .plan
             .window
             .is_some_and(|w| w.kind == WindowKind::Session);
-        for (k, g) in self.take_closed(sessions) {
+        for (k, g) in self.take_closed(sessions)? {
             self.mark(&k, g.partition);
         }
+        Ok(())
     }
 }

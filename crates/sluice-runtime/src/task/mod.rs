@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use arrow::array::{AsArray, RecordBatch};
-use sluice_log::{Log, LogError, Record, TopicSpec};
+use sluice_log::{Log, LogError, Record};
 use sluice_planner::QueryPlan;
 
 use crate::aggregate::AggregateOperator;
@@ -14,6 +14,11 @@ use crate::project::ProjectOperator;
 use crate::sink::TopicSink;
 use crate::source::SourceReader;
 use crate::RuntimeError;
+
+mod changelog;
+
+use changelog::Changelog;
+pub use changelog::{drop_state, StateConfig, AGGREGATE_CHANGELOG};
 
 /// Where a query's rows go.
 pub enum QueryOutput {
@@ -161,27 +166,12 @@ pub struct QueryTask {
     share: Option<(usize, usize)>,
     /// The changelog of a persistent aggregation's state, once opened.
     changelog: Option<Changelog>,
+    /// Where the task's state stores live.
+    state: StateConfig,
+    /// Changelog records read back into the stores since the task was
+    /// created.
+    restored_records: u64,
 }
-
-/// Where a persistent stateful task keeps its operator's state: a compacted
-/// topic named as ksqlDB names it, written with the output and the offsets
-/// in one atomic step and read back when the task starts, so a restart
-/// restores the state without reading its input again.
-#[derive(Debug, Clone)]
-struct Changelog {
-    topic: String,
-    /// Whether the topic held the state when the task opened it (else the
-    /// state is rebuilt by replaying the input, as before changelogs).
-    restored: bool,
-    /// One changelog partition per source partition: the state is keyed by
-    /// the sources' keys, so the query's partitions can move between
-    /// servers one by one, each with its part of the state.
-    partitioned: bool,
-}
-
-/// The suffix ksqlDB gives an aggregation's changelog topic (after the
-/// query's consumer group).
-pub const AGGREGATE_CHANGELOG: &str = "-Aggregate-Aggregate-Materialize-changelog";
 
 /// The part of a persistent query's input this process reads, when several
 /// servers run the query as members of its consumer group.
@@ -262,7 +252,24 @@ impl QueryTask {
             ownership: Ownership::All,
             share: None,
             changelog: None,
+            state: StateConfig::default(),
+            restored_records: 0,
         })
+    }
+
+    /// Changelog records read back into the state stores since the task
+    /// was created (a store restored from its checkpoint reads only the
+    /// changelog's tail).
+    pub fn restored_records(&self) -> u64 {
+        self.restored_records
+    }
+
+    /// Bytes the query's state stores hold (memory or disk, by backend).
+    pub fn stored_bytes(&self) -> u64 {
+        match &self.operator {
+            Operator::Aggregate(a) => a.stored_bytes(),
+            _ => 0,
+        }
     }
 
     /// Bytes the query holds in operator state (0 for stateless queries).
@@ -312,78 +319,6 @@ impl QueryTask {
         let persistent = matches!(self.output, QueryOutput::Topic(_));
         let restored = self.changelog.as_ref().is_some_and(|c| c.restored);
         (stateful && persistent && !restored).then(|| format!("{}_state_origin", self.group))
-    }
-
-    /// The changelog topic of this task's state, when its operator keeps
-    /// one: a persistent aggregation over streams.
-    pub fn changelog_topic(&self) -> Option<String> {
-        let persistent = matches!(self.output, QueryOutput::Topic(_));
-        match &self.operator {
-            Operator::Aggregate(a) if persistent && a.supports_changelog() => {
-                Some(format!("{}{AGGREGATE_CHANGELOG}", self.group))
-            }
-            _ => None,
-        }
-    }
-
-    /// Opens the changelog (creating the topic when missing: as many
-    /// partitions as the first source when the state is keyed by the
-    /// sources' keys, else one) and restores the operator's state from the
-    /// partitions this task reads.
-    fn open_changelog(&mut self, log: &dyn Log) -> Result<(), RuntimeError> {
-        let Some(topic) = self.changelog_topic() else {
-            return Ok(());
-        };
-        let partitioned = self.plan.is_partition_local();
-        // read before the topic is looked for: another task creating the
-        // topic and committing in between must not make this one skip it
-        let mut ran_before = false;
-        for input in &self.inputs {
-            ran_before |= log
-                .committed(&self.group, &input.topic)?
-                .iter()
-                .any(Option::is_some);
-        }
-        let existed = log.topic_exists(&topic)?;
-        if !existed {
-            // a query that ran before it kept a changelog rebuilds its state
-            // by replaying its input, as it always did: a changelog started
-            // now would miss what came before
-            if ran_before {
-                return Ok(());
-            }
-            let source = log.describe_topic(&self.inputs[0].topic)?;
-            let partitions = if partitioned {
-                source.partitions.len() as i32
-            } else {
-                1
-            };
-            let spec = TopicSpec::new(topic.clone(), partitions)
-                .with_replicas(source.replicas)
-                .with_config("cleanup.policy", "compact");
-            match log.create_topic(&spec) {
-                Ok(()) | Err(sluice_log::LogError::TopicExists(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let Operator::Aggregate(aggregate) = &mut self.operator else {
-            return Ok(());
-        };
-        aggregate.enable_changelog(partitioned)?;
-        if existed {
-            let partitions = log.end_offsets(&topic)?.len();
-            for p in 0..partitions {
-                if self.share.is_none_or(|(k, n)| p % n == k) {
-                    restore_partition(log, &topic, p as i32, aggregate)?;
-                }
-            }
-        }
-        self.changelog = Some(Changelog {
-            topic,
-            restored: existed,
-            partitioned,
-        });
-        Ok(())
     }
 
     /// Starts the task afresh after a failure, as Kafka Streams re-creates a
@@ -514,8 +449,9 @@ impl QueryTask {
             for p in 0..input.positions.len() {
                 if had(&input.topic, p) && !owns(&assigned, &input.topic, p) {
                     input.slots[p] = Slot::starting_at(input.positions[p]);
-                    if let (Some(_), Operator::Aggregate(a)) = (&changelog, &mut self.operator) {
+                    if let (Some(c), Operator::Aggregate(a)) = (&changelog, &mut self.operator) {
                         a.drop_partition(p as i32);
+                        c.forget(p as i32);
                     }
                 }
             }
@@ -536,12 +472,14 @@ impl QueryTask {
                     input.positions[p] = o;
                     input.slots[p] = Slot::starting_at(o);
                 }
-                // a gained partition's state comes from its changelog partition
+                // a gained partition's state comes from its store and
+                // the tail of its changelog partition
                 if let (Some(c), Operator::Aggregate(a)) = (&changelog, &mut self.operator) {
                     if input.topic == self.plan.source().topic
                         && self.share.is_none_or(|(k, n)| p % n == k)
                     {
-                        restore_partition(log, &c.topic, p as i32, a)?;
+                        self.restored_records +=
+                            c.open_partition(log, &self.state, &self.group, p as i32, true, a)?;
                     }
                 }
             }
@@ -621,6 +559,15 @@ impl QueryTask {
         }
         processed?;
         self.deliver(log, outputs)?;
+        // caught up: checkpoints move to the changelog's end, and the
+        // stores write out what they buffer
+        if let (false, Some(c), Operator::Aggregate(a)) =
+            (progress.did_work(), &self.changelog, &mut self.operator)
+        {
+            if c.save_checkpoints(log, true, a)? {
+                a.flush_stores()?;
+            }
+        }
         Ok(progress)
     }
 
@@ -798,20 +745,22 @@ impl QueryTask {
                 }
             }
         }
-        let state: Vec<(String, Option<i32>, Record)> = match (&self.changelog, &mut self.operator)
-        {
-            (Some(c), Operator::Aggregate(a)) => a
-                .take_changes()?
-                .into_iter()
+        let changes = match (&self.changelog, &mut self.operator) {
+            (Some(_), Operator::Aggregate(a)) => a.take_changes()?,
+            _ => Vec::new(),
+        };
+        let state: Vec<(String, Option<i32>, Record)> = match &self.changelog {
+            Some(c) => changes
+                .iter()
                 .map(|change| {
                     (
                         c.topic.clone(),
                         Some(change.partition),
-                        Record::new(Some(change.key), change.value, 0),
+                        Record::new(Some(change.key.clone()), change.value.clone(), 0),
                     )
                 })
                 .collect(),
-            _ => Vec::new(),
+            None => Vec::new(),
         };
         if offsets.is_empty() && outputs.is_empty() && state.is_empty() {
             return Ok(());
@@ -827,33 +776,11 @@ impl QueryTask {
                 slot.mark_committed();
             }
         }
+        if let (Some(c), Operator::Aggregate(a)) = (&self.changelog, &mut self.operator) {
+            c.committed(log, changes, a)?;
+        }
         Ok(())
     }
-}
-
-/// Reads changelog partition `p` of `topic` from its start into `aggregate`.
-fn restore_partition(
-    log: &dyn Log,
-    topic: &str,
-    p: i32,
-    aggregate: &mut AggregateOperator,
-) -> Result<(), RuntimeError> {
-    let end = log
-        .end_offsets(topic)?
-        .get(p as usize)
-        .copied()
-        .unwrap_or(0);
-    let mut at = 0;
-    while at < end {
-        let records = sluice_log::fetch_stored(log, topic, p, at, 8192)?;
-        let Some(last) = records.last() else { break };
-        at = last.offset + 1;
-        for r in records {
-            let key = r.record.key.as_deref().unwrap_or_default();
-            aggregate.restore(key, r.record.value.as_deref(), p)?;
-        }
-    }
-    Ok(())
 }
 
 /// Whether `assigned` holds partition `p` of `topic`.

@@ -1,0 +1,320 @@
+//! A persistent aggregation's state: its changelog topic and its stores.
+//!
+//! Each changelog partition has a store (on disk under the server's state
+//! directory, else in memory) and, on disk, a checkpoint: the changelog
+//! offset up to which the store holds it. A task opening a partition reads
+//! the changelog from the checkpoint to its end into the store (from the
+//! start when there is no usable checkpoint) — never the query's input.
+//! After each commit the changed groups go to their stores; the checkpoints
+//! move to the changelog's end at most once a second, and when the task has
+//! caught up with its input.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sluice_log::{Log, TopicSpec};
+use sluice_state::{Checkpoint, MemStore, StateDb, StateStore};
+
+use super::{Operator, QueryOutput, QueryTask};
+use crate::aggregate::{AggregateOperator, StateChange};
+use crate::RuntimeError;
+
+/// The suffix ksqlDB gives an aggregation's changelog topic (after the
+/// query's consumer group).
+pub const AGGREGATE_CHANGELOG: &str = "-Aggregate-Aggregate-Materialize-changelog";
+
+/// The name of an aggregation's store (ksqlDB's) after the query's group.
+const AGGREGATE_STORE: &str = "-Aggregate-Aggregate-Materialize";
+
+/// How often checkpoints move on (Kafka Streams writes them on commit; a
+/// checkpoint behind the store only means a longer changelog tail to read).
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Where a task keeps its state stores.
+#[derive(Debug, Clone)]
+pub struct StateConfig {
+    /// The server's on-disk state database (`ksql.streams.state.dir`);
+    /// `None`: stores in memory, restored from the changelog's start.
+    pub db: Option<StateDb>,
+    /// Bytes of live groups a task caches in front of its stores
+    /// (`statestore.cache.max.bytes` over the stream threads).
+    pub cache_bytes: usize,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        StateConfig {
+            db: None,
+            cache_bytes: 10 << 20,
+        }
+    }
+}
+
+/// Deletes the stores and checkpoints of the query whose consumer group is
+/// `group` (it was terminated).
+pub fn drop_state(db: &StateDb, group: &str) -> Result<(), RuntimeError> {
+    let prefix = format!("{group}{AGGREGATE_STORE}-");
+    for name in db.store_names() {
+        if name.starts_with(&prefix) {
+            db.drop_store(&name)?;
+            Checkpoint::load(checkpoint_path(db, &name)).and_then(|c| c.delete())?;
+        }
+    }
+    Ok(())
+}
+
+fn checkpoint_path(db: &StateDb, store: &str) -> std::path::PathBuf {
+    db.path()
+        .join("checkpoints")
+        .join(format!("{store}.checkpoint"))
+}
+
+/// Where a persistent stateful task keeps its operator's state: a compacted
+/// topic named as ksqlDB names it, written with the output and the offsets
+/// in one atomic step, and the stores it fills.
+#[derive(Debug, Clone)]
+pub(super) struct Changelog {
+    pub(super) topic: String,
+    /// Whether the topic held the state when the task opened it (else the
+    /// state is rebuilt by replaying the input, as before changelogs).
+    pub(super) restored: bool,
+    /// One changelog partition per source partition: the state is keyed by
+    /// the sources' keys, so the query's partitions can move between
+    /// servers one by one, each with its part of the state.
+    pub(super) partitioned: bool,
+    /// The checkpoints of the on-disk stores this task holds, by partition,
+    /// and when they were last written.
+    checkpoints: Arc<Mutex<Checkpoints>>,
+}
+
+#[derive(Debug, Default)]
+struct Checkpoints {
+    by_partition: BTreeMap<i32, Checkpoint>,
+    /// Partitions whose store changed since their checkpoint was written.
+    behind: Vec<i32>,
+    saved: Option<Instant>,
+}
+
+impl Changelog {
+    /// Opens the store of changelog partition `p` for `aggregate` and brings
+    /// it up to the changelog's end: from its checkpoint when `existed` (the
+    /// topic held the state before) and the checkpoint is usable, else
+    /// emptied and read from the start. Gives how many changelog records
+    /// it read.
+    pub(super) fn open_partition(
+        &self,
+        log: &dyn Log,
+        state: &StateConfig,
+        group: &str,
+        p: i32,
+        existed: bool,
+        aggregate: &mut AggregateOperator,
+    ) -> Result<u64, RuntimeError> {
+        let end = log
+            .end_offsets(&self.topic)?
+            .get(p as usize)
+            .copied()
+            .unwrap_or(0);
+        let (mut store, checkpoint): (Box<dyn StateStore>, Option<Checkpoint>) = match &state.db {
+            Some(db) => {
+                let name = format!("{group}{AGGREGATE_STORE}-{p}");
+                let store = db.store(&name)?;
+                let checkpoint = Checkpoint::load(checkpoint_path(db, &name))?;
+                (Box::new(store), Some(checkpoint))
+            }
+            None => (Box::new(MemStore::new()), None),
+        };
+        let from = match checkpoint.as_ref().and_then(|c| c.offset(p)) {
+            Some(o) if existed && o <= end => o,
+            _ => {
+                store.clear()?;
+                0
+            }
+        };
+        aggregate.attach_store(p, store);
+        let read = restore_partition(log, &self.topic, p, from, end, aggregate)?;
+        aggregate.finish_restore(p)?;
+        if let Some(mut checkpoint) = checkpoint {
+            checkpoint.set(p, end);
+            checkpoint.save()?;
+            self.lock().by_partition.insert(p, checkpoint);
+        }
+        Ok(read)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Checkpoints> {
+        self.checkpoints.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Partition `p` moved to another server: its checkpoint stays on disk
+    /// (the store catches up from it if the partition comes back).
+    pub(super) fn forget(&self, p: i32) {
+        let mut c = self.lock();
+        c.by_partition.remove(&p);
+        c.behind.retain(|q| *q != p);
+    }
+
+    /// After `changes` were committed: their stores take them, and the
+    /// checkpoints move to the changelog's end when their interval passed.
+    pub(super) fn committed(
+        &self,
+        log: &dyn Log,
+        changes: Vec<StateChange>,
+        aggregate: &mut AggregateOperator,
+    ) -> Result<(), RuntimeError> {
+        {
+            let mut c = self.lock();
+            for change in &changes {
+                if c.by_partition.contains_key(&change.partition)
+                    && !c.behind.contains(&change.partition)
+                {
+                    c.behind.push(change.partition);
+                }
+            }
+        }
+        aggregate.apply_changes(changes)?;
+        self.save_checkpoints(log, false, aggregate).map(|_| ())
+    }
+
+    /// Moves the checkpoints of the stores changed since they were written
+    /// to the changelog's end, after the stores took every changed group:
+    /// when `now` (the task caught up) or when their interval passed.
+    /// Whether it moved any.
+    pub(super) fn save_checkpoints(
+        &self,
+        log: &dyn Log,
+        now: bool,
+        aggregate: &mut AggregateOperator,
+    ) -> Result<bool, RuntimeError> {
+        let mut c = self.lock();
+        let due = now || c.saved.is_none_or(|t| t.elapsed() >= CHECKPOINT_INTERVAL);
+        if c.behind.is_empty() || !due {
+            return Ok(false);
+        }
+        let ends = log.end_offsets(&self.topic)?;
+        aggregate.save_unsaved(None)?;
+        for p in std::mem::take(&mut c.behind) {
+            if let (Some(cp), Some(end)) = (c.by_partition.get_mut(&p), ends.get(p as usize)) {
+                cp.set(p, *end);
+                cp.save()?;
+            }
+        }
+        c.saved = Some(Instant::now());
+        Ok(true)
+    }
+}
+
+impl QueryTask {
+    /// Opens the changelog (creating the topic when missing: as many
+    /// partitions as the first source when the state is keyed by the
+    /// sources' keys, else one) and restores the operator's state into its
+    /// stores for the partitions this task reads.
+    pub(super) fn open_changelog(&mut self, log: &dyn Log) -> Result<(), RuntimeError> {
+        let Some(topic) = self.changelog_topic() else {
+            return Ok(());
+        };
+        let partitioned = self.plan.is_partition_local();
+        // read before the topic is looked for: another task creating the
+        // topic and committing in between must not make this one skip it
+        let mut ran_before = false;
+        for input in &self.inputs {
+            ran_before |= log
+                .committed(&self.group, &input.topic)?
+                .iter()
+                .any(Option::is_some);
+        }
+        let existed = log.topic_exists(&topic)?;
+        if !existed {
+            // a query that ran before it kept a changelog rebuilds its state
+            // by replaying its input, as it always did: a changelog started
+            // now would miss what came before
+            if ran_before {
+                return Ok(());
+            }
+            let source = log.describe_topic(&self.inputs[0].topic)?;
+            let partitions = if partitioned {
+                source.partitions.len() as i32
+            } else {
+                1
+            };
+            let spec = TopicSpec::new(topic.clone(), partitions)
+                .with_replicas(source.replicas)
+                .with_config("cleanup.policy", "compact");
+            match log.create_topic(&spec) {
+                Ok(()) | Err(sluice_log::LogError::TopicExists(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let Operator::Aggregate(aggregate) = &mut self.operator else {
+            return Ok(());
+        };
+        aggregate.enable_changelog(partitioned)?;
+        aggregate.use_stores(self.state.cache_bytes);
+        let changelog = Changelog {
+            topic: topic.clone(),
+            restored: existed,
+            partitioned,
+            checkpoints: Arc::default(),
+        };
+        let partitions = log.end_offsets(&topic)?.len();
+        for p in 0..partitions {
+            if self.share.is_none_or(|(k, n)| p % n == k) {
+                self.restored_records += changelog.open_partition(
+                    log,
+                    &self.state,
+                    &self.group,
+                    p as i32,
+                    existed,
+                    aggregate,
+                )?;
+            }
+        }
+        self.changelog = Some(changelog);
+        Ok(())
+    }
+
+    /// The changelog topic of this task's state, when its operator keeps
+    /// one: a persistent aggregation over streams.
+    pub fn changelog_topic(&self) -> Option<String> {
+        let persistent = matches!(self.output, QueryOutput::Topic(_));
+        match &self.operator {
+            Operator::Aggregate(a) if persistent && a.supports_changelog() => {
+                Some(format!("{}{AGGREGATE_CHANGELOG}", self.group))
+            }
+            _ => None,
+        }
+    }
+
+    /// Keeps this task's state stores as `state` says.
+    pub fn with_state(mut self, state: StateConfig) -> Self {
+        self.state = state;
+        self
+    }
+}
+
+/// Reads changelog partition `p` of `topic` from offset `from` to `end`
+/// into the store of `aggregate`; gives how many records it read.
+fn restore_partition(
+    log: &dyn Log,
+    topic: &str,
+    p: i32,
+    from: i64,
+    end: i64,
+    aggregate: &mut AggregateOperator,
+) -> Result<u64, RuntimeError> {
+    let mut at = from;
+    let mut read = 0;
+    while at < end {
+        let records = sluice_log::fetch_stored(log, topic, p, at, 8192)?;
+        let Some(last) = records.last() else { break };
+        at = last.offset + 1;
+        read += records.len() as u64;
+        let records = records
+            .into_iter()
+            .map(|r| (r.record.key.unwrap_or_default(), r.record.value))
+            .collect();
+        aggregate.restore_records(p, records)?;
+    }
+    Ok(read)
+}
