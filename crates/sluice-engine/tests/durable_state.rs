@@ -70,7 +70,10 @@ fn per_user_counts(n: i64, column: &str) -> BTreeMap<Vec<u8>, String> {
     (0..10)
         .map(|u| {
             let c = (0..n).filter(|i| i % 10 == u).count();
-            (format!("u{u}").into_bytes(), format!(r#"{{"{column}":{c}}}"#))
+            (
+                format!("u{u}").into_bytes(),
+                format!(r#"{{"{column}":{c}}}"#),
+            )
         })
         .collect()
 }

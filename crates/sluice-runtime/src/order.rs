@@ -100,6 +100,11 @@ impl Slot {
         self.pending.as_ref().map_or(0, Pending::remaining)
     }
 
+    /// The batch the partition's rows were read in.
+    pub(crate) fn batch(&self) -> Option<&RecordBatch> {
+        self.pending.as_ref().map(|p| &p.batch)
+    }
+
     /// Where the partition stands, when that is past its last commit.
     pub(crate) fn uncommitted(&self) -> Option<i64> {
         let at = self.pending.as_ref()?.commit_offset();
@@ -118,6 +123,10 @@ pub(crate) struct Group {
     pub(crate) input: usize,
     pub(crate) rows: RecordBatch,
     pub(crate) replaying: bool,
+    /// When the rows are one run of one partition's read batch: the
+    /// partition and the run's first row in that batch (see
+    /// [`Slot::batch`]).
+    pub(crate) origin: Option<(usize, usize)>,
 }
 
 /// The next group of rows in time order from `slots[input][partition]`, or
@@ -131,7 +140,7 @@ pub(crate) fn next_group(
 ) -> Result<Option<Group>, RuntimeError> {
     if !ordered {
         for (input, partitions) in slots.iter_mut().enumerate() {
-            for slot in partitions.iter_mut() {
+            for (partition, slot) in partitions.iter_mut().enumerate() {
                 if slot.remaining() == 0 {
                     continue;
                 }
@@ -146,11 +155,13 @@ pub(crate) fn next_group(
                         .count();
                 }
                 let rows = pending.batch.slice(pending.next, n);
+                let origin = Some((partition, pending.next));
                 pending.next += n;
                 return Ok(Some(Group {
                     input,
                     rows,
                     replaying,
+                    origin,
                 }));
             }
         }
@@ -189,10 +200,15 @@ pub(crate) fn next_group(
         return Ok(None);
     };
     let rows = gather(&slots[input], &picks)?;
+    let origin = picks
+        .first()
+        .filter(|(p, _)| picks.iter().all(|(q, _)| q == p))
+        .copied();
     Ok(Some(Group {
         input,
         rows,
         replaying,
+        origin,
     }))
 }
 

@@ -686,7 +686,17 @@ impl QueryTask {
             if let (Operator::Join(j), true, false) =
                 (&mut self.operator, deferred, group.replaying)
             {
-                j.push(group.input, &group.rows)?;
+                // a run of one partition's rows: the join evaluates the batch
+                // they were read in once, not every run of it
+                let parent = group
+                    .origin
+                    .and_then(|(p, first)| Some((slots[group.input][p].batch()?, first)));
+                match parent {
+                    Some((batch, first)) => {
+                        j.push_rows(group.input, batch, first..first + group.rows.num_rows())?
+                    }
+                    None => j.push(group.input, &group.rows)?,
+                }
                 continue;
             }
             let out = self.operator.process(group.input, &group.rows)?;

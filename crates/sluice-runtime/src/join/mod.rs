@@ -11,17 +11,19 @@
 
 use std::collections::{HashMap, HashSet};
 
-use arrow::array::{
-    new_null_array, Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch,
-};
-use arrow::datatypes::{DataType, Int64Type, SchemaRef};
+use arrow::array::{new_null_array, Array, ArrayRef, BooleanArray, Int64Array, RecordBatch};
+use arrow::datatypes::{DataType, SchemaRef};
 use arrow::row::{RowConverter, SortField};
-use sluice_planner::catalog::{ROWTIME, TOMBSTONE};
 use sluice_planner::join::JoinPlan;
 use sluice_sql::{JoinKind, SourceKind};
 
 use crate::project::ProjectOperator;
 use crate::RuntimeError;
+
+mod prepared;
+mod window;
+
+use window::Window;
 
 /// How long stream-stream join buffers keep records beyond the window (ksqlDB's
 /// default grace of 24 hours).
@@ -29,62 +31,6 @@ const DEFAULT_GRACE_MS: i64 = 24 * 3600 * 1000;
 
 /// Stream-stream buffers are swept for expired records once per this many records.
 const SWEEP_EVERY: usize = 4096;
-
-/// One key's rows in a stream side's join window, in arrival order: each
-/// row's timestamp and where it ends in `bytes`, which holds the rows one
-/// after the other in arrow's row format (only the columns a joined row
-/// shows): 16 bytes of bookkeeping a row over the encoded values.
-#[derive(Default)]
-struct Window {
-    ts: Vec<i64>,
-    ends: Vec<usize>,
-    bytes: Vec<u8>,
-}
-
-impl Window {
-    fn push(&mut self, ts: i64, row: &[u8]) {
-        grow(&mut self.bytes, row.len());
-        grow(&mut self.ts, 1);
-        grow(&mut self.ends, 1);
-        self.bytes.extend_from_slice(row);
-        self.ts.push(ts);
-        self.ends.push(self.bytes.len());
-    }
-
-    /// The rows with their timestamps.
-    fn rows(&self) -> impl Iterator<Item = (i64, &[u8])> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        self.ts
-            .iter()
-            .zip(starts.zip(self.ends.iter()))
-            .map(|(t, (from, to))| (*t, &self.bytes[from..*to]))
-    }
-
-    /// Keeps the rows at or after `horizon`; whether any is left.
-    fn expire(&mut self, horizon: i64) -> bool {
-        if self.ts.iter().all(|t| *t >= horizon) {
-            return true;
-        }
-        let mut kept = Window::default();
-        for (t, row) in self.rows().filter(|(t, _)| *t >= horizon) {
-            kept.push(t, row);
-        }
-        *self = kept;
-        !self.ts.is_empty()
-    }
-
-    fn state_bytes(&self) -> usize {
-        self.ts.capacity() * 8 + self.ends.capacity() * 8 + self.bytes.capacity()
-    }
-}
-
-/// Makes room for `more` items in `v`, by a quarter of its length at a
-/// time rather than doubling it: a window's buffers hold little slack.
-fn grow<T>(v: &mut Vec<T>, more: usize) {
-    if v.capacity() - v.len() < more {
-        v.reserve_exact(more.max(v.len() / 4).max(4));
-    }
-}
 
 /// How one stream side's window rows are encoded: the side's columns a
 /// joined row shows, and the converter of their types.
@@ -104,6 +50,8 @@ fn carried(plan: &JoinPlan, widths: [usize; 2], side: usize, c: usize) -> bool {
 
 pub struct JoinOperator {
     plan: JoinPlan,
+    /// Batches prepared by [`JoinOperator::push_rows`] this poll, per side.
+    prepared: [Vec<prepared::Prepared>; 2],
     /// An n-way join's earlier joins, feeding this join's left side.
     nested: Option<Box<JoinOperator>>,
     /// How many sources feed this operator (nested ones included).
@@ -235,6 +183,7 @@ impl JoinOperator {
             .map(|f| new_null_array(f.data_type(), NULL_ROWS))
             .collect();
         Ok(JoinOperator {
+            prepared: Default::default(),
             nested,
             codecs,
             nulls,
@@ -328,6 +277,7 @@ impl JoinOperator {
 
     /// The projected joined rows of every push since the last flush, in order.
     pub fn flush(&mut self) -> Result<RecordBatch, RuntimeError> {
+        self.prepared = Default::default();
         let segments = std::mem::take(&mut self.pending);
         let joined = self.assemble(segments)?;
         self.project.process(&joined)
@@ -336,6 +286,7 @@ impl JoinOperator {
     /// Forgets the joined rows pushed since the last flush (their processing
     /// failed or only rebuilt state).
     pub fn discard_pending(&mut self) {
+        self.prepared = Default::default();
         self.pending.clear();
     }
 
@@ -376,124 +327,56 @@ impl JoinOperator {
         side: usize,
         batch: &RecordBatch,
     ) -> Result<Vec<Match>, RuntimeError> {
-        let n = batch.num_rows();
-        let key_expr = if side == 0 {
-            &self.plan.left.key
-        } else {
-            &self.plan.right.key
-        };
-        let keys = key_expr.evaluate(batch)?.into_array(n)?;
-        let keys = if keys.data_type() == &self.plan.key_type {
-            keys
-        } else {
-            arrow::compute::cast(&keys, &self.plan.key_type)?
-        };
-        let rows = self
-            .converter
-            .convert_columns(std::slice::from_ref(&keys))?;
-        let schema = batch.schema();
-        let ts = batch
-            .column(schema.index_of(ROWTIME)?)
-            .as_primitive::<Int64Type>()
-            .clone();
-        let tomb = batch
-            .column(schema.index_of(TOMBSTONE)?)
-            .as_boolean()
-            .clone();
         let mut matches = Vec::new();
         if self.plan.foreign_key {
-            let pks = match (&self.left_pk, side) {
-                (Some((conv, idx)), 0) => {
-                    let cols: Vec<ArrayRef> =
-                        idx.iter().map(|&i| batch.column(i).clone()).collect();
-                    Some(conv.convert_columns(&cols)?)
-                }
-                _ => None,
-            };
-            for r in 0..n {
-                let t = if ts.is_valid(r) { ts.value(r) } else { 0 };
-                let fk = (!keys.is_null(r)).then(|| rows.row(r).as_ref().to_vec());
-                let row = own_row(batch, r)?;
-                let key = keys.slice(r, 1);
-                match &pks {
-                    Some(pks) => {
-                        let pk = pks.row(r).as_ref().to_vec();
-                        self.fk_left(pk, fk, key, row, t, tomb.value(r), &mut matches);
-                    }
-                    None => {
-                        if let Some(fk) = fk {
-                            self.fk_right(fk, row, t, tomb.value(r), &mut matches);
-                        }
-                    }
-                }
-            }
+            self.foreign_key_rows(side, batch, &mut matches)?;
             return Ok(matches);
         }
-        // a stream-stream join's window rows, encoded for the whole batch at once
-        let encoded = match &self.codecs[side] {
-            Some(codec) => {
-                let columns: Vec<ArrayRef> = codec
-                    .columns
-                    .iter()
-                    .map(|&c| batch.column(c).clone())
-                    .collect();
-                Some(codec.converter.convert_columns(&columns)?)
+        let prepared = self.prepare(side, batch.clone())?;
+        self.probe(side, &prepared, 0..batch.num_rows(), &mut matches)?;
+        Ok(matches)
+    }
+
+    /// A foreign-key join's rows of one side.
+    fn foreign_key_rows(
+        &mut self,
+        side: usize,
+        batch: &RecordBatch,
+        matches: &mut Vec<Match>,
+    ) -> Result<(), RuntimeError> {
+        let prepared = self.prepare(side, batch.clone())?;
+        let (n, keys, rows, ts, tomb) = (
+            batch.num_rows(),
+            &prepared.keys,
+            &prepared.key_rows,
+            &prepared.ts,
+            &prepared.tomb,
+        );
+        let pks = match (&self.left_pk, side) {
+            (Some((conv, idx)), 0) => {
+                let cols: Vec<ArrayRef> = idx.iter().map(|&i| batch.column(i).clone()).collect();
+                Some(conv.convert_columns(&cols)?)
             }
-            None => None,
+            _ => None,
         };
         for r in 0..n {
-            if keys.is_null(r) {
-                continue;
-            }
             let t = if ts.is_valid(r) { ts.value(r) } else { 0 };
-            // the stream side of a stream-table join only looks the table up
-            let lookup_only = self.kind_of(side) == SourceKind::Stream
-                && self.kind_of(1 - side) == SourceKind::Table;
-            if lookup_only {
-                if !tomb.value(r) {
-                    let other = self.tables[1 - side].get(rows.row(r).as_ref()).cloned();
-                    if other.is_some() || self.plan.kind == JoinKind::Left {
-                        let mut rows = [None, None];
-                        rows[side] = Some(RowRef::Input(r));
-                        rows[1 - side] = other.map(RowRef::Held);
-                        matches.push(Match {
-                            key_row: r,
-                            rows,
-                            key: keys.clone(),
-                            ts: t,
-                            tombstone: false,
-                        });
-                    }
-                }
-                continue;
-            }
-            let k = rows.row(r).as_ref().to_vec();
-            if let (SourceKind::Stream, SourceKind::Stream) =
-                (self.plan.left.source.kind, self.plan.right.source.kind)
-            {
-                if let (false, Some(e)) = (tomb.value(r), &encoded) {
-                    self.stream_stream(side, r, k, &keys, t, e.row(r).as_ref(), &mut matches);
-                }
-                continue;
-            }
-            let key = keys.slice(r, 1);
-            // rows kept in state are copied out of the batch
+            let fk = (!keys.is_null(r)).then(|| rows.row(r).as_ref().to_vec());
             let row = own_row(batch, r)?;
-            match (self.plan.left.source.kind, self.plan.right.source.kind) {
-                (SourceKind::Table, SourceKind::Table) => {
-                    self.table_table(side, k, key, t, row, tomb.value(r), &mut matches);
+            let key = keys.slice(r, 1);
+            match &pks {
+                Some(pks) => {
+                    let pk = pks.row(r).as_ref().to_vec();
+                    self.fk_left(pk, fk, key, row, t, tomb.value(r), matches);
                 }
-                // the table side of a stream-table join: updates state only
-                _ => {
-                    if tomb.value(r) {
-                        self.tables[side].remove(&k);
-                    } else {
-                        self.tables[side].insert(k, row);
+                None => {
+                    if let Some(fk) = fk {
+                        self.fk_right(fk, row, t, tomb.value(r), matches);
                     }
                 }
             }
         }
-        Ok(matches)
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -523,7 +406,7 @@ impl JoinOperator {
         };
         let mut found = false;
         if let Some(others) = self.buffers[1 - side].get(&k) {
-            for (ts, other) in others.rows().filter(|(ts, _)| *ts >= lo && *ts <= hi) {
+            for (ts, other) in others.within(lo, hi) {
                 found = true;
                 let mut rows = [None, None];
                 rows[side] = Some(RowRef::Input(r));
