@@ -541,6 +541,86 @@ pub fn like_escape() -> Arc<ScalarUDF> {
     )
 }
 
+// ---------------------------------------------------------------- casts by name
+
+/// A value converted to a type holding structs as ksqlDB converts the
+/// elements of a list to their common type: a struct's fields by name (a
+/// field the value lacks is NULL), inside arrays and maps too; other values
+/// as `CAST` does. Called as `ksql_cast_by_name(value, NULL of the type)`.
+pub fn cast_by_name() -> Arc<ScalarUDF> {
+    udf("ksql_cast_by_name", cast_by_name_type, cast_by_name_kernel)
+}
+
+fn cast_by_name_type(types: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    types
+        .get(1)
+        .cloned()
+        .ok_or_else(|| plan_err("ksql_cast_by_name takes a value and its target type".into()))
+}
+
+fn cast_by_name_kernel(
+    args: &[ArrayRef],
+    _: &[Option<ScalarValue>],
+    out: &DataType,
+    rows: usize,
+) -> Result<ArrayRef> {
+    let cast = cast_array_by_name(&args[0], out)?;
+    if cast.len() == rows {
+        return Ok(cast);
+    }
+    // a constant value: one row for every row
+    let indices = UInt32Array::from(vec![0u32; rows]);
+    Ok(take(cast.as_ref(), &indices, None)?)
+}
+
+fn cast_array_by_name(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
+    match (a.data_type(), to) {
+        (from, to) if from == to => Ok(a.clone()),
+        (DataType::Struct(from), DataType::Struct(fields)) => {
+            let s = a.as_struct();
+            let columns = fields
+                .iter()
+                .map(|f| match from.iter().position(|g| g.name() == f.name()) {
+                    Some(i) => cast_array_by_name(s.column(i), f.data_type()),
+                    None => Ok(new_null_array(f.data_type(), s.len())),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Arc::new(StructArray::try_new(
+                fields.clone(),
+                columns,
+                s.nulls().cloned(),
+            )?))
+        }
+        (DataType::List(_), DataType::List(item)) => {
+            let l = a.as_list::<i32>();
+            let values = cast_array_by_name(l.values(), item.data_type())?;
+            Ok(Arc::new(ListArray::try_new(
+                item.clone(),
+                l.offsets().clone(),
+                values,
+                l.nulls().cloned(),
+            )?))
+        }
+        (DataType::Map(_, _), DataType::Map(entries, sorted)) => {
+            let m = a.as_map();
+            let DataType::Struct(kv) = entries.data_type() else {
+                return Err(plan_err("a map's entries must be a struct".into()));
+            };
+            let keys = cast_array_by_name(m.keys(), kv[0].data_type())?;
+            let values = cast_array_by_name(m.values(), kv[1].data_type())?;
+            let pairs = StructArray::try_new(kv.clone(), vec![keys, values], None)?;
+            Ok(Arc::new(MapArray::try_new(
+                entries.clone(),
+                m.offsets().clone(),
+                pairs,
+                m.nulls().cloned(),
+                *sorted,
+            )?))
+        }
+        _ => Ok(cast(a, to)?),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,6 +27,7 @@ use crate::types::{
 use crate::PlanError;
 
 mod arithmetic;
+mod coercion;
 mod literals;
 mod scope;
 #[cfg(test)]
@@ -253,24 +254,23 @@ impl<'a> ExprCompiler<'a> {
                 list,
                 negated,
             } => {
-                // ksqlDB coerces each item to the value's type where it can (a
-                // string literal parsed as a number, a number compared as text...),
-                // so IN is a disjunction of such comparisons.
-                let v = self.compile(expr)?;
+                // the value and the items go to their common type (ksqlDB's
+                // coercion of a user list), then IN is a disjunction of
+                // equalities
+                let items: Vec<&Expr> = std::iter::once(expr.as_ref()).chain(list).collect();
+                let (_, compiled) = self
+                    .coerce_user_list(&items)
+                    .map_err(|e| PlanError::ty(format!("Invalid Predicate: {e}")))?;
+                let mut compiled = compiled.into_iter();
+                let v = compiled.next().expect("the value");
                 let mut disjunction: Option<PhysExpr> = None;
-                let predicate = |e: PlanError| PlanError::ty(format!("Invalid Predicate: {e}"));
-                for item in list {
-                    let item = &coerce_literal(&v.ty, item).map_err(predicate)?;
-                    let c = self.compile(item)?;
-                    let item_type = type_name(&c.ty);
-                    let (l, r) = self.coerce_pair(v.clone(), c).ok_or_else(|| {
-                        PlanError::ty(format!(
-                            "Invalid Predicate: operator does not exist: {} = {item_type} ({item})",
-                            type_name(&v.ty)
-                        ))
-                    })?;
+                for item in compiled {
                     let eq = self
-                        .null_as_false(Arc::new(BinaryExpr::new(l, Operator::Eq, r)))?
+                        .null_as_false(Arc::new(BinaryExpr::new(
+                            v.expr.clone(),
+                            Operator::Eq,
+                            item.expr,
+                        )))?
                         .expr;
                     disjunction = Some(match disjunction {
                         None => eq,
@@ -394,36 +394,24 @@ impl<'a> ExprCompiler<'a> {
                     ));
                 }
                 let items: Vec<&Expr> = items.iter().collect();
-                let (_, items) = self.constructor_items(
-                    &items,
-                    "invalid input syntax for type ARRAY: all elements must have the same type",
-                )?;
+                let (_, items) = self.coerce_user_list(&items)?;
                 self.call_udf(builtins::make_array(), items)
             }
             Expr::Map(entries) => {
                 let key_exprs: Vec<&Expr> = entries.iter().map(|(k, _)| k).collect();
-                if key_exprs
-                    .iter()
-                    .all(|k| matches!(strip(k), Expr::Literal(Literal::Null)))
-                {
+                let value_exprs: Vec<&Expr> = entries.iter().map(|(_, v)| v).collect();
+                let (key_type, keys) = self.coerce_user_list(&key_exprs)?;
+                if key_type.is_none() {
                     return Err(PlanError::invalid(
-                        "Cannot construct a map with all NULL keys",
+                        "Cannot construct a map with all NULL keys (see https://github.com/confluentinc/ksql/issues/4239). As a workaround, you may cast a NULL key to the desired type.",
                     ));
                 }
-                let value_exprs: Vec<&Expr> = entries.iter().map(|(_, v)| v).collect();
-                let (kt, keys) = self.constructor_items(
-                    &key_exprs,
-                    "invalid input syntax for type MAP: all keys must have the same type",
-                )?;
-                let keys = if kt == DataType::Null {
-                    self.cast_all(keys, &DataType::Utf8)?
-                } else {
-                    keys
-                };
-                let (_, values) = self.constructor_items(
-                    &value_exprs,
-                    "invalid input syntax for type MAP: all values must have the same type",
-                )?;
+                let (value_type, values) = self.coerce_user_list(&value_exprs)?;
+                if value_type.is_none() {
+                    return Err(PlanError::invalid(
+                        "Cannot construct a map with all NULL values (see https://github.com/confluentinc/ksql/issues/4239). As a workaround, you may cast a NULL value to the desired type.",
+                    ));
+                }
                 let args = keys
                     .into_iter()
                     .zip(values)
@@ -539,33 +527,6 @@ impl<'a> ExprCompiler<'a> {
 
     fn null_as_false(&self, cmp: PhysExpr) -> Result<Compiled, PlanError> {
         self.call_udf(builtins::null_as_false(), vec![boolean(cmp)])
-    }
-
-    /// Two operands cast so they can be compared for equality, ksqlDB-style: a common
-    /// type, else the second converted to the first's type (text parsed, values
-    /// rendered as text, structs and maps converted field by field).
-    fn coerce_pair(&self, a: Compiled, b: Compiled) -> Option<(PhysExpr, PhysExpr)> {
-        if let Some(t) = common_type([&a.ty, &b.ty]) {
-            let t = if t == DataType::Null {
-                DataType::Boolean
-            } else {
-                t
-            };
-            return Some((self.cast_to(a, &t).ok()?, self.cast_to(b, &t).ok()?));
-        }
-        // collections and structs of convertible element types
-        let nested = matches!(
-            (&a.ty, &b.ty),
-            (DataType::List(_), DataType::List(_))
-                | (DataType::Map(_, _), DataType::Map(_, _))
-                | (DataType::Struct(_), DataType::Struct(_))
-        );
-        if nested && arrow::compute::can_cast_types(&b.ty, &a.ty) {
-            let target = a.ty.clone();
-            let b = self.cast_to(b, &target).ok()?;
-            return Some((a.expr, b));
-        }
-        None
     }
 
     /// Both sides of a comparison, cast to a type they can be compared in.
@@ -751,55 +712,5 @@ impl<'a> ExprCompiler<'a> {
             expr: Arc::new(CastExpr::new(c.expr, to.clone(), Some(SAFE_CAST))),
             ty: to.clone(),
         })
-    }
-
-    /// A constructor's elements (ARRAY items, MAP keys or values) compiled to
-    /// one type, as ksqlDB coerces them: the type the non-literal elements agree
-    /// on (else the first literal's), numbers widening it; literals follow it
-    /// (text parsed as a number or boolean, numbers written as text).
-    fn constructor_items(
-        &self,
-        exprs: &[&Expr],
-        mismatch: &str,
-    ) -> Result<(DataType, Vec<Compiled>), PlanError> {
-        let literal = |e: &Expr| matches!(strip(e), Expr::Literal(l) if *l != Literal::Null);
-        let text = |e: &Expr| matches!(strip(e), Expr::Literal(Literal::String(_)));
-        let mismatch = || PlanError::ty(mismatch.to_string());
-        let others = exprs
-            .iter()
-            .filter(|e| !literal(e))
-            .map(|e| self.compile(e).map(|c| c.ty))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut ty = common_type(others.iter()).ok_or_else(mismatch)?;
-        if ty == DataType::Null {
-            if let Some(first) = exprs.iter().find(|e| literal(e)) {
-                ty = self.compile(first)?.ty;
-            }
-        }
-        if is_numeric(&ty) {
-            let numbers = exprs
-                .iter()
-                .filter(|e| literal(e) && !text(e))
-                .map(|e| self.compile(e).map(|c| c.ty))
-                .collect::<Result<Vec<_>, _>>()?;
-            ty = common_type(std::iter::once(&ty).chain(&numbers)).ok_or_else(mismatch)?;
-        }
-        let items = exprs
-            .iter()
-            .map(|e| {
-                let e = if literal(e) {
-                    coerce_literal(&ty, e)?
-                } else {
-                    (*e).clone()
-                };
-                let c = self.compile(&e)?;
-                self.cast(c, &ty)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((ty, items))
-    }
-
-    fn cast_all(&self, items: Vec<Compiled>, ty: &DataType) -> Result<Vec<Compiled>, PlanError> {
-        items.into_iter().map(|c| self.cast(c, ty)).collect()
     }
 }
