@@ -99,6 +99,19 @@ pub(crate) enum Ty {
     Var(char),
 }
 
+impl Ty {
+    /// Whether the type holds a type variable.
+    fn has_generics(&self) -> bool {
+        match self {
+            Ty::Var(_) => true,
+            Ty::Array(e) => e.has_generics(),
+            Ty::Map(k, v) => k.has_generics() || v.has_generics(),
+            Ty::Struct(fields) => fields.iter().any(|(_, t)| t.has_generics()),
+            _ => false,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Overload {
     params: Vec<Ty>,
@@ -443,14 +456,32 @@ pub(crate) fn resolve_call(
     overloads: &[Overload],
     args: &[DataType],
 ) -> Result<Resolved> {
-    let mut best: Option<(u32, Resolved, bool)> = None;
+    // as ksqlDB's UdfIndex: the overloads taking the arguments as they
+    // are, else those taking them through implicit casts; among several,
+    // one without varargs beats one with, then more parameters, then fewer
+    // generic ones; a tie is ambiguous
+    let mut exact = Vec::new();
+    let mut cast = Vec::new();
     for ov in overloads {
         if let Some(r) = try_overload(def, ov, args) {
-            if best.as_ref().is_none_or(|b| r.0 < b.0) {
-                best = Some(r);
+            if r.0 == 0 {
+                exact.push((ov, r));
+            } else {
+                cast.push((ov, r));
             }
         }
     }
+    let mut candidates = if exact.is_empty() { cast } else { exact };
+    let rank = |ov: &Overload| {
+        let generics = ov.params.iter().filter(|p| p.has_generics()).count();
+        (!ov.variadic, ov.params.len(), std::cmp::Reverse(generics))
+    };
+    candidates.sort_by_key(|(ov, _)| rank(ov));
+    let tie = candidates.len() > 1
+        && rank(candidates[candidates.len() - 1].0) == rank(candidates[candidates.len() - 2].0);
+    let best = candidates
+        .pop()
+        .map(|(_, (c, r, ambiguous))| (c, r, ambiguous || tie));
     let names = args
         .iter()
         .map(sql_type_name)

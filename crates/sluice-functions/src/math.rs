@@ -70,10 +70,23 @@ pub(crate) fn register(out: &mut Vec<FnDef>) {
             &["POWER(base DOUBLE, exponent DOUBLE) => DOUBLE"], |a, _| f64v(as_f64(&a[0])?.powf(as_f64(&a[1])?))),
         def(CAT, "PI", "The constant pi.", &["PI() => DOUBLE"], |_, _| f64v(std::f64::consts::PI)),
         def(CAT, "RANDOM", "A random DOUBLE in [0.0, 1.0).", &["RANDOM() => DOUBLE"], |_, _| f64v(fastrand::f64())).volatile(),
+        // one overload per type, as ksqlDB's: arguments of several types
+        // that more than one overload takes through implicit casts are
+        // ambiguous (INTEGER and BIGINT: BIGINT, DECIMAL or DOUBLE)
         def(CAT, "GREATEST", "The greatest non-NULL argument.",
-            &["GREATEST(val T, vals T...) => T"], |a, _| extreme(a, Ordering::Greater)).lenient(),
+            &["GREATEST(val INT, vals INT...) => INT", "GREATEST(val BIGINT, vals BIGINT...) => BIGINT",
+              "GREATEST(val DOUBLE, vals DOUBLE...) => DOUBLE", "GREATEST(val DECIMAL, vals DECIMAL...) => DECIMAL",
+              "GREATEST(val STRING, vals STRING...) => STRING", "GREATEST(val BYTES, vals BYTES...) => BYTES",
+              "GREATEST(val DATE, vals DATE...) => DATE", "GREATEST(val TIME, vals TIME...) => TIME",
+              "GREATEST(val TIMESTAMP, vals TIMESTAMP...) => TIMESTAMP"],
+            |a, c| extreme(a, c, Ordering::Greater)).lenient().ret(extreme_type),
         def(CAT, "LEAST", "The least non-NULL argument.",
-            &["LEAST(val T, vals T...) => T"], |a, _| extreme(a, Ordering::Less)).lenient(),
+            &["LEAST(val INT, vals INT...) => INT", "LEAST(val BIGINT, vals BIGINT...) => BIGINT",
+              "LEAST(val DOUBLE, vals DOUBLE...) => DOUBLE", "LEAST(val DECIMAL, vals DECIMAL...) => DECIMAL",
+              "LEAST(val STRING, vals STRING...) => STRING", "LEAST(val BYTES, vals BYTES...) => BYTES",
+              "LEAST(val DATE, vals DATE...) => DATE", "LEAST(val TIME, vals TIME...) => TIME",
+              "LEAST(val TIMESTAMP, vals TIMESTAMP...) => TIMESTAMP"],
+            |a, c| extreme(a, c, Ordering::Less)).lenient().ret(extreme_type),
         def(CAT, "GEO_DISTANCE", "Great-circle distance between two lat/lon points, in KM (default) or MI.",
             &["GEO_DISTANCE(lat1 DOUBLE, lon1 DOUBLE, lat2 DOUBLE, lon2 DOUBLE) => DOUBLE",
               "GEO_DISTANCE(lat1 DOUBLE, lon1 DOUBLE, lat2 DOUBLE, lon2 DOUBLE, unit STRING) => DOUBLE"], geo_distance).lenient(),
@@ -236,15 +249,37 @@ fn log(a: &[ScalarValue], _: &Ctx) -> Option<ScalarValue> {
     f64v(v.ln() / base.ln())
 }
 
-fn extreme(a: &[ScalarValue], want: Ordering) -> Option<ScalarValue> {
-    let mut best: Option<&ScalarValue> = None;
+/// The type GREATEST and LEAST return: their arguments' (decimals widened
+/// to hold every one).
+fn extreme_type(args: &[DataType]) -> Result<DataType> {
+    let mut out = DataType::Null;
+    for t in args.iter().filter(|t| **t != DataType::Null) {
+        out = match (&out, t) {
+            (DataType::Null, _) => t.clone(),
+            (DataType::Decimal128(..), DataType::Decimal128(..)) => {
+                crate::def::widen(&out, t).unwrap_or(out)
+            }
+            _ => out,
+        };
+    }
+    Ok(out)
+}
+
+fn extreme(a: &[ScalarValue], c: &Ctx, want: Ordering) -> Option<ScalarValue> {
+    let mut best: Option<ScalarValue> = None;
     for v in a.iter().filter(|v| !v.is_null()) {
+        // decimals of several scales compare in the one they return
+        let v = if v.data_type() == *c.ret {
+            v.clone()
+        } else {
+            v.cast_to(c.ret).ok()?
+        };
         best = match best {
-            Some(b) if v.partial_cmp(b) != Some(want) => Some(b),
+            Some(b) if v.partial_cmp(&b) != Some(want) => Some(b),
             _ => Some(v),
         };
     }
-    best.cloned()
+    best
 }
 
 fn geo_distance(a: &[ScalarValue], _: &Ctx) -> Option<ScalarValue> {
@@ -368,7 +403,17 @@ mod tests {
     #[test]
     fn greatest_least() {
         assert_eq!(call("GREATEST", &[int(1), null_int(), int(5)]), int(5));
-        assert_eq!(call("LEAST", &[int(3), big(-2)]), big(-2));
+        assert_eq!(call("LEAST", &[big(3), big(-2)]), big(-2));
+        // INTEGER and BIGINT: the BIGINT, DECIMAL and DOUBLE overloads all
+        // take them through implicit casts, as in ksqlDB
+        assert!(ret("LEAST", &[D::Int32, D::Int64])
+            .unwrap_err()
+            .to_string()
+            .contains("cannot be resolved due to ambiguous method parameters (INTEGER, BIGINT)"));
+        assert!(ret("GREATEST", &[D::Int32, D::Int64, D::Decimal128(4, 2)])
+            .unwrap_err()
+            .to_string()
+            .contains("ambiguous"));
         assert_eq!(
             call("GREATEST", &[st("apple"), st("pear"), null()]),
             st("pear")

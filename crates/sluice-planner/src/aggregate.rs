@@ -333,6 +333,15 @@ pub fn plan_aggregate(
     if let Some(e) = agg_error {
         return Err(e);
     }
+    // the aggregation's state goes through the source's value format, as
+    // ksqlDB's intermediate topics do: DELIMITED holds no STRUCT, ARRAY or MAP
+    if source.value_format.name == "DELIMITED"
+        && aggregates.iter().any(|a| a.function.structured_state())
+    {
+        return Err(PlanError::invalid(
+            "One of the functions used in the statement has an intermediate type that the value format can not handle. Please remove the function or change the format.",
+        ));
+    }
     if source.kind == sluice_sql::SourceKind::Table {
         let stream_only: Vec<&str> = aggregates
             .iter()
@@ -641,6 +650,28 @@ pub fn plan_aggregate_over_join(
             other => other,
         })
     };
+    // the joined rows carry no window: a windowed aggregation over a join
+    // cannot select its bounds, as in ksqlDB
+    for item in &q.select {
+        if let SelectItem::Expr { expr, .. } = item {
+            let mut bound = None;
+            any_node(expr, &mut |x| {
+                if let Expr::Column { name, pos, .. } = x {
+                    if matches!(name.value.as_str(), WINDOWSTART | WINDOWEND) && bound.is_none() {
+                        bound = Some((name.value.clone(), *pos));
+                    }
+                }
+                false
+            });
+            if let Some((name, pos)) = bound {
+                return Err(PlanError::UnknownColumn {
+                    name,
+                    pos,
+                    context: "SELECT",
+                });
+            }
+        }
+    }
     let select = q
         .select
         .iter()

@@ -16,6 +16,7 @@ pub(crate) static ATTR: AggDef = AggDef {
     name: "ATTR",
     display: "ATTR",
     table: true,
+    structured_state: true,
     ret: attr_ret,
     inputs: first_input,
     make: make_attr,

@@ -23,6 +23,7 @@ pub(crate) static HISTOGRAM: AggDef = AggDef {
     name: "HISTOGRAM",
     display: "histogram",
     table: true,
+    structured_state: true,
     ret: histogram_ret,
     inputs: first_input,
     make: make_histogram,

@@ -83,6 +83,11 @@ pub trait AggregateFunction: Send + Sync {
     fn supports_table(&self) -> bool {
         true
     }
+    /// Whether ksqlDB keeps this function's intermediate state as a STRUCT,
+    /// ARRAY or MAP (so a DELIMITED source cannot aggregate it).
+    fn structured_state(&self) -> bool {
+        false
+    }
 }
 
 /// Session settings that change aggregate behaviour.
@@ -101,6 +106,9 @@ pub(crate) struct AggDef {
     /// The name ksqlDB uses in its error messages.
     pub display: &'static str,
     pub table: bool,
+    /// ksqlDB's intermediate (state) type is a STRUCT, ARRAY or MAP, which
+    /// a DELIMITED value format cannot hold.
+    pub structured_state: bool,
     pub ret: fn(&AggDef, &AggregateCall) -> Result<DataType>,
     pub inputs: fn(&AggregateCall) -> Vec<usize>,
     pub make: fn(&AggDef, &AggregateCall, &Options) -> Result<Box<dyn Accumulator>>,
@@ -147,6 +155,9 @@ impl AggregateFunction for Function {
     }
     fn supports_table(&self) -> bool {
         self.def.table
+    }
+    fn structured_state(&self) -> bool {
+        self.def.structured_state
     }
 }
 
