@@ -13,7 +13,9 @@ use arrow::array::{
 };
 use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::compute::{cast, interleave, take};
-use arrow::datatypes::{DataType, Field, Fields};
+use arrow::datatypes::{
+    DataType, Decimal128Type, Field, Fields, Float64Type, Int32Type, Int64Type,
+};
 use datafusion_common::{DataFusionError, Result, ScalarValue};
 use datafusion_expr::{
     ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
@@ -543,12 +545,33 @@ pub fn like_escape() -> Arc<ScalarUDF> {
 
 // ---------------------------------------------------------------- casts by name
 
-/// A value converted to a type holding structs as ksqlDB converts the
-/// elements of a list to their common type: a struct's fields by name (a
-/// field the value lacks is NULL), inside arrays and maps too; other values
-/// as `CAST` does. Called as `ksql_cast_by_name(value, NULL of the type)`.
+/// A value converted as ksqlDB (Java) converts it where arrow's `cast`
+/// differs: a struct's fields by name (a field the value lacks is NULL);
+/// integers narrowed by dropping high bits (`Long.intValue()`), doubles
+/// truncated and saturated, decimals truncated then narrowed; a map as
+/// `{k=v, ...}` text; inside arrays and maps too; everything else as
+/// `CAST` does. Called as `ksql_cast(value, NULL of the type)`.
 pub fn cast_by_name() -> Arc<ScalarUDF> {
-    udf("ksql_cast_by_name", cast_by_name_type, cast_by_name_kernel)
+    udf("ksql_cast", cast_by_name_type, cast_by_name_kernel)
+}
+
+/// Whether converting `from` to `to` needs [`cast_by_name`] rather than
+/// arrow's `cast` (see there).
+pub fn needs_java_cast(from: &DataType, to: &DataType) -> bool {
+    match (from, to) {
+        (DataType::Int64, DataType::Int32)
+        | (DataType::Float64 | DataType::Decimal128(..), DataType::Int32 | DataType::Int64)
+        | (DataType::Map(..), DataType::Utf8) => true,
+        (DataType::Struct(a), DataType::Struct(b)) => {
+            a.len() != b.len()
+                || a.iter().zip(b.iter()).any(|(f, g)| {
+                    f.name() != g.name() || needs_java_cast(f.data_type(), g.data_type())
+                })
+        }
+        (DataType::List(a), DataType::List(b)) => needs_java_cast(a.data_type(), b.data_type()),
+        (DataType::Map(a, _), DataType::Map(b, _)) => needs_java_cast(a.data_type(), b.data_type()),
+        _ => false,
+    }
 }
 
 fn cast_by_name_type(types: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
@@ -617,8 +640,57 @@ fn cast_array_by_name(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
                 *sorted,
             )?))
         }
+        (DataType::Int64, DataType::Int32) => Ok(Arc::new(
+            a.as_primitive::<Int64Type>()
+                .unary::<_, Int32Type>(|v| v as i32),
+        )),
+        (DataType::Float64, DataType::Int32) => Ok(Arc::new(
+            a.as_primitive::<Float64Type>()
+                .unary::<_, Int32Type>(|v| v as i32),
+        )),
+        (DataType::Float64, DataType::Int64) => Ok(Arc::new(
+            a.as_primitive::<Float64Type>()
+                .unary::<_, Int64Type>(|v| v as i64),
+        )),
+        (DataType::Decimal128(_, scale), DataType::Int32 | DataType::Int64) => {
+            let div = 10i128.pow(u32::try_from(*scale).unwrap_or(0));
+            let d = a.as_primitive::<Decimal128Type>();
+            Ok(if to == &DataType::Int32 {
+                Arc::new(d.unary::<_, Int32Type>(|v| (v / div) as i32))
+            } else {
+                Arc::new(d.unary::<_, Int64Type>(|v| (v / div) as i64))
+            })
+        }
+        (DataType::Map(..), DataType::Utf8) => map_as_text(a),
         _ => Ok(cast(a, to)?),
     }
+}
+
+/// Maps as Java prints them: `{k1=v1, k2=v2}`.
+fn map_as_text(a: &ArrayRef) -> Result<ArrayRef> {
+    let m = a.as_map();
+    let keys = cast_array_by_name(m.keys(), &DataType::Utf8)?;
+    let values = cast_array_by_name(m.values(), &DataType::Utf8)?;
+    let (keys, values) = (keys.as_string::<i32>(), values.as_string::<i32>());
+    let text = |i: usize, a: &arrow::array::StringArray| {
+        if a.is_null(i) {
+            "null".to_string()
+        } else {
+            a.value(i).to_string()
+        }
+    };
+    let out: arrow::array::StringArray = (0..m.len())
+        .map(|row| {
+            m.is_valid(row).then(|| {
+                let offsets = m.value_offsets();
+                let entries: Vec<String> = (offsets[row] as usize..offsets[row + 1] as usize)
+                    .map(|i| format!("{}={}", text(i, keys), text(i, values)))
+                    .collect();
+                format!("{{{}}}", entries.join(", "))
+            })
+        })
+        .collect();
+    Ok(Arc::new(out))
 }
 
 #[cfg(test)]

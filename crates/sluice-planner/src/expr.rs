@@ -323,6 +323,13 @@ impl<'a> ExprCompiler<'a> {
             Expr::Cast { expr, ty } => {
                 let c = self.compile(expr)?;
                 let target = sql_to_arrow(ty, self.types)?;
+                if builtins::needs_java_cast(&c.ty, &target) {
+                    let to = Compiled {
+                        expr: Arc::new(LitExpr::new(ScalarValue::try_from(&target)?)),
+                        ty: target.clone(),
+                    };
+                    return self.call_udf(builtins::cast_by_name(), vec![c, to]);
+                }
                 self.cast(c, &target)
             }
             Expr::Function {
