@@ -23,13 +23,19 @@ fn num_eq(a: f64, b: f64) -> bool {
     (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= 1e-9 * 1f64.max(a.abs()).max(b.abs())
 }
 
-/// JSON equality where numbers compare by value (1 == 1.0) and objects ignore key order.
+/// JSON equality where numbers compare by value (1 == 1.0), objects ignore
+/// key order, and an expected field name also matches its upper-case
+/// spelling (ksqlDB's `ExpectedRecordComparator`: a test may name a
+/// field as its schema spells it, `i` for the column `I`).
 pub fn json_eq(expected: &Value, actual: &Value) -> bool {
     match (expected, actual) {
         (Value::Object(e), Value::Object(a)) => {
             e.len() == a.len()
-                && e.iter()
-                    .all(|(k, v)| a.get(k).is_some_and(|av| json_eq(v, av)))
+                && e.iter().all(|(k, v)| {
+                    a.get(k)
+                        .or_else(|| a.get(&k.to_uppercase()))
+                        .is_some_and(|av| json_eq(v, av))
+                })
         }
         (Value::Array(e), Value::Array(a)) => {
             e.len() == a.len() && e.iter().zip(a).all(|(x, y)| json_eq(x, y))
@@ -97,6 +103,16 @@ pub fn records_match(expected: &[TestRecord], actual: &[OutputRecord]) -> Result
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_expected_field_name_matches_its_upper_case_spelling() {
+        assert!(json_eq(
+            &json!({"i": 1, "s": "x"}),
+            &json!({"I": 1, "S": "x"})
+        ));
+        assert!(!json_eq(&json!({"i": 1}), &json!({"I": 2})));
+        assert!(!json_eq(&json!({"i": 1}), &json!({"J": 1})));
+    }
 
     #[test]
     fn numbers_compare_by_value_and_objects_ignore_order() {
