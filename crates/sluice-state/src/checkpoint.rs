@@ -1,5 +1,5 @@
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::StateError;
 
@@ -40,10 +40,6 @@ impl Checkpoint {
             offsets.insert(p, o);
         }
         Ok(Checkpoint { path, offsets })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// The offset the store holds partition `p` up to (exclusive).

@@ -113,11 +113,6 @@ impl StateDb {
             .map(|n| AsRef::<str>::as_ref(&n).to_string())
             .collect()
     }
-
-    /// Bytes on disk, journal included.
-    pub fn disk_bytes(&self) -> u64 {
-        self.db.disk_space().unwrap_or(0)
-    }
 }
 
 fn check_name(name: &str) -> Result<(), StateError> {
@@ -143,11 +138,6 @@ impl DiskStore {
             store: self.name.clone(),
             source,
         }
-    }
-
-    /// The store's name in its database.
-    pub fn name(&self) -> &str {
-        &self.name
     }
 }
 

@@ -15,15 +15,6 @@ impl MemStore {
     pub fn new() -> Self {
         Self::default()
     }
-
-    /// How many keys the store holds.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
 }
 
 impl StateStore for MemStore {

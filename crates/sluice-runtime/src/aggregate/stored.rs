@@ -34,8 +34,6 @@ pub(super) struct GroupStores {
     cached: usize,
     /// Use counter: a group's `used` is the tick of its last use.
     tick: u64,
-    /// Groups decoded from a store (cache misses), for the metrics.
-    pub(super) loads: u64,
 }
 
 impl AggregateOperator {
@@ -47,7 +45,6 @@ impl AggregateOperator {
             budget,
             cached: self.groups.iter().map(|(k, g)| group_bytes(k, g)).sum(),
             tick: 0,
-            loads: 0,
         });
     }
 
@@ -69,11 +66,6 @@ impl AggregateOperator {
         self.stores.as_ref().map_or(0, |s| {
             s.by_partition.values().map(|st| st.size_bytes()).sum()
         })
-    }
-
-    /// Cache misses so far: groups decoded from a store.
-    pub fn store_loads(&self) -> u64 {
-        self.stores.as_ref().map_or(0, |s| s.loads)
     }
 
     /// The changelog partition a group of the current record belongs to.
@@ -124,9 +116,8 @@ impl AggregateOperator {
             return Ok(false);
         };
         let (mut g, _) = self.decode_group(gk, &value, p)?;
-        if let Some(stores) = &mut self.stores {
+        if let Some(stores) = &self.stores {
             g.used = stores.tick;
-            stores.loads += 1;
         }
         self.cache_insert(gk.to_vec(), g);
         Ok(true)

@@ -117,6 +117,23 @@ struct Match {
     tombstone: bool,
 }
 
+impl Match {
+    /// Row `r` of the input batch on `side`, joined with `other` (NULL when
+    /// `None`), keyed by row `r` of `key`.
+    fn of_input(side: usize, r: usize, other: Option<RowRef>, key: &ArrayRef, ts: i64) -> Match {
+        let mut rows = [None, None];
+        rows[side] = Some(RowRef::Input(r));
+        rows[1 - side] = other;
+        Match {
+            rows,
+            key_row: r,
+            key: key.clone(),
+            ts,
+            tombstone: false,
+        }
+    }
+}
+
 impl JoinOperator {
     /// `schemas` holds the row layout of every source, in FROM order.
     pub fn new(plan: &JoinPlan, schemas: &[SchemaRef]) -> Result<Self, RuntimeError> {
@@ -408,16 +425,8 @@ impl JoinOperator {
         if let Some(others) = self.buffers[1 - side].get(&k) {
             for (ts, other) in others.within(lo, hi) {
                 found = true;
-                let mut rows = [None, None];
-                rows[side] = Some(RowRef::Input(r));
-                rows[1 - side] = Some(RowRef::Encoded(other.into()));
-                matches.push(Match {
-                    key_row: r,
-                    rows,
-                    key: keys.clone(),
-                    ts: t.max(ts),
-                    tombstone: false,
-                });
+                let other = Some(RowRef::Encoded(other.into()));
+                matches.push(Match::of_input(side, r, other, keys, t.max(ts)));
             }
         }
         let outer_here = match self.plan.kind {
@@ -427,15 +436,7 @@ impl JoinOperator {
             JoinKind::Inner => false,
         };
         if !found && outer_here {
-            let mut rows = [None, None];
-            rows[side] = Some(RowRef::Input(r));
-            matches.push(Match {
-                key_row: r,
-                rows,
-                key: keys.clone(),
-                ts: t,
-                tombstone: false,
-            });
+            matches.push(Match::of_input(side, r, None, keys, t));
         }
         self.buffers[side].entry(k).or_default().push(t, row);
         self.stream_time = self.stream_time.max(t);

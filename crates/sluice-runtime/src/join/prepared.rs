@@ -108,16 +108,7 @@ impl JoinOperator {
                 if !tomb.value(r) {
                     let other = self.tables[1 - side].get(rows.row(r).as_ref()).cloned();
                     if other.is_some() || self.plan.kind == JoinKind::Left {
-                        let mut rows = [None, None];
-                        rows[side] = Some(RowRef::Input(r));
-                        rows[1 - side] = other.map(RowRef::Held);
-                        matches.push(Match {
-                            key_row: r,
-                            rows,
-                            key: keys.clone(),
-                            ts: t,
-                            tombstone: false,
-                        });
+                        matches.push(Match::of_input(side, r, other.map(RowRef::Held), keys, t));
                     }
                 }
                 continue;
