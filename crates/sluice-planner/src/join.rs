@@ -193,6 +193,9 @@ pub fn plan_join(
         )));
     }
     all_sources.push((rdef.clone(), ralias.clone()));
+    // the name of the join's synthetic key column: ROWKEY unless a source
+    // column has it, else the next free ROWKEY_n
+    let synthetic = synthetic_join_key(&all_sources);
     let kinds = (ldef.kind, rdef.kind);
     match (kinds, join.kind, &join.within) {
         ((SourceKind::Stream, SourceKind::Stream), _, None) => {
@@ -255,7 +258,7 @@ pub fn plan_join(
             columns: n
                 .scope_columns
                 .iter()
-                .filter(|c| c.name != "ROWKEY" || c.qualifier.is_some())
+                .filter(|c| c.name != synthetic_join_key(&n.all_sources) || c.qualifier.is_some())
                 .cloned()
                 .collect(),
         },
@@ -420,7 +423,7 @@ pub fn plan_join(
     // the join key itself: ksqlDB's synthetic ROWKEY
     columns.push(ScopeColumn {
         qualifier: None,
-        name: "ROWKEY".into(),
+        name: synthetic.clone(),
         index: key_index,
     });
     fields.push(Field::new(ROWTIME, DataType::Int64, true));
@@ -575,7 +578,7 @@ pub fn plan_join(
         if let Some(pk) = &left_pk {
             return c == *pk;
         }
-        let rowkey = matches!(strip(e), Expr::Column { name, qualifier: None, .. } if name.value == "ROWKEY");
+        let rowkey = matches!(strip(e), Expr::Column { name, qualifier: None, .. } if name.value == synthetic);
         match join.kind {
             JoinKind::Full => rowkey,
             _ => rowkey || c == l_canon || c == r_canon || earlier.contains(&c),
@@ -687,9 +690,9 @@ pub fn plan_join(
         join.kind == JoinKind::Full && q.select.iter().any(|i| matches!(i, SelectItem::Wildcard));
     if key_name.is_none() && has_star && !partitioned {
         // `*` brings the key along: ksqlDB names a synthetic one ROWKEY
-        key_name = Some("ROWKEY".into());
+        key_name = Some(synthetic.clone());
         out_columns.push(OutputColumn {
-            name: "ROWKEY".into(),
+            name: synthetic.clone(),
             ty: key_type.clone(),
             expr: Arc::new(datafusion_physical_expr::expressions::Column::new(
                 JOIN_KEY, key_index,
@@ -702,7 +705,7 @@ pub fn plan_join(
             // the join expressions the result could be keyed by: this join's
             // two sides, and the earlier joins' when this one joins on their key
             let candidates: Vec<String> = if join.kind == JoinKind::Full {
-                vec!["ROWKEY".to_string()]
+                vec![synthetic.clone()]
             } else {
                 let nested_exprs = nested.as_ref().map(|n| n.key_exprs()).unwrap_or_default();
                 let mut exprs: Vec<&Expr> = Vec::new();
@@ -726,7 +729,7 @@ pub fn plan_join(
                 listed
             };
             let candidates = if candidates.is_empty() {
-                vec!["ROWKEY".to_string()]
+                vec![synthetic.clone()]
             } else {
                 candidates
             };
@@ -824,4 +827,23 @@ pub fn plan_join(
         all_sources,
         join_exprs,
     })
+}
+
+/// ksqlDB's name for a join's synthetic key column (`ColumnNames`):
+/// `ROWKEY`, or when a column of a joined source is named `ROWKEY` or
+/// `ROWKEY_n`, `ROWKEY_m` with the smallest `m` no column uses.
+fn synthetic_join_key(sources: &[(Arc<SourceDef>, String)]) -> String {
+    let used: std::collections::BTreeSet<u32> = sources
+        .iter()
+        .flat_map(|(d, _)| d.columns.iter())
+        .filter_map(|c| match c.name.strip_prefix("ROWKEY") {
+            Some("") => Some(0),
+            Some(rest) => rest.strip_prefix('_')?.parse().ok(),
+            None => None,
+        })
+        .collect();
+    match (0..).find(|i| !used.contains(i)) {
+        Some(0) | None => "ROWKEY".to_string(),
+        Some(n) => format!("ROWKEY_{n}"),
+    }
 }
