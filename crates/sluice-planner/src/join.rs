@@ -685,9 +685,12 @@ pub fn plan_join(
             role: ColumnRole::Value,
         });
     }
-    // `SELECT *` over a FULL OUTER join brings the synthetic key along
-    let has_star =
-        join.kind == JoinKind::Full && q.select.iter().any(|i| matches!(i, SelectItem::Wildcard));
+    // `SELECT *` brings the synthetic key along where the result is keyed by
+    // one: a FULL OUTER join, or a join on expressions of both sides that
+    // are not columns
+    let column = |e: &Expr| matches!(strip(e), Expr::Column { .. });
+    let synthetic_keyed = join.kind == JoinKind::Full || !(column(&l_on) || column(&r_on));
+    let has_star = synthetic_keyed && q.select.iter().any(|i| matches!(i, SelectItem::Wildcard));
     if key_name.is_none() && has_star && !partitioned {
         // `*` brings the key along: ksqlDB names a synthetic one ROWKEY
         key_name = Some(synthetic.clone());
