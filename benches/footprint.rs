@@ -29,26 +29,17 @@ fn main() {
         "CREATE STREAM bids (auction BIGINT, bidder BIGINT, price DOUBLE, channel STRING, url STRING, extra STRING, ts BIGINT) \
          WITH (kafka_topic='bids', value_format='JSON', partitions=1, timestamp='ts');",
     );
-    let mut input_bytes = 0usize;
-    for chunk in (0..n).collect::<Vec<_>>().chunks(100_000) {
-        let rows: Vec<String> = chunk
-            .iter()
-            .map(|&i| {
-                serde_json::json!({
-                    "AUCTION": 1000 + (i % 997),
-                    "BIDDER": 5000 + (i % 7919),
-                    "PRICE": 100 + (i * 37) % 100_000,
-                    "CHANNEL": if i % 3 == 0 { "web" } else { "mobile" },
-                    "URL": format!("https://bid.example/{}", i % 101),
-                    "EXTRA": "xxxxxxxxxxxxxxxxxxxx",
-                    "TS": 1_700_000_000_000i64 + i as i64,
-                })
-                .to_string()
-            })
-            .collect();
-        input_bytes += rows.iter().map(String::len).sum::<usize>();
-        common::insert_rows(&url, "BIDS", &rows);
-    }
+    let input_bytes = common::insert_generated(&url, "BIDS", n, |i| {
+        serde_json::json!({
+            "AUCTION": 1000 + (i % 997),
+            "BIDDER": 5000 + (i % 7919),
+            "PRICE": 100 + (i * 37) % 100_000,
+            "CHANNEL": if i % 3 == 0 { "web" } else { "mobile" },
+            "URL": format!("https://bid.example/{}", i % 101),
+            "EXTRA": "xxxxxxxxxxxxxxxxxxxx",
+            "TS": 1_700_000_000_000i64 + i as i64,
+        })
+    });
     let (ingested, _) = resident_mib(pid);
     let (_, copy) = run_until_read(&url, "CREATE STREAM copy AS SELECT * FROM bids;", n as u64);
     let (copied, _) = resident_mib(pid);

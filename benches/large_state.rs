@@ -40,22 +40,15 @@ fn run(n: usize, budget: usize) -> Run {
         "CREATE STREAM bids (auction BIGINT, bidder BIGINT, price DOUBLE, url STRING) \
          WITH (kafka_topic='bids', value_format='JSON', partitions=1);",
     );
-    for chunk in (0..n).collect::<Vec<_>>().chunks(100_000) {
-        let rows: Vec<String> = chunk
-            .iter()
-            .map(|&i| {
-                serde_json::json!({
-                    "AUCTION": 1000 + (i % 997),
-                    // every bidder once, in an order that is not the key order
-                    "BIDDER": (i as u64).wrapping_mul(2_654_435_761) % 4_294_967_291,
-                    "PRICE": 100 + (i * 37) % 100_000,
-                    "URL": format!("https://bid.example/{}", i % 101),
-                })
-                .to_string()
-            })
-            .collect();
-        common::insert_rows(&url, "BIDS", &rows);
-    }
+    common::insert_generated(&url, "BIDS", n, |i| {
+        serde_json::json!({
+            "AUCTION": 1000 + (i % 997),
+            // every bidder once, in an order that is not the key order
+            "BIDDER": (i as u64).wrapping_mul(2_654_435_761) % 4_294_967_291,
+            "PRICE": 100 + (i * 37) % 100_000,
+            "URL": format!("https://bid.example/{}", i % 101),
+        })
+    });
     let (before, _) = resident_mib(pid);
     let (id, took) = run_until_read(
         &url,

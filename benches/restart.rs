@@ -17,20 +17,13 @@ use common::{client, consumed, ksql, SluiceServer};
 const AUCTIONS: usize = 1000;
 
 fn ingest(url: &str, n: usize) {
-    for chunk in (0..n).collect::<Vec<_>>().chunks(100_000) {
-        let rows: Vec<String> = chunk
-            .iter()
-            .map(|&i| {
-                serde_json::json!({
-                    "AUCTION": 1000 + (i % AUCTIONS),
-                    "BIDDER": 5000 + (i % 7919),
-                    "PRICE": 100 + (i * 37) % 100_000,
-                })
-                .to_string()
-            })
-            .collect();
-        common::insert_rows(url, "BIDS", &rows);
-    }
+    common::insert_generated(url, "BIDS", n, |i| {
+        serde_json::json!({
+            "AUCTION": 1000 + (i % AUCTIONS),
+            "BIDDER": 5000 + (i % 7919),
+            "PRICE": 100 + (i * 37) % 100_000,
+        })
+    });
 }
 
 /// The count of auction 1000 by a pull query, if the server answers one.

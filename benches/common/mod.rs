@@ -288,6 +288,24 @@ pub fn insert_rows<S: AsRef<str>>(url: &str, target: &str, rows: &[S]) {
     );
 }
 
+/// Inserts `row(0)` .. `row(n - 1)` into stream `target` of the server at
+/// `url` over `/inserts-stream`, 100,000 rows a request, each acknowledged;
+/// the bytes of JSON sent.
+pub fn insert_generated(
+    url: &str,
+    target: &str,
+    n: usize,
+    row: impl Fn(usize) -> serde_json::Value,
+) -> usize {
+    let mut bytes = 0;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(100_000) {
+        let rows: Vec<String> = chunk.iter().map(|&i| row(i).to_string()).collect();
+        bytes += rows.iter().map(String::len).sum::<usize>();
+        insert_rows(url, target, &rows);
+    }
+    bytes
+}
+
 /// Creates a persistent query with `sql` on the server at `url` and waits
 /// until it has read `n` records: its id, and how long that took.
 pub fn run_until_read(url: &str, sql: &str, n: u64) -> (String, std::time::Duration) {
