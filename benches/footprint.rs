@@ -30,15 +30,9 @@ fn main() {
          WITH (kafka_topic='bids', value_format='JSON', partitions=1, timestamp='ts');",
     );
     let input_bytes = common::insert_generated(&url, "BIDS", n, |i| {
-        serde_json::json!({
-            "AUCTION": 1000 + (i % 997),
-            "BIDDER": 5000 + (i % 7919),
-            "PRICE": 100 + (i * 37) % 100_000,
-            "CHANNEL": if i % 3 == 0 { "web" } else { "mobile" },
-            "URL": format!("https://bid.example/{}", i % 101),
-            "EXTRA": "xxxxxxxxxxxxxxxxxxxx",
-            "TS": 1_700_000_000_000i64 + i as i64,
-        })
+        let mut row = common::wide_bid_row(i);
+        row["TS"] = (1_700_000_000_000i64 + i as i64).into();
+        row
     });
     let (ingested, _) = resident_mib(pid);
     let (_, copy) = run_until_read(&url, "CREATE STREAM copy AS SELECT * FROM bids;", n as u64);

@@ -16,17 +16,7 @@ use sluice_engine::log::{EmbeddedLog, Log, Record, TopicSpec};
 
 fn rows(n: usize) -> Vec<String> {
     (0..n)
-        .map(|i| {
-            json!({
-                "AUCTION": 1000 + (i % 997),
-                "BIDDER": 5000 + (i % 7919),
-                "PRICE": 100 + (i * 37) % 100_000,
-                "CHANNEL": if i % 3 == 0 { "web" } else { "mobile" },
-                "URL": format!("https://bid.example/{}", i % 101),
-                "EXTRA": "xxxxxxxxxxxxxxxxxxxx",
-            })
-            .to_string()
-        })
+        .map(|i| common::wide_bid_row(i).to_string())
         .collect()
 }
 

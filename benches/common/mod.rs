@@ -55,6 +55,20 @@ pub fn bids(n: usize, keys: usize, keyed: bool) -> Vec<Record> {
         .collect()
 }
 
+/// Bid `i` as a row to insert (`/inserts-stream`): the six columns of the wide
+/// bids, named as the stream's columns.
+#[allow(dead_code)]
+pub fn wide_bid_row(i: usize) -> serde_json::Value {
+    json!({
+        "AUCTION": 1000 + (i % 997),
+        "BIDDER": 5000 + (i % 7919),
+        "PRICE": 100 + (i * 37) % 100_000,
+        "CHANNEL": if i.is_multiple_of(3) { "web" } else { "mobile" },
+        "URL": format!("https://bid.example/{}", i % 101),
+        "EXTRA": "xxxxxxxxxxxxxxxxxxxx",
+    })
+}
+
 /// The wide bids of the stateless benchmarks: six JSON fields, keyless, one per
 /// millisecond.
 pub fn wide_bids(n: usize) -> Vec<Record> {

@@ -1,6 +1,7 @@
 //! Servers of one service on one Apache Kafka cluster know each other:
-//! `/clusterStatus` on any of them lists them all; they share a stateful
-//! query by partition, and when one is SIGKILLed the others take its
+//! `/clusterStatus` on any of them lists them all; they share stateful
+//! queries by partition (grouped by the key, and grouped by a value through
+//! a repartition topic), and when one is SIGKILLed the others take its
 //! partitions and its state over and count on exactly.
 
 mod common;
@@ -48,33 +49,29 @@ fn ksql(server: &Server, sql: &str) {
     assert!(status.is_success(), "{sql}: {status} {text}");
 }
 
-/// The count of every id of the COUNTS table, by a pull query on `server`.
-fn counts(server: &Server) -> std::collections::BTreeMap<i64, i64> {
-    let Ok(resp) = reqwest::blocking::Client::new()
-        .post(format!("http://{}/query", server.1))
-        .body(r#"{"ksql": "SELECT id, n FROM counts;"}"#)
-        .send()
-    else {
-        return Default::default();
-    };
-    let rows: Value = resp.json().unwrap_or(Value::Null);
-    rows.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| {
-            let c = &r["row"]["columns"];
-            Some((c[0].as_i64()?, c[1].as_i64()?))
+/// The count of every key of `table` (`SELECT <key>, n FROM table`), by a
+/// pull query on `server`, keys as text.
+fn counts(server: &Server, key: &str, table: &str) -> std::collections::BTreeMap<String, i64> {
+    common::pull_rows(&server.1, &format!("SELECT {key}, n FROM {table};"))
+        .iter()
+        .filter_map(|c| {
+            let k = match c.first()? {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Some((k, c.get(1)?.as_i64()?))
         })
         .collect()
 }
 
-/// Records the query has read on `server` since it started (`/metrics`).
-fn consumed(server: &Server) -> u64 {
+/// Records the queries whose id contains `query` have read on `server`
+/// since it started (`/metrics`).
+fn consumed(server: &Server, query: &str) -> u64 {
     let text = reqwest::blocking::get(format!("http://{}/metrics", server.1))
         .and_then(|r| r.text())
         .unwrap_or_default();
     text.lines()
-        .filter(|l| l.starts_with("sluice_query_records_consumed_total{"))
+        .filter(|l| l.starts_with("sluice_query_records_consumed_total{") && l.contains(query))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>() as u64
 }
@@ -112,7 +109,7 @@ fn cluster_status_lists_every_server_of_the_service() {
 }
 
 #[test]
-fn three_servers_share_a_stateful_query_and_count_on_exactly_when_one_is_sigkilled() {
+fn three_servers_share_stateful_queries_and_count_on_exactly_when_one_is_sigkilled() {
     let cluster = KafkaCluster::start();
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     // a member that vanishes is noticed within seconds
@@ -127,8 +124,9 @@ fn three_servers_share_a_stateful_query_and_count_on_exactly_when_one_is_sigkill
     let a = start_with(&cluster, dirs[0].path(), &extra);
     ksql(
         &a,
-        "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=6);
-         CREATE TABLE counts AS SELECT id, COUNT(*) AS n FROM src GROUP BY id;",
+        "CREATE STREAM src (id INT KEY, v INT, region STRING) WITH (kafka_topic='src', value_format='JSON', partitions=6);
+         CREATE TABLE counts AS SELECT id, COUNT(*) AS n FROM src GROUP BY id;
+         CREATE TABLE by_region AS SELECT region, COUNT(*) AS n FROM src GROUP BY region;",
     );
     let mut servers = vec![
         a,
@@ -137,16 +135,27 @@ fn three_servers_share_a_stateful_query_and_count_on_exactly_when_one_is_sigkill
     ];
     let insert_round = |server: &Server| {
         let rows: Vec<String> = (0..20)
-            .map(|id| format!("INSERT INTO src (id, v) VALUES ({id}, 1);"))
+            .map(|id| {
+                format!(
+                    "INSERT INTO src (id, v, region) VALUES ({id}, 1, 'r{}');",
+                    id % 5
+                )
+            })
             .collect();
         ksql(server, &rows.join("\n"));
     };
     let wait_for = |server: &Server, round: i64| {
-        let want: std::collections::BTreeMap<i64, i64> = (0..20).map(|id| (id, round)).collect();
+        let per_id: std::collections::BTreeMap<String, i64> =
+            (0..20).map(|id| (id.to_string(), round)).collect();
+        let per_region: std::collections::BTreeMap<String, i64> =
+            (0..5).map(|r| (format!("r{r}"), 4 * round)).collect();
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
-            let got = counts(server);
-            if got == want {
+            let got = (
+                counts(server, "id", "counts"),
+                counts(server, "region", "by_region"),
+            );
+            if got == (per_id.clone(), per_region.clone()) {
                 return;
             }
             assert!(Instant::now() < deadline, "round {round}: counts {got:?}");
@@ -159,11 +168,15 @@ fn three_servers_share_a_stateful_query_and_count_on_exactly_when_one_is_sigkill
         insert_round(&servers[0]);
         wait_for(&servers[0], round);
     }
-    let read: Vec<u64> = servers.iter().map(consumed).collect();
-    assert!(
-        read.iter().all(|n| *n > 0),
-        "records read per server: {read:?}"
-    );
+    // each server reads some partitions of each query (the value-grouped
+    // one's of the source and of its repartition topic)
+    for query in ["CTAS_COUNTS", "CTAS_BY_REGION"] {
+        let read: Vec<u64> = servers.iter().map(|s| consumed(s, query)).collect();
+        assert!(
+            read.iter().all(|n| *n > 0),
+            "{query}: records read per server: {read:?}"
+        );
+    }
     // SIGKILL one: no leave, no commit; the others notice it gone, take its
     // partitions and restore their state from the changelog
     drop(servers.remove(1));

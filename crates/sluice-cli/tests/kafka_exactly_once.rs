@@ -2,7 +2,8 @@
 //! `processing.guarantee=exactly_once_v2` copies a stream that a producer keeps
 //! writing, and is SIGKILLed at random points and started again. Its output,
 //! read with `isolation.level=read_committed`, must hold every input record
-//! exactly once, and the broker's own segments must show aborted
+//! exactly once, a COUNT grouped by a value (through its repartition topic
+//! and changelog) must count each once, and the broker's own segments must show aborted
 //! transactions (kills that landed mid-transaction). A restarted server must
 //! take its partitions back at once (static membership, stable
 //! transactional ids), not after the group's session timeout.
@@ -195,6 +196,17 @@ fn committed_input(cluster: &KafkaCluster, group: &str) -> i64 {
     }
 }
 
+/// The counts of `EOS_COUNTS` by bucket, by a pull query.
+fn bucket_counts(port: u16) -> BTreeMap<i64, i64> {
+    common::pull_rows(
+        &format!("127.0.0.1:{port}"),
+        "SELECT bucket, n FROM eos_counts;",
+    )
+    .iter()
+    .filter_map(|c| Some((c.first()?.as_i64()?, c.get(1)?.as_i64()?)))
+    .collect()
+}
+
 #[test]
 fn exactly_once_survives_sigkills_at_random_points() {
     let trials: usize = std::env::var("SLUICE_EOS_TRIALS")
@@ -210,13 +222,18 @@ fn exactly_once_survives_sigkills_at_random_points() {
         &format!(
             "CREATE STREAM eos_in (id BIGINT KEY, v BIGINT) \
              WITH (kafka_topic='EOS_IN', value_format='JSON', partitions={PARTITIONS});\
-             CREATE STREAM eos_out AS SELECT id, v FROM eos_in;"
+             CREATE STREAM eos_out AS SELECT id, v FROM eos_in;\
+             CREATE TABLE eos_counts AS SELECT v % 10 AS bucket, COUNT(*) AS n FROM eos_in GROUP BY v % 10;"
         ),
     );
     let queries = ksql(port, "SHOW QUERIES;");
-    let query_id = queries[0]["queries"][0]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a query: {queries}"))
+    let query_id = queries[0]["queries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|q| q["id"].as_str())
+        .find(|id| id.contains("EOS_OUT"))
+        .unwrap_or_else(|| panic!("the copy query: {queries}"))
         .to_string();
     let group = format!("_confluent-ksql-eos_query_{query_id}");
 
@@ -269,7 +286,21 @@ fn exactly_once_survives_sigkills_at_random_points() {
     let n = producer.join().expect("the producer");
 
     let seen = read_output(&cluster, n as usize, Duration::from_secs(120));
+    // the aggregation grouped by a value (through its repartition topic and
+    // changelog, in the same transactions) counts every record once
+    let want: BTreeMap<i64, i64> = (0..10)
+        .map(|b| (b, (0..n).filter(|v| v % 10 == b).count() as i64))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let counts = loop {
+        let got = bucket_counts(port);
+        if got == want || Instant::now() > deadline {
+            break got;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
     drop(server);
+    assert_eq!(counts, want, "COUNT(*) per v % 10 after the kills");
     let missing: Vec<i64> = (0..n).filter(|id| !seen.contains_key(id)).collect();
     let twice: Vec<(&i64, &usize)> = seen.iter().filter(|(_, c)| **c > 1).collect();
     let (commits, aborts) = cluster.transaction_markers("EOS_OUT");

@@ -98,10 +98,17 @@ impl Engine {
             if let Some(q) = self.queries.remove(&id) {
                 self.log.leave(&q.group);
                 // its internal topics go with it, as ksqlDB deletes them
-                let changelog = format!("{}{}", q.group, sluice_runtime::task::AGGREGATE_CHANGELOG);
-                match self.log.delete_topic(&changelog) {
-                    Ok(()) | Err(sluice_log::LogError::UnknownTopic(_)) => {}
-                    Err(e) => tracing::warn!("deleting {changelog} of {id}: {e}"),
+                let mut internal = sluice_runtime::repartition::all_topics(&q.group);
+                internal.push(format!(
+                    "{}{}",
+                    q.group,
+                    sluice_runtime::task::AGGREGATE_CHANGELOG
+                ));
+                for topic in internal {
+                    match self.log.delete_topic(&topic) {
+                        Ok(()) | Err(sluice_log::LogError::UnknownTopic(_)) => {}
+                        Err(e) => tracing::warn!("deleting {topic} of {id}: {e}"),
+                    }
                 }
                 if let Some(db) = &self.state_db {
                     if let Err(e) = sluice_runtime::task::drop_state(db, &q.group) {
@@ -219,9 +226,18 @@ impl Engine {
         } else {
             budget
         };
+        let purge_ms = [
+            "ksql.streams.repartition.purge.interval.ms",
+            "repartition.purge.interval.ms",
+        ]
+        .iter()
+        .find_map(|k| self.property(k))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(30_000);
         sluice_runtime::task::StateConfig {
             db: self.state_db.clone(),
             cache_bytes: budget / self.scheduler.parallelism().max(1),
+            purge_interval: std::time::Duration::from_millis(purge_ms),
         }
     }
 
@@ -410,9 +426,20 @@ impl Engine {
             .unwrap_or(OffsetReset::Latest)
     }
 
+    /// `ksql.persistence.default.format.key` (KAFKA unless set): the key
+    /// format of what has no source key format to follow.
+    pub(crate) fn default_key_format(&self) -> sluice_planner::FormatDesc {
+        sluice_planner::FormatDesc::named(
+            &self
+                .property("ksql.persistence.default.format.key")
+                .unwrap_or("KAFKA")
+                .to_ascii_uppercase(),
+        )
+    }
+
     /// `ksql.service.id`: names the consumer groups (and, on Kafka, the
     /// internal topics) of this server's queries.
-    pub(crate) fn service_id(&self) -> String {
+    pub fn service_id(&self) -> String {
         self.property("ksql.service.id")
             .unwrap_or("default_")
             .to_string()

@@ -86,6 +86,8 @@ pub struct QueryStatus {
     /// The wait generation at the start of the last poll that found nothing to
     /// do (see [`crate::scheduler`]'s `wait_until_idle`).
     pub(crate) idle_epoch: u64,
+    /// The wait generation when the last poll that did something ended.
+    pub(crate) work_epoch: u64,
 }
 
 impl QueryStatus {
@@ -321,6 +323,10 @@ impl Runnable {
 
     pub(crate) fn mark_idle(&self, epoch: u64) {
         self.handle.lock().idle_epoch = epoch;
+    }
+
+    pub(crate) fn mark_worked(&self, epoch: u64) {
+        self.handle.lock().work_epoch = epoch;
     }
 }
 

@@ -125,7 +125,43 @@ impl TableDecoder {
         latest: &mut HashMap<Vec<u8>, StoredRecord>,
         records: Vec<StoredRecord>,
     ) -> Result<()> {
+        // of the records with the same key bytes only the last can count:
+        // decode those (all of them when one of those cannot be read, so an
+        // earlier one stands, as it would have)
+        let mut last: HashMap<&[u8], usize> = HashMap::new();
+        for (i, r) in records.iter().enumerate() {
+            if let Some(k) = &r.record.key {
+                last.insert(k.as_slice(), i);
+            }
+        }
+        if last.len() * 2 < records.len() {
+            let kept: Vec<StoredRecord> = records
+                .iter()
+                .enumerate()
+                .filter(|(i, r)| {
+                    r.record
+                        .key
+                        .as_deref()
+                        .is_none_or(|k| last.get(k) == Some(i))
+                })
+                .map(|(_, r)| r.clone())
+                .collect();
+            let decoded = self.reader.decode(&kept)?;
+            if decoded.skipped.is_empty() {
+                return self.apply(latest, kept, decoded.batch);
+            }
+        }
         let b = self.reader.decode(&records)?.batch;
+        self.apply(latest, records, b)
+    }
+
+    /// Applies `records`, decoded as `b`, to `latest`.
+    fn apply(
+        &self,
+        latest: &mut HashMap<Vec<u8>, StoredRecord>,
+        records: Vec<StoredRecord>,
+        b: RecordBatch,
+    ) -> Result<()> {
         let mut by_offset: HashMap<i64, StoredRecord> =
             records.into_iter().map(|r| (r.offset, r)).collect();
         let offsets = b.column(self.offset_idx).as_primitive::<Int64Type>();

@@ -12,8 +12,10 @@ use sluice_planner::expr::{ExprCompiler, Scope};
 use sluice_planner::plan::{output_timestamp, timestamp_extractor};
 use sluice_planner::types::{can_widen, is_numeric, type_name};
 use sluice_planner::{plan, Catalog, ProjectPlan, QueryContext, QueryPlan};
+use sluice_runtime::repartition::{self, Repartition};
 use sluice_runtime::sink::TopicSink;
 use sluice_runtime::source::SourceReader;
+use sluice_runtime::task::query_group;
 use sluice_runtime::{OffsetReset, QueryOutput, QueryTask};
 use sluice_sql::{CreateAsSelect, Expr, Ident, Query, SourceKind, WindowSpec};
 
@@ -31,19 +33,21 @@ impl Engine {
         output: QueryOutput,
         reset: OffsetReset,
     ) -> Result<QueryTask> {
-        self.task_with_share(id, plan, output, reset, 0, 1)
+        self.task_with_share(id, plan, output, reset, (0, 1), &[])
     }
 
     /// A task that is the k-th of `n` tasks of its query, its share set
-    /// before it starts (a stateful task restores only its partitions).
+    /// before it starts (a stateful task restores only its partitions),
+    /// reading the sources `repartitioned` names (by position) through the
+    /// query's repartition topics.
     fn task_with_share(
         &self,
         id: String,
         plan: &QueryPlan,
         output: QueryOutput,
         reset: OffsetReset,
-        k: usize,
-        n: usize,
+        (k, n): (usize, usize),
+        repartitioned: &[usize],
     ) -> Result<QueryTask> {
         let readers = plan
             .sources()
@@ -53,9 +57,21 @@ impl Engine {
                 Ok(SourceReader::new(def.clone(), ts, &self.registry)?)
             })
             .collect::<Result<Vec<_>>>()?;
+        // an aggregation's WHERE clause runs where its rows are re-keyed,
+        // not again after
+        let unfiltered;
+        let operator_plan = match plan {
+            QueryPlan::Aggregate(a) if !repartitioned.is_empty() => {
+                let mut a = a.clone();
+                a.filter = None;
+                unfiltered = QueryPlan::Aggregate(a);
+                &unfiltered
+            }
+            _ => plan,
+        };
         let mut task = QueryTask::new(
             id,
-            plan,
+            operator_plan,
             readers,
             output,
             reset,
@@ -64,6 +80,24 @@ impl Engine {
         .with_service_id(&self.service_id())
         .with_share(k, n)
         .with_state(self.state_config());
+        for &i in repartitioned {
+            let group = task.consumer_group().to_string();
+            let r = match plan {
+                QueryPlan::Aggregate(a) => Repartition::for_aggregate(a, &group, &self.registry)?,
+                QueryPlan::Join(j) => {
+                    let key_format = j
+                        .repartition(&self.default_key_format())
+                        .map(|r| r.key_format)
+                        .ok_or_else(|| {
+                            EngineError::statement("a join without repartition topics")
+                        })?;
+                    Repartition::for_join_side(j, i, &key_format, &group, &self.registry)?
+                }
+                QueryPlan::Project(_) => continue,
+            };
+            let reader = SourceReader::new(r.def().clone(), None, &self.registry)?;
+            task = task.with_repartition(i, r, reader);
+        }
         task.start(self.log.as_ref())?;
         Ok(task)
     }
@@ -82,11 +116,87 @@ impl Engine {
         let partitions = self.log.end_offsets(&plan.source().topic)?.len();
         // a projection keeps no state
         let stateless = matches!(plan, QueryPlan::Project(_));
-        let n = self.task_count(stateless || plan.is_partition_local(), partitions);
+        let repartitioned = self.prepare_repartitions(id, plan)?;
+        let n = self.task_count(
+            stateless || plan.is_partition_local() || !repartitioned.is_empty(),
+            partitions,
+        );
         let tasks = (0..n)
-            .map(|k| self.task_with_share(id.to_string(), plan, output()?, reset, k, n))
+            .map(|k| {
+                let output = output()?;
+                self.task_with_share(id.to_string(), plan, output, reset, (k, n), &repartitioned)
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(tasks)
+    }
+
+    /// The sources of query `id` (by position in `QueryPlan::sources`) it
+    /// reads through repartition topics (`QueryPlan::needs_repartition`),
+    /// creating the topics (as many partitions as their sources) when the
+    /// query starts for the first time. A query that ran before without
+    /// them (an older Sluice) goes on without: its state is not kept by
+    /// their partitions.
+    fn prepare_repartitions(&self, id: &str, plan: &QueryPlan) -> Result<Vec<usize>> {
+        if !plan.needs_repartition() {
+            return Ok(Vec::new());
+        }
+        let group = query_group(&self.service_id(), id);
+        let wanted: Vec<(usize, String)> = match plan {
+            QueryPlan::Aggregate(_) => vec![(0, repartition::group_by_topic(&group))],
+            QueryPlan::Join(j) => j
+                .repartition(&self.default_key_format())
+                .map(|r| r.sides)
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+                .filter(|(_, on)| **on)
+                .map(|(i, _)| (i, repartition::join_side_topic(&group, j, i)))
+                .collect(),
+            QueryPlan::Project(_) => Vec::new(),
+        };
+        let sides: Vec<usize> = wanted.iter().map(|(i, _)| *i).collect();
+        let mut existing = false;
+        for (_, topic) in &wanted {
+            existing |= self.log.topic_exists(topic)?;
+        }
+        if existing {
+            return Ok(sides);
+        }
+        let sources = plan.sources();
+        for def in &sources {
+            if self
+                .log
+                .committed(&group, &def.topic)?
+                .iter()
+                .any(Option::is_some)
+            {
+                return Ok(Vec::new());
+            }
+        }
+        for (i, topic) in wanted {
+            let described = self.log.describe_topic(&sources[i].topic)?;
+            // as Kafka Streams makes them: nothing expires, what was read is
+            // purged (whole segments of 50 MiB on the embedded log); a join,
+            // which reads its repartition topics again to rebuild its state
+            // (nothing is purged), keeps them as long as its source
+            let mut spec = sluice_log::TopicSpec::new(topic, described.partitions.len() as i32)
+                .with_replicas(described.replicas)
+                .with_config("cleanup.policy", "delete")
+                .with_config("segment.bytes", "52428800");
+            match plan {
+                QueryPlan::Join(_) => {
+                    if let Some(ms) = described.configs.get("retention.ms") {
+                        spec = spec.with_config("retention.ms", ms.clone());
+                    }
+                }
+                _ => spec = spec.with_config("retention.ms", "-1"),
+            }
+            match self.log.create_topic(&spec) {
+                Ok(()) | Err(sluice_log::LogError::TopicExists(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(sides)
     }
 
     pub(crate) fn create_as_select(
@@ -142,14 +252,21 @@ impl Engine {
                 "Key format specified for stream without key columns.",
             ));
         }
-        // a join whose first source has no key (it is repartitioned by the
-        // join) keeps the key format of the first source that has one
-        let inherited_key = plan
-            .sources()
-            .into_iter()
-            .map(|d| &d.key_format)
-            .find(|f| f.name != "NONE")
-            .unwrap_or(&plan.source().key_format);
+        // a join's rows are keyed in the format ksqlDB resolves for it (an
+        // n-way join: the first source's that has one)
+        let join_key = match &plan {
+            QueryPlan::Join(j) => j.key_format(&self.default_key_format()),
+            _ => None,
+        };
+        let inherited_key = match &join_key {
+            Some(f) => f,
+            None => plan
+                .sources()
+                .into_iter()
+                .map(|d| &d.key_format)
+                .find(|f| f.name != "NONE")
+                .unwrap_or(&plan.source().key_format),
+        };
         let (mut key_format, value_format) =
             self.formats(&with, Some((inherited_key, &plan.source().value_format)))?;
         if !has_key {

@@ -174,8 +174,12 @@ impl Pool {
         }
     }
 
+    /// Waits for a quiet round: every task had a poll that found nothing
+    /// to do since the round began, and none did anything during it. (A task
+    /// that found nothing may be handed more by another's work in the same
+    /// round: a repartition topic, or a query reading another's sink.)
     fn wait_until_idle(&self, timeout: Duration) -> Result<()> {
-        let target = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut target = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
         let deadline = Instant::now() + timeout;
         loop {
             let behind: Vec<&String> = self
@@ -185,7 +189,12 @@ impl Pool {
                 .map(|(id, _)| id)
                 .collect();
             if behind.is_empty() {
-                return Ok(());
+                let quiet = self.handles.values().all(|h| h.lock().work_epoch < target);
+                if quiet {
+                    return Ok(());
+                }
+                target = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
+                continue;
             }
             if Instant::now() > deadline {
                 return Err(EngineError::statement(format!(
@@ -232,7 +241,10 @@ fn stream_thread(commands: Receiver<Command>, log: Arc<dyn Log>, epoch: Arc<Atom
             let generation = epoch.load(Ordering::SeqCst);
             match t.step(log.as_ref()) {
                 Step::Ran(0) | Step::Failed(_) => t.mark_idle(generation),
-                Step::Ran(_) => busy = true,
+                Step::Ran(_) => {
+                    t.mark_worked(epoch.load(Ordering::SeqCst));
+                    busy = true;
+                }
             }
         }
         if busy {

@@ -106,8 +106,9 @@ fn aggregations_restore_their_state_from_changelogs_without_reading_their_input_
             .map(|q| (q.sink.clone(), q.group.clone()))
             .collect::<BTreeMap<_, _>>();
         // keyed by the source's key: one changelog partition per source
-        // partition; grouped by a value: one partition
-        for (sink, partitions) in [("PER_USER", 2), ("PER_WINDOW", 2), ("BY_PARITY", 1)] {
+        // partition; grouped by a value: one per partition of the
+        // repartition topic keyed by the group (as many as the source's)
+        for (sink, partitions) in [("PER_USER", 2), ("PER_WINDOW", 2), ("BY_PARITY", 2)] {
             let topic = format!("{}-Aggregate-Aggregate-Materialize-changelog", groups[sink]);
             let d = e.log().describe_topic(&topic).unwrap();
             assert_eq!(d.partitions.len(), partitions, "{topic}");
@@ -115,6 +116,12 @@ fn aggregations_restore_their_state_from_changelogs_without_reading_their_input_
                 d.configs.get("cleanup.policy").map(String::as_str),
                 Some("compact")
             );
+        }
+        let repartition = format!("{}-Aggregate-GroupBy-repartition", groups["BY_PARITY"]);
+        assert_eq!(e.log().end_offsets(&repartition).unwrap().len(), 2);
+        for sink in ["PER_USER", "PER_WINDOW"] {
+            let topic = format!("{}-Aggregate-GroupBy-repartition", groups[sink]);
+            assert!(!e.log().topic_exists(&topic).unwrap(), "{topic}");
         }
     }
     // restarted: the state comes back from the changelogs, no input is read
@@ -127,10 +134,16 @@ fn aggregations_restore_their_state_from_changelogs_without_reading_their_input_
     );
     insert(&mut e, 200, 250);
     e.run_until_idle().unwrap();
-    assert!(
-        read_since_start(&e).values().all(|n| *n == 50),
-        "{:?}",
-        read_since_start(&e)
+    // each new record read once; BY_PARITY reads it again from its
+    // repartition topic
+    let read = read_since_start(&e);
+    assert_eq!(
+        read,
+        BTreeMap::from([
+            ("BY_PARITY".to_string(), 100),
+            ("PER_USER".to_string(), 50),
+            ("PER_WINDOW".to_string(), 50)
+        ])
     );
     // and the results go on from the state before the restart
     let per_user = latest(e.log().as_ref(), "PER_USER");
@@ -160,11 +173,13 @@ fn aggregations_restore_their_state_from_changelogs_without_reading_their_input_
         .id
         .clone();
     e.execute_sql(&format!("TERMINATE {id};")).unwrap();
-    let topic = format!(
-        "{}-Aggregate-Aggregate-Materialize-changelog",
-        groups["BY_PARITY"]
-    );
-    assert!(!e.log().topic_exists(&topic).unwrap());
+    for internal in [
+        "Aggregate-Aggregate-Materialize-changelog",
+        "Aggregate-GroupBy-repartition",
+    ] {
+        let topic = format!("{}-{internal}", groups["BY_PARITY"]);
+        assert!(!e.log().topic_exists(&topic).unwrap(), "{topic}");
+    }
 }
 
 /// Runs `ddl` and `query`, inserts `rows` (with a restart of the engine
@@ -436,4 +451,38 @@ fn a_restart_restores_the_local_store_and_reads_only_the_changelog_after_its_che
     let id = e.queries().next().unwrap().id.clone();
     e.execute_sql(&format!("TERMINATE {id};")).unwrap();
     assert_eq!(std::fs::read_dir(&checkpoints).unwrap().count(), 0);
+}
+
+#[test]
+fn a_value_grouped_aggregation_purges_what_it_read_of_its_repartition_topic() {
+    let log = Arc::new(EmbeddedLog::in_memory());
+    let mut e = Engine::new(
+        log.clone(),
+        EngineConfig::default()
+            .with("auto.offset.reset", "earliest")
+            .with("ksql.streams.repartition.purge.interval.ms", "0"),
+    )
+    .with_stream_threads(2);
+    e.execute_sql(
+        "CREATE STREAM clicks (u STRING KEY, v INT) WITH (kafka_topic='clicks', value_format='JSON', partitions=2);
+         CREATE TABLE by_digit AS SELECT v % 10 AS digit, COUNT(*) AS n FROM clicks GROUP BY v % 10;",
+    )
+    .unwrap();
+    insert(&mut e, 0, 100);
+    e.run_until_idle().unwrap();
+    insert(&mut e, 100, 120);
+    e.run_until_idle().unwrap();
+    let group = e.queries().next().unwrap().group.clone();
+    let topic = format!("{group}-Aggregate-GroupBy-repartition");
+    // every record read once from the source went through the topic, and
+    // what the aggregation consumed of it is gone
+    let ends: i64 = log.end_offsets(&topic).unwrap().iter().sum();
+    assert_eq!(ends, 120);
+    let starts = log.start_offsets(&topic).unwrap();
+    let ends = log.end_offsets(&topic).unwrap();
+    assert!(ends.iter().all(|e| *e > 0), "end offsets {ends:?}");
+    assert!(starts.iter().all(|s| *s > 0), "start offsets {starts:?}");
+    let counts = latest(log.as_ref(), "BY_DIGIT");
+    assert_eq!(counts.len(), 10);
+    assert!(counts.values().all(|v| v == r#"{"N":12}"#), "{counts:?}");
 }

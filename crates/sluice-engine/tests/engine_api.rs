@@ -283,6 +283,35 @@ fn key_lookups_find_their_keys_whatever_the_literal_and_keep_the_last_good_value
         vec![vec!["seven"]]
     );
     assert_eq!(ask(&mut e, "SELECT * FROM t;").len(), 50);
+    // read in one go: of a key's records only the last counts, unless it
+    // cannot be decoded (then the one before it stands)
+    let record = |id: i64, value: &[u8]| {
+        (
+            Some(0),
+            sluice_engine::log::Record::new(
+                Some(id.to_be_bytes().to_vec()),
+                Some(value.to_vec()),
+                0,
+            ),
+        )
+    };
+    e.log()
+        .produce(
+            "T",
+            vec![
+                record(100, br#"{"NAME":"x"}"#),
+                record(101, br#"{"NAME":"p"}"#),
+                record(100, br#"{"NAME":"y"}"#),
+                record(101, br#"{"NAME":"q"}"#),
+                record(100, b"{not json"),
+                record(101, br#"{"NAME":"r"}"#),
+            ],
+        )
+        .unwrap();
+    assert_eq!(
+        ask(&mut e, "SELECT id, name FROM t WHERE id IN (100, 101);"),
+        vec![vec!["100", "y"], vec!["101", "r"]]
+    );
 }
 
 /// An engine over files in `dir` with its command log there: a restart is opening

@@ -420,10 +420,19 @@ fn three_servers_share_a_stateful_query_by_partition_with_exact_counts() {
     // the keys, each record counted once (the counts above are exact; a
     // record read by a server that lost its partition in a rebalance before
     // processing it is read again by the new owner)
-    let read: Vec<u64> = servers
-        .iter()
-        .map(|(_, r, _)| r.load(Ordering::Relaxed))
-        .collect();
+    // (each server publishes what it read after its run_until_idle
+    // returns: a little after the counts show)
+    let published = || -> Vec<u64> {
+        servers
+            .iter()
+            .map(|(_, r, _)| r.load(Ordering::Relaxed))
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while published().iter().sum::<u64>() < 100 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let read = published();
     assert!(
         read.iter().all(|n| *n > 0),
         "records read per server: {read:?}"

@@ -29,6 +29,13 @@ fn table(r: &[StatementResult]) -> Vec<Vec<String>> {
     }
 }
 
+/// How many tasks each query runs as, by sink.
+fn task_counts(e: &Engine) -> Vec<(String, usize)> {
+    e.queries()
+        .map(|q| (q.sink.clone(), q.handles.len()))
+        .collect()
+}
+
 /// Waits up to 30 s for `done`.
 fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -165,13 +172,11 @@ fn a_query_splits_its_partitions_over_the_stream_threads_when_its_state_allows()
          CREATE STREAM enriched AS SELECT s.id AS id, v, w FROM src s JOIN other o ON s.id = o.id;",
     )
     .unwrap();
-    let tasks: Vec<(String, usize)> = e
-        .queries()
-        .map(|q| (q.sink.clone(), q.handles.len()))
-        .collect();
+    let tasks = task_counts(&e);
     // two stream threads: what each partition can do alone runs as two
-    // tasks; an aggregate grouped by a value column keeps its state in one
-    for (sink, n) in [("COPY", 2), ("COUNTS", 2), ("ENRICHED", 2), ("BY_V", 1)] {
+    // tasks, and so does an aggregate grouped by a value column, its state
+    // kept by the partitions of its repartition topic
+    for (sink, n) in [("COPY", 2), ("COUNTS", 2), ("ENRICHED", 2), ("BY_V", 2)] {
         assert!(tasks.contains(&(sink.to_string(), n)), "{sink}: {tasks:?}");
     }
     for i in 0..200 {
@@ -191,11 +196,22 @@ fn a_query_splits_its_partitions_over_the_stream_threads_when_its_state_allows()
     assert_eq!(copy.status().records_in, 250);
     assert_eq!(copy.state(), QueryState::Running);
     // every key counted in one place: the latest count per key is exact
-    let StatementResult::Rows { batches, .. } = e
-        .execute_sql("SELECT id, n FROM counts;")
-        .unwrap()
-        .remove(0)
-    else {
+    // (v is the id: grouped by v, the counts are the same)
+    for sql in ["SELECT id, n FROM counts;", "SELECT v, n FROM by_v;"] {
+        let counts = pull_counts(&mut e, sql);
+        assert_eq!(counts.len(), 200, "{sql}");
+        assert!(
+            counts
+                .iter()
+                .all(|(id, n)| *n == if *id < 50 { 2 } else { 1 }),
+            "{sql}: {counts:?}"
+        );
+    }
+}
+
+/// The rows of a pull query `SELECT <INT key>, <BIGINT count> ...`.
+fn pull_counts(e: &mut Engine, sql: &str) -> std::collections::BTreeMap<i32, i64> {
+    let StatementResult::Rows { batches, .. } = e.execute_sql(sql).unwrap().remove(0) else {
         panic!("rows")
     };
     let mut counts = std::collections::BTreeMap::new();
@@ -214,11 +230,62 @@ fn a_query_splits_its_partitions_over_the_stream_threads_when_its_state_allows()
             counts.insert(ids.value(r), ns.value(r));
         }
     }
-    assert_eq!(counts.len(), 200);
-    assert!(
-        counts
-            .iter()
-            .all(|(id, n)| *n == if *id < 50 { 2 } else { 1 }),
-        "{counts:?}"
-    );
+    counts
+}
+
+#[test]
+fn joins_on_value_columns_run_partition_by_partition_through_repartition_topics() {
+    let (mut e, log) = engine();
+    e.execute_sql(
+        "CREATE STREAM orders (id INT KEY, item INT, qty INT) WITH (kafka_topic='orders', value_format='JSON', partitions=4);
+         CREATE STREAM shipments (sid INT KEY, item INT, at STRING) WITH (kafka_topic='shipments', value_format='JSON', partitions=4);
+         CREATE TABLE items (item INT PRIMARY KEY, name STRING) WITH (kafka_topic='items', value_format='JSON', partitions=4);
+         CREATE STREAM shipped AS SELECT o.item AS item, o.id AS id, qty, at FROM orders o
+           JOIN shipments s WITHIN 1 HOUR ON o.item = s.item;
+         CREATE STREAM named AS SELECT o.item AS item, id, name FROM orders o JOIN items i ON o.item = i.item;",
+    )
+    .unwrap();
+    let tasks = task_counts(&e);
+    for sink in ["SHIPPED", "NAMED"] {
+        assert!(tasks.contains(&(sink.to_string(), 2)), "{sink}: {tasks:?}");
+    }
+    let groups: std::collections::BTreeMap<String, String> = e
+        .queries()
+        .map(|q| (q.sink.clone(), q.group.clone()))
+        .collect();
+    // both sides of the stream-stream join are re-keyed by item; the
+    // stream of the stream-table join too (the table is keyed by it)
+    for topic in [
+        format!("{}-Join-left-repartition", groups["SHIPPED"]),
+        format!("{}-Join-right-repartition", groups["SHIPPED"]),
+        format!("{}-Join-repartition", groups["NAMED"]),
+    ] {
+        assert_eq!(log.end_offsets(&topic).unwrap().len(), 4, "{topic}");
+    }
+    for item in 0..20 {
+        e.execute_sql(&format!(
+            "INSERT INTO items (item, name) VALUES ({item}, 'n{item}');"
+        ))
+        .unwrap();
+    }
+    e.run_until_idle().unwrap();
+    for i in 0..200 {
+        e.execute_sql(&format!(
+            "INSERT INTO orders (ROWTIME, id, item, qty) VALUES ({i}, {i}, {}, 1);",
+            i % 20
+        ))
+        .unwrap();
+    }
+    for i in 0..40 {
+        e.execute_sql(&format!(
+            "INSERT INTO shipments (ROWTIME, sid, item, at) VALUES ({}, {i}, {}, 'x');",
+            200 + i,
+            i % 20
+        ))
+        .unwrap();
+    }
+    e.run_until_idle().unwrap();
+    // every order of an item meets each of the item's two shipments once
+    assert_eq!(records(&log, "SHIPPED"), 400);
+    assert_eq!(records(&log, "NAMED"), 200);
 }

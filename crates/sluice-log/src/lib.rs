@@ -182,6 +182,15 @@ pub trait Log: Send + Sync {
     /// `total` is not more than the current count.
     fn add_partitions(&self, name: &str, total: i32) -> Result<(), LogError>;
 
+    /// Deletes the records of each `(partition, offset)` below that offset,
+    /// as Kafka's DeleteRecords does (Kafka Streams purges the repartition
+    /// topics it has read so): the partition's start offset moves up to it
+    /// (on the embedded log's disk, to the first segment still holding a
+    /// record at or above it). An offset beyond the end is
+    /// [`LogError::OffsetOutOfRange`] (Kafka still deletes in the other
+    /// partitions; the embedded log then deletes nothing).
+    fn delete_records(&self, topic: &str, before: &[(i32, i64)]) -> Result<(), LogError>;
+
     /// Appends records. A `None` partition uses Kafka's default partitioner:
     /// `to_positive(murmur2(key)) % partitions` for keyed records; records
     /// without a key all go to one partition per call, rotating between

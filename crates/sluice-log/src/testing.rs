@@ -19,6 +19,7 @@ pub fn conformance_suite(log: &dyn Log) {
     check_commits(log);
     check_produce_and_commit(log);
     check_concurrent_producers(log);
+    check_delete_records(log);
 }
 
 /// A topic name no other check (or earlier run) uses.
@@ -494,9 +495,12 @@ pub fn check_concurrent_producers(log: &dyn Log) {
     const PER_THREAD: usize = 200;
     let name = unique_topic("concurrent");
     log.create_topic(&TopicSpec::new(&name, 3)).unwrap();
+    // where each record was acknowledged, to say what went missing if any
+    let acked = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for t in 0..THREADS {
             let name = &name;
+            let acked = &acked;
             s.spawn(move || {
                 for chunk in 0..PER_THREAD / 10 {
                     let batch = (0..10)
@@ -514,6 +518,10 @@ pub fn check_concurrent_producers(log: &dyn Log) {
                         .collect();
                     let got = log.produce(name, batch).expect("concurrent produce");
                     assert_eq!(got.len(), 10);
+                    let mut acked = acked.lock().unwrap();
+                    for (i, at) in got.into_iter().enumerate() {
+                        acked.push((format!("{t}:{}", chunk * 10 + i), at));
+                    }
                 }
             });
         }
@@ -531,7 +539,26 @@ pub fn check_concurrent_producers(log: &dyn Log) {
         });
     });
     let ends = log.end_offsets(&name).unwrap();
-    assert_eq!(ends.iter().sum::<i64>(), (THREADS * PER_THREAD) as i64);
+    if ends.iter().sum::<i64>() != (THREADS * PER_THREAD) as i64 {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        let later = log.end_offsets(&name).unwrap();
+        let stored: std::collections::HashSet<String> = (0..3)
+            .flat_map(|p| fetch_all(log, &name, p, 0))
+            .map(|r| String::from_utf8(r.record.value.unwrap_or_default()).unwrap())
+            .collect();
+        let missing: Vec<_> = acked
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(v, _)| !stored.contains(v))
+            .cloned()
+            .collect();
+        panic!(
+            "end offsets {ends:?} (2 s later {later:?}) for {} acknowledged records; \
+             acknowledged (value, (partition, offset)) not stored: {missing:?}",
+            THREADS * PER_THREAD
+        );
+    }
     let mut seen = 0;
     for p in 0..3 {
         let mut last = [-1i64; THREADS];
@@ -546,5 +573,31 @@ pub fn check_concurrent_producers(log: &dyn Log) {
         }
     }
     assert_eq!(seen, THREADS * PER_THREAD);
+    log.delete_topic(&name).unwrap();
+}
+
+/// DeleteRecords: the records below the offset go (a log may keep some of
+/// them until whole storage units can go, never fewer), the rest stay
+/// readable, an offset past the end is refused.
+pub fn check_delete_records(log: &dyn Log) {
+    let name = unique_topic("purge");
+    log.create_topic(&TopicSpec::new(&name, 2)).unwrap();
+    let batch: Vec<_> = (0..10)
+        .map(|i| (Some(0), rec(Some("k"), &format!("v{i}"), i)))
+        .collect();
+    log.produce(&name, batch).unwrap();
+    assert!(matches!(
+        log.delete_records(&name, &[(1, 1)]),
+        Err(LogError::OffsetOutOfRange { partition: 1, .. })
+    ));
+    assert_eq!(log.start_offsets(&name).unwrap(), vec![0, 0]);
+    log.delete_records(&name, &[(0, 4), (1, 0)]).unwrap();
+    let start = log.start_offsets(&name).unwrap()[0];
+    assert!(start <= 4, "start offset {start} past the deleted records");
+    let left = fetch_all(log, &name, 0, 4);
+    assert_eq!(values(&left), ["v4", "v5", "v6", "v7", "v8", "v9"]);
+    assert_eq!(log.end_offsets(&name).unwrap(), vec![10, 0]);
+    log.delete_records(&name, &[(0, 10)]).unwrap();
+    assert_eq!(log.end_offsets(&name).unwrap(), vec![10, 0]);
     log.delete_topic(&name).unwrap();
 }

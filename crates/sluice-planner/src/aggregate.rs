@@ -208,16 +208,12 @@ pub fn plan_aggregate(
                     "Aggregate functions can not be used in WHERE clauses. Use HAVING instead.",
                 ));
             }
-            let c = ExprCompiler::new(scope.clone(), catalog, "WHERE")
-                .compile(w)
-                .map_err(|e| crate::plan::aggregate_where_error(w, e))?;
-            if c.ty != DataType::Boolean {
-                return Err(PlanError::ty(format!(
-                    "Type error in WHERE expression: Should evaluate to boolean but is {w} ({}) instead.",
-                    type_name(&c.ty)
-                )));
-            }
-            Some(c.expr)
+            Some(crate::plan::compile_where(
+                w,
+                &scope,
+                catalog,
+                crate::plan::aggregate_where_error,
+            )?)
         }
         None => None,
     };

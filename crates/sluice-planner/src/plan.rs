@@ -106,24 +106,11 @@ pub fn plan_query(
     let qualifier = alias.as_ref().unwrap_or(name).value.clone();
     let scope = Scope::of_schema(source.row_schema(), Some(&qualifier));
 
-    let filter = match &q.where_clause {
-        Some(w) => {
-            let c = ExprCompiler::new(scope.clone(), catalog, "WHERE")
-                .compile(w)
-                .map_err(|e| where_error(w, e))?;
-            match c.ty {
-                DataType::Boolean => Some(c.expr),
-                other => {
-                    return Err(PlanError::ty(format!(
-                        "Type error in WHERE expression: Should evaluate to boolean but is {} ({}) instead.",
-                        w,
-                        type_name(&other)
-                    )))
-                }
-            }
-        }
-        None => None,
-    };
+    let filter = q
+        .where_clause
+        .as_ref()
+        .map(|w| compile_where(w, &scope, catalog, where_error))
+        .transpose()?;
 
     let compiler = ExprCompiler::new(scope.clone(), catalog, "SELECT");
     // a transient query's `*` over a windowed source shows the window bounds after
@@ -691,6 +678,26 @@ pub fn output_timestamp(
 /// A type error in a WHERE clause, as ksqlDB reports it: `Error in WHERE
 /// expression: <what>` and the clause. Unknown columns keep their own
 /// message (with where they are).
+/// A WHERE clause compiled over `scope`: it must be a BOOLEAN (ksqlDB's
+/// message otherwise); `on_error` words a compile error.
+pub(crate) fn compile_where(
+    w: &Expr,
+    scope: &Scope,
+    catalog: &dyn Catalog,
+    on_error: fn(&Expr, PlanError) -> PlanError,
+) -> Result<PhysExpr, PlanError> {
+    let c = ExprCompiler::new(scope.clone(), catalog, "WHERE")
+        .compile(w)
+        .map_err(|e| on_error(w, e))?;
+    if c.ty != DataType::Boolean {
+        return Err(PlanError::ty(format!(
+            "Type error in WHERE expression: Should evaluate to boolean but is {w} ({}) instead.",
+            type_name(&c.ty)
+        )));
+    }
+    Ok(c.expr)
+}
+
 pub(crate) fn where_error(w: &Expr, e: PlanError) -> PlanError {
     match e {
         PlanError::Type(m) | PlanError::Invalid(m) if !m.starts_with("Type error in WHERE") => {
@@ -719,7 +726,7 @@ pub(crate) fn aggregate_where_error(w: &Expr, e: PlanError) -> PlanError {
 
 /// The index of the key column `expr` reads as it is (a source row's first
 /// `keys` columns are its key columns), if it is one.
-fn key_column(expr: &crate::expr::PhysExpr, keys: usize) -> Option<usize> {
+pub(crate) fn key_column(expr: &crate::expr::PhysExpr, keys: usize) -> Option<usize> {
     expr.downcast_ref::<datafusion_physical_expr::expressions::Column>()
         .map(|c| c.index())
         .filter(|i| *i < keys)
@@ -787,11 +794,44 @@ impl QueryPlan {
                 a.join.is_none() && keys > 0 && a.group_by.len() == keys && grouped.len() == keys
             }
             QueryPlan::Join(j) => {
-                let on_key = |side: &crate::join::JoinSide| {
-                    side.source.key_columns().count() == 1 && key_column(&side.key, 1).is_some()
-                };
-                !j.foreign_key && j.nested.is_none() && on_key(&j.left) && on_key(&j.right)
+                !j.foreign_key && j.nested.is_none() && j.left.on_key() && j.right.on_key()
             }
+        }
+    }
+    /// Whether the query's state is keyed by something its sources'
+    /// partitions do not follow, so that rows must first go through a
+    /// repartition topic keyed by what the state is keyed by: an aggregation
+    /// over a stream (not windowed itself) grouped by anything but exactly
+    /// its key columns (ksqlDB's `Aggregate-GroupBy-repartition`), or a join
+    /// some of whose sides need it (see `JoinPlan::repartition`). After
+    /// that, the query is partition-local over the repartition topics.
+    pub fn needs_repartition(&self) -> bool {
+        match self {
+            // which sides are re-keyed does not depend on the default format
+            QueryPlan::Join(j) => j
+                .repartition(&crate::catalog::FormatDesc::named("KAFKA"))
+                .is_some(),
+            QueryPlan::Aggregate(a) => {
+                // ROWPARTITION and ROWOFFSET would be the repartition
+                // topic's after it: an aggregation reading them stays whole
+                let reads_position = a
+                    .filter
+                    .iter()
+                    .chain(&a.group_by)
+                    .chain(a.aggregates.iter().flat_map(|c| &c.inputs))
+                    .flat_map(datafusion_physical_expr::utils::collect_columns)
+                    .any(|c| {
+                        c.name() == crate::catalog::ROWPARTITION
+                            || c.name() == crate::catalog::ROWOFFSET
+                    });
+                a.join.is_none()
+                    && !a.group_by.is_empty()
+                    && a.source.kind == sluice_sql::SourceKind::Stream
+                    && a.source.window.is_none()
+                    && !reads_position
+                    && !self.is_partition_local()
+            }
+            _ => false,
         }
     }
     pub fn columns(&self) -> &[OutputColumn] {

@@ -138,6 +138,9 @@ pub fn format_name(v: &Value) -> Option<&str> {
 pub struct PostTopics {
     #[serde(default)]
     pub topics: Vec<PostTopic>,
+    /// No topic the case made may have a name this regular expression finds
+    /// (ksqlDB's `topicBlackList`, matched as `Pattern.asPredicate` does).
+    pub blacklist: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -40,7 +40,13 @@ fn normalize_schema(s: &str) -> Result<String, String> {
         .join(", "))
 }
 
-pub fn check(engine: &Engine, post: &PostConditions) -> Result<(), String> {
+/// `before`: the topics there were before the case ran (on a shared
+/// cluster), which the blacklist does not judge.
+pub fn check(
+    engine: &Engine,
+    post: &PostConditions,
+    before: Option<&[String]>,
+) -> Result<(), String> {
     for s in &post.sources {
         let name = s.name.to_uppercase();
         let def = engine
@@ -86,9 +92,16 @@ pub fn check(engine: &Engine, post: &PostConditions) -> Result<(), String> {
     }
     if let Some(topics) = &post.topics {
         for t in &topics.topics {
+            // a run on a shared cluster has a service id of its own: its
+            // internal topics carry it where ksqlDB's runner's carry
+            // `some.ksql.service.id`
+            let name = match t.name.strip_prefix("_confluent-ksql-some.ksql.service.id") {
+                Some(rest) => format!("_confluent-ksql-{}{rest}", engine.service_id()),
+                None => t.name.clone(),
+            };
             let d = engine
                 .log()
-                .describe_topic(&t.name)
+                .describe_topic(&name)
                 .map_err(|e| format!("post: topic {}: {e}", t.name))?;
             if let Some(p) = t.partitions {
                 if d.partitions.len() as i32 != p {
@@ -98,6 +111,23 @@ pub fn check(engine: &Engine, post: &PostConditions) -> Result<(), String> {
                         d.partitions.len()
                     ));
                 }
+            }
+        }
+        if let Some(pattern) = &topics.blacklist {
+            let re = regex::Regex::new(pattern)
+                .map_err(|e| format!("post: bad topic blacklist '{pattern}': {e}"))?;
+            let all = engine
+                .log()
+                .list_topics()
+                .map_err(|e| format!("post: listing topics: {e}"))?;
+            let found: Vec<&String> = all
+                .iter()
+                .filter(|t| before.is_none_or(|b| !b.contains(t)) && re.is_match(t))
+                .collect();
+            if !found.is_empty() {
+                return Err(format!(
+                    "post: blacklisted topics found (matching {pattern}): {found:?}"
+                ));
             }
         }
     }

@@ -63,6 +63,10 @@ impl Log for RecordingLog {
     fn add_partitions(&self, name: &str, total: i32) -> Result<(), LogError> {
         self.inner.add_partitions(name, total)
     }
+
+    fn delete_records(&self, topic: &str, before: &[(i32, i64)]) -> Result<(), LogError> {
+        self.inner.delete_records(topic, before)
+    }
     fn produce(
         &self,
         topic: &str,

@@ -73,11 +73,14 @@ pub fn run_case(file: &str, test: &TestCase, variant: &Variant, backend: &Backen
     };
     let recording = Arc::new(RecordingLog::new(log.clone()));
     let mut config = EngineConfig::default().with("auto.offset.reset", "earliest");
-    if topics_before.is_some() {
+    config = match topics_before {
         // new consumer groups: offsets committed by an earlier case's queries
         // of the same name must not apply
-        config = config.with("ksql.service.id", &unique_service_id());
-    }
+        Some(_) => config.with("ksql.service.id", &unique_service_id()),
+        // ksqlDB's test runner's service id, which its expected internal
+        // topic names carry
+        None => config.with("ksql.service.id", "some.ksql.service.id"),
+    };
     for (k, v) in &test.properties {
         let v = match v {
             Value::String(s) => s.clone(),
@@ -128,7 +131,7 @@ pub fn run_case(file: &str, test: &TestCase, variant: &Variant, backend: &Backen
                 report.status = CaseStatus::Fail;
                 report.reason = Some(why);
             } else if let Some(post) = &test.post {
-                if let Err(why) = super::post::check(&engine, post) {
+                if let Err(why) = super::post::check(&engine, post, topics_before.as_deref()) {
                     report.status = CaseStatus::Fail;
                     report.reason = Some(why);
                 }

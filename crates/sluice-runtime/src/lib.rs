@@ -8,6 +8,7 @@ pub mod join;
 mod order;
 pub mod processing_log;
 pub mod project;
+pub mod repartition;
 pub mod sink;
 pub mod source;
 pub mod state;

@@ -111,6 +111,25 @@ impl Slot {
         (at > self.committed).then_some(at)
     }
 
+    /// Takes every row read and not processed yet, but those replayed
+    /// (read again below `replay_until`, already handled once).
+    pub(crate) fn take_new_rows(&mut self) -> Option<RecordBatch> {
+        let replay_until = self.replay_until;
+        let pending = self.pending.as_mut().filter(|p| p.remaining() > 0)?;
+        let mut first = pending.next;
+        let end = pending.batch.num_rows();
+        while first < end && pending.offset_at(first) < replay_until {
+            first += 1;
+        }
+        pending.next = end;
+        (first < end).then(|| pending.batch.slice(first, end - first))
+    }
+
+    /// The offset last committed.
+    pub(crate) fn committed(&self) -> i64 {
+        self.committed
+    }
+
     pub(crate) fn mark_committed(&mut self) {
         if let Some(at) = self.uncommitted() {
             self.committed = at;

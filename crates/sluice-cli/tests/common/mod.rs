@@ -189,3 +189,22 @@ pub fn spawn_kafka_server(
     let log = data.with_file_name("server.log");
     spawn_server(args, &log)
 }
+
+/// The rows (each its columns) a pull query `sql` answers over REST on the
+/// server at `host_port`; none when the server does not answer.
+#[allow(dead_code)]
+pub fn pull_rows(host_port: &str, sql: &str) -> Vec<Vec<serde_json::Value>> {
+    let Ok(resp) = reqwest::blocking::Client::new()
+        .post(format!("http://{host_port}/query"))
+        .body(serde_json::json!({ "ksql": sql }).to_string())
+        .send()
+    else {
+        return Vec::new();
+    };
+    let rows: serde_json::Value = resp.json().unwrap_or(serde_json::Value::Null);
+    rows.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["row"]["columns"].as_array().cloned())
+        .collect()
+}

@@ -387,6 +387,26 @@ impl Log for EmbeddedLog {
         Ok(t.partitions.iter().map(|p| p.read().end()).collect())
     }
 
+    fn delete_records(&self, topic: &str, before: &[(i32, i64)]) -> Result<(), LogError> {
+        let state = self.state.read();
+        let t = state.topic(topic)?;
+        // every offset checked before anything is deleted
+        for (p, offset) in before {
+            let end = t.partition(*p)?.read().end();
+            if *offset > end || *offset < 0 {
+                return Err(LogError::OffsetOutOfRange {
+                    topic: topic.to_string(),
+                    partition: *p,
+                    offset: *offset,
+                });
+            }
+        }
+        for (p, offset) in before {
+            t.partition(*p)?.write().delete_before(*offset)?;
+        }
+        Ok(())
+    }
+
     fn start_offsets(&self, topic: &str) -> Result<Vec<i64>, LogError> {
         let state = self.state.read();
         let t = state.topic(topic)?;

@@ -99,7 +99,11 @@ impl Limits {
 /// files with only each record's position kept in memory (a persistent
 /// log: reads come from the files, through the OS page cache).
 pub(super) enum Partition {
-    Memory(Vec<Record>),
+    /// Records from offset `base` on (those before were deleted).
+    Memory {
+        base: i64,
+        records: Vec<Record>,
+    },
     Disk(Segments),
 }
 
@@ -123,7 +127,10 @@ pub(super) struct Written {
 
 impl Partition {
     pub(super) fn in_memory() -> RwLock<Self> {
-        RwLock::new(Partition::Memory(Vec::new()))
+        RwLock::new(Partition::Memory {
+            base: 0,
+            records: Vec::new(),
+        })
     }
 
     /// A new, empty partition stored in the directory `dir`.
@@ -173,14 +180,14 @@ impl Partition {
     /// The log start offset: the first offset still stored (or the end).
     pub(super) fn start(&self) -> i64 {
         match self {
-            Partition::Memory(_) => 0,
+            Partition::Memory { base, .. } => *base,
             Partition::Disk(d) => d.segments[0].base(),
         }
     }
 
     pub(super) fn end(&self) -> i64 {
         match self {
-            Partition::Memory(records) => records.len() as i64,
+            Partition::Memory { base, records } => base + records.len() as i64,
             Partition::Disk(d) => d
                 .segments
                 .iter()
@@ -242,7 +249,7 @@ impl Partition {
     /// Makes `records`, stored by [`Partition::write`], readable.
     pub(super) fn extend(&mut self, records: Vec<Record>, written: Option<Written>) {
         match (self, written) {
-            (Partition::Memory(all), _) => all.extend(records),
+            (Partition::Memory { records: all, .. }, _) => all.extend(records),
             (Partition::Disk(d), Some(w)) => d.active_mut().commit(w.appended),
             (Partition::Disk(_), None) => {}
         }
@@ -260,8 +267,8 @@ impl Partition {
     /// offsets. A read from a persistent partition stays within one segment.
     pub(super) fn read(&self, offset: i64, max: usize) -> Result<Vec<(i64, Record)>, LogError> {
         match self {
-            Partition::Memory(records) => {
-                let from = offset as usize;
+            Partition::Memory { base, records } => {
+                let from = (offset - base).max(0) as usize;
                 let to = from.saturating_add(max).min(records.len());
                 Ok(records[from.min(to)..to]
                     .iter()
@@ -278,6 +285,30 @@ impl Partition {
                     Some(s) => s.read(offset, max),
                     None => Ok(Vec::new()),
                 }
+            }
+        }
+    }
+
+    /// Deletes the records below `offset` (at most up to the end): all of
+    /// them in memory; on disk, the segments (never the active one) whose
+    /// records are all below it.
+    pub(super) fn delete_before(&mut self, offset: i64) -> Result<(), LogError> {
+        match self {
+            Partition::Memory { base, records } => {
+                let n = (offset - *base).clamp(0, records.len() as i64);
+                records.drain(..n as usize);
+                *base += n;
+                Ok(())
+            }
+            Partition::Disk(d) => {
+                while d.segments.len() > 1
+                    && d.segments[0].last_offset().is_none_or(|last| last < offset)
+                {
+                    let removed = d.segments.remove(0);
+                    d.live = d.live.saturating_sub(removed.bytes());
+                    removed.remove()?;
+                }
+                Ok(())
             }
         }
     }

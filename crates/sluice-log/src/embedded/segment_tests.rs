@@ -121,6 +121,25 @@ fn an_index_that_does_not_fit_its_segment_is_rebuilt() {
 }
 
 #[test]
+fn deleting_records_removes_the_segments_below_the_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = EmbeddedLog::open(dir.path()).unwrap();
+    rolled_topic(&log, &[]);
+    let before = segments(dir.path(), "t").len();
+    log.delete_records("t", &[(0, 30)]).unwrap();
+    let start = log.describe_topic("t").unwrap().partitions[0].start_offset;
+    assert!(start > 0 && start <= 30, "start {start}");
+    assert!(segments(dir.path(), "t").len() < before);
+    assert_eq!(values(&log, "t", 30), expected(30));
+    drop(log);
+    let log = EmbeddedLog::open(dir.path()).unwrap();
+    assert_eq!(
+        log.describe_topic("t").unwrap().partitions[0].start_offset,
+        start
+    );
+}
+
+#[test]
 fn retention_bytes_deletes_the_oldest_segments() {
     let dir = tempfile::tempdir().unwrap();
     let log = EmbeddedLog::open(dir.path()).unwrap();

@@ -24,6 +24,30 @@ fn conformance_in_memory() {
 }
 
 #[test]
+fn deleted_records_go_exactly_in_memory() {
+    let log = EmbeddedLog::in_memory();
+    log.create_topic(&TopicSpec::new("t", 1)).unwrap();
+    for i in 0..10 {
+        log.produce("t", vec![(Some(0), rec(None, &format!("v{i}"), i))])
+            .unwrap();
+    }
+    log.delete_records("t", &[(0, 4)]).unwrap();
+    assert_eq!(log.start_offsets("t").unwrap(), vec![4]);
+    assert!(matches!(
+        log.fetch("t", 0, 3, 1),
+        Err(LogError::OffsetOutOfRange { .. })
+    ));
+    let got = fetch_all(&log, "t", 0, 4);
+    assert_eq!(got.first().map(|r| r.offset), Some(4));
+    assert_eq!(got.len(), 6);
+    // appends go on at the end
+    let at = log
+        .produce("t", vec![(Some(0), rec(None, "v10", 10))])
+        .unwrap();
+    assert_eq!(at, vec![(0, 10)]);
+}
+
+#[test]
 fn conformance_persistent() {
     let dir = tempfile::tempdir().unwrap();
     let log = EmbeddedLog::open(dir.path()).unwrap();

@@ -98,6 +98,38 @@ pub fn delete_topic(log: &KafkaLog, name: &str) -> Result<(), LogError> {
     wait_for(log, name, None)
 }
 
+/// DeleteRecords: each partition's records below its offset go (the
+/// broker moves the log start offset up to it).
+pub fn delete_records(log: &KafkaLog, topic: &str, before: &[(i32, i64)]) -> Result<(), LogError> {
+    if before.is_empty() {
+        return Ok(());
+    }
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    for (p, offset) in before {
+        tpl.add_partition_offset(topic, *p, rdkafka::Offset::Offset(*offset))
+            .map_err(|e| request_error(topic, "delete the records of", e))?;
+    }
+    let results = block_on(log.admin.delete_records(&tpl, &options()))
+        .map_err(|e| request_error(topic, "delete the records of", e))?;
+    for e in results.elements() {
+        if let Err(err) = e.error() {
+            return Err(match err.rdkafka_error_code() {
+                Some(Code::OffsetOutOfRange) => LogError::OffsetOutOfRange {
+                    topic: topic.to_string(),
+                    partition: e.partition(),
+                    offset: before
+                        .iter()
+                        .find(|(p, _)| *p == e.partition())
+                        .map_or(-1, |(_, o)| *o),
+                },
+                Some(code) => refusal(topic, "delete the records of", code),
+                None => request_error(topic, "delete the records of", err),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Wait until metadata shows the change (`Some(n)`: the topic with n
 /// partitions; `None`: no topic), as Kafka's changes propagate asynchronously.
 fn wait_for(log: &KafkaLog, name: &str, partitions: Option<i32>) -> Result<(), LogError> {

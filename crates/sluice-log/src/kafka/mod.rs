@@ -33,6 +33,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::BaseProducer;
+use rdkafka::producer::Producer as _;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::{default_partition, Log, LogError, Record, StoredRecord, TopicDescription, TopicSpec};
@@ -85,6 +86,11 @@ pub struct KafkaLog {
     transactional: Option<Mutex<HashMap<String, BaseProducer<DeliveryContext>>>>,
     /// Rotates the partition of keyless records between produce calls.
     sticky: AtomicI32,
+    /// The producer waits for every in-sync replica (idempotence or
+    /// `acks=all`): a stored record's delivery report has its offset.
+    acks_all: bool,
+    /// Topics whose metadata (partitions, leaders) the producer has read.
+    warmed: Mutex<std::collections::HashSet<String>>,
     /// `group.instance.id`: this server's stable name in every group it joins
     /// (Kafka's static membership), so a restarted server takes its
     /// partitions back at once instead of after the session timeout, and its
@@ -132,6 +138,12 @@ impl KafkaLog {
             .get("message.timeout.ms")
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map_or(REQUEST_TIMEOUT, Duration::from_millis);
+        let acks_all = settings
+            .get("enable.idempotence")
+            .is_none_or(|v| v.trim().eq_ignore_ascii_case("true"))
+            || settings
+                .get("acks")
+                .is_some_and(|v| matches!(v.trim(), "all" | "-1"));
         let log = KafkaLog {
             delivery_timeout: message_timeout.max(REQUEST_TIMEOUT) + Duration::from_secs(5),
             settings,
@@ -148,6 +160,8 @@ impl KafkaLog {
             seek_ends: Mutex::new(HashMap::new()),
             transactional: exactly_once(properties)?.then(|| Mutex::new(HashMap::new())),
             sticky: AtomicI32::new(0),
+            acks_all,
+            warmed: Mutex::new(std::collections::HashSet::new()),
             instance_id: properties
                 .get("ksql.streams.group.instance.id")
                 .or_else(|| properties.get("group.instance.id"))
@@ -194,6 +208,7 @@ impl KafkaLog {
 
     fn forget_topic(&self, topic: &str) {
         self.partitions.lock().remove(topic);
+        self.warmed.lock().remove(topic);
         self.readers.lock().remove(topic);
         self.ends.lock().retain(|(t, _), _| t != topic);
         self.delivered.lock().retain(|(t, _), _| t != topic);
@@ -266,9 +281,40 @@ impl KafkaLog {
     }
 
     fn send(&self, routed: &[(&str, i32, &Record)]) -> Result<Vec<(i32, i64)>, LogError> {
-        let at = producer::send_all(&self.producer, routed, self.delivery_timeout)?;
+        self.warm_producer(routed);
+        let at = producer::send_all(&self.producer, routed, self.delivery_timeout, self.acks_all)?;
         self.note_delivered(routed, &at);
         Ok(at)
+    }
+
+    /// Has the producer read the metadata of the topics it is about to
+    /// write first, once per topic: records sent to a partition whose
+    /// leader it does not know yet wait in librdkafka's queues and have
+    /// been seen acknowledged as duplicates without being stored. A failure
+    /// here leaves it to librdkafka's own lookup (and a later write tries
+    /// again).
+    fn warm_producer(&self, routed: &[(&str, i32, &Record)]) {
+        let mut topics: Vec<&str> = routed.iter().map(|(t, _, _)| *t).collect();
+        topics.sort_unstable();
+        topics.dedup();
+        // the metadata is read without the lock: other writers go on meanwhile
+        topics.retain(|t| !self.warmed.lock().contains(*t));
+        for topic in topics {
+            let known = self
+                .producer
+                .client()
+                .fetch_metadata(Some(topic), REQUEST_TIMEOUT)
+                .is_ok_and(|m| {
+                    m.topics().iter().any(|t| {
+                        t.error().is_none()
+                            && !t.partitions().is_empty()
+                            && t.partitions().iter().all(|p| p.leader() >= 0)
+                    })
+                });
+            if known {
+                self.warmed.lock().insert(topic.to_string());
+            }
+        }
     }
 
     fn note_delivered(&self, routed: &[(&str, i32, &Record)], at: &[(i32, i64)]) {
@@ -487,6 +533,10 @@ impl Log for KafkaLog {
         admin::add_partitions(self, name, total)?;
         self.partitions.lock().remove(name);
         Ok(())
+    }
+
+    fn delete_records(&self, topic: &str, before: &[(i32, i64)]) -> Result<(), LogError> {
+        admin::delete_records(self, topic, before)
     }
 
     fn produce(

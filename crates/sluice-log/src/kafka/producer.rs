@@ -82,11 +82,14 @@ impl ProducerContext for DeliveryContext {
 }
 
 /// Sends `records` (each with its partition already chosen) and waits for
-/// every delivery report, up to `timeout`.
+/// every delivery report, up to `timeout`. `offsets_required`: the producer
+/// waits for acknowledgements from all replicas (`acks=all`), so every
+/// record stored has an offset.
 pub fn send_all(
     producer: &BaseProducer<DeliveryContext>,
     records: &[(&str, i32, &Record)],
     timeout: Duration,
+    offsets_required: bool,
 ) -> Result<Vec<(i32, i64)>, LogError> {
     let deliveries = Deliveries::new(records.len());
     let deadline = Instant::now() + timeout;
@@ -154,6 +157,15 @@ pub fn send_all(
         .into_iter()
         .zip(records)
         .map(|(r, (topic, _, _))| match r {
+            // an idempotent producer acknowledges a batch the broker calls a
+            // duplicate without an offset; librdkafka has been seen to do so
+            // for records that were never stored, so it is not taken as
+            // written: the caller retries (at least once, never lost)
+            Some(Ok((_, offset))) if offset < 0 && offsets_required => Err(broker_error(
+                topic,
+                "the broker acknowledged a record without its offset (a duplicate \
+                 sequence): it may not be stored",
+            )),
             Some(result) => result,
             None => Err(broker_error(topic, "no delivery report")),
         })

@@ -60,7 +60,7 @@ pub fn run(
         .begin_transaction()
         .map_err(|e| failed("beginning a transaction", &e))?;
     let outcome = (|| {
-        let at = producer::send_all(producer, routed, timeout).map_err(|e| (e, false))?;
+        let at = producer::send_all(producer, routed, timeout, true).map_err(|e| (e, false))?;
         if let Some(consumer) = consumer {
             let mut tpl = TopicPartitionList::new();
             for (topic, p, offset) in offsets {

@@ -40,6 +40,9 @@ pub struct StateConfig {
     /// Bytes of live groups a task caches in front of its stores
     /// (`statestore.cache.max.bytes` over the stream threads).
     pub cache_bytes: usize,
+    /// How often a task deletes what it has read and committed of its
+    /// repartition topic (`repartition.purge.interval.ms`).
+    pub purge_interval: std::time::Duration,
 }
 
 impl Default for StateConfig {
@@ -47,6 +50,7 @@ impl Default for StateConfig {
         StateConfig {
             db: None,
             cache_bytes: 10 << 20,
+            purge_interval: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -214,7 +218,7 @@ impl QueryTask {
         let Some(topic) = self.changelog_topic() else {
             return Ok(());
         };
-        let partitioned = self.plan.is_partition_local();
+        let partitioned = self.plan.is_partition_local() || self.repartitioned();
         // read before the topic is looked for: another task creating the
         // topic and committing in between must not make this one skip it
         let mut ran_before = false;

@@ -16,9 +16,12 @@ use crate::source::SourceReader;
 use crate::RuntimeError;
 
 mod changelog;
+mod input;
+mod repartition;
 
 use changelog::Changelog;
 pub use changelog::{drop_state, StateConfig, AGGREGATE_CHANGELOG};
+use input::Input;
 
 /// Where a query's rows go.
 pub enum QueryOutput {
@@ -113,19 +116,6 @@ impl Operator {
     }
 }
 
-/// One source topic a task consumes, with its decoder and read positions.
-struct Input {
-    topic: String,
-    reader: SourceReader,
-    /// Per partition: the next offset to read.
-    positions: Vec<i64>,
-    /// Per partition: what was read and not processed yet, and where the
-    /// replay of a restarted stateful query ends (see [`Slot`]).
-    slots: Vec<Slot>,
-    /// What this task read from the topic so far.
-    counters: TopicCounters,
-}
-
 /// What a task read from one of its source topics (ksqlDB's consumer metrics).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TopicCounters {
@@ -133,13 +123,6 @@ pub struct TopicCounters {
     pub bytes: u64,
     /// Wall-clock epoch milliseconds of the last read that found records.
     pub last_read_ms: i64,
-}
-
-impl Input {
-    fn forget_partitions(&mut self) {
-        self.positions.clear();
-        self.slots.clear();
-    }
 }
 
 pub struct QueryTask {
@@ -171,6 +154,8 @@ pub struct QueryTask {
     /// Changelog records read back into the stores since the task was
     /// created.
     restored_records: u64,
+    /// When the task last deleted what it consumed of its repartition topic.
+    purged_at: Option<std::time::Instant>,
 }
 
 /// The part of a persistent query's input this process reads, when several
@@ -228,13 +213,7 @@ impl QueryTask {
             .sources()
             .into_iter()
             .zip(readers)
-            .map(|(def, reader)| Input {
-                topic: def.topic.clone(),
-                reader,
-                positions: Vec::new(),
-                slots: Vec::new(),
-                counters: TopicCounters::default(),
-            })
+            .map(|(def, reader)| Input::new(def.topic.clone(), reader, 0))
             .collect();
         Ok(QueryTask {
             group: format!("_confluent-ksql-default_query_{id}"),
@@ -254,6 +233,7 @@ impl QueryTask {
             changelog: None,
             state: StateConfig::default(),
             restored_records: 0,
+            purged_at: None,
         })
     }
 
@@ -341,7 +321,8 @@ impl QueryTask {
         let schemas: Vec<_> = self
             .inputs
             .iter()
-            .map(|i| i.reader.schema().clone())
+            .filter(|i| i.repartition.is_none())
+            .map(|i| i.schema.clone())
             .collect();
         self.operator = Operator::new(&self.plan, &schemas)?;
         for input in &mut self.inputs {
@@ -379,12 +360,14 @@ impl QueryTask {
             let starts = log.start_offsets(&input.topic)?;
             let known = input.positions.len();
             for (p, end) in ends.iter().enumerate().skip(known) {
-                let fresh = match self.reset {
+                let fresh = match input.reset(self.reset) {
                     OffsetReset::Earliest => starts.get(p).copied().unwrap_or(0),
                     OffsetReset::Latest => *end,
                 };
+                // what is re-keyed into a repartition topic is never replayed
+                let replays = origin_group.is_some() && input.repartition.is_none();
                 let (start, replay_until) = match committed.get(p).copied().flatten() {
-                    Some(o) if origin_group.is_some() => {
+                    Some(o) if replays => {
                         (origins.get(p).copied().flatten().unwrap_or(0).min(o), o)
                     }
                     Some(o) => (o, o),
@@ -445,10 +428,15 @@ impl QueryTask {
         // restores it from the changelog), and what was read of it and not
         // processed is dropped: its new owner reads it from the last commit
         let changelog = self.changelog.clone();
+        // the topic whose partitions the state is kept by
+        let operator_topic = self.inputs[0].topic.clone();
         for input in &mut self.inputs {
             for p in 0..input.positions.len() {
                 if had(&input.topic, p) && !owns(&assigned, &input.topic, p) {
                     input.slots[p] = Slot::starting_at(input.positions[p]);
+                    if input.topic != operator_topic {
+                        continue;
+                    }
                     if let (Some(c), Operator::Aggregate(a)) = (&changelog, &mut self.operator) {
                         a.drop_partition(p as i32);
                         c.forget(p as i32);
@@ -475,9 +463,7 @@ impl QueryTask {
                 // a gained partition's state comes from its store and
                 // the tail of its changelog partition
                 if let (Some(c), Operator::Aggregate(a)) = (&changelog, &mut self.operator) {
-                    if input.topic == self.plan.source().topic
-                        && self.share.is_none_or(|(k, n)| p % n == k)
-                    {
+                    if input.topic == operator_topic && self.share.is_none_or(|(k, n)| p % n == k) {
                         self.restored_records +=
                             c.open_partition(log, &self.state, &self.group, p as i32, true, a)?;
                     }
@@ -530,7 +516,7 @@ impl QueryTask {
     /// Name the task's consumer group for a service, as ksqlDB does:
     /// `_confluent-ksql-<ksql.service.id>query_<query id>`.
     pub fn with_service_id(mut self, service_id: &str) -> Self {
-        self.group = format!("_confluent-ksql-{service_id}query_{}", self.id);
+        self.group = query_group(service_id, &self.id);
         self
     }
 
@@ -546,6 +532,7 @@ impl QueryTask {
         self.refresh_ownership(log)?;
         self.sync_partitions(log)?;
         self.read(log, max, &mut progress)?;
+        let repartitioned = self.repartition_read(&mut progress)?;
         let ordered = self.operator.is_stateful();
         let mut outputs = Vec::new();
         let mut slots: Vec<Vec<Slot>> = self
@@ -558,7 +545,8 @@ impl QueryTask {
             input.slots = s;
         }
         processed?;
-        self.deliver(log, outputs)?;
+        self.deliver(log, outputs, repartitioned)?;
+        self.purge_repartition(log, !progress.did_work());
         // caught up: checkpoints move to the changelog's end, and the
         // stores write out what they buffer
         if let (false, Some(c), Operator::Aggregate(a)) =
@@ -598,7 +586,7 @@ impl QueryTask {
                         // reset policy says, as a Kafka consumer does
                         let starts = log.start_offsets(&input.topic)?;
                         let ends = log.end_offsets(&input.topic)?;
-                        let to = match self.reset {
+                        let to = match input.reset(self.reset) {
                             OffsetReset::Earliest => starts.get(p).copied().unwrap_or(0),
                             OffsetReset::Latest => ends.get(p).copied().unwrap_or(0),
                         };
@@ -642,7 +630,8 @@ impl QueryTask {
                         target: s.target,
                     });
                 }
-                slot.pending = Some(Pending::new(decoded.batch, next)?);
+                let rows = input.stripped(decoded.batch)?;
+                input.slots[p].pending = Some(Pending::new(rows, next)?);
                 input.positions[p] = next;
             }
         }
@@ -739,7 +728,12 @@ impl QueryTask {
     /// A persistent query writes `outputs` and commits every partition that
     /// moved on in one atomic step; a transient one keeps the rows for its
     /// client.
-    fn deliver(&mut self, log: &dyn Log, outputs: Vec<RecordBatch>) -> Result<(), RuntimeError> {
+    fn deliver(
+        &mut self,
+        log: &dyn Log,
+        outputs: Vec<RecordBatch>,
+        repartitioned: Vec<(String, Option<i32>, Record)>,
+    ) -> Result<(), RuntimeError> {
         let sink = match &mut self.output {
             QueryOutput::Rows(rows) => {
                 rows.extend(outputs);
@@ -759,7 +753,7 @@ impl QueryTask {
             (Some(_), Operator::Aggregate(a)) => a.take_changes()?,
             _ => Vec::new(),
         };
-        let state: Vec<(String, Option<i32>, Record)> = match &self.changelog {
+        let mut state: Vec<(String, Option<i32>, Record)> = match &self.changelog {
             Some(c) => changes
                 .iter()
                 .map(|change| {
@@ -772,6 +766,7 @@ impl QueryTask {
                 .collect(),
             None => Vec::new(),
         };
+        state.extend(repartitioned);
         if offsets.is_empty() && outputs.is_empty() && state.is_empty() {
             return Ok(());
         }
@@ -791,6 +786,13 @@ impl QueryTask {
         }
         Ok(())
     }
+}
+
+/// The consumer group of query `id` of a service, as ksqlDB names it:
+/// `_confluent-ksql-<ksql.service.id>query_<query id>` (its internal topics'
+/// names start with it).
+pub fn query_group(service_id: &str, id: &str) -> String {
+    format!("_confluent-ksql-{service_id}query_{id}")
 }
 
 /// Whether `assigned` holds partition `p` of `topic`.

@@ -25,6 +25,10 @@ use crate::rewrite::{any_node, canonical};
 use crate::types::type_name;
 use crate::PlanError;
 
+mod keys;
+
+pub use keys::JoinRepartition;
+
 pub const JOIN_KEY: &str = "$JOINKEY";
 
 #[derive(Debug, Clone)]
@@ -437,18 +441,12 @@ pub fn plan_join(
     let compiler = ExprCompiler::new(scope.clone(), catalog, "SELECT");
 
     let filter = match &q.where_clause {
-        Some(w) => {
-            let c = ExprCompiler::new(scope.clone(), catalog, "WHERE")
-                .compile(w)
-                .map_err(|e| crate::plan::where_error(w, e))?;
-            if c.ty != DataType::Boolean {
-                return Err(PlanError::ty(format!(
-                    "Type error in WHERE expression: Should evaluate to boolean but is {w} ({}) instead.",
-                    type_name(&c.ty)
-                )));
-            }
-            Some(c.expr)
-        }
+        Some(w) => Some(crate::plan::compile_where(
+            w,
+            &scope,
+            catalog,
+            crate::plan::where_error,
+        )?),
         None => None,
     };
 

@@ -1,0 +1,120 @@
+//! One source topic of a task: its reader, read positions and counters, and
+//! the layout the operator sees its rows in.
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+
+use super::TopicCounters;
+use crate::order::Slot;
+use crate::repartition::Repartition;
+use crate::source::SourceReader;
+use crate::RuntimeError;
+
+/// One source topic a task consumes, with its decoder and read positions.
+pub(super) struct Input {
+    pub(super) topic: String,
+    pub(super) reader: SourceReader,
+    /// Per partition: the next offset to read.
+    pub(super) positions: Vec<i64>,
+    /// Per partition: what was read and not processed yet, and where the
+    /// replay of a restarted stateful query ends (see [`Slot`]).
+    pub(super) slots: Vec<Slot>,
+    /// What this task read from the topic so far.
+    pub(super) counters: TopicCounters,
+    /// This input's rows do not go to the operator: they are re-keyed into
+    /// the query's repartition topic, which another input reads.
+    pub(super) repartition: Option<Box<Repartition>>,
+    /// The layout the operator sees: the reader's, after its first `strip`
+    /// columns (the group key a repartition topic's rows lead with).
+    pub(super) schema: arrow::datatypes::SchemaRef,
+    pub(super) strip: usize,
+    /// Per column of `schema`: the reader's column it is (`None`: NULL),
+    /// when `strip` is not 0.
+    from: Vec<Option<usize>>,
+    /// Per partition of a repartition topic: the offset records were last
+    /// deleted below.
+    pub(super) purged: Vec<i64>,
+}
+
+impl Input {
+    pub(super) fn new(topic: String, reader: SourceReader, strip: usize) -> Input {
+        let fields = &reader.schema().fields()[strip..];
+        let schema = Arc::new(arrow::datatypes::Schema::new(fields.to_vec()));
+        Input::laid_out(topic, reader, strip, schema)
+    }
+
+    /// An input the operator sees in the layout `schema`: the reader's
+    /// columns after its first `strip`, by name (NULL for a column the
+    /// reader does not have).
+    pub(super) fn laid_out(
+        topic: String,
+        reader: SourceReader,
+        strip: usize,
+        schema: arrow::datatypes::SchemaRef,
+    ) -> Input {
+        let read = reader.schema().fields();
+        let from = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                read.iter()
+                    .skip(strip)
+                    .position(|r| r.name() == f.name())
+                    .map(|i| strip + i)
+            })
+            .collect();
+        Input {
+            topic,
+            schema,
+            from,
+            reader,
+            positions: Vec::new(),
+            slots: Vec::new(),
+            counters: TopicCounters::default(),
+            repartition: None,
+            strip,
+            purged: Vec::new(),
+        }
+    }
+
+    /// Where the input starts reading a partition it has no position for
+    /// (or whose records retention deleted) under the query's `policy`: a
+    /// repartition topic from its start, whatever the policy, as all it
+    /// holds was written for this query and not all read yet.
+    pub(super) fn reset(&self, policy: super::OffsetReset) -> super::OffsetReset {
+        if self.strip > 0 {
+            super::OffsetReset::Earliest
+        } else {
+            policy
+        }
+    }
+
+    /// `batch` as read, in the layout the operator sees.
+    pub(super) fn stripped(&self, batch: RecordBatch) -> Result<RecordBatch, RuntimeError> {
+        if self.strip == 0 {
+            return Ok(batch);
+        }
+        let n = batch.num_rows();
+        let columns = self
+            .schema
+            .fields()
+            .iter()
+            .zip(&self.from)
+            .map(|(f, from)| match from {
+                Some(i) => batch.column(*i).clone(),
+                None => arrow::array::new_null_array(f.data_type(), n),
+            })
+            .collect();
+        Ok(RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            columns,
+            &arrow::array::RecordBatchOptions::new().with_row_count(Some(n)),
+        )?)
+    }
+
+    pub(super) fn forget_partitions(&mut self) {
+        self.positions.clear();
+        self.slots.clear();
+    }
+}
