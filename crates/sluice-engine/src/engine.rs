@@ -97,13 +97,22 @@ impl Engine {
             self.scheduler.remove(&id);
             if let Some(q) = self.queries.remove(&id) {
                 self.log.leave(&q.group);
-                // its internal topics go with it, as ksqlDB deletes them
-                let mut internal = sluice_runtime::repartition::all_topics(&q.group);
-                internal.push(format!(
-                    "{}{}",
-                    q.group,
-                    sluice_runtime::task::AGGREGATE_CHANGELOG
-                ));
+                // its internal topics (repartition topics, store changelogs)
+                // go with it, as ksqlDB deletes them
+                let prefix = format!("{}-", q.group);
+                let internal: Vec<String> = match self.log.list_topics() {
+                    Ok(topics) => topics
+                        .into_iter()
+                        .filter(|t| {
+                            t.starts_with(&prefix)
+                                && (t.ends_with("-changelog") || t.ends_with("-repartition"))
+                        })
+                        .collect(),
+                    Err(e) => {
+                        tracing::warn!("listing the internal topics of {id}: {e}");
+                        Vec::new()
+                    }
+                };
                 for topic in internal {
                     match self.log.delete_topic(&topic) {
                         Ok(()) | Err(sluice_log::LogError::UnknownTopic(_)) => {}

@@ -486,3 +486,137 @@ fn a_value_grouped_aggregation_purges_what_it_read_of_its_repartition_topic() {
     assert_eq!(counts.len(), 10);
     assert!(counts.values().all(|v| v == r#"{"N":12}"#), "{counts:?}");
 }
+
+/// Records in every partition of `topic`.
+fn record_count(log: &dyn Log, topic: &str) -> i64 {
+    log.end_offsets(topic).unwrap().iter().sum()
+}
+
+#[test]
+fn joins_restore_their_windows_from_changelogs_and_replay_only_a_joined_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let groups;
+    let left_rows = |e: &mut Engine, from: i64, to: i64| {
+        for i in from..to {
+            e.execute_sql(&format!(
+                "INSERT INTO l (ROWTIME, id, a) VALUES ({}, 'k{}', {i});",
+                i * 1000,
+                i % 10
+            ))
+            .unwrap();
+        }
+    };
+    {
+        let mut e = open(dir.path());
+        e.execute_sql(
+            "CREATE STREAM l (id STRING KEY, a INT) WITH (kafka_topic='l', value_format='JSON', partitions=2);
+             CREATE STREAM r (id STRING KEY, b INT) WITH (kafka_topic='r', value_format='JSON', partitions=2);
+             CREATE TABLE t (id STRING PRIMARY KEY, c INT) WITH (kafka_topic='t', value_format='JSON', partitions=2);
+             CREATE STREAM inner_joined AS SELECT l.id, a, b FROM l JOIN r WITHIN 1 HOUR ON l.id = r.id;
+             CREATE STREAM left_joined AS SELECT l.id, a, b FROM l LEFT JOIN r WITHIN 1 HOUR ON l.id = r.id;
+             CREATE STREAM enriched AS SELECT l.id, a, c FROM l JOIN t ON l.id = t.id;",
+        )
+        .unwrap();
+        for k in 0..10 {
+            e.execute_sql(&format!("INSERT INTO t (id, c) VALUES ('k{k}', {k});"))
+                .unwrap();
+        }
+        e.run_until_idle().unwrap();
+        left_rows(&mut e, 0, 20);
+        e.run_until_idle().unwrap();
+        groups = e
+            .queries()
+            .map(|q| (q.sink.clone(), q.group.clone()))
+            .collect::<BTreeMap<_, _>>();
+        // the window stores' changelogs, named as ksqlDB's topology names
+        // them, a partition per input partition, rows leaving by retention
+        for (sink, stores) in [
+            (
+                "INNER_JOINED",
+                ["JOINTHIS-0000000008", "JOINOTHER-0000000009"],
+            ),
+            (
+                "LEFT_JOINED",
+                ["JOINTHIS-0000000008", "OUTEROTHER-0000000009"],
+            ),
+        ] {
+            for store in stores {
+                let topic = format!("{}-KSTREAM-{store}-store-changelog", groups[sink]);
+                let d = e.log().describe_topic(&topic).unwrap();
+                assert_eq!(d.partitions.len(), 2, "{topic}");
+                assert_eq!(
+                    d.configs.get("cleanup.policy").map(String::as_str),
+                    Some("delete")
+                );
+            }
+            let this = format!("{}-KSTREAM-{}-store-changelog", groups[sink], stores[0]);
+            assert_eq!(record_count(e.log().as_ref(), &this), 20);
+        }
+        assert_eq!(record_count(e.log().as_ref(), "INNER_JOINED"), 0);
+        assert_eq!(record_count(e.log().as_ref(), "LEFT_JOINED"), 20);
+        assert_eq!(record_count(e.log().as_ref(), "ENRICHED"), 20);
+    }
+    // restarted: the windows come back from the changelogs; of the
+    // stream-table join only the table is read again
+    let mut e = open(dir.path());
+    e.run_until_idle().unwrap();
+    let read = read_since_start(&e);
+    assert_eq!(read["INNER_JOINED"], 0, "{read:?}");
+    assert_eq!(read["LEFT_JOINED"], 0, "{read:?}");
+    assert_eq!(read["ENRICHED"], 10, "{read:?}");
+    // a left row per key, then a right row per key: the new left rows are
+    // earlier than the right ones (and written first), so each is written
+    // unmatched by the left join, then each right row joins the three left
+    // rows of its key, two of them held since before the restart
+    left_rows(&mut e, 20, 30);
+    for k in 0..10 {
+        e.execute_sql(&format!(
+            "INSERT INTO r (ROWTIME, id, b) VALUES ({}, 'k{k}', {});",
+            30_000 + k,
+            100 + k
+        ))
+        .unwrap();
+    }
+    e.run_until_idle().unwrap();
+    let log = e.log();
+    assert_eq!(record_count(log.as_ref(), "INNER_JOINED"), 30);
+    assert_eq!(record_count(log.as_ref(), "LEFT_JOINED"), 20 + 10 + 30);
+    assert_eq!(record_count(log.as_ref(), "ENRICHED"), 30);
+    let mut joined: Vec<String> = Vec::new();
+    for (p, end) in log
+        .end_offsets("INNER_JOINED")
+        .unwrap()
+        .into_iter()
+        .enumerate()
+    {
+        for r in log
+            .fetch("INNER_JOINED", p as i32, 0, end as usize)
+            .unwrap()
+        {
+            joined.push(String::from_utf8(r.record.value.unwrap()).unwrap());
+        }
+    }
+    joined.sort();
+    let mut expected: Vec<String> = (0..30)
+        .map(|i| format!(r#"{{"A":{i},"B":{}}}"#, 100 + i % 10))
+        .collect();
+    expected.sort();
+    assert_eq!(joined, expected);
+    // a terminated join's changelogs go with it
+    let id = e
+        .queries()
+        .find(|q| q.sink == "LEFT_JOINED")
+        .unwrap()
+        .id
+        .clone();
+    e.execute_sql(&format!("TERMINATE {id};")).unwrap();
+    let prefix = format!("{}-", groups["LEFT_JOINED"]);
+    let left: Vec<String> = e
+        .log()
+        .list_topics()
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.starts_with(&prefix))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

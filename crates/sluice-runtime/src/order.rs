@@ -232,17 +232,21 @@ pub(crate) fn next_group(
 }
 
 /// The slot whose next row has the smallest timestamp (ties: lower source,
-/// then lower partition).
+/// then lower partition). Rows a restarted task replays come before any
+/// new row: they were all processed before the restart, the new ones not
+/// (a task replaying only some of its inputs, such as a stream-table
+/// join's table, rebuilds its state before going on).
 fn head(slots: &[Vec<Slot>]) -> Option<(usize, usize)> {
-    let mut best: Option<(i64, usize, usize)> = None;
+    let mut best: Option<((bool, i64), usize, usize)> = None;
     for (input, partitions) in slots.iter().enumerate() {
         for (partition, slot) in partitions.iter().enumerate() {
             let Some(p) = slot.pending.as_ref().filter(|p| p.remaining() > 0) else {
                 continue;
             };
-            let t = p.time_at(p.next);
-            if best.is_none_or(|(bt, _, _)| t < bt) {
-                best = Some((t, input, partition));
+            let new = p.offset_at(p.next) >= slot.replay_until;
+            let at = (new, p.time_at(p.next));
+            if best.is_none_or(|(b, _, _)| at < b) {
+                best = Some((at, input, partition));
             }
         }
     }

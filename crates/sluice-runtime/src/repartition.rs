@@ -51,16 +51,6 @@ struct RepartitionKey {
     formats: Vec<FormatDesc>,
 }
 
-/// Every repartition topic the query whose consumer group is `group` may
-/// have (to delete with it).
-pub fn all_topics(group: &str) -> Vec<String> {
-    let mut out = vec![group_by_topic(group)];
-    for suffix in JOIN_SUFFIXES {
-        out.push(format!("{group}-{suffix}"));
-    }
-    out
-}
-
 const JOIN_SUFFIXES: [&str; 3] = [
     "Join-repartition",
     "Join-left-repartition",

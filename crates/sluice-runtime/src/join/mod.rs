@@ -20,8 +20,11 @@ use sluice_sql::{JoinKind, SourceKind};
 use crate::project::ProjectOperator;
 use crate::RuntimeError;
 
+mod changelog;
 mod prepared;
 mod window;
+
+pub use changelog::WindowRecord;
 
 use window::Window;
 
@@ -82,6 +85,8 @@ pub struct JoinOperator {
     no_headers: Option<ArrayRef>,
     /// Matches pushed since the last flush.
     pending: Vec<Segment>,
+    /// The window rows to write to the changelogs, when the join keeps them.
+    logging: Option<changelog::Logging>,
 }
 
 /// Rows of the cached null arrays of each joined field.
@@ -214,6 +219,7 @@ impl JoinOperator {
                 .and_then(|f| empty_lists(f.data_type(), NULL_ROWS).ok()),
             inputs,
             pending: Vec::new(),
+            logging: None,
             left_rows: HashMap::new(),
             references: HashMap::new(),
             left_pk,
@@ -406,13 +412,13 @@ impl JoinOperator {
         t: i64,
         row: &[u8],
         matches: &mut Vec<Match>,
-    ) {
+    ) -> bool {
         let (before, after) = self.plan.within.unwrap_or((0, 0));
         // a record later than its window and grace period joins nothing
         let grace = self.plan.grace_ms.unwrap_or(DEFAULT_GRACE_MS);
         self.stream_time = self.stream_time.max(t);
         if t.saturating_add(before.max(after)).saturating_add(grace) < self.stream_time {
-            return;
+            return false;
         }
         // the other side's records must lie within [t - before, t + after] of a
         // left record, i.e. a right record sees lefts in [t - after, t + before]
@@ -445,10 +451,21 @@ impl JoinOperator {
         self.since_sweep += 1;
         if self.since_sweep >= SWEEP_EVERY {
             self.since_sweep = 0;
-            let horizon = self.stream_time - before.max(after) - grace;
-            for b in self.buffers.iter_mut() {
-                b.retain(|_, w| w.expire(horizon));
-            }
+            self.expire();
+        }
+        true
+    }
+
+    /// Drops the window rows stream time has left behind (window and grace).
+    fn expire(&mut self) {
+        let (before, after) = self.plan.within.unwrap_or((0, 0));
+        let grace = self.plan.grace_ms.unwrap_or(DEFAULT_GRACE_MS);
+        let horizon = self
+            .stream_time
+            .saturating_sub(before.max(after))
+            .saturating_sub(grace);
+        for b in self.buffers.iter_mut() {
+            b.retain(|_, w| w.expire(horizon));
         }
     }
 

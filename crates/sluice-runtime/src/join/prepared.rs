@@ -118,7 +118,12 @@ impl JoinOperator {
                 (self.plan.left.source.kind, self.plan.right.source.kind)
             {
                 if let (false, Some(e)) = (tomb.value(r), &encoded) {
-                    self.stream_stream(side, r, k, keys, t, e.row(r).as_ref(), matches);
+                    let row = e.row(r);
+                    let logged = self.logging.is_some().then(|| k.clone());
+                    let kept = self.stream_stream(side, r, k, keys, t, row.as_ref(), matches);
+                    if let (true, Some(k)) = (kept, logged) {
+                        self.log_window_row(side, batch, r, &k, t, row.as_ref());
+                    }
                 }
                 continue;
             }

@@ -17,11 +17,14 @@ use crate::RuntimeError;
 
 mod changelog;
 mod input;
+mod join_changelog;
 mod repartition;
 
 use changelog::Changelog;
 pub use changelog::{drop_state, StateConfig, AGGREGATE_CHANGELOG};
 use input::Input;
+pub use join_changelog::stream_join_stores;
+use join_changelog::JoinChangelog;
 
 /// Where a query's rows go.
 pub enum QueryOutput {
@@ -149,6 +152,8 @@ pub struct QueryTask {
     share: Option<(usize, usize)>,
     /// The changelog of a persistent aggregation's state, once opened.
     changelog: Option<Changelog>,
+    /// The changelogs of a persistent stream-stream join's windows, once opened.
+    join_changelog: Option<JoinChangelog>,
     /// Where the task's state stores live.
     state: StateConfig,
     /// Changelog records read back into the stores since the task was
@@ -231,6 +236,7 @@ impl QueryTask {
             ownership: Ownership::All,
             share: None,
             changelog: None,
+            join_changelog: None,
             state: StateConfig::default(),
             restored_records: 0,
             purged_at: None,
@@ -297,7 +303,8 @@ impl QueryTask {
     fn origin_group(&self) -> Option<String> {
         let stateful = self.operator.is_stateful();
         let persistent = matches!(self.output, QueryOutput::Topic(_));
-        let restored = self.changelog.as_ref().is_some_and(|c| c.restored);
+        let restored = self.changelog.as_ref().is_some_and(|c| c.restored)
+            || self.join_changelog.as_ref().is_some_and(|c| c.restored);
         (stateful && persistent && !restored).then(|| format!("{}_state_origin", self.group))
     }
 
@@ -318,6 +325,7 @@ impl QueryTask {
     /// offsets (replaying what a stateful query without a changelog needs).
     fn start_afresh(&mut self) -> Result<(), RuntimeError> {
         self.changelog = None;
+        self.join_changelog = None;
         let schemas: Vec<_> = self
             .inputs
             .iter()
@@ -344,10 +352,12 @@ impl QueryTask {
         // a task starting (or starting afresh) restores its state first
         if self.inputs.iter().all(|i| i.positions.is_empty()) {
             self.open_changelog(log)?;
+            self.open_join_changelog(log)?;
         }
         let origin_group = self.origin_group();
         let share = self.share;
-        for input in &mut self.inputs {
+        let lookup_only = self.lookup_only_input();
+        for (i, input) in self.inputs.iter_mut().enumerate() {
             let ends = log.end_offsets(&input.topic)?;
             if ends.len() == input.positions.len() {
                 continue;
@@ -364,8 +374,10 @@ impl QueryTask {
                     OffsetReset::Earliest => starts.get(p).copied().unwrap_or(0),
                     OffsetReset::Latest => *end,
                 };
-                // what is re-keyed into a repartition topic is never replayed
-                let replays = origin_group.is_some() && input.repartition.is_none();
+                // what is re-keyed into a repartition topic is never
+                // replayed, nor what only looks state up
+                let replays =
+                    origin_group.is_some() && input.repartition.is_none() && lookup_only != Some(i);
                 let (start, replay_until) = match committed.get(p).copied().flatten() {
                     Some(o) if replays => {
                         (origins.get(p).copied().flatten().unwrap_or(0).min(o), o)
@@ -405,8 +417,9 @@ impl QueryTask {
             self.ownership = Ownership::All;
             return Ok(());
         };
-        let by_partition =
-            !self.operator.is_stateful() || self.changelog.as_ref().is_some_and(|c| c.partitioned);
+        let by_partition = !self.operator.is_stateful()
+            || self.changelog.as_ref().is_some_and(|c| c.partitioned)
+            || self.join_changelog.as_ref().is_some_and(|c| c.partitioned);
         if !by_partition {
             let owner = owns(&assigned, &self.inputs[0].topic, 0);
             let was = match self.ownership {
@@ -470,8 +483,28 @@ impl QueryTask {
                 }
             }
         }
+        let moved = !matches!(&before, Ownership::Partitions(had) if *had == assigned);
         self.ownership = Ownership::Partitions(assigned);
+        if moved {
+            self.reload_join_windows(log)?;
+        }
         Ok(())
+    }
+
+    /// The input of a stream-table join whose rows
+    /// only look the table up (the stream's): it builds no state, so a
+    /// restart does not replay it.
+    fn lookup_only_input(&self) -> Option<usize> {
+        match (&self.plan, &self.operator) {
+            (QueryPlan::Join(j), Operator::Join(_))
+                if j.nested.is_none()
+                    && j.left.source.kind == sluice_sql::SourceKind::Stream
+                    && j.right.source.kind == sluice_sql::SourceKind::Table =>
+            {
+                Some(0)
+            }
+            _ => None,
+        }
     }
 
     /// What the task read from each of its source topics so far.
@@ -734,6 +767,7 @@ impl QueryTask {
         outputs: Vec<RecordBatch>,
         repartitioned: Vec<(String, Option<i32>, Record)>,
     ) -> Result<(), RuntimeError> {
+        let windows = self.join_changelog_records();
         let sink = match &mut self.output {
             QueryOutput::Rows(rows) => {
                 rows.extend(outputs);
@@ -766,6 +800,7 @@ impl QueryTask {
                 .collect(),
             None => Vec::new(),
         };
+        state.extend(windows);
         state.extend(repartitioned);
         if offsets.is_empty() && outputs.is_empty() && state.is_empty() {
             return Ok(());

@@ -71,7 +71,8 @@ impl QueryTask {
         // a query without a changelog rebuilds its state by reading its
         // input (the repartition topic too) again: nothing may go
         let persistent = matches!(self.output, QueryOutput::Topic(_));
-        if !persistent || !self.repartitioned() || self.changelog.is_none() {
+        let changelog = self.changelog.is_some() || self.join_changelog.is_some();
+        if !persistent || !self.repartitioned() || !changelog {
             return;
         }
         // caught up: at most once a second (each purge is a request to the
