@@ -549,8 +549,13 @@ fn joins_restore_their_windows_from_changelogs_and_replay_only_a_joined_table() 
                     Some("delete")
                 );
             }
+            // the left rows, gathered by poll and partition: at most a
+            // record per row, at least one per partition that has rows
             let this = format!("{}-KSTREAM-{}-store-changelog", groups[sink], stores[0]);
-            assert_eq!(record_count(e.log().as_ref(), &this), 20);
+            let records = record_count(e.log().as_ref(), &this);
+            assert!((2..=20).contains(&records), "{this}: {records}");
+            let other = format!("{}-KSTREAM-{}-store-changelog", groups[sink], stores[1]);
+            assert_eq!(record_count(e.log().as_ref(), &other), 0);
         }
         assert_eq!(record_count(e.log().as_ref(), "INNER_JOINED"), 0);
         assert_eq!(record_count(e.log().as_ref(), "LEFT_JOINED"), 20);

@@ -140,12 +140,29 @@ impl Slot {
 /// Rows of one source to process together, and whether they are replayed.
 pub(crate) struct Group {
     pub(crate) input: usize,
-    pub(crate) rows: RecordBatch,
+    /// How many rows.
+    pub(crate) len: usize,
+    /// The rows, when they were gathered from several partitions (else
+    /// they are a run of `origin`'s batch, sliced only when asked for:
+    /// a join handed one record at a time uses the batch itself).
+    gathered: Option<RecordBatch>,
     pub(crate) replaying: bool,
     /// When the rows are one run of one partition's read batch: the
     /// partition and the run's first row in that batch (see
     /// [`Slot::batch`]).
     pub(crate) origin: Option<(usize, usize)>,
+}
+
+impl Group {
+    /// The group's rows (`slots` as [`next_group`] was given them).
+    pub(crate) fn rows(&self, slots: &[Vec<Slot>]) -> Result<RecordBatch, RuntimeError> {
+        if let Some(rows) = &self.gathered {
+            return Ok(rows.clone());
+        }
+        self.origin
+            .and_then(|(p, first)| Some(slots[self.input][p].batch()?.slice(first, self.len)))
+            .ok_or_else(|| RuntimeError::Plan("a group's rows are gone".into()))
+    }
 }
 
 /// The next group of rows in time order from `slots[input][partition]`, or
@@ -173,12 +190,12 @@ pub(crate) fn next_group(
                         .take_while(|r| pending.offset_at(*r) < slot.replay_until)
                         .count();
                 }
-                let rows = pending.batch.slice(pending.next, n);
                 let origin = Some((partition, pending.next));
                 pending.next += n;
                 return Ok(Some(Group {
                     input,
-                    rows,
+                    len: n,
+                    gathered: None,
                     replaying,
                     origin,
                 }));
@@ -218,14 +235,18 @@ pub(crate) fn next_group(
     let Some((input, replaying)) = group else {
         return Ok(None);
     };
-    let rows = gather(&slots[input], &picks)?;
     let origin = picks
         .first()
         .filter(|(p, _)| picks.iter().all(|(q, _)| q == p))
         .copied();
+    let gathered = match origin {
+        Some(_) => None,
+        None => Some(gather(&slots[input], &picks)?),
+    };
     Ok(Some(Group {
         input,
-        rows,
+        len: picks.len(),
+        gathered,
         replaying,
         origin,
     }))
@@ -253,15 +274,8 @@ fn head(slots: &[Vec<Slot>]) -> Option<(usize, usize)> {
     best.map(|(_, i, p)| (i, p))
 }
 
-/// The picked rows of one source's partitions, in pick order, as one batch.
+/// The picked rows of several partitions of one source, in pick order, as one batch.
 fn gather(partitions: &[Slot], picks: &[(usize, usize)]) -> Result<RecordBatch, RuntimeError> {
-    // one partition: a contiguous slice
-    if let Some(&(p, first)) = picks.first() {
-        if picks.iter().all(|(q, _)| *q == p) {
-            let pending = partitions[p].pending.as_ref().expect("picked");
-            return Ok(pending.batch.slice(first, picks.len()));
-        }
-    }
     let used: Vec<usize> = {
         let mut u: Vec<usize> = picks.iter().map(|(p, _)| *p).collect();
         u.sort_unstable();
@@ -329,7 +343,7 @@ mod tests {
     fn drain(slots: &mut [Vec<Slot>], ordered: bool) -> Vec<(usize, Vec<String>)> {
         let mut out = Vec::new();
         while let Some(g) = next_group(slots, ordered).unwrap() {
-            out.push((g.input, names(&g.rows)));
+            out.push((g.input, names(&g.rows(slots).unwrap())));
         }
         out
     }
@@ -388,7 +402,7 @@ mod tests {
         let mut slots = vec![vec![s]];
         let mut groups = Vec::new();
         while let Some(g) = next_group(&mut slots, true).unwrap() {
-            groups.push((g.replaying, names(&g.rows)));
+            groups.push((g.replaying, names(&g.rows(&slots).unwrap())));
         }
         assert_eq!(groups.len(), 2);
         assert_eq!(
@@ -401,6 +415,6 @@ mod tests {
         s.replay_until = 11;
         let mut slots = vec![vec![s]];
         let first = next_group(&mut slots, false).unwrap().unwrap();
-        assert!(first.replaying && first.rows.num_rows() == 1);
+        assert!(first.replaying && first.len == 1);
     }
 }

@@ -452,23 +452,32 @@ impl Log for EmbeddedLog {
         for (t, p, _) in offsets {
             state.topic(t)?.partition(*p)?;
         }
-        let mut next: HashMap<(String, i32), i64> = HashMap::new();
-        let mut sticky: HashMap<String, Option<i32>> = HashMap::new();
-        let mut records = Vec::with_capacity(produce.len());
-        for (topic, p, r) in produce {
-            let t = state.topic(&topic)?;
-            let p = t.assign(
-                p,
-                r.key.as_deref(),
-                sticky.entry(topic.clone()).or_default(),
-            )?;
-            let offset = next
-                .entry((topic.clone(), p))
-                .or_insert_with(|| t.partitions[p as usize].read().end());
-            records.push((topic, p, *offset, r));
-            *offset += 1;
+        // where each record goes, the topics' names borrowed (a batch's
+        // records are mostly of one or two topics)
+        let mut placed: Vec<(i32, i64)> = Vec::with_capacity(produce.len());
+        {
+            let mut next: HashMap<(&str, i32), i64> = HashMap::new();
+            let mut sticky: HashMap<&str, Option<i32>> = HashMap::new();
+            for (topic, p, r) in &produce {
+                let t = state.topic(topic)?;
+                let p = t.assign(
+                    *p,
+                    r.key.as_deref(),
+                    sticky.entry(topic.as_str()).or_default(),
+                )?;
+                let offset = next
+                    .entry((topic.as_str(), p))
+                    .or_insert_with(|| t.partitions[p as usize].read().end());
+                placed.push((p, *offset));
+                *offset += 1;
+            }
         }
-        let result = records.iter().map(|(_, p, o, _)| (*p, *o)).collect();
+        let records: Vec<_> = produce
+            .into_iter()
+            .zip(&placed)
+            .map(|((topic, _, r), (p, o))| (topic, *p, *o, r))
+            .collect();
+        let result = placed;
         let txn = Txn {
             group: group.to_string(),
             offsets: offsets.to_vec(),

@@ -119,10 +119,9 @@ impl JoinOperator {
             {
                 if let (false, Some(e)) = (tomb.value(r), &encoded) {
                     let row = e.row(r);
-                    let logged = self.logging.is_some().then(|| k.clone());
-                    let kept = self.stream_stream(side, r, k, keys, t, row.as_ref(), matches);
-                    if let (true, Some(k)) = (kept, logged) {
-                        self.log_window_row(side, batch, r, &k, t, row.as_ref());
+                    if self.stream_stream(side, r, k, keys, t, row.as_ref(), matches) {
+                        // the key's encoding is still `rows`' row r
+                        self.log_window_row(side, batch, r, rows.row(r).as_ref(), t, row.as_ref());
                     }
                 }
                 continue;

@@ -219,37 +219,12 @@ impl QueryTask {
             return Ok(());
         };
         let partitioned = self.plan.is_partition_local() || self.repartitioned();
-        // read before the topic is looked for: another task creating the
-        // topic and committing in between must not make this one skip it
-        let mut ran_before = false;
-        for input in &self.inputs {
-            ran_before |= log
-                .committed(&self.group, &input.topic)?
-                .iter()
-                .any(Option::is_some);
-        }
-        let existed = log.topic_exists(&topic)?;
-        if !existed {
-            // a query that ran before it kept a changelog rebuilds its state
-            // by replaying its input, as it always did: a changelog started
-            // now would miss what came before
-            if ran_before {
-                return Ok(());
-            }
-            let source = log.describe_topic(&self.inputs[0].topic)?;
-            let partitions = if partitioned {
-                source.partitions.len() as i32
-            } else {
-                1
-            };
-            let spec = TopicSpec::new(topic.clone(), partitions)
-                .with_replicas(source.replicas)
-                .with_config("cleanup.policy", "compact");
-            match log.create_topic(&spec) {
-                Ok(()) | Err(sluice_log::LogError::TopicExists(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let configs = [("cleanup.policy", "compact".to_string())];
+        let Some(existed) =
+            self.prepare_changelogs(log, std::slice::from_ref(&topic), partitioned, &configs)?
+        else {
+            return Ok(());
+        };
         let Operator::Aggregate(aggregate) = &mut self.operator else {
             return Ok(());
         };
@@ -276,6 +251,57 @@ impl QueryTask {
         }
         self.changelog = Some(changelog);
         Ok(())
+    }
+
+    /// Whether the changelog topics `topics` already held this task's
+    /// state; those missing are created with `configs` (as many partitions
+    /// as the first source when `partitioned`: the state is keyed by the
+    /// sources' keys; else one). `None`: the query ran before it kept
+    /// changelogs, and goes on rebuilding its state by replaying its input
+    /// (a changelog started now would miss what came before).
+    pub(super) fn prepare_changelogs(
+        &self,
+        log: &dyn Log,
+        topics: &[String],
+        partitioned: bool,
+        configs: &[(&str, String)],
+    ) -> Result<Option<bool>, RuntimeError> {
+        // read before the topics are looked for: another task creating them
+        // and committing in between must not make this one skip them
+        let mut ran_before = false;
+        for input in &self.inputs {
+            ran_before |= log
+                .committed(&self.group, &input.topic)?
+                .iter()
+                .any(Option::is_some);
+        }
+        let mut existed = true;
+        for topic in topics {
+            existed &= log.topic_exists(topic)?;
+        }
+        if existed {
+            return Ok(Some(true));
+        }
+        if ran_before {
+            return Ok(None);
+        }
+        let source = log.describe_topic(&self.inputs[0].topic)?;
+        let partitions = if partitioned {
+            source.partitions.len() as i32
+        } else {
+            1
+        };
+        for topic in topics {
+            let spec = configs.iter().fold(
+                TopicSpec::new(topic.clone(), partitions).with_replicas(source.replicas),
+                |spec, (k, v)| spec.with_config(*k, v.clone()),
+            );
+            match log.create_topic(&spec) {
+                Ok(()) | Err(sluice_log::LogError::TopicExists(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(Some(false))
     }
 
     /// The changelog topic of this task's state, when its operator keeps

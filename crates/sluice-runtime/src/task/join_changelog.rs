@@ -3,7 +3,7 @@
 //! the output and the offsets in one atomic step, and read back when the
 //! task starts or gains partitions (never the join's input).
 
-use sluice_log::{Log, Record, TopicSpec};
+use sluice_log::{Log, Record};
 use sluice_planner::QueryPlan;
 use sluice_sql::JoinKind;
 
@@ -68,38 +68,13 @@ impl QueryTask {
             .map(|s| format!("{}-{s}-changelog", self.group));
         let retention = join.changelog_retention_ms();
         let partitioned = self.plan.is_partition_local() || self.repartitioned();
-        let mut ran_before = false;
-        for input in &self.inputs {
-            ran_before |= log
-                .committed(&self.group, &input.topic)?
-                .iter()
-                .any(Option::is_some);
-        }
-        let mut existed = true;
-        for topic in &topics {
-            existed &= log.topic_exists(topic)?;
-        }
-        if !existed {
-            if ran_before {
-                return Ok(());
-            }
-            let source = log.describe_topic(&self.inputs[0].topic)?;
-            let partitions = if partitioned {
-                source.partitions.len() as i32
-            } else {
-                1
-            };
-            for topic in &topics {
-                let spec = TopicSpec::new(topic.clone(), partitions)
-                    .with_replicas(source.replicas)
-                    .with_config("cleanup.policy", "delete")
-                    .with_config("retention.ms", retention.to_string());
-                match log.create_topic(&spec) {
-                    Ok(()) | Err(sluice_log::LogError::TopicExists(_)) => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        }
+        let configs = [
+            ("cleanup.policy", "delete".to_string()),
+            ("retention.ms", retention.to_string()),
+        ];
+        let Some(existed) = self.prepare_changelogs(log, &topics, partitioned, &configs)? else {
+            return Ok(());
+        };
         let Operator::Join(join) = &mut self.operator else {
             return Ok(());
         };
@@ -181,8 +156,8 @@ fn restore_windows(
                 at = last.offset + 1;
                 read += records.len() as u64;
                 for r in records {
-                    if let (Some(key), Some(value)) = (&r.record.key, &r.record.value) {
-                        join.restore_window_row(side, key, value)?;
+                    if let Some(value) = &r.record.value {
+                        join.restore_window_rows(side, value)?;
                     }
                 }
             }

@@ -704,7 +704,7 @@ impl QueryTask {
         progress: &mut Progress,
     ) -> Result<(), RuntimeError> {
         while let Some(group) = crate::order::next_group(slots, ordered)? {
-            progress.processed += group.rows.num_rows();
+            progress.processed += group.len;
             if let (Operator::Join(j), true, false) =
                 (&mut self.operator, deferred, group.replaying)
             {
@@ -715,13 +715,13 @@ impl QueryTask {
                     .and_then(|(p, first)| Some((slots[group.input][p].batch()?, first)));
                 match parent {
                     Some((batch, first)) => {
-                        j.push_rows(group.input, batch, first..first + group.rows.num_rows())?
+                        j.push_rows(group.input, batch, first..first + group.len)?
                     }
-                    None => j.push(group.input, &group.rows)?,
+                    None => j.push(group.input, &group.rows(slots)?)?,
                 }
                 continue;
             }
-            let out = self.operator.process(group.input, &group.rows)?;
+            let out = self.operator.process(group.input, &group.rows(slots)?)?;
             if group.replaying {
                 continue;
             }
