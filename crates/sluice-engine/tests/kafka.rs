@@ -515,3 +515,88 @@ fn a_query_goes_on_when_the_leader_of_its_partitions_and_its_group_coordinator_d
     engine.join().unwrap();
     assert_eq!(ids, (0..1500).collect::<Vec<i64>>(), "no record lost");
 }
+
+#[test]
+fn a_stream_stream_join_s_windows_move_with_its_partitions_through_their_changelogs() {
+    use sluice_log::{Log, Record};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let broker = KafkaCluster::start();
+    let props = shared_service(
+        &broker,
+        "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=4);
+         CREATE STREAM other (id INT KEY, w INT) WITH (kafka_topic='other', value_format='JSON', partitions=4);
+         CREATE STREAM joined AS SELECT s.id AS id, v, w FROM src s JOIN other o WITHIN 1 HOUR ON s.id = o.id;",
+    );
+    let observer = KafkaLog::connect(&props).unwrap();
+    let (stop_a, stop_b) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    let (read_a, read_b) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let a = counting_server(props.clone(), stop_a.clone(), read_a.clone());
+    let b = counting_server(props.clone(), stop_b.clone(), read_b.clone());
+    // left rows no right row will match, until both servers read some:
+    // then each owns some of the partitions
+    let mut produced = 0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while read_a.load(Ordering::Relaxed) == 0 || read_b.load(Ordering::Relaxed) == 0 {
+        assert!(std::time::Instant::now() < deadline, "the servers never shared the query");
+        produce_ids(&observer, 1000 + produced..1000 + produced + 8);
+        produced += 8;
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    // the left rows go into the windows of both servers, each its partitions'
+    produce_ids(&observer, 0..20);
+    let produced = i64::from(produced) + 20;
+    let suffix = "-KSTREAM-JOINTHIS-0000000008-store-changelog";
+    let changelog = wait_until(
+        || {
+            observer
+                .list_topics()
+                .unwrap_or_default()
+                .into_iter()
+                .find(|t| t.ends_with(suffix))
+        },
+        Option::is_some,
+    )
+    .expect("the join's changelog");
+    let group = changelog.trim_end_matches(suffix).to_string();
+    assert_eq!(observer.describe_topic(&changelog).unwrap().partitions.len(), 4);
+    let consumed = wait_until(
+        || {
+            observer
+                .committed(&group, "src")
+                .unwrap_or_default()
+                .into_iter()
+                .flatten()
+                .sum::<i64>()
+        },
+        |n| *n >= produced,
+    );
+    assert_eq!(consumed, produced);
+    // each server read its own partitions' rows (a row read and not yet
+    // processed when its partition moved is read again by the new owner)
+    let before = wait_until(
+        || (read_a.load(Ordering::Relaxed), read_b.load(Ordering::Relaxed)),
+        |(a, b)| (a + b) as i64 >= produced,
+    );
+    // b leaves: a takes its partitions and reads their windows back from
+    // the changelog, so every left row still finds its right row
+    stop_b.store(true, Ordering::Relaxed);
+    b.join().unwrap();
+    let rights = (0..20)
+        .map(|id: i32| {
+            let value = format!("{{\"W\":{}}}", id * 10).into_bytes();
+            (None, Record::new(Some(id.to_be_bytes().to_vec()), Some(value), 0))
+        })
+        .collect();
+    observer.produce("other", rights).unwrap();
+    let (ids, _) = wait_for_ids(&observer, "JOINED", 20);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    stop_a.store(true, Ordering::Relaxed);
+    a.join().unwrap();
+    assert_eq!(ids, (0..20).collect::<Vec<i64>>());
+    assert_eq!(ids_of(&all_records(&observer, "JOINED")).1, 20, "each once");
+    // a read the right rows, and of b's partitions at most what b had read
+    // and not committed when it left: rebuilding the windows by replaying
+    // would have read everything b read again
+    let again = read_a.load(Ordering::Relaxed) - before.0 - 20;
+    assert!(again < before.1, "read again: {again}, b read {}", before.1);
+}
