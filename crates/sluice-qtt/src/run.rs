@@ -177,7 +177,10 @@ fn run_statements_and_inputs(
                 .map_err(|e| e.to_string())?;
         }
         for (p, o) in log
-            .produce(&input.topic, vec![(None, record)])
+            // partition 0, as ksqlDB's QTT driver writes every record
+            // (`Record::asProducerRecord`; its REST runner lets the
+            // producer's partitioner choose, as `rest::feed` does)
+            .produce(&input.topic, vec![(Some(0), record)])
             .map_err(|e| e.to_string())?
         {
             positions.insert((input.topic.clone(), p, o));
