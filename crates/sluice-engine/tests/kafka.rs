@@ -528,7 +528,10 @@ fn a_stream_stream_join_s_windows_move_with_its_partitions_through_their_changel
          CREATE STREAM joined AS SELECT s.id AS id, v, w FROM src s JOIN other o WITHIN 1 HOUR ON s.id = o.id;",
     );
     let observer = KafkaLog::connect(&props).unwrap();
-    let (stop_a, stop_b) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    let (stop_a, stop_b) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
     let (read_a, read_b) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let a = counting_server(props.clone(), stop_a.clone(), read_a.clone());
     let b = counting_server(props.clone(), stop_b.clone(), read_b.clone());
@@ -537,7 +540,10 @@ fn a_stream_stream_join_s_windows_move_with_its_partitions_through_their_changel
     let mut produced = 0;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     while read_a.load(Ordering::Relaxed) == 0 || read_b.load(Ordering::Relaxed) == 0 {
-        assert!(std::time::Instant::now() < deadline, "the servers never shared the query");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the servers never shared the query"
+        );
         produce_ids(&observer, 1000 + produced..1000 + produced + 8);
         produced += 8;
         std::thread::sleep(std::time::Duration::from_millis(500));
@@ -558,7 +564,14 @@ fn a_stream_stream_join_s_windows_move_with_its_partitions_through_their_changel
     )
     .expect("the join's changelog");
     let group = changelog.trim_end_matches(suffix).to_string();
-    assert_eq!(observer.describe_topic(&changelog).unwrap().partitions.len(), 4);
+    assert_eq!(
+        observer
+            .describe_topic(&changelog)
+            .unwrap()
+            .partitions
+            .len(),
+        4
+    );
     let consumed = wait_until(
         || {
             observer
@@ -574,7 +587,12 @@ fn a_stream_stream_join_s_windows_move_with_its_partitions_through_their_changel
     // each server read its own partitions' rows (a row read and not yet
     // processed when its partition moved is read again by the new owner)
     let before = wait_until(
-        || (read_a.load(Ordering::Relaxed), read_b.load(Ordering::Relaxed)),
+        || {
+            (
+                read_a.load(Ordering::Relaxed),
+                read_b.load(Ordering::Relaxed),
+            )
+        },
         |(a, b)| (a + b) as i64 >= produced,
     );
     // b leaves: a takes its partitions and reads their windows back from
@@ -584,7 +602,10 @@ fn a_stream_stream_join_s_windows_move_with_its_partitions_through_their_changel
     let rights = (0..20)
         .map(|id: i32| {
             let value = format!("{{\"W\":{}}}", id * 10).into_bytes();
-            (None, Record::new(Some(id.to_be_bytes().to_vec()), Some(value), 0))
+            (
+                None,
+                Record::new(Some(id.to_be_bytes().to_vec()), Some(value), 0),
+            )
         })
         .collect();
     observer.produce("other", rights).unwrap();

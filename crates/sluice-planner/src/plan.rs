@@ -864,7 +864,7 @@ impl QueryPlan {
         match self {
             QueryPlan::Project(p) => p.source.window,
             QueryPlan::Aggregate(a) => a.window_info(),
-            QueryPlan::Join(_) => None,
+            QueryPlan::Join(j) => j.project.source.window,
         }
     }
 }

@@ -4,7 +4,9 @@
 //! The joined row layout is the left source's row layout followed by the right's,
 //! each field renamed `ALIAS.NAME`, then `$JOINKEY` (the join key value: left's for
 //! INNER/LEFT, right's for RIGHT, whichever is present for FULL), `ROWTIME`,
-//! `$RECORD_HEADERS` and `$TOMBSTONE`. The projection and WHERE run over it through
+//! `$RECORD_HEADERS` and `$TOMBSTONE` (and, joining two windowed sources, the
+//! window of the joined key: `WINDOWSTART`, `WINDOWEND`, carried to a windowed
+//! result). The projection and WHERE run over it through
 //! an ordinary [`ProjectPlan`], so everything a stateless query supports works on
 //! joined rows.
 
@@ -17,7 +19,7 @@ use sluice_sql::{
 
 use crate::catalog::{
     headers_type, is_internal_column, Catalog, ColumnRole, SourceDef, RECORD_HEADERS, ROWTIME,
-    TOMBSTONE,
+    TOMBSTONE, WINDOWEND, WINDOWSTART,
 };
 use crate::expr::{ExprCompiler, PhysExpr, Scope, ScopeColumn};
 use crate::plan::{OutputColumn, ProjectPlan};
@@ -433,6 +435,16 @@ pub fn plan_join(
     fields.push(Field::new(ROWTIME, DataType::Int64, true));
     fields.push(Field::new(RECORD_HEADERS, headers_type(), true));
     fields.push(Field::new(TOMBSTONE, DataType::Boolean, false));
+    // two windowed sources join on key and window (their keys are windowed
+    // keys, as in Kafka Streams): the result is windowed by that window
+    let window = match (&nested, ldef.window, rdef.window) {
+        (None, Some(w), Some(_)) => Some(w),
+        _ => None,
+    };
+    if window.is_some() {
+        fields.push(Field::new(WINDOWSTART, DataType::Int64, true));
+        fields.push(Field::new(WINDOWEND, DataType::Int64, true));
+    }
     let joined_schema: SchemaRef = Arc::new(Schema::new(fields));
     let scope = Scope {
         schema: joined_schema.clone(),
@@ -785,7 +797,7 @@ pub fn plan_join(
         value_format: ldef.value_format.clone(),
         columns: Vec::new(),
         timestamp: None,
-        window: None,
+        window,
         is_source: false,
         sql: String::new(),
     });

@@ -11,9 +11,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use arrow::array::{new_null_array, Array, ArrayRef, BooleanArray, Int64Array, RecordBatch};
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::array::{
+    new_null_array, Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch,
+};
+use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use arrow::row::{RowConverter, SortField};
+use sluice_planner::catalog::WINDOWSTART;
 use sluice_planner::join::JoinPlan;
 use sluice_sql::{JoinKind, SourceKind};
 
@@ -87,6 +90,9 @@ pub struct JoinOperator {
     pending: Vec<Segment>,
     /// The window rows to write to the changelogs, when the join keeps them.
     logging: Option<changelog::Logging>,
+    /// Joining two windowed sources: each side's WINDOWSTART column (keys
+    /// match with their windows, and joined rows carry the window).
+    window_start: Option<[usize; 2]>,
 }
 
 /// Rows of the cached null arrays of each joined field.
@@ -198,6 +204,19 @@ impl JoinOperator {
         } else {
             [None, None]
         };
+        let window_start = match plan.project.source.window {
+            Some(_) => Some([
+                schemas[0].index_of(WINDOWSTART)?,
+                schemas[1].index_of(WINDOWSTART)?,
+            ]),
+            None => None,
+        };
+        let mut key_fields = vec![SortField::new(plan.key_type.clone())];
+        if window_start.is_some() {
+            // a windowed key is its key and window (a session's end too)
+            key_fields.push(SortField::new(DataType::Int64));
+            key_fields.push(SortField::new(DataType::Int64));
+        }
         let nulls = plan
             .joined_schema
             .fields()
@@ -223,7 +242,8 @@ impl JoinOperator {
             left_rows: HashMap::new(),
             references: HashMap::new(),
             left_pk,
-            converter: RowConverter::new(vec![SortField::new(plan.key_type.clone())])?,
+            converter: RowConverter::new(key_fields)?,
+            window_start,
             project,
             schemas,
             buffers: [HashMap::new(), HashMap::new()],
@@ -749,6 +769,20 @@ impl JoinOperator {
         columns.push(std::sync::Arc::new(BooleanArray::from(
             matches.iter().map(|(_, m)| m.tombstone).collect::<Vec<_>>(),
         )));
+        if let Some([l, r]) = self.window_start {
+            // the joined key's window: either side's (they match); WINDOWEND
+            // follows WINDOWSTART in a windowed source's row layout
+            for offset in 0..2 {
+                let left = columns[l + offset].as_primitive::<Int64Type>();
+                let right = columns[widths[0] + r + offset].as_primitive::<Int64Type>();
+                let bound: Int64Array = left
+                    .iter()
+                    .zip(right.iter())
+                    .map(|(a, b)| a.or(b))
+                    .collect();
+                columns.push(std::sync::Arc::new(bound));
+            }
+        }
         Ok(RecordBatch::try_new(schema, columns)?)
     }
 }

@@ -47,9 +47,17 @@ impl JoinOperator {
         } else {
             arrow::compute::cast(&keys, &self.plan.key_type)?
         };
-        let key_rows = self
-            .converter
-            .convert_columns(std::slice::from_ref(&keys))?;
+        let key_rows = match self.window_start {
+            // windowed keys match with their window
+            Some(ws) => self.converter.convert_columns(&[
+                keys.clone(),
+                batch.column(ws[side]).clone(),
+                batch.column(ws[side] + 1).clone(),
+            ])?,
+            None => self
+                .converter
+                .convert_columns(std::slice::from_ref(&keys))?,
+        };
         let schema = batch.schema();
         let ts = batch
             .column(schema.index_of(ROWTIME)?)
