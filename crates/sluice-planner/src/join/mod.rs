@@ -462,21 +462,29 @@ pub fn plan_join(
         None => None,
     };
 
-    // select items; `*` and `x.*` name columns ALIAS_NAME
+    // select items; `*` and `x.*` name columns ALIAS_NAME: a source's keys,
+    // its window bounds when windowed (ksqlDB's join sources carry them as
+    // values), its values and headers
     let mut items: Vec<(Expr, String)> = Vec::new();
     let star = |def: &SourceDef, alias: &str, out: &mut Vec<(Expr, String)>| {
-        for c in def
+        let bounds: &[&str] = match def.window {
+            Some(_) => &[WINDOWSTART, WINDOWEND],
+            None => &[],
+        };
+        let names = def
             .key_columns()
-            .chain(def.value_columns())
-            .chain(def.header_columns())
-        {
+            .map(|c| c.name.as_str())
+            .chain(bounds.iter().copied())
+            .chain(def.value_columns().map(|c| c.name.as_str()))
+            .chain(def.header_columns().map(|c| c.name.as_str()));
+        for name in names {
             out.push((
                 Expr::Column {
                     qualifier: Some(Ident::quoted(alias)),
-                    name: Ident::quoted(&c.name),
+                    name: Ident::quoted(name),
                     pos: Default::default(),
                 },
-                format!("{alias}_{}", c.name),
+                format!("{alias}_{name}"),
             ));
         }
     };
