@@ -110,6 +110,15 @@ impl Engine {
         let plan = plan(q, &self.planning(), QueryContext::Transient)?;
         let mut push = self.push_plan(plan, self.offset_reset())?;
         push.scalable = self.is_scalable_push(q);
+        if push.scalable {
+            // ksqlDB's scalable push queries skip records without a key (and
+            // without a value, as every push query over a stream does)
+            if let Relation::Source { name, .. } = &q.from {
+                if let Some(def) = self.metastore.source(&name.value) {
+                    push.task.set_skip_unkeyed(def.key_columns().count());
+                }
+            }
+        }
         Ok(push)
     }
 

@@ -140,6 +140,8 @@ pub struct QueryTask {
     emitted: u64,
     /// See [`QueryTask::set_skip_tombstones`].
     skip_tombstones: bool,
+    /// See [`QueryTask::set_skip_unkeyed`].
+    skip_unkeyed: usize,
     processing_log: Arc<ProcessingLog>,
     /// The plan, to start the operator afresh when a stateful query's
     /// ownership moves between servers.
@@ -231,6 +233,7 @@ impl QueryTask {
             limit: plan.limit(),
             emitted: 0,
             skip_tombstones: false,
+            skip_unkeyed: 0,
             processing_log,
             plan: plan.clone(),
             ownership: Ownership::All,
@@ -546,6 +549,13 @@ impl QueryTask {
         self.skip_tombstones = skip;
     }
 
+    /// Drop the records read whose `key_columns` leading key columns are
+    /// all NULL (no key), before anything counts them: what ksqlDB's
+    /// scalable push queries skip.
+    pub fn set_skip_unkeyed(&mut self, key_columns: usize) {
+        self.skip_unkeyed = key_columns;
+    }
+
     /// Name the task's consumer group for a service, as ksqlDB does:
     /// `_confluent-ksql-<ksql.service.id>query_<query id>`.
     pub fn with_service_id(mut self, service_id: &str) -> Self {
@@ -663,7 +673,10 @@ impl QueryTask {
                         target: s.target,
                     });
                 }
-                let rows = input.stripped(decoded.batch)?;
+                let mut rows = input.stripped(decoded.batch)?;
+                if self.skip_unkeyed > 0 {
+                    rows = without_null_keys(rows, self.skip_unkeyed)?;
+                }
                 input.slots[p].pending = Some(Pending::new(rows, next)?);
                 input.positions[p] = next;
             }
@@ -859,6 +872,18 @@ fn as_source_rows(
 }
 
 /// `batch` without the rows whose `$TOMBSTONE` is set.
+/// The rows of `batch` whose first `keys` columns are not all NULL.
+fn without_null_keys(batch: RecordBatch, keys: usize) -> Result<RecordBatch, RuntimeError> {
+    let n = batch.num_rows();
+    let keep: arrow::array::BooleanArray = (0..n)
+        .map(|r| Some((0..keys.min(batch.num_columns())).any(|c| batch.column(c).is_valid(r))))
+        .collect();
+    if keep.true_count() == n {
+        return Ok(batch);
+    }
+    Ok(arrow::compute::filter_record_batch(&batch, &keep)?)
+}
+
 fn without_tombstones(batch: RecordBatch) -> Result<RecordBatch, RuntimeError> {
     let Ok(i) = batch.schema().index_of(sluice_planner::catalog::TOMBSTONE) else {
         return Ok(batch);
