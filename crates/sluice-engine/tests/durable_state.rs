@@ -23,9 +23,15 @@ fn open(dir: &Path) -> Engine {
 }
 
 fn insert(e: &mut Engine, from: i64, to: i64) {
+    insert_keyed(e, "clicks (ROWTIME, u, v)", "u", from, to);
+}
+
+/// Rows `from..to` into `target` (`name (ROWTIME, key, value)`): row i at
+/// i seconds, keyed `<prefix><i % 10>`, its value i.
+fn insert_keyed(e: &mut Engine, target: &str, prefix: &str, from: i64, to: i64) {
     for i in from..to {
         e.execute_sql(&format!(
-            "INSERT INTO clicks (ROWTIME, u, v) VALUES ({}, 'u{}', {i});",
+            "INSERT INTO {target} VALUES ({}, '{prefix}{}', {i});",
             i * 1000,
             i % 10
         ))
@@ -497,14 +503,7 @@ fn joins_restore_their_windows_from_changelogs_and_replay_only_a_joined_table() 
     let dir = tempfile::tempdir().unwrap();
     let groups;
     let left_rows = |e: &mut Engine, from: i64, to: i64| {
-        for i in from..to {
-            e.execute_sql(&format!(
-                "INSERT INTO l (ROWTIME, id, a) VALUES ({}, 'k{}', {i});",
-                i * 1000,
-                i % 10
-            ))
-            .unwrap();
-        }
+        insert_keyed(e, "l (ROWTIME, id, a)", "k", from, to);
     };
     {
         let mut e = open(dir.path());
