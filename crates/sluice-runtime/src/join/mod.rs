@@ -16,7 +16,7 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use arrow::row::{RowConverter, SortField};
-use sluice_planner::catalog::WINDOWSTART;
+use sluice_planner::catalog::{RECORD_HEADERS, WINDOWSTART};
 use sluice_planner::join::JoinPlan;
 use sluice_sql::{JoinKind, SourceKind};
 
@@ -126,6 +126,10 @@ struct Match {
     key: ArrayRef,
     ts: i64,
     tombstone: bool,
+    /// The row of its segment's input batch whose record made this joined
+    /// row: the joined record carries that record's headers, as Kafka
+    /// Streams forwards the processed record's.
+    trigger: Option<usize>,
 }
 
 impl Match {
@@ -141,6 +145,7 @@ impl Match {
             key: key.clone(),
             ts,
             tombstone: false,
+            trigger: Some(r),
         }
     }
 }
@@ -407,6 +412,7 @@ impl JoinOperator {
             let fk = (!keys.is_null(r)).then(|| rows.row(r).as_ref().to_vec());
             let row = own_row(batch, r)?;
             let key = keys.slice(r, 1);
+            let before = matches.len();
             match &pks {
                 Some(pks) => {
                     let pk = pks.row(r).as_ref().to_vec();
@@ -417,6 +423,9 @@ impl JoinOperator {
                         self.fk_right(fk, row, t, tomb.value(r), matches);
                     }
                 }
+            }
+            for m in &mut matches[before..] {
+                m.trigger = Some(r);
             }
         }
         Ok(())
@@ -521,6 +530,7 @@ impl JoinOperator {
                 key,
                 ts: t,
                 tombstone: false,
+                trigger: None,
             });
         } else if self.visible.remove(&k) {
             matches.push(Match {
@@ -529,6 +539,7 @@ impl JoinOperator {
                 key,
                 ts: t,
                 tombstone: true,
+                trigger: None,
             });
         }
     }
@@ -561,6 +572,7 @@ impl JoinOperator {
                     key: old_key,
                     ts: t,
                     tombstone: true,
+                    trigger: None,
                 });
             }
             return;
@@ -616,6 +628,7 @@ impl JoinOperator {
                 key,
                 ts: t,
                 tombstone: false,
+                trigger: None,
             });
         } else if self.visible.remove(&pk) {
             matches.push(Match {
@@ -624,6 +637,7 @@ impl JoinOperator {
                 key,
                 ts: t,
                 tombstone: true,
+                trigger: None,
             });
         }
     }
@@ -760,12 +774,7 @@ impl JoinOperator {
             matches.iter().map(|(_, m)| m.ts),
         )));
         let headers_ty = schema.field(field + 2).data_type().clone();
-        columns.push(match &self.no_headers {
-            Some(empty) if matches.len() <= NULL_ROWS && empty.data_type() == &headers_ty => {
-                empty.slice(0, matches.len())
-            }
-            _ => empty_lists(&headers_ty, matches.len())?,
-        });
+        columns.push(self.joined_headers(&inputs, &matches, &headers_ty)?);
         columns.push(std::sync::Arc::new(BooleanArray::from(
             matches.iter().map(|(_, m)| m.tombstone).collect::<Vec<_>>(),
         )));
@@ -784,6 +793,53 @@ impl JoinOperator {
             }
         }
         Ok(RecordBatch::try_new(schema, columns)?)
+    }
+}
+
+impl JoinOperator {
+    /// Each joined row's headers: those of the record that made it (none
+    /// when no input record did, or its batch has no headers).
+    fn joined_headers(
+        &self,
+        inputs: &[(RecordBatch, usize)],
+        matches: &[(usize, Match)],
+        ty: &DataType,
+    ) -> Result<ArrayRef, RuntimeError> {
+        let empty = || -> Result<ArrayRef, RuntimeError> {
+            Ok(match &self.no_headers {
+                Some(e) if matches.len() <= NULL_ROWS && e.data_type() == ty => {
+                    e.slice(0, matches.len())
+                }
+                _ => empty_lists(ty, matches.len())?,
+            })
+        };
+        // source 0: one empty list; then each segment's header column
+        let mut sources: Vec<ArrayRef> = vec![empty_lists(ty, 1)?];
+        let mut source_of: Vec<Option<usize>> = Vec::with_capacity(inputs.len());
+        for (batch, _) in inputs {
+            let column = batch
+                .schema()
+                .index_of(RECORD_HEADERS)
+                .ok()
+                .map(|i| batch.column(i).clone())
+                .filter(|c| c.data_type() == ty);
+            source_of.push(column.map(|c| {
+                sources.push(c);
+                sources.len() - 1
+            }));
+        }
+        let slots: Vec<(usize, usize)> = matches
+            .iter()
+            .map(|(segment, m)| match (m.trigger, source_of[*segment]) {
+                (Some(r), Some(source)) => (source, r),
+                _ => (0, 0),
+            })
+            .collect();
+        if slots.iter().all(|s| s.0 == 0) {
+            return empty();
+        }
+        let refs: Vec<&dyn Array> = sources.iter().map(|a| a.as_ref()).collect();
+        Ok(arrow::compute::interleave(&refs, &slots)?)
     }
 }
 

@@ -139,7 +139,11 @@ impl JoinOperator {
             let row = own_row(batch, r)?;
             match (self.plan.left.source.kind, self.plan.right.source.kind) {
                 (SourceKind::Table, SourceKind::Table) => {
+                    let before = matches.len();
                     self.table_table(side, k, key, t, row, tomb.value(r), matches);
+                    for m in &mut matches[before..] {
+                        m.trigger = Some(r);
+                    }
                 }
                 // the table side of a stream-table join: updates state only
                 _ => {
