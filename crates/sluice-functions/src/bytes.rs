@@ -16,7 +16,7 @@ pub(crate) fn register(out: &mut Vec<FnDef>) {
         def(CAT, "TO_BYTES", "Converts a string to bytes using the given encoding (hex, utf8, ascii, base64).",
             &["TO_BYTES(input STRING, encoding STRING) => BYTES"], |a, _| bytesv(decode(as_str(&a[0])?, as_str(&a[1])?)?)),
         def(CAT, "FROM_BYTES", "Converts bytes to a string using the given encoding (hex, utf8, ascii, base64).",
-            &["FROM_BYTES(input BYTES, encoding STRING) => STRING"], |a, _| s(render(as_bytes(&a[0])?, as_str(&a[1])?)?)),
+            &["FROM_BYTES(input BYTES, encoding STRING) => STRING"], |a, _| s(from_bytes(as_bytes(&a[0])?, as_str(&a[1])?)?)),
         def(CAT, "CHR", "Returns the character for a Unicode code point, given as an INT or as a '\\uXXXX' string.",
             &["CHR(decimalCode INT) => STRING", "CHR(utfCode STRING) => STRING"], chr),
         def(CAT, "MD5", "Hex-encoded MD5 digest of a string.",
@@ -80,6 +80,18 @@ pub(crate) fn decode(x: &str, encoding: &str) -> Option<Vec<u8>> {
         "base64" => base64::engine::general_purpose::STANDARD.decode(x).ok(),
         _ => None,
     }
+}
+
+/// FROM_BYTES: as [`render`], but hex in upper case (ksqlDB's `BytesUtils`
+/// prints it with `DatatypeConverter.printHexBinary`; ENCODE's hex, through
+/// commons-codec, is lower case).
+fn from_bytes(b: &[u8], encoding: &str) -> Option<String> {
+    let text = render(b, encoding)?;
+    Some(if encoding.eq_ignore_ascii_case("hex") {
+        text.to_ascii_uppercase()
+    } else {
+        text
+    })
 }
 
 /// Bytes → string under an encoding.
