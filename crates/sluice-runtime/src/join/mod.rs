@@ -822,7 +822,8 @@ impl JoinOperator {
                 .index_of(RECORD_HEADERS)
                 .ok()
                 .map(|i| batch.column(i).clone())
-                .filter(|c| c.data_type() == ty);
+                // records without headers (most) need no copying
+                .filter(|c| c.data_type() == ty && has_headers(c));
             source_of.push(column.map(|c| {
                 sources.push(c);
                 sources.len() - 1
@@ -840,6 +841,14 @@ impl JoinOperator {
         }
         let refs: Vec<&dyn Array> = sources.iter().map(|a| a.as_ref()).collect();
         Ok(arrow::compute::interleave(&refs, &slots)?)
+    }
+}
+
+/// Whether any row of a header column has a header.
+fn has_headers(column: &ArrayRef) -> bool {
+    match column.as_list_opt::<i32>() {
+        Some(lists) => !lists.values().is_empty(),
+        None => true,
     }
 }
 

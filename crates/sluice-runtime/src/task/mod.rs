@@ -486,7 +486,13 @@ impl QueryTask {
                 }
             }
         }
-        let moved = !matches!(&before, Ownership::Partitions(had) if *had == assigned);
+        // the join's windows follow the partitions it reads (a first
+        // assignment of every partition keeps what the start restored)
+        let first = &self.inputs[0];
+        let moved = match &before {
+            Ownership::Partitions(had) => *had != assigned,
+            _ => (0..first.positions.len()).any(|p| !owns(&assigned, &first.topic, p)),
+        };
         self.ownership = Ownership::Partitions(assigned);
         if moved {
             self.reload_join_windows(log)?;
@@ -494,9 +500,8 @@ impl QueryTask {
         Ok(())
     }
 
-    /// The input of a stream-table join whose rows
-    /// only look the table up (the stream's): it builds no state, so a
-    /// restart does not replay it.
+    /// The input of a stream-table join that only looks the table up (the
+    /// stream): it builds no state, so a restart does not replay it.
     fn lookup_only_input(&self) -> Option<usize> {
         match (&self.plan, &self.operator) {
             (QueryPlan::Join(j), Operator::Join(_))
