@@ -514,6 +514,26 @@ impl Engine {
                 "Inserting into column `{pseudo}` is not allowed."
             )));
         }
+        // header columns take no values: named, or (without a column list)
+        // any the source has, as ksqlDB's InsertValuesExecutor refuses them
+        let is_header = |n: &str| {
+            def.column(n)
+                .is_some_and(|c| matches!(c.role, ColumnRole::Header(_)))
+        };
+        let headers: Vec<&str> = match columns {
+            None => def.header_columns().map(|c| c.name.as_str()).collect(),
+            Some(_) => names
+                .iter()
+                .map(String::as_str)
+                .filter(|n| is_header(n))
+                .collect(),
+        };
+        if !headers.is_empty() {
+            return Err(EngineError::statement(format!(
+                "Cannot insert into HEADER columns: {}",
+                headers.join(", ")
+            )));
+        }
         if names.len() != values.len() {
             return Err(EngineError::statement(format!(
                 "Expected a value for each column. Expected Columns: [{}]. Got {}",
