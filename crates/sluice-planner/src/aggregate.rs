@@ -436,16 +436,25 @@ pub fn plan_aggregate(
         }
     };
 
+    // every SELECT expression reading a column outside its aggregates that
+    // is not grouped, named whole, as ksqlDB's AggregateAnalyzer lists them
+    let ungrouped_items: Vec<String> = items
+        .iter()
+        .zip(&lifted_items)
+        .filter(|(_, lifted)| ungrouped(&key_replace(lifted)).is_some())
+        .map(|((original, _), _)| unqualified(original).to_string())
+        .collect();
+    if !ungrouped_items.is_empty() {
+        return Err(PlanError::invalid(format!(
+            "Non-aggregate SELECT expression(s) not part of GROUP BY: {}\nEither add the column(s) to the GROUP BY or remove them from the SELECT.",
+            ungrouped_items.join(", ")
+        )));
+    }
     let mut key_cols: Vec<Option<OutputColumn>> = vec![None; group_by.len()];
     let mut value_cols = Vec::new();
     let mut missing_from_select = Vec::new();
     for ((original, alias), lifted) in items.iter().zip(&lifted_items) {
         let replaced = key_replace(lifted);
-        if let Some(bad) = ungrouped(&replaced) {
-            return Err(PlanError::invalid(format!(
-                "Non-aggregate SELECT expression(s) not part of GROUP BY: {bad}\nEither add the column(s) to the GROUP BY or remove them from the SELECT."
-            )));
-        }
         let name = match alias {
             Some(a) => a.clone(),
             None => gen_name(original, &mut names),
@@ -813,4 +822,33 @@ fn evaluate_constant(e: &PhysExpr) -> Option<ScalarValue> {
         datafusion_expr::ColumnarValue::Scalar(s) => Some(s),
         datafusion_expr::ColumnarValue::Array(a) => ScalarValue::try_from_array(&a, 0).ok(),
     }
+}
+
+/// `e` with its column references unqualified, and unquoted where the name
+/// needs no quotes (a single source's columns read as ksqlDB prints them in
+/// messages).
+fn unqualified(e: &Expr) -> Expr {
+    crate::rewrite::map_expr(e, &mut |x| match x {
+        Expr::Column { name, pos, .. } => {
+            let plain = name
+                .value
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_uppercase())
+                && name
+                    .value
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            Expr::Column {
+                qualifier: None,
+                name: if plain {
+                    sluice_sql::Ident::new(name.value)
+                } else {
+                    name
+                },
+                pos,
+            }
+        }
+        other => other,
+    })
 }
