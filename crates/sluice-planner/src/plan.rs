@@ -291,7 +291,7 @@ fn expand_select(
             SelectItem::QualifiedWildcard(q) => {
                 if q.value != qualifier {
                     return Err(PlanError::invalid(format!(
-                        "Source '{}' does not exist in the FROM clause.",
+                        "'{}' is not a valid stream/table name or alias.",
                         q.value
                     )));
                 }

@@ -505,7 +505,7 @@ pub fn plan_join(
             }
             SelectItem::QualifiedWildcard(a) => {
                 return Err(PlanError::invalid(format!(
-                    "Source '{}' does not exist in the FROM clause.",
+                    "'{}' is not a valid stream/table name or alias.",
                     a.value
                 )))
             }
