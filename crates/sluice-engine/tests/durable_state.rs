@@ -84,6 +84,12 @@ fn per_user_counts(n: i64, column: &str) -> BTreeMap<Vec<u8>, String> {
         .collect()
 }
 
+/// TERMINATE of the query writing `sink`.
+fn terminate(e: &mut Engine, sink: &str) {
+    let id = e.queries().find(|q| q.sink == sink).unwrap().id.clone();
+    e.execute_sql(&format!("TERMINATE {id};")).unwrap();
+}
+
 /// Records each query has read since the engine started, by sink.
 fn read_since_start(e: &Engine) -> BTreeMap<String, u64> {
     e.queries()
@@ -172,13 +178,7 @@ fn aggregations_restore_their_state_from_changelogs_without_reading_their_input_
     assert_eq!(per_window.len(), 250);
     assert!(per_window.values().all(|v| v.starts_with(r#"{"N":1,"#)));
     // a terminated query's changelog goes with it
-    let id = e
-        .queries()
-        .find(|q| q.sink == "BY_PARITY")
-        .unwrap()
-        .id
-        .clone();
-    e.execute_sql(&format!("TERMINATE {id};")).unwrap();
+    terminate(&mut e, "BY_PARITY");
     for internal in [
         "Aggregate-Aggregate-Materialize-changelog",
         "Aggregate-GroupBy-repartition",
@@ -607,13 +607,7 @@ fn joins_restore_their_windows_from_changelogs_and_replay_only_a_joined_table() 
     expected.sort();
     assert_eq!(joined, expected);
     // a terminated join's changelogs go with it
-    let id = e
-        .queries()
-        .find(|q| q.sink == "LEFT_JOINED")
-        .unwrap()
-        .id
-        .clone();
-    e.execute_sql(&format!("TERMINATE {id};")).unwrap();
+    terminate(&mut e, "LEFT_JOINED");
     let prefix = format!("{}-", groups["LEFT_JOINED"]);
     let left: Vec<String> = e
         .log()
