@@ -28,6 +28,9 @@ use sluice_testkit::kafka::KafkaCluster;
 
 const PARTITIONS: i32 = 2;
 
+/// Records sent at once before every other kill.
+const BURST: i64 = 20_000;
+
 /// A running `sluice server`, SIGKILLed on drop.
 struct Server(Child);
 
@@ -79,12 +82,14 @@ fn client_of(properties: &BTreeMap<String, String>) -> ClientConfig {
 }
 
 /// Writes ids `0, 1, ...` to `EOS_IN` (BIGINT keys, JSON values) at about
-/// `rate` per second until `stop` is set; `written` follows the sent ones.
-/// Returns how many were written (all acknowledged).
+/// `rate` per second until `stop` is set, plus, whenever `burst` is set, that
+/// many at once (it is reset when they are sent); `written` follows the sent
+/// ones. Returns how many were written (all acknowledged).
 fn produce(
     properties: &BTreeMap<String, String>,
     rate: u64,
     written: &AtomicI64,
+    burst: &AtomicI64,
     stop: &AtomicBool,
 ) -> i64 {
     let producer: BaseProducer = client_of(properties)
@@ -94,7 +99,13 @@ fn produce(
         .expect("producer");
     let started = Instant::now();
     let mut id = 0i64;
+    // records sent in bursts, outside the steady pace
+    let mut bursts = 0i64;
+    let mut burst_left = 0i64;
     while !stop.load(Ordering::Relaxed) {
+        if burst_left == 0 {
+            burst_left = burst.swap(0, Ordering::Relaxed);
+        }
         let key = id.to_be_bytes();
         let value = format!("{{\"V\":{id}}}");
         let mut record = BaseRecord::to("EOS_IN").key(&key[..]).payload(&value);
@@ -110,8 +121,13 @@ fn produce(
         producer.poll(Duration::ZERO);
         id += 1;
         written.store(id, Ordering::Relaxed);
+        if burst_left > 0 {
+            burst_left -= 1;
+            bursts += 1;
+            continue;
+        }
         // pace the stream so the kills land while it flows
-        let due = started + Duration::from_micros(id as u64 * 1_000_000 / rate);
+        let due = started + Duration::from_micros((id - bursts) as u64 * 1_000_000 / rate);
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
@@ -240,21 +256,37 @@ fn exactly_once_survives_sigkills_at_random_points() {
     // a steady stream until the last kill is done
     let rate = 1_000;
     let written = Arc::new(AtomicI64::new(0));
+    let burst = Arc::new(AtomicI64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let producer = {
-        let (written, stop) = (written.clone(), stop.clone());
+        let (written, burst, stop) = (written.clone(), burst.clone(), stop.clone());
         let props = cluster.properties();
-        std::thread::spawn(move || produce(&props, rate, &written, &stop))
+        std::thread::spawn(move || produce(&props, rate, &written, &burst, &stop))
     };
 
     // kill at random points while the stream flows: until `trials` kills are
     // done and at least one of them left a transaction to abort (at most
-    // three times as many kills)
+    // three times as many kills). Every other kill lands while the server
+    // works through a burst of records, its transactions back to back, so
+    // that kills inside a transaction do not depend on luck.
     let mut kills = 0;
     let mut resumes = Vec::new();
     while kills < trials || (cluster.transaction_markers("EOS_OUT").1 == 0 && kills < 3 * trials) {
         std::thread::sleep(Duration::from_millis(random_ms(700, 2_200)));
-        let before = committed_input(&cluster, &group);
+        let mut before = committed_input(&cluster, &group);
+        if kills % 2 == 0 {
+            let start = written.load(Ordering::Relaxed);
+            burst.store(BURST, Ordering::Relaxed);
+            let deadline = Instant::now() + Duration::from_secs(60);
+            // the burst is out and the server is into it
+            while (written.load(Ordering::Relaxed) < start + BURST
+                || committed_input(&cluster, &group) < start + BURST / 10)
+                && Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            before = committed_input(&cluster, &group);
+        }
         drop(server); // SIGKILL
         kills += 1;
         let restarted = Instant::now();
