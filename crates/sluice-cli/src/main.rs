@@ -136,9 +136,9 @@ fn run_file(file: &PathBuf, data_dir: &PathBuf, in_memory: bool) -> Result<(), S
         .map_err(|e| format!("processing log: {e}"))?;
     let threads = engine.stream_threads();
     let mut engine = engine.with_stream_threads(threads);
-    for text in sluice_engine_split(&sql) {
+    for (start, text) in sluice_engine::split_statements_at(&sql) {
         println!("sluice> {}", text.trim());
-        match engine.execute_sql(text) {
+        match engine.execute_sql_at(text, start) {
             Ok(results) => {
                 for r in &results {
                     println!("{}\n", render::render(r));
@@ -149,10 +149,6 @@ fn run_file(file: &PathBuf, data_dir: &PathBuf, in_memory: bool) -> Result<(), S
         engine.run_until_idle().map_err(|e| e.to_string())?;
     }
     Ok(())
-}
-
-fn sluice_engine_split(sql: &str) -> Vec<&str> {
-    sluice_engine::split_statements(sql)
 }
 
 /// What the engine and the Kafka client report (a query failing and

@@ -471,10 +471,23 @@ impl Engine {
     /// Stops at the first failure; what ran before it stays done.
     pub fn execute_sql(&mut self, sql: &str) -> Result<Vec<StatementResult>> {
         let mut results = Vec::new();
-        for text in sluice_sql::split_statements(sql) {
-            for stmt in self.session.prepare(text)? {
-                results.push(self.execute(&stmt.0)?);
-            }
+        for (start, text) in sluice_sql::split_statements_at(sql) {
+            results.extend(self.execute_sql_at(text, start)?);
+        }
+        Ok(results)
+    }
+
+    /// Runs the statements of `text`, a piece of a larger script that starts
+    /// at `start` of it (`split_statements_at`): errors say where they are in
+    /// the script.
+    pub fn execute_sql_at(
+        &mut self,
+        text: &str,
+        start: sluice_sql::Pos,
+    ) -> Result<Vec<StatementResult>> {
+        let mut results = Vec::new();
+        for stmt in self.session.prepare_at(text, start)? {
+            results.push(self.execute(&stmt.0)?);
         }
         Ok(results)
     }
@@ -613,15 +626,13 @@ impl Engine {
             Statement::Assert(_) => Err(EngineError::Unsupported(
                 "ASSERT statements are not supported by this version of Sluice.".into(),
             )),
-            Statement::RunScript { path } => {
-                let sql = std::fs::read_to_string(path).map_err(|e| {
-                    EngineError::statement(format!("Failed to read script '{path}': {e}"))
-                })?;
-                let results = self.execute_sql(&sql)?;
-                Ok(StatementResult::ack(format!(
-                    "Ran {} statement(s) from '{path}'.",
-                    results.len()
-                )))
+            // a client's command (the REPL reads the file and sends its
+            // statements), not one of the server's grammar: ksqlDB refuses it
+            Statement::RunScript { .. } => {
+                Err(
+                    sluice_sql::ParseError::syntax("a statement", Some("RUN".into()), stmt.pos)
+                        .into(),
+                )
             }
         }
     }

@@ -38,4 +38,4 @@ pub use result::{
 };
 pub use session::{Prepared, Session, SessionChange, StatementKind};
 pub use sluice_log as log;
-pub use sluice_sql::split_statements;
+pub use sluice_sql::{split_statements, split_statements_at, Pos};

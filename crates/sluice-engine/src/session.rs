@@ -91,8 +91,16 @@ impl Session {
     /// Substitutes the session's variables into `text` (one or more
     /// statements) and parses it.
     pub fn prepare(&self, text: &str) -> Result<Vec<Prepared>> {
-        let substituted = sluice_sql::substitute_variables(text, &self.variables)?;
-        Ok(sluice_sql::parse(&substituted)?
+        self.prepare_at(text, sluice_sql::Pos { line: 1, column: 1 })
+    }
+
+    /// [`Session::prepare`] for `text` found at `start` of a larger script
+    /// (`split_statements_at`): positions in errors and in the statements are
+    /// positions in the script, as ksqlDB reports them.
+    pub fn prepare_at(&self, text: &str, start: sluice_sql::Pos) -> Result<Vec<Prepared>> {
+        let substituted = sluice_sql::substitute_variables(text, &self.variables)
+            .map_err(|e| e.shifted(start))?;
+        Ok(sluice_sql::parse_at(&substituted, start)?
             .into_iter()
             .map(Prepared)
             .collect())

@@ -111,7 +111,16 @@ fn errors_name_the_problem_and_keep_earlier_work() {
     // the first statement stayed done
     e.execute_sql("DESCRIBE s;").unwrap();
     let err = e.execute_sql("SELEC 1;").unwrap_err().to_string();
-    assert!(err.contains("Line: 1"), "{err}");
+    assert!(
+        err.contains("line 1:1: Syntax Error\nUnknown statement 'SELEC'\nDid you mean 'SELECT'?"),
+        "{err}"
+    );
+    // the position is the script's
+    let err = e
+        .execute_sql("DESCRIBE s;\n  DESCRIBE s; SELECT * FROM s WHERE 1 2;")
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("line 2:39: Syntax Error"), "{err}");
 }
 
 #[test]

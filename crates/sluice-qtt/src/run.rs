@@ -165,8 +165,13 @@ fn run_statements_and_inputs(
     statements: &[String],
     inputs: &[TestRecord],
 ) -> Result<HashSet<(String, i32, i64)>, String> {
-    for s in statements {
-        engine.execute_sql(s).map_err(|e| e.to_string())?;
+    // one script, as ksqlDB's driver joins them (errors say where they are
+    // in it), run statement by statement
+    let script = statements.join("\n");
+    for (start, text) in sluice_sql::split_statements_at(&script) {
+        engine
+            .execute_sql_at(text, start)
+            .map_err(|e| e.to_string())?;
         engine.run_until_idle().map_err(|e| e.to_string())?;
     }
     let mut positions = HashSet::new();

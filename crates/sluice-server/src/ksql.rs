@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use sluice_engine::{split_statements, Engine, Session, StatementKind};
+use sluice_engine::{split_statements_at, Engine, Session, StatementKind};
 
 use crate::entity::{to_entity, CommandLog};
 use crate::error::ApiError;
@@ -67,10 +67,10 @@ pub fn run_statements(
     commands: &dyn CommandLog,
 ) -> Result<Vec<Value>, ApiError> {
     let mut entities = Vec::new();
-    for text in split_statements(sql) {
+    for (start, text) in split_statements_at(sql) {
         let prepared = ctx
             .session
-            .prepare(text)
+            .prepare_at(text, start)
             .map_err(|e| ApiError::statement(e, text, entities.clone()))?;
         for stmt in prepared {
             match stmt.kind() {

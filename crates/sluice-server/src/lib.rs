@@ -160,14 +160,6 @@ pub fn engine_for(config: &ServerConfig) -> Result<Backend, ServerError> {
     Ok(Backend { engine, registry })
 }
 
-/// Line and column (1-based) of byte `offset` in `text`.
-fn position(text: &str, offset: usize) -> (u64, u64) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() as u64 + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
-    (line, column)
-}
-
 /// Run every statement of a queries file, stopping at the first failure with the
 /// statement and where it is. Returns how many statements ran.
 pub fn run_queries_file(engine: &mut Engine, path: &Path) -> Result<usize, ServerError> {
@@ -175,17 +167,14 @@ pub fn run_queries_file(engine: &mut Engine, path: &Path) -> Result<usize, Serve
         path: path.display().to_string(),
         source,
     })?;
-    let statements = sluice_engine::split_statements(&sql);
-    for (i, text) in statements.iter().enumerate() {
-        let offset = (text.as_ptr() as usize).saturating_sub(sql.as_ptr() as usize);
-        let leading = text.len() - text.trim_start().len();
-        if let Err(e) = engine.execute_sql(text) {
-            let (line, column) = position(&sql, offset + leading);
+    let statements = sluice_engine::split_statements_at(&sql);
+    for (i, (start, text)) in statements.iter().enumerate() {
+        if let Err(e) = engine.execute_sql_at(text, *start) {
             return Err(ServerError::QueriesFile {
                 file: path.display().to_string(),
                 index: i + 1,
-                line,
-                column,
+                line: start.line,
+                column: start.column,
                 statement: text.trim().to_string(),
                 message: e.to_string(),
             });
@@ -406,14 +395,5 @@ impl Server {
         }
         let _ = presence.join();
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn positions() {
-        assert_eq!(super::position("a;\n  b;", 5), (2, 3));
-        assert_eq!(super::position("abc", 0), (1, 1));
     }
 }

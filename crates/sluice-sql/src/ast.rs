@@ -13,6 +13,24 @@ pub struct Pos {
     pub column: u64,
 }
 
+impl Pos {
+    /// `inner`, a position in a text that starts at `self` in a larger one,
+    /// as a position in the larger one (an unknown position stays unknown).
+    pub fn shift(self, inner: Pos) -> Pos {
+        match inner.line {
+            0 => inner,
+            1 => Pos {
+                line: self.line,
+                column: self.column + inner.column - 1,
+            },
+            l => Pos {
+                line: self.line + l - 1,
+                column: inner.column,
+            },
+        }
+    }
+}
+
 impl fmt::Display for Pos {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Line: {}, Col: {}", self.line, self.column)

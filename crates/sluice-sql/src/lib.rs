@@ -13,5 +13,7 @@ mod split;
 pub use ast::*;
 pub use dialect::KsqlDialect;
 pub use error::ParseError;
-pub use parser::{parse, parse_data_type, parse_expr, substitute_variables};
-pub use split::split_statements;
+pub use parser::{
+    parse, parse_at, parse_data_type, parse_expr, parse_test_statements, substitute_variables,
+};
+pub use split::{split_statements, split_statements_at};

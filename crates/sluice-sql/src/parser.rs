@@ -18,7 +18,27 @@ use crate::error::ParseError;
 
 /// Parses any number of `;`-separated statements (the last `;` may be left off).
 pub fn parse(sql: &str) -> Result<Vec<ParsedStatement>, ParseError> {
+    parse_at(sql, Pos { line: 1, column: 1 })
+}
+
+/// Parses `sql`, a text that starts at `start` of a larger one (a statement
+/// split from a script): positions, in the syntax tree and in errors, are
+/// positions in the larger text, as ksqlDB reports them for a script.
+pub fn parse_at(sql: &str, start: Pos) -> Result<Vec<ParsedStatement>, ParseError> {
+    parse_with(Parser::new_at(sql, start)?)
+}
+
+/// Parses the statements of a ksql-test-runner file: the server's statements
+/// and the runner's own `ASSERT VALUES`, `ASSERT NULL VALUES` and
+/// `ASSERT STREAM|TABLE` (ksqlDB's `testStatement` rule, which its server
+/// grammar does not have).
+pub fn parse_test_statements(sql: &str) -> Result<Vec<ParsedStatement>, ParseError> {
     let mut parser = Parser::new(sql)?;
+    parser.test_statements = true;
+    parse_with(parser)
+}
+
+fn parse_with(mut parser: Parser<'_>) -> Result<Vec<ParsedStatement>, ParseError> {
     let mut out = Vec::new();
     loop {
         while parser.consume(&Token::SemiColon) {}
@@ -167,7 +187,10 @@ static GT: Token = Token::Gt;
 
 struct Tok {
     token: Token,
+    /// Where the token starts in the whole text (see [`Parser::new_at`]).
     pos: Pos,
+    /// Where it starts and ends in the text being parsed.
+    start: Location,
     end: Location,
 }
 
@@ -184,6 +207,8 @@ pub(crate) struct Parser<'a> {
     /// Expression nesting depth, bounded to protect the stack.
     depth: usize,
     eof_pos: Pos,
+    /// Whether the test runner's statements (`ASSERT VALUES`, ...) are read.
+    test_statements: bool,
 }
 
 fn to_pos(loc: Location) -> Pos {
@@ -195,16 +220,24 @@ fn to_pos(loc: Location) -> Pos {
 
 impl<'a> Parser<'a> {
     fn new(sql: &'a str) -> Result<Self, ParseError> {
+        Self::new_at(sql, Pos { line: 1, column: 1 })
+    }
+
+    /// A parser of `sql`, a text that starts at `start` of a larger one (a
+    /// statement of a script): the positions of its tokens, of the syntax tree
+    /// and of its errors are positions in the larger text.
+    fn new_at(sql: &'a str, start: Pos) -> Result<Self, ParseError> {
         let raw = Tokenizer::new(&KsqlDialect, sql)
             .tokenize_with_location()
-            .map_err(|e| ParseError::new(e.message, to_pos(e.location)))?;
+            .map_err(|e| ParseError::grammar(e.message, start.shift(to_pos(e.location))))?;
         let mut tokens = Vec::with_capacity(raw.len());
         for t in raw {
             match t.token {
                 Token::Whitespace(_) => continue,
                 Token::EOF => continue,
                 _ => tokens.push(Tok {
-                    pos: to_pos(t.span.start),
+                    pos: start.shift(to_pos(t.span.start)),
+                    start: t.span.start,
                     end: t.span.end,
                     token: t.token,
                 }),
@@ -214,11 +247,11 @@ impl<'a> Parser<'a> {
         line_starts.extend(sql.match_indices('\n').map(|(i, _)| i + 1));
         let eof_pos = {
             let last_line = line_starts.len();
-            let start = line_starts[last_line - 1];
-            Pos {
+            let line_start = line_starts[last_line - 1];
+            start.shift(Pos {
                 line: last_line as u64,
-                column: sql[start..].chars().count() as u64 + 1,
-            }
+                column: sql[line_start..].chars().count() as u64 + 1,
+            })
         };
         Ok(Parser {
             sql,
@@ -229,6 +262,7 @@ impl<'a> Parser<'a> {
             type_depth: 0,
             depth: 0,
             eof_pos,
+            test_statements: false,
         })
     }
 
@@ -245,13 +279,7 @@ impl<'a> Parser<'a> {
 
     /// The source text from the start of token `first` to the end of token `last`.
     fn text_between(&self, first: usize, last: usize) -> String {
-        let start = {
-            let p = self.tokens[first].pos;
-            self.offset_of(Location {
-                line: p.line,
-                column: p.column,
-            })
-        };
+        let start = self.offset_of(self.tokens[first].start);
         let end = self.offset_of(self.tokens[last].end);
         self.sql
             .get(start..end.max(start))
@@ -378,19 +406,9 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn found(&self) -> String {
-        match self.peek() {
-            None => "end of input".to_string(),
-            Some(t) => format!("'{}'", token_text(t)),
-        }
-    }
-
     /// `expected <what>, found '<token>'` at the current token.
     fn expected(&self, what: &str) -> ParseError {
-        ParseError::new(
-            format!("expected {what}, found {}", self.found()),
-            self.pos(),
-        )
+        ParseError::syntax(what, self.peek().map(token_text), self.pos())
     }
 
     // ---- identifiers and literals shared by the statement parsers ----
@@ -402,7 +420,7 @@ impl<'a> Parser<'a> {
                 let ident = if w.quote_style.is_some() {
                     Ident::quoted(w.value.clone())
                 } else if is_reserved(&w.value) {
-                    return Err(ParseError::new(
+                    return Err(ParseError::grammar(
                         format!(
                             "expected an identifier, found reserved word '{}' (quote it with backquotes to use it as a name)",
                             w.value
@@ -455,8 +473,9 @@ impl<'a> Parser<'a> {
             Some(Token::Number(n, false)) if n.bytes().all(|b| b.is_ascii_digit()) => {
                 let text = if negative { format!("-{n}") } else { n.clone() };
                 self.advance();
-                text.parse::<i64>()
-                    .map_err(|_| ParseError::new(format!("Invalid numeric literal: {text}"), pos))
+                text.parse::<i64>().map_err(|_| {
+                    ParseError::literal(format!("Invalid numeric literal: {text}"), pos)
+                })
             }
             _ => Err(self.expected(what)),
         }
@@ -466,9 +485,9 @@ impl<'a> Parser<'a> {
         match self.peek() {
             Some(Token::Number(n, false)) if n.bytes().all(|b| b.is_ascii_digit()) => {
                 let pos = self.pos();
-                let v = n
-                    .parse::<u64>()
-                    .map_err(|_| ParseError::new(format!("Invalid numeric literal: {n}"), pos))?;
+                let v = n.parse::<u64>().map_err(|_| {
+                    ParseError::literal(format!("Invalid numeric literal: {n}"), pos)
+                })?;
                 self.advance();
                 Ok(v)
             }

@@ -264,17 +264,17 @@ impl Parser<'_> {
         self.advance();
         let text = if negative { format!("-{text}") } else { text };
         if long {
-            return Err(ParseError::new(
+            return Err(ParseError::literal(
                 format!("Invalid numeric literal: {text}L"),
                 pos,
             ));
         }
         if text.contains(['e', 'E']) {
-            let v: f64 = text
-                .parse()
-                .map_err(|_| ParseError::new(format!("Invalid numeric literal: {text}"), pos))?;
+            let v: f64 = text.parse().map_err(|_| {
+                ParseError::literal(format!("Invalid numeric literal: {text}"), pos)
+            })?;
             if v.is_infinite() {
-                return Err(ParseError::new(
+                return Err(ParseError::literal(
                     format!("Number overflows DOUBLE: {text}"),
                     pos,
                 ));
@@ -285,7 +285,7 @@ impl Parser<'_> {
         } else {
             text.parse::<i64>()
                 .map(Literal::Integer)
-                .map_err(|_| ParseError::new(format!("Invalid numeric literal: {text}"), pos))
+                .map_err(|_| ParseError::literal(format!("Invalid numeric literal: {text}"), pos))
         }
     }
 

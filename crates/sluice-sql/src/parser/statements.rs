@@ -599,6 +599,10 @@ impl Parser<'_> {
 
     fn parse_assert(&mut self) -> Result<Statement, ParseError> {
         self.expect_kw("ASSERT")?;
+        let runner_only = ["NULL", "VALUES", "STREAM", "TABLE"];
+        if !self.test_statements && runner_only.iter().any(|kw| self.peek_kw(kw)) {
+            return Err(self.expected("NOT EXISTS, TOPIC or SCHEMA"));
+        }
         if self.peek_kw("NULL") || self.peek_kw("VALUES") {
             let tombstone = self.consume_kw("NULL");
             self.expect_kw("VALUES")?;

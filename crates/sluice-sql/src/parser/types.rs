@@ -22,7 +22,7 @@ impl Parser<'_> {
                     line: t.pos.line,
                     column: t.pos.column + 1,
                 });
-            return Err(ParseError::new("unexpected '>' after the type", pos));
+            return Err(ParseError::grammar("unexpected '>' after the type", pos));
         }
         Ok(ty)
     }
@@ -103,10 +103,7 @@ impl Parser<'_> {
                 }
             }
             _ if super::is_reserved(&upper) => {
-                return Err(ParseError::new(
-                    format!("expected a type, found '{name}'"),
-                    pos,
-                ))
+                return Err(ParseError::syntax("a type", Some(name), pos))
             }
             _ => SqlType::Custom(upper),
         };

@@ -288,7 +288,10 @@ fn error_positions_and_messages() {
             column: 27
         }
     );
-    assert_eq!(e.to_string(), "Line: 1, Col: 27: expected ';', found 'BAR'");
+    assert_eq!(
+        e.to_string(),
+        "line 1:27: Syntax Error\nSyntax error at or near 'BAR' at line 1:27\nexpected ';', found 'BAR'"
+    );
 
     let e = err("CREATE STREAM s (a INT,\n  b FOO BAR)");
     assert_eq!(e.pos, Pos { line: 2, column: 9 });
@@ -307,7 +310,34 @@ fn error_positions_and_messages() {
     let e = err("FROB x");
     assert_eq!(
         e.to_string(),
-        "Line: 1, Col: 1: expected a statement, found 'FROB'"
+        "line 1:1: Syntax Error\nUnknown statement 'FROB'\nDid you mean 'DROP'?"
+    );
+
+    // a statement of a script: positions count from the script's start
+    let e = parse_at("SELECT * FROM s WHERE FOO BAR", Pos { line: 3, column: 5 }).unwrap_err();
+    assert_eq!(
+        e.pos,
+        Pos {
+            line: 3,
+            column: 31
+        }
+    );
+    let e = parse_at(
+        "SELECT 1 AS x,\n 9223372036854775808 AS y",
+        Pos { line: 3, column: 5 },
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Failed to prepare statement: line 4:3: Invalid numeric literal: 9223372036854775808"
+    );
+
+    // the test runner's statements are not the server's
+    let e = parse("ASSERT VALUES t (a) VALUES (1);").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("Syntax error at or near 'VALUES' at line 1:8"),
+        "{e}"
     );
 
     // Tokenizer errors keep their location.

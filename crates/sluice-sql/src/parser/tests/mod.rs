@@ -8,7 +8,7 @@ use super::*;
 use crate::ast::*;
 
 pub(super) fn one(sql: &str) -> Statement {
-    let mut v = parse(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let mut v = parse_test_statements(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     assert_eq!(v.len(), 1, "{sql}");
     v.remove(0).statement
 }

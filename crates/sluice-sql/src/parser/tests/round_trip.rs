@@ -84,7 +84,8 @@ fn round_trip() {
     for sql in ROUND_TRIP {
         let first = one(sql);
         let text = first.to_string();
-        let again = parse(&text).unwrap_or_else(|e| panic!("{sql}\n  printed {text}\n  {e}"));
+        let again = parse_test_statements(&text)
+            .unwrap_or_else(|e| panic!("{sql}\n  printed {text}\n  {e}"));
         assert_eq!(again.len(), 1, "{text}");
         assert_eq!(
             strip_pos(&format!("{first:?}")),
