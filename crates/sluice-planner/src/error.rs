@@ -11,6 +11,15 @@ pub enum PlanError {
         pos: Pos,
         context: &'static str,
     },
+    /// An unqualified column several sources have (ksqlDB's
+    /// `AmbiguousColumnException`, raised while preparing the statement).
+    #[error("{}Column '{name}' is ambiguous. Could be {}.", pos.map(|p| format!("Exception while preparing statement: {p}: ")).unwrap_or_default(), or_list(candidates))]
+    Ambiguous {
+        name: String,
+        /// `SOURCE.COLUMN` of each, sorted.
+        candidates: Vec<String>,
+        pos: Option<Pos>,
+    },
     #[error("{0} does not exist.")]
     UnknownSource(String),
     #[error("{0}")]
@@ -29,6 +38,31 @@ impl PlanError {
     }
     pub fn ty(msg: impl Into<String>) -> Self {
         PlanError::Type(msg.into())
+    }
+
+    /// The same error, found at `pos` (for errors that say where they are).
+    pub fn at(self, at: Pos) -> Self {
+        match self {
+            PlanError::Ambiguous {
+                name,
+                candidates,
+                pos: None,
+            } => PlanError::Ambiguous {
+                name,
+                candidates,
+                pos: Some(at),
+            },
+            other => other,
+        }
+    }
+}
+
+/// `A, B or C`, as ksqlDB's `GrammaticalJoiner.or()` writes a list.
+pub(crate) fn or_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
     }
 }
 

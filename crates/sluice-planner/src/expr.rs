@@ -135,7 +135,7 @@ impl<'a> ExprCompiler<'a> {
                 pos,
             } => {
                 let q = qualifier.as_ref().map(|q| q.value.as_str());
-                match self.scope.resolve(q, &name.value)? {
+                match self.scope.resolve(q, &name.value).map_err(|e| e.at(*pos))? {
                     Some(index) => {
                         let f = self.scope.schema.field(index);
                         Ok(Compiled {

@@ -19,6 +19,9 @@ pub enum ParseErrorKind {
     /// A literal the grammar accepts but whose value is refused (ksqlDB's
     /// `ParsingException` raised while building the statement).
     Literal,
+    /// A statement the grammar reads but ksqlDB's AstBuilder refuses (it
+    /// says no location).
+    Prepare,
     /// Any other refusal, with its location.
     Other,
 }
@@ -103,6 +106,16 @@ impl ParseError {
         }
     }
 
+    /// A statement ksqlDB refuses while building it (`Failed to prepare
+    /// statement: ...`).
+    pub fn prepare(message: impl Into<String>) -> Self {
+        ParseError {
+            message: message.into(),
+            pos: Pos::default(),
+            kind: ParseErrorKind::Prepare,
+        }
+    }
+
     /// The same error as found in a text starting at `start` of a larger one.
     pub fn shifted(mut self, start: Pos) -> Self {
         self.pos = start.shift(self.pos);
@@ -154,6 +167,9 @@ impl fmt::Display for ParseError {
                 column + 1,
                 self.message
             ),
+            ParseErrorKind::Prepare => {
+                write!(f, "Failed to prepare statement: {}", self.message)
+            }
             ParseErrorKind::Other => write!(f, "{}: {}", self.pos, self.message),
         }
     }

@@ -47,6 +47,7 @@ fn parse_with(mut parser: Parser<'_>) -> Result<Vec<ParsedStatement>, ParseError
         }
         let start = parser.idx;
         let statement = parser.parse_statement()?;
+        parser.check_qualifiers()?;
         if !parser.consume(&Token::SemiColon) && !parser.at_eof() {
             return Err(parser.expected("';'"));
         }
@@ -209,6 +210,10 @@ pub(crate) struct Parser<'a> {
     eof_pos: Pos,
     /// Whether the test runner's statements (`ASSERT VALUES`, ...) are read.
     test_statements: bool,
+    /// The qualifiers of the statement's columns (`Q.col`, `Q.*`), in order.
+    qualifiers: Vec<String>,
+    /// The names and aliases of the statement's sources (its FROM clause).
+    relation_names: Vec<String>,
 }
 
 fn to_pos(loc: Location) -> Pos {
@@ -263,6 +268,8 @@ impl<'a> Parser<'a> {
             depth: 0,
             eof_pos,
             test_statements: false,
+            qualifiers: Vec::new(),
+            relation_names: Vec::new(),
         })
     }
 
@@ -403,6 +410,19 @@ impl<'a> Parser<'a> {
         match self.peek() {
             Some(Token::Word(w)) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
             _ => None,
+        }
+    }
+
+    /// Every column qualifier names a source of the statement, by its name or
+    /// its alias: ksqlDB's AstBuilder refuses the statement otherwise.
+    fn check_qualifiers(&mut self) -> Result<(), ParseError> {
+        let qualifiers = std::mem::take(&mut self.qualifiers);
+        let names = std::mem::take(&mut self.relation_names);
+        match qualifiers.into_iter().find(|q| !names.contains(q)) {
+            Some(q) => Err(ParseError::prepare(format!(
+                "'{q}' is not a valid stream/table name or alias."
+            ))),
+            None => Ok(()),
         }
     }
 

@@ -77,13 +77,16 @@ impl Scope {
                 if many.iter().all(|c| c.index == many[0].index) {
                     Ok(Some(many[0].index))
                 } else {
-                    Err(PlanError::invalid(format!(
-                        "Column '{name}' is ambiguous. Could be any of: {}",
-                        many.iter()
-                            .map(|c| format!("{}.{}", c.qualifier.as_deref().unwrap_or(""), c.name))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )))
+                    let mut candidates: Vec<String> = many
+                        .iter()
+                        .map(|c| format!("{}.{}", c.qualifier.as_deref().unwrap_or(""), c.name))
+                        .collect();
+                    candidates.sort();
+                    Err(PlanError::Ambiguous {
+                        name: name.to_string(),
+                        candidates,
+                        pos: None,
+                    })
                 }
             }
         }

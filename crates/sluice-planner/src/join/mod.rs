@@ -13,9 +13,7 @@
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use sluice_sql::{
-    BinaryOp, Expr, Ident, JoinKind, Literal, Query, Relation, SelectItem, SourceKind,
-};
+use sluice_sql::{Expr, Ident, JoinKind, Literal, Query, Relation, SelectItem, SourceKind};
 
 use crate::catalog::{
     headers_type, is_internal_column, Catalog, ColumnRole, SourceDef, RECORD_HEADERS, ROWTIME,
@@ -23,10 +21,11 @@ use crate::catalog::{
 };
 use crate::expr::{ExprCompiler, PhysExpr, Scope, ScopeColumn};
 use crate::plan::{OutputColumn, ProjectPlan};
-use crate::rewrite::{any_node, canonical};
+use crate::rewrite::canonical;
 use crate::types::type_name;
 use crate::PlanError;
 
+mod criteria;
 mod keys;
 
 pub use keys::JoinRepartition;
@@ -104,31 +103,6 @@ impl JoinPlan {
     }
 }
 
-fn side_of(e: &Expr, left: &Scope, right: &Scope) -> Option<bool> {
-    let mut uses_left = false;
-    let mut uses_right = false;
-    any_node(e, &mut |x| {
-        if let Expr::Column {
-            qualifier, name, ..
-        } = x
-        {
-            let q = qualifier.as_ref().map(|q| q.value.as_str());
-            if matches!(left.resolve(q, &name.value), Ok(Some(_))) {
-                uses_left = true;
-            }
-            if matches!(right.resolve(q, &name.value), Ok(Some(_))) {
-                uses_right = true;
-            }
-        }
-        false
-    });
-    match (uses_left, uses_right) {
-        (true, false) => Some(true),
-        (false, true) => Some(false),
-        _ => None,
-    }
-}
-
 fn strip(e: &Expr) -> &Expr {
     match e {
         Expr::Nested(inner) => strip(inner),
@@ -160,6 +134,14 @@ pub fn plan_join(
             )),
         }
     };
+    {
+        let mut sources = vec![lookup(left)?];
+        for j in joins {
+            sources.push(lookup(&j.right)?);
+        }
+        let conditions: Vec<&Expr> = joins.iter().map(|j| &j.on).collect();
+        criteria::analyze_all(&sources, &conditions)?;
+    }
     // n-way joins are left-deep: the earlier joins' rows are this join's left input
     let nested: Option<Box<JoinPlan>> = if joins.len() > 1 {
         let inner = Query {
@@ -202,41 +184,6 @@ pub fn plan_join(
     // the name of the join's synthetic key column: ROWKEY unless a source
     // column has it, else the next free ROWKEY_n
     let synthetic = synthetic_join_key(&all_sources);
-    let kinds = (ldef.kind, rdef.kind);
-    match (kinds, join.kind, &join.within) {
-        ((SourceKind::Stream, SourceKind::Stream), _, None) => {
-            return Err(PlanError::invalid(
-                "Stream-Stream joins must have a WITHIN clause specified. None was provided. To learn about how to specify a WITHIN clause with a stream-stream join, please visit: https://docs.confluent.io/current/ksql/docs/syntax-reference.html#create-stream-as-select",
-            ))
-        }
-        ((SourceKind::Table, SourceKind::Stream), _, _) => {
-            return Err(PlanError::invalid("Join between invalid operands requested: left type: KTABLE, right type: KSTREAM".to_string()))
-        }
-        ((SourceKind::Stream, SourceKind::Table), JoinKind::Right | JoinKind::Full, _) => {
-            return Err(PlanError::invalid(format!(
-                "Invalid join type: {} join not supported for stream-table join. Only INNER and LEFT joins are supported.",
-                if join.kind == JoinKind::Full { "full-outer" } else { "right" }
-            )))
-        }
-        (_, _, Some(_)) if kinds != (SourceKind::Stream, SourceKind::Stream) => {
-            return Err(PlanError::invalid(
-                "A window definition was provided for a Stream-Table join. These joins are not windowed. Please drop the window definition (i.e. the WITHIN clause) and try to execute your join again.",
-            ))
-        }
-        _ => {}
-    }
-    if ldef.window.is_some() != rdef.window.is_some() {
-        return Err(PlanError::invalid(
-            "Can not join windowed source to non-windowed source.",
-        ));
-    }
-    if let (Some(a), Some(b)) = (ldef.window, rdef.window) {
-        if (a.kind == crate::catalog::WindowKind::Session)
-            != (b.kind == crate::catalog::WindowKind::Session)
-        {
-            return Err(PlanError::invalid("Incompatible windowed sources."));
-        }
-    }
     if nested.is_none() && (lalias == ralias || ldef.name == rdef.name) {
         return Err(PlanError::invalid(format!(
             "Can not join '{}' to '{}': self joins are not yet supported.",
@@ -272,45 +219,53 @@ pub fn plan_join(
     };
     let rscope = Scope::of_schema(rdef.row_schema(), Some(&ralias));
 
-    // ON a = b, one side each
-    let (l_on, r_on) = match strip(&join.on) {
-        Expr::Binary {
-            op: BinaryOp::Eq,
-            left,
-            right,
-        } => match (side_of(left, &lscope, &rscope), side_of(right, &lscope, &rscope)) {
-            (Some(true), Some(false)) => ((**left).clone(), (**right).clone()),
-            (Some(false), Some(true)) => ((**right).clone(), (**left).clone()),
-            _ => {
-                return Err(PlanError::invalid(format!(
-                    "Invalid comparison expression '{}' in join '{}'. Each side of the join comparision must contain references from exactly one source.",
-                    join.on, join.on
-                )))
-            }
-        },
-        other @ Expr::Binary {
-            op: BinaryOp::And, ..
-        } => {
-            return Err(PlanError::invalid(format!(
-                "Invalid join condition: joins on multiple conditions are not yet supported. Got {other}."
-            )))
-        }
-        other => {
-            return Err(PlanError::invalid(format!(
-                "Unsupported join expression: {other}. Only equality of one expression from each source is supported."
-            )))
-        }
-    };
-    // the condition as ksqlDB's messages show it: as written, columns qualified
+    // the ON clause, checked as ksqlDB's Analyzer does, over the columns of
+    // both sides (the right's counted after the left's: a name both have is
+    // ambiguous)
+    let width = lscope.schema.fields().len();
     let both = Scope {
         schema: lscope.schema.clone(),
         columns: lscope
             .columns
             .iter()
-            .chain(&rscope.columns)
             .cloned()
+            .chain(rscope.columns.iter().map(|c| ScopeColumn {
+                index: c.index + width,
+                ..c.clone()
+            }))
             .collect(),
     };
+    let criteria = criteria::analyze(&join.on, &both, &all_sources, &ralias)?;
+    let (l_on, r_on) = (criteria.left, criteria.right);
+    let kinds = (ldef.kind, rdef.kind);
+    // then the planner's checks (LogicalPlanner#verifyJoin)
+    let left_name = all_sources
+        .iter()
+        .find(|(_, a)| *a == criteria.left_alias)
+        .map_or(ldef.name.as_str(), |(d, _)| d.name.as_str());
+    match (kinds, join.kind) {
+        ((SourceKind::Table, SourceKind::Stream), kind) => {
+            return Err(PlanError::invalid(format!(
+                "Invalid join order: table-stream joins are not supported; only stream-table joins. Got {left_name} {} {}.",
+                criteria::join_type_name(kind),
+                rdef.name
+            )))
+        }
+        ((SourceKind::Stream, SourceKind::Table), JoinKind::Full) => {
+            return Err(PlanError::invalid(format!(
+                "Invalid join type: full-outer join not supported for stream-table join. Got {left_name} {} {}.",
+                criteria::join_type_name(JoinKind::Full),
+                rdef.name
+            )))
+        }
+        ((SourceKind::Stream, SourceKind::Table), JoinKind::Right) => {
+            return Err(PlanError::invalid(
+                "Invalid join type: right join not supported for stream-table join. Only INNER and LEFT joins are supported.",
+            ))
+        }
+        _ => {}
+    }
+    // the condition as ksqlDB's messages show it: as written, columns qualified
     let shown = |e: &Expr| crate::plan::qualified_display(e, &both);
     let condition = match strip(&join.on) {
         Expr::Binary { left, right, .. } => format!("{} = {}", shown(left), shown(right)),
@@ -385,6 +340,26 @@ pub fn plan_join(
                 )),
             });
         }
+    }
+
+    // and those of building it (the stream-stream joiner's, the join node's)
+    match (kinds, &join.within) {
+        ((SourceKind::Stream, SourceKind::Stream), None) => {
+            return Err(PlanError::invalid(
+                "Stream-Stream joins must have a WITHIN clause specified. None was provided. To learn about how to specify a WITHIN clause with a stream-stream join, please visit: https://docs.confluent.io/current/ksql/docs/syntax-reference.html#create-stream-as-select",
+            ))
+        }
+        ((SourceKind::Table, SourceKind::Table), Some(_)) => {
+            return Err(PlanError::invalid(
+                "A window definition was provided for a Table-Table join. These joins are not windowed. Please drop the window definition (i.e. the WITHIN clause) and try to execute your Table-Table join again.",
+            ))
+        }
+        ((SourceKind::Stream, SourceKind::Table), Some(_)) => {
+            return Err(PlanError::invalid(
+                "A window definition was provided for a Stream-Table join. These joins are not windowed. Please drop the window definition (ie. the WITHIN clause) and try to execute your join again.",
+            ))
+        }
+        _ => {}
     }
 
     // joined layout

@@ -400,6 +400,7 @@ impl Parser<'_> {
         if self.peek_is(&Token::Period) && matches!(self.peek_nth(1), Some(Token::Word(_))) {
             self.advance();
             let name = self.parse_any_word_ident()?;
+            self.qualifiers.push(first.value.clone());
             return Ok(Expr::Column {
                 qualifier: Some(first),
                 name,

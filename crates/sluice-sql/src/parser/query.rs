@@ -118,6 +118,7 @@ impl Parser<'_> {
             let qualifier = self.parse_ident()?;
             self.advance();
             self.advance();
+            self.qualifiers.push(qualifier.value.clone());
             return Ok(SelectItem::QualifiedWildcard(qualifier));
         }
         let expr = self.parse_expr()?;
@@ -134,6 +135,10 @@ impl Parser<'_> {
         let pos = self.pos();
         let name = self.parse_ident()?;
         let alias = self.parse_optional_alias(RELATION_STOP_WORDS)?;
+        self.relation_names.push(name.value.clone());
+        if let Some(a) = &alias {
+            self.relation_names.push(a.value.clone());
+        }
         Ok(Relation::Source { name, alias, pos })
     }
 
