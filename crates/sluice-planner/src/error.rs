@@ -13,7 +13,7 @@ pub enum PlanError {
     },
     /// An unqualified column several sources have (ksqlDB's
     /// `AmbiguousColumnException`, raised while preparing the statement).
-    #[error("{}Column '{name}' is ambiguous. Could be {}.", pos.map(|p| format!("Exception while preparing statement: {p}: ")).unwrap_or_default(), or_list(candidates))]
+    #[error("{}Column '{name}' is ambiguous. Could be {}.", pos.map(|p| format!("Exception while preparing statement: {p}: ")).unwrap_or_default(), crate::english_list(candidates, "or"))]
     Ambiguous {
         name: String,
         /// `SOURCE.COLUMN` of each, sorted.
@@ -54,15 +54,6 @@ impl PlanError {
             },
             other => other,
         }
-    }
-}
-
-/// `A, B or C`, as ksqlDB's `GrammaticalJoiner.or()` writes a list.
-pub(crate) fn or_list(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
     }
 }
 

@@ -31,6 +31,11 @@ pub(crate) struct TableFunctions {
     pub scope: Scope,
 }
 
+/// Whether `name` is a table function (EXPLODE, CUBE_EXPLODE).
+pub(crate) fn is_table_function(name: &str) -> bool {
+    table_function_kind(name).is_some()
+}
+
 fn table_function_kind(name: &str) -> Option<TableFunctionKind> {
     match name {
         "EXPLODE" => Some(TableFunctionKind::Explode),

@@ -57,9 +57,11 @@ pub(super) fn analyze(
             op: BinaryOp::And,
             left,
             right,
-        } if is_equality(left) && is_equality(right) => return Err(PlanError::invalid(format!(
+        } if is_equality(left) && is_equality(right) => {
+            return Err(PlanError::invalid(format!(
             "Invalid join condition: joins on multiple conditions are not yet supported. Got {on}."
-        ))),
+        )))
+        }
         Expr::Binary { op, .. } if is_comparison(*op) => {
             return Err(PlanError::invalid(
                 "Only equality join criteria is supported.",

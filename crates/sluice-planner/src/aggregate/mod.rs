@@ -9,6 +9,8 @@
 
 use std::sync::Arc;
 
+mod analysis;
+
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion_common::ScalarValue;
 use sluice_functions::aggregate::{aggregate_function, AggregateCall, AggregateFunction};
@@ -201,6 +203,35 @@ pub fn plan_aggregate(
     let scope = Scope::of_schema(source.row_schema(), Some(&qualifier));
     let input = ExprCompiler::new(scope.clone(), catalog, "GROUP BY");
 
+    // select items (after * expansion)
+    let mut items: Vec<(Expr, Option<String>)> = Vec::new();
+    for item in &q.select {
+        match item {
+            SelectItem::Wildcard | SelectItem::QualifiedWildcard(_) => {
+                for c in source.key_columns().chain(source.value_columns()) {
+                    items.push((
+                        Expr::Column {
+                            qualifier: Some(sluice_sql::Ident::quoted(&qualifier)),
+                            name: sluice_sql::Ident::quoted(&c.name),
+                            pos: Default::default(),
+                        },
+                        Some(c.name.clone()),
+                    ));
+                }
+            }
+            SelectItem::StructWildcard(e) => {
+                return Err(PlanError::Unsupported(format!(
+                    "{e}->* is not supported in aggregate queries by this version of Sluice."
+                )))
+            }
+            SelectItem::Expr { expr, alias } => {
+                items.push((expr.clone(), alias.as_ref().map(|a| a.value.clone())))
+            }
+        }
+    }
+
+    analysis::check(q, &items, &scope, sink.is_some())?;
+
     let filter = match &q.where_clause {
         Some(w) => {
             if contains_aggregate(w) {
@@ -245,11 +276,6 @@ pub fn plan_aggregate(
     let mut group_types = Vec::new();
     let mut group_canon = Vec::new();
     for g in group_by_exprs {
-        if contains_aggregate(g) {
-            return Err(PlanError::invalid(format!(
-                "GROUP BY does not support aggregate functions: {g}"
-            )));
-        }
         let c = input.compile(g)?;
         if matches!(c.ty, DataType::Map(_, _)) {
             return Err(PlanError::invalid(format!(
@@ -265,37 +291,12 @@ pub fn plan_aggregate(
         group_types.push(c.ty);
     }
 
-    // select items (after * expansion)
-    let mut items: Vec<(Expr, Option<String>)> = Vec::new();
-    for item in &q.select {
-        match item {
-            SelectItem::Wildcard | SelectItem::QualifiedWildcard(_) => {
-                for c in source.key_columns().chain(source.value_columns()) {
-                    items.push((
-                        Expr::Column {
-                            qualifier: Some(sluice_sql::Ident::quoted(&qualifier)),
-                            name: sluice_sql::Ident::quoted(&c.name),
-                            pos: Default::default(),
-                        },
-                        Some(c.name.clone()),
-                    ));
-                }
-            }
-            SelectItem::StructWildcard(e) => {
-                return Err(PlanError::Unsupported(format!(
-                    "{e}->* is not supported in aggregate queries by this version of Sluice."
-                )))
-            }
-            SelectItem::Expr { expr, alias } => {
-                items.push((expr.clone(), alias.as_ref().map(|a| a.value.clone())))
-            }
-        }
-    }
-
     // aggregate calls, deduplicated, replaced by $AGGi
     let mut aggregates: Vec<AggregateCallPlan> = Vec::new();
     let mut agg_canon: Vec<Expr> = Vec::new();
     let mut agg_error: Option<PlanError> = None;
+    // each as ksqlDB's messages show it (`SUM(VALUE)`)
+    let mut agg_text: Vec<String> = Vec::new();
     let mut lift = |e: &Expr| -> Expr {
         replace_expr(e, &mut |x| {
             if !is_aggregate_call(x) {
@@ -308,6 +309,7 @@ pub fn plan_aggregate(
             match plan_call(x, &input, catalog.aggregate_config()) {
                 Ok(call) => {
                     aggregates.push(call);
+                    agg_text.push(unqualified(x).to_string());
                     agg_canon.push(canon);
                     Some(column(&format!("$AGG{}", aggregates.len() - 1)))
                 }
@@ -516,9 +518,29 @@ pub fn plan_aggregate(
                     "Non-aggregate HAVING expression not part of GROUP BY: {bad}"
                 )));
             }
-            let c = out.compile(&replaced)?;
+            // ksqlDB types HAVING as written, its aggregates by their calls
+            let as_written = |text: String| {
+                let mut text = text;
+                for (i, a) in agg_text.iter().enumerate().rev() {
+                    text = text.replace(&format!("`$AGG{i}`"), a);
+                }
+                for (i, g) in group_by_exprs.iter().enumerate().rev() {
+                    text = text.replace(&format!("`$KEY{i}`"), &unqualified(g).to_string());
+                }
+                text
+            };
+            let c = out.compile(&replaced).map_err(|e| {
+                PlanError::ty(format!(
+                    "Error in HAVING expression: {}",
+                    as_written(e.to_string())
+                ))
+            })?;
             if c.ty != DataType::Boolean {
-                return Err(PlanError::ty("HAVING expression must be a BOOLEAN"));
+                return Err(PlanError::ty(format!(
+                    "Type error in HAVING expression: Should evaluate to boolean but is {} ({}) instead.",
+                    as_written(replaced.to_string()),
+                    type_name(&c.ty)
+                )));
             }
             Some(c.expr)
         }
