@@ -335,7 +335,7 @@ impl<'a> ExprCompiler<'a> {
             Expr::Function {
                 name,
                 args,
-                star,
+                star: _,
                 pos,
             } => {
                 if let Some(hook) = self.hook {
@@ -343,7 +343,8 @@ impl<'a> ExprCompiler<'a> {
                         return r;
                     }
                 }
-                if aggregate_function_names().contains(&name.as_str()) || *star {
+                // `F(*)` of a function that is no aggregate is `F()`, as in ksqlDB
+                if aggregate_function_names().contains(&name.as_str()) {
                     return Err(PlanError::invalid(format!(
                         "{pos}: Use of aggregate function {name} requires a GROUP BY clause."
                     )));

@@ -433,10 +433,14 @@ fn source_key_positions(
             [] if source.kind == sluice_sql::SourceKind::Stream => {}
             [] => {
                 if let Some(sink) = sink {
-                    return Err(PlanError::invalid(format!(
-                        "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink}` must include the key column {} in its projection (eg, SELECT {}...).",
-                        key.name, key.name
-                    )));
+                    let keys: Vec<String> = source.key_columns().map(|k| k.name.clone()).collect();
+                    return Err(crate::keys_not_included(
+                        sink,
+                        "key column",
+                        &keys,
+                        true,
+                        false,
+                    ));
                 }
             }
             [one] => keys.push(*one),
@@ -557,13 +561,13 @@ fn partition_key_positions(
             .iter()
             .map(|e| qualified_display(e, scope))
             .collect();
-        return Err(PlanError::invalid(format!(
-            "The query used to build `{}` must include the partitioning expression{} {} in its projection (eg, SELECT {}...).",
+        return Err(crate::keys_not_included(
             sink.unwrap_or_default(),
-            if all.len() > 1 { "s" } else { "" },
-            crate::english_list(&all, "and"),
-            all.join(", ")
-        )));
+            "partitioning expression",
+            &all,
+            true,
+            false,
+        ));
     }
     Ok(keys)
 }

@@ -140,10 +140,7 @@ type OnColumn<'a> = dyn FnMut(&Expr, Option<&str>) -> Result<(), PlanError> + 'a
 /// Walks `e` as ksqlDB's `AggregateVisitor` does: a function nobody has is
 /// refused, an aggregate inside an aggregate too; `on_column` sees every
 /// column with the aggregate call it is in, if any.
-fn visit(
-    e: &Expr,
-    on_column: &mut OnColumn<'_>,
-) -> Result<(), PlanError> {
+fn visit(e: &Expr, on_column: &mut OnColumn<'_>) -> Result<(), PlanError> {
     fn walk(
         e: &Expr,
         in_aggregate: Option<&str>,

@@ -168,7 +168,7 @@ pub fn is_aggregate_query(q: &Query) -> bool {
 }
 
 fn is_aggregate_call(e: &Expr) -> bool {
-    matches!(e, Expr::Function { name, star, .. } if *star || aggregate_function_names().contains(&name.as_str()) || aggregate_function(name).is_some())
+    matches!(e, Expr::Function { name, .. } if aggregate_function_names().contains(&name.as_str()) || aggregate_function(name).is_some())
 }
 
 fn contains_aggregate(e: &Expr) -> bool {
@@ -502,12 +502,13 @@ pub fn plan_aggregate(
     }
     if !missing_from_select.is_empty() {
         if let Some(sink) = sink {
-            return Err(PlanError::invalid(format!(
-                "The query used to build `{sink}` must include the grouping expression{} {} in its projection (eg, SELECT {}...).",
-                if missing_from_select.len() > 1 { "s" } else { "" },
-                crate::english_list(&missing_from_select, "and"),
-                missing_from_select.join(", ")
-            )));
+            return Err(crate::keys_not_included(
+                sink,
+                "grouping expression",
+                &missing_from_select,
+                true,
+                false,
+            ));
         }
     }
     let having = match lifted_having {

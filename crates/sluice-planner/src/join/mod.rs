@@ -632,10 +632,13 @@ pub fn plan_join(
             let found = items.iter().position(|(e, _)| canonical(e, &scope) == wanted);
             if found.is_none() {
                 let shown = crate::plan::qualified_display(by, &scope);
-                return Err(PlanError::invalid(format!(
-                    "The query used to build `{}` must include the partitioning expression {shown} in its projection (eg, SELECT {shown}...).",
-                    sink.unwrap_or_default()
-                )));
+                return Err(crate::keys_not_included(
+                    sink.unwrap_or_default(),
+                    "partitioning expression",
+                    &[shown],
+                    true,
+                    false,
+                ));
             }
             found
         }
@@ -729,12 +732,14 @@ pub fn plan_join(
             } else {
                 candidates
             };
-            return Err(PlanError::invalid(format!(
-                "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink}` must include the join expression{} {} in its projection (eg, SELECT {}...).",
-                if candidates.len() > 1 { "s" } else { "" },
-                crate::english_list(&candidates, "or"),
-                candidates[0]
-            )));
+            let synthetic_key = candidates == [synthetic.clone()];
+            return Err(crate::keys_not_included(
+                sink,
+                "join expression",
+                &candidates,
+                false,
+                synthetic_key,
+            ));
         }
     }
     if sink.is_some() {
