@@ -525,6 +525,7 @@ impl Engine {
                 | Statement::CreateAsSelect(_)
                 | Statement::InsertInto { .. }
                 | Statement::DropSource { .. }
+                | Statement::AlterSource { .. }
                 | Statement::Terminate { .. }
                 | Statement::PauseResume { .. }
                 | Statement::CreateType { .. }
@@ -620,9 +621,11 @@ impl Engine {
                     "Connectors are not supported by this version of Sluice.".into(),
                 ))
             }
-            Statement::AlterSource { .. } => Err(EngineError::Unsupported(
-                "ALTER STREAM/TABLE is not supported by this version of Sluice.".into(),
-            )),
+            Statement::AlterSource {
+                kind,
+                name,
+                add_columns,
+            } => self.alter_source(*kind, &name.value, add_columns, text),
             Statement::Assert(_) => Err(EngineError::Unsupported(
                 "ASSERT statements are not supported by this version of Sluice.".into(),
             )),

@@ -5,6 +5,7 @@
 //! only route statements by their [`StatementKind`] and render the typed
 //! results it returns.
 
+mod alter;
 pub mod command_log;
 mod ddl;
 mod engine;

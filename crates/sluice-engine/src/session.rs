@@ -206,6 +206,7 @@ impl Prepared {
             Statement::CreateSource(cs) => source(cs.kind, &cs.name.value, "create"),
             Statement::CreateAsSelect(c) => source(c.kind, &c.name.value, "create"),
             Statement::DropSource { kind, name, .. } => source(*kind, &name.value, "drop"),
+            Statement::AlterSource { kind, name, .. } => source(*kind, &name.value, "alter"),
             Statement::InsertInto { target, .. } => {
                 format!("stream/`{}`/create", target.value)
             }

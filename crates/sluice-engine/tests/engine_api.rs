@@ -365,6 +365,30 @@ fn command_log_restores_sources_and_queries_after_a_restart() {
 }
 
 #[test]
+fn altered_sources_keep_their_new_columns_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || durable_engine(dir.path());
+    {
+        let mut e = open();
+        e.execute_sql(
+            "CREATE STREAM s (id INT KEY, v INT) WITH (kafka_topic='s', partitions=1, value_format='JSON');
+             ALTER STREAM s ADD COLUMN w STRING;",
+        )
+        .unwrap();
+    }
+    let mut e = open();
+    e.execute_sql(
+        "SET 'auto.offset.reset' = 'earliest';
+         INSERT INTO s (id, v, w) VALUES (1, 10, 'x');
+         CREATE STREAM o AS SELECT id, w FROM s;",
+    )
+    .unwrap();
+    e.run_until_idle().unwrap();
+    let out = e.log().fetch("O", 0, 0, 100).unwrap();
+    assert_eq!(out[0].record.value.as_deref(), Some(&br#"{"W":"x"}"#[..]));
+}
+
+#[test]
 fn aggregate_state_is_rebuilt_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let open = || durable_engine(dir.path());
