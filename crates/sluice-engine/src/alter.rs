@@ -49,7 +49,7 @@ impl Engine {
         }
         let mut altered = (*def).clone();
         // new value columns go after the existing ones (before any header column)
-        let mut at = altered
+        let at = altered
             .columns
             .iter()
             .rposition(|c| c.role == ColumnRole::Value)
@@ -60,7 +60,7 @@ impl Engine {
                     .rposition(|c| c.role == ColumnRole::Key)
             })
             .map_or(0, |i| i + 1);
-        for e in add {
+        for (i, e) in add.iter().enumerate() {
             if altered.columns.iter().any(|c| c.name == e.name.value) {
                 return Err(EngineError::statement(format!(
                     "Cannot add column {} to schema. A column with the same name already exists.",
@@ -69,10 +69,9 @@ impl Engine {
             }
             let ty = sql_to_arrow(&e.ty, &self.metastore)?;
             altered.columns.insert(
-                at,
+                at + i,
                 ColumnDef::new(e.name.value.clone(), ty, ColumnRole::Value),
             );
-            at += 1;
         }
         altered.sql = text.to_string();
         self.metastore.put_source(altered);
