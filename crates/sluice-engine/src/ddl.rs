@@ -645,7 +645,9 @@ impl Engine {
                 )));
             }
             return Err(EngineError::statement(format!(
-                "Source {name} does not exist."
+                "{} {name} does not exist.{}",
+                capitalized(kind),
+                sluice_planner::Catalog::alternatives(&self.metastore, name, Some(kind))
             )));
         };
         if def.kind != kind {

@@ -549,9 +549,10 @@ impl Engine {
             Statement::CreateAsSelect(cas) => self.create_as_select(cas, text),
             Statement::InsertInto {
                 target,
+                target_pos,
                 properties: _,
                 query,
-            } => self.insert_into(&target.value, query, text),
+            } => self.insert_into(&target.value, *target_pos, query, text),
             Statement::InsertValues {
                 target,
                 columns,

@@ -41,7 +41,8 @@ impl Engine {
             .or_else(|| self.metastore.source(&target.to_uppercase()))
             .ok_or_else(|| {
                 EngineError::statement(format!(
-                    "Cannot insert values into an unknown stream/table: {target}"
+                    "Cannot insert values into an unknown stream/table: {target}{}",
+                    self.metastore.alternatives(target, None)
                 ))
             })?;
         if def.is_source {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use sluice_planner::catalog::{Catalog, SourceDef};
 use sluice_planner::types::TypeResolver;
-use sluice_sql::SqlType;
+use sluice_sql::{SourceKind, SqlType};
 
 #[derive(Default, Clone)]
 pub struct MetaStore {
@@ -46,6 +46,44 @@ impl Catalog for MetaStore {
     fn source(&self, name: &str) -> Option<Arc<SourceDef>> {
         self.sources.get(name).cloned()
     }
+
+    fn alternatives(&self, name: &str, kind: Option<SourceKind>) -> String {
+        let matched: Vec<&Arc<SourceDef>> = self
+            .sources
+            .values()
+            .filter(|d| d.name.eq_ignore_ascii_case(name) && kind.is_none_or(|k| k == d.kind))
+            .collect();
+        match matched.as_slice() {
+            [] => String::new(),
+            [one] if one.name.chars().any(char::is_lowercase) => format!(
+                "\nDid you mean \"{}\"? Hint: wrap the source name in double quotes to make it case-sensitive.",
+                one.name
+            ),
+            [one] => format!(
+                "\nDid you mean {}? Hint: try removing double quotes from the source name.",
+                one.name
+            ),
+            many => {
+                let n = many.len();
+                let mut hint = String::from("\nDid you mean ");
+                for (i, d) in many.iter().enumerate() {
+                    let punctuation = match i {
+                        i if i + 2 < n => ", ",
+                        0 if n == 2 => " or ",
+                        i if i + 2 == n => ", or ",
+                        _ => "? ",
+                    };
+                    hint.push_str(&format!(
+                        "\"{}\" ({}){punctuation}",
+                        d.name,
+                        crate::kind_name(d.kind).to_uppercase()
+                    ));
+                }
+                hint.push_str("Hint: wrap the source name in double quotes to make it case-sensitive.");
+                hint
+            }
+        }
+    }
 }
 
 /// What a statement is planned against: the metastore, with the function
@@ -68,5 +106,9 @@ impl Catalog for Planning<'_> {
 
     fn aggregate_config(&self) -> sluice_functions::AggregateConfig {
         self.aggregates
+    }
+
+    fn alternatives(&self, name: &str, kind: Option<SourceKind>) -> String {
+        self.store.alternatives(name, kind)
     }
 }

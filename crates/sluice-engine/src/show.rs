@@ -173,8 +173,9 @@ impl Engine {
             Describe::Source { name, extended } => {
                 let def = self.metastore.source(&name.value).ok_or_else(|| {
                     EngineError::statement(format!(
-                        "Could not find STREAM/TABLE '{}' in the Metastore",
-                        name.value
+                        "Could not find STREAM/TABLE '{}' in the Metastore{}",
+                        name.value,
+                        sluice_planner::Catalog::alternatives(&self.metastore, &name.value, None)
                     ))
                 })?;
                 Listing::Description {

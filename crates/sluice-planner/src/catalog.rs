@@ -206,6 +206,13 @@ pub trait Catalog: TypeResolver {
     fn aggregate_config(&self) -> sluice_functions::AggregateConfig {
         sluice_functions::AggregateConfig::default()
     }
+
+    /// For a name no source has, the sources it may have meant (the same
+    /// name in another case), as ksqlDB's `checkAlternatives` hints them:
+    /// empty, or `\nDid you mean ...? Hint: ...`.
+    fn alternatives(&self, _name: &str, _kind: Option<SourceKind>) -> String {
+        String::new()
+    }
 }
 
 /// A catalog over a fixed list, for tests and single-statement planning.

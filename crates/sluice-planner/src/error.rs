@@ -20,8 +20,10 @@ pub enum PlanError {
         candidates: Vec<String>,
         pos: Option<Pos>,
     },
-    #[error("{0} does not exist.")]
-    UnknownSource(String),
+    /// A FROM clause names no source (ksqlDB's `DataSourceExtractor`, while
+    /// preparing the statement), with the sources it may have meant.
+    #[error("Exception while preparing statement: {name} does not exist.{hint}")]
+    UnknownSource { name: String, hint: String },
     #[error("{0}")]
     Type(String),
     #[error("{0}")]
@@ -38,6 +40,13 @@ impl PlanError {
     }
     pub fn ty(msg: impl Into<String>) -> Self {
         PlanError::Type(msg.into())
+    }
+
+    pub fn unknown_source(name: &str, catalog: &dyn crate::Catalog) -> Self {
+        PlanError::UnknownSource {
+            name: name.to_string(),
+            hint: catalog.alternatives(name, None),
+        }
     }
 
     /// The same error, found at `pos` (for errors that say where they are).

@@ -97,7 +97,7 @@ pub fn plan_query(
     };
     let source = catalog
         .source(&name.value)
-        .ok_or_else(|| PlanError::UnknownSource(name.value.clone()))?;
+        .ok_or_else(|| PlanError::unknown_source(&name.value, catalog))?;
     if crate::aggregate::is_aggregate_query(q) {
         return Err(PlanError::invalid(
             "An aggregation must be planned with plan()",

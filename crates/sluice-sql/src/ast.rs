@@ -79,6 +79,8 @@ pub enum Statement {
     /// `INSERT INTO name [WITH (...)] SELECT ...`
     InsertInto {
         target: Ident,
+        /// Where the target's name is.
+        target_pos: Pos,
         properties: Properties,
         query: Box<Query>,
     },

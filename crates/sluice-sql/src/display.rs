@@ -650,6 +650,7 @@ impl Display for Statement {
                 target,
                 properties,
                 query,
+                ..
             } => write!(f, "INSERT INTO {target}{} {query}", With(properties)),
             Statement::InsertValues {
                 target,

@@ -198,7 +198,7 @@ pub fn plan_aggregate(
     };
     let source = catalog
         .source(&name.value)
-        .ok_or_else(|| PlanError::UnknownSource(name.value.clone()))?;
+        .ok_or_else(|| PlanError::unknown_source(&name.value, catalog))?;
     let qualifier = alias.as_ref().unwrap_or(name).value.clone();
     let scope = Scope::of_schema(source.row_schema(), Some(&qualifier));
     let input = ExprCompiler::new(scope.clone(), catalog, "GROUP BY");
@@ -750,6 +750,9 @@ pub fn plan_aggregate_over_join(
             } else {
                 self.inner.source(name)
             }
+        }
+        fn alternatives(&self, name: &str, kind: Option<sluice_sql::SourceKind>) -> String {
+            self.inner.alternatives(name, kind)
         }
     }
     let catalog = WithJoined {

@@ -126,7 +126,7 @@ pub fn plan_join(
             Relation::Source { name, alias, .. } => {
                 let def = catalog
                     .source(&name.value)
-                    .ok_or_else(|| PlanError::UnknownSource(name.value.clone()))?;
+                    .ok_or_else(|| PlanError::unknown_source(&name.value, catalog))?;
                 Ok((def, alias.as_ref().unwrap_or(name).value.clone()))
             }
             Relation::Join { .. } => Err(PlanError::Unsupported(

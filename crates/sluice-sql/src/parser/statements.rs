@@ -337,6 +337,7 @@ impl Parser<'_> {
     fn parse_insert(&mut self) -> Result<Statement, ParseError> {
         self.expect_kw("INSERT")?;
         self.expect_kw("INTO")?;
+        let target_pos = self.pos();
         let target = self.parse_ident()?;
         if self.peek_is(&Token::LParen) {
             let columns = self.parse_column_list()?;
@@ -364,6 +365,7 @@ impl Parser<'_> {
         let query = self.parse_query()?;
         Ok(Statement::InsertInto {
             target,
+            target_pos,
             properties,
             query: Box::new(query),
         })

@@ -96,6 +96,7 @@ fn insert_forms() {
         target,
         properties,
         query,
+        ..
     } = one("INSERT INTO out WITH (QUERY_ID='q1') SELECT * FROM s;")
     else {
         panic!()
