@@ -271,6 +271,7 @@ impl Engine {
             )
         })?;
         let (key_format, mut value_format) = self.formats(&with, None)?;
+        check_format_options(&key_format, &value_format)?;
         let declares = |role: ColumnRole| {
             cs.elements.iter().any(|e| {
                 let is_key = !matches!(e.constraint, ColumnConstraint::None);
@@ -727,14 +728,25 @@ impl Engine {
     }
 }
 
+fn opts(d: &FormatDesc) -> sluice_formats::FormatOptions {
+    sluice_formats::FormatOptions {
+        delimiter: d.delimiter.clone(),
+        wrap_single_value: d.wrap_single_value,
+    }
+}
+
+/// The formats' own options, before their columns are known (inferred or
+/// declared), as ksqlDB checks them first.
+pub(crate) fn check_format_options(key: &FormatDesc, value: &FormatDesc) -> Result<()> {
+    sluice_formats::check_options(FormatKind::parse(&key.name)?, &opts(key), true)?;
+    sluice_formats::check_options(FormatKind::parse(&value.name)?, &opts(value), false)?;
+    Ok(())
+}
+
 /// Both formats can carry the declared columns.
 pub(crate) fn check_formats(def: &SourceDef) -> Result<()> {
     let key_kind = FormatKind::parse(&def.key_format.name)?;
     let value_kind = FormatKind::parse(&def.value_format.name)?;
-    let opts = |d: &FormatDesc| sluice_formats::FormatOptions {
-        delimiter: d.delimiter.clone(),
-        wrap_single_value: d.wrap_single_value,
-    };
     sluice_formats::check_schema(key_kind, &def.key_schema(), true, &opts(&def.key_format))?;
     sluice_formats::check_schema(
         value_kind,
@@ -802,7 +814,11 @@ fn window_info(with: &WithClause) -> Result<Option<WindowInfo>> {
         }
     };
     let size_ms = match with.string("WINDOW_SIZE") {
-        Some(s) => Some(parse_duration(&s)?),
+        Some(s) => Some(parse_duration(&s).map_err(|e| {
+            EngineError::statement(format!(
+                "Failed to prepare statement: Configuration WINDOW_SIZE is invalid: {e}"
+            ))
+        })?),
         None => None,
     };
     if kind != WindowKind::Session && size_ms.is_none() {
@@ -814,16 +830,36 @@ fn window_info(with: &WithClause) -> Result<Option<WindowInfo>> {
     Ok(Some(WindowInfo { kind, size_ms }))
 }
 
-/// `'10 SECONDS'` → 10000.
-fn parse_duration(s: &str) -> Result<i64> {
-    let mut parts = s.split_whitespace();
-    let (Some(n), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(EngineError::statement(format!("Invalid duration: '{s}'")));
+/// `'10 SECONDS'` → 10000, as ksqlDB's `DurationParser` reads a WITH
+/// clause's duration (a unit's trailing S optional), with its messages.
+fn parse_duration(s: &str) -> std::result::Result<i64, String> {
+    let invalid = |why: String| format!("Invalid duration: '{s}'. {why}");
+    let parts: Vec<&str> = s.split(char::is_whitespace).collect();
+    let [n, unit] = parts.as_slice() else {
+        return Err(invalid(format!("Expected 2 tokens, got: {}", parts.len())));
     };
     let n: i64 = n
         .parse()
-        .map_err(|_| EngineError::statement(format!("Invalid duration: '{s}'")))?;
-    let unit = sluice_sql::TimeUnit::parse(unit)
-        .ok_or_else(|| EngineError::statement(format!("Invalid time unit in duration: '{s}'")))?;
-    Ok(n * unit.millis())
+        .map_err(|_| invalid(format!("Not numeric: '{n}'")))?;
+    let upper = unit.to_uppercase();
+    let plural = if upper.ends_with('S') {
+        upper.clone()
+    } else {
+        format!("{upper}S")
+    };
+    let nanos: i128 = match plural.as_str() {
+        "NANOSECONDS" => 1,
+        "MICROSECONDS" => 1_000,
+        "MILLISECONDS" => 1_000_000,
+        "SECONDS" => 1_000_000_000,
+        "MINUTES" => 60_000_000_000,
+        "HOURS" => 3_600_000_000_000,
+        "DAYS" => 86_400_000_000_000,
+        _ => {
+            return Err(invalid(format!(
+                "Unknown time unit: '{upper}'\nSupported time units are: NANOSECONDS, MICROSECONDS, MILLISECONDS, SECONDS, MINUTES, HOURS, DAYS"
+            )))
+        }
+    };
+    Ok((i128::from(n) * nanos / 1_000_000) as i64)
 }

@@ -242,6 +242,17 @@ impl Engine {
         }
         let has_key = plan.key_columns().next().is_some();
         let explicit_key_format = with.string("KEY_FORMAT").or_else(|| with.string("FORMAT"));
+        // a format nobody has is named first
+        for f in [
+            with.string("KEY_FORMAT"),
+            with.string("VALUE_FORMAT"),
+            with.string("FORMAT"),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            sluice_formats::FormatKind::parse(&f)?;
+        }
         if !has_key
             && with.has("KEY_FORMAT")
             && !explicit_key_format
@@ -786,20 +797,9 @@ impl Engine {
         if selected.len() >= source_keys.len() {
             return Ok(());
         }
-        let missing: Vec<&str> = source_keys
-            .into_iter()
-            .filter(|k| !selected.contains(k))
-            .collect();
-        let (noun, list) = if missing.len() == 1 {
-            ("column", missing[0].to_string())
-        } else {
-            let (last, rest) = missing.split_last().unwrap_or((&"", &[]));
-            ("columns", format!("{} and {last}", rest.join(", ")))
-        };
-        Err(EngineError::statement(format!(
-            "The query used to build `{sink}` must include the key {noun} {list} in its projection (eg, SELECT {}...).",
-            missing.join(", ")
-        )))
+        // ksqlDB names every key column of the source
+        let keys: Vec<String> = source_keys.iter().map(|k| k.to_string()).collect();
+        Err(sluice_planner::keys_not_included(sink, "key column", &keys, true, false).into())
     }
 }
 

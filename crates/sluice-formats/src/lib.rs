@@ -92,7 +92,7 @@ pub use registry::{
     subject_name, MemoryRegistry, RegisteredSchema, SchemaReference, SchemaRegistry, SchemaType,
 };
 pub use types::{column_list, sql_type_name};
-pub use validate::{check_schema, parse_delimiter};
+pub use validate::{check_options, check_schema, parse_delimiter};
 
 /// A serialization format, as named in `KEY_FORMAT` / `VALUE_FORMAT` / `FORMAT`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

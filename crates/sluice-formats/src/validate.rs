@@ -49,6 +49,32 @@ pub fn parse_delimiter(raw: Option<&str>, is_key: bool) -> Result<char, FormatEr
     }
 }
 
+/// The format's options, before any column is looked at (ksqlDB checks them
+/// while building the statement): a delimiter only for DELIMITED (`JSON does
+/// not support the following configs: [delimiter]`), and a well-formed one
+/// (`Failed to prepare statement: Configuration VALUE_DELIMITER is invalid:
+/// ...`, see [`parse_delimiter`]).
+pub fn check_options(
+    kind: FormatKind,
+    options: &FormatOptions,
+    is_key: bool,
+) -> Result<(), FormatError> {
+    match (&options.delimiter, kind) {
+        (Some(raw), FormatKind::Delimited) => match parse_delimiter(Some(raw), is_key) {
+            Ok(_) => Ok(()),
+            Err(FormatError::InvalidProperty(m)) => Err(FormatError::InvalidProperty(format!(
+                "Failed to prepare statement: {m}"
+            ))),
+            Err(e) => Err(e),
+        },
+        (Some(_), _) => Err(FormatError::InvalidProperty(format!(
+            "{} does not support the following configs: [delimiter]",
+            kind.name()
+        ))),
+        (None, _) => Ok(()),
+    }
+}
+
 /// Validates that `fields` (the key or value columns of a source or sink) can
 /// be stored in `kind` with `options`, using ksqlDB's statement-time messages:
 ///
@@ -79,18 +105,7 @@ pub fn check_schema(
     is_key: bool,
     options: &FormatOptions,
 ) -> Result<(), FormatError> {
-    match (&options.delimiter, kind) {
-        (Some(raw), FormatKind::Delimited) => {
-            parse_delimiter(Some(raw), is_key)?;
-        }
-        (Some(_), _) => {
-            return Err(FormatError::InvalidProperty(format!(
-                "{} does not support the following configs: [delimiter]",
-                kind.name()
-            )));
-        }
-        (None, _) => {}
-    }
+    check_options(kind, options, is_key)?;
 
     let columns = fields.fields();
     if let (Some(wrap), false) = (options.wrap_single_value, is_key) {
@@ -342,11 +357,11 @@ mod tests {
         );
         assert_eq!(
             err(FormatKind::Delimited, &one, false, &delim("<~>")),
-            "Configuration VALUE_DELIMITER is invalid: Invalid delimiter value: '<~>'. Delimiter \
+            "Failed to prepare statement: Configuration VALUE_DELIMITER is invalid: Invalid delimiter value: '<~>'. Delimiter \
              must be a single character or TAB,SPACE\nExample valid value: ';'"
         );
         assert!(err(FormatKind::Delimited, &one, true, &delim(" "))
-            .starts_with("Configuration KEY_DELIMITER is invalid: Delimiter cannot be empty"));
+            .starts_with("Failed to prepare statement: Configuration KEY_DELIMITER is invalid: Delimiter cannot be empty"));
         assert_eq!(parse_delimiter(Some("TAB"), false), Ok('\t'));
         assert_eq!(parse_delimiter(Some("space"), false), Ok(' '));
         assert_eq!(parse_delimiter(Some("|"), false), Ok('|'));

@@ -605,6 +605,15 @@ impl<'a> ExprCompiler<'a> {
             .map(|(_, t)| self.compile(t))
             .collect::<Result<Vec<_>, _>>()?;
         let else_c = else_result.map(|e| self.compile(e)).transpose()?;
+        if results
+            .iter()
+            .chain(else_c.iter())
+            .all(|c| c.ty == DataType::Null)
+        {
+            return Err(PlanError::ty(
+                "Invalid Case expression. All case branches have NULL type",
+            ));
+        }
         let ty = common_type(results.iter().chain(else_c.iter()).map(|c| &c.ty)).ok_or_else(|| {
             PlanError::ty(format!(
                 "Invalid Case expression. Type for all 'THEN' clauses should be the same. THEN expression '{}' has type: {}.",
@@ -710,11 +719,17 @@ impl<'a> ExprCompiler<'a> {
             }
         }
         if !arrow::compute::can_cast_types(&c.ty, to) {
-            return Err(PlanError::ty(format!(
+            let message = format!(
                 "Cast of {} to {} is not supported",
                 type_name(&c.ty),
                 type_name(to)
-            )));
+            );
+            // ksqlDB finds it generating a projection's code ("Invalid Select: ...")
+            return Err(PlanError::ty(if self.context == "SELECT" {
+                format!("Invalid Select: {message}.")
+            } else {
+                message
+            }));
         }
         Ok(Compiled {
             expr: Arc::new(CastExpr::new(c.expr, to.clone(), Some(SAFE_CAST))),

@@ -29,7 +29,7 @@ pub use plan::{
 /// missing (ksqlDB's `PlanNode#throwKeysNotIncludedError`): `what` names the
 /// expressions ("key column", "join expression"...), `all` says they are all
 /// needed (else one of them), `synthetic` that a join made up the key column.
-pub(crate) fn keys_not_included(
+pub fn keys_not_included(
     sink: &str,
     what: &str,
     keys: &[String],

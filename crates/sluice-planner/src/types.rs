@@ -91,6 +91,24 @@ pub fn sql_to_arrow(ty: &SqlType, types: &dyn TypeResolver) -> Result<DataType, 
 }
 
 /// ksqlDB's name for a type, as DESCRIBE and error messages print it.
+/// True when the type is or contains a MAP.
+pub fn contains_map(ty: &DataType) -> bool {
+    match ty {
+        DataType::Map(_, _) => true,
+        DataType::List(item) => contains_map(item.data_type()),
+        DataType::Struct(fields) => fields.iter().any(|f| contains_map(f.data_type())),
+        _ => false,
+    }
+}
+
+/// ksqlDB's refusal of a key that is or holds a MAP (its issue 6621).
+pub fn map_key_error(column: &str, ty: &DataType) -> crate::PlanError {
+    crate::PlanError::invalid(format!(
+        "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{column}`. Column type: {}. See https://github.com/confluentinc/ksql/issues/6621 for more.",
+        type_name(ty)
+    ))
+}
+
 pub fn type_name(ty: &DataType) -> String {
     match ty {
         DataType::Null => "NULL".into(),

@@ -39,6 +39,9 @@ pub struct ParseError {
     pub message: String,
     pub pos: Pos,
     pub kind: ParseErrorKind,
+    /// The text ksqlDB shows after the message (`Statement: ...`): the line
+    /// of a syntax error, the statement of a refused literal.
+    pub statement: Option<String>,
 }
 
 /// The statements ksqlDB's grammar starts with, for `Did you mean ...?`.
@@ -69,6 +72,7 @@ impl ParseError {
             message: message.into(),
             pos,
             kind: ParseErrorKind::Other,
+            statement: None,
         }
     }
 
@@ -85,6 +89,7 @@ impl ParseError {
             message,
             pos,
             kind: ParseErrorKind::Syntax { expected, found },
+            statement: None,
         }
     }
 
@@ -94,6 +99,7 @@ impl ParseError {
             message: message.into(),
             pos,
             kind: ParseErrorKind::Grammar,
+            statement: None,
         }
     }
 
@@ -103,6 +109,7 @@ impl ParseError {
             message: message.into(),
             pos,
             kind: ParseErrorKind::Literal,
+            statement: None,
         }
     }
 
@@ -113,7 +120,23 @@ impl ParseError {
             message: message.into(),
             pos: Pos::default(),
             kind: ParseErrorKind::Prepare,
+            statement: None,
         }
+    }
+
+    /// The same error, with the text ksqlDB shows after it, taken from `sql`
+    /// (a text starting at `start` of the script): the line of a syntax
+    /// error, the whole statement otherwise.
+    pub fn in_text(mut self, sql: &str, start: Pos) -> Self {
+        self.statement = match self.kind {
+            ParseErrorKind::Syntax { .. } | ParseErrorKind::Grammar => {
+                let index = self.pos.line.saturating_sub(start.line) as usize;
+                sql.lines().nth(index).map(str::to_string)
+            }
+            ParseErrorKind::Literal | ParseErrorKind::Prepare => Some(sql.trim().to_string()),
+            ParseErrorKind::Other => None,
+        };
+        self
     }
 
     /// The same error as found in a text starting at `start` of a larger one.
@@ -125,6 +148,16 @@ impl ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_message(f)?;
+        match &self.statement {
+            Some(text) => write!(f, "\nStatement: {text}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl ParseError {
+    fn fmt_message(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Pos { line, column } = self.pos;
         match &self.kind {
             ParseErrorKind::Syntax { expected, found } => {
@@ -146,6 +179,8 @@ impl fmt::Display for ParseError {
                     }
                     // ANTLR's single-token insertion: a bracket left open
                     Some(tok) if closing => write!(f, "missing {expected} at '{tok}'"),
+                    // a short list of what ANTLR expected
+                    Some(_) if expected.starts_with('{') => write!(f, "Expecting {expected}"),
                     Some(tok) => write!(
                         f,
                         "Syntax error at or near '{tok}' at line {line}:{column}\n{}",

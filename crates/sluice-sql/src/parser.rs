@@ -25,7 +25,9 @@ pub fn parse(sql: &str) -> Result<Vec<ParsedStatement>, ParseError> {
 /// split from a script): positions, in the syntax tree and in errors, are
 /// positions in the larger text, as ksqlDB reports them for a script.
 pub fn parse_at(sql: &str, start: Pos) -> Result<Vec<ParsedStatement>, ParseError> {
-    parse_with(Parser::new_at(sql, start)?)
+    Parser::new_at(sql, start)
+        .and_then(parse_with)
+        .map_err(|e| e.in_text(sql, start))
 }
 
 /// Parses the statements of a ksql-test-runner file: the server's statements

@@ -260,9 +260,24 @@ pub fn plan_aggregate(
         (false, _) => &q.group_by,
         (true, None) => &whole_input,
         (true, Some(_)) => {
+            // ksqlDB groups such a query by a constant: every SELECT
+            // expression reading a column outside its aggregates is ungrouped
+            let ungrouped: Vec<String> = items
+                .iter()
+                .filter(|(e, _)| {
+                    let lifted = replace_expr(e, &mut |x| {
+                        is_aggregate_call(x).then_some(Expr::Literal(Literal::Null))
+                    });
+                    any_node(&lifted, &mut |x| matches!(x, Expr::Column { .. }))
+                })
+                .map(|(e, _)| unqualified(e).to_string())
+                .collect();
+            if !ungrouped.is_empty() {
+                return Err(non_aggregate_error(&ungrouped));
+            }
             return Err(PlanError::invalid(
                 "Aggregate query must have a GROUP BY clause (ksqlDB does not aggregate a whole stream into one row).",
-            ))
+            ));
         }
     };
     if !q.partition_by.is_empty() {
@@ -277,10 +292,8 @@ pub fn plan_aggregate(
     let mut group_canon = Vec::new();
     for g in group_by_exprs {
         let c = input.compile(g)?;
-        if matches!(c.ty, DataType::Map(_, _)) {
-            return Err(PlanError::invalid(format!(
-                "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{g}`."
-            )));
+        if crate::types::contains_map(&c.ty) {
+            return Err(crate::types::map_key_error(&g.to_string(), &c.ty));
         }
         let canon = canonical(g, &scope);
         if group_canon.contains(&canon) {
@@ -341,19 +354,16 @@ pub fn plan_aggregate(
         ));
     }
     if source.kind == sluice_sql::SourceKind::Table {
-        let stream_only: Vec<&str> = aggregates
-            .iter()
-            .filter(|a| !a.function.supports_table())
-            .map(|a| a.function.name())
-            .collect();
-        if !stream_only.is_empty() {
-            let mut names: Vec<&str> = stream_only;
-            names.sort();
-            names.dedup();
-            let list = match names.split_last() {
-                Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
-                _ => names.join(""),
-            };
+        // in the order the query calls them, each once (ksqlDB's SchemaKGroupedTable)
+        let mut names: Vec<String> = Vec::new();
+        for a in aggregates.iter().filter(|a| !a.function.supports_table()) {
+            let name = a.function.name().to_string();
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        if !names.is_empty() {
+            let list = crate::english_list(&names, "and");
             return Err(PlanError::invalid(format!(
                 "The aggregation function{} {list} cannot be applied to a table source, only to a stream source.",
                 if names.len() > 1 { "s" } else { "" }
@@ -447,10 +457,7 @@ pub fn plan_aggregate(
         .map(|((original, _), _)| unqualified(original).to_string())
         .collect();
     if !ungrouped_items.is_empty() {
-        return Err(PlanError::invalid(format!(
-            "Non-aggregate SELECT expression(s) not part of GROUP BY: {}\nEither add the column(s) to the GROUP BY or remove them from the SELECT.",
-            ungrouped_items.join(", ")
-        )));
+        return Err(non_aggregate_error(&ungrouped_items));
     }
     let mut key_cols: Vec<Option<OutputColumn>> = vec![None; group_by.len()];
     let mut value_cols = Vec::new();
@@ -853,6 +860,14 @@ fn evaluate_constant(e: &PhysExpr) -> Option<ScalarValue> {
 /// `e` with its column references unqualified, and unquoted where the name
 /// needs no quotes (a single source's columns read as ksqlDB prints them in
 /// messages).
+/// ksqlDB's refusal of SELECT expressions reading columns that are not grouped.
+fn non_aggregate_error(items: &[String]) -> PlanError {
+    PlanError::invalid(format!(
+        "Non-aggregate SELECT expression(s) not part of GROUP BY: {}\nEither add the column(s) to the GROUP BY or remove them from the SELECT.",
+        items.join(", ")
+    ))
+}
+
 fn unqualified(e: &Expr) -> Expr {
     crate::rewrite::map_expr(e, &mut |x| match x {
         Expr::Column { name, pos, .. } => {

@@ -103,6 +103,36 @@ impl JoinPlan {
     }
 }
 
+/// `text` with every `ALIAS.` of a joined source written `ALIAS_`, as
+/// ksqlDB's join rewrites qualified columns.
+fn joined_names(text: &str, sources: &[(Arc<SourceDef>, String)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    'scan: while !rest.is_empty() {
+        let at_word_start = out
+            .chars()
+            .last()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+        if at_word_start {
+            for (_, alias) in sources {
+                if let Some(after) = rest
+                    .strip_prefix(alias.as_str())
+                    .and_then(|r| r.strip_prefix('.'))
+                {
+                    out.push_str(alias);
+                    out.push('_');
+                    rest = after;
+                    continue 'scan;
+                }
+            }
+        }
+        let c = rest.chars().next().unwrap_or_default();
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
 fn strip(e: &Expr) -> &Expr {
     match e {
         Expr::Nested(inner) => strip(inner),
@@ -282,6 +312,15 @@ pub fn plan_join(
             type_name(&rkey.ty)
         ))
     })?;
+    // the join key is the left expression, named as ksqlDB's pre-join
+    // projection names it (`L_COL`)
+    if crate::types::contains_map(&key_type) {
+        let name = match strip(&l_on) {
+            Expr::Column { name, .. } => format!("{}_{}", criteria.left_alias, name.value),
+            _ => synthetic.clone(),
+        };
+        return Err(crate::types::map_key_error(&name, &key_type));
+    }
     let lc = ExprCompiler::new(lscope.clone(), catalog, "JOIN");
     let rc = ExprCompiler::new(rscope.clone(), catalog, "JOIN");
     let lkey_expr = lc.cast_to(lkey, &key_type)?;
@@ -428,12 +467,15 @@ pub fn plan_join(
     let compiler = ExprCompiler::new(scope.clone(), catalog, "SELECT");
 
     let filter = match &q.where_clause {
-        Some(w) => Some(crate::plan::compile_where(
-            w,
-            &scope,
-            catalog,
-            crate::plan::where_error,
-        )?),
+        Some(w) => Some(
+            crate::plan::compile_where(w, &scope, catalog, crate::plan::where_error).map_err(
+                |e| match e {
+                    // ksqlDB names a joined column `ALIAS_NAME` in WHERE's errors
+                    PlanError::Type(m) => PlanError::Type(joined_names(&m, &all_sources)),
+                    other => other,
+                },
+            )?,
+        ),
         None => None,
     };
 

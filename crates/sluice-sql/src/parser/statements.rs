@@ -231,7 +231,15 @@ impl Parser<'_> {
         while self.consume(&Token::Comma) {
             elements.push(self.parse_table_element(kind)?);
         }
-        self.expect(&Token::RParen, "')'")?;
+        if !self.consume(&Token::RParen) {
+            // ANTLR's single-token insertion reports a missing ')' when what
+            // follows could follow it, else what it expected
+            let follows_list = self.peek().is_none()
+                || self.peek_is(&Token::SemiColon)
+                || self.peek_kw("WITH")
+                || self.peek_kw("AS");
+            return Err(self.expected(if follows_list { "')'" } else { "{',', ')'}" }));
+        }
         Ok(elements)
     }
 

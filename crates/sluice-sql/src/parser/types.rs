@@ -111,33 +111,29 @@ impl Parser<'_> {
             ty,
             SqlType::Decimal { .. } | SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_)
         ) {
-            self.skip_type_params();
+            self.skip_type_params()?;
         }
         Ok(ty)
     }
 
     /// `VARCHAR(n)`, `STRING(STRING)`: ksqlDB's grammar accepts type parameters (numbers
     /// or `STRING`) after a base type name and ignores them.
-    fn skip_type_params(&mut self) {
-        if !self.peek_is(&Token::LParen) {
-            return;
+    fn skip_type_params(&mut self) -> Result<(), ParseError> {
+        if !self.consume(&Token::LParen) {
+            return Ok(());
         }
-        let mut i = 1;
         loop {
-            let param = matches!(self.peek_nth(i), Some(Token::Number(_, _)))
-                || self.peek_kw_nth(i, "STRING");
+            let param = matches!(self.peek(), Some(Token::Number(_, _))) || self.peek_kw("STRING");
             if !param {
-                return;
+                return Err(self.expected("{'STRING', INTEGER_VALUE}"));
             }
-            i += 1;
-            match self.peek_nth(i) {
-                Some(Token::Comma) => i += 1,
-                Some(Token::RParen) => break,
-                _ => return,
-            }
-        }
-        for _ in 0..=i {
             self.advance();
+            if self.consume(&Token::RParen) {
+                return Ok(());
+            }
+            if !self.consume(&Token::Comma) {
+                return Err(self.expected("{',', ')'}"));
+            }
         }
     }
 

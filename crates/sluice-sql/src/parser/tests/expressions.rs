@@ -290,12 +290,20 @@ fn error_positions_and_messages() {
     );
     assert_eq!(
         e.to_string(),
-        "line 1:27: Syntax Error\nSyntax error at or near 'BAR' at line 1:27\nexpected ';', found 'BAR'"
+        "line 1:27: Syntax Error\nSyntax error at or near 'BAR' at line 1:27\nexpected ';', found 'BAR'\nStatement: SELECT * FROM s WHERE FOO BAR"
     );
 
     let e = err("CREATE STREAM s (a INT,\n  b FOO BAR)");
     assert_eq!(e.pos, Pos { line: 2, column: 9 });
-    assert!(e.message.starts_with("expected ')', found 'BAR'"), "{e}");
+    assert!(
+        e.message.starts_with("expected {',', ')'}, found 'BAR'"),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .ends_with("Syntax Error\nExpecting {',', ')'}\nStatement:   b FOO BAR)"),
+        "{e}"
+    );
 
     let e = err("SELECT a FROM");
     assert_eq!(e.message, "expected an identifier, found end of input");
@@ -310,7 +318,7 @@ fn error_positions_and_messages() {
     let e = err("FROB x");
     assert_eq!(
         e.to_string(),
-        "line 1:1: Syntax Error\nUnknown statement 'FROB'\nDid you mean 'DROP'?"
+        "line 1:1: Syntax Error\nUnknown statement 'FROB'\nDid you mean 'DROP'?\nStatement: FROB x"
     );
 
     // a statement of a script: positions count from the script's start
@@ -329,7 +337,7 @@ fn error_positions_and_messages() {
     .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "Failed to prepare statement: line 4:3: Invalid numeric literal: 9223372036854775808"
+        "Failed to prepare statement: line 4:3: Invalid numeric literal: 9223372036854775808\nStatement: SELECT 1 AS x,\n 9223372036854775808 AS y"
     );
 
     // the test runner's statements are not the server's
