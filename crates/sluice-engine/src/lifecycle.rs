@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use sluice_log::Log;
-use sluice_runtime::{QueryTask, TopicCounters};
+use sluice_runtime::{QueryTask, RuntimeError, TopicCounters};
 
 use crate::error::EngineError;
 
@@ -299,6 +299,20 @@ impl Runnable {
                         return Step::Failed(error);
                     }
                 }
+                // a record the query could not process stops it, as Kafka
+                // Streams stops a task ("Exception caught in process")
+                let error = match error {
+                    EngineError::Runtime(
+                        e @ (RuntimeError::Expr(_)
+                        | RuntimeError::Arrow(_)
+                        | RuntimeError::Format(_)
+                        | RuntimeError::Plan(_)),
+                    ) => EngineError::statement(format!(
+                        "Exception caught in process. query={}: {e}",
+                        self.id
+                    )),
+                    other => other,
+                };
                 let mut s = self.handle.lock();
                 s.state = QueryState::Error;
                 s.retries += 1;

@@ -219,11 +219,38 @@ impl Engine {
             )));
         }
         let with = WithClause::new(&cas.properties)?;
-        let mut plan = plan(
+        // ksqlDB checks the WITH clause's TIMESTAMP column against the
+        // result's columns before it checks the result's key
+        let timestamp_check = |result: &QueryPlan| {
+            match with.string("TIMESTAMP") {
+            Some(column)
+                if !result
+                    .columns()
+                    .iter()
+                    .any(|c| c.name.eq_ignore_ascii_case(&column)) =>
+            {
+                Err(EngineError::statement(format!(
+                    "The TIMESTAMP column set in the WITH clause does not exist in the schema: '{}'",
+                    column.to_uppercase()
+                )))
+            }
+            _ => Ok(()),
+        }
+        };
+        let mut plan = match plan(
             &cas.query,
             &self.planning(),
             QueryContext::Persistent(&name),
-        )?;
+        ) {
+            Ok(p) => p,
+            Err(e) => {
+                if let Ok(free) = plan(&cas.query, &self.planning(), QueryContext::Transient) {
+                    timestamp_check(&free)?;
+                }
+                return Err(e.into());
+            }
+        };
+        timestamp_check(&plan)?;
         let result_kind = plan.result_kind();
         if result_kind != cas.kind {
             let (produces, use_) = match result_kind {

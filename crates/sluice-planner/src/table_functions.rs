@@ -72,8 +72,17 @@ pub(crate) fn extract_table_functions<'a>(
                             }
                             (DataType::List(_), TableFunctionKind::CubeExplode) => c.ty.clone(),
                             (other, _) => {
+                                // ksqlDB's Explode and Cube UDTFs' signatures
+                                let signatures = match kind {
+                                    TableFunctionKind::Explode => {
+                                        "explode(ARRAY<DECIMAL> input)\nexplode(ARRAY<T> list)"
+                                    }
+                                    TableFunctionKind::CubeExplode => {
+                                        "cube_explode(ARRAY<T> columns)"
+                                    }
+                                };
                                 error.get_or_insert(PlanError::ty(format!(
-                                    "Function '{}' does not accept parameters ({}).",
+                                    "Function '{}' does not accept parameters ({}).\nValid alternatives are:\n{signatures}",
                                     name.to_lowercase(),
                                     type_name(other)
                                 )));
