@@ -88,12 +88,14 @@ pub fn run_case(file: &str, test: &TestCase, variant: &Variant, backend: &Backen
         };
         config = config.with(k, &v);
     }
+    // a topic nothing sizes gets 4 partitions, ksqlDB's harness's
+    // Topic.DEFAULT_PARTITIONS (sinks of CREATE ... AS SELECT inherit them)
     precreate_topics(
         recording.as_ref(),
         &test.topics,
         test.inputs.iter().chain(&test.outputs),
         &statements,
-        1,
+        4,
     );
     let mut engine = Engine::new(recording.clone(), config);
     register_topic_schemas(engine.registry(), &test.topics);
