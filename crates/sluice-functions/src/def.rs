@@ -490,15 +490,52 @@ pub(crate) fn resolve_call(
     match best {
         Some((_, _, true)) => Err(plan_err_msg(format!(
             "Function '{}' cannot be resolved due to ambiguous method parameters ({names}).",
-            def.name.to_lowercase()
+            declared_name(def.name)
         ))),
         Some((_, r, false)) => Ok(r),
         None => Err(plan_err_msg(format!(
-            "Function '{}' does not accept parameters ({names}).\nValid alternatives are:\n{}",
-            def.name.to_lowercase(),
+            "Function '{}' does not accept parameters ({names}).\nValid alternatives are:\n{}\nFor detailed information on a function run: DESCRIBE FUNCTION <Function-Name>;",
+            declared_name(def.name),
             def.signatures.join("\n")
         ))),
     }
+}
+
+/// A function's name as ksqlDB's UDF declares it (its messages show it so):
+/// lower case for most, as written for those declared otherwise.
+pub fn declared_name(name: &str) -> String {
+    const DECLARED: [&str; 26] = [
+        "ARRAY_CONTAINS",
+        "ARRAY_JOIN",
+        "ARRAY_LENGTH",
+        "AS_MAP",
+        "AS_VALUE",
+        "Abs",
+        "COALESCE",
+        "Ceil",
+        "Chr",
+        "ENTRIES",
+        "Floor",
+        "GENERATE_SERIES",
+        "IFNULL",
+        "IS_JSON_STRING",
+        "JSON_ARRAY_CONTAINS",
+        "JSON_ARRAY_LENGTH",
+        "JSON_CONCAT",
+        "JSON_ITEMS",
+        "JSON_KEYS",
+        "JSON_RECORDS",
+        "LPad",
+        "NULLIF",
+        "RPad",
+        "Round",
+        "TO_JSON_STRING",
+        "UUID",
+    ];
+    DECLARED
+        .iter()
+        .find(|d| d.eq_ignore_ascii_case(name))
+        .map_or_else(|| name.to_lowercase(), |d| d.to_string())
 }
 
 // ---------------------------------------------------------------------------

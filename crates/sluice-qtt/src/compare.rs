@@ -19,8 +19,48 @@ pub struct OutputRecord {
     pub headers: Option<Vec<Value>>,
 }
 
-fn num_eq(a: f64, b: f64) -> bool {
-    (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= 1e-9 * 1f64.max(a.abs()).max(b.abs())
+/// A number as ksqlDB's `ExpectedRecordComparator` compares it with what a
+/// case wrote: an integer (INT, BIGINT, a DECIMAL without places) exactly,
+/// anything else within 1e-6 (its DOUBLE rule). Numbers keep their token
+/// (serde_json's arbitrary precision), so 17-digit integers stay exact.
+fn num_eq(expected: &serde_json::Number, actual: &serde_json::Number) -> bool {
+    let is_integer = |n: &serde_json::Number| !n.to_string().contains(['.', 'e', 'E']);
+    if is_integer(actual) {
+        let a = actual.to_string().parse::<i128>().ok();
+        return if is_integer(expected) {
+            a.is_some() && expected.to_string().parse::<i128>().ok() == a
+        } else {
+            // a DOUBLE expectation of an integral value
+            match (expected.as_f64(), a) {
+                (Some(e), Some(a)) => e == a as f64,
+                _ => false,
+            }
+        };
+    }
+    match (expected.as_f64(), actual.as_f64()) {
+        (Some(e), Some(a)) => (e.is_nan() && a.is_nan()) || (e - a).abs() < 1e-6,
+        _ => false,
+    }
+}
+
+/// A DECIMAL's text as sign, digits without leading zeros, and scale:
+/// `"-01.50"` and `-1.50` read the same, `1.5` does not (the scale counts,
+/// as in Java's `BigDecimal.equals`).
+fn decimal_parts(text: &str) -> Option<(bool, String, usize)> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if int.is_empty() && frac.is_empty()
+        || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let all = format!("{int}{frac}");
+    let trimmed = all.trim_start_matches('0');
+    let negative = negative && !trimmed.is_empty();
+    Some((negative, trimmed.to_string(), frac.len()))
 }
 
 /// JSON equality where numbers compare by value (1 == 1.0), objects ignore
@@ -32,18 +72,20 @@ pub fn json_eq(expected: &Value, actual: &Value) -> bool {
         (Value::Object(e), Value::Object(a)) => {
             e.len() == a.len()
                 && e.iter().all(|(k, v)| {
-                    a.get(k)
-                        .or_else(|| a.get(&k.to_uppercase()))
-                        .is_some_and(|av| json_eq(v, av))
+                    // a field the record lacks reads as null, as ksqlDB's
+                    // comparator gets it from a map
+                    let av = a.get(k).or_else(|| a.get(&k.to_uppercase()));
+                    json_eq(v, av.unwrap_or(&Value::Null))
                 })
         }
         (Value::Array(e), Value::Array(a)) => {
             e.len() == a.len() && e.iter().zip(a).all(|(x, y)| json_eq(x, y))
         }
-        (Value::Number(e), Value::Number(a)) => match (e.as_f64(), a.as_f64()) {
-            (Some(x), Some(y)) => num_eq(x, y),
-            _ => e == a,
-        },
+        (Value::Number(e), Value::Number(a)) => num_eq(e, a),
+        // a text expectation of a DECIMAL: the same value and scale
+        (Value::String(e), Value::Number(a)) => {
+            decimal_parts(e).is_some_and(|e| decimal_parts(&a.to_string()) == Some(e))
+        }
         _ => expected == actual,
     }
 }
@@ -112,6 +154,8 @@ mod tests {
         ));
         assert!(!json_eq(&json!({"i": 1}), &json!({"I": 2})));
         assert!(!json_eq(&json!({"i": 1}), &json!({"J": 1})));
+        // a missing field reads as null (the record has as many fields)
+        assert!(json_eq(&json!({"A": null}), &json!({"B": null})));
     }
 
     #[test]
@@ -121,6 +165,30 @@ mod tests {
             &json!({"B": [1], "A": 1.0})
         ));
         assert!(!json_eq(&json!({"A": 1}), &json!({"A": 1, "B": 2})));
-        assert!(!json_eq(&json!("1"), &json!(1)));
+    }
+
+    fn number(text: &str) -> Value {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn integers_compare_exactly_and_decimals_by_value_and_scale() {
+        // 17-digit integers differ by one
+        assert!(!json_eq(
+            &number("12345678987654321"),
+            &number("12345678987654322")
+        ));
+        assert!(json_eq(
+            &number("12345678987654321"),
+            &number("12345678987654321")
+        ));
+        // doubles within 1e-6
+        assert!(json_eq(&number("0.1"), &number("0.1000000001")));
+        assert!(!json_eq(&number("0.1"), &number("0.1001")));
+        // a text expectation matches a DECIMAL of the same value and scale
+        assert!(json_eq(&json!("1.50"), &number("1.50")));
+        assert!(json_eq(&json!("-01.50"), &number("-1.50")));
+        assert!(!json_eq(&json!("1.5"), &number("1.50")));
+        assert!(!json_eq(&json!("x"), &number("1")));
     }
 }
