@@ -86,6 +86,7 @@ fn run_guarded(
                 error: Some(format!("internal error: {msg}")),
                 reason: None,
                 outputs: Vec::new(),
+                post: None,
             }
         }
     }

@@ -123,6 +123,12 @@ pub struct PostSource {
     pub key_format: Option<Value>,
     #[serde(rename = "valueFormat")]
     pub value_format: Option<Value>,
+    #[serde(rename = "keyFeatures")]
+    pub key_features: Option<Vec<String>>,
+    #[serde(rename = "valueFeatures")]
+    pub value_features: Option<Vec<String>>,
+    #[serde(rename = "isSource")]
+    pub is_source: Option<bool>,
 }
 
 /// The format name of a post-condition's `keyFormat` / `valueFormat`.
@@ -147,6 +153,10 @@ pub struct PostTopics {
 pub struct PostTopic {
     pub name: String,
     pub partitions: Option<i32>,
+    #[serde(rename = "keyFormat")]
+    pub key_format: Option<Value>,
+    #[serde(rename = "valueFormat")]
+    pub value_format: Option<Value>,
 }
 
 impl TestCase {

@@ -1,5 +1,10 @@
-//! A case's `post` conditions: the sources and topics that must exist afterwards.
+//! A case's `post` conditions: the sources and topics that must exist
+//! afterwards, checked as ksqlDB's `PostConditions` checks them, and what a
+//! case left behind in the same shapes for the report.
 
+use serde_json::{json, Value};
+use sluice_formats::FormatKind;
+use sluice_planner::catalog::SourceDef;
 use sluice_planner::Catalog;
 
 use super::model::PostConditions;
@@ -38,6 +43,105 @@ fn normalize_schema(s: &str) -> Result<String, String> {
         })
         .collect::<Vec<_>>()
         .join(", "))
+}
+
+/// ksqlDB's serde features of a source's key and value
+/// (`SerdeFeaturesFactory`): a single key column in a format that can both
+/// wrap and unwrap is `UNWRAP_SINGLES`; a value follows its
+/// `WRAP_SINGLE_VALUE` (given, or the session's default) where its format
+/// supports it.
+fn features(def: &SourceDef) -> (Vec<&'static str>, Vec<&'static str>) {
+    let key_kind = FormatKind::parse(&def.key_format.name).ok();
+    let key = if def.key_columns().count() == 1
+        && key_kind.is_some_and(|k| k.supports_wrapping() && k.supports_unwrapping())
+    {
+        vec!["UNWRAP_SINGLES"]
+    } else {
+        Vec::new()
+    };
+    let value_kind = FormatKind::parse(&def.value_format.name).ok();
+    let value = match def.value_format.wrap_single_value {
+        Some(true) if value_kind.is_some_and(FormatKind::supports_wrapping) => {
+            vec!["WRAP_SINGLES"]
+        }
+        Some(false) if value_kind.is_some_and(FormatKind::supports_unwrapping) => {
+            vec!["UNWRAP_SINGLES"]
+        }
+        _ => Vec::new(),
+    };
+    (key, value)
+}
+
+/// A source as a case's `post.sources` entry describes one.
+fn source_node(def: &SourceDef) -> Value {
+    let (key_features, value_features) = features(def);
+    let mut key_format = json!({ "format": def.key_format.name });
+    if let Some(w) = def.window {
+        key_format["windowType"] = json!(w.kind.name());
+        if let Some(size) = w.size_ms {
+            key_format["windowSize"] = json!(size);
+        }
+    }
+    json!({
+        "name": def.name,
+        "type": sluice_engine::kind_name(def.kind),
+        "schema": schema_string(def),
+        "keyFormat": key_format,
+        "valueFormat": def.value_format.name,
+        "keyFeatures": key_features,
+        "valueFeatures": value_features,
+        "isSource": def.is_source,
+    })
+}
+
+/// A topic as a case's `post.topics.topics` entry describes one: its
+/// partitions, the formats of the source stored in it, and the schemas
+/// registered for its keys and values.
+fn topic_node(engine: &Engine, name: &str) -> Value {
+    let mut node = json!({ "name": name });
+    if let Ok(d) = engine.log().describe_topic(name) {
+        node["partitions"] = json!(d.partitions.len());
+    }
+    if let Some(def) = engine.metastore().sources().find(|d| d.topic == name) {
+        let (key_features, value_features) = features(def);
+        for (field, format, features) in [
+            ("keyFormat", &def.key_format, key_features),
+            ("valueFormat", &def.value_format, value_features),
+        ] {
+            let mut f = json!({ "format": format.name });
+            if !features.is_empty() {
+                f["features"] = json!(features);
+            }
+            node[field] = f;
+        }
+    }
+    for (field, is_key) in [("keySchema", true), ("valueSchema", false)] {
+        let subject = sluice_formats::subject_name(name, is_key);
+        if let Ok(Some((_, registered))) = engine.registry().latest(&subject) {
+            node[field] = serde_json::from_str(&registered.schema)
+                .unwrap_or(Value::String(registered.schema));
+        }
+    }
+    node
+}
+
+/// What a case left behind, in the shapes of its `post` section: every
+/// source, and every topic it made (`before`: those there were already).
+pub fn found(engine: &Engine, before: Option<&[String]>) -> Value {
+    let sources: Vec<Value> = engine
+        .metastore()
+        .sources()
+        .map(|d| source_node(d))
+        .collect();
+    let topics: Vec<Value> = engine
+        .log()
+        .list_topics()
+        .unwrap_or_default()
+        .iter()
+        .filter(|t| before.is_none_or(|b| !b.contains(t)))
+        .map(|t| topic_node(engine, t))
+        .collect();
+    json!({ "sources": sources, "topics": { "topics": topics } })
 }
 
 /// `before`: the topics there were before the case ran (on a shared
@@ -81,6 +185,52 @@ pub fn check(
                 ));
             }
         }
+        // a key format's window: absent means not windowed
+        if let Some(Value::Object(key_format)) = &s.key_format {
+            let have = def.window.map(|w| (w.kind.name().to_string(), w.size_ms));
+            let want = key_format
+                .get("windowType")
+                .and_then(Value::as_str)
+                .map(|t| {
+                    (
+                        t.to_uppercase(),
+                        key_format.get("windowSize").and_then(Value::as_i64),
+                    )
+                });
+            if have != want {
+                return Err(format!(
+                    "post: {} has key window {have:?}, expected {want:?}",
+                    s.name
+                ));
+            }
+        }
+        let (key_features, value_features) = features(&def);
+        for (which, want, have) in [
+            ("key", &s.key_features, key_features),
+            ("value", &s.value_features, value_features),
+        ] {
+            if let Some(want) = want {
+                let mut want: Vec<String> = want.iter().map(|f| f.to_uppercase()).collect();
+                let mut have: Vec<String> = have.iter().map(|f| f.to_string()).collect();
+                want.sort();
+                have.sort();
+                if want != have {
+                    return Err(format!(
+                        "post: {} has {which} features {have:?}, expected {want:?}",
+                        s.name
+                    ));
+                }
+            }
+        }
+        if let Some(want) = s.is_source {
+            if want != def.is_source {
+                return Err(format!(
+                    "post: {} is {}a read-only source",
+                    s.name,
+                    if def.is_source { "" } else { "not " }
+                ));
+            }
+        }
         if let Some(want) = expected_format(&s.value_format) {
             if want != vf {
                 return Err(format!(
@@ -109,6 +259,42 @@ pub fn check(
                         "post: topic {} has {} partitions, expected {p}",
                         t.name,
                         d.partitions.len()
+                    ));
+                }
+            }
+            // the formats of a topic a source is stored in (an internal
+            // topic's are not known to the runner)
+            let node = topic_node(engine, &name);
+            for (field, want) in [
+                ("keyFormat", &t.key_format),
+                ("valueFormat", &t.value_format),
+            ] {
+                let (Some(want), Some(have)) = (want, node.get(field)) else {
+                    continue;
+                };
+                let name_of = |v: &Value| {
+                    v.get("format")
+                        .and_then(Value::as_str)
+                        .map(str::to_uppercase)
+                };
+                let features_of = |v: &Value| {
+                    let mut f: Vec<String> = v
+                        .get("features")
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_uppercase)
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    f.sort();
+                    f
+                };
+                if name_of(want) != name_of(have) || features_of(want) != features_of(have) {
+                    return Err(format!(
+                        "post: topic {} has {field} {have}, expected {want}",
+                        t.name
                     ));
                 }
             }

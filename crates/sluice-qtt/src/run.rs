@@ -40,6 +40,10 @@ pub struct CaseReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub outputs: Vec<OutputRecord>,
+    /// For a case with post-conditions: what it left behind, in the shapes
+    /// of its `post` section (`sources`, `topics.topics`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub post: Option<serde_json::Value>,
 }
 
 /// Topics a case needs before its statements run, as ksqlDB's test driver creates
@@ -53,6 +57,7 @@ pub fn run_case(file: &str, test: &TestCase, variant: &Variant, backend: &Backen
         error: None,
         reason: None,
         outputs: Vec::new(),
+        post: None,
     };
     if let Some(why) = test.skip_reason() {
         report.status = CaseStatus::Skip;
@@ -104,6 +109,9 @@ pub fn run_case(file: &str, test: &TestCase, variant: &Variant, backend: &Backen
         run_statements_and_inputs(&mut engine, recording.as_ref(), &statements, &test.inputs);
     let input_positions: HashSet<(String, i32, i64)> = outcome.clone().unwrap_or_default();
     report.outputs = collect_outputs(&engine, recording.as_ref(), &input_positions);
+    if test.post.is_some() {
+        report.post = Some(super::post::found(&engine, topics_before.as_deref()));
+    }
     match (outcome, &test.expected_exception) {
         (Err(e), Some(expected)) => {
             // as ksql-test-runner: the error must contain the expected message

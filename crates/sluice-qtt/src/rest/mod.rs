@@ -113,6 +113,7 @@ pub fn run_file(
                 error: None,
                 reason: None,
                 outputs: Vec::new(),
+                post: None,
             };
             if let Some(why) = skip_reason(case) {
                 report.status = CaseStatus::Skip;
