@@ -270,8 +270,9 @@ impl Engine {
                 "Missing required property \"KAFKA_TOPIC\" which has no default value.",
             )
         })?;
-        let (key_format, mut value_format) = self.formats(&with, None)?;
+        let (mut key_format, mut value_format) = self.formats(&with, None)?;
         check_format_options(&key_format, &value_format)?;
+        default_key_schema_name(&mut key_format, &name);
         let declares = |role: ColumnRole| {
             cs.elements.iter().any(|e| {
                 let is_key = !matches!(e.constraint, ColumnConstraint::None);
@@ -725,6 +726,27 @@ impl Engine {
                 Ok(StatementResult::ack(format!("Query terminated: {key}")))
             }
         }
+    }
+}
+
+/// An AVRO key's record name when the statement gives none: unique to the
+/// source, as ksqlDB names it (`AvroFormat.getKeySchemaName`: the name in
+/// upper camel case, then `Key`, in `io.confluent.ksql.avro_schemas`).
+pub(crate) fn default_key_schema_name(key: &mut FormatDesc, source: &str) {
+    if key.name == "AVRO" && key.schema_full_name.is_none() {
+        let camel: String = source
+            .split('_')
+            .map(|word| {
+                let mut chars = word.chars();
+                chars.next().map_or_else(String::new, |first| {
+                    first
+                        .to_uppercase()
+                        .chain(chars.flat_map(char::to_lowercase))
+                        .collect()
+                })
+            })
+            .collect();
+        key.schema_full_name = Some(format!("io.confluent.ksql.avro_schemas.{camel}Key"));
     }
 }
 

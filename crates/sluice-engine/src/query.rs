@@ -307,6 +307,7 @@ impl Engine {
         };
         let (mut key_format, value_format) =
             self.formats(&with, Some((inherited_key, &plan.source().value_format)))?;
+        crate::ddl::default_key_schema_name(&mut key_format, &name);
         if !has_key {
             // a keyless result has no key to write
             key_format = sluice_planner::FormatDesc::named("NONE");

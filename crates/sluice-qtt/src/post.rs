@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 use sluice_formats::FormatKind;
-use sluice_planner::catalog::SourceDef;
+use sluice_planner::catalog::{FormatDesc, SourceDef};
 use sluice_planner::Catalog;
 
 use super::model::PostConditions;
@@ -72,6 +72,23 @@ fn features(def: &SourceDef) -> (Vec<&'static str>, Vec<&'static str>) {
     (key, value)
 }
 
+/// The properties ksqlDB's format info carries: an AVRO key's record name
+/// (`fullSchemaName`, which ksqlDB always sets for keys), PROTOBUF's
+/// `unwrapPrimitives` and both protobuf formats' `nullableRepresentation`.
+fn format_properties(format: &FormatDesc, is_key: bool) -> serde_json::Map<String, Value> {
+    let mut properties = serde_json::Map::new();
+    if let (true, Some(name)) = (is_key && format.name == "AVRO", &format.schema_full_name) {
+        properties.insert("fullSchemaName".into(), json!(name));
+    }
+    if format.name == "PROTOBUF" {
+        properties.insert("unwrapPrimitives".into(), json!("true"));
+    }
+    if let Some(n) = &format.protobuf_nullable {
+        properties.insert("nullableRepresentation".into(), json!(n.to_lowercase()));
+    }
+    properties
+}
+
 /// A source as a case's `post.sources` entry describes one.
 fn source_node(def: &SourceDef) -> Value {
     let (key_features, value_features) = features(def);
@@ -104,11 +121,15 @@ fn topic_node(engine: &Engine, name: &str) -> Value {
     }
     if let Some(def) = engine.metastore().sources().find(|d| d.topic == name) {
         let (key_features, value_features) = features(def);
-        for (field, format, features) in [
-            ("keyFormat", &def.key_format, key_features),
-            ("valueFormat", &def.value_format, value_features),
+        for (field, format, features, is_key) in [
+            ("keyFormat", &def.key_format, key_features, true),
+            ("valueFormat", &def.value_format, value_features, false),
         ] {
             let mut f = json!({ "format": format.name });
+            let properties = format_properties(format, is_key);
+            if !properties.is_empty() {
+                f["properties"] = Value::Object(properties);
+            }
             if !features.is_empty() {
                 f["features"] = json!(features);
             }
@@ -291,7 +312,11 @@ pub fn check(
                     f.sort();
                     f
                 };
-                if name_of(want) != name_of(have) || features_of(want) != features_of(have) {
+                let properties_of = |v: &Value| v.get("properties").cloned().unwrap_or(json!({}));
+                if name_of(want) != name_of(have)
+                    || features_of(want) != features_of(have)
+                    || properties_of(want) != properties_of(have)
+                {
                     return Err(format!(
                         "post: topic {} has {field} {have}, expected {want}",
                         t.name
