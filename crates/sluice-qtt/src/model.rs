@@ -157,6 +157,12 @@ pub struct PostTopic {
     pub key_format: Option<Value>,
     #[serde(rename = "valueFormat")]
     pub value_format: Option<Value>,
+    /// The schema registered for the topic's keys / values: an AVRO or
+    /// JSON schema as JSON, a PROTOBUF schema as its text.
+    #[serde(rename = "keySchema")]
+    pub key_schema: Option<Value>,
+    #[serde(rename = "valueSchema")]
+    pub value_schema: Option<Value>,
 }
 
 impl TestCase {

@@ -283,9 +283,29 @@ pub fn check(
                     ));
                 }
             }
-            // the formats of a topic a source is stored in (an internal
-            // topic's are not known to the runner)
+            // the formats and registered schemas of a topic a source is
+            // stored in (an internal topic's are Sluice's own, not judged)
             let node = topic_node(engine, &name);
+            let holds_source = node.get("keyFormat").is_some();
+            for (field, want) in [
+                ("keySchema", &t.key_schema),
+                ("valueSchema", &t.value_schema),
+            ] {
+                let Some(want) = want.as_ref().filter(|w| holds_source && !w.is_null()) else {
+                    continue;
+                };
+                let have = node.get(field).unwrap_or(&Value::Null);
+                let same = match (want, have) {
+                    (Value::String(w), Value::String(h)) => w.trim() == h.trim(),
+                    _ => want == have,
+                };
+                if !same {
+                    return Err(format!(
+                        "post: topic {} has {field} {have}, expected {want}",
+                        t.name
+                    ));
+                }
+            }
             for (field, want) in [
                 ("keyFormat", &t.key_format),
                 ("valueFormat", &t.value_format),
