@@ -672,7 +672,17 @@ impl Engine {
         if q.emit.is_none() {
             check_pull_clauses(q)?;
         }
-        let plan = plan(q, &self.planning(), QueryContext::Transient)?;
+        let plan = plan(q, &self.planning(), QueryContext::Transient).map_err(|e| match e {
+            // a pull query's predicates are interpreted, not compiled: ksqlDB's
+            // InterpretedExpressionFactory words what code generation would
+            sluice_planner::PlanError::Type(m) if q.emit.is_none() => {
+                match m.strip_prefix("Invalid Predicate: ") {
+                    Some(rest) => EngineError::statement(format!("Invalid expression: {rest}")),
+                    None => sluice_planner::PlanError::Type(m).into(),
+                }
+            }
+            other => other.into(),
+        })?;
         if crate::push::is_pull(q, plan.result_kind()) {
             let QueryPlan::Project(p) = &plan else {
                 return Err(pull_unsupported("GROUP BY"));

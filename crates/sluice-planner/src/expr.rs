@@ -231,11 +231,16 @@ impl<'a> ExprCompiler<'a> {
                     common_type(items.iter().map(|c| &c.ty))
                 };
                 let ty = ty.ok_or_else(|| {
+                    // ksqlDB compares the value with each bound in turn
+                    let (bound, item, op) = if common_type([&items[0].ty, &items[1].ty]).is_none() {
+                        (&low, &items[1], "GREATER_THAN_OR_EQUAL")
+                    } else {
+                        (&high, &items[2], "LESS_THAN_OR_EQUAL")
+                    };
                     PlanError::ty(format!(
-                        "Invalid Predicate: BETWEEN requires comparable types, got {}, {} and {}",
+                        "Invalid Predicate: Cannot compare {expr} ({}) to {bound} ({}) with {op}",
                         type_name(&items[0].ty),
-                        type_name(&items[1].ty),
-                        type_name(&items[2].ty)
+                        type_name(&item.ty)
                     ))
                 })?;
                 let [v, lo, hi] = items.map(|c| self.cast_to(c, &ty));

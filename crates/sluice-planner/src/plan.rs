@@ -704,7 +704,10 @@ pub(crate) fn compile_where(
 
 pub(crate) fn where_error(w: &Expr, e: PlanError) -> PlanError {
     match e {
-        PlanError::Type(m) | PlanError::Invalid(m) if !m.starts_with("Type error in WHERE") => {
+        // errors ksqlDB finds generating the predicate's code keep their words
+        PlanError::Type(m) | PlanError::Invalid(m)
+            if !m.starts_with("Type error in WHERE") && !m.starts_with("Invalid Predicate: ") =>
+        {
             PlanError::ty(format!("Error in WHERE expression: {m}\nStatement: {w}"))
         }
         other => other,

@@ -181,6 +181,9 @@ impl ParseError {
                     Some(tok) if closing => write!(f, "missing {expected} at '{tok}'"),
                     // a short list of what ANTLR expected
                     Some(_) if expected.starts_with('{') => write!(f, "Expecting {expected}"),
+                    // the end of a statement: ANTLR expects a long list of
+                    // clauses there and names none of them
+                    Some(_) if expected == "';'" => Ok(()),
                     Some(tok) => write!(
                         f,
                         "Syntax error at or near '{tok}' at line {line}:{column}\n{}",
