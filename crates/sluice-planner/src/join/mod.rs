@@ -483,17 +483,32 @@ pub fn plan_join(
     // its window bounds when windowed (ksqlDB's join sources carry them as
     // values), its values and headers
     let mut items: Vec<(Expr, String)> = Vec::new();
+    // a re-keyed join's `*` is over ksqlDB's pre-join projection, which
+    // carries each side's values, then its pseudo columns, then its keys
+    let rekeyed = !q.partition_by.is_empty();
     let star = |def: &SourceDef, alias: &str, out: &mut Vec<(Expr, String)>| {
         let bounds: &[&str] = match def.window {
             Some(_) => &[WINDOWSTART, WINDOWEND],
             None => &[],
         };
-        let names = def
-            .key_columns()
-            .map(|c| c.name.as_str())
-            .chain(bounds.iter().copied())
-            .chain(def.value_columns().map(|c| c.name.as_str()))
-            .chain(def.header_columns().map(|c| c.name.as_str()));
+        let keys = def.key_columns().map(|c| c.name.as_str());
+        let values = def
+            .value_columns()
+            .chain(def.header_columns())
+            .map(|c| c.name.as_str());
+        let names: Vec<&str> = if rekeyed {
+            values
+                .chain([
+                    ROWTIME,
+                    crate::catalog::ROWPARTITION,
+                    crate::catalog::ROWOFFSET,
+                ])
+                .chain(keys)
+                .chain(bounds.iter().copied())
+                .collect()
+        } else {
+            keys.chain(bounds.iter().copied()).chain(values).collect()
+        };
         for name in names {
             out.push((
                 Expr::Column {
