@@ -293,7 +293,9 @@ impl Engine {
         // a join's rows are keyed in the format ksqlDB resolves for it (an
         // n-way join: the first source's that has one)
         let join_key = match &plan {
-            QueryPlan::Join(j) => j.key_format(&self.default_key_format()),
+            QueryPlan::Join(j) if j.left.source.key_format.name == "NONE" => {
+                j.key_format(&self.default_key_format())
+            }
             _ => None,
         };
         let inherited_key = match &join_key {
