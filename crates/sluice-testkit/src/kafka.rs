@@ -592,6 +592,38 @@ impl KafkaCluster {
                 Err(format!("brokers listed: {listed:?}, running: {running:?}"))
             }
         });
+        if running.len() > 1 {
+            self.wait_replicas(running.len());
+        }
+    }
+
+    /// Waits until the controller places a replica on each of `brokers`
+    /// brokers: a broker is listed in the metadata a moment before the
+    /// controller counts it for new topics (`InvalidReplicationFactor`).
+    fn wait_replicas(&self, brokers: usize) {
+        use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+        let mut config = ClientConfig::new();
+        for (k, v) in self.properties() {
+            config.set(k, v);
+        }
+        let admin: AdminClient<rdkafka::client::DefaultClientContext> =
+            config.create().expect("an admin client");
+        let probe = "__sluice_testkit_ready";
+        let replicas = i32::try_from(brokers).unwrap_or(i32::MAX);
+        wait_for("replicas on every broker", Duration::from_secs(60), || {
+            let spec = NewTopic::new(probe, 1, TopicReplication::Fixed(replicas));
+            let results =
+                futures_executor::block_on(admin.create_topics([&spec], &AdminOptions::new()))
+                    .map_err(|e| e.to_string())?;
+            for r in results {
+                match r {
+                    Ok(_) | Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                    Err((_, e)) => return Err(e.to_string()),
+                }
+            }
+            Ok(())
+        });
+        let _ = futures_executor::block_on(admin.delete_topics(&[probe], &AdminOptions::new()));
     }
 }
 
