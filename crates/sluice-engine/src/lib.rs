@@ -10,6 +10,7 @@ pub mod command_log;
 mod ddl;
 mod engine;
 mod error;
+mod insert_into;
 mod inserts;
 pub mod lifecycle;
 pub mod metastore;

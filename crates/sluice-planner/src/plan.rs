@@ -536,7 +536,7 @@ fn partition_key_positions(
                 });
                 keys.push(projected.len() - 1);
             }
-            [] => missing.push(qualified_display(pexpr, scope)),
+            [] => missing.push(crate::rewrite::qualified_display(pexpr, scope)),
             many => {
                 let first = &projected[many[0]];
                 if many.iter().all(|i| projected[*i].from_wildcard) {
@@ -559,7 +559,7 @@ fn partition_key_positions(
         let all: Vec<String> = q
             .partition_by
             .iter()
-            .map(|e| qualified_display(e, scope))
+            .map(|e| crate::rewrite::qualified_display(e, scope))
             .collect();
         return Err(crate::keys_not_included(
             sink.unwrap_or_default(),
@@ -570,30 +570,6 @@ fn partition_key_positions(
         ));
     }
     Ok(keys)
-}
-
-/// The expression as ksqlDB prints it in messages: column references qualified by source.
-pub(crate) fn qualified_display(e: &Expr, scope: &Scope) -> String {
-    crate::rewrite::map_expr(e, &mut |x| match x {
-        Expr::Column {
-            qualifier: None,
-            name,
-            pos,
-        } => {
-            let q = scope
-                .columns
-                .iter()
-                .find(|c| c.name == name.value)
-                .and_then(|c| c.qualifier.clone());
-            Expr::Column {
-                qualifier: q.map(sluice_sql::Ident::new),
-                name,
-                pos,
-            }
-        }
-        other => other,
-    })
-    .to_string()
 }
 
 /// The expression giving a source row's event time when the source has `TIMESTAMP=`:

@@ -175,3 +175,27 @@ pub fn canonical(e: &Expr, scope: &Scope) -> Expr {
         other => other,
     })
 }
+
+/// The expression as ksqlDB prints it in messages: column references qualified by source.
+pub(crate) fn qualified_display(e: &Expr, scope: &Scope) -> String {
+    map_expr(e, &mut |x| match x {
+        Expr::Column {
+            qualifier: None,
+            name,
+            pos,
+        } => {
+            let q = scope
+                .columns
+                .iter()
+                .find(|c| c.name == name.value)
+                .and_then(|c| c.qualifier.clone());
+            Expr::Column {
+                qualifier: q.map(sluice_sql::Ident::new),
+                name,
+                pos,
+            }
+        }
+        other => other,
+    })
+    .to_string()
+}

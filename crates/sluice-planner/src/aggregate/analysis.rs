@@ -108,7 +108,7 @@ pub(super) fn check(
         if seen.contains(&canon) {
             return Err(PlanError::invalid(format!(
                 "Duplicate GROUP BY expression: {}",
-                crate::plan::qualified_display(g, scope)
+                crate::rewrite::qualified_display(g, scope)
             )));
         }
         seen.push(canon);

@@ -275,3 +275,33 @@ fn check_windows(
         ))),
     }
 }
+
+/// `text` with every `ALIAS.` of a joined source written `ALIAS_`, as
+/// ksqlDB's join rewrites qualified columns.
+pub(super) fn joined_names(text: &str, sources: &[(Arc<SourceDef>, String)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    'scan: while !rest.is_empty() {
+        let at_word_start = out
+            .chars()
+            .last()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+        if at_word_start {
+            for (_, alias) in sources {
+                if let Some(after) = rest
+                    .strip_prefix(alias.as_str())
+                    .and_then(|r| r.strip_prefix('.'))
+                {
+                    out.push_str(alias);
+                    out.push('_');
+                    rest = after;
+                    continue 'scan;
+                }
+            }
+        }
+        let c = rest.chars().next().unwrap_or_default();
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}

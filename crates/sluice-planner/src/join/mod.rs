@@ -103,36 +103,6 @@ impl JoinPlan {
     }
 }
 
-/// `text` with every `ALIAS.` of a joined source written `ALIAS_`, as
-/// ksqlDB's join rewrites qualified columns.
-fn joined_names(text: &str, sources: &[(Arc<SourceDef>, String)]) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    'scan: while !rest.is_empty() {
-        let at_word_start = out
-            .chars()
-            .last()
-            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
-        if at_word_start {
-            for (_, alias) in sources {
-                if let Some(after) = rest
-                    .strip_prefix(alias.as_str())
-                    .and_then(|r| r.strip_prefix('.'))
-                {
-                    out.push_str(alias);
-                    out.push('_');
-                    rest = after;
-                    continue 'scan;
-                }
-            }
-        }
-        let c = rest.chars().next().unwrap_or_default();
-        out.push(c);
-        rest = &rest[c.len_utf8()..];
-    }
-    out
-}
-
 fn strip(e: &Expr) -> &Expr {
     match e {
         Expr::Nested(inner) => strip(inner),
@@ -296,7 +266,7 @@ pub fn plan_join(
         _ => {}
     }
     // the condition as ksqlDB's messages show it: as written, columns qualified
-    let shown = |e: &Expr| crate::plan::qualified_display(e, &both);
+    let shown = |e: &Expr| crate::rewrite::qualified_display(e, &both);
     let condition = match strip(&join.on) {
         Expr::Binary { left, right, .. } => format!("{} = {}", shown(left), shown(right)),
         other => shown(other),
@@ -471,7 +441,7 @@ pub fn plan_join(
             crate::plan::compile_where(w, &scope, catalog, crate::plan::where_error).map_err(
                 |e| match e {
                     // ksqlDB names a joined column `ALIAS_NAME` in WHERE's errors
-                    PlanError::Type(m) => PlanError::Type(joined_names(&m, &all_sources)),
+                    PlanError::Type(m) => PlanError::Type(criteria::joined_names(&m, &all_sources)),
                     other => other,
                 },
             )?,
@@ -688,7 +658,7 @@ pub fn plan_join(
             let wanted = canonical(by, &scope);
             let found = items.iter().position(|(e, _)| canonical(e, &scope) == wanted);
             if found.is_none() {
-                let shown = crate::plan::qualified_display(by, &scope);
+                let shown = crate::rewrite::qualified_display(by, &scope);
                 return Err(crate::keys_not_included(
                     sink.unwrap_or_default(),
                     "partitioning expression",
