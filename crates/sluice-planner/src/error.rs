@@ -42,6 +42,14 @@ impl PlanError {
         PlanError::Type(msg.into())
     }
 
+    /// A persistent query selecting a pseudo column (ROWTIME, WINDOWSTART,
+    /// ...) without an alias (ksqlDB's Analyzer).
+    pub fn reserved_in_select(name: &str) -> Self {
+        PlanError::invalid(format!(
+            "Reserved column name in select: `{name}`. Please remove or alias the column."
+        ))
+    }
+
     pub fn unknown_source(name: &str, catalog: &dyn crate::Catalog) -> Self {
         PlanError::UnknownSource {
             name: name.to_string(),

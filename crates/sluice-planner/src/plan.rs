@@ -224,17 +224,14 @@ pub fn plan_query(
                 let aliased = q.select.iter().any(|item| {
                     matches!(item, SelectItem::Expr { alias: Some(a), .. } if a.value == c.name)
                 });
-                return Err(PlanError::invalid(if aliased {
-                    format!(
+                return Err(if aliased {
+                    PlanError::invalid(format!(
                         "`{}` is a reserved column name. You cannot use it as an alias for a column.",
                         c.name
-                    )
+                    ))
                 } else {
-                    format!(
-                        "Reserved column name in select: `{}`. Please remove or alias the column.",
-                        c.name
-                    )
-                }));
+                    PlanError::reserved_in_select(&c.name)
+                });
             }
         }
     }

@@ -53,10 +53,7 @@ pub(super) fn check(
         if persistent && alias.is_none() {
             if let Expr::Column { name, .. } = expr {
                 if is_pseudo_column(&name.value) {
-                    return Err(PlanError::invalid(format!(
-                        "Reserved column name in select: `{}`. Please remove or alias the column.",
-                        name.value
-                    )));
+                    return Err(PlanError::reserved_in_select(&name.value));
                 }
             }
         }
@@ -89,7 +86,12 @@ pub(super) fn check(
             )));
         }
     }
-    // the AggregateAnalyzer: SELECT, WHERE, GROUP BY, HAVING
+    // the AggregateAnalyzer: SELECT, WHERE, GROUP BY, HAVING; window bounds
+    // belong in the SELECT clause only, outside aggregate calls
+    let no_window_bounds = |x: &Expr| match window_bound(x) {
+        Some(n) if windowed_query => Err(window_bounds_error(n)),
+        _ => Ok(()),
+    };
     for (expr, _) in items {
         visit(expr, &mut |x, in_aggregate| match window_bound(x) {
             Some(n) if windowed_query && in_aggregate.is_some() => Err(window_bounds_error(n)),
@@ -97,10 +99,7 @@ pub(super) fn check(
         })?;
     }
     if let Some(w) = &q.where_clause {
-        visit(w, &mut |x, _| match window_bound(x) {
-            Some(n) if windowed_query => Err(window_bounds_error(n)),
-            _ => Ok(()),
-        })?;
+        visit(w, &mut |x, _| no_window_bounds(x))?;
     }
     let mut seen: Vec<Expr> = Vec::new();
     for g in &q.group_by {
@@ -118,17 +117,11 @@ pub(super) fn check(
                     "GROUP BY does not support aggregate functions: {f} is an aggregate function."
                 )));
             }
-            match window_bound(x) {
-                Some(n) if windowed_query => Err(window_bounds_error(n)),
-                _ => Ok(()),
-            }
+            no_window_bounds(x)
         })?;
     }
     if let Some(h) = &q.having {
-        visit(h, &mut |x, _| match window_bound(x) {
-            Some(n) if windowed_query => Err(window_bounds_error(n)),
-            _ => Ok(()),
-        })?;
+        visit(h, &mut |x, _| no_window_bounds(x))?;
     }
     Ok(())
 }

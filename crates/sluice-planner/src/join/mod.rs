@@ -774,10 +774,7 @@ pub fn plan_join(
             .iter()
             .find(|v| crate::catalog::is_pseudo_column(&v.name))
         {
-            return Err(PlanError::invalid(format!(
-                "Reserved column name in select: `{}`. Please remove or alias the column.",
-                v.name
-            )));
+            return Err(PlanError::reserved_in_select(&v.name));
         }
     }
     for v in &values {
