@@ -344,6 +344,15 @@ impl Engine {
             false,
             &[("cleanup.policy", cleanup.to_string())],
         )?;
+        // the schemas of declared columns are registered now, where their
+        // subjects have none (ksqlDB's SchemaRegisterInjector)
+        if !cs.elements.is_empty() {
+            sluice_runtime::sink::TopicSink::new(&def, &self.registry)?
+                .register_schemas()
+                .map_err(|e| {
+                    EngineError::statement(format!("Could not register schema for topic: {e}"))
+                })?;
+        }
         self.metastore.put_source(def);
         Ok(StatementResult::ack(format!(
             "{} created",

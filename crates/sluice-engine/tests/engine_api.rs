@@ -365,6 +365,30 @@ fn command_log_restores_sources_and_queries_after_a_restart() {
 }
 
 #[test]
+fn a_declared_source_registers_its_schemas_when_created() {
+    let mut e = engine();
+    e.execute_sql(
+        "CREATE STREAM a (id STRING KEY, v INT) WITH (kafka_topic='a', partitions=1, key_format='AVRO', value_format='AVRO');",
+    )
+    .unwrap();
+    let registry = e.registry().clone();
+    let (_, key) = registry.latest("a-key").unwrap().expect("a-key registered");
+    assert!(key.schema.contains("string"), "{}", key.schema);
+    let (_, value) = registry
+        .latest("a-value")
+        .unwrap()
+        .expect("a-value registered");
+    assert!(value.schema.contains("\"V\""), "{}", value.schema);
+    // a subject that has a schema keeps it: nothing new is registered
+    e.execute_sql(
+        "CREATE STREAM a2 (id STRING KEY, w STRING) WITH (kafka_topic='a', key_format='AVRO', value_format='AVRO');",
+    )
+    .unwrap();
+    let (_, again) = registry.latest("a-value").unwrap().unwrap();
+    assert_eq!(again.schema, value.schema);
+}
+
+#[test]
 fn altered_sources_keep_their_new_columns_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let open = || durable_engine(dir.path());

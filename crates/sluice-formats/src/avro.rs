@@ -139,6 +139,10 @@ fn decode_datum(
 }
 
 impl Codec for AvroCodec {
+    fn register_schema(&self) -> Result<(), FormatError> {
+        self.schemas.register_if_new(self.binding.as_ref())
+    }
+
     fn decode(&self, payloads: &[Option<&[u8]>]) -> DecodedBatch {
         decode_batch(&self.layout.schema, payloads.len(), |builders, i| {
             self.decode_row(builders, payloads[i])

@@ -75,6 +75,10 @@ impl JsonSrCodec {
 }
 
 impl Codec for JsonSrCodec {
+    fn register_schema(&self) -> Result<(), FormatError> {
+        self.schemas.register_if_new(self.binding.as_ref())
+    }
+
     fn decode(&self, payloads: &[Option<&[u8]>]) -> DecodedBatch {
         decode_batch(self.json.schema(), payloads.len(), |builders, i| {
             self.decode_row(builders, payloads[i])

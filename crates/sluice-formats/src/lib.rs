@@ -268,6 +268,11 @@ pub(crate) trait Codec: Send + Sync {
         columns: &[ArrayRef],
         num_rows: usize,
     ) -> Result<Vec<Option<Vec<u8>>>, FormatError>;
+    /// See [`RecordEncoder::register_schema`]; formats without a registry
+    /// have nothing to register.
+    fn register_schema(&self) -> Result<(), FormatError> {
+        Ok(())
+    }
 }
 
 /// Zero columns (any format, including NONE): nothing to read or write.
@@ -608,6 +613,14 @@ impl RecordEncoder {
         self.spec.settings.options = options.clone();
         self.codec = self.spec.build()?;
         Ok(self)
+    }
+
+    /// Registers the schema this encoder writes with under its subject, if
+    /// the subject has none yet, before anything is written (AVRO, JSON_SR,
+    /// PROTOBUF with a registry; ksqlDB registers a declared source's schema
+    /// when the statement runs).
+    pub fn register_schema(&self) -> Result<(), FormatError> {
+        self.codec.register_schema()
     }
 
     /// The column list being encoded.

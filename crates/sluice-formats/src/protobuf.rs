@@ -237,6 +237,14 @@ fn decode_message(
 }
 
 impl Codec for ProtobufCodec {
+    fn register_schema(&self) -> Result<(), FormatError> {
+        // PROTOBUF_NOSR has no registry
+        match &self.registry {
+            Some(binding) => self.schemas.register_if_new(binding.as_ref()),
+            None => Ok(()),
+        }
+    }
+
     fn decode(&self, payloads: &[Option<&[u8]>]) -> DecodedBatch {
         decode_batch(&self.layout.schema, payloads.len(), |builders, i| {
             self.decode_row(builders, payloads[i])

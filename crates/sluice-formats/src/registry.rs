@@ -257,6 +257,19 @@ impl<T> WriterSchemas<T> {
         Ok(*self.id.get_or_init(|| id))
     }
 
+    /// Registers the generated schema under the binding's subject when the
+    /// subject has none yet (ksqlDB's SchemaRegisterInjector, for a source
+    /// whose columns a statement declares); a fixed id registers nothing.
+    pub(crate) fn register_if_new(&self, binding: Option<&Binding>) -> Result<(), FormatError> {
+        let Some(binding) = binding else {
+            return Ok(());
+        };
+        if self.fixed.is_some() || binding.registry.latest(&binding.subject)?.is_some() {
+            return Ok(());
+        }
+        self.writer_id(binding).map(|_| ())
+    }
+
     /// The writer schema with this id, from the cache or parsed by `fetch`.
     pub(crate) fn get_or_fetch(
         &self,

@@ -177,9 +177,17 @@ pub fn precreate_topics<'a>(
 
 /// Register the schemas a case's producers registered (`topics[].keySchema/valueSchema`):
 /// those with a fixed id (`keySchemaId`/`valueSchemaId`) first, so no schema
-/// numbered automatically takes their id; then the others, each followed by the
-/// files it imports.
-pub fn register_topic_schemas(registry: &Arc<dyn SchemaRegistry>, topics: &[TopicEntry]) {
+/// numbered automatically takes their id; then, topic by topic in the order
+/// ksqlDB's harness registers them (`harness`), each topic's key and value
+/// schema, each followed by the files it imports, or, for a topic its `topics`
+/// entry gives no schema, the one its CREATE statement registers
+/// (`statement_schemas`). `io_topics`: the topics of the inputs and outputs.
+pub fn register_topic_schemas<'a>(
+    registry: &Arc<dyn SchemaRegistry>,
+    topics: &'a [TopicEntry],
+    statement_schemas: &'a [(String, sluice_formats::RegisteredSchema)],
+    io_topics: impl IntoIterator<Item = &'a str>,
+) {
     use sluice_formats::{subject_name, RegisteredSchema, SchemaReference};
     let mut entries = Vec::new();
     for t in topics {
@@ -225,18 +233,47 @@ pub fn register_topic_schemas(registry: &Arc<dyn SchemaRegistry>, topics: &[Topi
             let _ = registry.register_with_id(subject, registered, *id);
         }
     }
-    for (subject, registered, id, references, format) in &entries {
-        if id.is_none() {
-            // the topic's own schema first (it gets the first id, as with
-            // ksqlDB's test registry), then what it imports
-            let _ = registry.register(subject, registered);
+    // the harness's topics, in the order it collects them
+    let mut names: Vec<String> = Vec::new();
+    let statement_topics = statement_schemas.iter().filter_map(|(subject, _)| {
+        subject
+            .strip_suffix("-key")
+            .or_else(|| subject.strip_suffix("-value"))
+    });
+    for name in topics
+        .iter()
+        .map(|t| t.name.as_str())
+        .chain(statement_topics)
+        .chain(io_topics)
+    {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
         }
-        for r in references.iter() {
-            let kind = schema_type(r.format.as_deref().or(format.as_deref()));
-            let _ = registry.register(
-                &r.name,
-                &RegisteredSchema::new(kind, schema_text(kind, &r.schema)),
-            );
+    }
+    for name in crate::harness::java_hashmap_order(&names) {
+        for is_key in [true, false] {
+            let subject = subject_name(&name, is_key);
+            let own: Vec<_> = entries.iter().filter(|e| e.0 == subject).collect();
+            if own.is_empty() {
+                if let Some((_, schema)) = statement_schemas.iter().find(|(s, _)| *s == subject) {
+                    let _ = registry.register(&subject, schema);
+                }
+                continue;
+            }
+            for (subject, registered, id, references, format) in own {
+                if id.is_none() {
+                    // the topic's own schema first (it gets the first id, as
+                    // with ksqlDB's test registry), then what it imports
+                    let _ = registry.register(subject, registered);
+                }
+                for r in references.iter() {
+                    let kind = schema_type(r.format.as_deref().or(format.as_deref()));
+                    let _ = registry.register(
+                        &r.name,
+                        &RegisteredSchema::new(kind, schema_text(kind, &r.schema)),
+                    );
+                }
+            }
         }
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod codec;
 mod compare;
+mod harness;
 mod model;
 mod post;
 mod recording;

@@ -102,8 +102,17 @@ pub fn run_case(file: &str, test: &TestCase, variant: &Variant, backend: &Backen
         &statements,
         4,
     );
+    let statement_schemas = crate::harness::statement_schemas(&statements, &config);
     let mut engine = Engine::new(recording.clone(), config);
-    register_topic_schemas(engine.registry(), &test.topics);
+    register_topic_schemas(
+        engine.registry(),
+        &test.topics,
+        &statement_schemas,
+        test.inputs
+            .iter()
+            .chain(&test.outputs)
+            .map(|r| r.topic.as_str()),
+    );
 
     let outcome =
         run_statements_and_inputs(&mut engine, recording.as_ref(), &statements, &test.inputs);

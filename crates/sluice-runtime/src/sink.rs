@@ -33,6 +33,14 @@ fn named(encoder: RecordEncoder, format: &FormatDesc) -> Result<RecordEncoder, R
 }
 
 impl TopicSink {
+    /// Registers the key and value schemas the sink writes with, where their
+    /// subjects have none yet (a declared source's, before any record).
+    pub fn register_schemas(&self) -> Result<(), RuntimeError> {
+        self.key.register_schema()?;
+        self.value.register_schema()?;
+        Ok(())
+    }
+
     pub fn new(def: &SourceDef, registry: &Arc<dyn SchemaRegistry>) -> Result<Self, RuntimeError> {
         let (kk, ko) = format_of(&def.key_format)?;
         let (vk, vo) = format_of(&def.value_format)?;

@@ -78,8 +78,17 @@ pub async fn run_case(case: &RestCase, format: Option<&str>) -> (Outcome, Vec<Ou
     for (k, v) in &case.properties {
         config = config.with(k, &sluice_server::ksql::property_text(v));
     }
+    let statement_schemas = crate::harness::statement_schemas(&statements, &config);
     let engine = Engine::new(log, config);
-    register_topic_schemas(engine.registry(), &case.topics);
+    register_topic_schemas(
+        engine.registry(),
+        &case.topics,
+        &statement_schemas,
+        case.inputs
+            .iter()
+            .chain(&case.outputs)
+            .map(|r| r.topic.as_str()),
+    );
     let state = Shared::new(engine, ServerConfig::default(), None, false);
     let driver = spawn_driver(state.clone());
     let c = Case {
