@@ -511,10 +511,24 @@ pub fn plan_join(
                     a.value
                 )))
             }
-            SelectItem::StructWildcard(_) => {
-                return Err(PlanError::Unsupported(
-                    "`->*` is not supported in joins by this version of Sluice.".into(),
-                ))
+            // every field of a struct, each a column named after it
+            SelectItem::StructWildcard(expr) => {
+                let c = compiler.compile(expr)?;
+                let DataType::Struct(fields) = &c.ty else {
+                    return Err(PlanError::ty(format!(
+                        "Cannot select all fields of {expr}: it is not a STRUCT but {}",
+                        type_name(&c.ty)
+                    )));
+                };
+                for f in fields {
+                    items.push((
+                        Expr::Dereference {
+                            expr: Box::new(expr.clone()),
+                            field: Ident::quoted(f.name()),
+                        },
+                        f.name().clone(),
+                    ));
+                }
             }
             SelectItem::Expr { expr, alias } => {
                 let name = match (alias, strip(expr)) {
