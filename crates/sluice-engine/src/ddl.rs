@@ -300,6 +300,11 @@ impl Engine {
             if !columns.iter().any(|c| c.role == ColumnRole::Key) {
                 columns.splice(0..0, self.inferred_key_columns(&topic, &key_format)?);
             }
+            if cs.kind == SourceKind::Table && !columns.iter().any(|c| c.role == ColumnRole::Key) {
+                return Err(EngineError::statement(
+                    "Tables require a PRIMARY KEY. Please define the PRIMARY KEY.",
+                ));
+            }
             // or the key given, values left to the registry
             if !columns.iter().any(|c| c.role == ColumnRole::Value) && infers_schema(&value_format)
             {
@@ -599,11 +604,6 @@ impl Engine {
                 _ => {}
             }
             columns.push(ColumnDef::new(name, ty, role));
-        }
-        if kind == SourceKind::Table && !columns.iter().any(|c| c.role == ColumnRole::Key) {
-            return Err(EngineError::statement(
-                "Tables require a PRIMARY KEY. Please define the PRIMARY KEY.",
-            ));
         }
         Ok(columns)
     }
