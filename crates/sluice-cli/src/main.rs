@@ -136,8 +136,27 @@ fn run_file(file: &PathBuf, data_dir: &PathBuf, in_memory: bool) -> Result<(), S
         .map_err(|e| format!("processing log: {e}"))?;
     let threads = engine.stream_threads();
     let mut engine = engine.with_stream_threads(threads);
-    for (start, text) in sluice_engine::split_statements_at(&sql) {
+    run_script(&mut engine, &sql, 0)
+}
+
+/// Runs the statements of a script; `RUN SCRIPT 'file'` runs that file's
+/// statements in its place (a client's command, as in ksqlDB's CLI).
+fn run_script(engine: &mut Engine, sql: &str, depth: usize) -> Result<(), String> {
+    for (start, text) in sluice_engine::split_statements_at(sql) {
         println!("sluice> {}", text.trim());
+        if let Ok(parsed) = sluice_sql::parse(text) {
+            if let [p] = parsed.as_slice() {
+                if let sluice_sql::Statement::RunScript { path } = &p.statement {
+                    if depth >= 16 {
+                        return Err(format!("RUN SCRIPT '{path}': scripts nest too deeply"));
+                    }
+                    let nested = std::fs::read_to_string(path)
+                        .map_err(|e| format!("Failed to read script '{path}': {e}"))?;
+                    run_script(engine, &nested, depth + 1)?;
+                    continue;
+                }
+            }
+        }
         match engine.execute_sql_at(text, start) {
             Ok(results) => {
                 for r in &results {

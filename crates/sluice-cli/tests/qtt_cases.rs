@@ -74,3 +74,36 @@ fn run_prints_quickstart_results() {
         "{stdout}"
     );
 }
+
+#[test]
+fn run_follows_run_script_and_names_errors_where_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("inner.sql"),
+        "CREATE STREAM s (id INT KEY, v INT) WITH (kafka_topic='s', partitions=1, value_format='JSON');\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("outer.sql"),
+        format!(
+            "RUN SCRIPT '{}';\nDESCRIBE s;\n  SELECT * FROM s WHERE 1 2;\n",
+            dir.path().join("inner.sql").display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["run", "--in-memory"])
+        .arg(dir.path().join("outer.sql"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // the nested script's stream exists for the outer script
+    assert!(stdout.contains("Name: S"), "{stdout}");
+    // the error is placed in the outer script
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("line 3:27: Syntax Error"),
+        "{stdout}{stderr}"
+    );
+}
