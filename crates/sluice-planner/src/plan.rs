@@ -295,20 +295,10 @@ fn expand_select(
                 out.extend(wildcard(source, qualifier, rekeyed, window_bounds))
             }
             SelectItem::StructWildcard(expr) => {
-                let c = compiler.compile(expr)?;
-                let DataType::Struct(fields) = &c.ty else {
-                    return Err(PlanError::ty(format!(
-                        "Cannot select all fields of {expr}: it is not a STRUCT but {}",
-                        type_name(&c.ty)
-                    )));
-                };
-                for f in fields {
+                for (field, name) in struct_fields(compiler, expr)? {
                     out.push(SelectExpr {
-                        expr: Expr::Dereference {
-                            expr: Box::new(expr.clone()),
-                            field: sluice_sql::Ident::quoted(f.name()),
-                        },
-                        alias: Some(f.name().clone()),
+                        expr: field,
+                        alias: Some(name),
                         from_wildcard: false,
                     });
                 }
@@ -356,6 +346,31 @@ fn wildcard<'a>(
             alias: Some(name.to_string()),
             from_wildcard: true,
         })
+}
+
+/// `expr->*`: each field of the struct `expr` as a dereference and the
+/// column name it takes (the field's).
+pub(crate) fn struct_fields(
+    compiler: &ExprCompiler,
+    expr: &Expr,
+) -> Result<Vec<(Expr, String)>, PlanError> {
+    let c = compiler.compile(expr)?;
+    let DataType::Struct(fields) = &c.ty else {
+        return Err(PlanError::ty(format!(
+            "Cannot select all fields of {expr}: it is not a STRUCT but {}",
+            type_name(&c.ty)
+        )));
+    };
+    Ok(fields
+        .iter()
+        .map(|f| {
+            let field = Expr::Dereference {
+                expr: Box::new(expr.clone()),
+                field: sluice_sql::Ident::quoted(f.name()),
+            };
+            (field, f.name().clone())
+        })
+        .collect())
 }
 
 /// ksqlDB's generated column names: a column keeps its name, a struct dereference

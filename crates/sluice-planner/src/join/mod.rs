@@ -513,22 +513,7 @@ pub fn plan_join(
             }
             // every field of a struct, each a column named after it
             SelectItem::StructWildcard(expr) => {
-                let c = compiler.compile(expr)?;
-                let DataType::Struct(fields) = &c.ty else {
-                    return Err(PlanError::ty(format!(
-                        "Cannot select all fields of {expr}: it is not a STRUCT but {}",
-                        type_name(&c.ty)
-                    )));
-                };
-                for f in fields {
-                    items.push((
-                        Expr::Dereference {
-                            expr: Box::new(expr.clone()),
-                            field: Ident::quoted(f.name()),
-                        },
-                        f.name().clone(),
-                    ));
-                }
+                items.extend(crate::plan::struct_fields(&compiler, expr)?);
             }
             SelectItem::Expr { expr, alias } => {
                 let name = match (alias, strip(expr)) {
