@@ -184,8 +184,8 @@ pub fn precreate_topics<'a>(
 /// (`statement_schemas`). `io_topics`: the topics of the inputs and outputs.
 pub fn register_topic_schemas<'a>(
     registry: &Arc<dyn SchemaRegistry>,
-    topics: &'a [TopicEntry],
-    statement_schemas: &'a [(String, sluice_formats::RegisteredSchema)],
+    topics: &[TopicEntry],
+    statement_schemas: &[(String, sluice_formats::RegisteredSchema)],
     io_topics: impl IntoIterator<Item = &'a str>,
 ) {
     use sluice_formats::{subject_name, RegisteredSchema, SchemaReference};
@@ -240,14 +240,13 @@ pub fn register_topic_schemas<'a>(
             .strip_suffix("-key")
             .or_else(|| subject.strip_suffix("-value"))
     });
-    for name in topics
-        .iter()
-        .map(|t| t.name.as_str())
-        .chain(statement_topics)
-        .chain(io_topics)
+    let entry_topics = topics.iter().map(|t| t.name.clone());
+    for name in entry_topics
+        .chain(statement_topics.map(str::to_string))
+        .chain(io_topics.into_iter().map(str::to_string))
     {
-        if !names.iter().any(|n| n == name) {
-            names.push(name.to_string());
+        if !names.contains(&name) {
+            names.push(name);
         }
     }
     for name in crate::harness::java_hashmap_order(&names) {

@@ -70,6 +70,21 @@ pub fn statement_schemas(
     registered
 }
 
+/// Registers a case's schemas in `registry` before its statements run, as
+/// ksqlDB's harness does: its `topics` entries' and its declared statements'
+/// (`statement_schemas`, run under `config`), topic by topic, the topics of
+/// its inputs and outputs (`io_topics`) counted in the order.
+pub fn register_case_schemas<'a>(
+    registry: &Arc<dyn SchemaRegistry>,
+    topics: &[crate::model::TopicEntry],
+    statements: &[String],
+    config: &EngineConfig,
+    io_topics: impl IntoIterator<Item = &'a str>,
+) {
+    let declared = statement_schemas(statements, config);
+    crate::codec::register_topic_schemas(registry, topics, &declared, io_topics);
+}
+
 /// Java's `String.hashCode` (over UTF-16 code units).
 fn java_hash(s: &str) -> i32 {
     s.encode_utf16()

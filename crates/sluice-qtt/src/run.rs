@@ -15,9 +15,7 @@ use super::compare::{records_match, OutputRecord};
 use super::model::{format_name, TestCase, TestRecord, Variant, Window};
 use super::recording::RecordingLog;
 use super::Backend;
-use crate::codec::{
-    base64_encode, decode, precreate_topics, register_topic_schemas, source_for_topic,
-};
+use crate::codec::{base64_encode, decode, precreate_topics, source_for_topic};
 use sluice_engine::{Engine, EngineConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -102,12 +100,12 @@ pub fn run_case(file: &str, test: &TestCase, variant: &Variant, backend: &Backen
         &statements,
         4,
     );
-    let statement_schemas = crate::harness::statement_schemas(&statements, &config);
-    let mut engine = Engine::new(recording.clone(), config);
-    register_topic_schemas(
+    let mut engine = Engine::new(recording.clone(), config.clone());
+    crate::harness::register_case_schemas(
         engine.registry(),
         &test.topics,
-        &statement_schemas,
+        &statements,
+        &config,
         test.inputs
             .iter()
             .chain(&test.outputs)

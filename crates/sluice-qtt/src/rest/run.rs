@@ -16,7 +16,7 @@ use sluice_server::state::{spawn_driver, AppState, Shared};
 use sluice_server::ServerConfig;
 use tower::ServiceExt;
 
-use crate::codec::{precreate_topics, register_topic_schemas};
+use crate::codec::precreate_topics;
 use crate::OutputRecord;
 
 use super::feed::{produce_inputs, verify_outputs};
@@ -78,12 +78,12 @@ pub async fn run_case(case: &RestCase, format: Option<&str>) -> (Outcome, Vec<Ou
     for (k, v) in &case.properties {
         config = config.with(k, &sluice_server::ksql::property_text(v));
     }
-    let statement_schemas = crate::harness::statement_schemas(&statements, &config);
-    let engine = Engine::new(log, config);
-    register_topic_schemas(
+    let engine = Engine::new(log, config.clone());
+    crate::harness::register_case_schemas(
         engine.registry(),
         &case.topics,
-        &statement_schemas,
+        &statements,
+        &config,
         case.inputs
             .iter()
             .chain(&case.outputs)
