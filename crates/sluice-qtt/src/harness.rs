@@ -42,25 +42,31 @@ pub fn statement_schemas(
     statements: &[String],
     config: &EngineConfig,
 ) -> Vec<(String, RegisteredSchema)> {
+    let declaring: Vec<&String> = statements
+        .iter()
+        .filter(|text| {
+            sluice_sql::parse(text).is_ok_and(|parsed| {
+                parsed.iter().any(|p| match &p.statement {
+                    Statement::CreateSource(cs) => !cs.elements.is_empty(),
+                    Statement::CreateType { .. } => true,
+                    _ => false,
+                })
+            })
+        })
+        .collect();
+    // a case that declares no columns or types needs no scratch engine
+    if declaring.is_empty() {
+        return Vec::new();
+    }
     let recording = Arc::new(Recording {
         inner: MemoryRegistry::new(),
         registered: Mutex::new(Vec::new()),
     });
     let mut scratch = Engine::new(Arc::new(EmbeddedLog::in_memory()), config.clone())
         .with_registry(recording.clone());
-    for text in statements {
-        let Ok(parsed) = sluice_sql::parse(text) else {
-            continue;
-        };
-        let declares = parsed.iter().any(|p| match &p.statement {
-            Statement::CreateSource(cs) => !cs.elements.is_empty(),
-            Statement::CreateType { .. } => true,
-            _ => false,
-        });
-        if declares {
-            // a statement the scratch engine refuses is the case's to report
-            let _ = scratch.execute_sql(text);
-        }
+    for text in declaring {
+        // a statement the scratch engine refuses is the case's to report
+        let _ = scratch.execute_sql(text);
     }
     let registered = recording
         .registered
