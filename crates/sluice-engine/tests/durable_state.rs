@@ -499,7 +499,7 @@ fn record_count(log: &dyn Log, topic: &str) -> i64 {
 }
 
 #[test]
-fn joins_restore_their_windows_from_changelogs_and_replay_only_a_joined_table() {
+fn joins_restore_their_windows_and_tables_from_changelogs_without_replay() {
     let dir = tempfile::tempdir().unwrap();
     let groups;
     let left_rows = |e: &mut Engine, from: i64, to: i64| {
@@ -556,18 +556,28 @@ fn joins_restore_their_windows_from_changelogs_and_replay_only_a_joined_table() 
             let other = format!("{}-KSTREAM-{}-store-changelog", groups[sink], stores[1]);
             assert_eq!(record_count(e.log().as_ref(), &other), 0);
         }
+        // the joined table's rows: a compacted changelog named after the
+        // table's store in ksqlDB's topology, a record per row put
+        let table = format!("{}-KafkaTopic_Right-Reduce-changelog", groups["ENRICHED"]);
+        let d = e.log().describe_topic(&table).unwrap();
+        assert_eq!(d.partitions.len(), 2, "{table}");
+        assert_eq!(
+            d.configs.get("cleanup.policy").map(String::as_str),
+            Some("compact")
+        );
+        assert_eq!(record_count(e.log().as_ref(), &table), 10);
         assert_eq!(record_count(e.log().as_ref(), "INNER_JOINED"), 0);
         assert_eq!(record_count(e.log().as_ref(), "LEFT_JOINED"), 20);
         assert_eq!(record_count(e.log().as_ref(), "ENRICHED"), 20);
     }
-    // restarted: the windows come back from the changelogs; of the
-    // stream-table join only the table is read again
+    // restarted: the windows and the table come back from the
+    // changelogs; no input is read again
     let mut e = open(dir.path());
     e.run_until_idle().unwrap();
     let read = read_since_start(&e);
     assert_eq!(read["INNER_JOINED"], 0, "{read:?}");
     assert_eq!(read["LEFT_JOINED"], 0, "{read:?}");
-    assert_eq!(read["ENRICHED"], 10, "{read:?}");
+    assert_eq!(read["ENRICHED"], 0, "{read:?}");
     // a left row per key, then a right row per key: the new left rows are
     // earlier than the right ones (and written first), so each is written
     // unmatched by the left join, then each right row joins the three left
@@ -617,4 +627,76 @@ fn joins_restore_their_windows_from_changelogs_and_replay_only_a_joined_table() 
         .filter(|t| t.starts_with(&prefix))
         .collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn a_table_join_rekeys_a_table_into_the_join_key_format_and_restores_both_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let group;
+    {
+        let mut e = open(dir.path());
+        // INT keys serialize differently in KAFKA and DELIMITED: the right
+        // table is re-keyed into the left's key format (ksqlDB's
+        // `RightSourceKeyed-SelectKey`) before the join
+        e.execute_sql(
+            "CREATE TABLE t1 (id INT PRIMARY KEY, name STRING) WITH (kafka_topic='t1', key_format='KAFKA', value_format='JSON', partitions=2);
+             CREATE TABLE t2 (id INT PRIMARY KEY, f INT) WITH (kafka_topic='t2', key_format='DELIMITED', value_format='JSON', partitions=2);
+             CREATE TABLE joined AS SELECT t1.id, name, f FROM t1 LEFT JOIN t2 ON t1.id = t2.id;",
+        )
+        .unwrap();
+        for k in 0..6 {
+            e.execute_sql(&format!("INSERT INTO t1 (id, name) VALUES ({k}, 'n{k}');"))
+                .unwrap();
+            e.execute_sql(&format!("INSERT INTO t2 (id, f) VALUES ({k}, {k});"))
+                .unwrap();
+        }
+        e.run_until_idle().unwrap();
+        group = e.queries().next().unwrap().group.clone();
+        let log = e.log();
+        for (suffix, policy) in [
+            ("RightSourceKeyed-SelectKey-repartition", "delete"),
+            ("RightSourceKeyed-Materialize-changelog", "compact"),
+            ("KafkaTopic_Left-Reduce-changelog", "compact"),
+        ] {
+            let topic = format!("{group}-{suffix}");
+            let d = log.describe_topic(&topic).unwrap();
+            assert_eq!(d.partitions.len(), 2, "{topic}");
+            assert_eq!(
+                d.configs.get("cleanup.policy").map(String::as_str),
+                Some(policy),
+                "{topic}"
+            );
+        }
+        assert_eq!(
+            record_count(
+                log.as_ref(),
+                &format!("{group}-RightSourceKeyed-Materialize-changelog")
+            ),
+            6
+        );
+        assert!(!log
+            .topic_exists(&format!("{group}-KafkaTopic_Right-Reduce-changelog"))
+            .unwrap());
+    }
+    // restarted: both tables come back from their changelogs, nothing of
+    // the sources is read again, and changes on either side join with the
+    // restored rows (a right delete leaves the left row with no F)
+    let mut e = open(dir.path());
+    e.run_until_idle().unwrap();
+    assert_eq!(read_since_start(&e)["JOINED"], 0);
+    e.execute_sql("INSERT INTO t1 (id, name) VALUES (1, 'one');")
+        .unwrap();
+    // a tombstone for key 2 of t2, its DELIMITED key "2"
+    let tombstone = sluice_engine::log::Record::new(Some(b"2".to_vec()), None, 10);
+    e.log().produce("t2", vec![(None, tombstone)]).unwrap();
+    e.run_until_idle().unwrap();
+    let log = e.log();
+    let by_id: BTreeMap<i32, String> = latest(log.as_ref(), "JOINED")
+        .into_iter()
+        .map(|(k, v)| (i32::from_be_bytes(k.try_into().unwrap()), v))
+        .collect();
+    assert_eq!(by_id.len(), 6, "{by_id:?}");
+    assert_eq!(by_id[&1], r#"{"NAME":"one","F":1}"#);
+    assert_eq!(by_id[&2], r#"{"NAME":"n2","F":null}"#);
+    assert_eq!(by_id[&3], r#"{"NAME":"n3","F":3}"#);
 }

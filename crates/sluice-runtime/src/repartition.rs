@@ -6,8 +6,9 @@
 //! goes through `<query group>-Aggregate-GroupBy-repartition`; a join side
 //! ksqlDB repartitions (see `JoinPlan::repartition`) through
 //! `<query group>-Join-left-repartition` / `-Join-right-repartition` (a
-//! stream-stream join) or `-Join-repartition` (a stream-table join's
-//! stream), as ksqlDB names them. Each has as many partitions as the source.
+//! stream-stream join), `-Join-repartition` (a stream-table join's stream)
+//! or `-<Left|Right>SourceKeyed-SelectKey-repartition` (a table re-keyed
+//! into the join's key format), as ksqlDB names them. Each has as many partitions as the source.
 //!
 //! A repartition record's key is the new key (an aggregation's in the
 //! source's key format, else KAFKA, else JSON; a join's in the join's key
@@ -62,13 +63,37 @@ const JOIN_SUFFIXES: [&str; 3] = [
 /// stream of a stream-table join, `-Join-left-repartition` /
 /// `-Join-right-repartition` for a side of a stream-stream join.
 pub fn join_side_topic(group: &str, plan: &JoinPlan, side: usize) -> String {
-    let other = if side == 0 { &plan.right } else { &plan.left };
+    let (this, other) = if side == 0 {
+        (&plan.left, &plan.right)
+    } else {
+        (&plan.right, &plan.left)
+    };
+    if this.source.kind == sluice_sql::SourceKind::Table {
+        return format!("{group}-{}", table_select_key_topic(side));
+    }
     let suffix = match (other.source.kind, side) {
         (sluice_sql::SourceKind::Table, _) => JOIN_SUFFIXES[0],
         (_, 0) => JOIN_SUFFIXES[1],
         _ => JOIN_SUFFIXES[2],
     };
     format!("{group}-{suffix}")
+}
+
+/// The context ksqlDB's `PreJoinRepartitionNode` gives side `side` (0 left,
+/// 1 right) of a join it re-keys: `LeftSourceKeyed` / `RightSourceKeyed`.
+pub fn source_keyed(side: usize) -> &'static str {
+    if side == 0 {
+        "LeftSourceKeyed"
+    } else {
+        "RightSourceKeyed"
+    }
+}
+
+/// A re-keyed table side's repartition topic after the query's group:
+/// Kafka Streams' `toStream().map().toTable()` behind ksqlDB's
+/// `TableSelectKey` step names it after the step.
+fn table_select_key_topic(side: usize) -> String {
+    format!("{}-SelectKey-repartition", source_keyed(side))
 }
 
 /// Re-keys a source's rows into its query's repartition topic.
@@ -152,7 +177,15 @@ impl Repartition {
         registry: &Arc<dyn SchemaRegistry>,
     ) -> Result<Self, RuntimeError> {
         let this = if side == 0 { &plan.left } else { &plan.right };
-        let name = if this.source.column("KSQL_COL_0").is_none() {
+        // a table keeps its key column's name (it is re-keyed by it)
+        let own_key = this
+            .source
+            .key_columns()
+            .next()
+            .filter(|_| this.source.kind == sluice_sql::SourceKind::Table);
+        let name = if let Some(key) = own_key {
+            key.name.as_str()
+        } else if this.source.column("KSQL_COL_0").is_none() {
             "KSQL_COL_0"
         } else {
             "KSQL_INTERNAL_JOIN_KEY"
@@ -163,11 +196,17 @@ impl Repartition {
             types: vec![plan.key_type.clone()],
             formats: vec![own_format(key_format)],
         };
+        // a re-keyed table's value holds its value columns: its key is the
+        // record's key, which a delete (no value) keeps
+        let read = own_key.map(|_| {
+            let keys = this.source.key_columns().count();
+            (keys..keys + this.source.value_columns().count()).collect()
+        });
         Repartition::new(
             &this.source,
             join_side_topic(group, plan, side),
             key,
-            None,
+            read,
             None,
             false,
         )

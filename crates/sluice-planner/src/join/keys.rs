@@ -33,8 +33,10 @@ impl JoinPlan {
     /// is one with schema inference (AVRO, PROTOBUF, JSON_SR: key schema ids
     /// would differ) and any side whose key format differs from it. `None`
     /// when no side is, or for what Sluice does not repartition yet: n-way
-    /// and foreign-key joins, table or windowed sides that would need it
-    /// (those keep running in one place, as before).
+    /// and foreign-key joins, windowed sides that would need it and tables
+    /// joined on anything but their key (those keep running in one place).
+    /// A table side goes through `<Left|Right>SourceKeyed-SelectKey-repartition`
+    /// keyed by its own key in the join's key format.
     /// `default_key_format`: `ksql.persistence.default.format.key`, the
     /// join's key format when neither source has one.
     pub fn repartition(
@@ -54,10 +56,12 @@ impl JoinPlan {
         if !forced.iter().any(|f| *f) {
             return None;
         }
-        let unsupported = sides
-            .iter()
-            .zip(forced)
-            .any(|(s, f)| f && (s.source.kind == SourceKind::Table || s.source.window.is_some()));
+        // a table is only ever re-keyed by its own key column, into another
+        // key format (ksqlDB's `SchemaKTable.selectKey`); windowed keys are
+        // not re-keyed
+        let unsupported = sides.iter().zip(forced).any(|(s, f)| {
+            f && ((s.source.kind == SourceKind::Table && needs(s)) || s.source.window.is_some())
+        });
         if unsupported {
             return None;
         }

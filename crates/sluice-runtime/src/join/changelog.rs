@@ -1,19 +1,25 @@
-//! A stream-stream join's window rows as changelog records. The rows that
-//! entered one side's window from one partition during a poll go out as
-//! one record (cut at [`RECORD_BYTES`]): its value a format byte, then per
-//! row its join key, timestamp and encoded row (`u32` key length, key,
-//! `i64` timestamp, `u32` row length, row; little-endian); its key the
-//! latest timestamp and a sequence number; its timestamp that latest
-//! event time. A record per row (as Kafka Streams logs its window stores)
-//! cost the join a third of its rate in allocations and log writes. Rows
-//! leave with the changelog's retention (the window, its grace and a day,
-//! as Kafka Streams sets it), not tombstones.
+//! A join's state as changelog records.
+//!
+//! Stream-stream: the rows that entered one side's window from one
+//! partition during a poll go out as one record (cut at [`RECORD_BYTES`]):
+//! its value a format byte, then per row its join key, timestamp and
+//! encoded row (`u32` key length, key, `i64` timestamp, `u32` row length,
+//! row; little-endian); its key the latest timestamp and a sequence number;
+//! its timestamp that latest event time. A record per row (as Kafka Streams
+//! logs its window stores) cost the join a third of its rate in allocations
+//! and log writes. Rows leave with the changelog's retention (the window,
+//! its grace and a day, as Kafka Streams sets it), not tombstones.
+//!
+//! Tables: a record per change of a table side's row, keyed by the join
+//! key's encoding, its value the encoded row (no value: the row was
+//! deleted), so the compacted topic keeps each key's latest row.
 
-use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::Int32Type;
+use arrow::array::{new_null_array, Array, ArrayRef, AsArray, RecordBatch};
+use arrow::datatypes::{Field, Int32Type, Schema};
 use sluice_planner::catalog::ROWPARTITION;
+use sluice_sql::{JoinKind, SourceKind};
 
-use super::{JoinOperator, DEFAULT_GRACE_MS};
+use super::{own_row, JoinOperator, SideCodec, DEFAULT_GRACE_MS};
 use crate::RuntimeError;
 
 /// The value format of a changelog record of window rows.
@@ -23,14 +29,15 @@ const ROWS_V1: u8 = 1;
 /// default `max.message.bytes` of 1 MiB).
 const RECORD_BYTES: usize = 256 << 10;
 
-/// Rows that entered a side's window, to write to that side's changelog.
+/// A change of a side's store, to write to that side's changelog.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WindowRecord {
+pub struct StoreRecord {
     /// 0: the left side's store, 1: the right side's.
     pub side: usize,
     pub partition: i32,
     pub key: Vec<u8>,
-    pub value: Vec<u8>,
+    /// `None`: a table row was deleted.
+    pub value: Option<Vec<u8>>,
     /// The latest event time of its rows (the record's timestamp).
     pub ts: i64,
 }
@@ -52,37 +59,67 @@ pub(super) struct Logging {
     row_partition: [Option<usize>; 2],
     seq: u32,
     gathering: Vec<Gathering>,
-    records: Vec<WindowRecord>,
+    records: Vec<StoreRecord>,
 }
 
 impl Logging {
+    /// The changelog partition of row `r` of `batch` (of `side`).
+    fn partition(&self, side: usize, batch: &RecordBatch, r: usize) -> i32 {
+        match (self.partitioned, self.row_partition[side]) {
+            (true, Some(c)) => {
+                let column = batch.column(c).as_primitive::<Int32Type>();
+                if column.is_valid(r) {
+                    column.value(r)
+                } else {
+                    0
+                }
+            }
+            _ => 0,
+        }
+    }
+
     /// Turns `g` into a record.
     fn seal(&mut self, g: Gathering) {
         let mut key = Vec::with_capacity(12);
         key.extend_from_slice(&g.ts.to_be_bytes());
         key.extend_from_slice(&self.seq.to_be_bytes());
         self.seq = self.seq.wrapping_add(1);
-        self.records.push(WindowRecord {
+        self.records.push(StoreRecord {
             side: g.side,
             partition: g.partition,
             key,
-            value: g.value,
+            value: Some(g.value),
             ts: g.ts,
         });
     }
 }
 
 impl JoinOperator {
-    /// Whether this join's state can be kept in changelogs: a two-way
-    /// stream-stream join, whose state is its two window stores.
+    /// Whether this join's state can be kept in changelogs: a two-way join
+    /// on the sources' keys (a foreign-key join's state is kept by replay).
     pub fn supports_changelog(&self) -> bool {
-        self.nested.is_none() && self.codecs.iter().all(Option::is_some)
+        self.nested.is_none() && !self.plan.foreign_key
+    }
+
+    /// The sides that keep a store: the windows of a stream-stream join's
+    /// two streams, the rows of a table (not the stream of a stream-table
+    /// join, which only looks the table up).
+    pub fn stores(&self) -> [bool; 2] {
+        let kinds = [self.plan.left.source.kind, self.plan.right.source.kind];
+        let streams = kinds == [SourceKind::Stream, SourceKind::Stream];
+        kinds.map(|k| streams || k == SourceKind::Table)
     }
 
     /// From now on, every row entering a window is kept for
-    /// [`JoinOperator::take_window_records`]; `partitioned` as
+    /// [`JoinOperator::take_store_records`]; `partitioned` as
     /// [`Logging::partitioned`].
-    pub fn enable_changelog(&mut self, partitioned: bool) {
+    pub fn enable_changelog(&mut self, partitioned: bool) -> Result<(), RuntimeError> {
+        // a table side's rows are encoded for its changelog
+        for side in 0..2 {
+            if self.kind_of(side) == SourceKind::Table && self.codecs[side].is_none() {
+                self.codecs[side] = Some(SideCodec::new(&self.plan, &self.schemas, side)?);
+            }
+        }
         let row_partition = [0, 1].map(|s| self.schemas[s].index_of(ROWPARTITION).ok());
         self.logging = Some(Logging {
             partitioned,
@@ -91,6 +128,7 @@ impl JoinOperator {
             gathering: Vec::new(),
             records: Vec::new(),
         });
+        Ok(())
     }
 
     /// How long a side's changelog keeps a row: the join window, its grace
@@ -105,8 +143,9 @@ impl JoinOperator {
             .saturating_add(24 * 3600 * 1000)
     }
 
-    /// The records of the rows that entered the windows since the last call.
-    pub fn take_window_records(&mut self) -> Vec<WindowRecord> {
+    /// The records of the store changes since the last call: rows that
+    /// entered the windows, table rows put or deleted.
+    pub fn take_store_records(&mut self) -> Vec<StoreRecord> {
         let Some(l) = &mut self.logging else {
             return Vec::new();
         };
@@ -130,17 +169,7 @@ impl JoinOperator {
         let Some(l) = &mut self.logging else {
             return;
         };
-        let partition = match (l.partitioned, l.row_partition[side]) {
-            (true, Some(c)) => {
-                let column = batch.column(c).as_primitive::<Int32Type>();
-                if column.is_valid(r) {
-                    column.value(r)
-                } else {
-                    0
-                }
-            }
-            _ => 0,
-        };
+        let partition = l.partition(side, batch, r);
         let at = match l
             .gathering
             .iter()
@@ -205,16 +234,111 @@ impl JoinOperator {
         Ok(())
     }
 
-    /// After a restore: the rows the restored stream time has expired go.
-    pub fn finish_restore(&mut self) {
-        self.expire();
+    /// Row `r` of `batch` (of table side `side`) was put under join key
+    /// `key` (its encoding) as `row` (`None`: deleted) at `ts`.
+    pub(super) fn log_table_row(
+        &mut self,
+        side: usize,
+        batch: &RecordBatch,
+        r: usize,
+        key: &[u8],
+        row: Option<&[u8]>,
+        ts: i64,
+    ) {
+        let Some(l) = &mut self.logging else {
+            return;
+        };
+        let partition = l.partition(side, batch, r);
+        l.records.push(StoreRecord {
+            side,
+            partition,
+            key: key.to_vec(),
+            value: row.map(<[u8]>::to_vec),
+            ts,
+        });
     }
 
-    /// Forgets every window row (the task restores them again).
-    pub fn clear_windows(&mut self) {
+    /// Puts the table rows of records read back from `side`'s changelog
+    /// (key, encoded row or `None` for a delete, in changelog order) into
+    /// its table.
+    pub fn restore_table_rows(
+        &mut self,
+        side: usize,
+        records: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    ) -> Result<(), RuntimeError> {
+        let codec = self.codecs[side].as_ref().ok_or_else(|| {
+            RuntimeError::State("a table side restored without its changelog".into())
+        })?;
+        let parser = codec.converter.parser();
+        let puts: Vec<&Vec<u8>> = records.iter().filter_map(|(_, v)| v.as_ref()).collect();
+        let decoded = codec
+            .converter
+            .convert_rows(puts.iter().map(|b| parser.parse(b)))?;
+        // the side's row layout, NULL where a column is not carried (no
+        // joined row shows it)
+        let schema = &self.schemas[side];
+        let n = puts.len();
+        let columns: Vec<ArrayRef> = (0..schema.fields().len())
+            .map(|c| match codec.columns.iter().position(|&x| x == c) {
+                Some(at) => decoded[at].clone(),
+                None => new_null_array(schema.field(c).data_type(), n),
+            })
+            .collect();
+        let fields: Vec<Field> = schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_nullable(true))
+            .collect();
+        let rows = RecordBatch::try_new_with_options(
+            std::sync::Arc::new(Schema::new(fields)),
+            columns,
+            &arrow::array::RecordBatchOptions::new().with_row_count(Some(n)),
+        )?;
+        let mut put = 0;
+        for (key, value) in records {
+            if value.is_some() {
+                let row = own_row(&rows, put)?;
+                put += 1;
+                self.tables[side].insert(key, row);
+            } else {
+                self.tables[side].remove(&key);
+            }
+        }
+        Ok(())
+    }
+
+    /// After a restore: the rows the restored stream time has expired go,
+    /// and a table-table join knows again which keys' joined rows it
+    /// emitted.
+    pub fn finish_restore(&mut self) {
+        self.expire();
+        if self.stores() == [true, true] && self.kind_of(0) == SourceKind::Table {
+            let [left, right] = &self.tables;
+            let keys = left.keys().chain(right.keys());
+            self.visible = keys
+                .filter(|k| {
+                    let (l, r) = (left.contains_key(*k), right.contains_key(*k));
+                    match self.plan.kind {
+                        JoinKind::Inner => l && r,
+                        JoinKind::Left => l,
+                        JoinKind::Right => r,
+                        JoinKind::Full => l || r,
+                    }
+                })
+                .cloned()
+                .collect();
+        }
+    }
+
+    /// Forgets every stored row (the task restores them again).
+    pub fn clear_stores(&mut self) {
         for b in self.buffers.iter_mut() {
             b.clear();
         }
+        for t in self.tables.iter_mut() {
+            t.clear();
+        }
+        self.visible.clear();
         self.stream_time = i64::MIN;
         if let Some(l) = &mut self.logging {
             l.gathering.clear();

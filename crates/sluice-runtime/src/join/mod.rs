@@ -27,7 +27,7 @@ mod changelog;
 mod prepared;
 mod window;
 
-pub use changelog::WindowRecord;
+pub use changelog::StoreRecord;
 
 use window::Window;
 
@@ -43,6 +43,24 @@ const SWEEP_EVERY: usize = 4096;
 struct SideCodec {
     columns: Vec<usize>,
     converter: RowConverter,
+}
+
+impl SideCodec {
+    /// The codec of `side`'s rows (in the row layout `schemas[side]`).
+    fn new(plan: &JoinPlan, schemas: &[SchemaRef; 2], side: usize) -> Result<Self, RuntimeError> {
+        let widths = [schemas[0].fields().len(), schemas[1].fields().len()];
+        let schema = &schemas[side];
+        let columns: Vec<usize> = (0..widths[side])
+            .filter(|&c| carried(plan, widths, side, c))
+            .collect();
+        let fields = columns
+            .iter()
+            .map(|&c| SortField::new(schema.field(c).data_type().clone()))
+            .collect();
+        // every SQL type has a row format
+        let converter = RowConverter::new(fields)?;
+        Ok(SideCodec { columns, converter })
+    }
 }
 
 /// Whether column `c` of `side` is shown by a joined row: each side's own
@@ -188,24 +206,13 @@ impl JoinOperator {
             None
         };
         let schemas = [left, right];
-        let widths = [schemas[0].fields().len(), schemas[1].fields().len()];
         let streams = plan.left.source.kind == SourceKind::Stream
             && plan.right.source.kind == SourceKind::Stream;
-        let codec = |side: usize| -> Result<SideCodec, RuntimeError> {
-            let schema = &schemas[side];
-            let columns: Vec<usize> = (0..widths[side])
-                .filter(|&c| carried(plan, widths, side, c))
-                .collect();
-            let fields = columns
-                .iter()
-                .map(|&c| SortField::new(schema.field(c).data_type().clone()))
-                .collect();
-            // every SQL type has a row format
-            let converter = RowConverter::new(fields)?;
-            Ok(SideCodec { columns, converter })
-        };
         let codecs = if streams {
-            [Some(codec(0)?), Some(codec(1)?)]
+            [
+                Some(SideCodec::new(plan, &schemas, 0)?),
+                Some(SideCodec::new(plan, &schemas, 1)?),
+            ]
         } else {
             [None, None]
         };

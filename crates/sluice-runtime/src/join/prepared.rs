@@ -137,6 +137,12 @@ impl JoinOperator {
             let key = keys.slice(r, 1);
             // rows kept in state are copied out of the batch
             let row = own_row(batch, r)?;
+            // the table's changelog takes the row as stored (no row: deleted)
+            let stored = match (tomb.value(r), encoded) {
+                (false, Some(e)) => Some(e.row(r)),
+                _ => None,
+            };
+            self.log_table_row(side, batch, r, &k, stored.as_ref().map(|s| s.as_ref()), t);
             match (self.plan.left.source.kind, self.plan.right.source.kind) {
                 (SourceKind::Table, SourceKind::Table) => {
                     let before = matches.len();

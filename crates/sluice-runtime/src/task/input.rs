@@ -45,8 +45,8 @@ impl Input {
     }
 
     /// An input the operator sees in the layout `schema`: the reader's
-    /// columns after its first `strip`, by name (NULL for a column the
-    /// reader does not have).
+    /// columns after its first `strip`, by name, else its first `strip` by
+    /// name (NULL for a column the reader does not have).
     pub(super) fn laid_out(
         topic: String,
         reader: SourceReader,
@@ -54,14 +54,18 @@ impl Input {
         schema: arrow::datatypes::SchemaRef,
     ) -> Input {
         let read = reader.schema().fields();
+        // a column the record's value does not carry may be its key (a
+        // re-keyed table's key column)
         let from = schema
             .fields()
             .iter()
             .map(|f| {
+                let named = |r: &arrow::datatypes::FieldRef| r.name() == f.name();
                 read.iter()
                     .skip(strip)
-                    .position(|r| r.name() == f.name())
+                    .position(named)
                     .map(|i| strip + i)
+                    .or_else(|| read.iter().take(strip).position(named))
             })
             .collect();
         Input {

@@ -1,14 +1,16 @@
-//! A persistent stream-stream join's state: its two window stores'
-//! changelog topics, named as ksqlDB's topology names them, written with
-//! the output and the offsets in one atomic step, and read back when the
-//! task starts or gains partitions (never the join's input).
+//! A persistent join's state: the changelog topics of its stores (a
+//! stream-stream join's two window stores, each table side's rows), named
+//! as ksqlDB's topology names them, written with the output and the
+//! offsets in one atomic step, and read back when the task starts or gains
+//! partitions (never the join's input).
 
 use sluice_log::{Log, Record};
 use sluice_planner::QueryPlan;
-use sluice_sql::JoinKind;
+use sluice_sql::{JoinKind, SourceKind};
 
 use super::{Operator, QueryOutput, QueryTask};
-use crate::join::{JoinOperator, WindowRecord};
+use crate::join::{JoinOperator, StoreRecord};
+use crate::repartition::source_keyed;
 use crate::RuntimeError;
 
 /// The stores of a two-way stream-stream join, left side's first, as Kafka
@@ -35,11 +37,28 @@ pub fn stream_join_stores(kind: JoinKind, repartitioned_sides: usize) -> [String
     }
 }
 
-/// The changelog topics of a join's window stores.
+/// The store of table side `side` (0 left, 1 right) of a two-way join, as
+/// ksqlDB names it: the source table's `KafkaTopic_<Left|Right>-Reduce`
+/// (`SourceBuilder` materializes a joined table), or
+/// `<Left|Right>SourceKeyed-Materialize` when the table is re-keyed into
+/// the join's key format first (`TableSelectKeyBuilder`).
+pub fn table_join_store(side: usize, rekeyed: bool) -> String {
+    match (rekeyed, side) {
+        (true, _) => format!("{}-Materialize", source_keyed(side)),
+        (false, 0) => "KafkaTopic_Left-Reduce".to_string(),
+        (false, _) => "KafkaTopic_Right-Reduce".to_string(),
+    }
+}
+
+/// The changelog topics of a join's stores.
 #[derive(Debug, Clone)]
 pub(super) struct JoinChangelog {
-    /// Per side (left, right).
-    pub(super) topics: [String; 2],
+    /// Per side (left, right): the changelog of its store, when it keeps
+    /// one (the stream of a stream-table join does not).
+    pub(super) topics: [Option<String>; 2],
+    /// Whether the stores are tables (compacted, a record per row) rather
+    /// than windows.
+    pub(super) tables: bool,
     /// Whether the topics held the state when the task opened them.
     pub(super) restored: bool,
     /// One changelog partition per input partition.
@@ -59,32 +78,47 @@ impl QueryTask {
         if !persistent || !join.supports_changelog() {
             return Ok(());
         }
-        let repartitioned = self
-            .inputs
-            .iter()
-            .filter(|i| i.repartition.is_some())
-            .count();
-        let topics = stream_join_stores(plan.kind, repartitioned)
-            .map(|s| format!("{}-{s}-changelog", self.group));
-        let retention = join.changelog_retention_ms();
+        let stores = join.stores();
+        let tables = plan.left.source.kind == SourceKind::Table
+            || plan.right.source.kind == SourceKind::Table;
+        let names = if tables {
+            // the operator's inputs 0 and 1 read a re-keyed table's
+            // repartition topic
+            [0, 1].map(|side| table_join_store(side, self.inputs[side].strip > 0))
+        } else {
+            let repartitioned = self
+                .inputs
+                .iter()
+                .filter(|i| i.repartition.is_some())
+                .count();
+            stream_join_stores(plan.kind, repartitioned)
+        };
+        let topics: [Option<String>; 2] = [0, 1]
+            .map(|side| stores[side].then(|| format!("{}-{}-changelog", self.group, names[side])));
         let partitioned = self.plan.is_partition_local() || self.repartitioned();
-        let configs = [
-            ("cleanup.policy", "delete".to_string()),
-            ("retention.ms", retention.to_string()),
-        ];
-        let Some(existed) = self.prepare_changelogs(log, &topics, partitioned, &configs)? else {
+        let configs = if tables {
+            vec![("cleanup.policy", "compact".to_string())]
+        } else {
+            vec![
+                ("cleanup.policy", "delete".to_string()),
+                ("retention.ms", join.changelog_retention_ms().to_string()),
+            ]
+        };
+        let kept: Vec<String> = topics.iter().flatten().cloned().collect();
+        let Some(existed) = self.prepare_changelogs(log, &kept, partitioned, &configs)? else {
             return Ok(());
         };
         let Operator::Join(join) = &mut self.operator else {
             return Ok(());
         };
-        join.enable_changelog(partitioned);
+        join.enable_changelog(partitioned)?;
         let changelog = JoinChangelog {
             topics,
+            tables,
             restored: existed,
             partitioned,
         };
-        let owned: Vec<i32> = (0..log.end_offsets(&changelog.topics[0])?.len())
+        let owned: Vec<i32> = (0..log.end_offsets(&kept[0])?.len())
             .filter(|p| self.share.is_none_or(|(k, n)| p % n == k))
             .map(|p| p as i32)
             .collect();
@@ -107,31 +141,32 @@ impl QueryTask {
         let Operator::Join(join) = &mut self.operator else {
             return Ok(());
         };
-        join.clear_windows();
+        join.clear_stores();
         self.restored_records += restore_windows(log, &changelog, &owned, join)?;
         Ok(())
     }
 
-    /// The window rows the join kept since the last delivery, as records of
-    /// its changelogs.
+    /// The store changes the join kept since the last delivery, as records
+    /// of its changelogs.
     pub(super) fn join_changelog_records(&mut self) -> Vec<(String, Option<i32>, Record)> {
         let (Some(c), Operator::Join(join)) = (&self.join_changelog, &mut self.operator) else {
             return Vec::new();
         };
-        join.take_window_records()
+        join.take_store_records()
             .into_iter()
-            .map(|r: WindowRecord| {
-                (
-                    c.topics[r.side].clone(),
+            .filter_map(|r: StoreRecord| {
+                let topic = c.topics[r.side].clone()?;
+                Some((
+                    topic,
                     Some(r.partition),
-                    Record::new(Some(r.key), Some(r.value), r.ts),
-                )
+                    Record::new(Some(r.key), r.value, r.ts),
+                ))
             })
             .collect()
     }
 }
 
-/// Reads partitions `owned` of both changelogs into the join's windows;
+/// Reads partitions `owned` of the changelogs into the join's stores;
 /// gives how many records it read.
 fn restore_windows(
     log: &dyn Log,
@@ -141,6 +176,7 @@ fn restore_windows(
 ) -> Result<u64, RuntimeError> {
     let mut read = 0;
     for (side, topic) in changelog.topics.iter().enumerate() {
+        let Some(topic) = topic else { continue };
         let starts = log.start_offsets(topic)?;
         let ends = log.end_offsets(topic)?;
         for &p in owned {
@@ -155,6 +191,14 @@ fn restore_windows(
                 let Some(last) = records.last() else { break };
                 at = last.offset + 1;
                 read += records.len() as u64;
+                if changelog.tables {
+                    let rows = records
+                        .into_iter()
+                        .map(|r| (r.record.key.unwrap_or_default(), r.record.value))
+                        .collect();
+                    join.restore_table_rows(side, rows)?;
+                    continue;
+                }
                 for r in records {
                     if let Some(value) = &r.record.value {
                         join.restore_window_rows(side, value)?;
