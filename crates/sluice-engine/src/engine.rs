@@ -80,6 +80,8 @@ pub struct Engine {
     /// The on-disk state database of the queries' stores (see
     /// [`Engine::with_state_dir`]); without one, stores are in memory.
     pub(crate) state_db: Option<sluice_state::StateDb>,
+    /// The wall clock the queries' operators throttle by.
+    wall_clock: sluice_runtime::WallClock,
 }
 
 impl Engine {
@@ -247,6 +249,7 @@ impl Engine {
             db: self.state_db.clone(),
             cache_bytes: budget / self.scheduler.parallelism().max(1),
             purge_interval: std::time::Duration::from_millis(purge_ms),
+            clock: self.wall_clock,
         }
     }
 
@@ -282,7 +285,15 @@ impl Engine {
             command_log: None,
             replaying: false,
             state_db: None,
+            wall_clock: sluice_runtime::WallClock::System,
         }
+    }
+
+    /// Run the queries' operators by `clock` (`sluice test` freezes it at
+    /// the epoch, as ksqlDB's test driver does). Set before queries start.
+    pub fn with_wall_clock(mut self, clock: sluice_runtime::WallClock) -> Self {
+        self.wall_clock = clock;
+        self
     }
 
     /// Keep a command log at `path`: replay what it holds (recreating streams,

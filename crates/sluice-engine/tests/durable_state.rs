@@ -700,3 +700,42 @@ fn a_table_join_rekeys_a_table_into_the_join_key_format_and_restores_both_tables
     assert_eq!(by_id[&2], r#"{"NAME":"n2","F":null}"#);
     assert_eq!(by_id[&3], r#"{"NAME":"n3","F":3}"#);
 }
+
+#[test]
+fn a_left_join_with_a_grace_period_holds_unmatched_rows_in_a_changelogged_store_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let group;
+    {
+        let mut e = open(dir.path());
+        e.execute_sql(
+            "CREATE STREAM l (id STRING KEY, a INT) WITH (kafka_topic='l', value_format='JSON', partitions=1);
+             CREATE STREAM r (id STRING KEY, b INT) WITH (kafka_topic='r', value_format='JSON', partitions=1);
+             CREATE STREAM j AS SELECT l.id, a, b FROM l LEFT JOIN r WITHIN 1 SECOND GRACE PERIOD 1 SECOND ON l.id = r.id;",
+        )
+        .unwrap();
+        e.execute_sql("INSERT INTO l (ROWTIME, id, a) VALUES (1000, 'k1', 1);")
+            .unwrap();
+        e.run_until_idle().unwrap();
+        group = e.queries().next().unwrap().group.clone();
+        // no match yet, and its window has not closed: held, not emitted
+        assert_eq!(record_count(e.log().as_ref(), "J"), 0);
+        let outer = format!("{group}-KSTREAM-OUTERSHARED-0000000008-store-changelog");
+        let d = e.log().describe_topic(&outer).unwrap();
+        assert_eq!(
+            d.configs.get("cleanup.policy").map(String::as_str),
+            Some("compact")
+        );
+        assert_eq!(record_count(e.log().as_ref(), &outer), 1);
+    }
+    // restarted: the held row comes back from its changelog and goes out
+    // once a later row moves stream time past its window and grace
+    let mut e = open(dir.path());
+    e.run_until_idle().unwrap();
+    e.execute_sql("INSERT INTO l (ROWTIME, id, a) VALUES (10000, 'k2', 2);")
+        .unwrap();
+    e.run_until_idle().unwrap();
+    assert_eq!(read_since_start(&e)["J"], 1);
+    let rows = latest(e.log().as_ref(), "J");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[b"k1".as_slice()], r#"{"A":1,"B":null}"#);
+}

@@ -24,13 +24,19 @@ fn kafka_log_passes_the_conformance_suite_over_sasl_ssl() {
 
 #[test]
 fn an_unreachable_cluster_is_one_clear_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let props = [("bootstrap.servers".to_string(), format!("127.0.0.1:{port}"))].into();
-    let err = KafkaLog::connect(&props).err().expect("no broker there");
+    // a port free a moment ago may have gone to a broker another test of
+    // this binary started meanwhile: then another port is tried
+    let (port, err) = (0..5)
+        .find_map(|_| {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let props = [("bootstrap.servers".to_string(), format!("127.0.0.1:{port}"))].into();
+            KafkaLog::connect(&props).err().map(|e| (port, e))
+        })
+        .expect("no broker there");
     let msg = err.to_string();
     assert!(
         msg.contains(&format!(

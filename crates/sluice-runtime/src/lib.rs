@@ -3,6 +3,7 @@
 //! the sink's formats. It executes plans; it never parses SQL or decides semantics.
 
 pub mod aggregate;
+pub mod clock;
 mod error;
 pub mod join;
 mod order;
@@ -16,6 +17,7 @@ mod table_functions;
 pub mod task;
 pub mod windowed;
 
+pub use clock::WallClock;
 pub use error::RuntimeError;
 pub use processing_log::{ProcessingLog, ProcessingLogEntry};
 pub use task::{OffsetReset, Progress, QueryOutput, QueryTask, TopicCounters};

@@ -19,7 +19,7 @@ use arrow::datatypes::{Field, Int32Type, Schema};
 use sluice_planner::catalog::ROWPARTITION;
 use sluice_sql::{JoinKind, SourceKind};
 
-use super::{own_row, JoinOperator, SideCodec, DEFAULT_GRACE_MS};
+use super::{own_row, JoinOperator, SideCodec};
 use crate::RuntimeError;
 
 /// The value format of a changelog record of window rows.
@@ -32,8 +32,9 @@ const RECORD_BYTES: usize = 256 << 10;
 /// A change of a side's store, to write to that side's changelog.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreRecord {
-    /// 0: the left side's store, 1: the right side's.
-    pub side: usize,
+    /// 0: the left side's store, 1: the right side's, 2: the outer store
+    /// of rows without a match (see [`super::outer`]).
+    pub store: usize,
     pub partition: i32,
     pub key: Vec<u8>,
     /// `None`: a table row was deleted.
@@ -85,7 +86,7 @@ impl Logging {
         key.extend_from_slice(&self.seq.to_be_bytes());
         self.seq = self.seq.wrapping_add(1);
         self.records.push(StoreRecord {
-            side: g.side,
+            store: g.side,
             partition: g.partition,
             key,
             value: Some(g.value),
@@ -131,16 +132,11 @@ impl JoinOperator {
         Ok(())
     }
 
-    /// How long a side's changelog keeps a row: the join window, its grace
-    /// period (24 hours unless given) and a day more (Kafka Streams'
+    /// How long a side's changelog keeps a row: its store's retention (the
+    /// join window and its grace period) and a day more (Kafka Streams'
     /// `windowstore.changelog.additional.retention.ms`).
     pub fn changelog_retention_ms(&self) -> i64 {
-        let (before, after) = self.plan.within.unwrap_or((0, 0));
-        let grace = self.plan.grace_ms.unwrap_or(DEFAULT_GRACE_MS);
-        before
-            .saturating_add(after)
-            .saturating_add(grace)
-            .saturating_add(24 * 3600 * 1000)
+        self.retention_ms().saturating_add(24 * 3600 * 1000)
     }
 
     /// The records of the store changes since the last call: rows that
@@ -230,6 +226,7 @@ impl JoinOperator {
                 .or_default()
                 .push(ts, row);
             self.stream_time = self.stream_time.max(ts);
+            self.observed[side] = self.observed[side].max(ts);
         }
         Ok(())
     }
@@ -245,17 +242,51 @@ impl JoinOperator {
         row: Option<&[u8]>,
         ts: i64,
     ) {
-        let Some(l) = &mut self.logging else {
-            return;
-        };
-        let partition = l.partition(side, batch, r);
-        l.records.push(StoreRecord {
-            side,
-            partition,
-            key: key.to_vec(),
-            value: row.map(<[u8]>::to_vec),
-            ts,
-        });
+        let partition = self.changelog_partition(side, batch, r);
+        self.log_store_record(side, partition, key.to_vec(), row.map(<[u8]>::to_vec), ts);
+    }
+
+    /// The changelog partition of row `r` of `batch` (of `side`).
+    pub(super) fn changelog_partition(&self, side: usize, batch: &RecordBatch, r: usize) -> i32 {
+        self.logging
+            .as_ref()
+            .map_or(0, |l| l.partition(side, batch, r))
+    }
+
+    /// A change of store `store` (see [`StoreRecord::store`]), when the
+    /// join keeps changelogs.
+    pub(super) fn log_store_record(
+        &mut self,
+        store: usize,
+        partition: i32,
+        key: Vec<u8>,
+        value: Option<Vec<u8>>,
+        ts: i64,
+    ) {
+        if let Some(l) = &mut self.logging {
+            l.records.push(StoreRecord {
+                store,
+                partition,
+                key,
+                value,
+                ts,
+            });
+        }
+    }
+
+    /// Whether the join holds rows without a match in an outer store (a
+    /// left or outer stream-stream join with a GRACE PERIOD).
+    pub fn has_outer_store(&self) -> bool {
+        self.outer.is_some()
+    }
+
+    /// Puts a record read back from the outer store's changelog into it.
+    pub fn restore_outer_record(
+        &mut self,
+        key: &[u8],
+        value: Option<&[u8]>,
+    ) -> Result<(), RuntimeError> {
+        self.restore_outer(key, value)
     }
 
     /// Puts the table rows of records read back from `side`'s changelog
@@ -339,7 +370,11 @@ impl JoinOperator {
             t.clear();
         }
         self.visible.clear();
+        if let Some(o) = &mut self.outer {
+            o.clear();
+        }
         self.stream_time = i64::MIN;
+        self.observed = [i64::MIN; 2];
         if let Some(l) = &mut self.logging {
             l.gathering.clear();
             l.records.clear();

@@ -16,7 +16,7 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use arrow::row::{RowConverter, SortField};
-use sluice_planner::catalog::{RECORD_HEADERS, WINDOWSTART};
+use sluice_planner::catalog::{WindowKind, RECORD_HEADERS, WINDOWSTART};
 use sluice_planner::join::JoinPlan;
 use sluice_sql::{JoinKind, SourceKind};
 
@@ -24,16 +24,13 @@ use crate::project::ProjectOperator;
 use crate::RuntimeError;
 
 mod changelog;
+mod outer;
 mod prepared;
 mod window;
 
 pub use changelog::StoreRecord;
 
 use window::Window;
-
-/// How long stream-stream join buffers keep records beyond the window (ksqlDB's
-/// default grace of 24 hours).
-const DEFAULT_GRACE_MS: i64 = 24 * 3600 * 1000;
 
 /// Stream-stream buffers are swept for expired records once per this many records.
 const SWEEP_EVERY: usize = 4096;
@@ -97,6 +94,12 @@ pub struct JoinOperator {
     references: HashMap<Vec<u8>, Vec<Vec<u8>>>,
     left_pk: Option<(RowConverter, Vec<usize>)>,
     stream_time: i64,
+    /// Stream-stream: per side, the latest timestamp put into its window
+    /// store (what the store's retention counts from).
+    observed: [i64; 2],
+    /// Left and outer stream-stream joins with a GRACE PERIOD: rows without
+    /// a match yet.
+    outer: Option<outer::OuterStore>,
     since_sweep: usize,
     /// Per joined field, [`NULL_ROWS`] nulls of its type (sliced as needed:
     /// a join is often handed a row at a time), and an empty joined batch.
@@ -111,6 +114,8 @@ pub struct JoinOperator {
     /// Joining two windowed sources: each side's WINDOWSTART column (keys
     /// match with their windows, and joined rows carry the window).
     window_start: Option<[usize; 2]>,
+    /// Windowed keys match on their window's end too (session windows).
+    session_keys: bool,
 }
 
 /// Rows of the cached null arrays of each joined field.
@@ -223,11 +228,19 @@ impl JoinOperator {
             ]),
             None => None,
         };
+        // a windowed key is its key and window start, a session's end too
+        // (Kafka Streams' time-windowed key serde writes only the start)
+        let sessions = [&plan.left, &plan.right].iter().any(|s| {
+            s.source
+                .window
+                .is_some_and(|w| w.kind == WindowKind::Session)
+        });
         let mut key_fields = vec![SortField::new(plan.key_type.clone())];
         if window_start.is_some() {
-            // a windowed key is its key and window (a session's end too)
             key_fields.push(SortField::new(DataType::Int64));
-            key_fields.push(SortField::new(DataType::Int64));
+            if sessions {
+                key_fields.push(SortField::new(DataType::Int64));
+            }
         }
         let nulls = plan
             .joined_schema
@@ -256,12 +269,16 @@ impl JoinOperator {
             left_pk,
             converter: RowConverter::new(key_fields)?,
             window_start,
+            session_keys: sessions,
             project,
             schemas,
             buffers: [HashMap::new(), HashMap::new()],
             tables: [HashMap::new(), HashMap::new()],
             visible: HashSet::new(),
             stream_time: i64::MIN,
+            observed: [i64::MIN; 2],
+            outer: (streams && plan.grace_ms.is_some() && plan.kind != JoinKind::Inner)
+                .then(outer::OuterStore::new),
             since_sweep: 0,
             plan: plan.clone(),
         })
@@ -292,7 +309,8 @@ impl JoinOperator {
                 k.len() + key.get_array_memory_size() + row.get_array_memory_size()
             })
             .sum();
-        buffered + tables + left + self.nested.as_ref().map_or(0, |n| n.state_bytes())
+        let held = self.outer.as_ref().map_or(0, |o| o.state_bytes());
+        buffered + tables + left + held + self.nested.as_ref().map_or(0, |n| n.state_bytes())
     }
 
     fn kind_of(&self, side: usize) -> SourceKind {
@@ -438,50 +456,55 @@ impl JoinOperator {
         Ok(())
     }
 
+    /// A row of a stream-stream join's `side` (row `r`, from changelog
+    /// partition `partition`, key `k` of value `keys[r]`, at `t`, encoded
+    /// as `row`), as Kafka Streams joins it: put
+    /// into its window store, then joined with the other store's rows
+    /// within its window (those the other store still keeps); without a
+    /// match an outer side's row is emitted or held (see [`outer`]).
+    /// Whether the row entered its window.
     #[allow(clippy::too_many_arguments)]
     fn stream_stream(
         &mut self,
         side: usize,
-        r: usize,
+        (r, partition): (usize, i32),
         k: Vec<u8>,
         keys: &ArrayRef,
         t: i64,
         row: &[u8],
         matches: &mut Vec<Match>,
     ) -> bool {
-        let (before, after) = self.plan.within.unwrap_or((0, 0));
-        // a record later than its window and grace period joins nothing
-        let grace = self.plan.grace_ms.unwrap_or(DEFAULT_GRACE_MS);
+        let retention = self.retention_ms();
         self.stream_time = self.stream_time.max(t);
-        if t.saturating_add(before.max(after)).saturating_add(grace) < self.stream_time {
-            return false;
+        self.observed[side] = self.observed[side].max(t);
+        // the store keeps what its retention has not passed
+        let stored = t > self.observed[side].saturating_sub(retention);
+        if self.outer.is_some() && t == self.stream_time {
+            self.emit_closed(side, r, partition, matches);
         }
-        // the other side's records must lie within [t - before, t + after] of a
-        // left record, i.e. a right record sees lefts in [t - after, t + before]
-        let (lo, hi) = if side == 0 {
-            (t - before, t + after)
-        } else {
-            (t - after, t + before)
-        };
-        let mut found = false;
-        if let Some(others) = self.buffers[1 - side].get(&k) {
-            for (ts, other) in others.within(lo, hi) {
-                found = true;
-                let other = Some(RowRef::Encoded(other.into()));
-                matches.push(Match::of_input(side, r, other, keys, t.max(ts)));
+        let (before, after) = self.join_bounds(side);
+        let other = 1 - side;
+        let lo = (t - before).max(self.observed[other].saturating_sub(retention) + 1);
+        let hi = t + after;
+        let mut found = Vec::new();
+        if let Some(others) = self.buffers[other].get(&k) {
+            for (ts, row) in others.within(lo, hi) {
+                let row = Some(RowRef::Encoded(row.into()));
+                matches.push(Match::of_input(side, r, row, keys, t.max(ts)));
+                found.push(ts);
             }
         }
-        let outer_here = match self.plan.kind {
-            JoinKind::Left => side == 0,
-            JoinKind::Right => side == 1,
-            JoinKind::Full => true,
-            JoinKind::Inner => false,
-        };
-        if !found && outer_here {
-            matches.push(Match::of_input(side, r, None, keys, t));
+        if self.outer.is_some() {
+            for ts in &found {
+                self.matched(side, &k, *ts, partition);
+            }
         }
-        self.buffers[side].entry(k).or_default().push(t, row);
-        self.stream_time = self.stream_time.max(t);
+        if found.is_empty() && self.is_outer(side) {
+            self.unmatched(side, r, k.clone(), keys, t, row, partition, matches);
+        }
+        if stored {
+            self.buffers[side].entry(k).or_default().push(t, row);
+        }
         // expire buffered records now and then, not on every record: a sweep costs
         // as much as the whole buffer
         self.since_sweep += 1;
@@ -489,18 +512,16 @@ impl JoinOperator {
             self.since_sweep = 0;
             self.expire();
         }
-        true
+        stored
     }
 
-    /// Drops the window rows stream time has left behind (window and grace).
+    /// Drops the window rows each store's retention has passed.
     fn expire(&mut self) {
-        let (before, after) = self.plan.within.unwrap_or((0, 0));
-        let grace = self.plan.grace_ms.unwrap_or(DEFAULT_GRACE_MS);
-        let horizon = self
-            .stream_time
-            .saturating_sub(before.max(after))
-            .saturating_sub(grace);
-        for b in self.buffers.iter_mut() {
+        let retention = self.retention_ms();
+        for (side, b) in self.buffers.iter_mut().enumerate() {
+            let horizon = self.observed[side]
+                .saturating_sub(retention)
+                .saturating_add(1);
             b.retain(|_, w| w.expire(horizon));
         }
     }

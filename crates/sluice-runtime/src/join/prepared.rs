@@ -49,11 +49,13 @@ impl JoinOperator {
         };
         let key_rows = match self.window_start {
             // windowed keys match with their window
-            Some(ws) => self.converter.convert_columns(&[
-                keys.clone(),
-                batch.column(ws[side]).clone(),
-                batch.column(ws[side] + 1).clone(),
-            ])?,
+            Some(ws) => {
+                let mut columns = vec![keys.clone(), batch.column(ws[side]).clone()];
+                if self.session_keys {
+                    columns.push(batch.column(ws[side] + 1).clone());
+                }
+                self.converter.convert_columns(&columns)?
+            }
             None => self
                 .converter
                 .convert_columns(std::slice::from_ref(&keys))?,
@@ -127,7 +129,9 @@ impl JoinOperator {
             {
                 if let (false, Some(e)) = (tomb.value(r), &encoded) {
                     let row = e.row(r);
-                    if self.stream_stream(side, r, k, keys, t, row.as_ref(), matches) {
+                    let partition = self.changelog_partition(side, batch, r);
+                    let at = (r, partition);
+                    if self.stream_stream(side, at, k, keys, t, row.as_ref(), matches) {
                         // the key's encoding is still `rows`' row r
                         self.log_window_row(side, batch, r, rows.row(r).as_ref(), t, row.as_ref());
                     }

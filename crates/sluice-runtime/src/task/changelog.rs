@@ -43,6 +43,8 @@ pub struct StateConfig {
     /// How often a task deletes what it has read and committed of its
     /// repartition topic (`repartition.purge.interval.ms`).
     pub purge_interval: std::time::Duration,
+    /// The wall clock operators throttle by.
+    pub clock: crate::WallClock,
 }
 
 impl Default for StateConfig {
@@ -51,6 +53,7 @@ impl Default for StateConfig {
             db: None,
             cache_bytes: 10 << 20,
             purge_interval: std::time::Duration::from_secs(30),
+            clock: crate::WallClock::System,
         }
     }
 }
@@ -319,6 +322,7 @@ impl QueryTask {
     /// Keeps this task's state stores as `state` says.
     pub fn with_state(mut self, state: StateConfig) -> Self {
         self.state = state;
+        self.operator.set_clock(self.state.clock);
         self
     }
 }

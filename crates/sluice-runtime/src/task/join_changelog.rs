@@ -37,6 +37,16 @@ pub fn stream_join_stores(kind: JoinKind, repartitioned_sides: usize) -> [String
     }
 }
 
+/// The store of a left or outer stream-stream join with a GRACE PERIOD
+/// that holds rows without a match (Kafka Streams names it after the
+/// join's first store, see [`stream_join_stores`]).
+pub fn outer_join_store(repartitioned_sides: usize) -> String {
+    format!(
+        "KSTREAM-OUTERSHARED-{:010}-store",
+        8 + 4 * repartitioned_sides
+    )
+}
+
 /// The store of table side `side` (0 left, 1 right) of a two-way join, as
 /// ksqlDB names it: the source table's `KafkaTopic_<Left|Right>-Reduce`
 /// (`SourceBuilder` materializes a joined table), or
@@ -53,9 +63,11 @@ pub fn table_join_store(side: usize, rekeyed: bool) -> String {
 /// The changelog topics of a join's stores.
 #[derive(Debug, Clone)]
 pub(super) struct JoinChangelog {
-    /// Per side (left, right): the changelog of its store, when it keeps
-    /// one (the stream of a stream-table join does not).
-    pub(super) topics: [Option<String>; 2],
+    /// Per store (left side, right side, the outer store of rows without
+    /// a match): its changelog, when the join keeps the store (the stream
+    /// of a stream-table join keeps none, only left and outer joins with a
+    /// GRACE PERIOD an outer store).
+    pub(super) topics: [Option<String>; 3],
     /// Whether the stores are tables (compacted, a record per row) rather
     /// than windows.
     pub(super) tables: bool,
@@ -81,20 +93,24 @@ impl QueryTask {
         let stores = join.stores();
         let tables = plan.left.source.kind == SourceKind::Table
             || plan.right.source.kind == SourceKind::Table;
+        let repartitioned = self
+            .inputs
+            .iter()
+            .filter(|i| i.repartition.is_some())
+            .count();
         let names = if tables {
             // the operator's inputs 0 and 1 read a re-keyed table's
             // repartition topic
             [0, 1].map(|side| table_join_store(side, self.inputs[side].strip > 0))
         } else {
-            let repartitioned = self
-                .inputs
-                .iter()
-                .filter(|i| i.repartition.is_some())
-                .count();
             stream_join_stores(plan.kind, repartitioned)
         };
-        let topics: [Option<String>; 2] = [0, 1]
-            .map(|side| stores[side].then(|| format!("{}-{}-changelog", self.group, names[side])));
+        let changelog_of = |store: &str| format!("{}-{store}-changelog", self.group);
+        let mut topics: [Option<String>; 3] = [
+            stores[0].then(|| changelog_of(&names[0])),
+            stores[1].then(|| changelog_of(&names[1])),
+            None,
+        ];
         let partitioned = self.plan.is_partition_local() || self.repartitioned();
         let configs = if tables {
             vec![("cleanup.policy", "compact".to_string())]
@@ -108,6 +124,18 @@ impl QueryTask {
         let Some(existed) = self.prepare_changelogs(log, &kept, partitioned, &configs)? else {
             return Ok(());
         };
+        if join.has_outer_store() {
+            // a key-value store: compacted
+            let outer = changelog_of(&outer_join_store(repartitioned));
+            let compact = [("cleanup.policy", "compact".to_string())];
+            let topic = std::slice::from_ref(&outer);
+            if self
+                .prepare_changelogs(log, topic, partitioned, &compact)?
+                .is_some()
+            {
+                topics[2] = Some(outer);
+            }
+        }
         let Operator::Join(join) = &mut self.operator else {
             return Ok(());
         };
@@ -155,7 +183,7 @@ impl QueryTask {
         join.take_store_records()
             .into_iter()
             .filter_map(|r: StoreRecord| {
-                let topic = c.topics[r.side].clone()?;
+                let topic = c.topics[r.store].clone()?;
                 Some((
                     topic,
                     Some(r.partition),
@@ -175,7 +203,7 @@ fn restore_windows(
     join: &mut JoinOperator,
 ) -> Result<u64, RuntimeError> {
     let mut read = 0;
-    for (side, topic) in changelog.topics.iter().enumerate() {
+    for (store, topic) in changelog.topics.iter().enumerate() {
         let Some(topic) = topic else { continue };
         let starts = log.start_offsets(topic)?;
         let ends = log.end_offsets(topic)?;
@@ -191,17 +219,24 @@ fn restore_windows(
                 let Some(last) = records.last() else { break };
                 at = last.offset + 1;
                 read += records.len() as u64;
+                if store == 2 {
+                    for r in &records {
+                        let key = r.record.key.as_deref().unwrap_or_default();
+                        join.restore_outer_record(key, r.record.value.as_deref())?;
+                    }
+                    continue;
+                }
                 if changelog.tables {
                     let rows = records
                         .into_iter()
                         .map(|r| (r.record.key.unwrap_or_default(), r.record.value))
                         .collect();
-                    join.restore_table_rows(side, rows)?;
+                    join.restore_table_rows(store, rows)?;
                     continue;
                 }
                 for r in records {
                     if let Some(value) = &r.record.value {
-                        join.restore_window_rows(side, value)?;
+                        join.restore_window_rows(store, value)?;
                     }
                 }
             }

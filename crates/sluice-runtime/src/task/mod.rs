@@ -105,6 +105,14 @@ impl Operator {
             }
         }
     }
+    /// Operators that throttle by the wall clock read it from `clock`.
+    fn set_clock(&mut self, clock: crate::WallClock) {
+        match self {
+            Operator::Join(j) | Operator::JoinAggregate { join: j, .. } => j.set_clock(clock),
+            Operator::Project(_) | Operator::Aggregate(_) => {}
+        }
+    }
+
     /// Whether the operator keeps state between batches (everything but a
     /// projection).
     fn is_stateful(&self) -> bool {
@@ -338,6 +346,7 @@ impl QueryTask {
             .map(|i| i.schema.clone())
             .collect();
         self.operator = Operator::new(&self.plan, &schemas)?;
+        self.operator.set_clock(self.state.clock);
         for input in &mut self.inputs {
             input.forget_partitions();
         }
