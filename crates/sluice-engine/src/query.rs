@@ -91,7 +91,7 @@ impl Engine {
                         .ok_or_else(|| {
                             EngineError::statement("a join without repartition topics")
                         })?;
-                    Repartition::for_join_side(j, i, &key_format, &group, &self.registry)?
+                    Repartition::for_join_source(j, i, &key_format, &group, &self.registry)?
                 }
                 QueryPlan::Project(_) => continue,
             };
@@ -145,12 +145,12 @@ impl Engine {
             QueryPlan::Aggregate(_) => vec![(0, repartition::group_by_topic(&group))],
             QueryPlan::Join(j) => j
                 .repartition(&self.default_key_format())
-                .map(|r| r.sides)
+                .map(|r| r.sources)
                 .unwrap_or_default()
                 .iter()
                 .enumerate()
                 .filter(|(_, on)| **on)
-                .map(|(i, _)| (i, repartition::join_side_topic(&group, j, i)))
+                .map(|(i, _)| (i, repartition::join_source_topic(&group, j, i)))
                 .collect(),
             QueryPlan::Project(_) => Vec::new(),
         };

@@ -739,3 +739,82 @@ fn a_left_join_with_a_grace_period_holds_unmatched_rows_in_a_changelogged_store_
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[b"k1".as_slice()], r#"{"A":1,"B":null}"#);
 }
+
+#[test]
+fn n_way_joins_keep_every_join_state_in_changelogs_and_restore_without_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let groups;
+    {
+        let mut e = open(dir.path());
+        e.execute_sql(
+            "CREATE STREAM s1 (id STRING KEY, a INT) WITH (kafka_topic='s1', value_format='JSON', partitions=2);
+             CREATE STREAM s2 (id STRING KEY, b INT) WITH (kafka_topic='s2', value_format='JSON', partitions=2);
+             CREATE TABLE t3 (id STRING PRIMARY KEY, c INT) WITH (kafka_topic='t3', value_format='JSON', partitions=2);
+             CREATE TABLE t1 (id STRING PRIMARY KEY, x INT) WITH (kafka_topic='t1', value_format='JSON', partitions=2);
+             CREATE TABLE t2 (id STRING PRIMARY KEY, y INT) WITH (kafka_topic='t2', value_format='JSON', partitions=2);
+             CREATE STREAM j AS SELECT s1.id, a, b, c FROM s1 JOIN s2 WITHIN 1 HOUR ON s1.id = s2.id JOIN t3 ON s1.id = t3.id;
+             CREATE TABLE tj AS SELECT t1.id, x, y, c FROM t1 JOIN t2 ON t1.id = t2.id LEFT JOIN t3 ON t1.id = t3.id;",
+        )
+        .unwrap();
+        for k in 0..5 {
+            e.execute_sql(&format!("INSERT INTO t3 (id, c) VALUES ('k{k}', {k});"))
+                .unwrap();
+            e.execute_sql(&format!(
+                "INSERT INTO s1 (ROWTIME, id, a) VALUES (1000, 'k{k}', {k});"
+            ))
+            .unwrap();
+            e.execute_sql(&format!("INSERT INTO t1 (id, x) VALUES ('k{k}', {k});"))
+                .unwrap();
+            e.execute_sql(&format!("INSERT INTO t2 (id, y) VALUES ('k{k}', {k});"))
+                .unwrap();
+        }
+        e.run_until_idle().unwrap();
+        groups = e
+            .queries()
+            .map(|q| (q.sink.clone(), q.group.clone()))
+            .collect::<BTreeMap<_, _>>();
+        // each join's stores, named as ksqlDB's topology names them: the
+        // stream-stream join's after the table and two streams built before
+        // it, the earlier joins' tables under their L_ prefix
+        for (sink, store) in [
+            ("J", "KSTREAM-JOINTHIS-0000000014-store"),
+            ("J", "KSTREAM-JOINOTHER-0000000015-store"),
+            ("J", "KafkaTopic_Right-Reduce"),
+            ("TJ", "KafkaTopic_L_Left-Reduce"),
+            ("TJ", "KafkaTopic_L_Right-Reduce"),
+            ("TJ", "KafkaTopic_Right-Reduce"),
+        ] {
+            let topic = format!("{}-{store}-changelog", groups[sink]);
+            assert!(e.log().topic_exists(&topic).unwrap(), "{topic}");
+        }
+        assert_eq!(record_count(e.log().as_ref(), "J"), 0);
+        assert_eq!(live_keys(e.log().as_ref(), "TJ"), 5);
+    }
+    // restarted: every join's state comes back from its changelogs; new
+    // rows join with it, and nothing of the sources is read again
+    let mut e = open(dir.path());
+    e.run_until_idle().unwrap();
+    for k in 0..5 {
+        e.execute_sql(&format!(
+            "INSERT INTO s2 (ROWTIME, id, b) VALUES (2000, 'k{k}', {});",
+            10 + k
+        ))
+        .unwrap();
+    }
+    e.execute_sql("INSERT INTO t2 (id, y) VALUES ('k3', 33);")
+        .unwrap();
+    let tombstone = sluice_engine::log::Record::new(Some(b"k0".to_vec()), None, 10);
+    e.log().produce("t1", vec![(None, tombstone)]).unwrap();
+    e.run_until_idle().unwrap();
+    let read = read_since_start(&e);
+    assert_eq!(read["J"], 5, "{read:?}");
+    assert_eq!(read["TJ"], 2, "{read:?}");
+    let log = e.log();
+    let joined = latest(log.as_ref(), "J");
+    assert_eq!(joined.len(), 5, "{joined:?}");
+    assert_eq!(joined[b"k2".as_slice()], r#"{"A":2,"B":12,"C":2}"#);
+    let table = latest(log.as_ref(), "TJ");
+    assert_eq!(table.len(), 4, "{table:?}");
+    assert!(!table.contains_key(b"k0".as_slice()));
+    assert_eq!(table[b"k3".as_slice()], r#"{"X":3,"Y":33,"C":3}"#);
+}

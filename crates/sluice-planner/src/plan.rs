@@ -788,9 +788,7 @@ impl QueryPlan {
                 grouped.dedup();
                 a.join.is_none() && keys > 0 && a.group_by.len() == keys && grouped.len() == keys
             }
-            QueryPlan::Join(j) => {
-                !j.foreign_key && j.nested.is_none() && j.left.on_key() && j.right.on_key()
-            }
+            QueryPlan::Join(j) => j.on_keys(),
         }
     }
     /// Whether the query's state is keyed by something its sources'

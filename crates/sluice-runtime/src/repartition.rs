@@ -58,25 +58,30 @@ const JOIN_SUFFIXES: [&str; 3] = [
     "Join-right-repartition",
 ];
 
-/// The repartition topic of side `side` (0 left, 1 right) of a join, for
-/// the query whose consumer group is `group`: `-Join-repartition` for the
-/// stream of a stream-table join, `-Join-left-repartition` /
-/// `-Join-right-repartition` for a side of a stream-stream join.
-pub fn join_side_topic(group: &str, plan: &JoinPlan, side: usize) -> String {
-    let (this, other) = if side == 0 {
-        (&plan.left, &plan.right)
+/// The repartition topic of source `i` (in `JoinPlan::all_sources` order)
+/// of a join, for the query whose consumer group is `group`, named after
+/// the (possibly nested: `L_` per level) join it is a side of:
+/// `-Join-repartition` for the stream of a stream-table join,
+/// `-Join-left-repartition` / `-Join-right-repartition` for a side of a
+/// stream-stream join, `-<Left|Right>SourceKeyed-SelectKey-repartition`
+/// for a table.
+pub fn join_source_topic(group: &str, plan: &JoinPlan, i: usize) -> String {
+    let at = plan.source_side(i);
+    let (this, other) = if at.side == 0 {
+        (&at.plan.left, &at.plan.right)
     } else {
-        (&plan.right, &plan.left)
+        (&at.plan.right, &at.plan.left)
     };
+    let prefix = at.prefix;
     if this.source.kind == sluice_sql::SourceKind::Table {
-        return format!("{group}-{}", table_select_key_topic(side));
+        return format!("{group}-{prefix}{}", table_select_key_topic(at.side));
     }
-    let suffix = match (other.source.kind, side) {
+    let suffix = match (other.source.kind, at.side) {
         (sluice_sql::SourceKind::Table, _) => JOIN_SUFFIXES[0],
         (_, 0) => JOIN_SUFFIXES[1],
         _ => JOIN_SUFFIXES[2],
     };
-    format!("{group}-{suffix}")
+    format!("{group}-{prefix}{suffix}")
 }
 
 /// The context ksqlDB's `PreJoinRepartitionNode` gives side `side` (0 left,
@@ -163,20 +168,25 @@ impl Repartition {
         .and_then(|r| r.bound(registry))
     }
 
-    /// The repartition of side `side` (0 left, 1 right) of a join by its
-    /// join expression, its key in the join's key format `key_format`
+    /// The repartition of source `i` (in `JoinPlan::all_sources` order) of a
+    /// join by its join expression, its key in the join's key format `key_format`
     /// (ksqlDB's `Join-left-repartition` / `Join-right-repartition` of a
     /// stream-stream join, `Join-repartition` of a stream-table join's
     /// stream). Every row goes through, as the join decides what rows
     /// without a key or value give.
-    pub fn for_join_side(
+    pub fn for_join_source(
         plan: &JoinPlan,
-        side: usize,
+        i: usize,
         key_format: &FormatDesc,
         group: &str,
         registry: &Arc<dyn SchemaRegistry>,
     ) -> Result<Self, RuntimeError> {
-        let this = if side == 0 { &plan.left } else { &plan.right };
+        let at = plan.source_side(i);
+        let this = if at.side == 0 {
+            &at.plan.left
+        } else {
+            &at.plan.right
+        };
         // a table keeps its key column's name (it is re-keyed by it)
         let own_key = this
             .source
@@ -204,7 +214,7 @@ impl Repartition {
         });
         Repartition::new(
             &this.source,
-            join_side_topic(group, plan, side),
+            join_source_topic(group, plan, i),
             key,
             read,
             None,

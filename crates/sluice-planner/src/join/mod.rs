@@ -60,6 +60,9 @@ pub struct JoinPlan {
     pub project: ProjectPlan,
     /// An n-way join's earlier joins: their joined rows are this join's left input.
     pub nested: Option<Box<JoinPlan>>,
+    /// An n-way join's left input is keyed by this join's left expression
+    /// already (one of the earlier joins' expressions): it is not re-keyed.
+    pub nested_keyed: bool,
     /// What SQL can name in the joined layout.
     pub scope_columns: Vec<ScopeColumn>,
     /// Every source joined so far, in FROM order, with its alias.
@@ -301,9 +304,14 @@ pub fn plan_join(
         matches!(strip(on), Expr::Column { name, .. }
             if def.key_columns().count() == 1 && def.key_columns().any(|k| k.name == name.value))
     };
-    if let Some(n) = &nested {
+    // an n-way join's left input is keyed by this join's expression when it
+    // is one of the earlier joins' (their equivalence set)
+    let nested_keyed = nested.as_ref().is_some_and(|n| {
         let on = canonical(&l_on, &lscope);
-        let keyed = n.key_exprs().iter().any(|e| canonical(e, &lscope) == on);
+        n.key_exprs().iter().any(|e| canonical(e, &lscope) == on)
+    });
+    if nested.is_some() {
+        let keyed = nested_keyed;
         if kinds == (SourceKind::Table, SourceKind::Table) && !keyed {
             return Err(PlanError::invalid(format!(
                 "Invalid join condition: foreign-key table-table joins are not supported as part of n-way joins. Got {} = {}.",
@@ -847,6 +855,7 @@ pub fn plan_join(
         joined_schema,
         project,
         nested,
+        nested_keyed,
         scope_columns: scope.columns.clone(),
         all_sources,
         join_exprs,

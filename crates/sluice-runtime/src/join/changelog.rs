@@ -19,7 +19,7 @@ use arrow::datatypes::{Field, Int32Type, Schema};
 use sluice_planner::catalog::ROWPARTITION;
 use sluice_sql::{JoinKind, SourceKind};
 
-use super::{own_row, JoinOperator, SideCodec};
+use super::{own_row, JoinOperator, Match, RowRef, Segment, SideCodec};
 use crate::RuntimeError;
 
 /// The value format of a changelog record of window rows.
@@ -32,6 +32,9 @@ const RECORD_BYTES: usize = 256 << 10;
 /// A change of a side's store, to write to that side's changelog.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreRecord {
+    /// The join's nesting level (0: the last join of an n-way join, 1: the
+    /// one before, ...).
+    pub level: usize,
     /// 0: the left side's store, 1: the right side's, 2: the outer store
     /// of rows without a match (see [`super::outer`]).
     pub store: usize,
@@ -56,8 +59,9 @@ pub(super) struct Logging {
     /// Whether a row's changelog partition is its input partition (the
     /// join's partitions are processed apart), else 0.
     partitioned: bool,
-    /// Per side, the ROWPARTITION column of its rows.
-    row_partition: [Option<usize>; 2],
+    /// Per side, the ROWPARTITION columns of its rows (an n-way join's
+    /// joined rows have one per source: the first that is not NULL).
+    row_partition: [Vec<usize>; 2],
     seq: u32,
     gathering: Vec<Gathering>,
     records: Vec<StoreRecord>,
@@ -66,17 +70,14 @@ pub(super) struct Logging {
 impl Logging {
     /// The changelog partition of row `r` of `batch` (of `side`).
     fn partition(&self, side: usize, batch: &RecordBatch, r: usize) -> i32 {
-        match (self.partitioned, self.row_partition[side]) {
-            (true, Some(c)) => {
-                let column = batch.column(c).as_primitive::<Int32Type>();
-                if column.is_valid(r) {
-                    column.value(r)
-                } else {
-                    0
-                }
-            }
-            _ => 0,
+        if !self.partitioned {
+            return 0;
         }
+        self.row_partition[side]
+            .iter()
+            .map(|&c| batch.column(c).as_primitive::<Int32Type>())
+            .find(|column| column.is_valid(r))
+            .map_or(0, |column| column.value(r))
     }
 
     /// Turns `g` into a record.
@@ -86,6 +87,7 @@ impl Logging {
         key.extend_from_slice(&self.seq.to_be_bytes());
         self.seq = self.seq.wrapping_add(1);
         self.records.push(StoreRecord {
+            level: 0,
             store: g.side,
             partition: g.partition,
             key,
@@ -96,10 +98,27 @@ impl Logging {
 }
 
 impl JoinOperator {
-    /// Whether this join's state can be kept in changelogs: a two-way join
-    /// on the sources' keys (a foreign-key join's state is kept by replay).
+    /// Whether this join's state can be kept in changelogs: a join on the
+    /// sources' keys, its earlier joins' too (a foreign-key join's state is
+    /// kept by replay). The table an n-way join's earlier table-table joins
+    /// make has no changelog: it is made again from theirs (Kafka Streams
+    /// reads it through their stores too).
     pub fn supports_changelog(&self) -> bool {
-        self.nested.is_none() && !self.plan.foreign_key
+        !self.plan.foreign_key && self.nested.as_ref().is_none_or(|n| n.supports_changelog())
+    }
+
+    /// The join at nesting level `level` (0: this one, 1: its earlier
+    /// joins, ...).
+    fn level_mut(&mut self, level: usize) -> Result<&mut JoinOperator, RuntimeError> {
+        match level {
+            0 => Ok(self),
+            _ => match &mut self.nested {
+                Some(n) => n.level_mut(level - 1),
+                None => Err(RuntimeError::State(format!(
+                    "a join changelog record of nesting level {level} for a join without it"
+                ))),
+            },
+        }
     }
 
     /// The sides that keep a store: the windows of a stream-stream join's
@@ -115,13 +134,25 @@ impl JoinOperator {
     /// [`JoinOperator::take_store_records`]; `partitioned` as
     /// [`Logging::partitioned`].
     pub fn enable_changelog(&mut self, partitioned: bool) -> Result<(), RuntimeError> {
+        if let Some(n) = &mut self.nested {
+            n.enable_changelog(partitioned)?;
+        }
         // a table side's rows are encoded for its changelog
         for side in 0..2 {
             if self.kind_of(side) == SourceKind::Table && self.codecs[side].is_none() {
                 self.codecs[side] = Some(SideCodec::new(&self.plan, &self.schemas, side)?);
             }
         }
-        let row_partition = [0, 1].map(|s| self.schemas[s].index_of(ROWPARTITION).ok());
+        let row_partition = [0, 1].map(|s| {
+            let suffix = format!(".{ROWPARTITION}");
+            self.schemas[s]
+                .fields()
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.name() == ROWPARTITION || f.name().ends_with(&suffix))
+                .map(|(i, _)| i)
+                .collect()
+        });
         self.logging = Some(Logging {
             partitioned,
             row_partition,
@@ -141,14 +172,22 @@ impl JoinOperator {
 
     /// The records of the store changes since the last call: rows that
     /// entered the windows, table rows put or deleted.
+    /// Those of an n-way join's earlier joins carry their nesting level.
     pub fn take_store_records(&mut self) -> Vec<StoreRecord> {
-        let Some(l) = &mut self.logging else {
-            return Vec::new();
+        let mut records = match &mut self.nested {
+            Some(n) => n.take_store_records(),
+            None => Vec::new(),
         };
-        for g in std::mem::take(&mut l.gathering) {
-            l.seal(g);
+        for r in &mut records {
+            r.level += 1;
         }
-        std::mem::take(&mut l.records)
+        if let Some(l) = &mut self.logging {
+            for g in std::mem::take(&mut l.gathering) {
+                l.seal(g);
+            }
+            records.append(&mut l.records);
+        }
+        records
     }
 
     /// Row `r` of `batch` (of `side`) entered its window under join key
@@ -197,7 +236,16 @@ impl JoinOperator {
 
     /// Puts the rows of a record read back from `side`'s changelog into
     /// its window.
-    pub fn restore_window_rows(&mut self, side: usize, value: &[u8]) -> Result<(), RuntimeError> {
+    pub fn restore_window_rows(
+        &mut self,
+        level: usize,
+        side: usize,
+        value: &[u8],
+    ) -> Result<(), RuntimeError> {
+        self.level_mut(level)?.restore_windows_here(side, value)
+    }
+
+    fn restore_windows_here(&mut self, side: usize, value: &[u8]) -> Result<(), RuntimeError> {
         let corrupt =
             |why: &str| RuntimeError::State(format!("unreadable join changelog record: {why}"));
         let Some((&ROWS_V1, mut rest)) = value.split_first() else {
@@ -265,6 +313,7 @@ impl JoinOperator {
     ) {
         if let Some(l) = &mut self.logging {
             l.records.push(StoreRecord {
+                level: 0,
                 store,
                 partition,
                 key,
@@ -280,19 +329,37 @@ impl JoinOperator {
         self.outer.is_some()
     }
 
+    /// The join at nesting level `level`, as [`JoinOperator::level_mut`].
+    pub fn level(&self, level: usize) -> Option<&JoinOperator> {
+        match level {
+            0 => Some(self),
+            _ => self.nested.as_ref()?.level(level - 1),
+        }
+    }
+
     /// Puts a record read back from the outer store's changelog into it.
     pub fn restore_outer_record(
         &mut self,
+        level: usize,
         key: &[u8],
         value: Option<&[u8]>,
     ) -> Result<(), RuntimeError> {
-        self.restore_outer(key, value)
+        self.level_mut(level)?.restore_outer(key, value)
     }
 
     /// Puts the table rows of records read back from `side`'s changelog
     /// (key, encoded row or `None` for a delete, in changelog order) into
     /// its table.
     pub fn restore_table_rows(
+        &mut self,
+        level: usize,
+        side: usize,
+        records: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    ) -> Result<(), RuntimeError> {
+        self.level_mut(level)?.restore_tables_here(side, records)
+    }
+
+    fn restore_tables_here(
         &mut self,
         side: usize,
         records: Vec<(Vec<u8>, Option<Vec<u8>>)>,
@@ -341,7 +408,23 @@ impl JoinOperator {
     /// After a restore: the rows the restored stream time has expired go,
     /// and a table-table join knows again which keys' joined rows it
     /// emitted.
-    pub fn finish_restore(&mut self) {
+    pub fn finish_restore(&mut self) -> Result<(), RuntimeError> {
+        if let Some(n) = &mut self.nested {
+            n.finish_restore()?;
+        }
+        // an n-way join's earlier table-table joins' rows are this join's
+        // left table: made again from their restored tables
+        if let (Some(n), SourceKind::Table) = (&self.nested, self.kind_of(0)) {
+            let rows = n.joined_table()?;
+            let prepared = self.prepare(0, rows)?;
+            self.tables[0].clear();
+            for r in 0..prepared.batch.num_rows() {
+                if prepared.keys.is_valid(r) {
+                    let k = prepared.key_rows.row(r).as_ref().to_vec();
+                    self.tables[0].insert(k, own_row(&prepared.batch, r)?);
+                }
+            }
+        }
         self.expire();
         if self.stores() == [true, true] && self.kind_of(0) == SourceKind::Table {
             let [left, right] = &self.tables;
@@ -359,10 +442,43 @@ impl JoinOperator {
                 .cloned()
                 .collect();
         }
+        Ok(())
+    }
+
+    /// A table-table join's current joined rows (one per key it shows), in
+    /// its joined layout.
+    fn joined_table(&self) -> Result<RecordBatch, RuntimeError> {
+        let parser = self.converter.parser();
+        let mut matches = Vec::with_capacity(self.visible.len());
+        for k in &self.visible {
+            let key = self
+                .converter
+                .convert_rows([parser.parse(k)])?
+                .into_iter()
+                .next()
+                .ok_or_else(|| RuntimeError::State("a join key without its value".into()))?;
+            let [l, r] = [0, 1].map(|side| self.tables[side].get(k).cloned().map(RowRef::Held));
+            matches.push(Match {
+                rows: [l, r],
+                key_row: 0,
+                key,
+                ts: 0,
+                tombstone: false,
+                trigger: None,
+            });
+        }
+        self.assemble(vec![Segment {
+            input: RecordBatch::new_empty(self.schemas[0].clone()),
+            side: 0,
+            matches,
+        }])
     }
 
     /// Forgets every stored row (the task restores them again).
     pub fn clear_stores(&mut self) {
+        if let Some(n) = &mut self.nested {
+            n.clear_stores();
+        }
         for b in self.buffers.iter_mut() {
             b.clear();
         }

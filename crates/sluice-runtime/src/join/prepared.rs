@@ -10,6 +10,7 @@ use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, PrimitiveArray, Recor
 use arrow::datatypes::Int64Type;
 use arrow::row::Rows;
 use sluice_planner::catalog::{ROWTIME, TOMBSTONE};
+use sluice_planner::join::JOIN_KEY;
 use sluice_sql::{JoinKind, SourceKind};
 
 use super::{own_row, JoinOperator, Match, RowRef, Segment};
@@ -46,6 +47,11 @@ impl JoinOperator {
             keys
         } else {
             arrow::compute::cast(&keys, &self.plan.key_type)?
+        };
+        let keys = if side == 0 && self.plan.nested_keyed {
+            self.deleted_joined_keys(&batch, keys)?
+        } else {
+            keys
         };
         let key_rows = match self.window_start {
             // windowed keys match with their window
@@ -88,6 +94,32 @@ impl JoinOperator {
             tomb,
             encoded,
         })
+    }
+
+    /// An n-way join's earlier joins' deletes carry only their key (the
+    /// joined layout's `$JOINKEY`): this join, keyed by the same
+    /// expression, takes it for the key its left expression cannot find.
+    fn deleted_joined_keys(
+        &self,
+        batch: &RecordBatch,
+        keys: ArrayRef,
+    ) -> Result<ArrayRef, RuntimeError> {
+        let schema = batch.schema();
+        let (Ok(joined), Ok(tomb)) = (schema.index_of(JOIN_KEY), schema.index_of(TOMBSTONE)) else {
+            return Ok(keys);
+        };
+        if keys.null_count() == 0 {
+            return Ok(keys);
+        }
+        let missing = arrow::compute::and(
+            &arrow::compute::is_null(&keys)?,
+            batch.column(tomb).as_boolean(),
+        )?;
+        if missing.true_count() == 0 {
+            return Ok(keys);
+        }
+        let joined = arrow::compute::cast(batch.column(joined), &self.plan.key_type)?;
+        Ok(arrow::compute::kernels::zip::zip(&missing, &joined, &keys)?)
     }
 
     /// Joins rows `range` of a prepared batch of `side`, in order.

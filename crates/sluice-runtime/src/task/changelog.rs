@@ -222,10 +222,11 @@ impl QueryTask {
             return Ok(());
         };
         let partitioned = self.plan.is_partition_local() || self.repartitioned();
-        let configs = [("cleanup.policy", "compact".to_string())];
-        let Some(existed) =
-            self.prepare_changelogs(log, std::slice::from_ref(&topic), partitioned, &configs)?
-        else {
+        let spec = (
+            topic.clone(),
+            vec![("cleanup.policy", "compact".to_string())],
+        );
+        let Some(existed) = self.prepare_changelogs(log, &[spec], partitioned)? else {
             return Ok(());
         };
         let Operator::Aggregate(aggregate) = &mut self.operator else {
@@ -257,17 +258,17 @@ impl QueryTask {
     }
 
     /// Whether the changelog topics `topics` already held this task's
-    /// state; those missing are created with `configs` (as many partitions
-    /// as the first source when `partitioned`: the state is keyed by the
-    /// sources' keys; else one). `None`: the query ran before it kept
-    /// changelogs, and goes on rebuilding its state by replaying its input
-    /// (a changelog started now would miss what came before).
+    /// state; those missing are created with their configs (as many
+    /// partitions as the first source when `partitioned`: the state is
+    /// keyed by the sources' keys; else one). `None`: the query ran before
+    /// it kept these changelogs, and goes on rebuilding its state by
+    /// replaying its input (a changelog started now would miss what came
+    /// before).
     pub(super) fn prepare_changelogs(
         &self,
         log: &dyn Log,
-        topics: &[String],
+        topics: &[(String, Vec<(&str, String)>)],
         partitioned: bool,
-        configs: &[(&str, String)],
     ) -> Result<Option<bool>, RuntimeError> {
         // read before the topics are looked for: another task creating them
         // and committing in between must not make this one skip them
@@ -279,7 +280,7 @@ impl QueryTask {
                 .any(Option::is_some);
         }
         let mut existed = true;
-        for topic in topics {
+        for (topic, _) in topics {
             existed &= log.topic_exists(topic)?;
         }
         if existed {
@@ -294,7 +295,7 @@ impl QueryTask {
         } else {
             1
         };
-        for topic in topics {
+        for (topic, configs) in topics {
             let spec = configs.iter().fold(
                 TopicSpec::new(topic.clone(), partitions).with_replicas(source.replicas),
                 |spec, (k, v)| spec.with_config(*k, v.clone()),
