@@ -621,3 +621,97 @@ fn a_stream_stream_join_s_windows_move_with_its_partitions_through_their_changel
     let again = read_a.load(Ordering::Relaxed) - before.0 - 20;
     assert!(again < before.1, "read again: {again}, b read {}", before.1);
 }
+
+#[test]
+fn a_stream_table_join_s_table_moves_with_its_partitions_through_its_changelog() {
+    use sluice_log::{Log, Record};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let broker = KafkaCluster::start();
+    let props = shared_service(
+        &broker,
+        "CREATE TABLE tab (id INT PRIMARY KEY, w INT) WITH (kafka_topic='tab', value_format='JSON', partitions=4);
+         CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=4);
+         CREATE STREAM enriched AS SELECT s.id AS id, v, w FROM src s JOIN tab t ON s.id = t.id;",
+    );
+    let observer = KafkaLog::connect(&props).unwrap();
+    let (stop_a, stop_b) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let (read_a, read_b) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let a = counting_server(props.clone(), stop_a.clone(), read_a.clone());
+    let b = counting_server(props.clone(), stop_b.clone(), read_b.clone());
+    // stream rows no table row matches, until both servers read some: then
+    // each owns some of the partitions
+    let mut produced = 0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while read_a.load(Ordering::Relaxed) == 0 || read_b.load(Ordering::Relaxed) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the servers never shared the query"
+        );
+        produce_ids(&observer, 1000 + produced..1000 + produced + 8);
+        produced += 8;
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    // the table's rows go into the stores of both servers, each its
+    // partitions', and into the table's changelog
+    let rows = (0..20)
+        .map(|id: i32| {
+            let value = format!("{{\"W\":{}}}", id * 10).into_bytes();
+            (
+                None,
+                Record::new(Some(id.to_be_bytes().to_vec()), Some(value), 1),
+            )
+        })
+        .collect();
+    observer.produce("tab", rows).unwrap();
+    let suffix = "-KafkaTopic_Right-Reduce-changelog";
+    let changelog = wait_until(
+        || {
+            observer
+                .list_topics()
+                .unwrap_or_default()
+                .into_iter()
+                .find(|t| t.ends_with(suffix))
+        },
+        Option::is_some,
+    )
+    .expect("the table's changelog");
+    let stored = wait_until(
+        || {
+            observer
+                .end_offsets(&changelog)
+                .unwrap_or_default()
+                .iter()
+                .sum::<i64>()
+        },
+        |n| *n >= 20,
+    );
+    assert_eq!(stored, 20);
+    let before = wait_until(
+        || {
+            (
+                read_a.load(Ordering::Relaxed),
+                read_b.load(Ordering::Relaxed),
+            )
+        },
+        |(a, b)| (a + b) as i64 >= i64::from(produced) + 20,
+    );
+    // b leaves: a takes its partitions and reads their table rows back from
+    // the changelog, so every stream row finds its table row
+    stop_b.store(true, Ordering::Relaxed);
+    b.join().unwrap();
+    produce_ids(&observer, 0..20);
+    let (ids, _) = wait_for_ids(&observer, "ENRICHED", 20);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    stop_a.store(true, Ordering::Relaxed);
+    a.join().unwrap();
+    assert_eq!(ids, (0..20).collect::<Vec<i64>>());
+    assert_eq!(ids_of(&all_records(&observer, "ENRICHED")).1, 20, "each once");
+    // a read the new stream rows, and of b's partitions at most what b had
+    // read and not committed when it left: replaying the table would have
+    // read b's table rows again
+    let again = read_a.load(Ordering::Relaxed) - before.0 - 20;
+    assert!(again < before.1, "read again: {again}, b read {}", before.1);
+}
