@@ -250,6 +250,11 @@ impl Engine {
             cache_bytes: budget / self.scheduler.parallelism().max(1),
             purge_interval: std::time::Duration::from_millis(purge_ms),
             clock: self.wall_clock,
+            standby_replicas: ["ksql.streams.num.standby.replicas", "num.standby.replicas"]
+                .iter()
+                .find_map(|k| self.property(k))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0),
         }
     }
 

@@ -70,6 +70,9 @@ pub struct QueryStatus {
     /// Changelog records its tasks read back into their stores when they
     /// started or gained partitions.
     pub restored_records: u64,
+    /// Changelog records its tasks read into warm copies of partitions
+    /// other servers own (`num.standby.replicas`).
+    pub standby_records: u64,
     /// What it read from each source topic.
     pub topics: Vec<(String, TopicCounters)>,
     /// Input records per second, over the last few seconds.
@@ -278,8 +281,9 @@ impl Runnable {
                     s.state_sampled = Some(Instant::now());
                     s.state_bytes = self.task.state_bytes();
                     s.stored_bytes = self.task.stored_bytes();
-                    s.restored_records = self.task.restored_records();
                 }
+                s.restored_records = self.task.restored_records();
+                s.standby_records = self.task.standby_records();
                 if progress.consumed > 0 {
                     s.topics = self.task.topic_counters();
                 }
@@ -390,6 +394,7 @@ pub fn merged_status(handles: &[QueryHandle]) -> QueryStatus {
         merged.state_bytes += s.state_bytes;
         merged.stored_bytes += s.stored_bytes;
         merged.restored_records += s.restored_records;
+        merged.standby_records += s.standby_records;
     }
     merged.errors.sort_by_key(|e| e.at_ms);
     merged

@@ -708,10 +708,154 @@ fn a_stream_table_join_s_table_moves_with_its_partitions_through_its_changelog()
     stop_a.store(true, Ordering::Relaxed);
     a.join().unwrap();
     assert_eq!(ids, (0..20).collect::<Vec<i64>>());
-    assert_eq!(ids_of(&all_records(&observer, "ENRICHED")).1, 20, "each once");
+    assert_eq!(
+        ids_of(&all_records(&observer, "ENRICHED")).1,
+        20,
+        "each once"
+    );
     // a read the new stream rows, and of b's partitions at most what b had
     // read and not committed when it left: replaying the table would have
     // read b's table rows again
     let again = read_a.load(Ordering::Relaxed) - before.0 - 20;
     assert!(again < before.1, "read again: {again}, b read {}", before.1);
+}
+
+/// What a server with on-disk stores tells about its queries.
+#[derive(Default)]
+struct StoreCounters {
+    read: std::sync::atomic::AtomicU64,
+    restored: std::sync::atomic::AtomicU64,
+    standby: std::sync::atomic::AtomicU64,
+}
+
+/// A server with its state stores under `dir` and `num.standby.replicas`
+/// 1, running the service's queries until told to stop.
+fn standby_server(
+    props: std::collections::BTreeMap<String, String>,
+    dir: std::path::PathBuf,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    counters: Arc<StoreCounters>,
+) -> std::thread::JoinHandle<()> {
+    use std::sync::atomic::Ordering;
+    std::thread::spawn(move || {
+        let log = Arc::new(KafkaLog::connect(&props).unwrap());
+        let config = EngineConfig::default()
+            .with("auto.offset.reset", "earliest")
+            .with("ksql.service.id", "pair_")
+            .with("ksql.streams.num.standby.replicas", "1");
+        let mut e = Engine::new(log, config)
+            .with_state_dir(&dir)
+            .unwrap()
+            .with_command_topic()
+            .unwrap();
+        while !stop.load(Ordering::Relaxed) {
+            let _ = e.run_until_idle();
+            let statuses: Vec<_> = e.queries().map(|q| q.status()).collect();
+            let sum = |f: fn(&sluice_engine::QueryStatus) -> u64| statuses.iter().map(f).sum();
+            counters
+                .read
+                .store(sum(|s| s.records_in), Ordering::Relaxed);
+            counters
+                .restored
+                .store(sum(|s| s.restored_records), Ordering::Relaxed);
+            counters
+                .standby
+                .store(sum(|s| s.standby_records), Ordering::Relaxed);
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    })
+}
+
+#[test]
+fn standby_replicas_keep_warm_copies_so_a_failover_reads_only_the_changelog_tail() {
+    use sluice_log::Log;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let broker = KafkaCluster::start();
+    let props = shared_service(
+        &broker,
+        "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=4);
+         CREATE TABLE counts AS SELECT id, COUNT(*) AS n FROM src GROUP BY id;",
+    );
+    let observer = KafkaLog::connect(&props).unwrap();
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (stop_a, stop_b) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let (a_counters, b_counters) = (
+        Arc::<StoreCounters>::default(),
+        Arc::<StoreCounters>::default(),
+    );
+    let a = standby_server(
+        props.clone(),
+        dirs.0.path().to_path_buf(),
+        stop_a.clone(),
+        a_counters.clone(),
+    );
+    let b = standby_server(
+        props.clone(),
+        dirs.1.path().to_path_buf(),
+        stop_b.clone(),
+        b_counters.clone(),
+    );
+    // count until both servers read some: then each owns some partitions
+    let mut round = 0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while a_counters.read.load(Ordering::Relaxed) == 0
+        || b_counters.read.load(Ordering::Relaxed) == 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the servers never shared the query"
+        );
+        round += 1;
+        produce_ids(&observer, 0..20);
+        wait_for_counts(&observer, "COUNTS", round);
+    }
+    for _ in 0..10 {
+        round += 1;
+        produce_ids(&observer, 0..20);
+    }
+    assert_eq!(
+        wait_for_counts(&observer, "COUNTS", round),
+        every_key_counts(round)
+    );
+    // each keeps a warm copy of the other's partitions
+    let warm = wait_until(
+        || {
+            (
+                a_counters.standby.load(Ordering::Relaxed),
+                b_counters.standby.load(Ordering::Relaxed),
+            )
+        },
+        |(a, b)| *a > 0 && *b > 0,
+    );
+    assert!(warm.0 > 0 && warm.1 > 0, "{warm:?}");
+    let changelog = observer
+        .list_topics()
+        .unwrap()
+        .into_iter()
+        .find(|t| t.ends_with("-Aggregate-Aggregate-Materialize-changelog"))
+        .expect("the aggregation's changelog");
+    let logged: i64 = observer.end_offsets(&changelog).unwrap().iter().sum();
+    // a's copies have caught up with everything b wrote
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let restored_before = a_counters.restored.load(Ordering::Relaxed);
+    // b goes: a takes its partitions from its warm copies, reading only
+    // what b wrote after a's last catch-up (nothing, here), and counts on
+    stop_b.store(true, Ordering::Relaxed);
+    b.join().unwrap();
+    round += 1;
+    produce_ids(&observer, 0..20);
+    let counts = wait_for_counts(&observer, "COUNTS", round);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let restored_after = a_counters.restored.load(Ordering::Relaxed);
+    stop_a.store(true, Ordering::Relaxed);
+    a.join().unwrap();
+    assert_eq!(counts, every_key_counts(round));
+    let restored = restored_after - restored_before;
+    assert!(
+        (restored as i64) * 4 < logged,
+        "read {restored} changelog records at the failover; the changelog holds {logged}"
+    );
 }

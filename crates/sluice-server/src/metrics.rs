@@ -7,7 +7,7 @@
 //! * per query (`query_id`): `sluice_query_records_consumed_total`,
 //!   `sluice_query_records_produced_total`, `sluice_query_processing_errors_total`,
 //!   `sluice_query_retries`, `sluice_query_state_bytes`, `sluice_query_store_bytes`,
-//!   `sluice_query_changelog_records_restored`,
+//!   `sluice_query_changelog_records_restored`, `sluice_query_changelog_records_standby`,
 //!   `sluice_query_records_per_second`, `sluice_query_state` (1 for the state
 //!   it is in: `state` label), `sluice_query_lag` (`topic`, `partition`);
 //! * per topic (`topic`): `sluice_topic_records_consumed_total`,
@@ -39,6 +39,7 @@ struct Families {
     state_bytes: Family<Labels, Gauge>,
     store_bytes: Family<Labels, Gauge>,
     restored: Family<Labels, Gauge>,
+    standby: Family<Labels, Gauge>,
     rate: Family<Labels, Gauge<f64, AtomicU64>>,
     state: Family<Labels, Gauge>,
     lag: Family<Labels, Gauge>,
@@ -83,6 +84,11 @@ impl Families {
             "sluice_query_changelog_records_restored",
             "Changelog records the query's tasks read back into their state stores (only the tail after a store's checkpoint)",
             self.restored.clone(),
+        );
+        r.register(
+            "sluice_query_changelog_records_standby",
+            "Changelog records the query's tasks read into warm copies of partitions other servers own (num.standby.replicas)",
+            self.standby.clone(),
         );
         r.register(
             "sluice_query_records_per_second",
@@ -136,6 +142,9 @@ pub fn render(engine: &sluice_engine::Engine) -> String {
         f.restored
             .get_or_create(&id())
             .set(status.restored_records as i64);
+        f.standby
+            .get_or_create(&id())
+            .set(status.standby_records as i64);
         f.rate.get_or_create(&id()).set(status.records_per_sec);
         let mut state = id();
         state.push(("state", status.state.name().to_string()));

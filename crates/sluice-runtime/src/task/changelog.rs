@@ -45,6 +45,10 @@ pub struct StateConfig {
     pub purge_interval: std::time::Duration,
     /// The wall clock operators throttle by.
     pub clock: crate::WallClock,
+    /// `num.standby.replicas`: above 0, a task keeps warm copies of the
+    /// on-disk stores of its query's partitions another server owns (see
+    /// [`QueryTask::catch_up_standbys`]).
+    pub standby_replicas: usize,
 }
 
 impl Default for StateConfig {
@@ -54,6 +58,7 @@ impl Default for StateConfig {
             cache_bytes: 10 << 20,
             purge_interval: std::time::Duration::from_secs(30),
             clock: crate::WallClock::System,
+            standby_replicas: 0,
         }
     }
 }
@@ -147,6 +152,59 @@ impl Changelog {
             checkpoint.save()?;
             self.lock().by_partition.insert(p, checkpoint);
         }
+        Ok(read)
+    }
+
+    /// Brings the warm copy of partition `p` (a partition another server
+    /// owns) up to the changelog's end: the store on disk takes the
+    /// changelog records after its checkpoint (all of them when it has
+    /// none), and the checkpoint moves to the end. A server that gains the
+    /// partition then reads only what was written since. Gives how many
+    /// records it read.
+    pub(super) fn catch_up_standby(
+        &self,
+        log: &dyn Log,
+        db: &StateDb,
+        group: &str,
+        p: i32,
+    ) -> Result<u64, RuntimeError> {
+        let end = log
+            .end_offsets(&self.topic)?
+            .get(p as usize)
+            .copied()
+            .unwrap_or(0);
+        let name = format!("{group}{AGGREGATE_STORE}-{p}");
+        let mut checkpoint = Checkpoint::load(checkpoint_path(db, &name))?;
+        let usable = checkpoint.offset(p).filter(|o| *o <= end);
+        if usable == Some(end) {
+            return Ok(0);
+        }
+        let mut store = db.store(&name)?;
+        if usable.is_none() {
+            store.clear()?;
+        }
+        let mut at = usable.unwrap_or(0);
+        let mut read = 0;
+        while at < end {
+            let records = sluice_log::fetch_stored(log, &self.topic, p, at, 8192)?;
+            let Some(last) = records.last() else { break };
+            at = last.offset + 1;
+            read += records.len() as u64;
+            let writes = records
+                .into_iter()
+                .map(|r| {
+                    let key = r.record.key.unwrap_or_default();
+                    match r.record.value {
+                        Some(v) => sluice_state::Write::Put(key, v),
+                        None => sluice_state::Write::Delete(key),
+                    }
+                })
+                .collect();
+            store.write(writes)?;
+        }
+        store.flush()?;
+        checkpoint.set(p, end);
+        checkpoint.save()?;
         Ok(read)
     }
 
@@ -317,6 +375,40 @@ impl QueryTask {
                 Some(format!("{}{AGGREGATE_CHANGELOG}", self.group))
             }
             _ => None,
+        }
+    }
+
+    /// With `num.standby.replicas` above 0 and stores on disk: brings the
+    /// warm copies of the changelog partitions of this task's share that
+    /// another server owns up to date, at most once a second (Kafka
+    /// Streams' standby tasks; Sluice keeps one on every other server of
+    /// the query). A failed catch-up only waits for the next time.
+    pub(super) fn catch_up_standbys(&mut self, log: &dyn Log) {
+        let (Some(c), Some(db), super::Ownership::Partitions(owned)) =
+            (&self.changelog, &self.state.db, &self.ownership)
+        else {
+            return;
+        };
+        if self.state.standby_replicas == 0 || !c.partitioned {
+            return;
+        }
+        if self
+            .standby_at
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+        {
+            return;
+        }
+        self.standby_at = Some(Instant::now());
+        let topic = &self.inputs[0].topic;
+        let partitions = self.inputs[0].positions.len();
+        for p in (0..partitions).filter(|p| self.share.is_none_or(|(k, n)| p % n == k)) {
+            if super::owns(owned, topic, p) {
+                continue;
+            }
+            match c.catch_up_standby(log, db, &self.group, p as i32) {
+                Ok(read) => self.standby_records += read,
+                Err(e) => tracing::warn!("query {}: warm copy of partition {p}: {e}", self.id),
+            }
         }
     }
 

@@ -173,6 +173,10 @@ pub struct QueryTask {
     restored_records: u64,
     /// When the task last deleted what it consumed of its repartition topic.
     purged_at: Option<std::time::Instant>,
+    /// When the task last brought its warm copies up to date.
+    standby_at: Option<std::time::Instant>,
+    /// Changelog records read into warm copies since the task was created.
+    standby_records: u64,
 }
 
 /// The part of a persistent query's input this process reads, when several
@@ -253,6 +257,8 @@ impl QueryTask {
             state: StateConfig::default(),
             restored_records: 0,
             purged_at: None,
+            standby_at: None,
+            standby_records: 0,
         })
     }
 
@@ -261,6 +267,12 @@ impl QueryTask {
     /// changelog's tail).
     pub fn restored_records(&self) -> u64 {
         self.restored_records
+    }
+
+    /// Changelog records read into warm copies of partitions another
+    /// server owns since the task was created (`num.standby.replicas`).
+    pub fn standby_records(&self) -> u64 {
+        self.standby_records
     }
 
     /// Bytes the query's state stores hold (memory or disk, by backend).
@@ -606,6 +618,7 @@ impl QueryTask {
         processed?;
         self.deliver(log, outputs, repartitioned)?;
         self.purge_repartition(log, !progress.did_work());
+        self.catch_up_standbys(log);
         // caught up: checkpoints move to the changelog's end, and the
         // stores write out what they buffer
         if let (false, Some(c), Operator::Aggregate(a)) =
