@@ -26,7 +26,8 @@ use sluice_formats::SchemaRegistry;
 use sluice_log::Record;
 use sluice_planner::aggregate::AggregatePlan;
 use sluice_planner::catalog::{
-    ColumnDef, ColumnRole, FormatDesc, SourceDef, RECORD_HEADERS, ROWTIME, TOMBSTONE,
+    ColumnDef, ColumnRole, FormatDesc, SourceDef, RECORD_HEADERS, ROWTIME, TOMBSTONE, WINDOWEND,
+    WINDOWSTART,
 };
 use sluice_planner::expr::PhysExpr;
 use sluice_planner::join::JoinPlan;
@@ -257,7 +258,8 @@ impl Repartition {
             value_format: FormatDesc::named("JSON"),
             columns,
             timestamp: None,
-            window: None,
+            // a windowed source's records keep their windowed keys
+            window: source.window,
             is_source: false,
             sql: String::new(),
         };
@@ -314,8 +316,13 @@ impl Repartition {
             .chain(def.value_columns())
             .map(|c| Field::new(&c.name, c.ty.clone(), true))
             .collect();
-        for name in [ROWTIME, RECORD_HEADERS, TOMBSTONE] {
-            if let Some(f) = self.row_fields.iter().find(|f| f.name() == name) {
+        let bounds: &[&str] = if def.window.is_some() {
+            &[WINDOWSTART, WINDOWEND]
+        } else {
+            &[]
+        };
+        for name in [ROWTIME, RECORD_HEADERS, TOMBSTONE].iter().chain(bounds) {
+            if let Some(f) = self.row_fields.iter().find(|f| f.name() == *name) {
                 fields.push(f.as_ref().clone());
             }
         }
@@ -348,6 +355,7 @@ impl Repartition {
     /// repartitioning too).
     pub fn records(
         &self,
+        log: &dyn sluice_log::Log,
         batch: &RecordBatch,
     ) -> Result<Vec<(String, Option<i32>, Record)>, RuntimeError> {
         let mut keep = if self.drop_unkeyed {
@@ -388,6 +396,12 @@ impl Repartition {
         columns.push(batch.column(self.headers).clone());
         // a row without a value stays one (the join sees a stream's null values)
         columns.push(batch.column(self.tombstone).clone());
+        // a windowed key's window
+        for name in [WINDOWSTART, WINDOWEND] {
+            if self.layout.index_of(name).is_ok() {
+                columns.push(batch.column(batch.schema().index_of(name)?).clone());
+            }
+        }
         let rows = RecordBatch::try_new_with_options(
             self.layout.clone(),
             columns,
@@ -399,10 +413,11 @@ impl Repartition {
             rows
         };
         let sink = self.sink.as_ref().expect("formats chosen at construction");
+        // a windowed key goes to the partition of its key without the window
         Ok(sink
-            .records(&rows)?
+            .placed(log, &rows)?
             .into_iter()
-            .map(|r| (self.def.topic.clone(), None, r))
+            .map(|(p, r)| (self.def.topic.clone(), p, r))
             .collect())
     }
 }

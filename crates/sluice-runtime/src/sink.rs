@@ -166,7 +166,7 @@ impl TopicSink {
 
     /// The batch's records, each with the partition it must go to (`None`:
     /// the log's default partitioner).
-    fn placed(
+    pub(crate) fn placed(
         &self,
         log: &dyn Log,
         batch: &RecordBatch,

@@ -77,11 +77,13 @@ impl JoinPlan {
                 || s.source.key_format.name != key_format.name
                 || s.source.key_format.delimiter != key_format.delimiter;
             // a table is only ever re-keyed by its own key column, into
-            // another key format (ksqlDB's `SchemaKTable.selectKey`);
-            // windowed keys are not re-keyed
+            // another key format (ksqlDB's `SchemaKTable.selectKey`); a
+            // windowed stream only into a format with schema inference
+            // (`SchemaKStream.selectKey` refuses the rest), its windows kept
+            let table = s.source.kind == SourceKind::Table;
+            let windowed = s.source.window.is_some();
             let unsupported = forced
-                && ((s.source.kind == SourceKind::Table && !s.on_key())
-                    || s.source.window.is_some());
+                && ((table && !s.on_key()) || (windowed && (table || !s.on_key() || !inference)));
             (!unsupported).then_some(forced)
         };
         match &self.nested {

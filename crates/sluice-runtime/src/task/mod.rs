@@ -603,7 +603,7 @@ impl QueryTask {
         self.refresh_ownership(log)?;
         self.sync_partitions(log)?;
         self.read(log, max, &mut progress)?;
-        let repartitioned = self.repartition_read(&mut progress)?;
+        let repartitioned = self.repartition_read(log, &mut progress)?;
         let ordered = self.operator.is_stateful();
         let mut outputs = Vec::new();
         let mut slots: Vec<Vec<Slot>> = self

@@ -43,6 +43,7 @@ impl QueryTask {
     /// their rows are done with once written there (with their offsets).
     pub(super) fn repartition_read(
         &mut self,
+        log: &dyn Log,
         progress: &mut Progress,
     ) -> Result<Vec<(String, Option<i32>, Record)>, RuntimeError> {
         let mut records = Vec::new();
@@ -55,7 +56,7 @@ impl QueryTask {
                 slot.caught_up = true;
                 if let Some(rows) = slot.take_new_rows() {
                     progress.processed += rows.num_rows();
-                    records.extend(r.records(&rows)?);
+                    records.extend(r.records(log, &rows)?);
                 }
             }
         }
