@@ -516,10 +516,48 @@ fn a_query_goes_on_when_the_leader_of_its_partitions_and_its_group_coordinator_d
     assert_eq!(ids, (0..1500).collect::<Vec<i64>>(), "no record lost");
 }
 
+/// A running server: what stops it, what it has read, its thread.
+type Running = (
+    Arc<std::sync::atomic::AtomicBool>,
+    Arc<std::sync::atomic::AtomicU64>,
+    std::thread::JoinHandle<()>,
+);
+
+/// Two servers of the service running its query; ids from 1000 on go to
+/// `src` (eight every half second) until both have read some, so each owns
+/// some of the partitions. The servers and how many ids were written.
+fn two_sharing_servers(
+    props: &std::collections::BTreeMap<String, String>,
+    observer: &KafkaLog,
+) -> ([Running; 2], i32) {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let servers = [0, 1].map(|_| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let read = Arc::new(AtomicU64::new(0));
+        let handle = counting_server(props.clone(), stop.clone(), read.clone());
+        (stop, read, handle)
+    });
+    let mut produced = 0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while servers
+        .iter()
+        .any(|(_, read, _)| read.load(Ordering::Relaxed) == 0)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the servers never shared the query"
+        );
+        produce_ids(observer, 1000 + produced..1000 + produced + 8);
+        produced += 8;
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    (servers, produced)
+}
+
 #[test]
 fn a_stream_stream_join_s_windows_move_with_its_partitions_through_their_changelogs() {
     use sluice_log::{Log, Record};
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::atomic::Ordering;
     let broker = KafkaCluster::start();
     let props = shared_service(
         &broker,
@@ -528,26 +566,10 @@ fn a_stream_stream_join_s_windows_move_with_its_partitions_through_their_changel
          CREATE STREAM joined AS SELECT s.id AS id, v, w FROM src s JOIN other o WITHIN 1 HOUR ON s.id = o.id;",
     );
     let observer = KafkaLog::connect(&props).unwrap();
-    let (stop_a, stop_b) = (
-        Arc::new(AtomicBool::new(false)),
-        Arc::new(AtomicBool::new(false)),
-    );
-    let (read_a, read_b) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let a = counting_server(props.clone(), stop_a.clone(), read_a.clone());
-    let b = counting_server(props.clone(), stop_b.clone(), read_b.clone());
     // left rows no right row will match, until both servers read some:
     // then each owns some of the partitions
-    let mut produced = 0;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
-    while read_a.load(Ordering::Relaxed) == 0 || read_b.load(Ordering::Relaxed) == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the servers never shared the query"
-        );
-        produce_ids(&observer, 1000 + produced..1000 + produced + 8);
-        produced += 8;
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    }
+    let (servers, produced) = two_sharing_servers(&props, &observer);
+    let [(stop_a, read_a, a), (stop_b, read_b, b)] = servers;
     // the left rows go into the windows of both servers, each its partitions'
     produce_ids(&observer, 0..20);
     let produced = i64::from(produced) + 20;
@@ -625,7 +647,7 @@ fn a_stream_stream_join_s_windows_move_with_its_partitions_through_their_changel
 #[test]
 fn a_stream_table_join_s_table_moves_with_its_partitions_through_its_changelog() {
     use sluice_log::{Log, Record};
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::atomic::Ordering;
     let broker = KafkaCluster::start();
     let props = shared_service(
         &broker,
@@ -634,26 +656,10 @@ fn a_stream_table_join_s_table_moves_with_its_partitions_through_its_changelog()
          CREATE STREAM enriched AS SELECT s.id AS id, v, w FROM src s JOIN tab t ON s.id = t.id;",
     );
     let observer = KafkaLog::connect(&props).unwrap();
-    let (stop_a, stop_b) = (
-        Arc::new(AtomicBool::new(false)),
-        Arc::new(AtomicBool::new(false)),
-    );
-    let (read_a, read_b) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let a = counting_server(props.clone(), stop_a.clone(), read_a.clone());
-    let b = counting_server(props.clone(), stop_b.clone(), read_b.clone());
     // stream rows no table row matches, until both servers read some: then
     // each owns some of the partitions
-    let mut produced = 0;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
-    while read_a.load(Ordering::Relaxed) == 0 || read_b.load(Ordering::Relaxed) == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the servers never shared the query"
-        );
-        produce_ids(&observer, 1000 + produced..1000 + produced + 8);
-        produced += 8;
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    }
+    let (servers, produced) = two_sharing_servers(&props, &observer);
+    let [(stop_a, read_a, a), (stop_b, read_b, b)] = servers;
     // the table's rows go into the stores of both servers, each its
     // partitions', and into the table's changelog
     let rows = (0..20)

@@ -76,6 +76,12 @@ pub fn drop_state(db: &StateDb, group: &str) -> Result<(), RuntimeError> {
     Ok(())
 }
 
+/// The store of changelog partition `p` of the aggregation of the query
+/// whose consumer group is `group`.
+fn store_name(group: &str, p: i32) -> String {
+    format!("{group}{AGGREGATE_STORE}-{p}")
+}
+
 fn checkpoint_path(db: &StateDb, store: &str) -> std::path::PathBuf {
     db.path()
         .join("checkpoints")
@@ -123,14 +129,10 @@ impl Changelog {
         existed: bool,
         aggregate: &mut AggregateOperator,
     ) -> Result<u64, RuntimeError> {
-        let end = log
-            .end_offsets(&self.topic)?
-            .get(p as usize)
-            .copied()
-            .unwrap_or(0);
+        let end = self.end_offset(log, p)?;
         let (mut store, checkpoint): (Box<dyn StateStore>, Option<Checkpoint>) = match &state.db {
             Some(db) => {
-                let name = format!("{group}{AGGREGATE_STORE}-{p}");
+                let name = store_name(group, p);
                 let store = db.store(&name)?;
                 let checkpoint = Checkpoint::load(checkpoint_path(db, &name))?;
                 (Box::new(store), Some(checkpoint))
@@ -168,12 +170,8 @@ impl Changelog {
         group: &str,
         p: i32,
     ) -> Result<u64, RuntimeError> {
-        let end = log
-            .end_offsets(&self.topic)?
-            .get(p as usize)
-            .copied()
-            .unwrap_or(0);
-        let name = format!("{group}{AGGREGATE_STORE}-{p}");
+        let end = self.end_offset(log, p)?;
+        let name = store_name(group, p);
         let mut checkpoint = Checkpoint::load(checkpoint_path(db, &name))?;
         let usable = checkpoint.offset(p).filter(|o| *o <= end);
         if usable == Some(end) {
@@ -206,6 +204,15 @@ impl Changelog {
         checkpoint.set(p, end);
         checkpoint.save()?;
         Ok(read)
+    }
+
+    /// The end offset of changelog partition `p`.
+    fn end_offset(&self, log: &dyn Log, p: i32) -> Result<i64, RuntimeError> {
+        Ok(log
+            .end_offsets(&self.topic)?
+            .get(p as usize)
+            .copied()
+            .unwrap_or(0))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Checkpoints> {
