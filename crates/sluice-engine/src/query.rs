@@ -135,7 +135,7 @@ impl Engine {
     /// creating the topics (as many partitions as their sources) when the
     /// query starts for the first time. A query that ran before without
     /// them (an older Sluice) goes on without: its state is not kept by
-    /// their partitions.
+    /// their partitions. Every server of the query decides the same.
     fn prepare_repartitions(&self, id: &str, plan: &QueryPlan) -> Result<Vec<usize>> {
         if !plan.needs_repartition() {
             return Ok(Vec::new());
@@ -155,6 +155,19 @@ impl Engine {
             QueryPlan::Project(_) => Vec::new(),
         };
         let sides: Vec<usize> = wanted.iter().map(|(i, _)| *i).collect();
+        // whether the query committed offsets is read before its topics are
+        // looked for: a server that starts it first creates the topics
+        // before it commits, so one seeing its commits sees its topics too
+        // (read the other way round, the two could decide differently)
+        let sources = plan.sources();
+        let mut ran_before = false;
+        for def in &sources {
+            ran_before |= self
+                .log
+                .committed(&group, &def.topic)?
+                .iter()
+                .any(Option::is_some);
+        }
         let mut existing = false;
         for (_, topic) in &wanted {
             existing |= self.log.topic_exists(topic)?;
@@ -162,16 +175,8 @@ impl Engine {
         if existing {
             return Ok(sides);
         }
-        let sources = plan.sources();
-        for def in &sources {
-            if self
-                .log
-                .committed(&group, &def.topic)?
-                .iter()
-                .any(Option::is_some)
-            {
-                return Ok(Vec::new());
-            }
+        if ran_before {
+            return Ok(Vec::new());
         }
         for (i, topic) in wanted {
             let described = self.log.describe_topic(&sources[i].topic)?;
