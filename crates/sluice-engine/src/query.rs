@@ -389,7 +389,19 @@ impl Engine {
             ));
         }
         self.apply_wrap_default(&mut def);
-        check_formats(&def)?;
+        // ksqlDB shows the statement it sanitized with a format's refusal
+        check_formats(&def).map_err(|e| {
+            let source: Vec<String> = plan
+                .source()
+                .columns
+                .iter()
+                .map(|c| c.name.clone())
+                .collect();
+            match sluice_sql::sanitized_create_as(cas, &source) {
+                Some(sql) => EngineError::statement(format!("{e}\nStatement: {sql}")),
+                None => e,
+            }
+        })?;
         self.check_sink_schema(&def)?;
         let source_partitions = self
             .log

@@ -8,6 +8,7 @@ mod dialect;
 mod display;
 mod error;
 mod parser;
+mod sanitize;
 mod split;
 
 pub use ast::*;
@@ -16,4 +17,5 @@ pub use error::ParseError;
 pub use parser::{
     parse, parse_at, parse_data_type, parse_expr, parse_test_statements, substitute_variables,
 };
+pub use sanitize::sanitized_create_as;
 pub use split::{split_statements, split_statements_at};
