@@ -10,6 +10,7 @@ mod error;
 mod parser;
 mod sanitize;
 mod split;
+mod walk;
 
 pub use ast::*;
 pub use dialect::KsqlDialect;
@@ -19,3 +20,4 @@ pub use parser::{
 };
 pub use sanitize::sanitized_create_as;
 pub use split::{split_statements, split_statements_at};
+pub use walk::map_children;

@@ -151,8 +151,6 @@ fn window_text(w: &WindowSpec) -> String {
 /// `params`), and without the parentheses as written (ksqlDB's tree keeps
 /// none: its formatter adds its own).
 fn qualified(e: &Expr, alias: &Ident, params: &[String]) -> Expr {
-    let q = |e: &Expr| Box::new(qualified(e, alias, params));
-    let all = |es: &[Expr]| es.iter().map(|e| qualified(e, alias, params)).collect();
     match e {
         Expr::Column {
             qualifier: None,
@@ -164,86 +162,6 @@ fn qualified(e: &Expr, alias: &Ident, params: &[String]) -> Expr {
             pos: *pos,
         },
         Expr::Nested(inner) => qualified(inner, alias, params),
-        Expr::Binary { op, left, right } => Expr::Binary {
-            op: *op,
-            left: q(left),
-            right: q(right),
-        },
-        Expr::Unary { op, expr } => Expr::Unary {
-            op: *op,
-            expr: q(expr),
-        },
-        Expr::IsNull { expr, negated } => Expr::IsNull {
-            expr: q(expr),
-            negated: *negated,
-        },
-        Expr::IsDistinctFrom {
-            left,
-            right,
-            negated,
-        } => Expr::IsDistinctFrom {
-            left: q(left),
-            right: q(right),
-            negated: *negated,
-        },
-        Expr::Between {
-            expr,
-            low,
-            high,
-            negated,
-        } => Expr::Between {
-            expr: q(expr),
-            low: q(low),
-            high: q(high),
-            negated: *negated,
-        },
-        Expr::InList {
-            expr,
-            list,
-            negated,
-        } => Expr::InList {
-            expr: q(expr),
-            list: all(list),
-            negated: *negated,
-        },
-        Expr::Like {
-            expr,
-            pattern,
-            escape,
-            negated,
-        } => Expr::Like {
-            expr: q(expr),
-            pattern: q(pattern),
-            escape: *escape,
-            negated: *negated,
-        },
-        Expr::Case {
-            operand,
-            whens,
-            else_result,
-        } => Expr::Case {
-            operand: operand.as_deref().map(q),
-            whens: whens
-                .iter()
-                .map(|(w, t)| (qualified(w, alias, params), qualified(t, alias, params)))
-                .collect(),
-            else_result: else_result.as_deref().map(q),
-        },
-        Expr::Cast { expr, ty } => Expr::Cast {
-            expr: q(expr),
-            ty: ty.clone(),
-        },
-        Expr::Function {
-            name,
-            args,
-            star,
-            pos,
-        } => Expr::Function {
-            name: name.clone(),
-            args: all(args),
-            star: *star,
-            pos: *pos,
-        },
         Expr::Lambda {
             params: names,
             body,
@@ -255,28 +173,7 @@ fn qualified(e: &Expr, alias: &Ident, params: &[String]) -> Expr {
                 body: Box::new(qualified(body, alias, &inner)),
             }
         }
-        Expr::Subscript { expr, index } => Expr::Subscript {
-            expr: q(expr),
-            index: q(index),
-        },
-        Expr::Dereference { expr, field } => Expr::Dereference {
-            expr: q(expr),
-            field: field.clone(),
-        },
-        Expr::Array(items) => Expr::Array(all(items)),
-        Expr::Map(entries) => Expr::Map(
-            entries
-                .iter()
-                .map(|(k, v)| (qualified(k, alias, params), qualified(v, alias, params)))
-                .collect(),
-        ),
-        Expr::Struct(fields) => Expr::Struct(
-            fields
-                .iter()
-                .map(|(n, v)| (n.clone(), qualified(v, alias, params)))
-                .collect(),
-        ),
-        Expr::Column { .. } | Expr::Literal(_) | Expr::IntervalUnit(_) => e.clone(),
+        _ => crate::map_children(e, &mut |c| qualified(c, alias, params)),
     }
 }
 
