@@ -24,41 +24,18 @@ use crate::project::ProjectOperator;
 use crate::RuntimeError;
 
 mod changelog;
+mod codec;
 mod outer;
 mod prepared;
 mod window;
 
 pub use changelog::StoreRecord;
 
+use codec::SideCodec;
 use window::Window;
 
 /// Stream-stream buffers are swept for expired records once per this many records.
 const SWEEP_EVERY: usize = 4096;
-
-/// How one stream side's window rows are encoded: the side's columns a
-/// joined row shows, and the converter of their types.
-struct SideCodec {
-    columns: Vec<usize>,
-    converter: RowConverter,
-}
-
-impl SideCodec {
-    /// The codec of `side`'s rows (in the row layout `schemas[side]`).
-    fn new(plan: &JoinPlan, schemas: &[SchemaRef; 2], side: usize) -> Result<Self, RuntimeError> {
-        let widths = [schemas[0].fields().len(), schemas[1].fields().len()];
-        let schema = &schemas[side];
-        let columns: Vec<usize> = (0..widths[side])
-            .filter(|&c| carried(plan, widths, side, c))
-            .collect();
-        let fields = columns
-            .iter()
-            .map(|&c| SortField::new(schema.field(c).data_type().clone()))
-            .collect();
-        // every SQL type has a row format
-        let converter = RowConverter::new(fields)?;
-        Ok(SideCodec { columns, converter })
-    }
-}
 
 /// Whether column `c` of `side` is shown by a joined row: each side's own
 /// bookkeeping (headers, tombstone, an inner join's key) is not visible to
