@@ -341,10 +341,11 @@ impl JoinOperator {
     pub fn restore_outer_record(
         &mut self,
         level: usize,
+        partition: i32,
         key: &[u8],
         value: Option<&[u8]>,
     ) -> Result<(), RuntimeError> {
-        self.level_mut(level)?.restore_outer(key, value)
+        self.level_mut(level)?.restore_outer(partition, key, value)
     }
 
     /// Puts the table rows of records read back from `side`'s changelog

@@ -42,6 +42,8 @@ pub(super) struct Held {
     side: usize,
     key: ArrayRef,
     row: Box<[u8]>,
+    /// The changelog partition it was logged to (its going is logged there).
+    partition: i32,
 }
 
 /// The place of held rows in the store: (timestamp, side flag, key).
@@ -158,13 +160,9 @@ impl JoinOperator {
     /// they are no longer waiting for a match.
     pub(super) fn matched(&mut self, side: usize, k: &[u8], ts: i64, partition: i32) {
         let entry = (ts, self.side_flag(1 - side), k.to_vec());
-        let removed = self
-            .outer
-            .as_mut()
-            .and_then(|o| o.held.remove(&entry))
-            .is_some();
-        if removed {
-            self.log_outer(&entry, partition);
+        let removed = self.outer.as_mut().and_then(|o| o.held.remove(&entry));
+        if let Some(rows) = removed {
+            self.log_outer(&entry, rows.first().map_or(partition, |h| h.partition));
         }
     }
 
@@ -188,6 +186,7 @@ impl JoinOperator {
     /// value as [`JoinOperator::log_outer`] wrote them) into the store.
     pub(super) fn restore_outer(
         &mut self,
+        partition: i32,
         key: &[u8],
         value: Option<&[u8]>,
     ) -> Result<(), RuntimeError> {
@@ -222,6 +221,7 @@ impl JoinOperator {
                         side: usize::from(side),
                         key: key_value.clone(),
                         row: row.into(),
+                        partition,
                     });
                     rest = &rest[4 + n..];
                 }
@@ -261,6 +261,7 @@ impl JoinOperator {
                     side,
                     key: keys.slice(r, 1),
                     row: row.into(),
+                    partition,
                 });
                 self.log_outer(&entry, partition);
             }
@@ -311,7 +312,10 @@ impl JoinOperator {
                 open[usize::from(*flag)] = true;
                 continue;
             }
-            emitted.push(entry.clone());
+            emitted.push((
+                entry.clone(),
+                rows.first().map_or(partition, |h| h.partition),
+            ));
             for held in rows {
                 let mut rows: [Option<RowRef>; 2] = [None, None];
                 rows[held.side] = Some(RowRef::Encoded(held.row.clone()));
@@ -325,11 +329,11 @@ impl JoinOperator {
                 });
             }
         }
-        for entry in &emitted {
+        for (entry, _) in &emitted {
             outer.held.remove(entry);
         }
-        for entry in &emitted {
-            self.log_outer(entry, partition);
+        for (entry, logged_to) in &emitted {
+            self.log_outer(entry, *logged_to);
         }
     }
 }

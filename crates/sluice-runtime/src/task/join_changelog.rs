@@ -304,7 +304,7 @@ fn restore_windows(
                 if store == 2 {
                     for r in &records {
                         let key = r.record.key.as_deref().unwrap_or_default();
-                        join.restore_outer_record(level, key, r.record.value.as_deref())?;
+                        join.restore_outer_record(level, p, key, r.record.value.as_deref())?;
                     }
                     continue;
                 }
