@@ -83,6 +83,11 @@ pub struct PullRows {
     pub batches: Vec<RecordBatch>,
     /// The columns ksqlDB's header marks `KEY`.
     pub keys: Vec<String>,
+    /// The header columns (name, header key; `None`: all headers) of the
+    /// source table a `SELECT *` reads: ksqlDB's header lists them after the
+    /// keys with their `HEADER('k')` / `HEADERS` marks, as the table's
+    /// schema shows them.
+    pub headers: Vec<(String, Option<String>)>,
     /// How ksqlDB ends the response (`finalMessage`), for a pull query on a
     /// stream.
     pub final_message: Option<&'static str>,
@@ -158,6 +163,7 @@ impl Engine {
             let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
             Ok(QueryStart::Pull(PullRows {
                 keys: engine.pull_keys(&q.from),
+                headers: engine.pull_headers(q),
                 final_message: engine.pull_final_message(q, rows),
                 schema,
                 batches,
@@ -182,6 +188,30 @@ impl Engine {
             keys.extend(["WINDOWSTART".to_string(), "WINDOWEND".to_string()]);
         }
         keys
+    }
+
+    /// The header columns a pull query's header marks (see
+    /// [`PullRows::headers`]): a `SELECT *` of a table's.
+    fn pull_headers(&self, q: &Query) -> Vec<(String, Option<String>)> {
+        let (Relation::Source { name, .. }, [sluice_sql::SelectItem::Wildcard]) =
+            (&q.from, q.select.as_slice())
+        else {
+            return Vec::new();
+        };
+        let Some(def) = self.metastore.source(&name.value) else {
+            return Vec::new();
+        };
+        if def.kind != SourceKind::Table {
+            return Vec::new();
+        }
+        def.header_columns()
+            .filter_map(|c| match &c.role {
+                sluice_planner::catalog::ColumnRole::Header(key) => {
+                    Some((c.name.clone(), key.clone()))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// A pull query on a stream ends with `Limit Reached` when its LIMIT cut

@@ -218,7 +218,7 @@ fn generic(text: &str, result: StatementResult) -> Value {
         StatementResult::Listing(l) => generic(text, l.to_table()),
         StatementResult::Rows { schema, batches } => json!({
             "@type": "rows", "statementText": text,
-            "header": crate::schema::header_schema(&schema, &[]),
+            "header": crate::schema::header_schema(&schema, &[], &[]),
             "rows": batches.iter().flat_map(crate::schema::rows).collect::<Vec<_>>(),
             "warnings": [],
         }),

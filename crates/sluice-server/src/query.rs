@@ -49,6 +49,9 @@ pub struct Started {
     pub schema: SchemaRef,
     /// Columns the header marks `KEY` (a pull query's key columns).
     pub keys: Vec<String>,
+    /// Header columns the header marks `HEADER('k')`/`HEADERS` (see
+    /// `PullRows::headers`).
+    pub headers: Vec<(String, Option<String>)>,
     pub rows: Rows,
     /// How a pull query's v1 response ends (`finalMessage`), as ksqlDB's does for
     /// pull queries on streams.
@@ -124,6 +127,7 @@ pub async fn start(
             rows: Rows::Pull(pull.batches.iter().flat_map(rows).collect()),
             schema: pull.schema,
             keys: pull.keys,
+            headers: pull.headers,
             done: pull.final_message,
         },
         QueryStart::Push(push) => {
@@ -144,6 +148,7 @@ fn spawn_push(state: AppState, push: PushQuery, id: String) -> Started {
         id: id.clone(),
         schema: push.schema.clone(),
         keys: Vec::new(),
+        headers: Vec::new(),
         rows: Rows::Push(rx),
         done: None,
     };
@@ -260,7 +265,7 @@ pub async fn query(State(state): State<AppState>, headers: HeaderMap, body: Body
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
-    let head = json!({"header": {"queryId": s.id, "schema": header_schema(&s.schema, &s.keys)}});
+    let head = json!({"header": {"queryId": s.id, "schema": header_schema(&s.schema, &s.keys, &s.headers)}});
     let render = |ev| {
         let v = match ev {
             Event::Row(columns) => json!({"row": {"columns": columns}}),

@@ -34,19 +34,38 @@ pub fn schema_info(ty: &DataType) -> Value {
 }
 
 /// `` `A` STRING KEY, `B` INTEGER `` as `/query`'s header carries it; `keys` are
-/// the columns marked `KEY`.
-pub fn header_schema(schema: &Schema, keys: &[String]) -> String {
-    schema
+/// the columns marked `KEY`. Header columns (`headers`: name, header key)
+/// follow the keys, marked `HEADER('k')` or `HEADERS`, as ksqlDB's table
+/// schemas list their namespaces (keys, headers, values).
+pub fn header_schema(
+    schema: &Schema,
+    keys: &[String],
+    headers: &[(String, Option<String>)],
+) -> String {
+    let mark = |name: &str| -> (u8, String) {
+        if keys.iter().any(|k| k == name) {
+            return (0, " KEY".to_string());
+        }
+        match headers.iter().find(|(h, _)| h == name) {
+            Some((_, Some(key))) => (1, format!(" HEADER('{key}')")),
+            Some((_, None)) => (1, " HEADERS".to_string()),
+            None => (2, String::new()),
+        }
+    };
+    let mut columns: Vec<(u8, String)> = schema
         .fields()
         .iter()
         .map(|f| {
-            let key = if keys.iter().any(|k| k == f.name()) {
-                " KEY"
-            } else {
-                ""
-            };
-            format!("`{}` {}{key}", f.name(), type_name(f.data_type()))
+            let (namespace, mark) = mark(f.name());
+            let text = format!("`{}` {}{mark}", f.name(), type_name(f.data_type()));
+            (if headers.is_empty() { 0 } else { namespace }, text)
         })
+        .collect();
+    // stable: each namespace keeps the columns' order
+    columns.sort_by_key(|(namespace, _)| *namespace);
+    columns
+        .into_iter()
+        .map(|(_, text)| text)
         .collect::<Vec<_>>()
         .join(", ")
 }
