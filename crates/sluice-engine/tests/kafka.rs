@@ -375,18 +375,42 @@ fn counting_server(
     read: Arc<std::sync::atomic::AtomicU64>,
 ) -> std::thread::JoinHandle<()> {
     use std::sync::atomic::Ordering;
+    reporting_server(props, None, stop, move |e| {
+        read.store(
+            e.queries().map(|q| q.status().records_in).sum(),
+            Ordering::Relaxed,
+        );
+    })
+}
+
+/// A server of the service on its own connection (its state stores under
+/// `state_dir` with `num.standby.replicas` 1, when given), running its
+/// queries until told to stop and handing itself to `report` after each
+/// round.
+fn reporting_server(
+    props: std::collections::BTreeMap<String, String>,
+    state_dir: Option<std::path::PathBuf>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    report: impl Fn(&Engine) + Send + 'static,
+) -> std::thread::JoinHandle<()> {
+    use std::sync::atomic::Ordering;
     std::thread::spawn(move || {
         let log = Arc::new(KafkaLog::connect(&props).unwrap());
-        let config = EngineConfig::default()
+        let mut config = EngineConfig::default()
             .with("auto.offset.reset", "earliest")
             .with("ksql.service.id", "pair_");
-        let mut e = Engine::new(log, config).with_command_topic().unwrap();
+        let mut e = match &state_dir {
+            Some(dir) => {
+                config = config.with("ksql.streams.num.standby.replicas", "1");
+                Engine::new(log, config).with_state_dir(dir).unwrap()
+            }
+            None => Engine::new(log, config),
+        }
+        .with_command_topic()
+        .unwrap();
         while !stop.load(Ordering::Relaxed) {
             let _ = e.run_until_idle();
-            read.store(
-                e.queries().map(|q| q.status().records_in).sum(),
-                Ordering::Relaxed,
-            );
+            report(&e);
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
     })
@@ -735,7 +759,7 @@ struct StoreCounters {
 }
 
 /// A server with its state stores under `dir` and `num.standby.replicas`
-/// 1, running the service's queries until told to stop.
+/// 1, publishing what its queries read, restored and kept warm.
 fn standby_server(
     props: std::collections::BTreeMap<String, String>,
     dir: std::path::PathBuf,
@@ -743,32 +767,18 @@ fn standby_server(
     counters: Arc<StoreCounters>,
 ) -> std::thread::JoinHandle<()> {
     use std::sync::atomic::Ordering;
-    std::thread::spawn(move || {
-        let log = Arc::new(KafkaLog::connect(&props).unwrap());
-        let config = EngineConfig::default()
-            .with("auto.offset.reset", "earliest")
-            .with("ksql.service.id", "pair_")
-            .with("ksql.streams.num.standby.replicas", "1");
-        let mut e = Engine::new(log, config)
-            .with_state_dir(&dir)
-            .unwrap()
-            .with_command_topic()
-            .unwrap();
-        while !stop.load(Ordering::Relaxed) {
-            let _ = e.run_until_idle();
-            let statuses: Vec<_> = e.queries().map(|q| q.status()).collect();
-            let sum = |f: fn(&sluice_engine::QueryStatus) -> u64| statuses.iter().map(f).sum();
-            counters
-                .read
-                .store(sum(|s| s.records_in), Ordering::Relaxed);
-            counters
-                .restored
-                .store(sum(|s| s.restored_records), Ordering::Relaxed);
-            counters
-                .standby
-                .store(sum(|s| s.standby_records), Ordering::Relaxed);
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+    reporting_server(props, Some(dir), stop, move |e| {
+        let statuses: Vec<_> = e.queries().map(|q| q.status()).collect();
+        let sum = |f: fn(&sluice_engine::QueryStatus) -> u64| statuses.iter().map(f).sum();
+        counters
+            .read
+            .store(sum(|s| s.records_in), Ordering::Relaxed);
+        counters
+            .restored
+            .store(sum(|s| s.restored_records), Ordering::Relaxed);
+        counters
+            .standby
+            .store(sum(|s| s.standby_records), Ordering::Relaxed);
     })
 }
 
