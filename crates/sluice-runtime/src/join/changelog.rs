@@ -29,14 +29,18 @@ const ROWS_V1: u8 = 1;
 /// default `max.message.bytes` of 1 MiB).
 const RECORD_BYTES: usize = 256 << 10;
 
+/// The [`StoreRecord::store`] of the outer store of rows without a match
+/// (after the left and right sides' stores, 0 and 1).
+pub const OUTER_STORE: usize = 2;
+
 /// A change of a side's store, to write to that side's changelog.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreRecord {
     /// The join's nesting level (0: the last join of an n-way join, 1: the
     /// one before, ...).
     pub level: usize,
-    /// 0: the left side's store, 1: the right side's, 2: the outer store
-    /// of rows without a match (see [`super::outer`]).
+    /// 0: the left side's store, 1: the right side's, [`OUTER_STORE`]: the
+    /// outer store of rows without a match (see [`super::outer`]).
     pub store: usize,
     pub partition: i32,
     pub key: Vec<u8>,

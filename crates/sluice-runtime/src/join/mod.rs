@@ -29,7 +29,7 @@ mod outer;
 mod prepared;
 mod window;
 
-pub use changelog::StoreRecord;
+pub use changelog::{StoreRecord, OUTER_STORE};
 
 use codec::SideCodec;
 use window::Window;
@@ -263,6 +263,11 @@ impl JoinOperator {
 
     pub fn schema(&self) -> &SchemaRef {
         self.project.schema()
+    }
+
+    /// The join this operator runs (at its nesting level).
+    pub fn plan(&self) -> &JoinPlan {
+        &self.plan
     }
 
     /// Bytes held in join state: window buffers and table rows (nested joins included).

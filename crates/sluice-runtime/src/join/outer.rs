@@ -179,7 +179,13 @@ impl JoinOperator {
             }
             value
         });
-        self.log_store_record(2, partition, entry_bytes(entry), value, entry.0);
+        self.log_store_record(
+            super::OUTER_STORE,
+            partition,
+            entry_bytes(entry),
+            value,
+            entry.0,
+        );
     }
 
     /// Puts a record read back from the outer store's changelog (key and

@@ -11,7 +11,7 @@ use sluice_planner::QueryPlan;
 use sluice_sql::{JoinKind, SourceKind};
 
 use super::{Operator, QueryOutput, QueryTask};
-use crate::join::{JoinOperator, StoreRecord};
+use crate::join::{JoinOperator, StoreRecord, OUTER_STORE};
 use crate::repartition::source_keyed;
 use crate::RuntimeError;
 
@@ -155,9 +155,9 @@ impl QueryTask {
         let mut topics = Vec::new();
         let mut tables = Vec::new();
         let mut specs: Vec<(String, Vec<(&str, String)>)> = Vec::new();
-        let mut level_plan: Option<&JoinPlan> = Some(plan);
         let mut level = 0;
-        while let (Some(p), Some(op)) = (level_plan, join.level(level)) {
+        while let Some(op) = join.level(level) {
+            let p = op.plan();
             let prefix = "L_".repeat(level);
             let stores = op.stores();
             let is_tables =
@@ -202,7 +202,6 @@ impl QueryTask {
             }
             topics.push(level_topics);
             tables.push(is_tables);
-            level_plan = p.nested.as_deref();
             level += 1;
         }
         let partitioned = self.plan.is_partition_local() || self.repartitioned();
@@ -301,7 +300,7 @@ fn restore_windows(
                 let Some(last) = records.last() else { break };
                 at = last.offset + 1;
                 read += records.len() as u64;
-                if store == 2 {
+                if store == OUTER_STORE {
                     for r in &records {
                         let key = r.record.key.as_deref().unwrap_or_default();
                         join.restore_outer_record(level, p, key, r.record.value.as_deref())?;
