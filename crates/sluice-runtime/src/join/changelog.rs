@@ -294,6 +294,10 @@ impl JoinOperator {
         row: Option<&[u8]>,
         ts: i64,
     ) {
+        // a join without changelogs copies nothing
+        if self.logging.is_none() {
+            return;
+        }
         let partition = self.changelog_partition(side, batch, r);
         self.log_store_record(side, partition, key.to_vec(), row.map(<[u8]>::to_vec), ts);
     }
