@@ -245,6 +245,80 @@ pub fn render_entity(e: &Value) -> String {
             format!("{}\n{}", s(e, "title"), grid(header, rows))
         }
         "text" => s(e, "text"),
+        "connector_info" => format!("Created connector {}", s(&e["info"], "name")),
+        "drop_connector" => format!("Dropped connector \"{}\"", s(e, "connectorName")),
+        "warning_entity" => s(e, "message"),
+        "connector_list" => {
+            let rows = list(e, "connectors")
+                .iter()
+                .map(|c| {
+                    vec![
+                        s(c, "name"),
+                        s(c, "type").to_uppercase(),
+                        s(c, "className"),
+                        s(c, "state"),
+                    ]
+                })
+                .collect();
+            table(&["Connector Name", "Type", "Class", "Status"], rows)
+        }
+        "connector_plugins_list" => {
+            let rows = list(e, "connectorsPlugins")
+                .iter()
+                .map(|p| {
+                    vec![
+                        s(p, "type").to_uppercase(),
+                        s(p, "className"),
+                        s(p, "version"),
+                    ]
+                })
+                .collect();
+            table(&["Connector Plugin Type", "Class", "Version"], rows)
+        }
+        "connector_description" => connector_description(e),
         _ => serde_json::to_string_pretty(e).unwrap_or_default(),
     }
+}
+
+/// DESCRIBE CONNECTOR as ksqlDB's CLI prints it.
+fn connector_description(e: &Value) -> String {
+    let status = &e["status"];
+    let mut out = format!(
+        "Name                 : {}\nClass                : {}\nType                 : {}\nState                : {}\nWorkerId             : {}\n",
+        s(status, "name"),
+        s(e, "connectorClass"),
+        s(status, "type"),
+        s(&status["connector"], "state"),
+        s(&status["connector"], "worker_id"),
+    );
+    let trace = s(&status["connector"], "trace");
+    if !trace.is_empty() {
+        out.push_str(&format!("Trace                : {trace}\n"));
+    }
+    let tasks = list(status, "tasks")
+        .iter()
+        .map(|t| vec![s(t, "id"), s(t, "state"), s(t, "trace")])
+        .collect();
+    out.push('\n');
+    out.push_str(&table(&["Task ID", "State", "Error Trace"], tasks));
+    let sources: Vec<Vec<String>> = list(e, "sources")
+        .iter()
+        .map(|d| vec![s(d, "name"), s(d, "topic"), s(d, "type")])
+        .collect();
+    if !sources.is_empty() {
+        out.push('\n');
+        out.push_str(&table(
+            &["KSQL Source Name", "Kafka Topic", "Type"],
+            sources,
+        ));
+    }
+    let topics: Vec<Vec<String>> = list(e, "topics")
+        .iter()
+        .map(|t| vec![t.as_str().unwrap_or_default().to_string()])
+        .collect();
+    if !topics.is_empty() {
+        out.push('\n');
+        out.push_str(&table(&["Related Topics"], topics));
+    }
+    out
 }

@@ -30,6 +30,9 @@ pub fn render(result: &StatementResult) -> String {
         StatementResult::QueryStarted { message, .. } => message.clone(),
         StatementResult::Text(t) => t.clone(),
         StatementResult::Inserted => String::new(),
+        other @ (StatementResult::ConnectorCreated(_)
+        | StatementResult::ConnectorDropped { .. }
+        | StatementResult::Warning { .. }) => other.connector_message().unwrap_or_default(),
         StatementResult::Listing(l) => render(&l.to_table()),
         StatementResult::Table {
             title,

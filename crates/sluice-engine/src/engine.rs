@@ -82,6 +82,8 @@ pub struct Engine {
     pub(crate) state_db: Option<sluice_state::StateDb>,
     /// The wall clock the queries' operators throttle by.
     wall_clock: sluice_runtime::WallClock,
+    /// Runs the connectors (see `connectors`).
+    pub(crate) connect: Arc<sluice_connect::Worker>,
 }
 
 impl Engine {
@@ -275,7 +277,14 @@ impl Engine {
     }
 
     pub fn new(log: Arc<dyn Log>, config: EngineConfig) -> Self {
+        let processing_log = Arc::new(ProcessingLog::default());
+        let connect = Arc::new(crate::connectors::worker_for(
+            log.clone(),
+            &config.properties,
+            processing_log.clone(),
+        ));
         Engine {
+            connect,
             log,
             metastore: MetaStore::default(),
             queries: BTreeMap::new(),
@@ -283,7 +292,7 @@ impl Engine {
             config,
             session: Session::new(),
             table_indexes: std::sync::Mutex::new(HashMap::new()),
-            processing_log: Arc::new(ProcessingLog::default()),
+            processing_log,
             registry: Arc::new(MemoryRegistry::new()),
             next_query_id: 0,
             next_transient_id: 0,
@@ -546,6 +555,8 @@ impl Engine {
                 | Statement::PauseResume { .. }
                 | Statement::CreateType { .. }
                 | Statement::DropType { .. }
+                | Statement::CreateConnector { .. }
+                | Statement::DropConnector { .. }
         );
         if durable && !self.replaying {
             if let Some(log) = &mut self.command_log {
@@ -633,10 +644,14 @@ impl Engine {
                 }
                 Ok(StatementResult::Text(lines.join("\n")))
             }
-            Statement::CreateConnector { .. } | Statement::DropConnector { .. } => {
-                Err(EngineError::Unsupported(
-                    "Connectors are not supported by this version of Sluice.".into(),
-                ))
+            Statement::CreateConnector {
+                source,
+                if_not_exists,
+                name,
+                properties,
+            } => self.create_connector(*source, *if_not_exists, &name.value, properties),
+            Statement::DropConnector { name, if_exists } => {
+                self.drop_connector(&name.value, *if_exists)
             }
             Statement::AlterSource {
                 kind,

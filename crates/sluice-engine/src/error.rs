@@ -19,6 +19,10 @@ pub enum EngineError {
     /// The statement is valid SQL but cannot be executed in the current state.
     #[error("{0}")]
     Statement(String),
+    /// A connector operation Connect refused, with the HTTP status ksqlDB
+    /// answers it with (404 not found, 409 exists, ...).
+    #[error("{message}")]
+    Connect { status: u16, message: String },
     /// A statement form this version of Sluice does not execute.
     #[error("{0}")]
     Unsupported(String),

@@ -7,6 +7,7 @@
 
 mod alter;
 pub mod command_log;
+mod connectors;
 mod ddl;
 mod engine;
 mod error;
@@ -35,9 +36,10 @@ pub use lifecycle::{QueryHandle, QueryState, QueryStatus};
 pub use print::PrintCursor;
 pub use push::{PullRows, PushQuery, QueryStart};
 pub use result::{
-    FunctionListing, Listing, PropertyListing, QueryListing, SourceDescription, StatementResult,
-    TopicListing, TypeListing,
+    ConnectorDescription, ConnectorListing, FunctionListing, Listing, PluginListing,
+    PropertyListing, QueryListing, SourceDescription, StatementResult, TopicListing, TypeListing,
 };
 pub use session::{Prepared, Session, SessionChange, StatementKind};
+pub use sluice_connect as connect;
 pub use sluice_log as log;
 pub use sluice_sql::{split_statements, split_statements_at, Pos};

@@ -37,6 +37,13 @@ pub enum StatementResult {
     },
     /// Free text (PRINT run to its end, EXPLAIN of a statement).
     Text(String),
+    /// A connector was created (ksqlDB's `connector_info`).
+    ConnectorCreated(sluice_connect::ConnectorInfo),
+    /// A connector was dropped (`drop_connector`).
+    ConnectorDropped { name: String },
+    /// Nothing was done, and why (`warning_entity`: an IF [NOT] EXISTS
+    /// that found what it looked for, or did not).
+    Warning { message: String },
 }
 
 impl StatementResult {
@@ -51,6 +58,21 @@ impl StatementResult {
             title: title.to_string(),
             header: header.iter().map(|h| h.to_string()).collect(),
             rows,
+        }
+    }
+
+    /// What a connector statement's result says in words (the REPL's and
+    /// text clients' line), `None` for other results.
+    pub fn connector_message(&self) -> Option<String> {
+        match self {
+            StatementResult::ConnectorCreated(info) => {
+                Some(format!("Created connector {}", info.name))
+            }
+            StatementResult::ConnectorDropped { name } => {
+                Some(format!("Dropped connector \"{name}\""))
+            }
+            StatementResult::Warning { message } => Some(message.clone()),
+            _ => None,
         }
     }
 
@@ -170,6 +192,40 @@ pub enum Listing {
     Variables(Vec<(String, String)>),
     /// EXPLAIN query id.
     QueryDescription(Box<QueryListing>),
+    /// SHOW [SOURCE|SINK] CONNECTORS.
+    Connectors(Vec<ConnectorListing>),
+    /// DESCRIBE CONNECTOR.
+    Connector(Box<ConnectorDescription>),
+    /// SHOW CONNECTOR PLUGINS.
+    ConnectorPlugins(Vec<PluginListing>),
+}
+
+/// A connector as SHOW CONNECTORS lists it (ksqlDB's `SimpleConnectorInfo`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectorListing {
+    pub name: String,
+    pub kind: sluice_connect::ConnectorType,
+    pub class: String,
+    /// `RUNNING (1/1 tasks RUNNING)`, `PAUSED`, ...
+    pub state: String,
+}
+
+/// DESCRIBE CONNECTOR: its class and status, the topics it writes or reads
+/// and the streams and tables over them.
+#[derive(Debug, Clone)]
+pub struct ConnectorDescription {
+    pub class: String,
+    pub status: sluice_connect::ConnectorStatus,
+    pub sources: Vec<SourceDescription>,
+    pub topics: Vec<String>,
+}
+
+/// A connector class as SHOW CONNECTOR PLUGINS lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginListing {
+    pub class: String,
+    pub kind: sluice_connect::ConnectorType,
+    pub version: String,
 }
 
 /// The columns of ksqlDB's SHOW QUERIES table.
@@ -363,6 +419,30 @@ impl Listing {
                     .map(|(k, v)| vec![k.clone(), v.clone()])
                     .collect(),
             ),
+            Listing::Connectors(connectors) => table(
+                "Connectors",
+                &["Connector Name", "Type", "Class", "Status"],
+                connectors
+                    .iter()
+                    .map(|c| {
+                        vec![
+                            c.name.clone(),
+                            c.kind.name().to_uppercase(),
+                            c.class.clone(),
+                            c.state.clone(),
+                        ]
+                    })
+                    .collect(),
+            ),
+            Listing::Connector(d) => StatementResult::Text(d.to_text()),
+            Listing::ConnectorPlugins(plugins) => table(
+                "Connector Plugins",
+                &["Connector Plugin Type", "Class", "Version"],
+                plugins
+                    .iter()
+                    .map(|p| vec![p.kind.name().to_uppercase(), p.class.clone(), p.version.clone()])
+                    .collect(),
+            ),
             Listing::QueryDescription(q) => StatementResult::Text(format!(
                 "ID                   : {}\nQuery Type           : PERSISTENT\nSQL                  : {}\nSources              : {}\nSink                 : {}\nConsumer group       : {}\nState                : {}",
                 q.id,
@@ -373,5 +453,50 @@ impl Listing {
                 q.status.state.name()
             )),
         }
+    }
+}
+
+impl ConnectorDescription {
+    /// As ksqlDB's CLI prints a connector description.
+    pub fn to_text(&self) -> String {
+        let s = &self.status;
+        let mut text = format!(
+            "Name                 : {}\nClass                : {}\nType                 : {}\nState                : {}\nWorkerId             : {}\n",
+            s.name,
+            self.class,
+            s.kind.name(),
+            s.state.name(),
+            s.worker_id
+        );
+        if let Some(trace) = &s.trace {
+            text.push_str(&format!("Trace                : {trace}\n"));
+        }
+        text.push_str("\n Task ID | State | Error Trace\n");
+        for t in &s.tasks {
+            text.push_str(&format!(
+                " {} | {} | {}\n",
+                t.id,
+                t.state.name(),
+                t.trace.as_deref().unwrap_or("")
+            ));
+        }
+        if !self.sources.is_empty() {
+            text.push_str("\n KSQL Source Name | Kafka Topic | Type\n");
+            for d in &self.sources {
+                text.push_str(&format!(
+                    " {} | {} | {}\n",
+                    d.source.name,
+                    d.source.topic,
+                    kind_upper(&d.source)
+                ));
+            }
+        }
+        if !self.topics.is_empty() {
+            text.push_str("\n Related Topics\n");
+            for t in &self.topics {
+                text.push_str(&format!(" {t}\n"));
+            }
+        }
+        text
     }
 }

@@ -175,6 +175,16 @@ impl Prepared {
         &self.0.text
     }
 
+    /// The text to show back (responses, errors, logs): a connector's
+    /// property values masked as ksqlDB's `QueryMask` masks them, else
+    /// [`Prepared::text`].
+    pub fn shown_text(&self) -> std::borrow::Cow<'_, str> {
+        match sluice_sql::masked_connector(&self.0.statement) {
+            Some(masked) => std::borrow::Cow::Owned(masked),
+            None => std::borrow::Cow::Borrowed(&self.0.text),
+        }
+    }
+
     pub fn kind(&self) -> StatementKind {
         match &self.0.statement {
             Statement::Query(q) if q.emit.is_some() => StatementKind::PushQuery,

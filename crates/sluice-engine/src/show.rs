@@ -39,7 +39,11 @@ impl Engine {
         }
     }
 
-    fn source_description(&self, def: Arc<SourceDef>, extended: bool) -> SourceDescription {
+    pub(crate) fn source_description(
+        &self,
+        def: Arc<SourceDef>,
+        extended: bool,
+    ) -> SourceDescription {
         let writers = self
             .queries
             .values()
@@ -160,11 +164,8 @@ impl Engine {
                 vars.sort();
                 Listing::Variables(vars)
             }
-            Show::Connectors => {
-                return Err(EngineError::Unsupported(
-                    "Connectors are not supported by this version of Sluice.".into(),
-                ))
-            }
+            Show::Connectors { source } => self.show_connectors(*source),
+            Show::ConnectorPlugins => self.show_connector_plugins(),
         }))
     }
 
@@ -207,11 +208,7 @@ impl Engine {
                 })?)
             }
             Describe::Topic { name } => return self.describe_topic(name),
-            Describe::Connector { .. } => {
-                return Err(EngineError::Unsupported(
-                    "Connectors are not supported by this version of Sluice.".into(),
-                ))
-            }
+            Describe::Connector { name } => self.describe_connector(&name.value)?,
         }))
     }
 

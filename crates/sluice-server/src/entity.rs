@@ -34,7 +34,8 @@ pub fn to_entity(
     result: StatementResult,
     commands: &dyn CommandLog,
 ) -> Option<Value> {
-    let text = stmt.text().trim();
+    let shown = stmt.shown_text();
+    let text = shown.trim();
     let entity = |ty: &str, mut fields: Map<String, Value>| {
         let mut m = Map::new();
         m.insert("@type".into(), json!(ty));
@@ -56,6 +57,27 @@ pub fn to_entity(
             return Some(current_status(stmt, &message, Some(query_id), commands))
         }
         StatementResult::Listing(listing) => listing,
+        StatementResult::ConnectorCreated(info) => {
+            let tasks: Vec<Value> = (0..info.tasks)
+                .map(|t| json!({"connector": info.name, "task": t}))
+                .collect();
+            return Some(entity(
+                "connector_info",
+                obj(json!({"info": {
+                    "name": info.name, "config": info.config, "tasks": tasks,
+                    "type": info.kind.name(),
+                }})),
+            ));
+        }
+        StatementResult::ConnectorDropped { name } => {
+            return Some(entity(
+                "drop_connector",
+                obj(json!({"connectorName": name})),
+            ))
+        }
+        StatementResult::Warning { message } => {
+            return Some(entity("warning_entity", obj(json!({"message": message}))))
+        }
         other => return Some(generic(text, other)),
     };
     Some(match listing {
@@ -164,6 +186,61 @@ pub fn to_entity(
                 })),
             )
         }
+        Listing::Connectors(list) => {
+            let list: Vec<Value> = list
+                .iter()
+                .map(|c| {
+                    json!({"name": c.name, "type": c.kind.name(), "className": c.class, "state": c.state})
+                })
+                .collect();
+            entity("connector_list", obj(json!({ "connectors": list })))
+        }
+        Listing::Connector(d) => {
+            let state = |state: sluice_engine::connect::State,
+                         worker: &str,
+                         trace: &Option<String>| {
+                json!({"state": state.name(), "worker_id": worker, "trace": trace})
+            };
+            let s = &d.status;
+            let tasks: Vec<Value> = s
+                .tasks
+                .iter()
+                .map(|t| {
+                    let mut v = state(t.state, &t.worker_id, &t.trace);
+                    v["id"] = json!(t.id);
+                    v
+                })
+                .collect();
+            let sources: Vec<Value> = d
+                .sources
+                .iter()
+                .map(|s| source_description(s, false))
+                .collect();
+            entity(
+                "connector_description",
+                obj(json!({
+                    "connectorClass": d.class,
+                    "status": {
+                        "name": s.name,
+                        "connector": state(s.state, &s.worker_id, &s.trace),
+                        "tasks": tasks,
+                        "type": s.kind.name(),
+                    },
+                    "sources": sources,
+                    "topics": d.topics,
+                })),
+            )
+        }
+        Listing::ConnectorPlugins(plugins) => {
+            let list: Vec<Value> = plugins
+                .iter()
+                .map(|p| json!({"className": p.class, "type": p.kind.name(), "version": p.version}))
+                .collect();
+            entity(
+                "connector_plugins_list",
+                obj(json!({ "connectorsPlugins": list })),
+            )
+        }
         Listing::QueryDescription(q) => {
             let plan = match Listing::QueryDescription(q.clone()).to_table() {
                 StatementResult::Text(t) => t,
@@ -187,7 +264,7 @@ fn current_status(
     let seq = commands.record(&id, message);
     json!({
         "@type": "currentStatus",
-        "statementText": stmt.text().trim(),
+        "statementText": stmt.shown_text().trim(),
         "commandId": id,
         "commandStatus": {"status": "SUCCESS", "message": message, "queryId": query_id},
         "commandSequenceNumber": seq,
@@ -214,6 +291,12 @@ fn generic(text: &str, result: StatementResult) -> Value {
         }
         StatementResult::Inserted => {
             json!({"@type": "text", "statementText": text, "text": "", "warnings": []})
+        }
+        other @ (StatementResult::ConnectorCreated(_)
+        | StatementResult::ConnectorDropped { .. }
+        | StatementResult::Warning { .. }) => {
+            let message = other.connector_message().unwrap_or_default();
+            json!({"@type": "text", "statementText": text, "text": message, "warnings": []})
         }
         StatementResult::Listing(l) => generic(text, l.to_table()),
         StatementResult::Rows { schema, batches } => json!({

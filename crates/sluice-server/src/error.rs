@@ -49,6 +49,9 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("{0}")]
     Internal(String),
+    /// A connector operation Connect refused: its HTTP status and message.
+    #[error("{message}")]
+    Connect { status: u16, message: String },
 }
 
 impl ApiError {
@@ -56,6 +59,7 @@ impl ApiError {
     pub fn statement(err: EngineError, statement: &str, entities: Vec<Value>) -> Self {
         match err {
             EngineError::Log(e) => ApiError::Internal(e.to_string()),
+            EngineError::Connect { status, message } => ApiError::Connect { status, message },
             other => ApiError::Statement {
                 message: other.to_string(),
                 statement: statement.trim().to_string(),
@@ -75,6 +79,9 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Connect { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
         }
     }
 
@@ -89,6 +96,8 @@ impl ApiError {
             ApiError::MethodNotAllowed => codes::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => codes::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => codes::SERVER_ERROR,
+            // ksqlDB's `Errors.toErrorCode`: the status times 100
+            ApiError::Connect { status, .. } => *status as u32 * 100,
         }
     }
 

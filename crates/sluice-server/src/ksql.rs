@@ -76,12 +76,12 @@ pub fn run_statements(
             match stmt.kind() {
                 StatementKind::PushQuery | StatementKind::PullQuery | StatementKind::Print => {
                     return Err(ApiError::QueryEndpoint {
-                        statement: stmt.text().trim().to_string(),
+                        statement: stmt.shown_text().trim().to_string(),
                     })
                 }
                 kind if ctx.read_only && kind != StatementKind::Listing => {
                     return Err(ApiError::Headless {
-                        statement: stmt.text().trim().to_string(),
+                        statement: stmt.shown_text().trim().to_string(),
                     })
                 }
                 // ksqlDB answers no entity for these; undefining an unknown
@@ -90,9 +90,9 @@ pub fn run_statements(
                     let _ = ctx.session.apply(&stmt);
                 }
                 _ => {
-                    let result = engine
-                        .execute_in(&mut ctx.session, &stmt)
-                        .map_err(|e| ApiError::statement(e, stmt.text(), entities.clone()))?;
+                    let result = engine.execute_in(&mut ctx.session, &stmt).map_err(|e| {
+                        ApiError::statement(e, &stmt.shown_text(), entities.clone())
+                    })?;
                     entities.extend(to_entity(engine, &stmt, result, commands));
                 }
             }

@@ -112,13 +112,13 @@ pub async fn start(
                 message:
                     "Only SELECT statements can be run as queries; use /ksql for other statements"
                         .into(),
-                statement: stmt.text().trim().to_string(),
+                statement: stmt.shown_text().trim().to_string(),
                 entities: vec![],
             });
         }
         engine
             .start_query(&mut ctx.session, &stmt)
-            .map_err(|e| ApiError::statement(e, stmt.text(), vec![]))
+            .map_err(|e| ApiError::statement(e, &stmt.shown_text(), vec![]))
     })
     .await?;
     Ok(match started {

@@ -562,15 +562,30 @@ pub enum Expr {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Show {
-    Streams { extended: bool },
-    Tables { extended: bool },
-    Topics { all: bool, extended: bool },
-    Queries { extended: bool },
+    Streams {
+        extended: bool,
+    },
+    Tables {
+        extended: bool,
+    },
+    Topics {
+        all: bool,
+        extended: bool,
+    },
+    Queries {
+        extended: bool,
+    },
     Functions,
     Types,
     Properties,
     Variables,
-    Connectors,
+    /// `SHOW [SOURCE|SINK] CONNECTORS`: `Some(true)` sources only,
+    /// `Some(false)` sinks only.
+    Connectors {
+        source: Option<bool>,
+    },
+    /// `SHOW CONNECTOR PLUGINS`.
+    ConnectorPlugins,
 }
 
 #[derive(Debug, Clone, PartialEq)]

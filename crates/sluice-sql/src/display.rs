@@ -531,7 +531,12 @@ impl Display for Show {
             Show::Types => f.write_str("SHOW TYPES"),
             Show::Properties => f.write_str("SHOW PROPERTIES"),
             Show::Variables => f.write_str("SHOW VARIABLES"),
-            Show::Connectors => f.write_str("SHOW CONNECTORS"),
+            Show::Connectors { source } => match source {
+                None => f.write_str("SHOW CONNECTORS"),
+                Some(true) => f.write_str("SHOW SOURCE CONNECTORS"),
+                Some(false) => f.write_str("SHOW SINK CONNECTORS"),
+            },
+            Show::ConnectorPlugins => f.write_str("SHOW CONNECTOR PLUGINS"),
         }
     }
 }

@@ -18,6 +18,6 @@ pub use error::ParseError;
 pub use parser::{
     parse, parse_at, parse_data_type, parse_expr, parse_test_statements, substitute_variables,
 };
-pub use sanitize::sanitized_create_as;
+pub use sanitize::{masked_connector, sanitized_create_as};
 pub use split::{split_statements, split_statements_at};
 pub use walk::map_children;

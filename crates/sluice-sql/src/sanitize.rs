@@ -177,6 +177,38 @@ fn qualified(e: &Expr, alias: &Ident, params: &[String]) -> Expr {
     }
 }
 
+/// A `CREATE SOURCE|SINK CONNECTOR` as ksqlDB's `QueryMask` shows it back in
+/// responses and logs: every property value but `connector.class` replaced by
+/// `'[string]'`, so no password travels back. `None` for other statements.
+pub fn masked_connector(stmt: &crate::Statement) -> Option<String> {
+    let crate::Statement::CreateConnector {
+        source,
+        if_not_exists,
+        name,
+        properties,
+    } = stmt
+    else {
+        return None;
+    };
+    let props: Vec<String> = properties
+        .iter()
+        .map(|(k, v)| {
+            let value = if k == "connector.class" {
+                format!("'{}'", v.as_property_text().replace('\'', "''"))
+            } else {
+                "'[string]'".to_string()
+            };
+            format!("'{}'={value}", k.replace('\'', "''"))
+        })
+        .collect();
+    Some(format!(
+        "CREATE {} CONNECTOR {}{name} WITH ({});",
+        if *source { "SOURCE" } else { "SINK" },
+        if *if_not_exists { "IF NOT EXISTS " } else { "" },
+        props.join(", ")
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -468,11 +468,16 @@ impl Parser<'_> {
             Show::Properties
         } else if self.consume_kw("VARIABLES") {
             Show::Variables
-        } else if self.consume_kw("CONNECTORS")
-            || self.consume_kws(&["SOURCE", "CONNECTORS"])
-            || self.consume_kws(&["SINK", "CONNECTORS"])
-        {
-            Show::Connectors
+        } else if self.consume_kw("CONNECTORS") {
+            Show::Connectors { source: None }
+        } else if self.consume_kws(&["SOURCE", "CONNECTORS"]) {
+            Show::Connectors { source: Some(true) }
+        } else if self.consume_kws(&["SINK", "CONNECTORS"]) {
+            Show::Connectors {
+                source: Some(false),
+            }
+        } else if self.consume_kws(&["CONNECTOR", "PLUGINS"]) {
+            Show::ConnectorPlugins
         } else {
             return Err(self.expected(
                 "STREAMS, TABLES, TOPICS, QUERIES, FUNCTIONS, TYPES, PROPERTIES, VARIABLES or CONNECTORS",

@@ -196,9 +196,18 @@ fn show_and_list() {
         ("SHOW TYPES", Show::Types),
         ("SHOW PROPERTIES", Show::Properties),
         ("SHOW VARIABLES", Show::Variables),
-        ("SHOW CONNECTORS", Show::Connectors),
-        ("SHOW SOURCE CONNECTORS", Show::Connectors),
-        ("LIST SINK CONNECTORS", Show::Connectors),
+        ("SHOW CONNECTORS", Show::Connectors { source: None }),
+        ("SHOW CONNECTOR PLUGINS", Show::ConnectorPlugins),
+        (
+            "SHOW SOURCE CONNECTORS",
+            Show::Connectors { source: Some(true) },
+        ),
+        (
+            "LIST SINK CONNECTORS",
+            Show::Connectors {
+                source: Some(false),
+            },
+        ),
     ];
     for (sql, want) in cases {
         assert_eq!(one(sql), Statement::Show(want), "{sql}");

@@ -1,0 +1,177 @@
+//! Single message transforms (`transforms=a,b`, `transforms.a.type=...`): the
+//! ones JDBC configs use to key their records, `ValueToKey` and
+//! `ExtractField$Key` / `ExtractField$Value` (ksqlDB's `key` shorthand of a
+//! JDBC source expands to exactly these), by Kafka Connect's class names.
+
+use crate::config::ConnectorConfig;
+use crate::data::{Schema, SchemaType, Value};
+use crate::error::{ConnectError, Result};
+use crate::record::ConnectRecord;
+
+/// One transform of a chain.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transform {
+    /// Makes the key a struct of the value's `fields`.
+    ValueToKey { fields: Vec<String> },
+    /// Replaces the key (or value) by one field of it.
+    ExtractField { key: bool, field: String },
+}
+
+const PACKAGE: &str = "org.apache.kafka.connect.transforms.";
+
+/// The chain `transforms` configures, in order.
+pub fn transforms(config: &ConnectorConfig) -> Result<Vec<Transform>> {
+    config
+        .list("transforms")
+        .iter()
+        .map(|alias| {
+            let settings = config.with_prefix(&format!("transforms.{alias}."));
+            let type_key = format!("transforms.{alias}.type");
+            let class = config.required(&type_key)?.trim();
+            let short = class.strip_prefix(PACKAGE).unwrap_or(class);
+            match short {
+                "ValueToKey" => {
+                    let fields = settings.list("fields");
+                    if fields.is_empty() {
+                        return Err(ConnectError::config(
+                            &format!("transforms.{alias}.fields"),
+                            "Missing required configuration \"fields\" which has no default value.",
+                        ));
+                    }
+                    Ok(Transform::ValueToKey { fields })
+                }
+                "ExtractField$Key" | "ExtractField$Value" => Ok(Transform::ExtractField {
+                    key: short.ends_with("$Key"),
+                    field: settings
+                        .required("field")
+                        .map_err(|_| {
+                            ConnectError::config(
+                                &format!("transforms.{alias}.field"),
+                                "Missing required configuration \"field\" which has no default value.",
+                            )
+                        })?
+                        .to_string(),
+                }),
+                _ => Err(ConnectError::config(
+                    &type_key,
+                    format!("Invalid value {class} for configuration {type_key}: Class {class} could not be found."),
+                )),
+            }
+        })
+        .collect()
+}
+
+impl Transform {
+    pub fn apply(&self, mut record: ConnectRecord) -> Result<ConnectRecord> {
+        match self {
+            Transform::ValueToKey { fields } => {
+                let mut key_fields = Vec::new();
+                let mut schema_fields = Vec::new();
+                for f in fields {
+                    let v = record.value.get(f).cloned().ok_or_else(|| {
+                        ConnectError::conversion(format!(
+                            "ValueToKey: field {f} not found in the value"
+                        ))
+                    })?;
+                    if let Some(s) = record.value_schema.as_ref().and_then(|s| s.field(f)) {
+                        schema_fields.push(s.clone());
+                    }
+                    key_fields.push((f.clone(), v));
+                }
+                record.key_schema = record
+                    .value_schema
+                    .as_ref()
+                    .map(|_| Schema::structure(schema_fields));
+                record.key = if record.value_schema.is_some() {
+                    Value::Struct(key_fields)
+                } else {
+                    Value::Map(
+                        key_fields
+                            .into_iter()
+                            .map(|(k, v)| (Value::String(k), v))
+                            .collect(),
+                    )
+                };
+                Ok(record)
+            }
+            Transform::ExtractField { key, field } => {
+                let (schema, value) = if *key {
+                    (&mut record.key_schema, &mut record.key)
+                } else {
+                    (&mut record.value_schema, &mut record.value)
+                };
+                if value.is_null() {
+                    return Ok(record);
+                }
+                let extracted = value.get(field).cloned().ok_or_else(|| {
+                    ConnectError::conversion(format!("ExtractField: field {field} not found"))
+                })?;
+                *schema = match schema.as_ref() {
+                    Some(s) if s.ty == SchemaType::Struct => {
+                        Some(s.field(field).map(|f| f.schema.clone()).ok_or_else(|| {
+                            ConnectError::conversion(format!("Unknown field: {field}"))
+                        })?)
+                    }
+                    other => other.cloned(),
+                };
+                *value = extracted;
+                Ok(record)
+            }
+        }
+    }
+}
+
+/// Runs `record` through every transform of `chain`.
+pub fn apply_all(chain: &[Transform], mut record: ConnectRecord) -> Result<ConnectRecord> {
+    for t in chain {
+        record = t.apply(record)?;
+    }
+    Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Field;
+
+    #[test]
+    fn value_to_key_then_extract_field_keys_by_one_column() {
+        let mut c = ConnectorConfig::default();
+        c.set("transforms", "createKey,extractInt");
+        c.set(
+            "transforms.createKey.type",
+            "org.apache.kafka.connect.transforms.ValueToKey",
+        );
+        c.set("transforms.createKey.fields", "id");
+        c.set(
+            "transforms.extractInt.type",
+            "org.apache.kafka.connect.transforms.ExtractField$Key",
+        );
+        c.set("transforms.extractInt.field", "id");
+        let chain = transforms(&c).unwrap();
+        let schema = Schema::structure(vec![
+            Field::new("id", Schema::of(SchemaType::Int32)),
+            Field::new("name", Schema::of(SchemaType::String)),
+        ]);
+        let value = Value::Struct(vec![
+            ("id".into(), Value::Int(3)),
+            ("name".into(), Value::String("x".into())),
+        ]);
+        let out = apply_all(&chain, ConnectRecord::new("t", Some(schema), value.clone())).unwrap();
+        assert_eq!(out.key, Value::Int(3));
+        assert_eq!(out.key_schema, Some(Schema::of(SchemaType::Int32)));
+        assert_eq!(out.value, value);
+    }
+
+    #[test]
+    fn unknown_transforms_are_named() {
+        let mut c = ConnectorConfig::default();
+        c.set("transforms", "t");
+        c.set("transforms.t.type", "com.acme.Magic");
+        let e = transforms(&c).unwrap_err().to_string();
+        assert!(
+            e.contains("com.acme.Magic") && e.contains("transforms.t.type"),
+            "{e}"
+        );
+    }
+}

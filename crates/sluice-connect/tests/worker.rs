@@ -1,0 +1,265 @@
+//! The worker over the embedded log: file and datagen connectors, offsets
+//! across restarts, pause/resume, failures shown as task states.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sluice_connect::{ConnectorConfig, State, Worker, WorkerConfig};
+use sluice_log::{EmbeddedLog, Log};
+
+fn worker(log: &Arc<dyn Log>) -> Worker {
+    Worker::new(
+        log.clone(),
+        WorkerConfig {
+            id: "test:8083".into(),
+            offsets_topic: "_connect-offsets".into(),
+            defaults: ConnectorConfig::default(),
+        },
+    )
+}
+
+fn config(pairs: &[(&str, &str)]) -> ConnectorConfig {
+    ConnectorConfig::new(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let until = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn values(log: &dyn Log, topic: &str) -> Vec<String> {
+    if !log.topic_exists(topic).unwrap() {
+        return Vec::new();
+    }
+    let n = log.end_offsets(topic).unwrap().len() as i32;
+    let mut out = Vec::new();
+    for p in 0..n {
+        for r in log.fetch(topic, p, 0, 100_000).unwrap() {
+            out.push(String::from_utf8(r.record.value.unwrap_or_default()).unwrap());
+        }
+    }
+    out
+}
+
+#[test]
+fn file_source_to_topic_to_file_sink_and_offsets_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.txt");
+    let output = dir.path().join("out.txt");
+    std::fs::write(&input, "one\ntwo\n").unwrap();
+    let log: Arc<dyn Log> = Arc::new(EmbeddedLog::in_memory());
+    let source = config(&[
+        ("connector.class", "FileStreamSource"),
+        ("file", input.to_str().unwrap()),
+        ("topic", "lines"),
+        (
+            "value.converter",
+            "org.apache.kafka.connect.storage.StringConverter",
+        ),
+    ]);
+    {
+        let w = worker(&log);
+        w.create("src", source.clone()).unwrap();
+        wait_for("two lines", || values(log.as_ref(), "lines").len() == 2);
+        assert_eq!(w.topics("src").unwrap(), vec!["lines"]);
+    }
+    // a new worker (a restart) goes on after the stored offset
+    std::fs::write(&input, "one\ntwo\nthree\n").unwrap();
+    let w = worker(&log);
+    w.create("src", source).unwrap();
+    wait_for("the third line", || {
+        values(log.as_ref(), "lines").len() == 3
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(values(log.as_ref(), "lines"), vec!["one", "two", "three"]);
+
+    w.create(
+        "sink",
+        config(&[
+            (
+                "connector.class",
+                "org.apache.kafka.connect.file.FileStreamSinkConnector",
+            ),
+            ("file", output.to_str().unwrap()),
+            ("topics", "lines"),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.storage.StringConverter",
+            ),
+        ]),
+    )
+    .unwrap();
+    wait_for("the sink file", || {
+        std::fs::read_to_string(&output).unwrap_or_default() == "one\ntwo\nthree\n"
+    });
+    // its offsets are committed: a restarted sink writes nothing again
+    w.delete("sink").unwrap();
+    assert!(w.status("sink").is_err());
+    let again = worker(&log);
+    again
+        .create(
+            "sink",
+            config(&[
+                ("connector.class", "FileStreamSink"),
+                ("file", output.to_str().unwrap()),
+                ("topics", "lines"),
+                (
+                    "value.converter",
+                    "org.apache.kafka.connect.storage.StringConverter",
+                ),
+            ]),
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        std::fs::read_to_string(&output).unwrap(),
+        "one\ntwo\nthree\n"
+    );
+}
+
+#[test]
+fn datagen_generates_its_iterations_then_its_task_fails_with_datagens_message() {
+    let log: Arc<dyn Log> = Arc::new(EmbeddedLog::in_memory());
+    let w = worker(&log);
+    let info = w
+        .create(
+            "orders",
+            config(&[
+                (
+                    "connector.class",
+                    "io.confluent.kafka.connect.datagen.DatagenConnector",
+                ),
+                ("kafka.topic", "orders"),
+                ("quickstart", "orders"),
+                ("max.interval", "0"),
+                ("iterations", "25"),
+            ]),
+        )
+        .unwrap();
+    assert_eq!(info.tasks, 1);
+    wait_for("a failed task", || {
+        w.status("orders").unwrap().tasks[0].state == State::Failed
+    });
+    let status = w.status("orders").unwrap();
+    assert!(status.tasks[0]
+        .trace
+        .as_deref()
+        .unwrap()
+        .contains("generated the configured 25"));
+    let rows = values(log.as_ref(), "orders");
+    assert_eq!(rows.len(), 25);
+    let first: serde_json::Value = serde_json::from_str(&rows[0]).unwrap();
+    assert_eq!(first["orderid"], 0);
+    assert!(first["address"]["zipcode"].as_i64().unwrap() >= 10_000);
+    let keys: Vec<Vec<u8>> = log
+        .fetch("orders", 0, 0, 100)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.record.key.unwrap())
+        .collect();
+    assert_eq!(keys[24], b"24");
+}
+
+#[test]
+fn paused_connectors_produce_nothing_until_resumed() {
+    let log: Arc<dyn Log> = Arc::new(EmbeddedLog::in_memory());
+    let w = worker(&log);
+    w.create(
+        "views",
+        config(&[
+            ("connector.class", "DatagenConnector"),
+            ("kafka.topic", "views"),
+            ("quickstart", "pageviews"),
+            ("max.interval", "5"),
+        ]),
+    )
+    .unwrap();
+    wait_for("some views", || !values(log.as_ref(), "views").is_empty());
+    w.pause("views").unwrap();
+    wait_for("a paused task", || {
+        w.status("views").unwrap().tasks[0].state == State::Paused
+    });
+    assert_eq!(w.status("views").unwrap().state, State::Paused);
+    let before = values(log.as_ref(), "views").len();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(values(log.as_ref(), "views").len(), before);
+    w.resume("views").unwrap();
+    wait_for("more views", || {
+        values(log.as_ref(), "views").len() > before
+    });
+    let secret = w
+        .create(
+            "s",
+            config(&[
+                ("connector.class", "FileStreamSink"),
+                ("file", "/dev/null"),
+                ("topics", "views"),
+                ("connection.password", "hunter2"),
+            ]),
+        )
+        .unwrap();
+    assert_eq!(secret.config["connection.password"], sluice_connect::HIDDEN);
+}
+
+#[test]
+fn a_bad_record_fails_the_sink_task_or_is_skipped_with_errors_tolerance_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let log: Arc<dyn Log> = Arc::new(EmbeddedLog::in_memory());
+    log.create_topic(&sluice_log::TopicSpec::new("json", 1))
+        .unwrap();
+    log.produce(
+        "json",
+        vec![
+            (
+                None,
+                sluice_log::Record::new(None, Some(b"{\"a\":1}".to_vec()), 1),
+            ),
+            (
+                None,
+                sluice_log::Record::new(None, Some(b"not json".to_vec()), 2),
+            ),
+            (
+                None,
+                sluice_log::Record::new(None, Some(b"{\"a\":2}".to_vec()), 3),
+            ),
+        ],
+    )
+    .unwrap();
+    let w = worker(&log);
+    let skipped = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = skipped.clone();
+    w.report_to(Arc::new(move |s| seen.lock().unwrap().push(s)));
+    let sink = |name: &str, tolerance: &str| {
+        config(&[
+            ("connector.class", "FileStreamSink"),
+            ("file", dir.path().join(name).to_str().unwrap()),
+            ("topics", "json"),
+            ("value.converter.schemas.enable", "false"),
+            ("errors.tolerance", tolerance),
+        ])
+    };
+    w.create("strict", sink("strict", "none")).unwrap();
+    wait_for("a failed sink", || {
+        w.status("strict").unwrap().tasks[0].state == State::Failed
+    });
+    let trace = w.status("strict").unwrap().tasks[0].trace.clone().unwrap();
+    assert!(trace.contains("offset 1"), "{trace}");
+    w.create("lenient", sink("lenient", "all")).unwrap();
+    wait_for("both good records", || {
+        std::fs::read_to_string(dir.path().join("lenient")).unwrap_or_default() == "{a=1}\n{a=2}\n"
+    });
+    let skipped = skipped.lock().unwrap();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(
+        (skipped[0].connector.as_str(), skipped[0].offset),
+        ("lenient", 1)
+    );
+}

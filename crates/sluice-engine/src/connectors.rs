@@ -1,0 +1,266 @@
+//! Connector statements (`CREATE SOURCE|SINK CONNECTOR`, `DROP CONNECTOR`,
+//! `SHOW [SOURCE|SINK] CONNECTORS`, `DESCRIBE CONNECTOR`, `SHOW CONNECTOR
+//! PLUGINS`) over the engine's Connect [`Worker`], as ksqlDB's
+//! `ConnectExecutor` and friends run them against a Connect cluster: names as
+//! identifiers (upper-cased unless quoted), found without case; a
+//! connector's definition in the command log, so it comes back at a restart.
+
+use std::sync::Arc;
+
+use sluice_connect::{ConnectError, ConnectorConfig, ConnectorType, Plugin, Worker, WorkerConfig};
+use sluice_sql::Properties;
+
+use crate::engine::Engine;
+use crate::error::{EngineError, Result};
+use crate::result::{
+    ConnectorDescription, ConnectorListing, Listing, PluginListing, StatementResult,
+};
+
+/// The HTTP status ksqlDB answers a Connect failure with (Connect's own).
+fn connect_error(prefix: &str, e: ConnectError) -> EngineError {
+    let status = match &e {
+        ConnectError::NotFound(_) => 404,
+        ConnectError::Exists(_) => 409,
+        ConnectError::Log(_) | ConnectError::Task(_) => 500,
+        _ => 400,
+    };
+    EngineError::Connect {
+        status,
+        message: format!("{prefix}{e}"),
+    }
+}
+
+/// The worker an engine starts with: named after the server's first
+/// listener, source offsets in `connect.offset.storage.topic` (default
+/// `_sluice-<service id>_connect_offsets`), worker defaults from the
+/// engine's `connect.*` properties (`connect.value.converter`, ...).
+pub(crate) fn worker_for(
+    log: Arc<dyn sluice_log::Log>,
+    properties: &std::collections::BTreeMap<String, String>,
+    processing_log: Arc<sluice_runtime::ProcessingLog>,
+) -> Worker {
+    let service = properties
+        .get("ksql.service.id")
+        .map_or("default_", String::as_str);
+    let id = properties
+        .get("listeners")
+        .and_then(|l| l.split(',').next())
+        .map(|l| l.trim().rsplit("//").next().unwrap_or(l).to_string())
+        .unwrap_or_else(|| "localhost:8088".to_string());
+    let defaults = ConnectorConfig::new(
+        properties
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("connect.")
+                    .map(|k| (k.to_string(), v.clone()))
+            })
+            .collect(),
+    );
+    let worker = Worker::new(
+        log,
+        WorkerConfig {
+            id,
+            offsets_topic: properties
+                .get("connect.offset.storage.topic")
+                .cloned()
+                .unwrap_or_else(|| format!("_sluice-{service}_connect_offsets")),
+            defaults,
+        },
+    );
+    // a record a connector skips (`errors.tolerance=all`) is a processing
+    // log entry under the connector's name
+    worker.report_to(Arc::new(move |s: sluice_connect::SkippedRecord| {
+        processing_log.record(sluice_runtime::ProcessingLogEntry {
+            query_id: s.connector,
+            topic: s.topic,
+            partition: s.partition,
+            offset: s.offset,
+            message: s.message,
+            target: None,
+        })
+    }));
+    worker
+}
+
+impl Engine {
+    pub fn connect_worker(&self) -> &Arc<Worker> {
+        &self.connect
+    }
+
+    pub(crate) fn create_connector(
+        &mut self,
+        source: bool,
+        if_not_exists: bool,
+        name: &str,
+        properties: &Properties,
+    ) -> Result<StatementResult> {
+        if self
+            .connect
+            .list()
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(name))
+        {
+            if if_not_exists {
+                return Ok(StatementResult::Warning {
+                    message: format!("Connector {name} already exists"),
+                });
+            }
+            return Err(connect_error("", ConnectError::Exists(name.to_string())));
+        }
+        let mut config = ConnectorConfig::default();
+        for (k, v) in properties {
+            config.set(k, v.as_property_text());
+        }
+        expand_jdbc_key(&mut config);
+        let plugin = self
+            .connect
+            .validate(&config)
+            .map_err(|e| EngineError::statement(format!("Validation error: {e}")))?;
+        let wanted = if source {
+            ConnectorType::Source
+        } else {
+            ConnectorType::Sink
+        };
+        if plugin.kind() != wanted {
+            return Err(EngineError::statement(format!(
+                "Validation error: connector.class - {} is a {} connector, not a {} connector",
+                plugin.class(),
+                plugin.kind().name(),
+                wanted.name()
+            )));
+        }
+        let info = self
+            .connect
+            .create(name, config)
+            .map_err(|e| connect_error("Failed to create connector: ", e))?;
+        Ok(StatementResult::ConnectorCreated(info))
+    }
+
+    pub(crate) fn drop_connector(
+        &mut self,
+        name: &str,
+        if_exists: bool,
+    ) -> Result<StatementResult> {
+        match self.connect.delete(name) {
+            Ok(()) => Ok(StatementResult::ConnectorDropped {
+                name: name.to_string(),
+            }),
+            Err(ConnectError::NotFound(_)) if if_exists => Ok(StatementResult::Warning {
+                message: format!("Connector '{name}' does not exist."),
+            }),
+            Err(e) => Err(connect_error("Failed to drop connector: ", e)),
+        }
+    }
+
+    pub(crate) fn show_connectors(&self, source: Option<bool>) -> Listing {
+        let listings = self
+            .connect
+            .list()
+            .into_iter()
+            .filter_map(|name| {
+                let info = self.connect.info(&name).ok()?;
+                let status = self.connect.status(&name).ok()?;
+                let in_scope = match source {
+                    None => true,
+                    Some(s) => (info.kind == ConnectorType::Source) == s,
+                };
+                in_scope.then(|| ConnectorListing {
+                    name,
+                    kind: info.kind,
+                    class: info.class,
+                    state: summarize(&status),
+                })
+            })
+            .collect();
+        Listing::Connectors(listings)
+    }
+
+    pub(crate) fn describe_connector(&self, name: &str) -> Result<Listing> {
+        let status = self
+            .connect
+            .status(name)
+            .map_err(|e| connect_error("Failed to query connector status: ", e))?;
+        let info = self
+            .connect
+            .info(name)
+            .map_err(|e| connect_error("Failed to describe connector: ", e))?;
+        let topics = self.connect.topics(name).unwrap_or_default();
+        let sources = self
+            .metastore
+            .sources()
+            .filter(|s| topics.contains(&s.topic))
+            .cloned()
+            .map(|s| self.source_description(s, false))
+            .collect();
+        Ok(Listing::Connector(Box::new(ConnectorDescription {
+            class: info.class,
+            status,
+            sources,
+            topics,
+        })))
+    }
+
+    pub(crate) fn show_connector_plugins(&self) -> Listing {
+        Listing::ConnectorPlugins(
+            Plugin::ALL
+                .iter()
+                .map(|p| PluginListing {
+                    class: p.class().to_string(),
+                    kind: p.kind(),
+                    version: p.version().to_string(),
+                })
+                .collect(),
+        )
+    }
+}
+
+/// ksqlDB's one-word state of a connector in SHOW CONNECTORS:
+/// `RUNNING (1/2 tasks RUNNING)`, `WARNING (0/1 tasks RUNNING)` when none
+/// runs, else the connector's own state.
+fn summarize(status: &sluice_connect::ConnectorStatus) -> String {
+    if status.state != sluice_connect::State::Running {
+        return status.state.name().to_string();
+    }
+    let running = status
+        .tasks
+        .iter()
+        .filter(|t| t.state == sluice_connect::State::Running)
+        .count();
+    let word = if !status.tasks.is_empty() && running == 0 {
+        "WARNING"
+    } else {
+        "RUNNING"
+    };
+    format!("{word} ({running}/{} tasks RUNNING)", status.tasks.len())
+}
+
+/// ksqlDB's `key` shorthand of a JDBC source (`JdbcSource.resolveConfigs`):
+/// a `ValueToKey` + `ExtractField$Key` pair of transforms keying records by
+/// that column, and `tasks.max` 1 unless set.
+fn expand_jdbc_key(config: &mut ConnectorConfig) {
+    if config.get("connector.class") != Some("io.confluent.connect.jdbc.JdbcSourceConnector") {
+        return;
+    }
+    let mut values = config.values().clone();
+    if let Some(key) = values.remove("key") {
+        let chain = match values.get("transforms") {
+            Some(t) if !t.trim().is_empty() => format!("{t},ksqlCreateKey,ksqlExtractString"),
+            _ => "ksqlCreateKey,ksqlExtractString".to_string(),
+        };
+        values.insert("transforms".into(), chain);
+        values.insert(
+            "transforms.ksqlCreateKey.type".into(),
+            "org.apache.kafka.connect.transforms.ValueToKey".into(),
+        );
+        values.insert("transforms.ksqlCreateKey.fields".into(), key.clone());
+        values.insert(
+            "transforms.ksqlExtractString.type".into(),
+            "org.apache.kafka.connect.transforms.ExtractField$Key".into(),
+        );
+        values.insert("transforms.ksqlExtractString.field".into(), key);
+    }
+    values
+        .entry("tasks.max".into())
+        .or_insert_with(|| "1".into());
+    *config = ConnectorConfig::new(values);
+}

@@ -1,0 +1,212 @@
+//! Connector statements over the engine: a file source feeding a stream, a
+//! CSAS transforming it and a file sink writing the result, kept across a
+//! restart by the command log; datagen into a stream; ksqlDB's refusals.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sluice_engine::log::EmbeddedLog;
+use sluice_engine::{Engine, EngineConfig, Listing, StatementResult};
+
+fn open(dir: &Path) -> Engine {
+    let log = Arc::new(EmbeddedLog::open(dir.join("log")).unwrap());
+    Engine::new(
+        log,
+        EngineConfig::default().with("auto.offset.reset", "earliest"),
+    )
+    .with_command_log(&dir.join("command.log"))
+    .unwrap()
+    .with_stream_threads(2)
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let until = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn one(e: &mut Engine, sql: &str) -> StatementResult {
+    e.execute_sql(sql).unwrap().pop().unwrap()
+}
+
+fn error(e: &mut Engine, sql: &str) -> String {
+    e.execute_sql(sql).unwrap_err().to_string()
+}
+
+#[test]
+fn file_source_csas_and_file_sink_survive_a_restart_without_doubling_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    let output = dir.path().join("out.txt");
+    std::fs::write(&input, "1,apple\n2,pear\n").unwrap();
+    let statements = format!(
+        "CREATE SOURCE CONNECTOR fruit_in WITH ('connector.class'='FileStreamSource', \
+           'file'='{}', 'topic'='fruit', \
+           'value.converter'='org.apache.kafka.connect.storage.StringConverter');
+         CREATE STREAM fruit (id INT, name STRING) WITH (KAFKA_TOPIC='fruit', VALUE_FORMAT='DELIMITED');
+         CREATE STREAM loud WITH (KAFKA_TOPIC='loud', VALUE_FORMAT='DELIMITED') AS
+           SELECT id, UCASE(name) AS name FROM fruit;
+         CREATE SINK CONNECTOR loud_out WITH ('connector.class'='FileStreamSink', \
+           'file'='{}', 'topics'='loud', \
+           'value.converter'='org.apache.kafka.connect.storage.StringConverter');",
+        input.display(),
+        output.display()
+    );
+    let read = || std::fs::read_to_string(&output).unwrap_or_default();
+    {
+        let mut e = open(dir.path());
+        let results = e.execute_sql(&statements).unwrap();
+        match &results[0] {
+            StatementResult::ConnectorCreated(info) => {
+                assert_eq!(info.name, "FRUIT_IN");
+                assert_eq!(info.tasks, 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        wait_for("two lines", || read() == "1,APPLE\n2,PEAR\n");
+        match one(&mut e, "SHOW CONNECTORS;") {
+            StatementResult::Listing(Listing::Connectors(list)) => {
+                let names: Vec<_> = list
+                    .iter()
+                    .map(|c| (c.name.as_str(), c.state.as_str()))
+                    .collect();
+                assert_eq!(
+                    names,
+                    vec![
+                        ("FRUIT_IN", "RUNNING (1/1 tasks RUNNING)"),
+                        ("LOUD_OUT", "RUNNING (1/1 tasks RUNNING)")
+                    ]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        match one(&mut e, "DESCRIBE CONNECTOR fruit_in;") {
+            StatementResult::Listing(Listing::Connector(d)) => {
+                assert_eq!(d.topics, vec!["fruit"]);
+                let sources: Vec<_> = d.sources.iter().map(|s| s.source.name.as_str()).collect();
+                assert_eq!(sources, vec!["FRUIT"]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // a restart replays the connectors from the command log: the source goes
+    // on after its stored offset, the sink after its committed one
+    std::fs::write(&input, "1,apple\n2,pear\n3,fig\n").unwrap();
+    let mut e = open(dir.path());
+    wait_for("the third line", || read() == "1,APPLE\n2,PEAR\n3,FIG\n");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(read(), "1,APPLE\n2,PEAR\n3,FIG\n");
+    match one(&mut e, "DROP CONNECTOR loud_out;") {
+        StatementResult::ConnectorDropped { name } => assert_eq!(name, "LOUD_OUT"),
+        other => panic!("{other:?}"),
+    }
+    drop(e);
+    // dropped stays dropped
+    let mut e = open(dir.path());
+    match one(&mut e, "SHOW SINK CONNECTORS;") {
+        StatementResult::Listing(Listing::Connectors(list)) => assert!(list.is_empty(), "{list:?}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn datagen_feeds_a_stream_declared_over_its_topic() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = open(dir.path());
+    e.execute_sql(
+        "CREATE SOURCE CONNECTOR pv WITH ('connector.class'='io.confluent.kafka.connect.datagen.DatagenConnector', \
+           'kafka.topic'='pageviews', 'quickstart'='pageviews', 'max.interval'='0', 'iterations'='100');
+         CREATE STREAM pageviews (k STRING KEY, viewtime BIGINT, userid STRING, pageid STRING) \
+           WITH (KAFKA_TOPIC='pageviews', VALUE_FORMAT='JSON');
+         CREATE TABLE per_user AS SELECT userid, COUNT(*) AS n FROM pageviews GROUP BY userid;",
+    )
+    .unwrap();
+    wait_for("100 page views counted", || {
+        e.run_until_idle().unwrap();
+        let total: i64 = match e.execute_sql("SELECT * FROM per_user;") {
+            Ok(mut r) => match r.pop() {
+                Some(StatementResult::Rows { batches, .. }) => batches
+                    .iter()
+                    .map(|b| {
+                        let n = b
+                            .column(1)
+                            .as_any()
+                            .downcast_ref::<arrow::array::Int64Array>()
+                            .unwrap();
+                        n.iter().flatten().sum::<i64>()
+                    })
+                    .sum(),
+                _ => 0,
+            },
+            Err(_) => 0,
+        };
+        total == 100
+    });
+    match one(&mut e, "DESCRIBE CONNECTOR PV;") {
+        StatementResult::Listing(Listing::Connector(d)) => {
+            assert_eq!(d.status.tasks[0].state.name(), "FAILED");
+            assert!(d.status.tasks[0]
+                .trace
+                .as_deref()
+                .unwrap()
+                .contains("100 number of messages"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn connector_statements_are_refused_as_ksqldb_refuses_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = open(dir.path());
+    let m = error(&mut e, "CREATE SOURCE CONNECTOR d WITH ('connector.class'='io.debezium.connector.postgresql.PostgresConnector');");
+    assert!(
+        m.starts_with("Validation error: ")
+            && m.contains("io.debezium.connector.postgresql.PostgresConnector"),
+        "{m}"
+    );
+    let m = error(
+        &mut e,
+        "CREATE SOURCE CONNECTOR d WITH ('connector.class'='FileStreamSource', 'topic'='t');",
+    );
+    assert_eq!(m, "Validation error: file - Missing required configuration \"file\" which has no default value.");
+    let m = error(&mut e, "CREATE SINK CONNECTOR d WITH ('connector.class'='FileStreamSource', 'topic'='t', 'file'='/dev/null');");
+    assert!(
+        m.contains("is a source connector, not a sink connector"),
+        "{m}"
+    );
+    let m = error(&mut e, "CREATE SOURCE CONNECTOR d WITH ('file'='x');");
+    assert!(m.contains("connector.class"), "{m}");
+    let sink = "CREATE SINK CONNECTOR IF NOT EXISTS s WITH ('connector.class'='FileStreamSink', 'topics'='t', 'file'='/dev/null');";
+    assert!(matches!(
+        one(&mut e, sink),
+        StatementResult::ConnectorCreated(_)
+    ));
+    match one(&mut e, sink) {
+        StatementResult::Warning { message } => assert_eq!(message, "Connector S already exists"),
+        other => panic!("{other:?}"),
+    }
+    let m = error(&mut e, &sink.replace("IF NOT EXISTS ", ""));
+    assert_eq!(m, "Connector S already exists");
+    match one(&mut e, "DROP CONNECTOR IF EXISTS nope;") {
+        StatementResult::Warning { message } => {
+            assert_eq!(message, "Connector 'NOPE' does not exist.")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        error(&mut e, "DROP CONNECTOR nope;"),
+        "Failed to drop connector: Connector NOPE not found"
+    );
+    assert_eq!(
+        error(&mut e, "DESCRIBE CONNECTOR nope;"),
+        "Failed to query connector status: Connector NOPE not found"
+    );
+    match one(&mut e, "SHOW CONNECTOR PLUGINS;") {
+        StatementResult::Listing(Listing::ConnectorPlugins(p)) => assert_eq!(p.len(), 3),
+        other => panic!("{other:?}"),
+    }
+}
