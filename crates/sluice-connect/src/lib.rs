@@ -17,6 +17,7 @@ pub mod data;
 mod datagen;
 mod error;
 mod file;
+mod jdbc;
 pub mod plugin;
 pub mod record;
 pub mod task;

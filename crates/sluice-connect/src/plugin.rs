@@ -6,7 +6,7 @@ use crate::config::ConnectorConfig;
 use crate::convert::{converter_for, JSON_CONVERTER, STRING_CONVERTER};
 use crate::error::{ConnectError, Result};
 use crate::task::{SinkTask, SourceTask, TaskContext};
-use crate::{datagen, file, transform};
+use crate::{datagen, file, jdbc, transform};
 
 /// Source or sink (ksqlDB's `ConnectorType`, lower case on the wire).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,10 +30,18 @@ pub enum Plugin {
     Datagen,
     FileSource,
     FileSink,
+    JdbcSource,
+    JdbcSink,
 }
 
 impl Plugin {
-    pub const ALL: [Plugin; 3] = [Plugin::Datagen, Plugin::FileSource, Plugin::FileSink];
+    pub const ALL: [Plugin; 5] = [
+        Plugin::Datagen,
+        Plugin::FileSource,
+        Plugin::FileSink,
+        Plugin::JdbcSource,
+        Plugin::JdbcSink,
+    ];
 
     /// Kafka Connect's class name.
     pub fn class(self) -> &'static str {
@@ -41,13 +49,15 @@ impl Plugin {
             Plugin::Datagen => "io.confluent.kafka.connect.datagen.DatagenConnector",
             Plugin::FileSource => "org.apache.kafka.connect.file.FileStreamSourceConnector",
             Plugin::FileSink => "org.apache.kafka.connect.file.FileStreamSinkConnector",
+            Plugin::JdbcSource => "io.confluent.connect.jdbc.JdbcSourceConnector",
+            Plugin::JdbcSink => "io.confluent.connect.jdbc.JdbcSinkConnector",
         }
     }
 
     pub fn kind(self) -> ConnectorType {
         match self {
-            Plugin::Datagen | Plugin::FileSource => ConnectorType::Source,
-            Plugin::FileSink => ConnectorType::Sink,
+            Plugin::Datagen | Plugin::FileSource | Plugin::JdbcSource => ConnectorType::Source,
+            Plugin::FileSink | Plugin::JdbcSink => ConnectorType::Sink,
         }
     }
 
@@ -68,7 +78,8 @@ impl Plugin {
     }
 
     /// How many tasks the connector runs for `tasks.max`: Kafka's file
-    /// source reads its one file in one task.
+    /// source reads its one file in one task, a JDBC source no more tasks
+    /// than the tables it lists (one for a `query`).
     pub fn tasks(self, config: &ConnectorConfig) -> Result<usize> {
         let max = config.long("tasks.max", 1)?;
         if max < 1 {
@@ -81,6 +92,11 @@ impl Plugin {
         }
         Ok(match self {
             Plugin::FileSource => 1,
+            Plugin::JdbcSource if config.get("query").is_some_and(|q| !q.trim().is_empty()) => 1,
+            Plugin::JdbcSource => match jdbc::tables_listed(config).len() {
+                0 => max as usize,
+                n => n.min(max as usize),
+            },
             _ => max as usize,
         })
     }
@@ -90,25 +106,31 @@ impl Plugin {
             Plugin::Datagen => datagen::validate(config),
             Plugin::FileSource => file::validate_source(config),
             Plugin::FileSink => file::validate_sink(config),
+            Plugin::JdbcSource => jdbc::validate_source(config),
+            Plugin::JdbcSink => jdbc::validate_sink(config),
         }
     }
 
+    /// Starts source task `task` of `tasks`.
     pub fn start_source(
         self,
         config: &ConnectorConfig,
         task: usize,
+        tasks: usize,
         ctx: &TaskContext,
     ) -> Result<Box<dyn SourceTask>> {
         Ok(match self {
             Plugin::Datagen => Box::new(datagen::DatagenTask::start(config, task, ctx)?),
             Plugin::FileSource => Box::new(file::FileSourceTask::start(config, ctx)?),
-            Plugin::FileSink => unreachable!("a sink has no source task"),
+            Plugin::JdbcSource => Box::new(jdbc::JdbcSourceTask::start(config, task, tasks, ctx)?),
+            Plugin::FileSink | Plugin::JdbcSink => unreachable!("a sink has no source task"),
         })
     }
 
     pub fn start_sink(self, config: &ConnectorConfig) -> Result<Box<dyn SinkTask>> {
         Ok(match self {
             Plugin::FileSink => Box::new(file::FileSinkTask::start(config)?),
+            Plugin::JdbcSink => Box::new(jdbc::JdbcSinkTask::start(config)?),
             _ => unreachable!("a source has no sink task"),
         })
     }

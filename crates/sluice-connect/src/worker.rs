@@ -482,7 +482,9 @@ impl TaskRunner {
         let offsets = read_offsets(log.as_ref(), offsets_topic, &self.name)?;
         let ctx = TaskContext::new(self.control.stop.clone(), offsets);
         let pipeline = self.pipeline()?;
-        let mut task = self.plugin.start_source(&self.config, self.id, &ctx)?;
+        let mut task = self
+            .plugin
+            .start_source(&self.config, self.id, self.tasks, &ctx)?;
         let mut known_topics = BTreeSet::new();
         let mut last_owned_check = Instant::now();
         loop {

@@ -206,7 +206,7 @@ fn connector_statements_are_refused_as_ksqldb_refuses_them() {
         "Failed to query connector status: Connector NOPE not found"
     );
     match one(&mut e, "SHOW CONNECTOR PLUGINS;") {
-        StatementResult::Listing(Listing::ConnectorPlugins(p)) => assert_eq!(p.len(), 3),
+        StatementResult::Listing(Listing::ConnectorPlugins(p)) => assert_eq!(p.len(), 5),
         other => panic!("{other:?}"),
     }
 }

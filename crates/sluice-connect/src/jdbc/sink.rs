@@ -1,0 +1,516 @@
+//! The JDBC sink: each batch of records becomes rows of table
+//! `table.name.format` (`${topic}` the record's topic) in one database
+//! transaction per `batch.size` records — `insert.mode` `insert`, `upsert`
+//! (the database's own upsert on the primary key) or `update` — with the
+//! primary key `pk.mode` says (`none`, `kafka`: topic, partition and offset,
+//! `record_key`: the key or its fields, `record_value`: `pk.fields` of the
+//! value); with `delete.enabled` a tombstone deletes its key's row. A
+//! missing table is created (`auto.create`) and missing columns added
+//! (`auto.evolve`) from the record's schema, or from its values when it has
+//! none (schemaless JSON). The worker commits the batch's offsets only after
+//! the transaction commits: `upsert` writes each record's row exactly once
+//! in effect, `insert` at least once.
+
+use std::collections::HashMap;
+
+use super::db::{Param, Pool};
+use super::{connection, runtime, Dialect, Kind};
+use crate::config::ConnectorConfig;
+use crate::data::{Schema, SchemaType, Value, DATE, TIME, TIMESTAMP};
+use crate::error::{ConnectError, Result};
+use crate::record::SinkRecord;
+use crate::task::SinkTask;
+
+pub fn validate(config: &ConnectorConfig) -> Result<()> {
+    connection(config, true)?;
+    let insert = config.choice("insert.mode", &["insert", "upsert", "update"], "insert")?;
+    let pk = config.choice(
+        "pk.mode",
+        &["none", "kafka", "record_key", "record_value"],
+        "none",
+    )?;
+    if insert != "insert" && pk == "none" {
+        return Err(ConnectError::config(
+            "pk.mode",
+            format!(
+                "Write mode {} requires a primary key: set pk.mode",
+                insert.to_uppercase()
+            ),
+        ));
+    }
+    if config.boolean("delete.enabled", false)? && pk != "record_key" {
+        return Err(ConnectError::config(
+            "pk.mode",
+            "Primary key mode must be 'record_key' when delete support is enabled",
+        ));
+    }
+    config.long("batch.size", 3000)?;
+    config.boolean("auto.create", false)?;
+    config.boolean("auto.evolve", false)?;
+    Ok(())
+}
+
+/// A column the record brings: name, kind, value.
+type Cell = (String, Kind, Value);
+
+pub struct JdbcSinkTask {
+    rt: tokio::runtime::Runtime,
+    pool: Pool,
+    insert_mode: String,
+    pk_mode: String,
+    pk_fields: Vec<String>,
+    auto_create: bool,
+    auto_evolve: bool,
+    delete_enabled: bool,
+    table_format: String,
+    batch_size: usize,
+    /// The columns of the tables written so far.
+    tables: HashMap<String, Vec<(String, Kind)>>,
+}
+
+impl JdbcSinkTask {
+    pub fn start(config: &ConnectorConfig) -> Result<Self> {
+        validate(config)?;
+        let (dialect, url) = connection(config, true)?;
+        let rt = runtime()?;
+        let pool = rt.block_on(Pool::connect(dialect, &url))?;
+        Ok(JdbcSinkTask {
+            rt,
+            pool,
+            insert_mode: config.choice("insert.mode", &["insert", "upsert", "update"], "insert")?,
+            pk_mode: config.choice(
+                "pk.mode",
+                &["none", "kafka", "record_key", "record_value"],
+                "none",
+            )?,
+            pk_fields: config.list("pk.fields"),
+            auto_create: config.boolean("auto.create", false)?,
+            auto_evolve: config.boolean("auto.evolve", false)?,
+            delete_enabled: config.boolean("delete.enabled", false)?,
+            table_format: config
+                .string_or("table.name.format", "${topic}")
+                .to_string(),
+            batch_size: config.long("batch.size", 3000)?.max(1) as usize,
+            tables: HashMap::new(),
+        })
+    }
+
+    fn dialect(&self) -> Dialect {
+        self.pool.dialect()
+    }
+
+    /// The primary key columns of a record, per `pk.mode`.
+    fn key_cells(&self, r: &SinkRecord) -> Result<Vec<Cell>> {
+        let rec = &r.record;
+        match self.pk_mode.as_str() {
+            "kafka" => {
+                let names = if self.pk_fields.len() == 3 {
+                    self.pk_fields.clone()
+                } else {
+                    vec![
+                        "__connect_topic".into(),
+                        "__connect_partition".into(),
+                        "__connect_offset".into(),
+                    ]
+                };
+                Ok(vec![
+                    (
+                        names[0].clone(),
+                        Kind::Text,
+                        Value::String(rec.topic.clone()),
+                    ),
+                    (
+                        names[1].clone(),
+                        Kind::Int32,
+                        Value::Int(rec.partition.unwrap_or(0) as i64),
+                    ),
+                    (names[2].clone(), Kind::Int64, Value::Int(r.offset)),
+                ])
+            }
+            "record_key" => {
+                if rec.key.is_null() {
+                    return Err(ConnectError::conversion(
+                        "pk.mode=record_key needs a record key; this record has none",
+                    ));
+                }
+                match (&rec.key, &rec.key_schema) {
+                    (Value::Struct(_) | Value::Map(_), schema) => {
+                        let cells = cells(&rec.key, schema.as_ref())?;
+                        Ok(self.only_named(cells))
+                    }
+                    (v, schema) => {
+                        let name = self
+                            .pk_fields
+                            .first()
+                            .cloned()
+                            .unwrap_or_else(|| "__connect_key".into());
+                        Ok(vec![(name, kind_of(schema.as_ref(), v)?, v.clone())])
+                    }
+                }
+            }
+            "record_value" => {
+                let cells = cells(&rec.value, rec.value_schema.as_ref())?;
+                Ok(self.only_named(cells))
+            }
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    fn only_named(&self, cells: Vec<Cell>) -> Vec<Cell> {
+        if self.pk_fields.is_empty() {
+            return cells;
+        }
+        self.pk_fields
+            .iter()
+            .filter_map(|f| cells.iter().find(|(n, ..)| n == f).cloned())
+            .collect()
+    }
+
+    /// Makes sure `table` has every column of `cells` (creating or altering
+    /// it as allowed), and returns its columns.
+    fn ensure_table(
+        &mut self,
+        table: &str,
+        key: &[Cell],
+        values: &[Cell],
+    ) -> Result<Vec<(String, Kind)>> {
+        if !self.tables.contains_key(table) {
+            let columns = self.rt.block_on(self.pool.columns(table))?;
+            if !columns.is_empty() {
+                self.tables.insert(table.to_string(), columns);
+            }
+        }
+        let d = self.dialect();
+        let Some(existing) = self.tables.get(table).cloned() else {
+            if !self.auto_create {
+                return Err(ConnectError::task(format!(
+                    "Table {} is missing and auto-creation is disabled",
+                    d.quote(table)
+                )));
+            }
+            let mut defs: Vec<String> = key
+                .iter()
+                .map(|(n, k, _)| format!("{} {} NOT NULL", d.quote(n), sql_type(d, *k, true)))
+                .collect();
+            defs.extend(
+                values
+                    .iter()
+                    .filter(|(n, ..)| !key.iter().any(|(k, ..)| k == n))
+                    .map(|(n, k, _)| format!("{} {} NULL", d.quote(n), sql_type(d, *k, false))),
+            );
+            if !key.is_empty() {
+                let pk: Vec<String> = key.iter().map(|(n, ..)| d.quote(n)).collect();
+                defs.push(format!("PRIMARY KEY({})", pk.join(",")));
+            }
+            let ddl = format!("CREATE TABLE {} (\n{})", d.quote(table), defs.join(",\n"));
+            self.rt
+                .block_on(self.pool.execute_all(&[(ddl, Vec::new())]))?;
+            let columns = self.rt.block_on(self.pool.columns(table))?;
+            self.tables.insert(table.to_string(), columns.clone());
+            return Ok(columns);
+        };
+        let missing: Vec<&Cell> = key
+            .iter()
+            .chain(values)
+            .filter(|(n, ..)| !existing.iter().any(|(c, _)| c == n))
+            .collect();
+        if missing.is_empty() {
+            return Ok(existing);
+        }
+        if !self.auto_evolve {
+            return Err(ConnectError::task(format!(
+                "Cannot ALTER TABLE {} to add missing field {}, as auto.evolve is disabled",
+                d.quote(table),
+                missing[0].0
+            )));
+        }
+        let alters: Vec<(String, Vec<Param>)> = missing
+            .iter()
+            .map(|(n, k, _)| {
+                (
+                    format!(
+                        "ALTER TABLE {} ADD {} {} NULL",
+                        d.quote(table),
+                        d.quote(n),
+                        sql_type(d, *k, false)
+                    ),
+                    Vec::new(),
+                )
+            })
+            .collect();
+        self.rt.block_on(self.pool.execute_all(&alters))?;
+        let columns = self.rt.block_on(self.pool.columns(table))?;
+        self.tables.insert(table.to_string(), columns.clone());
+        Ok(columns)
+    }
+
+    /// The statement writing (or deleting) one record's row.
+    fn statement(&mut self, r: &SinkRecord) -> Result<Option<(String, Vec<Param>)>> {
+        let rec = &r.record;
+        let table = self.table_format.replace("${topic}", &rec.topic);
+        let key = self.key_cells(r)?;
+        if rec.value.is_null() {
+            if !self.delete_enabled {
+                return Ok(None);
+            }
+            let columns = self.ensure_table(&table, &key, &[])?;
+            let d = self.dialect();
+            let (cond, params) = conditions(d, &key, &columns, 1);
+            return Ok(Some((
+                format!("DELETE FROM {} WHERE {cond}", d.quote(&table)),
+                params,
+            )));
+        }
+        let values = cells(&rec.value, rec.value_schema.as_ref())?;
+        let values: Vec<Cell> = values
+            .into_iter()
+            .filter(|(n, ..)| !key.iter().any(|(k, ..)| k == n))
+            .collect();
+        let columns = self.ensure_table(&table, &key, &values)?;
+        let d = self.dialect();
+        let param = |(n, k, v): &Cell| Param {
+            value: v.clone(),
+            kind: columns
+                .iter()
+                .find(|(c, _)| c == n)
+                .map_or(*k, |(_, kind)| *kind),
+        };
+        let t = d.quote(&table);
+        Ok(Some(match self.insert_mode.as_str() {
+            "update" => {
+                let sets: Vec<String> = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (n, ..))| format!("{} = {}", d.quote(n), d.param(i + 1)))
+                    .collect();
+                let (cond, key_params) = conditions(d, &key, &columns, values.len() + 1);
+                let mut params: Vec<Param> = values.iter().map(param).collect();
+                params.extend(key_params);
+                (
+                    format!("UPDATE {t} SET {} WHERE {cond}", sets.join(", ")),
+                    params,
+                )
+            }
+            mode => {
+                let all: Vec<&Cell> = key.iter().chain(values.iter()).collect();
+                let names: Vec<String> = all.iter().map(|(n, ..)| d.quote(n)).collect();
+                let marks: Vec<String> = (1..=all.len()).map(|i| d.param(i)).collect();
+                let mut sql = format!(
+                    "INSERT INTO {t} ({}) VALUES ({})",
+                    names.join(","),
+                    marks.join(",")
+                );
+                if mode == "upsert" {
+                    sql.push_str(&upsert_clause(d, &key, &values));
+                }
+                (sql, all.into_iter().map(param).collect())
+            }
+        }))
+    }
+}
+
+impl SinkTask for JdbcSinkTask {
+    fn put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
+        for chunk in records.chunks(self.batch_size) {
+            let mut statements = Vec::with_capacity(chunk.len());
+            for r in chunk {
+                let s = self.statement(r).map_err(|e| match e {
+                    ConnectError::Conversion(m) => ConnectError::Conversion(format!(
+                        "{m} (topic {}, partition {}, offset {})",
+                        r.record.topic,
+                        r.record.partition.unwrap_or(0),
+                        r.offset
+                    )),
+                    other => other,
+                })?;
+                statements.extend(s);
+            }
+            self.rt.block_on(self.pool.execute_all(&statements))?;
+        }
+        Ok(())
+    }
+}
+
+/// `a = $n AND b = $n+1` over the key cells, and their parameters.
+fn conditions(
+    d: Dialect,
+    key: &[Cell],
+    columns: &[(String, Kind)],
+    first: usize,
+) -> (String, Vec<Param>) {
+    let cond: Vec<String> = key
+        .iter()
+        .enumerate()
+        .map(|(i, (n, ..))| format!("{} = {}", d.quote(n), d.param(first + i)))
+        .collect();
+    let params = key
+        .iter()
+        .map(|(n, k, v)| Param {
+            value: v.clone(),
+            kind: columns
+                .iter()
+                .find(|(c, _)| c == n)
+                .map_or(*k, |(_, kind)| *kind),
+        })
+        .collect();
+    (cond.join(" AND "), params)
+}
+
+/// The database's own upsert on the primary key.
+fn upsert_clause(d: Dialect, key: &[Cell], values: &[Cell]) -> String {
+    let pk: Vec<String> = key.iter().map(|(n, ..)| d.quote(n)).collect();
+    match d {
+        Dialect::MySql => {
+            let sets: Vec<String> = if values.is_empty() {
+                pk.iter().map(|c| format!("{c}={c}")).collect()
+            } else {
+                values
+                    .iter()
+                    .map(|(n, ..)| format!("{0}=VALUES({0})", d.quote(n)))
+                    .collect()
+            };
+            format!(" ON DUPLICATE KEY UPDATE {}", sets.join(","))
+        }
+        _ if values.is_empty() => format!(" ON CONFLICT ({}) DO NOTHING", pk.join(",")),
+        _ => {
+            let sets: Vec<String> = values
+                .iter()
+                .map(|(n, ..)| format!("{0}=EXCLUDED.{0}", d.quote(n)))
+                .collect();
+            format!(
+                " ON CONFLICT ({}) DO UPDATE SET {}",
+                pk.join(","),
+                sets.join(",")
+            )
+        }
+    }
+}
+
+/// A struct's (or a schemaless map's) fields as cells.
+fn cells(value: &Value, schema: Option<&Schema>) -> Result<Vec<Cell>> {
+    match value {
+        Value::Struct(fields) => fields
+            .iter()
+            .map(|(n, v)| {
+                let field_schema = schema.and_then(|s| s.field(n)).map(|f| &f.schema);
+                Ok((
+                    n.clone(),
+                    kind_of(field_schema, v).map_err(|e| field_error(n, e))?,
+                    v.clone(),
+                ))
+            })
+            .collect(),
+        Value::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| {
+                let Value::String(n) = k else {
+                    return Err(ConnectError::conversion(
+                        "a map value's keys must be strings to be columns",
+                    ));
+                };
+                Ok((
+                    n.clone(),
+                    kind_of(None, v).map_err(|e| field_error(n, e))?,
+                    v.clone(),
+                ))
+            })
+            .collect(),
+        other => Err(ConnectError::conversion(format!(
+            "the JDBC sink writes records whose value is a struct (or a JSON object), not {}",
+            other.display()
+        ))),
+    }
+}
+
+fn field_error(name: &str, e: ConnectError) -> ConnectError {
+    ConnectError::conversion(format!("field {name}: {e}"))
+}
+
+/// A field's column kind: from its schema, else from its value.
+fn kind_of(schema: Option<&Schema>, value: &Value) -> Result<Kind> {
+    if let Some(s) = schema {
+        if let Some(scale) = s.decimal_scale() {
+            return Ok(Kind::Decimal(scale));
+        }
+        return Ok(match (s.ty, s.name.as_deref()) {
+            (_, Some(DATE)) => Kind::Date,
+            (_, Some(TIME)) => Kind::Time,
+            (_, Some(TIMESTAMP)) => Kind::Timestamp,
+            (SchemaType::Boolean, _) => Kind::Bool,
+            (SchemaType::Int8, _) => Kind::Int8,
+            (SchemaType::Int16, _) => Kind::Int16,
+            (SchemaType::Int32, _) => Kind::Int32,
+            (SchemaType::Int64, _) => Kind::Int64,
+            (SchemaType::Float32, _) => Kind::Float32,
+            (SchemaType::Float64, _) => Kind::Float64,
+            (SchemaType::String, _) => Kind::Text,
+            (SchemaType::Bytes, _) => Kind::Bytes,
+            (other, _) => {
+                return Err(ConnectError::conversion(format!(
+                    "Unsupported source data type: {}",
+                    other.name().to_uppercase()
+                )))
+            }
+        });
+    }
+    Ok(match value {
+        Value::Bool(_) => Kind::Bool,
+        Value::Int(_) => Kind::Int64,
+        Value::Float(_) => Kind::Float64,
+        Value::Decimal(_, s) => Kind::Decimal(*s),
+        Value::Bytes(_) => Kind::Bytes,
+        Value::String(_) | Value::Null => Kind::Text,
+        Value::Array(_) => {
+            return Err(ConnectError::conversion(
+                "Unsupported source data type: ARRAY",
+            ))
+        }
+        Value::Map(_) => {
+            return Err(ConnectError::conversion(
+                "Unsupported source data type: MAP",
+            ))
+        }
+        Value::Struct(_) => {
+            return Err(ConnectError::conversion(
+                "Unsupported source data type: STRUCT",
+            ))
+        }
+    })
+}
+
+/// The column type `auto.create` and `auto.evolve` give a kind.
+fn sql_type(d: Dialect, kind: Kind, key: bool) -> String {
+    match (d, kind) {
+        (Dialect::Sqlite, Kind::Bool | Kind::Decimal(_)) => "NUMERIC".into(),
+        (Dialect::Sqlite, Kind::Int8 | Kind::Int16 | Kind::Int32 | Kind::Int64) => "INTEGER".into(),
+        (Dialect::Sqlite, Kind::Float32 | Kind::Float64) => "REAL".into(),
+        (Dialect::Sqlite, Kind::Text) => "TEXT".into(),
+        (Dialect::Sqlite, Kind::Bytes) => "BLOB".into(),
+        (Dialect::Sqlite, Kind::Timestamp) => "DATETIME".into(),
+        (Dialect::Postgres, Kind::Bool) => "BOOLEAN".into(),
+        (Dialect::Postgres, Kind::Int8 | Kind::Int16) => "SMALLINT".into(),
+        (Dialect::Postgres, Kind::Float32) => "REAL".into(),
+        (Dialect::Postgres, Kind::Float64) => "DOUBLE PRECISION".into(),
+        (Dialect::Postgres, Kind::Decimal(_)) => "DECIMAL".into(),
+        (Dialect::Postgres, Kind::Text) => "TEXT".into(),
+        (Dialect::Postgres, Kind::Bytes) => "BYTEA".into(),
+        (Dialect::MySql, Kind::Bool) => "TINYINT".into(),
+        (Dialect::MySql, Kind::Int8) => "TINYINT".into(),
+        (Dialect::MySql, Kind::Int16) => "SMALLINT".into(),
+        (Dialect::MySql, Kind::Float32) => "FLOAT".into(),
+        (Dialect::MySql, Kind::Float64) => "DOUBLE".into(),
+        (Dialect::MySql, Kind::Decimal(s)) => format!("DECIMAL(65,{})", s.min(30)),
+        // MySQL keys cannot be TEXT: Connect's JDBC dialect uses VARCHAR(256)
+        (Dialect::MySql, Kind::Text) if key => "VARCHAR(256)".into(),
+        (Dialect::MySql, Kind::Text) => "TEXT".into(),
+        (Dialect::MySql, Kind::Bytes) if key => "VARBINARY(767)".into(),
+        (Dialect::MySql, Kind::Bytes) => "BLOB".into(),
+        (Dialect::MySql, Kind::Time) => "TIME(3)".into(),
+        (Dialect::MySql, Kind::Timestamp) => "DATETIME(3)".into(),
+        (_, Kind::Int32) => "INT".into(),
+        (_, Kind::Int64) => "BIGINT".into(),
+        (_, Kind::Date) => "DATE".into(),
+        (_, Kind::Time) => "TIME".into(),
+        (_, Kind::Timestamp) => "TIMESTAMP".into(),
+    }
+}
