@@ -92,6 +92,9 @@ async fn serve(args: ServerArgs) -> Result<(), ServerError> {
     for url in server.registry_urls() {
         println!("Schema registry listening on {url}");
     }
+    for url in server.connect_urls() {
+        println!("Kafka Connect REST API listening on {url}");
+    }
     if let Some(q) = headless {
         println!("Headless mode: ran {}", q.display());
     }

@@ -3,7 +3,7 @@
 //! their own settings under `key.converter.` / `value.converter.`.
 
 use base64::Engine as _;
-use serde_json::{json, Map as JsonMap, Number, Value as Json};
+use serde_json::{json, Map as JsonMap, Value as Json};
 
 use crate::config::ConnectorConfig;
 use crate::data::{
@@ -81,12 +81,10 @@ pub fn converter_for(
     Ok(match class.as_str() {
         STRING_CONVERTER => Box::new(StringConverter),
         BYTE_ARRAY_CONVERTER => Box::new(ByteArrayConverter),
-        JSON_CONVERTER => Box::new(JsonConverter {
-            schemas: settings.boolean("schemas.enable", true)?,
-            decimal_numeric: settings
-                .choice("decimal.format", &["base64", "numeric"], "base64")?
-                == "numeric",
-        }),
+        JSON_CONVERTER => Box::new(JsonConverter::new(
+            settings.boolean("schemas.enable", true)?,
+            settings.choice("decimal.format", &["base64", "numeric"], "base64")? == "numeric",
+        )),
         other => match NUMBER_CONVERTERS.iter().find(|(c, _)| *c == other) {
             Some((_, ty)) => Box::new(NumberConverter(*ty)),
             None if other == AVRO_CONVERTER => {
@@ -218,6 +216,8 @@ impl Converter for NumberConverter {
 pub struct JsonConverter {
     pub schemas: bool,
     pub decimal_numeric: bool,
+    /// The last schema written and its JSON text.
+    schema_text: std::sync::Mutex<Option<(Schema, String)>>,
 }
 
 impl Converter for JsonConverter {
@@ -225,13 +225,27 @@ impl Converter for JsonConverter {
         if value.is_null() && !self.schemas {
             return Ok(None);
         }
-        let payload = self.value_json(value);
-        let out = if self.schemas {
-            json!({"schema": schema.map_or(Json::Null, schema_json), "payload": payload})
+        let mut out = Vec::with_capacity(128);
+        if self.schemas {
+            out.extend_from_slice(b"{\"schema\":");
+            match schema {
+                Some(s) => {
+                    // a batch's records share a schema: its JSON is made once
+                    let mut cached = self.schema_text.lock().unwrap_or_else(|e| e.into_inner());
+                    if cached.as_ref().is_none_or(|(c, _)| c != s) {
+                        *cached = Some((s.clone(), schema_json(s).to_string()));
+                    }
+                    out.extend_from_slice(cached.as_ref().expect("just set").1.as_bytes());
+                }
+                None => out.extend_from_slice(b"null"),
+            }
+            out.extend_from_slice(b",\"payload\":");
+            self.write_value(value, &mut out);
+            out.push(b'}');
         } else {
-            payload
-        };
-        Ok(Some(out.to_string().into_bytes()))
+            self.write_value(value, &mut out);
+        }
+        Ok(Some(out))
     }
 
     fn decode(&self, _: &str, bytes: Option<&[u8]>) -> Result<(Option<Schema>, Value)> {
@@ -264,12 +278,100 @@ impl Converter for JsonConverter {
 }
 
 impl JsonConverter {
+    pub fn new(schemas: bool, decimal_numeric: bool) -> Self {
+        JsonConverter {
+            schemas,
+            decimal_numeric,
+            schema_text: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// `value` as JSON text straight into `out` (what `value_json` gives,
+    /// without building the tree).
+    fn write_value(&self, value: &Value, out: &mut Vec<u8>) {
+        use std::io::Write;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let string = |s: &str, out: &mut Vec<u8>| {
+            let _ = serde_json::to_writer(&mut *out, s);
+        };
+        match value {
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Value::Int(i) => {
+                let _ = write!(out, "{i}");
+            }
+            Value::Float(f) if f.is_finite() => {
+                let _ = serde_json::to_writer(&mut *out, f);
+            }
+            Value::Float(_) => out.extend_from_slice(b"null"),
+            Value::Decimal(unscaled, scale) => {
+                if self.decimal_numeric {
+                    out.extend_from_slice(decimal_string(*unscaled, *scale).as_bytes());
+                } else {
+                    string(&b64(&decimal_bytes(*unscaled)), out);
+                }
+            }
+            Value::String(s) => string(s, out),
+            Value::Bytes(b) => string(&b64(b), out),
+            Value::Array(items) => {
+                out.push(b'[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    self.write_value(v, out);
+                }
+                out.push(b']');
+            }
+            Value::Map(entries) if entries.iter().all(|(k, _)| matches!(k, Value::String(_))) => {
+                out.push(b'{');
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    string(&k.display(), out);
+                    out.push(b':');
+                    self.write_value(v, out);
+                }
+                out.push(b'}');
+            }
+            Value::Map(entries) => {
+                // Connect writes maps with other keys as [key, value] pairs
+                out.push(b'[');
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.push(b'[');
+                    self.write_value(k, out);
+                    out.push(b',');
+                    self.write_value(v, out);
+                    out.push(b']');
+                }
+                out.push(b']');
+            }
+            Value::Struct(fields) => {
+                out.push(b'{');
+                for (i, (n, v)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    string(n, out);
+                    out.push(b':');
+                    self.write_value(v, out);
+                }
+                out.push(b'}');
+            }
+        }
+    }
+
+    #[cfg(test)]
     fn value_json(&self, value: &Value) -> Json {
         match value {
             Value::Null => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
             Value::Int(i) => Json::from(*i),
-            Value::Float(f) => Number::from_f64(*f).map_or(Json::Null, Json::Number),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
             Value::Decimal(unscaled, scale) => {
                 if self.decimal_numeric {
                     let text = decimal_string(*unscaled, *scale);
@@ -568,10 +670,7 @@ mod tests {
 
     #[test]
     fn json_with_schemas_round_trips() {
-        let c = JsonConverter {
-            schemas: true,
-            decimal_numeric: false,
-        };
+        let c = JsonConverter::new(true, false);
         let (schema, value) = row();
         let bytes = c.encode("t", Some(&schema), &value).unwrap().unwrap();
         let text = String::from_utf8(bytes.clone()).unwrap();
@@ -585,11 +684,42 @@ mod tests {
     }
 
     #[test]
+    fn json_is_written_as_serde_json_writes_it() {
+        let v = Value::Struct(vec![
+            ("s".into(), Value::String("a \"quoted\"\n\u{1}line".into())),
+            ("f".into(), Value::Float(3.0)),
+            ("g".into(), Value::Float(-0.25e-10)),
+            ("nan".into(), Value::Float(f64::NAN)),
+            ("b".into(), Value::Bytes(vec![0, 255])),
+            ("d".into(), Value::Decimal(-5, 3)),
+            (
+                "m".into(),
+                Value::Map(vec![(
+                    Value::Int(1),
+                    Value::Array(vec![Value::Bool(true), Value::Null]),
+                )]),
+            ),
+            (
+                "o".into(),
+                Value::Map(vec![(Value::String("k".into()), Value::Int(-9))]),
+            ),
+        ]);
+        for c in [
+            JsonConverter::new(false, false),
+            JsonConverter::new(false, true),
+        ] {
+            let mut out = Vec::new();
+            c.write_value(&v, &mut out);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                c.value_json(&v).to_string()
+            );
+        }
+    }
+
+    #[test]
     fn plain_json_and_numeric_decimals() {
-        let c = JsonConverter {
-            schemas: false,
-            decimal_numeric: true,
-        };
+        let c = JsonConverter::new(false, true);
         let (schema, value) = row();
         let bytes = c.encode("t", Some(&schema), &value).unwrap().unwrap();
         assert_eq!(
@@ -598,13 +728,10 @@ mod tests {
         );
         let (_, v) = c.decode("t", Some(br#"{"a":1}"#)).unwrap();
         assert_eq!(v.get("a"), Some(&Value::Int(1)));
-        let e = JsonConverter {
-            schemas: true,
-            decimal_numeric: false,
-        }
-        .decode("t", Some(br#"{"a":1}"#))
-        .unwrap_err()
-        .to_string();
+        let e = JsonConverter::new(true, false)
+            .decode("t", Some(br#"{"a":1}"#))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("schemas.enable=false"), "{e}");
     }
 

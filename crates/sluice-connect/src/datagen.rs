@@ -145,7 +145,8 @@ pub fn validate(config: &ConnectorConfig) -> Result<()> {
 pub struct DatagenTask {
     topic: String,
     quickstart: Quickstart,
-    schema: Schema,
+    schema: std::sync::Arc<Schema>,
+    key_schema: std::sync::Arc<Schema>,
     max_interval: u64,
     iterations: i64,
     task_id: i64,
@@ -180,7 +181,8 @@ impl DatagenTask {
         Ok(DatagenTask {
             topic: config.required("kafka.topic")?.to_string(),
             quickstart,
-            schema: quickstart.schema(),
+            schema: std::sync::Arc::new(quickstart.schema()),
+            key_schema: std::sync::Arc::new(Schema::of(SchemaType::String)),
             max_interval: config.long("max.interval", 500)?.max(0) as u64,
             iterations: config.long("iterations", -1)?,
             task_id: task_id as i64,
@@ -219,7 +221,7 @@ impl SourceTask for DatagenTask {
             let seed = self.rng.u64(..) as i64;
             self.rng = fastrand::Rng::with_seed(seed as u64);
             let mut record = ConnectRecord::new(&self.topic, Some(self.schema.clone()), value)
-                .with_key(Some(Schema::of(SchemaType::String)), Value::String(key));
+                .with_key(Some(self.key_schema.clone()), Value::String(key));
             for (name, v) in [
                 ("task.generation", self.generation),
                 ("task.id", self.task_id),
@@ -231,7 +233,7 @@ impl SourceTask for DatagenTask {
                 ));
             }
             out.push(SourceRecord {
-                partition: json!({"task.id": self.task_id}),
+                partition: std::sync::Arc::new(json!({"task.id": self.task_id})),
                 offset: json!({
                     "task.generation": self.generation + 1,
                     "current.iteration": self.count + 1,

@@ -92,6 +92,8 @@ impl SourceTask for FileSourceTask {
         let filename = self.path.display().to_string();
         let mut out = Vec::new();
         let mut consumed = 0;
+        let schema = std::sync::Arc::new(Schema::of(SchemaType::String));
+        let partition = std::sync::Arc::new(json!({"filename": filename}));
         while out.len() < self.batch {
             let Some(end) = self.partial[consumed..].iter().position(|b| *b == b'\n') else {
                 break;
@@ -103,13 +105,9 @@ impl SourceTask for FileSourceTask {
             consumed += end + 1;
             let text = String::from_utf8_lossy(line).into_owned();
             out.push(SourceRecord {
-                partition: json!({"filename": filename}),
+                partition: partition.clone(),
                 offset: json!({"position": self.position + consumed as u64}),
-                record: ConnectRecord::new(
-                    &self.topic,
-                    Some(Schema::of(SchemaType::String)),
-                    Value::String(text),
-                ),
+                record: ConnectRecord::new(&self.topic, Some(schema.clone()), Value::String(text)),
             });
         }
         self.partial.drain(..consumed);

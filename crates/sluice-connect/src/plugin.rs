@@ -101,6 +101,37 @@ impl Plugin {
         })
     }
 
+    /// The topics a source connector writes that its config names (datagen's
+    /// `kafka.topic`, the file source's `topic`, a JDBC source's prefixed
+    /// tables or query topic): the worker creates them with the connector,
+    /// so a stream declared over one right after finds it.
+    pub fn known_topics(self, config: &ConnectorConfig) -> Vec<String> {
+        match self {
+            Plugin::Datagen => config
+                .get("kafka.topic")
+                .map(str::to_string)
+                .into_iter()
+                .collect(),
+            Plugin::FileSource => config
+                .get("topic")
+                .map(str::to_string)
+                .into_iter()
+                .collect(),
+            Plugin::JdbcSource => {
+                let prefix = config.string_or("topic.prefix", "");
+                if config.get("query").is_some_and(|q| !q.trim().is_empty()) {
+                    vec![prefix.to_string()]
+                } else {
+                    jdbc::tables_listed(config)
+                        .into_iter()
+                        .map(|t| format!("{prefix}{t}"))
+                        .collect()
+                }
+            }
+            Plugin::FileSink | Plugin::JdbcSink => Vec::new(),
+        }
+    }
+
     fn validate_own(self, config: &ConnectorConfig) -> Result<()> {
         match self {
             Plugin::Datagen => datagen::validate(config),

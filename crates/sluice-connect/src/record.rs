@@ -1,6 +1,8 @@
 //! A record as connectors see it: key and value as Connect data, its topic,
 //! and where it came from (a source's partition and offset, or a topic's).
 
+use std::sync::Arc;
+
 use serde_json::Value as Json;
 
 use crate::data::{Schema, Value};
@@ -11,9 +13,10 @@ pub struct ConnectRecord {
     pub topic: String,
     /// The log partition (sink records; a source record may pick one).
     pub partition: Option<i32>,
-    pub key_schema: Option<Schema>,
+    /// Schemas are shared: a batch's records carry one (a table's, say).
+    pub key_schema: Option<Arc<Schema>>,
     pub key: Value,
-    pub value_schema: Option<Schema>,
+    pub value_schema: Option<Arc<Schema>>,
     pub value: Value,
     /// Epoch milliseconds; a source record without one gets the wall clock.
     pub timestamp: Option<i64>,
@@ -22,7 +25,7 @@ pub struct ConnectRecord {
 
 impl ConnectRecord {
     /// A record of `topic` with a value and no key.
-    pub fn new(topic: &str, value_schema: Option<Schema>, value: Value) -> Self {
+    pub fn new(topic: &str, value_schema: Option<Arc<Schema>>, value: Value) -> Self {
         ConnectRecord {
             topic: topic.to_string(),
             partition: None,
@@ -35,7 +38,7 @@ impl ConnectRecord {
         }
     }
 
-    pub fn with_key(mut self, key_schema: Option<Schema>, key: Value) -> Self {
+    pub fn with_key(mut self, key_schema: Option<Arc<Schema>>, key: Value) -> Self {
         self.key_schema = key_schema;
         self.key = key;
         self
@@ -47,7 +50,8 @@ impl ConnectRecord {
 /// of each partition with the records it wrote).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceRecord {
-    pub partition: Json,
+    /// Shared by the records of one source partition in a batch.
+    pub partition: Arc<Json>,
     pub offset: Json,
     pub record: ConnectRecord,
 }

@@ -3,6 +3,8 @@
 //! `ExtractField$Key` / `ExtractField$Value` (ksqlDB's `key` shorthand of a
 //! JDBC source expands to exactly these), by Kafka Connect's class names.
 
+use std::sync::Arc;
+
 use crate::config::ConnectorConfig;
 use crate::data::{Schema, SchemaType, Value};
 use crate::error::{ConnectError, Result};
@@ -61,27 +63,48 @@ pub fn transforms(config: &ConnectorConfig) -> Result<Vec<Transform>> {
         .collect()
 }
 
+/// What a transform made of the last schema it saw: a batch's records share
+/// their schema, so the key schema `ValueToKey` builds (or the field schema
+/// `ExtractField` takes) is made once per batch, not per record.
+type Memo = Option<(Arc<Schema>, Option<Arc<Schema>>)>;
+
+/// The schema `make` gives `input`, from `memo` when `input` is the one it saw.
+fn memoized(
+    memo: &mut Memo,
+    input: &Arc<Schema>,
+    make: impl FnOnce(&Schema) -> Result<Option<Arc<Schema>>>,
+) -> Result<Option<Arc<Schema>>> {
+    if let Some((seen, out)) = memo {
+        if Arc::ptr_eq(seen, input) {
+            return Ok(out.clone());
+        }
+    }
+    let out = make(input)?;
+    *memo = Some((input.clone(), out.clone()));
+    Ok(out)
+}
+
 impl Transform {
-    pub fn apply(&self, mut record: ConnectRecord) -> Result<ConnectRecord> {
+    fn apply(&self, mut record: ConnectRecord, memo: &mut Memo) -> Result<ConnectRecord> {
         match self {
             Transform::ValueToKey { fields } => {
-                let mut key_fields = Vec::new();
-                let mut schema_fields = Vec::new();
+                let mut key_fields = Vec::with_capacity(fields.len());
                 for f in fields {
                     let v = record.value.get(f).cloned().ok_or_else(|| {
                         ConnectError::conversion(format!(
                             "ValueToKey: field {f} not found in the value"
                         ))
                     })?;
-                    if let Some(s) = record.value_schema.as_ref().and_then(|s| s.field(f)) {
-                        schema_fields.push(s.clone());
-                    }
                     key_fields.push((f.clone(), v));
                 }
-                record.key_schema = record
-                    .value_schema
-                    .as_ref()
-                    .map(|_| Schema::structure(schema_fields));
+                record.key_schema = match &record.value_schema {
+                    Some(vs) => memoized(memo, vs, |s| {
+                        let schema_fields =
+                            fields.iter().filter_map(|f| s.field(f).cloned()).collect();
+                        Ok(Some(Arc::new(Schema::structure(schema_fields))))
+                    })?,
+                    None => None,
+                };
                 record.key = if record.value_schema.is_some() {
                     Value::Struct(key_fields)
                 } else {
@@ -107,11 +130,12 @@ impl Transform {
                     ConnectError::conversion(format!("ExtractField: field {field} not found"))
                 })?;
                 *schema = match schema.as_ref() {
-                    Some(s) if s.ty == SchemaType::Struct => {
-                        Some(s.field(field).map(|f| f.schema.clone()).ok_or_else(|| {
+                    Some(s) if s.ty == SchemaType::Struct => memoized(memo, s, |s| {
+                        let f = s.field(field).ok_or_else(|| {
                             ConnectError::conversion(format!("Unknown field: {field}"))
-                        })?)
-                    }
+                        })?;
+                        Ok(Some(Arc::new(f.schema.clone())))
+                    })?,
                     other => other.cloned(),
                 };
                 *value = extracted;
@@ -121,12 +145,26 @@ impl Transform {
     }
 }
 
-/// Runs `record` through every transform of `chain`.
-pub fn apply_all(chain: &[Transform], mut record: ConnectRecord) -> Result<ConnectRecord> {
-    for t in chain {
-        record = t.apply(record)?;
+/// A connector's transforms in order, with what each remembers of the last
+/// schema it saw.
+pub struct Chain {
+    transforms: Vec<(Transform, Memo)>,
+}
+
+impl Chain {
+    pub fn new(transforms: Vec<Transform>) -> Chain {
+        Chain {
+            transforms: transforms.into_iter().map(|t| (t, None)).collect(),
+        }
     }
-    Ok(record)
+
+    /// Runs `record` through every transform.
+    pub fn apply(&mut self, mut record: ConnectRecord) -> Result<ConnectRecord> {
+        for (t, memo) in &mut self.transforms {
+            record = t.apply(record, memo)?;
+        }
+        Ok(record)
+    }
 }
 
 #[cfg(test)]
@@ -148,7 +186,7 @@ mod tests {
             "org.apache.kafka.connect.transforms.ExtractField$Key",
         );
         c.set("transforms.extractInt.field", "id");
-        let chain = transforms(&c).unwrap();
+        let mut chain = Chain::new(transforms(&c).unwrap());
         let schema = Schema::structure(vec![
             Field::new("id", Schema::of(SchemaType::Int32)),
             Field::new("name", Schema::of(SchemaType::String)),
@@ -157,9 +195,18 @@ mod tests {
             ("id".into(), Value::Int(3)),
             ("name".into(), Value::String("x".into())),
         ]);
-        let out = apply_all(&chain, ConnectRecord::new("t", Some(schema), value.clone())).unwrap();
+        let out = chain
+            .apply(ConnectRecord::new(
+                "t",
+                Some(Arc::new(schema)),
+                value.clone(),
+            ))
+            .unwrap();
         assert_eq!(out.key, Value::Int(3));
-        assert_eq!(out.key_schema, Some(Schema::of(SchemaType::Int32)));
+        assert_eq!(
+            out.key_schema.as_deref(),
+            Some(&Schema::of(SchemaType::Int32))
+        );
         assert_eq!(out.value, value);
     }
 

@@ -30,7 +30,7 @@ use crate::error::{ConnectError, Result};
 use crate::plugin::{default_converter, validate, ConnectorType, Plugin};
 use crate::record::{ConnectRecord, SinkRecord, SourceRecord};
 use crate::task::TaskContext;
-use crate::transform::{apply_all, transforms, Transform};
+use crate::transform::{transforms, Chain};
 
 /// A connector's or task's state, by Connect's names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +39,8 @@ pub enum State {
     Paused,
     Failed,
     Unassigned,
+    /// Stopped by `PUT /connectors/{name}/stop`: no tasks, config kept.
+    Stopped,
 }
 
 impl State {
@@ -48,6 +50,7 @@ impl State {
             State::Paused => "PAUSED",
             State::Failed => "FAILED",
             State::Unassigned => "UNASSIGNED",
+            State::Stopped => "STOPPED",
         }
     }
 }
@@ -124,6 +127,8 @@ struct Running {
     plugin: Plugin,
     control: Arc<Control>,
     threads: Vec<JoinHandle<()>>,
+    /// Stopped (Connect's STOPPED): its tasks ended, its config kept.
+    stopped: bool,
 }
 
 /// What the worker and a connector's task threads share.
@@ -174,10 +179,25 @@ impl Worker {
         let mut config = config;
         config.set("name", name);
         let plugin = self.validate(&config)?;
+        self.create_topics(plugin, &config)?;
         let running = self.start(name, config, plugin)?;
         let info = info_of(&running);
         connectors.insert(name.to_string(), running);
         Ok(info)
+    }
+
+    /// Creates the topics the connector's config names that do not exist
+    /// (`topic.creation.default.partitions` partitions, else one, as a
+    /// broker's `num.partitions` default).
+    fn create_topics(&self, plugin: Plugin, config: &ConnectorConfig) -> Result<()> {
+        let partitions = config.long("topic.creation.default.partitions", 1)?.max(1) as i32;
+        for topic in plugin.known_topics(config) {
+            ensure_topic(
+                self.shared.log.as_ref(),
+                &TopicSpec::new(&topic, partitions),
+            )?;
+        }
+        Ok(())
     }
 
     fn start(&self, name: &str, config: ConnectorConfig, plugin: Plugin) -> Result<Running> {
@@ -195,7 +215,7 @@ impl Worker {
                     })
                     .collect(),
             ),
-            topics: Mutex::new(BTreeSet::new()),
+            topics: Mutex::new(plugin.known_topics(&config).into_iter().collect()),
         });
         let mut threads = Vec::new();
         for id in 0..n {
@@ -220,6 +240,7 @@ impl Worker {
             plugin,
             control,
             threads,
+            stopped: false,
         })
     }
 
@@ -241,6 +262,7 @@ impl Worker {
         let mut config = config;
         config.set("name", name);
         let plugin = self.validate(&config)?;
+        self.create_topics(plugin, &config)?;
         let mut connectors = lock(&self.connectors);
         let key = find_key(&connectors, name)?;
         let old = connectors.remove(&key).expect("found");
@@ -263,8 +285,45 @@ impl Worker {
         self.with(name, |r| r.control.paused.store(true, Ordering::Relaxed))
     }
 
+    /// Resumes a paused connector, or starts a stopped one again.
     pub fn resume(&self, name: &str) -> Result<()> {
+        if self.with(name, |r| r.stopped)? {
+            return self.restart(name);
+        }
         self.with(name, |r| r.control.paused.store(false, Ordering::Relaxed))
+    }
+
+    /// Stops the connector's tasks, keeping its configuration (Connect's
+    /// STOPPED state, left by `resume`).
+    pub fn stop(&self, name: &str) -> Result<()> {
+        let mut connectors = lock(&self.connectors);
+        let key = find_key(&connectors, name)?;
+        let running = connectors.get_mut(&key).expect("found");
+        running.control.stop.store(true, Ordering::Relaxed);
+        for t in running.threads.drain(..) {
+            let _ = t.join();
+        }
+        lock(&running.control.tasks).clear();
+        running.stopped = true;
+        Ok(())
+    }
+
+    /// Each task's id and configuration (secrets hidden): the connector's,
+    /// with Connect's `task.class`.
+    pub fn task_configs(&self, name: &str) -> Result<Vec<(usize, BTreeMap<String, String>)>> {
+        self.with(name, |r| {
+            let n = lock(&r.control.tasks).len();
+            (0..n)
+                .map(|id| {
+                    let mut config = r.config.masked();
+                    config.insert(
+                        "task.class".into(),
+                        r.plugin.class().replace("Connector", "Task"),
+                    );
+                    (id, config)
+                })
+                .collect()
+        })
     }
 
     /// The connectors' names, sorted.
@@ -291,7 +350,9 @@ impl Worker {
                 name: r.name.clone(),
                 // the connector itself fails only when it cannot start; its
                 // tasks carry their own failures, as in Connect
-                state: if paused {
+                state: if r.stopped {
+                    State::Stopped
+                } else if paused {
                     State::Paused
                 } else {
                     State::Running
@@ -379,7 +440,7 @@ struct TaskRunner {
 struct Pipeline {
     key: Box<dyn Converter>,
     value: Box<dyn Converter>,
-    transforms: Vec<Transform>,
+    transforms: Chain,
     tolerate: bool,
 }
 
@@ -401,7 +462,7 @@ impl TaskRunner {
         Ok(Pipeline {
             key: converter_for("key", &self.config, defaults, default_converter("key"))?,
             value: converter_for("value", &self.config, defaults, default_converter("value"))?,
-            transforms: transforms(&self.config)?,
+            transforms: Chain::new(transforms(&self.config)?),
             tolerate: self
                 .config
                 .choice("errors.tolerance", &["none", "all"], "none")?
@@ -481,7 +542,7 @@ impl TaskRunner {
         log.fence(&group)?;
         let offsets = read_offsets(log.as_ref(), offsets_topic, &self.name)?;
         let ctx = TaskContext::new(self.control.stop.clone(), offsets);
-        let pipeline = self.pipeline()?;
+        let mut pipeline = self.pipeline()?;
         let mut task = self
             .plugin
             .start_source(&self.config, self.id, self.tasks, &ctx)?;
@@ -500,7 +561,7 @@ impl TaskRunner {
             if records.is_empty() {
                 continue;
             }
-            self.write_source(&pipeline, records, &group, &mut known_topics)?;
+            self.write_source(&mut pipeline, records, &group, &mut known_topics)?;
         }
     }
 
@@ -508,7 +569,7 @@ impl TaskRunner {
     /// `produce_and_commit`.
     fn write_source(
         &self,
-        pipeline: &Pipeline,
+        pipeline: &mut Pipeline,
         records: Vec<SourceRecord>,
         group: &str,
         known_topics: &mut BTreeSet<String>,
@@ -516,20 +577,31 @@ impl TaskRunner {
         let log = &self.shared.log;
         let now = now_ms();
         let mut produce = Vec::with_capacity(records.len() + 1);
-        let mut offsets: BTreeMap<String, (Json, Json)> = BTreeMap::new();
+        // the latest offset of each source partition (a batch's records
+        // mostly share one: compared with the last one seen first)
+        let mut offsets: Vec<(Arc<Json>, Json)> = Vec::new();
         for r in records {
-            offsets.insert(
-                r.partition.to_string(),
-                (r.partition.clone(), r.offset.clone()),
-            );
-            let converted = apply_all(&pipeline.transforms, r.record).and_then(|rec| {
+            let SourceRecord {
+                partition,
+                offset,
+                record,
+            } = r;
+            match offsets
+                .iter_mut()
+                .rev()
+                .find(|(p, _)| Arc::ptr_eq(p, &partition) || *p == partition)
+            {
+                Some(entry) => entry.1 = offset,
+                None => offsets.push((partition, offset)),
+            }
+            let converted = pipeline.transforms.apply(record).and_then(|rec| {
                 let key = pipeline
                     .key
-                    .encode(&rec.topic, rec.key_schema.as_ref(), &rec.key)?;
+                    .encode(&rec.topic, rec.key_schema.as_deref(), &rec.key)?;
                 let value =
                     pipeline
                         .value
-                        .encode(&rec.topic, rec.value_schema.as_ref(), &rec.value)?;
+                        .encode(&rec.topic, rec.value_schema.as_deref(), &rec.value)?;
                 Ok((rec, key, value))
             });
             let (rec, key, value) = match converted {
@@ -541,8 +613,8 @@ impl TaskRunner {
                 Err(e) => return Err(e),
             };
             if !known_topics.contains(&rec.topic) {
-                // Connect's workers let the broker create a missing topic
-                // (one partition); the embedded log is told to
+                // a topic no config names (a JDBC table found later): one
+                // partition, as a broker's default
                 ensure_topic(log.as_ref(), &TopicSpec::new(&rec.topic, 1))?;
                 known_topics.insert(rec.topic.clone());
                 lock(&self.control.topics).insert(rec.topic.clone());
@@ -551,8 +623,8 @@ impl TaskRunner {
             record.headers = rec.headers;
             produce.push((rec.topic, rec.partition, record));
         }
-        for (_, (partition, offset)) in offsets {
-            let key = json!([self.name, partition]).to_string().into_bytes();
+        for (partition, offset) in offsets {
+            let key = json!([self.name, *partition]).to_string().into_bytes();
             produce.push((
                 self.shared.config.offsets_topic.clone(),
                 Some(0),
@@ -630,7 +702,7 @@ impl TaskRunner {
     fn run_sink(&self) -> Result<()> {
         let log = self.shared.log.clone();
         let group = format!("connect-{}", self.name);
-        let pipeline = self.pipeline()?;
+        let mut pipeline = self.pipeline()?;
         let mut task = self.plugin.start_sink(&self.config)?;
         let mut positions: HashMap<(String, i32), i64> = HashMap::new();
         let mut topics = Vec::new();
@@ -676,7 +748,7 @@ impl TaskRunner {
                 };
                 let next = fetched.last().map_or(pos, |r| r.offset + 1);
                 for stored in fetched {
-                    match self.sink_record(&pipeline, &stored) {
+                    match self.sink_record(&mut pipeline, &stored) {
                         Ok(r) => batch.push(r),
                         Err(e) if pipeline.tolerate => self.report(
                             stored.topic.to_string(),
@@ -711,7 +783,7 @@ impl TaskRunner {
 
     fn sink_record(
         &self,
-        pipeline: &Pipeline,
+        pipeline: &mut Pipeline,
         stored: &sluice_log::StoredRecord,
     ) -> Result<SinkRecord> {
         let r = &stored.record;
@@ -720,16 +792,16 @@ impl TaskRunner {
         let record = ConnectRecord {
             topic: stored.topic.to_string(),
             partition: Some(stored.partition),
-            key_schema,
+            key_schema: key_schema.map(Arc::new),
             key,
-            value_schema,
+            value_schema: value_schema.map(Arc::new),
             value,
             timestamp: Some(r.timestamp),
             headers: r.headers.clone(),
         };
         Ok(SinkRecord {
             offset: stored.offset,
-            record: apply_all(&pipeline.transforms, record)?,
+            record: pipeline.transforms.apply(record)?,
         })
     }
 }

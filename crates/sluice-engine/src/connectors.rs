@@ -109,9 +109,21 @@ impl Engine {
         }
         let mut config = ConnectorConfig::default();
         for (k, v) in properties {
-            config.set(k, v.as_property_text());
+            let mut value = v.as_property_text();
+            if crate::secrets::is_sealed(&value) {
+                value = self.secret_box()?.open(&value)?;
+            }
+            config.set(k, value);
         }
         expand_jdbc_key(&mut config);
+        // its secrets will be sealed in the command log: a missing key
+        // refuses the statement before anything runs
+        if self.command_log.is_some()
+            && !self.replaying
+            && config.values().keys().any(|k| sluice_connect::is_secret(k))
+        {
+            self.secret_box()?;
+        }
         let plugin = self
             .connect
             .validate(&config)
@@ -134,6 +146,58 @@ impl Engine {
             .create(name, config)
             .map_err(|e| connect_error("Failed to create connector: ", e))?;
         Ok(StatementResult::ConnectorCreated(info))
+    }
+
+    /// The key sealing connector secrets: `ksql.connect.secrets.key`, else
+    /// the key file beside the command log file.
+    fn secret_box(&self) -> Result<crate::secrets::SecretBox> {
+        if let Some(key) = self.property("ksql.connect.secrets.key") {
+            return crate::secrets::SecretBox::from_property(key);
+        }
+        match &self.secrets_file {
+            Some(path) => crate::secrets::SecretBox::load_or_create(path),
+            None => Err(EngineError::statement(
+                "A connector's secrets (connection.password, *.password) go into the command topic \
+                 sealed: set ksql.connect.secrets.key (the base64 of 32 random bytes, the same on \
+                 every server of the service) to create one",
+            )),
+        }
+    }
+
+    /// A statement as the command log keeps it: a connector's secret values
+    /// sealed (see `secrets`), any other statement as written.
+    pub(crate) fn logged_text(&self, stmt: &sluice_sql::ParsedStatement) -> Result<String> {
+        let sluice_sql::Statement::CreateConnector {
+            source,
+            if_not_exists,
+            name,
+            properties,
+        } = &stmt.statement
+        else {
+            return Ok(stmt.text.clone());
+        };
+        if !properties.iter().any(|(k, _)| sluice_connect::is_secret(k)) {
+            return Ok(stmt.text.clone());
+        }
+        let secrets = self.secret_box()?;
+        let properties = properties
+            .iter()
+            .map(|(k, v)| {
+                let text = v.as_property_text();
+                if sluice_connect::is_secret(k) && !crate::secrets::is_sealed(&text) {
+                    (k.clone(), sluice_sql::Literal::String(secrets.seal(&text)))
+                } else {
+                    (k.clone(), v.clone())
+                }
+            })
+            .collect();
+        let sealed = sluice_sql::Statement::CreateConnector {
+            source: *source,
+            if_not_exists: *if_not_exists,
+            name: name.clone(),
+            properties,
+        };
+        Ok(format!("{sealed};"))
     }
 
     pub(crate) fn drop_connector(
@@ -263,4 +327,74 @@ fn expand_jdbc_key(config: &mut ConnectorConfig) {
         .entry("tasks.max".into())
         .or_insert_with(|| "1".into());
     *config = ConnectorConfig::new(values);
+}
+
+/// What Kafka Connect's REST API asks of the engine: connectors made and
+/// dropped there go through the same statements (and the command log) as
+/// SQL's, so a connector is one thing on both sides.
+impl Engine {
+    /// `POST /connectors` (`replace` false) or `PUT /connectors/{name}/config`
+    /// (true): creates connector `name` from `config`, or replaces the
+    /// configuration of the one there. Returns it, and whether it is new.
+    pub fn put_connector(
+        &mut self,
+        name: &str,
+        config: std::collections::BTreeMap<String, String>,
+        replace: bool,
+    ) -> Result<(sluice_connect::ConnectorInfo, bool)> {
+        let exists = self.connect.list().iter().any(|c| c == name);
+        if exists && !replace {
+            return Err(connect_error("", ConnectError::Exists(name.to_string())));
+        }
+        if let Some(named) = config.get("name").filter(|n| *n != name) {
+            return Err(EngineError::Connect {
+                status: 400,
+                message: format!(
+                    "Connector name configuration ({named}) doesn't match connector name in the URL ({name})"
+                ),
+            });
+        }
+        let checked = ConnectorConfig::new(config.clone());
+        let plugin = self.connect.validate(&checked).map_err(|e| {
+            let class = checked.get("connector.class").unwrap_or_default();
+            EngineError::Connect {
+                status: 400,
+                message: format!(
+                    "Connector configuration is invalid and contains the following 1 error(s):\n{e}\nYou can also find the above list of errors at the endpoint `/connector-plugins/{class}/config/validate`"
+                ),
+            }
+        })?;
+        let create = sluice_sql::Statement::CreateConnector {
+            source: plugin.kind() == ConnectorType::Source,
+            if_not_exists: false,
+            name: sluice_sql::Ident::quoted(name),
+            properties: config
+                .into_iter()
+                .filter(|(k, _)| k != "name")
+                .map(|(k, v)| (k, sluice_sql::Literal::String(v)))
+                .collect(),
+        };
+        if exists {
+            let drop = sluice_sql::Statement::DropConnector {
+                name: sluice_sql::Ident::quoted(name),
+                if_exists: true,
+            };
+            self.execute_sql(&format!("{drop};"))?;
+        }
+        self.execute_sql(&format!("{create};"))?;
+        let info = self.connect.info(name).map_err(|e| connect_error("", e))?;
+        Ok((info, !exists))
+    }
+
+    /// `DELETE /connectors/{name}`.
+    pub fn delete_connector(&mut self, name: &str) -> Result<()> {
+        if !self.connect.list().iter().any(|c| c == name) {
+            return Err(connect_error("", ConnectError::NotFound(name.to_string())));
+        }
+        let drop = sluice_sql::Statement::DropConnector {
+            name: sluice_sql::Ident::quoted(name),
+            if_exists: false,
+        };
+        self.execute_sql(&format!("{drop};")).map(|_| ())
+    }
 }

@@ -76,7 +76,7 @@ pub struct Engine {
     pub(crate) next_transient_id: u64,
     pub(crate) command_log: Option<CommandLog>,
     /// True while replaying the command log (nothing is logged again).
-    replaying: bool,
+    pub(crate) replaying: bool,
     /// The on-disk state database of the queries' stores (see
     /// [`Engine::with_state_dir`]); without one, stores are in memory.
     pub(crate) state_db: Option<sluice_state::StateDb>,
@@ -84,6 +84,9 @@ pub struct Engine {
     wall_clock: sluice_runtime::WallClock,
     /// Runs the connectors (see `connectors`).
     pub(crate) connect: Arc<sluice_connect::Worker>,
+    /// Where the key sealing connector secrets in a command log file lives
+    /// (see `secrets`).
+    pub(crate) secrets_file: Option<std::path::PathBuf>,
 }
 
 impl Engine {
@@ -285,6 +288,7 @@ impl Engine {
         ));
         Engine {
             connect,
+            secrets_file: None,
             log,
             metastore: MetaStore::default(),
             queries: BTreeMap::new(),
@@ -314,8 +318,9 @@ impl Engine {
     /// tables and persistent queries, which resume from their committed offsets),
     /// then log every statement that changes them. A logged statement that no
     /// longer runs (its topic was deleted, say) is skipped with a warning.
-    pub fn with_command_log(self, path: &std::path::Path) -> Result<Self> {
+    pub fn with_command_log(mut self, path: &std::path::Path) -> Result<Self> {
         let (log, commands) = CommandLog::open(path)?;
+        self.secrets_file = Some(path.with_file_name("connect-secrets.key"));
         self.replay(log, commands)
     }
 
@@ -558,10 +563,11 @@ impl Engine {
                 | Statement::CreateConnector { .. }
                 | Statement::DropConnector { .. }
         );
-        if durable && !self.replaying {
+        if durable && !self.replaying && self.command_log.is_some() {
+            let sql = self.logged_text(stmt)?;
             if let Some(log) = &mut self.command_log {
                 log.append(&Command {
-                    sql: stmt.text.clone(),
+                    sql,
                     properties: self.session.properties().clone(),
                 })?;
             }

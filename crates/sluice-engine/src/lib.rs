@@ -24,6 +24,7 @@ mod push;
 mod query;
 pub mod result;
 mod scheduler;
+mod secrets;
 mod session;
 mod show;
 mod topics;

@@ -210,3 +210,62 @@ fn connector_statements_are_refused_as_ksqldb_refuses_them() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn secrets_are_sealed_in_the_command_log_and_opened_at_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut e = open(dir.path());
+        e.execute_sql(
+            "CREATE SINK CONNECTOR s WITH ('connector.class'='FileStreamSink', 'topics'='t', \
+               'file'='/dev/null', 'connection.password'='hunter2');",
+        )
+        .unwrap();
+    }
+    let logged = std::fs::read_to_string(dir.path().join("command.log")).unwrap();
+    assert!(
+        logged.contains("CONNECTOR") && logged.contains("ENC[v1:"),
+        "{logged}"
+    );
+    assert!(!logged.contains("hunter2"), "{logged}");
+    let e = open(dir.path());
+    let config = e.connect_worker().config("S").unwrap();
+    assert_eq!(config.get("connection.password"), Some("hunter2"));
+    assert_eq!(config.get("file"), Some("/dev/null"));
+}
+
+#[test]
+fn secrets_in_a_command_topic_need_a_shared_key() {
+    let log = Arc::new(EmbeddedLog::in_memory());
+    let statement =
+        "CREATE SINK CONNECTOR s WITH ('connector.class'='FileStreamSink', 'topics'='t', \
+                     'file'='/dev/null', 'connection.password'='hunter2');";
+    let mut e = Engine::new(log.clone(), EngineConfig::default())
+        .with_command_topic()
+        .unwrap();
+    let m = error(&mut e, statement);
+    assert!(m.contains("ksql.connect.secrets.key"), "{m}");
+    assert!(
+        e.connect_worker().list().is_empty(),
+        "nothing runs when it cannot be logged"
+    );
+    drop(e);
+    let key = "ksql.connect.secrets.key";
+    let shared = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let mut e = Engine::new(log.clone(), EngineConfig::default().with(key, shared))
+        .with_command_topic()
+        .unwrap();
+    e.execute_sql(statement).unwrap();
+    drop(e);
+    // another server of the service, same key: the connector with its password
+    let e = Engine::new(log, EngineConfig::default().with(key, shared))
+        .with_command_topic()
+        .unwrap();
+    assert_eq!(
+        e.connect_worker()
+            .config("S")
+            .unwrap()
+            .get("connection.password"),
+        Some("hunter2")
+    );
+}

@@ -17,6 +17,10 @@
 //!   same basic auth as the REST API. It is not started when
 //!   `ksql.schema.registry.url` names an external registry (whose basic auth is
 //!   `ksql.schema.registry.basic.auth.user.info` or `basic.auth.user.info`).
+//! * `connect.listeners` — where Kafka Connect's REST API for Sluice's connectors
+//!   listens (default `http://0.0.0.0:8083`, a Connect worker's port; `none` turns
+//!   it off). When the default port is taken the server runs without it; a
+//!   configured listener that cannot be bound is an error.
 //!
 //! Every other key is passed to the engine as an [`sluice_engine::EngineConfig`] property.
 
@@ -34,6 +38,7 @@ pub const MAX_REQUEST_BYTES: &str = "sluice.request.max.bytes";
 pub const SSL_KEYSTORE_LOCATION: &str = "ssl.keystore.location";
 pub const SSL_KEYSTORE_TYPE: &str = "ssl.keystore.type";
 pub const SCHEMA_REGISTRY_LISTENERS: &str = "schema.registry.listeners";
+pub const CONNECT_LISTENERS: &str = "connect.listeners";
 /// ksqlDB's name for an external schema registry (an engine property).
 pub const SCHEMA_REGISTRY_URL: &str = "ksql.schema.registry.url";
 
@@ -47,6 +52,7 @@ const SERVER_KEYS: &[&str] = &[
     SSL_KEYSTORE_LOCATION,
     SSL_KEYSTORE_TYPE,
     SCHEMA_REGISTRY_LISTENERS,
+    CONNECT_LISTENERS,
 ];
 
 #[derive(Debug, Clone)]
@@ -61,6 +67,11 @@ pub struct ServerConfig {
     pub ssl_keystore: Option<PathBuf>,
     /// The embedded schema registry's listeners; empty: not served.
     pub schema_registry_listeners: Vec<String>,
+    /// Kafka Connect's REST API's listeners; empty: not served.
+    pub connect_listeners: Vec<String>,
+    /// Whether `connect.listeners` was set (else a taken default port is
+    /// skipped with a warning).
+    pub connect_listeners_set: bool,
     /// Everything else: engine properties.
     pub engine_properties: BTreeMap<String, String>,
 }
@@ -76,6 +87,8 @@ impl Default for ServerConfig {
             max_request_bytes: 1024 * 1024,
             ssl_keystore: None,
             schema_registry_listeners: vec!["http://0.0.0.0:8081".to_string()],
+            connect_listeners: vec!["http://0.0.0.0:8083".to_string()],
+            connect_listeners_set: false,
             engine_properties: BTreeMap::new(),
         }
     }
@@ -111,6 +124,19 @@ impl ServerConfig {
             }
             SCHEMA_REGISTRY_LISTENERS => {
                 self.schema_registry_listeners = if value.trim().eq_ignore_ascii_case("none") {
+                    Vec::new()
+                } else {
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(String::from)
+                        .collect()
+                };
+            }
+            CONNECT_LISTENERS => {
+                self.connect_listeners_set = true;
+                self.connect_listeners = if value.trim().eq_ignore_ascii_case("none") {
                     Vec::new()
                 } else {
                     value

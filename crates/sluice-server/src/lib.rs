@@ -16,6 +16,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod connect;
 pub mod entity;
 pub mod error;
 pub mod http;
@@ -252,6 +253,8 @@ pub struct Server {
     listeners: Vec<Bound>,
     /// The embedded schema registry and its own listeners (Confluent's port).
     registry: Option<(Arc<Registry>, Vec<Bound>)>,
+    /// Kafka Connect's REST API's listeners (a Connect worker's port).
+    connect: Vec<Bound>,
 }
 
 impl Server {
@@ -292,6 +295,19 @@ impl Server {
             }
             _ => None,
         };
+        let connect = match bind_all(&config.connect_listeners, 8083, &config, &mut acceptor).await
+        {
+            Ok(bound) => bound,
+            // the default port taken (a Connect worker on this machine, another
+            // server): run without it rather than not at all
+            Err(ServerError::Bind { addr, source }) if !config.connect_listeners_set => {
+                tracing::warn!(
+                    "Kafka Connect's REST API not served: {addr}: {source} (set connect.listeners)"
+                );
+                Vec::new()
+            }
+            Err(e) => return Err(e),
+        };
         let state = Shared::new(engine, config, users, headless);
         if let Some(addr) = listeners.first().and_then(|(l, _)| l.local_addr().ok()) {
             *state.advertised.lock().unwrap_or_else(|e| e.into_inner()) =
@@ -301,6 +317,7 @@ impl Server {
             state,
             listeners,
             registry,
+            connect,
         })
     }
 
@@ -323,6 +340,11 @@ impl Server {
             .as_ref()
             .map(|(_, bound)| urls_of(bound))
             .unwrap_or_default()
+    }
+
+    /// The same for Kafka Connect's REST API's listeners.
+    pub fn connect_urls(&self) -> Vec<String> {
+        urls_of(&self.connect)
     }
 
     pub fn state(&self) -> AppState {
@@ -358,6 +380,10 @@ impl Server {
             );
             served.extend(bound.into_iter().map(|b| (b, registry_app.clone())));
         }
+        let connect_app = connect::router(self.state.clone()).layer(
+            axum::middleware::from_fn_with_state(self.state.clone(), http::registry_basic_auth),
+        );
+        served.extend(self.connect.into_iter().map(|b| (b, connect_app.clone())));
         let mut tasks = Vec::new();
         for ((listener, tls), app) in served {
             let mut rx = stop_rx.clone();

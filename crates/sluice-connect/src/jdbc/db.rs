@@ -351,7 +351,7 @@ macro_rules! get {
 }
 
 fn pg_value(row: &sqlx::postgres::PgRow, i: usize, kind: Kind) -> Result<Value> {
-    let type_name = row.columns()[i].type_info().name().to_string();
+    let type_name = row.columns()[i].type_info().name();
     Ok(match kind {
         Kind::Bool => get!(row, i, bool, Value::Bool),
         Kind::Int8 | Kind::Int16 => get!(row, i, i16, |v| Value::Int(v as i64)),
@@ -374,7 +374,7 @@ fn pg_value(row: &sqlx::postgres::PgRow, i: usize, kind: Kind) -> Result<Value> 
 }
 
 fn my_value(row: &sqlx::mysql::MySqlRow, i: usize, kind: Kind) -> Result<Value> {
-    let type_name = row.columns()[i].type_info().name().to_string();
+    let type_name = row.columns()[i].type_info().name();
     let unsigned = type_name.contains("UNSIGNED");
     Ok(match kind {
         Kind::Bool => get!(row, i, bool, Value::Bool),

@@ -12,6 +12,7 @@
 //! in effect, `insert` at least once.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::db::{Param, Pool};
 use super::{connection, runtime, Dialect, Kind};
@@ -65,7 +66,9 @@ pub struct JdbcSinkTask {
     table_format: String,
     batch_size: usize,
     /// The columns of the tables written so far.
-    tables: HashMap<String, Vec<(String, Kind)>>,
+    tables: HashMap<String, Columns>,
+    /// Each topic's table (`table.name.format`).
+    table_names: HashMap<String, String>,
 }
 
 impl JdbcSinkTask {
@@ -92,6 +95,7 @@ impl JdbcSinkTask {
                 .to_string(),
             batch_size: config.long("batch.size", 3000)?.max(1) as usize,
             tables: HashMap::new(),
+            table_names: HashMap::new(),
         })
     }
 
@@ -100,8 +104,7 @@ impl JdbcSinkTask {
     }
 
     /// The primary key columns of a record, per `pk.mode`.
-    fn key_cells(&self, r: &SinkRecord) -> Result<Vec<Cell>> {
-        let rec = &r.record;
+    fn key_cells(&self, rec: &crate::record::ConnectRecord, offset: i64) -> Result<Vec<Cell>> {
         match self.pk_mode.as_str() {
             "kafka" => {
                 let names = if self.pk_fields.len() == 3 {
@@ -124,7 +127,7 @@ impl JdbcSinkTask {
                         Kind::Int32,
                         Value::Int(rec.partition.unwrap_or(0) as i64),
                     ),
-                    (names[2].clone(), Kind::Int64, Value::Int(r.offset)),
+                    (names[2].clone(), Kind::Int64, Value::Int(offset)),
                 ])
             }
             "record_key" => {
@@ -133,9 +136,9 @@ impl JdbcSinkTask {
                         "pk.mode=record_key needs a record key; this record has none",
                     ));
                 }
-                match (&rec.key, &rec.key_schema) {
+                match (&rec.key, rec.key_schema.as_deref()) {
                     (Value::Struct(_) | Value::Map(_), schema) => {
-                        let cells = cells(&rec.key, schema.as_ref())?;
+                        let cells = cells(rec.key.clone(), schema)?;
                         Ok(self.only_named(cells))
                     }
                     (v, schema) => {
@@ -144,12 +147,12 @@ impl JdbcSinkTask {
                             .first()
                             .cloned()
                             .unwrap_or_else(|| "__connect_key".into());
-                        Ok(vec![(name, kind_of(schema.as_ref(), v)?, v.clone())])
+                        Ok(vec![(name, kind_of(schema, v)?, v.clone())])
                     }
                 }
             }
             "record_value" => {
-                let cells = cells(&rec.value, rec.value_schema.as_ref())?;
+                let cells = cells(rec.value.clone(), rec.value_schema.as_deref())?;
                 Ok(self.only_named(cells))
             }
             _ => Ok(Vec::new()),
@@ -168,16 +171,17 @@ impl JdbcSinkTask {
 
     /// Makes sure `table` has every column of `cells` (creating or altering
     /// it as allowed), and returns its columns.
-    fn ensure_table(
-        &mut self,
-        table: &str,
-        key: &[Cell],
-        values: &[Cell],
-    ) -> Result<Vec<(String, Kind)>> {
-        if !self.tables.contains_key(table) {
+    fn ensure_table(&mut self, table: &str, key: &[Cell], values: &[Cell]) -> Result<Columns> {
+        if let Some(known) = self.tables.get(table) {
+            // the common case: every column there already
+            let has = |(n, ..): &Cell| known.iter().any(|(c, _)| c == n);
+            if key.iter().all(has) && values.iter().all(has) {
+                return Ok(known.clone());
+            }
+        } else {
             let columns = self.rt.block_on(self.pool.columns(table))?;
             if !columns.is_empty() {
-                self.tables.insert(table.to_string(), columns);
+                self.tables.insert(table.to_string(), Arc::new(columns));
             }
         }
         let d = self.dialect();
@@ -205,7 +209,7 @@ impl JdbcSinkTask {
             let ddl = format!("CREATE TABLE {} (\n{})", d.quote(table), defs.join(",\n"));
             self.rt
                 .block_on(self.pool.execute_all(&[(ddl, Vec::new())]))?;
-            let columns = self.rt.block_on(self.pool.columns(table))?;
+            let columns = Arc::new(self.rt.block_on(self.pool.columns(table))?);
             self.tables.insert(table.to_string(), columns.clone());
             return Ok(columns);
         };
@@ -239,16 +243,28 @@ impl JdbcSinkTask {
             })
             .collect();
         self.rt.block_on(self.pool.execute_all(&alters))?;
-        let columns = self.rt.block_on(self.pool.columns(table))?;
+        let columns = Arc::new(self.rt.block_on(self.pool.columns(table))?);
         self.tables.insert(table.to_string(), columns.clone());
         Ok(columns)
     }
 
-    /// The statement writing (or deleting) one record's row.
-    fn statement(&mut self, r: &SinkRecord) -> Result<Option<(String, Vec<Param>)>> {
-        let rec = &r.record;
-        let table = self.table_format.replace("${topic}", &rec.topic);
-        let key = self.key_cells(r)?;
+    /// What one record asks for: a row to insert (merged with its
+    /// neighbours into one multi-row INSERT), or its own statement (an
+    /// UPDATE, a DELETE); `None` for a tombstone without `delete.enabled`.
+    fn write(&mut self, r: SinkRecord) -> Result<Option<Write>> {
+        let SinkRecord {
+            offset,
+            record: rec,
+        } = r;
+        let table = match self.table_names.get(&rec.topic) {
+            Some(t) => t.clone(),
+            None => {
+                let t = self.table_format.replace("${topic}", &rec.topic);
+                self.table_names.insert(rec.topic.clone(), t.clone());
+                t
+            }
+        };
+        let key = self.key_cells(&rec, offset)?;
         if rec.value.is_null() {
             if !self.delete_enabled {
                 return Ok(None);
@@ -256,75 +272,182 @@ impl JdbcSinkTask {
             let columns = self.ensure_table(&table, &key, &[])?;
             let d = self.dialect();
             let (cond, params) = conditions(d, &key, &columns, 1);
-            return Ok(Some((
+            return Ok(Some(Write::Statement(
                 format!("DELETE FROM {} WHERE {cond}", d.quote(&table)),
                 params,
             )));
         }
-        let values = cells(&rec.value, rec.value_schema.as_ref())?;
+        let values = cells(rec.value, rec.value_schema.as_deref())?;
         let values: Vec<Cell> = values
             .into_iter()
             .filter(|(n, ..)| !key.iter().any(|(k, ..)| k == n))
             .collect();
         let columns = self.ensure_table(&table, &key, &values)?;
         let d = self.dialect();
-        let param = |(n, k, v): &Cell| Param {
-            value: v.clone(),
-            kind: columns
+        if self.insert_mode == "update" {
+            let sets: Vec<String> = values
                 .iter()
-                .find(|(c, _)| c == n)
-                .map_or(*k, |(_, kind)| *kind),
-        };
-        let t = d.quote(&table);
-        Ok(Some(match self.insert_mode.as_str() {
-            "update" => {
-                let sets: Vec<String> = values
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (n, ..))| format!("{} = {}", d.quote(n), d.param(i + 1)))
-                    .collect();
-                let (cond, key_params) = conditions(d, &key, &columns, values.len() + 1);
-                let mut params: Vec<Param> = values.iter().map(param).collect();
-                params.extend(key_params);
-                (
-                    format!("UPDATE {t} SET {} WHERE {cond}", sets.join(", ")),
-                    params,
-                )
-            }
-            mode => {
-                let all: Vec<&Cell> = key.iter().chain(values.iter()).collect();
-                let names: Vec<String> = all.iter().map(|(n, ..)| d.quote(n)).collect();
-                let marks: Vec<String> = (1..=all.len()).map(|i| d.param(i)).collect();
-                let mut sql = format!(
-                    "INSERT INTO {t} ({}) VALUES ({})",
-                    names.join(","),
-                    marks.join(",")
-                );
-                if mode == "upsert" {
-                    sql.push_str(&upsert_clause(d, &key, &values));
-                }
-                (sql, all.into_iter().map(param).collect())
-            }
+                .enumerate()
+                .map(|(i, (n, ..))| format!("{} = {}", d.quote(n), d.param(i + 1)))
+                .collect();
+            let (cond, key_params) = conditions(d, &key, &columns, values.len() + 1);
+            let mut params: Vec<Param> =
+                values.iter().map(|c| param(c.clone(), &columns)).collect();
+            params.extend(key_params);
+            return Ok(Some(Write::Statement(
+                format!(
+                    "UPDATE {} SET {} WHERE {cond}",
+                    d.quote(&table),
+                    sets.join(", ")
+                ),
+                params,
+            )));
+        }
+        Ok(Some(Write::Row {
+            table,
+            key,
+            values,
+            columns,
         }))
+    }
+
+    /// The statements of `writes` in order: runs of rows of one table with
+    /// the same columns become one INSERT of many rows (Connect's JDBC batch;
+    /// under `upsert` a key's last row in the run stands, as it would have
+    /// one row after the other).
+    fn statements(&self, writes: Vec<Write>) -> Vec<(String, Vec<Param>)> {
+        let mut out = Vec::new();
+        let mut run: Vec<(Vec<Cell>, Vec<Cell>)> = Vec::new();
+        let mut shape: Option<RunShape> = None;
+        for w in writes {
+            match w {
+                Write::Statement(sql, params) => {
+                    self.flush_run(&mut out, &mut run, &shape);
+                    shape = None;
+                    out.push((sql, params));
+                }
+                Write::Row {
+                    table,
+                    key,
+                    values,
+                    columns,
+                } => {
+                    let names: Vec<String> =
+                        key.iter().chain(&values).map(|(n, ..)| n.clone()).collect();
+                    let same = shape
+                        .as_ref()
+                        .is_some_and(|(t, n, _)| *t == table && *n == names);
+                    // stay within every database's bind parameter limit
+                    let full = (run.len() + 1) * names.len().max(1) > 30_000;
+                    if !same || full {
+                        self.flush_run(&mut out, &mut run, &shape);
+                        shape = Some((table, names, columns));
+                    }
+                    if self.insert_mode == "upsert" {
+                        if let Some(at) = run.iter().position(|(k, _)| *k == key) {
+                            run[at].1 = values;
+                            continue;
+                        }
+                    }
+                    run.push((key, values));
+                }
+            }
+        }
+        self.flush_run(&mut out, &mut run, &shape);
+        out
+    }
+
+    fn flush_run(
+        &self,
+        out: &mut Vec<(String, Vec<Param>)>,
+        run: &mut Vec<(Vec<Cell>, Vec<Cell>)>,
+        shape: &Option<RunShape>,
+    ) {
+        let (Some((table, names, columns)), Some((key, values))) = (shape, run.first()) else {
+            run.clear();
+            return;
+        };
+        let d = self.dialect();
+        let quoted: Vec<String> = names.iter().map(|n| d.quote(n)).collect();
+        let upsert = (self.insert_mode == "upsert").then(|| upsert_clause(d, key, values));
+        let mut params = Vec::with_capacity(run.len() * names.len());
+        let mut rows = Vec::with_capacity(run.len());
+        for (k, v) in run.drain(..) {
+            let marks: Vec<String> = k
+                .into_iter()
+                .chain(v)
+                .map(|c| {
+                    params.push(param(c, columns));
+                    d.param(params.len())
+                })
+                .collect();
+            rows.push(format!("({})", marks.join(",")));
+        }
+        let mut sql = format!(
+            "INSERT INTO {} ({}) VALUES {}",
+            d.quote(table),
+            quoted.join(","),
+            rows.join(",")
+        );
+        if let Some(clause) = upsert {
+            sql.push_str(&clause);
+        }
+        out.push((sql, params));
     }
 }
 
+/// What the rows of one multi-row INSERT share: the table, the column
+/// names in order, and the table's columns.
+type RunShape = (String, Vec<String>, Columns);
+
+/// One record's part of a batch (see [`JdbcSinkTask::write`]).
+enum Write {
+    Row {
+        table: String,
+        key: Vec<Cell>,
+        values: Vec<Cell>,
+        columns: Columns,
+    },
+    Statement(String, Vec<Param>),
+}
+
+/// A cell as a parameter of the column it goes to (its kind from the
+/// table, else from the cell).
+fn param((n, k, v): Cell, columns: &[(String, Kind)]) -> Param {
+    Param {
+        kind: columns
+            .iter()
+            .find(|(c, _)| *c == n)
+            .map_or(k, |(_, kind)| *kind),
+        value: v,
+    }
+}
+
+/// A table's columns and their kinds, shared by the rows written to it.
+type Columns = Arc<Vec<(String, Kind)>>;
+
 impl SinkTask for JdbcSinkTask {
     fn put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
-        for chunk in records.chunks(self.batch_size) {
-            let mut statements = Vec::with_capacity(chunk.len());
+        let mut rest = records;
+        while !rest.is_empty() {
+            let tail = rest.split_off(rest.len().min(self.batch_size));
+            let chunk = std::mem::replace(&mut rest, tail);
+            let mut writes = Vec::with_capacity(chunk.len());
             for r in chunk {
-                let s = self.statement(r).map_err(|e| match e {
+                let (topic, partition, offset) = (
+                    r.record.topic.clone(),
+                    r.record.partition.unwrap_or(0),
+                    r.offset,
+                );
+                let w = self.write(r).map_err(|e| match e {
                     ConnectError::Conversion(m) => ConnectError::Conversion(format!(
-                        "{m} (topic {}, partition {}, offset {})",
-                        r.record.topic,
-                        r.record.partition.unwrap_or(0),
-                        r.offset
+                        "{m} (topic {topic}, partition {partition}, offset {offset})"
                     )),
                     other => other,
                 })?;
-                statements.extend(s);
+                writes.extend(w);
             }
+            let statements = self.statements(writes);
             self.rt.block_on(self.pool.execute_all(&statements))?;
         }
         Ok(())
@@ -343,16 +466,7 @@ fn conditions(
         .enumerate()
         .map(|(i, (n, ..))| format!("{} = {}", d.quote(n), d.param(first + i)))
         .collect();
-    let params = key
-        .iter()
-        .map(|(n, k, v)| Param {
-            value: v.clone(),
-            kind: columns
-                .iter()
-                .find(|(c, _)| c == n)
-                .map_or(*k, |(_, kind)| *kind),
-        })
-        .collect();
+    let params = key.iter().map(|c| param(c.clone(), columns)).collect();
     (cond.join(" AND "), params)
 }
 
@@ -386,33 +500,27 @@ fn upsert_clause(d: Dialect, key: &[Cell], values: &[Cell]) -> String {
     }
 }
 
-/// A struct's (or a schemaless map's) fields as cells.
-fn cells(value: &Value, schema: Option<&Schema>) -> Result<Vec<Cell>> {
+/// A struct's (or a schemaless map's) fields as cells, the values moved.
+fn cells(value: Value, schema: Option<&Schema>) -> Result<Vec<Cell>> {
     match value {
         Value::Struct(fields) => fields
-            .iter()
+            .into_iter()
             .map(|(n, v)| {
-                let field_schema = schema.and_then(|s| s.field(n)).map(|f| &f.schema);
-                Ok((
-                    n.clone(),
-                    kind_of(field_schema, v).map_err(|e| field_error(n, e))?,
-                    v.clone(),
-                ))
+                let field_schema = schema.and_then(|s| s.field(&n)).map(|f| &f.schema);
+                let kind = kind_of(field_schema, &v).map_err(|e| field_error(&n, e))?;
+                Ok((n, kind, v))
             })
             .collect(),
         Value::Map(entries) => entries
-            .iter()
+            .into_iter()
             .map(|(k, v)| {
                 let Value::String(n) = k else {
                     return Err(ConnectError::conversion(
                         "a map value's keys must be strings to be columns",
                     ));
                 };
-                Ok((
-                    n.clone(),
-                    kind_of(None, v).map_err(|e| field_error(n, e))?,
-                    v.clone(),
-                ))
+                let kind = kind_of(None, &v).map_err(|e| field_error(&n, e))?;
+                Ok((n, kind, v))
             })
             .collect(),
         other => Err(ConnectError::conversion(format!(

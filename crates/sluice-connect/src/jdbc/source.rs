@@ -87,7 +87,7 @@ struct Reader {
     /// The table name (or `None` in query mode).
     table: Option<String>,
     topic: String,
-    partition: Json,
+    partition: std::sync::Arc<Json>,
     incrementing: Option<i64>,
     /// The last timestamp read, epoch ms, and its nanoseconds of the second.
     timestamp: Option<(i64, i64)>,
@@ -358,7 +358,7 @@ impl SourceTask for JdbcSourceTask {
         let full = rows.rows.len() as i64 >= self.batch && self.mode != "bulk";
         let reader = &self.readers[index];
         let name = reader.table.clone().unwrap_or_else(|| "query".to_string());
-        let schema = self.schema(&name, &rows);
+        let schema = std::sync::Arc::new(self.schema(&name, &rows));
         let position = |column: &Option<String>| {
             column.as_ref().and_then(|c| {
                 rows.columns
@@ -431,6 +431,7 @@ fn reader(table: Option<String>, prefix: &str, ctx: &TaskContext) -> Reader {
         Some(t) => json!({"protocol": "1", "table": t}),
         None => json!({"query": "query"}),
     };
+    let partition = std::sync::Arc::new(partition);
     let stored = ctx.offset(&partition);
     Reader {
         topic: format!("{prefix}{}", table.as_deref().unwrap_or("")),

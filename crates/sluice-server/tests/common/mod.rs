@@ -10,6 +10,8 @@ pub struct TestServer {
     pub url: String,
     /// The embedded schema registry's URL, when it is served.
     pub registry_url: Option<String>,
+    /// Kafka Connect's REST API's URL, when it is served.
+    pub connect_url: Option<String>,
     pub client: reqwest::Client,
     _stop: oneshot::Sender<()>,
 }
@@ -18,6 +20,7 @@ pub async fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> TestServer
     let mut config = ServerConfig {
         listeners: vec!["http://127.0.0.1:0".into()],
         schema_registry_listeners: Vec::new(),
+        connect_listeners: Vec::new(),
         ..ServerConfig::default()
     };
     configure(&mut config);
@@ -25,6 +28,7 @@ pub async fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> TestServer
     let server = Server::bind(config, engine).await.expect("bind");
     let addr = server.local_addrs()[0];
     let registry_url = server.registry_urls().first().cloned();
+    let connect_url = server.connect_urls().first().cloned();
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(server.run(async {
         let _ = stopped.await;
@@ -32,6 +36,7 @@ pub async fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> TestServer
     TestServer {
         url: format!("http://{addr}"),
         registry_url,
+        connect_url,
         client: reqwest::Client::new(),
         _stop: stop,
     }
