@@ -252,14 +252,15 @@ impl Converter for JsonConverter {
         let Some(bytes) = bytes else {
             return Ok((None, Value::Null));
         };
-        let json: Json = serde_json::from_slice(bytes).map_err(|e| {
+        let failed = |e: serde_json::Error| {
             ConnectError::conversion(format!(
                 "Converting byte[] to Kafka Connect data failed due to serialization error: {e}"
             ))
-        })?;
+        };
         if !self.schemas {
-            return Ok((None, schemaless(&json)));
+            return Ok((None, crate::schemaless::from_slice(bytes).map_err(failed)?));
         }
+        let json: Json = serde_json::from_slice(bytes).map_err(failed)?;
         let envelope = json
             .as_object()
             .filter(|o| o.len() == 2 && o.contains_key("schema") && o.contains_key("payload"));

@@ -20,6 +20,7 @@ mod file;
 mod jdbc;
 pub mod plugin;
 pub mod record;
+mod schemaless;
 pub mod task;
 pub mod transform;
 mod worker;

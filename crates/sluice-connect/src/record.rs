@@ -52,6 +52,8 @@ impl ConnectRecord {
 pub struct SourceRecord {
     /// Shared by the records of one source partition in a batch.
     pub partition: Arc<Json>,
+    /// `Null`: no news (a task may give its offset on a poll's last record
+    /// of a partition only; the worker stores the latest one it is given).
     pub offset: Json,
     pub record: ConnectRecord,
 }

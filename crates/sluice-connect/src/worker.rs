@@ -26,6 +26,7 @@ use sluice_log::{Log, LogError, Record, TopicSpec};
 
 use crate::config::ConnectorConfig;
 use crate::convert::{converter_for, Converter};
+use crate::data::Schema;
 use crate::error::{ConnectError, Result};
 use crate::plugin::{default_converter, validate, ConnectorType, Plugin};
 use crate::record::{ConnectRecord, SinkRecord, SourceRecord};
@@ -441,6 +442,9 @@ struct Pipeline {
     key: Box<dyn Converter>,
     value: Box<dyn Converter>,
     transforms: Chain,
+    /// The key and value schemas decoded last, shared by the records that
+    /// decode to the same.
+    decoded: [Option<Arc<Schema>>; 2],
     tolerate: bool,
 }
 
@@ -463,6 +467,7 @@ impl TaskRunner {
             key: converter_for("key", &self.config, defaults, default_converter("key"))?,
             value: converter_for("value", &self.config, defaults, default_converter("value"))?,
             transforms: Chain::new(transforms(&self.config)?),
+            decoded: [None, None],
             tolerate: self
                 .config
                 .choice("errors.tolerance", &["none", "all"], "none")?
@@ -586,13 +591,15 @@ impl TaskRunner {
                 offset,
                 record,
             } = r;
-            match offsets
-                .iter_mut()
-                .rev()
-                .find(|(p, _)| Arc::ptr_eq(p, &partition) || *p == partition)
-            {
-                Some(entry) => entry.1 = offset,
-                None => offsets.push((partition, offset)),
+            if !offset.is_null() {
+                match offsets
+                    .iter_mut()
+                    .rev()
+                    .find(|(p, _)| Arc::ptr_eq(p, &partition) || *p == partition)
+                {
+                    Some(entry) => entry.1 = offset,
+                    None => offsets.push((partition, offset)),
+                }
             }
             let converted = pipeline.transforms.apply(record).and_then(|rec| {
                 let key = pipeline
@@ -792,9 +799,9 @@ impl TaskRunner {
         let record = ConnectRecord {
             topic: stored.topic.to_string(),
             partition: Some(stored.partition),
-            key_schema: key_schema.map(Arc::new),
+            key_schema: shared(&mut pipeline.decoded[0], key_schema),
             key,
-            value_schema: value_schema.map(Arc::new),
+            value_schema: shared(&mut pipeline.decoded[1], value_schema),
             value,
             timestamp: Some(r.timestamp),
             headers: r.headers.clone(),
@@ -803,6 +810,19 @@ impl TaskRunner {
             offset: stored.offset,
             record: pipeline.transforms.apply(record)?,
         })
+    }
+}
+
+/// `schema` as an `Arc`: the one in `memo` when equal, else a new one kept there.
+fn shared(memo: &mut Option<Arc<Schema>>, schema: Option<Schema>) -> Option<Arc<Schema>> {
+    let schema = schema?;
+    match memo {
+        Some(m) if **m == schema => Some(m.clone()),
+        _ => {
+            let s = Arc::new(schema);
+            *memo = Some(s.clone());
+            Some(s)
+        }
     }
 }
 

@@ -81,7 +81,7 @@ impl Pool {
             Pool::Postgres(p) => {
                 let mut q = sqlx::query(sql);
                 for param in params {
-                    q = bind_pg(q, param);
+                    q = bind_pg(q, param.clone());
                 }
                 let rows = q.fetch_all(p).await.map_err(db_error)?;
                 read_rows(&rows, pg_kind, pg_value)
@@ -89,7 +89,7 @@ impl Pool {
             Pool::MySql(p) => {
                 let mut q = sqlx::query(sql);
                 for param in params {
-                    q = bind_my(q, param);
+                    q = bind_my(q, param.clone());
                 }
                 let rows = q.fetch_all(p).await.map_err(db_error)?;
                 read_rows(&rows, my_kind, my_value)
@@ -97,7 +97,7 @@ impl Pool {
             Pool::Sqlite(p) => {
                 let mut q = sqlx::query(sql);
                 for param in params {
-                    q = bind_lite(q, param);
+                    q = bind_lite(q, param.clone());
                 }
                 let rows = q.fetch_all(p).await.map_err(db_error)?;
                 read_rows(&rows, lite_kind, lite_value)
@@ -106,13 +106,13 @@ impl Pool {
     }
 
     /// Runs `statements` in one transaction: all or nothing.
-    pub async fn execute_all(&self, statements: &[(String, Vec<Param>)]) -> Result<()> {
+    pub async fn execute_all(&self, mut statements: Vec<(String, Vec<Param>)>) -> Result<()> {
         match self {
             Pool::Postgres(p) => {
                 let mut tx = p.begin().await.map_err(db_error)?;
-                for (sql, params) in statements {
-                    let mut q = sqlx::query(sql);
-                    for param in params {
+                for (sql, params) in statements.iter_mut() {
+                    let mut q = sqlx::query(sql.as_str());
+                    for param in std::mem::take(params) {
                         q = bind_pg(q, param);
                     }
                     q.execute(&mut *tx)
@@ -123,9 +123,9 @@ impl Pool {
             }
             Pool::MySql(p) => {
                 let mut tx = p.begin().await.map_err(db_error)?;
-                for (sql, params) in statements {
-                    let mut q = sqlx::query(sql);
-                    for param in params {
+                for (sql, params) in statements.iter_mut() {
+                    let mut q = sqlx::query(sql.as_str());
+                    for param in std::mem::take(params) {
                         q = bind_my(q, param);
                     }
                     q.execute(&mut *tx)
@@ -136,9 +136,9 @@ impl Pool {
             }
             Pool::Sqlite(p) => {
                 let mut tx = p.begin().await.map_err(db_error)?;
-                for (sql, params) in statements {
-                    let mut q = sqlx::query(sql);
-                    for param in params {
+                for (sql, params) in statements.iter_mut() {
+                    let mut q = sqlx::query(sql.as_str());
+                    for param in std::mem::take(params) {
                         q = bind_lite(q, param);
                     }
                     q.execute(&mut *tx)
@@ -450,7 +450,13 @@ pub enum Bound {
     Timestamp(NaiveDateTime),
 }
 
-pub fn bound(param: &Param) -> Bound {
+pub fn bound(param: Param) -> Bound {
+    // text and bytes into their own columns move as they are
+    let param = match (param.kind, param.value) {
+        (Kind::Text, Value::String(s)) => return Bound::Text(s),
+        (Kind::Bytes, Value::Bytes(b)) => return Bound::Bytes(b),
+        (kind, value) => Param { value, kind },
+    };
     let v = &param.value;
     if v.is_null() {
         return Bound::Null(param.kind);
@@ -529,8 +535,8 @@ type LiteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteAr
 /// the database takes (SQLite has no decimal type: text), `$none` is the
 /// type of a NULL DECIMAL.
 macro_rules! bind_all {
-    ($q:expr, $param:expr, $dec:expr, $none:ty) => {
-        match bound($param) {
+    ($q:expr, $bound:expr, $dec:expr, $none:ty) => {
+        match $bound {
             Bound::Null(kind) => match kind {
                 Kind::Bool => $q.bind(None::<bool>),
                 Kind::Int8 | Kind::Int16 | Kind::Int32 | Kind::Int64 => $q.bind(None::<i64>),
@@ -555,23 +561,24 @@ macro_rules! bind_all {
     };
 }
 
-fn bind_pg<'q>(q: PgQuery<'q>, param: &Param) -> PgQuery<'q> {
+fn bind_pg<'q>(q: PgQuery<'q>, param: Param) -> PgQuery<'q> {
     // PostgreSQL types its parameters: an int goes as the column's width
-    match (bound(param), param.kind) {
+    let kind = param.kind;
+    match (bound(param), kind) {
         (Bound::Int(i), Kind::Int8 | Kind::Int16) => q.bind(i as i16),
         (Bound::Int(i), Kind::Int32) => q.bind(i as i32),
         (Bound::Float(f), Kind::Float32) => q.bind(f as f32),
         (Bound::Null(Kind::Int8 | Kind::Int16), _) => q.bind(None::<i16>),
         (Bound::Null(Kind::Int32), _) => q.bind(None::<i32>),
         (Bound::Null(Kind::Float32), _) => q.bind(None::<f32>),
-        _ => bind_all!(q, param, |d: Decimal| d, Decimal),
+        (other, _) => bind_all!(q, other, |d: Decimal| d, Decimal),
     }
 }
 
-fn bind_my<'q>(q: MyQuery<'q>, param: &Param) -> MyQuery<'q> {
-    bind_all!(q, param, |d: Decimal| d, Decimal)
+fn bind_my<'q>(q: MyQuery<'q>, param: Param) -> MyQuery<'q> {
+    bind_all!(q, bound(param), |d: Decimal| d, Decimal)
 }
 
-fn bind_lite<'q>(q: LiteQuery<'q>, param: &Param) -> LiteQuery<'q> {
-    bind_all!(q, param, |d: Decimal| d.to_string(), String)
+fn bind_lite<'q>(q: LiteQuery<'q>, param: Param) -> LiteQuery<'q> {
+    bind_all!(q, bound(param), |d: Decimal| d.to_string(), String)
 }

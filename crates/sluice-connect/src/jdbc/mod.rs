@@ -38,9 +38,19 @@ impl Dialect {
 
     /// The `n`th (1-based) bind parameter.
     pub fn param(self, n: usize) -> String {
+        let mut out = String::new();
+        self.push_param(&mut out, n);
+        out
+    }
+
+    /// [`Dialect::param`] written onto `out`.
+    pub fn push_param(self, out: &mut String, n: usize) {
+        use std::fmt::Write;
         match self {
-            Dialect::Postgres => format!("${n}"),
-            _ => "?".to_string(),
+            Dialect::Postgres => {
+                let _ = write!(out, "${n}");
+            }
+            _ => out.push('?'),
         }
     }
 }

@@ -208,7 +208,7 @@ impl JdbcSinkTask {
             }
             let ddl = format!("CREATE TABLE {} (\n{})", d.quote(table), defs.join(",\n"));
             self.rt
-                .block_on(self.pool.execute_all(&[(ddl, Vec::new())]))?;
+                .block_on(self.pool.execute_all(vec![(ddl, Vec::new())]))?;
             let columns = Arc::new(self.rt.block_on(self.pool.columns(table))?);
             self.tables.insert(table.to_string(), columns.clone());
             return Ok(columns);
@@ -242,7 +242,7 @@ impl JdbcSinkTask {
                 )
             })
             .collect();
-        self.rt.block_on(self.pool.execute_all(&alters))?;
+        self.rt.block_on(self.pool.execute_all(alters))?;
         let columns = Arc::new(self.rt.block_on(self.pool.columns(table))?);
         self.tables.insert(table.to_string(), columns.clone());
         Ok(columns)
@@ -332,15 +332,19 @@ impl JdbcSinkTask {
                     values,
                     columns,
                 } => {
-                    let names: Vec<String> =
-                        key.iter().chain(&values).map(|(n, ..)| n.clone()).collect();
-                    let same = shape
-                        .as_ref()
-                        .is_some_and(|(t, n, _)| *t == table && *n == names);
+                    let width = key.len() + values.len();
+                    let same = shape.as_ref().is_some_and(|(t, n, _)| {
+                        *t == table
+                            && n.len() == width
+                            && n.iter()
+                                .zip(key.iter().chain(&values))
+                                .all(|(a, (b, ..))| a == b)
+                    });
                     // stay within every database's bind parameter limit
-                    let full = (run.len() + 1) * names.len().max(1) > 30_000;
+                    let full = (run.len() + 1) * width.max(1) > 30_000;
                     if !same || full {
                         self.flush_run(&mut out, &mut run, &shape);
+                        let names = key.iter().chain(&values).map(|(n, ..)| n.clone()).collect();
                         shape = Some((table, names, columns));
                     }
                     if self.insert_mode == "upsert" {
@@ -371,24 +375,23 @@ impl JdbcSinkTask {
         let quoted: Vec<String> = names.iter().map(|n| d.quote(n)).collect();
         let upsert = (self.insert_mode == "upsert").then(|| upsert_clause(d, key, values));
         let mut params = Vec::with_capacity(run.len() * names.len());
-        let mut rows = Vec::with_capacity(run.len());
-        for (k, v) in run.drain(..) {
-            let marks: Vec<String> = k
-                .into_iter()
-                .chain(v)
-                .map(|c| {
-                    params.push(param(c, columns));
-                    d.param(params.len())
-                })
-                .collect();
-            rows.push(format!("({})", marks.join(",")));
-        }
         let mut sql = format!(
-            "INSERT INTO {} ({}) VALUES {}",
+            "INSERT INTO {} ({}) VALUES ",
             d.quote(table),
-            quoted.join(","),
-            rows.join(",")
+            quoted.join(",")
         );
+        sql.reserve(run.len() * names.len() * 7);
+        for (row, (k, v)) in run.drain(..).enumerate() {
+            sql.push_str(if row == 0 { "(" } else { ",(" });
+            for (i, c) in k.into_iter().chain(v).enumerate() {
+                params.push(param(c, columns));
+                if i > 0 {
+                    sql.push(',');
+                }
+                d.push_param(&mut sql, params.len());
+            }
+            sql.push(')');
+        }
         if let Some(clause) = upsert {
             sql.push_str(&clause);
         }
@@ -448,7 +451,7 @@ impl SinkTask for JdbcSinkTask {
                 writes.extend(w);
             }
             let statements = self.statements(writes);
-            self.rt.block_on(self.pool.execute_all(&statements))?;
+            self.rt.block_on(self.pool.execute_all(statements))?;
         }
         Ok(())
     }

@@ -394,6 +394,18 @@ impl SourceTask for JdbcSourceTask {
                 .zip(row)
                 .map(|((c, kind), v)| (c.clone(), self.field_value(*kind, v)))
                 .collect();
+            out.push(SourceRecord {
+                partition: reader.partition.clone(),
+                // the batch's last record carries the offset (below)
+                offset: Json::Null,
+                record: ConnectRecord::new(
+                    &reader.topic,
+                    Some(schema.clone()),
+                    Value::Struct(fields),
+                ),
+            });
+        }
+        if let Some(last) = out.last_mut() {
             let mut offset = serde_json::Map::new();
             if let Some(i) = inc.filter(|_| self.mode.contains("incrementing")) {
                 offset.insert("incrementing".into(), json!(i));
@@ -402,15 +414,7 @@ impl SourceTask for JdbcSourceTask {
                 offset.insert("timestamp".into(), json!(ms));
                 offset.insert("timestamp_nanos".into(), json!(nanos));
             }
-            out.push(SourceRecord {
-                partition: reader.partition.clone(),
-                offset: Json::Object(offset),
-                record: ConnectRecord::new(
-                    &reader.topic,
-                    Some(schema.clone()),
-                    Value::Struct(fields),
-                ),
-            });
+            last.offset = Json::Object(offset);
         }
         let reader = &mut self.readers[index];
         reader.incrementing = inc;
