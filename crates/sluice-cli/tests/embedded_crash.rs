@@ -6,42 +6,16 @@
 
 mod common;
 
+use common::start_embedded as start;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use sluice_log::{EmbeddedLog, Log};
-
-/// A running `sluice server` and its URL; SIGKILLed on drop.
-struct Server(Child, String);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(dir: &Path) -> Server {
-    let data = dir.join("data");
-    let args: [&std::ffi::OsStr; 8] = [
-        "--listeners".as_ref(),
-        "http://127.0.0.1:0".as_ref(),
-        "--set".as_ref(),
-        "schema.registry.listeners=none".as_ref(),
-        "--set".as_ref(),
-        "auto.offset.reset=earliest".as_ref(),
-        "--data-dir".as_ref(),
-        data.as_os_str(),
-    ];
-    let (child, url) = common::spawn_server(args, &dir.join("server.log"));
-    Server(child, url)
-}
 
 fn ksql(url: &str, sql: &str) {
     let resp = reqwest::blocking::Client::new()

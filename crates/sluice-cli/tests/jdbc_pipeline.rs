@@ -8,9 +8,10 @@
 
 mod common;
 
+use common::start_embedded as start;
+
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Child;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -22,32 +23,6 @@ use sluice_testkit::postgres::Postgres;
 /// database servers on two cores (and MariaDB's installer does not run twice
 /// at once).
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// A running `sluice server`; SIGKILLed on drop.
-struct Server(Child, String);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(dir: &Path) -> Server {
-    let data = dir.join("data");
-    let args: [&std::ffi::OsStr; 8] = [
-        "--listeners".as_ref(),
-        "http://127.0.0.1:0".as_ref(),
-        "--set".as_ref(),
-        "schema.registry.listeners=none".as_ref(),
-        "--set".as_ref(),
-        "auto.offset.reset=earliest".as_ref(),
-        "--data-dir".as_ref(),
-        data.as_os_str(),
-    ];
-    let (child, url) = common::spawn_server(args, &dir.join("server.log"));
-    Server(child, url)
-}
 
 fn ksql(url: &str, sql: &str) -> serde_json::Value {
     let resp = reqwest::blocking::Client::new()

@@ -6,20 +6,12 @@
 
 mod common;
 
-use std::process::Child;
+use common::ServerProcess as Server;
+
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sluice_testkit::kafka::KafkaCluster;
-
-struct Server(Child, String);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn start(cluster: &KafkaCluster, dir: &std::path::Path) -> Server {
     start_with(cluster, dir, &[])

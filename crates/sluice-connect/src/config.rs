@@ -31,6 +31,16 @@ impl ConnectorConfig {
         ConnectorConfig { values }
     }
 
+    /// A configuration from `(key, value)` pairs.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        ConnectorConfig::new(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
     pub fn values(&self) -> &BTreeMap<String, String> {
         &self.values
     }
@@ -145,18 +155,12 @@ impl ConnectorConfig {
 mod tests {
     use super::*;
 
-    fn config(pairs: &[(&str, &str)]) -> ConnectorConfig {
-        ConnectorConfig::new(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-    }
-
     #[test]
     fn secrets_are_masked() {
-        let c = config(&[("connection.password", "s3cret"), ("connection.user", "u")]);
+        let c = ConnectorConfig::from_pairs(&[
+            ("connection.password", "s3cret"),
+            ("connection.user", "u"),
+        ]);
         let masked = c.masked();
         assert_eq!(masked["connection.password"], HIDDEN);
         assert_eq!(masked["connection.user"], "u");
@@ -164,7 +168,7 @@ mod tests {
 
     #[test]
     fn typed_lookups_name_the_key() {
-        let c = config(&[("batch.max.rows", "x"), ("topics", "a, b,,c")]);
+        let c = ConnectorConfig::from_pairs(&[("batch.max.rows", "x"), ("topics", "a, b,,c")]);
         let e = c.long("batch.max.rows", 100).unwrap_err().to_string();
         assert!(e.contains("batch.max.rows") && e.contains("LONG"), "{e}");
         assert_eq!(c.list("topics"), vec!["a", "b", "c"]);

@@ -243,15 +243,6 @@ pub fn regex_lite(pattern: &str) -> std::result::Result<regex::Regex, String> {
 mod tests {
     use super::*;
 
-    fn config(pairs: &[(&str, &str)]) -> ConnectorConfig {
-        ConnectorConfig::new(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-    }
-
     #[test]
     fn classes_are_found_by_full_and_simple_names() {
         assert_eq!(Plugin::find("FileStreamSource"), Some(Plugin::FileSource));
@@ -273,7 +264,7 @@ mod tests {
     fn validation_names_what_is_wrong() {
         let none = ConnectorConfig::default();
         let e = validate(
-            &config(&[(
+            &ConnectorConfig::from_pairs(&[(
                 "connector.class",
                 "io.debezium.connector.mysql.MySqlConnector",
             )]),
@@ -286,14 +277,20 @@ mod tests {
             "{e}"
         );
         let e = validate(
-            &config(&[("connector.class", "FileStreamSink"), ("file", "/tmp/x")]),
+            &ConnectorConfig::from_pairs(&[
+                ("connector.class", "FileStreamSink"),
+                ("file", "/tmp/x"),
+            ]),
             &none,
         )
         .unwrap_err()
         .to_string();
         assert!(e.contains("topics"), "{e}");
         let e = validate(
-            &config(&[("connector.class", "FileStreamSource"), ("topic", "t")]),
+            &ConnectorConfig::from_pairs(&[
+                ("connector.class", "FileStreamSource"),
+                ("topic", "t"),
+            ]),
             &none,
         )
         .unwrap_err()
@@ -303,7 +300,7 @@ mod tests {
             "{e}"
         );
         let e = validate(
-            &config(&[
+            &ConnectorConfig::from_pairs(&[
                 ("connector.class", "DatagenConnector"),
                 ("kafka.topic", "t"),
                 ("quickstart", "clicks"),
@@ -314,7 +311,7 @@ mod tests {
         .to_string();
         assert!(e.contains("clicks"), "{e}");
         assert!(validate(
-            &config(&[
+            &ConnectorConfig::from_pairs(&[
                 ("connector.class", "DatagenConnector"),
                 ("kafka.topic", "t"),
                 ("quickstart", "orders")

@@ -1,68 +1,16 @@
 //! The JDBC connectors against real PostgreSQL and MariaDB servers (started
 //! by the test support; a missing server fails the test) and SQLite files.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod common;
 
-use sluice_connect::{ConnectorConfig, State, Worker, WorkerConfig};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{failure, records, wait_for, worker};
+use sluice_connect::ConnectorConfig;
 use sluice_log::{EmbeddedLog, Log, Record, TopicSpec};
 use sluice_testkit::mariadb::MariaDb;
 use sluice_testkit::postgres::Postgres;
-
-fn worker(log: &Arc<dyn Log>) -> Worker {
-    Worker::new(
-        log.clone(),
-        WorkerConfig {
-            id: "test:8083".into(),
-            offsets_topic: "_connect-offsets".into(),
-            defaults: ConnectorConfig::default(),
-        },
-    )
-}
-
-fn config(pairs: &[(&str, &str)]) -> ConnectorConfig {
-    ConnectorConfig::new(
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    )
-}
-
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let until = Instant::now() + Duration::from_secs(60);
-    while !done() {
-        assert!(Instant::now() < until, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Every record of `topic` as (key, value) text.
-fn records(log: &dyn Log, topic: &str) -> Vec<(String, String)> {
-    if !log.topic_exists(topic).unwrap() {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    for (p, end) in log.end_offsets(topic).unwrap().into_iter().enumerate() {
-        for r in log.fetch(topic, p as i32, 0, end as usize + 1).unwrap() {
-            let text = |b: Option<Vec<u8>>| {
-                b.map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .unwrap_or_default()
-            };
-            out.push((text(r.record.key), text(r.record.value)));
-        }
-    }
-    out
-}
-
-fn failure(w: &Worker, name: &str) -> Option<String> {
-    let status = w.status(name).unwrap();
-    status
-        .tasks
-        .iter()
-        .find(|t| t.state == State::Failed)
-        .and_then(|t| t.trace.clone())
-}
 
 #[test]
 fn a_postgres_table_is_read_incrementally_keyed_by_a_column_and_resumes_after_a_restart() {
@@ -73,7 +21,7 @@ fn a_postgres_table_is_read_incrementally_keyed_by_a_column_and_resumes_after_a_
            FROM generate_series(1, 250) AS i;",
     );
     let log: Arc<dyn Log> = Arc::new(EmbeddedLog::in_memory());
-    let source = config(&[
+    let source = ConnectorConfig::from_pairs(&[
         (
             "connector.class",
             "io.confluent.connect.jdbc.JdbcSourceConnector",
@@ -158,7 +106,7 @@ fn a_mariadb_sink_upserts_by_record_key_creates_and_evolves_its_table_and_delete
     let w = worker(&log);
     w.create(
         "orders_out",
-        config(&[
+        ConnectorConfig::from_pairs(&[
             (
                 "connector.class",
                 "io.confluent.connect.jdbc.JdbcSinkConnector",
@@ -224,7 +172,7 @@ fn sqlite_to_sqlite_through_a_topic_with_timestamp_incrementing_mode() {
     let log: Arc<dyn Log> = Arc::new(EmbeddedLog::in_memory());
     let w = worker(&log);
     // the sink creates its own file; the source's table is made through a sink too
-    let setup = config(&[
+    let setup = ConnectorConfig::from_pairs(&[
         ("connector.class", "JdbcSinkConnector"),
         ("connection.url", &format!("jdbc:sqlite:{}", src.display())),
         ("topics", "seed"),
@@ -257,7 +205,7 @@ fn sqlite_to_sqlite_through_a_topic_with_timestamp_incrementing_mode() {
     let seeded = || records(log.as_ref(), "copy_seed").len();
     w.create(
         "src",
-        config(&[
+        ConnectorConfig::from_pairs(&[
             ("connector.class", "JdbcSourceConnector"),
             ("connection.url", &format!("jdbc:sqlite:{}", src.display())),
             ("mode", "timestamp+incrementing"),
@@ -275,7 +223,7 @@ fn sqlite_to_sqlite_through_a_topic_with_timestamp_incrementing_mode() {
     });
     w.create(
         "dst",
-        config(&[
+        ConnectorConfig::from_pairs(&[
             ("connector.class", "JdbcSinkConnector"),
             ("connection.url", &format!("jdbc:sqlite:{}", dst.display())),
             ("topics.regex", "copy_.*"),

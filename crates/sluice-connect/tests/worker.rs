@@ -1,52 +1,18 @@
 //! The worker over the embedded log: file and datagen connectors, offsets
 //! across restarts, pause/resume, failures shown as task states.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod common;
 
-use sluice_connect::{ConnectorConfig, State, Worker, WorkerConfig};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{records, wait_for, worker};
+use sluice_connect::{ConnectorConfig, State};
 use sluice_log::{EmbeddedLog, Log};
 
-fn worker(log: &Arc<dyn Log>) -> Worker {
-    Worker::new(
-        log.clone(),
-        WorkerConfig {
-            id: "test:8083".into(),
-            offsets_topic: "_connect-offsets".into(),
-            defaults: ConnectorConfig::default(),
-        },
-    )
-}
-
-fn config(pairs: &[(&str, &str)]) -> ConnectorConfig {
-    ConnectorConfig::new(
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    )
-}
-
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let until = Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(Instant::now() < until, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
+/// The values of `topic`'s records, as text.
 fn values(log: &dyn Log, topic: &str) -> Vec<String> {
-    if !log.topic_exists(topic).unwrap() {
-        return Vec::new();
-    }
-    let n = log.end_offsets(topic).unwrap().len() as i32;
-    let mut out = Vec::new();
-    for p in 0..n {
-        for r in log.fetch(topic, p, 0, 100_000).unwrap() {
-            out.push(String::from_utf8(r.record.value.unwrap_or_default()).unwrap());
-        }
-    }
-    out
+    records(log, topic).into_iter().map(|(_, v)| v).collect()
 }
 
 #[test]
@@ -56,7 +22,7 @@ fn file_source_to_topic_to_file_sink_and_offsets_survive_a_restart() {
     let output = dir.path().join("out.txt");
     std::fs::write(&input, "one\ntwo\n").unwrap();
     let log: Arc<dyn Log> = Arc::new(EmbeddedLog::in_memory());
-    let source = config(&[
+    let source = ConnectorConfig::from_pairs(&[
         ("connector.class", "FileStreamSource"),
         ("file", input.to_str().unwrap()),
         ("topic", "lines"),
@@ -83,7 +49,7 @@ fn file_source_to_topic_to_file_sink_and_offsets_survive_a_restart() {
 
     w.create(
         "sink",
-        config(&[
+        ConnectorConfig::from_pairs(&[
             (
                 "connector.class",
                 "org.apache.kafka.connect.file.FileStreamSinkConnector",
@@ -107,7 +73,7 @@ fn file_source_to_topic_to_file_sink_and_offsets_survive_a_restart() {
     again
         .create(
             "sink",
-            config(&[
+            ConnectorConfig::from_pairs(&[
                 ("connector.class", "FileStreamSink"),
                 ("file", output.to_str().unwrap()),
                 ("topics", "lines"),
@@ -132,7 +98,7 @@ fn datagen_generates_its_iterations_then_its_task_fails_with_datagens_message() 
     let info = w
         .create(
             "orders",
-            config(&[
+            ConnectorConfig::from_pairs(&[
                 (
                     "connector.class",
                     "io.confluent.kafka.connect.datagen.DatagenConnector",
@@ -174,7 +140,7 @@ fn paused_connectors_produce_nothing_until_resumed() {
     let w = worker(&log);
     w.create(
         "views",
-        config(&[
+        ConnectorConfig::from_pairs(&[
             ("connector.class", "DatagenConnector"),
             ("kafka.topic", "views"),
             ("quickstart", "pageviews"),
@@ -198,7 +164,7 @@ fn paused_connectors_produce_nothing_until_resumed() {
     let secret = w
         .create(
             "s",
-            config(&[
+            ConnectorConfig::from_pairs(&[
                 ("connector.class", "FileStreamSink"),
                 ("file", "/dev/null"),
                 ("topics", "views"),
@@ -238,7 +204,7 @@ fn a_bad_record_fails_the_sink_task_or_is_skipped_with_errors_tolerance_all() {
     let seen = skipped.clone();
     w.report_to(Arc::new(move |s| seen.lock().unwrap().push(s)));
     let sink = |name: &str, tolerance: &str| {
-        config(&[
+        ConnectorConfig::from_pairs(&[
             ("connector.class", "FileStreamSink"),
             ("file", dir.path().join(name).to_str().unwrap()),
             ("topics", "json"),

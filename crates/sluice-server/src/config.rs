@@ -94,6 +94,19 @@ impl Default for ServerConfig {
     }
 }
 
+/// A listener list that `none` turns off (the registry's, Connect's).
+fn optional_listeners(value: &str) -> Vec<String> {
+    if value.trim().eq_ignore_ascii_case("none") {
+        return Vec::new();
+    }
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
 impl ServerConfig {
     /// Read a `.properties` file.
     pub fn from_file(path: &Path) -> Result<Self, ServerError> {
@@ -122,30 +135,10 @@ impl ServerConfig {
                     return Err(ServerError::Config("listeners is empty".into()));
                 }
             }
-            SCHEMA_REGISTRY_LISTENERS => {
-                self.schema_registry_listeners = if value.trim().eq_ignore_ascii_case("none") {
-                    Vec::new()
-                } else {
-                    value
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(String::from)
-                        .collect()
-                };
-            }
+            SCHEMA_REGISTRY_LISTENERS => self.schema_registry_listeners = optional_listeners(value),
             CONNECT_LISTENERS => {
                 self.connect_listeners_set = true;
-                self.connect_listeners = if value.trim().eq_ignore_ascii_case("none") {
-                    Vec::new()
-                } else {
-                    value
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(String::from)
-                        .collect()
-                };
+                self.connect_listeners = optional_listeners(value);
             }
             SERVICE_ID => self.service_id = value.to_string(),
             QUERIES_FILE => self.queries_file = Some(PathBuf::from(value)),

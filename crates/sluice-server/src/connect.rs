@@ -292,40 +292,30 @@ async fn topics(State(state): State<AppState>, Path(name): Path<String>) -> Resp
     )
 }
 
+/// A state change of connector `name` by the worker, answered with `done`.
+fn act(
+    state: &AppState,
+    name: &str,
+    change: fn(&sluice_engine::connect::Worker, &str) -> sluice_engine::connect::Result<()>,
+    done: StatusCode,
+) -> Response {
+    lookup(state, name, |w| change(w, name), |_| done.into_response())
+}
+
 async fn pause(State(state): State<AppState>, Path(name): Path<String>) -> Response {
-    lookup(
-        &state,
-        &name,
-        |w| w.pause(&name),
-        |_| StatusCode::ACCEPTED.into_response(),
-    )
+    act(&state, &name, |w, n| w.pause(n), StatusCode::ACCEPTED)
 }
 
 async fn resume(State(state): State<AppState>, Path(name): Path<String>) -> Response {
-    lookup(
-        &state,
-        &name,
-        |w| w.resume(&name),
-        |_| StatusCode::ACCEPTED.into_response(),
-    )
+    act(&state, &name, |w, n| w.resume(n), StatusCode::ACCEPTED)
 }
 
 async fn stop(State(state): State<AppState>, Path(name): Path<String>) -> Response {
-    lookup(
-        &state,
-        &name,
-        |w| w.stop(&name),
-        |_| StatusCode::NO_CONTENT.into_response(),
-    )
+    act(&state, &name, |w, n| w.stop(n), StatusCode::NO_CONTENT)
 }
 
 async fn restart_connector(State(state): State<AppState>, Path(name): Path<String>) -> Response {
-    lookup(
-        &state,
-        &name,
-        |w| w.restart(&name),
-        |_| StatusCode::NO_CONTENT.into_response(),
-    )
+    act(&state, &name, |w, n| w.restart(n), StatusCode::NO_CONTENT)
 }
 
 /// `POST /connectors/{name}/tasks/{task}/restart`: the connector's tasks start again.
@@ -333,12 +323,7 @@ async fn restart(
     State(state): State<AppState>,
     Path((name, _task)): Path<(String, usize)>,
 ) -> Response {
-    lookup(
-        &state,
-        &name,
-        |w| w.restart(&name),
-        |_| StatusCode::NO_CONTENT.into_response(),
-    )
+    act(&state, &name, |w, n| w.restart(n), StatusCode::NO_CONTENT)
 }
 
 async fn delete(State(state): State<AppState>, Path(name): Path<String>) -> Response {

@@ -208,3 +208,33 @@ pub fn pull_rows(host_port: &str, sql: &str) -> Vec<Vec<serde_json::Value>> {
         .filter_map(|r| r["row"]["columns"].as_array().cloned())
         .collect()
 }
+
+/// A running `sluice server` and where it listens (its URL, or `host:port`);
+/// SIGKILLed on drop.
+pub struct ServerProcess(pub std::process::Child, pub String);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `sluice server` on the embedded log in `dir/data` (no registry listener,
+/// `auto.offset.reset=earliest`), its log in `dir/server.log`.
+#[allow(dead_code)]
+pub fn start_embedded(dir: &std::path::Path) -> ServerProcess {
+    let data = dir.join("data");
+    let args: [&std::ffi::OsStr; 8] = [
+        "--listeners".as_ref(),
+        "http://127.0.0.1:0".as_ref(),
+        "--set".as_ref(),
+        "schema.registry.listeners=none".as_ref(),
+        "--set".as_ref(),
+        "auto.offset.reset=earliest".as_ref(),
+        "--data-dir".as_ref(),
+        data.as_os_str(),
+    ];
+    let (child, url) = spawn_server(args, &dir.join("server.log"));
+    ServerProcess(child, url)
+}

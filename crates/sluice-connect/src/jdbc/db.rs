@@ -77,76 +77,45 @@ impl Pool {
 
     /// The rows `sql` returns with `params` bound.
     pub async fn fetch(&self, sql: &str, params: &[Param]) -> Result<Rows> {
+        // the same steps for each database, its binder and readers apart
+        macro_rules! fetch {
+            ($pool:expr, $bind:ident, $kind:ident, $value:ident) => {{
+                let mut q = sqlx::query(sql);
+                for param in params {
+                    q = $bind(q, param.clone());
+                }
+                let rows = q.fetch_all($pool).await.map_err(db_error)?;
+                read_rows(&rows, $kind, $value)
+            }};
+        }
         match self {
-            Pool::Postgres(p) => {
-                let mut q = sqlx::query(sql);
-                for param in params {
-                    q = bind_pg(q, param.clone());
-                }
-                let rows = q.fetch_all(p).await.map_err(db_error)?;
-                read_rows(&rows, pg_kind, pg_value)
-            }
-            Pool::MySql(p) => {
-                let mut q = sqlx::query(sql);
-                for param in params {
-                    q = bind_my(q, param.clone());
-                }
-                let rows = q.fetch_all(p).await.map_err(db_error)?;
-                read_rows(&rows, my_kind, my_value)
-            }
-            Pool::Sqlite(p) => {
-                let mut q = sqlx::query(sql);
-                for param in params {
-                    q = bind_lite(q, param.clone());
-                }
-                let rows = q.fetch_all(p).await.map_err(db_error)?;
-                read_rows(&rows, lite_kind, lite_value)
-            }
+            Pool::Postgres(p) => fetch!(p, bind_pg, pg_kind, pg_value),
+            Pool::MySql(p) => fetch!(p, bind_my, my_kind, my_value),
+            Pool::Sqlite(p) => fetch!(p, bind_lite, lite_kind, lite_value),
         }
     }
 
     /// Runs `statements` in one transaction: all or nothing.
     pub async fn execute_all(&self, mut statements: Vec<(String, Vec<Param>)>) -> Result<()> {
+        macro_rules! execute_all {
+            ($pool:expr, $bind:ident) => {{
+                let mut tx = $pool.begin().await.map_err(db_error)?;
+                for (sql, params) in statements.iter_mut() {
+                    let mut q = sqlx::query(sql.as_str());
+                    for param in std::mem::take(params) {
+                        q = $bind(q, param);
+                    }
+                    q.execute(&mut *tx)
+                        .await
+                        .map_err(|e| statement_error(e, sql))?;
+                }
+                tx.commit().await.map_err(db_error)
+            }};
+        }
         match self {
-            Pool::Postgres(p) => {
-                let mut tx = p.begin().await.map_err(db_error)?;
-                for (sql, params) in statements.iter_mut() {
-                    let mut q = sqlx::query(sql.as_str());
-                    for param in std::mem::take(params) {
-                        q = bind_pg(q, param);
-                    }
-                    q.execute(&mut *tx)
-                        .await
-                        .map_err(|e| statement_error(e, sql))?;
-                }
-                tx.commit().await.map_err(db_error)
-            }
-            Pool::MySql(p) => {
-                let mut tx = p.begin().await.map_err(db_error)?;
-                for (sql, params) in statements.iter_mut() {
-                    let mut q = sqlx::query(sql.as_str());
-                    for param in std::mem::take(params) {
-                        q = bind_my(q, param);
-                    }
-                    q.execute(&mut *tx)
-                        .await
-                        .map_err(|e| statement_error(e, sql))?;
-                }
-                tx.commit().await.map_err(db_error)
-            }
-            Pool::Sqlite(p) => {
-                let mut tx = p.begin().await.map_err(db_error)?;
-                for (sql, params) in statements.iter_mut() {
-                    let mut q = sqlx::query(sql.as_str());
-                    for param in std::mem::take(params) {
-                        q = bind_lite(q, param);
-                    }
-                    q.execute(&mut *tx)
-                        .await
-                        .map_err(|e| statement_error(e, sql))?;
-                }
-                tx.commit().await.map_err(db_error)
-            }
+            Pool::Postgres(p) => execute_all!(p, bind_pg),
+            Pool::MySql(p) => execute_all!(p, bind_my),
+            Pool::Sqlite(p) => execute_all!(p, bind_lite),
         }
     }
 

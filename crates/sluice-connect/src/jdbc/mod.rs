@@ -157,19 +157,10 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 mod tests {
     use super::*;
 
-    fn config(pairs: &[(&str, &str)]) -> ConnectorConfig {
-        ConnectorConfig::new(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-    }
-
     #[test]
     fn jdbc_urls_become_sqlx_urls() {
         let (d, url) = connection(
-            &config(&[(
+            &ConnectorConfig::from_pairs(&[(
                 "connection.url",
                 "jdbc:postgresql://127.0.0.1:5432/shop?user=a&password=b",
             )]),
@@ -181,7 +172,7 @@ mod tests {
             (Dialect::Postgres, "postgres://a:b@127.0.0.1:5432/shop")
         );
         let (d, url) = connection(
-            &config(&[
+            &ConnectorConfig::from_pairs(&[
                 ("connection.url", "jdbc:mariadb://db:3306/shop"),
                 ("connection.user", "u"),
                 ("connection.password", "p@ss"),
@@ -194,7 +185,7 @@ mod tests {
             (Dialect::MySql, "mysql://u:p%40ss@db:3306/shop")
         );
         let (d, url) = connection(
-            &config(&[("connection.url", "jdbc:sqlite:/tmp/x.db")]),
+            &ConnectorConfig::from_pairs(&[("connection.url", "jdbc:sqlite:/tmp/x.db")]),
             true,
         )
         .unwrap();
@@ -202,9 +193,12 @@ mod tests {
             (d, url.as_str()),
             (Dialect::Sqlite, "sqlite:///tmp/x.db?mode=rwc")
         );
-        let e = connection(&config(&[("connection.url", "jdbc:oracle:thin:@x")]), false)
-            .unwrap_err()
-            .to_string();
+        let e = connection(
+            &ConnectorConfig::from_pairs(&[("connection.url", "jdbc:oracle:thin:@x")]),
+            false,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             e.starts_with("connection.url - ") && e.contains("jdbc:oracle"),
             "{e}"
