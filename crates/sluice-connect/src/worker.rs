@@ -714,6 +714,10 @@ impl TaskRunner {
         let mut positions: HashMap<(String, i32), i64> = HashMap::new();
         let mut topics = Vec::new();
         let mut last_refresh: Option<Instant> = None;
+        // the offsets of the batch `put` last took: committed once the next
+        // `flush` says it is written (a task may write it while the next
+        // batch is read and converted)
+        let mut uncommitted: Vec<(String, i32, i64)> = Vec::new();
         loop {
             if !self.wait_turn(|| Ok(true))? {
                 return Ok(());
@@ -776,15 +780,18 @@ impl TaskRunner {
                     commits.push((topic.clone(), *p, next));
                 }
             }
-            if commits.is_empty() {
+            if commits.is_empty() && uncommitted.is_empty() {
                 std::thread::sleep(Duration::from_millis(100));
                 continue;
+            }
+            task.flush()?;
+            if !uncommitted.is_empty() {
+                log.commit(&group, &uncommitted)?;
             }
             if !batch.is_empty() {
                 task.put(batch)?;
             }
-            task.flush()?;
-            log.commit(&group, &commits)?;
+            uncommitted = commits;
         }
     }
 

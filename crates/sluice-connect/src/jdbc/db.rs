@@ -12,6 +12,7 @@ use super::{Dialect, Kind};
 use crate::data::{decimal_string, Value};
 use crate::error::{ConnectError, Result};
 
+#[derive(Clone)]
 pub enum Pool {
     Postgres(sqlx::PgPool),
     MySql(sqlx::MySqlPool),

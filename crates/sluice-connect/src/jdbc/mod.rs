@@ -145,9 +145,12 @@ pub fn connection(config: &ConnectorConfig, create_sqlite: bool) -> Result<(Dial
     Ok((dialect, url.to_string()))
 }
 
-/// A task's runtime for its database calls.
+/// A task's runtime for its database calls: one thread of its own, so a
+/// sink's transaction runs while the task reads and converts the next batch.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("jdbc-io")
         .enable_all()
         .build()
         .map_err(|e| ConnectError::task(format!("starting the JDBC task's runtime: {e}")))

@@ -69,6 +69,8 @@ pub struct JdbcSinkTask {
     tables: HashMap<String, Columns>,
     /// Each topic's table (`table.name.format`).
     table_names: HashMap<String, String>,
+    /// The transaction of the last batch, running while the next is read.
+    pending: Option<tokio::task::JoinHandle<Result<()>>>,
 }
 
 impl JdbcSinkTask {
@@ -96,11 +98,28 @@ impl JdbcSinkTask {
             batch_size: config.long("batch.size", 3000)?.max(1) as usize,
             tables: HashMap::new(),
             table_names: HashMap::new(),
+            pending: None,
         })
     }
 
     fn dialect(&self) -> Dialect {
         self.pool.dialect()
+    }
+
+    /// Waits for the transaction in flight, returning its failure.
+    fn wait_pending(&mut self) -> Result<()> {
+        if let Some(h) = self.pending.take() {
+            self.rt
+                .block_on(h)
+                .map_err(|e| ConnectError::task(format!("the JDBC sink's write stopped: {e}")))??;
+        }
+        Ok(())
+    }
+
+    /// Runs DDL once the rows written before it are in.
+    fn run_ddl(&mut self, statements: Vec<(String, Vec<Param>)>) -> Result<()> {
+        self.wait_pending()?;
+        self.rt.block_on(self.pool.execute_all(statements))
     }
 
     /// The primary key columns of a record, per `pk.mode`.
@@ -207,8 +226,7 @@ impl JdbcSinkTask {
                 defs.push(format!("PRIMARY KEY({})", pk.join(",")));
             }
             let ddl = format!("CREATE TABLE {} (\n{})", d.quote(table), defs.join(",\n"));
-            self.rt
-                .block_on(self.pool.execute_all(vec![(ddl, Vec::new())]))?;
+            self.run_ddl(vec![(ddl, Vec::new())])?;
             let columns = Arc::new(self.rt.block_on(self.pool.columns(table))?);
             self.tables.insert(table.to_string(), columns.clone());
             return Ok(columns);
@@ -242,7 +260,7 @@ impl JdbcSinkTask {
                 )
             })
             .collect();
-        self.rt.block_on(self.pool.execute_all(alters))?;
+        self.run_ddl(alters)?;
         let columns = Arc::new(self.rt.block_on(self.pool.columns(table))?);
         self.tables.insert(table.to_string(), columns.clone());
         Ok(columns)
@@ -451,9 +469,20 @@ impl SinkTask for JdbcSinkTask {
                 writes.extend(w);
             }
             let statements = self.statements(writes);
-            self.rt.block_on(self.pool.execute_all(statements))?;
+            // one transaction at a time, in order; this one runs while the
+            // worker reads the next batch (`flush` waits for it)
+            self.wait_pending()?;
+            let pool = self.pool.clone();
+            self.pending = Some(
+                self.rt
+                    .spawn(async move { pool.execute_all(statements).await }),
+            );
         }
         Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.wait_pending()
     }
 }
 

@@ -109,6 +109,9 @@ pub struct JdbcSourceTask {
     /// Without a table list: the tables are listed again every
     /// `table.poll.interval.ms`, new ones read from then on.
     discovery: Option<Discovery>,
+    /// After a full batch, the next one of that reader, read while the
+    /// worker writes this one.
+    prefetched: Option<(usize, tokio::task::JoinHandle<Result<Rows>>)>,
 }
 
 struct Discovery {
@@ -197,6 +200,7 @@ impl JdbcSourceTask {
                 .starts_with("best_fit"),
             readers,
             discovery,
+            prefetched: None,
         })
     }
 
@@ -353,8 +357,18 @@ impl SourceTask for JdbcSourceTask {
         if !wait.is_zero() && !ctx.sleep(wait) {
             return Ok(Vec::new());
         }
-        let (sql, params) = self.statement(&self.readers[index]);
-        let rows = self.rt.block_on(self.pool.fetch(&sql, &params))?;
+        let rows = match self.prefetched.take() {
+            Some((at, read)) if at == index => self.rt.block_on(read).map_err(|e| {
+                ConnectError::task(format!("the JDBC source's read stopped: {e}"))
+            })??,
+            other => {
+                if let Some((_, read)) = other {
+                    read.abort();
+                }
+                let (sql, params) = self.statement(&self.readers[index]);
+                self.rt.block_on(self.pool.fetch(&sql, &params))?
+            }
+        };
         let full = rows.rows.len() as i64 >= self.batch && self.mode != "bulk";
         let reader = &self.readers[index];
         let name = reader.table.clone().unwrap_or_else(|| "query".to_string());
@@ -425,6 +439,15 @@ impl SourceTask for JdbcSourceTask {
         } else {
             Instant::now() + self.interval
         };
+        if full {
+            let (sql, params) = self.statement(&self.readers[index]);
+            let pool = self.pool.clone();
+            self.prefetched = Some((
+                index,
+                self.rt
+                    .spawn(async move { pool.fetch(&sql, &params).await }),
+            ));
+        }
         Ok(out)
     }
 }
