@@ -218,7 +218,10 @@ fn a_bad_record_fails_the_sink_task_or_is_skipped_with_errors_tolerance_all() {
     });
     let trace = w.status("strict").unwrap().tasks[0].trace.clone().unwrap();
     assert!(trace.contains("offset 1"), "{trace}");
-    w.create("lenient", sink("lenient", "all")).unwrap();
+    let mut lenient = sink("lenient", "all");
+    lenient.set("errors.deadletterqueue.topic.name", "dlq");
+    lenient.set("errors.deadletterqueue.context.headers.enable", "true");
+    w.create("lenient", lenient).unwrap();
     wait_for("both good records", || {
         std::fs::read_to_string(dir.path().join("lenient")).unwrap_or_default() == "{a=1}\n{a=2}\n"
     });
@@ -227,5 +230,27 @@ fn a_bad_record_fails_the_sink_task_or_is_skipped_with_errors_tolerance_all() {
     assert_eq!(
         (skipped[0].connector.as_str(), skipped[0].offset),
         ("lenient", 1)
+    );
+    // the record, as read, in the dead letter queue with Connect's context headers
+    let dead = log.fetch("dlq", 0, 0, 10).unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].record.value.as_deref(), Some(&b"not json"[..]));
+    let header = |k: &str| {
+        dead[0]
+            .record
+            .headers
+            .iter()
+            .find(|h| h.key == k)
+            .and_then(|h| h.value.clone())
+            .map(|v| String::from_utf8(v).unwrap())
+    };
+    assert_eq!(header("__connect.errors.offset").as_deref(), Some("1"));
+    assert_eq!(
+        header("__connect.errors.stage").as_deref(),
+        Some("VALUE_CONVERTER")
+    );
+    assert_eq!(
+        header("__connect.errors.connector.name").as_deref(),
+        Some("lenient")
     );
 }

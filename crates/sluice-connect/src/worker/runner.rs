@@ -356,13 +356,16 @@ impl TaskRunner {
                 for stored in fetched {
                     match self.sink_record(&mut pipeline, &stored) {
                         Ok(r) => batch.push(r),
-                        Err(e) if pipeline.tolerate => self.report(
-                            stored.topic.to_string(),
-                            stored.partition,
-                            stored.offset,
-                            e.to_string(),
-                        ),
-                        Err(e) => {
+                        Err((stage, e)) if pipeline.tolerate => {
+                            self.dead_letter(&stored, stage, &e)?;
+                            self.report(
+                                stored.topic.to_string(),
+                                stored.partition,
+                                stored.offset,
+                                e.to_string(),
+                            )
+                        }
+                        Err((_, e)) => {
                             return Err(ConnectError::conversion(format!(
                                 "{e} (topic {}, partition {}, offset {})",
                                 stored.topic, stored.partition, stored.offset
@@ -394,10 +397,17 @@ impl TaskRunner {
         &self,
         pipeline: &mut Pipeline,
         stored: &sluice_log::StoredRecord,
-    ) -> Result<SinkRecord> {
+    ) -> std::result::Result<SinkRecord, (&'static str, ConnectError)> {
         let r = &stored.record;
-        let (key_schema, key) = pipeline.key.decode(&stored.topic, r.key.as_deref())?;
-        let (value_schema, value) = pipeline.value.decode(&stored.topic, r.value.as_deref())?;
+        let at = |stage: &'static str| move |e: ConnectError| (stage, e);
+        let (key_schema, key) = pipeline
+            .key
+            .decode(&stored.topic, r.key.as_deref())
+            .map_err(at("KEY_CONVERTER"))?;
+        let (value_schema, value) = pipeline
+            .value
+            .decode(&stored.topic, r.value.as_deref())
+            .map_err(at("VALUE_CONVERTER"))?;
         let record = ConnectRecord {
             topic: stored.topic.to_string(),
             partition: Some(stored.partition),
@@ -410,8 +420,51 @@ impl TaskRunner {
         };
         Ok(SinkRecord {
             offset: stored.offset,
-            record: pipeline.transforms.apply(record)?,
+            record: pipeline
+                .transforms
+                .apply(record)
+                .map_err(at("TRANSFORMATION"))?,
         })
+    }
+
+    /// Writes a record the sink could not take to the dead letter queue
+    /// (`errors.deadletterqueue.topic.name`), as it was read, with Connect's
+    /// `__connect.errors.*` headers when
+    /// `errors.deadletterqueue.context.headers.enable` is true.
+    fn dead_letter(
+        &self,
+        stored: &sluice_log::StoredRecord,
+        stage: &str,
+        error: &ConnectError,
+    ) -> Result<()> {
+        let Some(topic) = self
+            .config
+            .get("errors.deadletterqueue.topic.name")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        else {
+            return Ok(());
+        };
+        let log = &self.shared.log;
+        ensure_topic(log.as_ref(), &TopicSpec::new(topic, 1))?;
+        let mut record = stored.record.clone();
+        if self
+            .config
+            .boolean("errors.deadletterqueue.context.headers.enable", false)?
+        {
+            let header = |k: &str, v: String| sluice_log::Header::new(k, Some(v.into_bytes()));
+            record.headers.extend([
+                header("__connect.errors.topic", stored.topic.to_string()),
+                header("__connect.errors.partition", stored.partition.to_string()),
+                header("__connect.errors.offset", stored.offset.to_string()),
+                header("__connect.errors.connector.name", self.name.clone()),
+                header("__connect.errors.task.id", self.id.to_string()),
+                header("__connect.errors.stage", stage.to_string()),
+                header("__connect.errors.exception.message", error.to_string()),
+            ]);
+        }
+        log.produce(topic, vec![(None, record)])?;
+        Ok(())
     }
 }
 
