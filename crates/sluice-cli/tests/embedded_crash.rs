@@ -18,14 +18,7 @@ use serde_json::{json, Value};
 use sluice_log::{EmbeddedLog, Log};
 
 fn ksql(url: &str, sql: &str) {
-    let resp = reqwest::blocking::Client::new()
-        .post(format!("{url}/ksql"))
-        .body(json!({ "ksql": sql }).to_string())
-        .send()
-        .expect("POST /ksql");
-    let status = resp.status();
-    let text = resp.text().unwrap_or_default();
-    assert!(status.is_success(), "{sql}: {status} {text}");
+    common::post_ksql(url, sql);
 }
 
 /// Posts rows `from..from + n` to `/inserts-stream`; the ids acknowledged

@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use sluice_log::EmbeddedLog;
 use sluice_testkit::mariadb::MariaDb;
 use sluice_testkit::postgres::Postgres;
@@ -25,15 +24,7 @@ use sluice_testkit::postgres::Postgres;
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn ksql(url: &str, sql: &str) -> serde_json::Value {
-    let resp = reqwest::blocking::Client::new()
-        .post(format!("{url}/ksql"))
-        .body(json!({ "ksql": sql }).to_string())
-        .send()
-        .expect("POST /ksql");
-    let status = resp.status();
-    let body: serde_json::Value = resp.json().unwrap_or_default();
-    assert!(status.is_success(), "{sql}: {status} {body}");
-    body
+    common::post_ksql(url, sql)
 }
 
 fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {

@@ -31,14 +31,7 @@ fn start_with(cluster: &KafkaCluster, dir: &std::path::Path, extra: &[&str]) -> 
 }
 
 fn ksql(server: &Server, sql: &str) {
-    let resp = reqwest::blocking::Client::new()
-        .post(format!("http://{}/ksql", server.1))
-        .body(serde_json::json!({ "ksql": sql }).to_string())
-        .send()
-        .expect("POST /ksql");
-    let status = resp.status();
-    let text = resp.text().unwrap_or_default();
-    assert!(status.is_success(), "{sql}: {status} {text}");
+    common::post_ksql(&format!("http://{}", server.1), sql);
 }
 
 /// The count of every key of `table` (`SELECT <key>, n FROM table`), by a

@@ -27,15 +27,7 @@ fn start(cluster: &KafkaCluster, dir: &std::path::Path) -> Server {
 }
 
 fn ksql(server: &Server, sql: &str) -> Value {
-    let resp = reqwest::blocking::Client::new()
-        .post(format!("http://{}/ksql", server.1))
-        .body(serde_json::json!({ "ksql": sql }).to_string())
-        .send()
-        .expect("POST /ksql");
-    let status = resp.status();
-    let body: Value = resp.json().unwrap_or_default();
-    assert!(status.is_success(), "{sql}: {status} {body}");
-    body
+    common::post_ksql(&format!("http://{}", server.1), sql)
 }
 
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {

@@ -238,3 +238,18 @@ pub fn start_embedded(dir: &std::path::Path) -> ServerProcess {
     let (child, url) = spawn_server(args, &dir.join("server.log"));
     ServerProcess(child, url)
 }
+
+/// Posts `sql` to `/ksql` of the server at `base` (`http://host:port`),
+/// asserting it succeeds; its entities.
+#[allow(dead_code)]
+pub fn post_ksql(base: &str, sql: &str) -> serde_json::Value {
+    let resp = reqwest::blocking::Client::new()
+        .post(format!("{base}/ksql"))
+        .body(serde_json::json!({ "ksql": sql }).to_string())
+        .send()
+        .expect("POST /ksql");
+    let status = resp.status();
+    let text = resp.text().unwrap_or_default();
+    assert!(status.is_success(), "{sql}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or_default()
+}
