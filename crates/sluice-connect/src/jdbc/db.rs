@@ -320,26 +320,52 @@ macro_rules! get {
     };
 }
 
-fn pg_value(row: &sqlx::postgres::PgRow, i: usize, kind: Kind) -> Result<Value> {
-    let type_name = row.columns()[i].type_info().name();
+/// A value of the kinds PostgreSQL and MySQL read alike (everything but
+/// integers, whose widths and signs differ): `zoned` when the column is a
+/// timestamp with a time zone (`TIMESTAMPTZ`, MySQL's `TIMESTAMP`).
+fn shared_value<'r, R>(row: &'r R, i: usize, kind: Kind, zoned: bool) -> Result<Value>
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    f32: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Decimal: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    NaiveDate: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    NaiveTime: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    NaiveDateTime: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    DateTime<Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
     Ok(match kind {
         Kind::Bool => get!(row, i, bool, Value::Bool),
-        Kind::Int8 | Kind::Int16 => get!(row, i, i16, |v| Value::Int(v as i64)),
-        Kind::Int32 => get!(row, i, i32, |v| Value::Int(v as i64)),
-        Kind::Int64 => get!(row, i, i64, Value::Int),
         Kind::Float32 => get!(row, i, f32, |v| Value::Float(v as f64)),
         Kind::Float64 => get!(row, i, f64, Value::Float),
         Kind::Decimal(_) => get!(row, i, Decimal, decimal_value),
         Kind::Bytes => get!(row, i, Vec<u8>, Value::Bytes),
         Kind::Date => get!(row, i, NaiveDate, days),
         Kind::Time => get!(row, i, NaiveTime, millis_of_day),
-        Kind::Timestamp if type_name == "TIMESTAMPTZ" => {
+        Kind::Timestamp if zoned => {
             get!(row, i, DateTime<Utc>, |v| Value::Int(v.timestamp_millis()))
         }
         Kind::Timestamp => get!(row, i, NaiveDateTime, |v| Value::Int(
             v.and_utc().timestamp_millis()
         )),
         Kind::Text => get!(row, i, String, Value::String),
+        Kind::Int8 | Kind::Int16 | Kind::Int32 | Kind::Int64 => get!(row, i, i64, Value::Int),
+    })
+}
+
+fn pg_value(row: &sqlx::postgres::PgRow, i: usize, kind: Kind) -> Result<Value> {
+    Ok(match kind {
+        Kind::Int8 | Kind::Int16 => get!(row, i, i16, |v| Value::Int(v as i64)),
+        Kind::Int32 => get!(row, i, i32, |v| Value::Int(v as i64)),
+        other => {
+            let zoned = row.columns()[i].type_info().name() == "TIMESTAMPTZ";
+            return shared_value(row, i, other, zoned);
+        }
     })
 }
 
@@ -347,27 +373,13 @@ fn my_value(row: &sqlx::mysql::MySqlRow, i: usize, kind: Kind) -> Result<Value> 
     let type_name = row.columns()[i].type_info().name();
     let unsigned = type_name.contains("UNSIGNED");
     Ok(match kind {
-        Kind::Bool => get!(row, i, bool, Value::Bool),
-        Kind::Int8 if !unsigned => get!(row, i, i8, |v| Value::Int(v as i64)),
-        Kind::Int16 if !unsigned => get!(row, i, i16, |v| Value::Int(v as i64)),
-        Kind::Int32 if !unsigned => get!(row, i, i32, |v| Value::Int(v as i64)),
         Kind::Int8 | Kind::Int16 | Kind::Int32 | Kind::Int64 if unsigned => {
             get!(row, i, u64, |v| Value::Int(v as i64))
         }
-        Kind::Int8 | Kind::Int16 | Kind::Int32 | Kind::Int64 => get!(row, i, i64, Value::Int),
-        Kind::Float32 => get!(row, i, f32, |v| Value::Float(v as f64)),
-        Kind::Float64 => get!(row, i, f64, Value::Float),
-        Kind::Decimal(_) => get!(row, i, Decimal, decimal_value),
-        Kind::Bytes => get!(row, i, Vec<u8>, Value::Bytes),
-        Kind::Date => get!(row, i, NaiveDate, days),
-        Kind::Time => get!(row, i, NaiveTime, millis_of_day),
-        Kind::Timestamp if type_name == "TIMESTAMP" => {
-            get!(row, i, DateTime<Utc>, |v| Value::Int(v.timestamp_millis()))
-        }
-        Kind::Timestamp => get!(row, i, NaiveDateTime, |v| Value::Int(
-            v.and_utc().timestamp_millis()
-        )),
-        Kind::Text => get!(row, i, String, Value::String),
+        Kind::Int8 => get!(row, i, i8, |v| Value::Int(v as i64)),
+        Kind::Int16 => get!(row, i, i16, |v| Value::Int(v as i64)),
+        Kind::Int32 => get!(row, i, i32, |v| Value::Int(v as i64)),
+        other => return shared_value(row, i, other, type_name == "TIMESTAMP"),
     })
 }
 
