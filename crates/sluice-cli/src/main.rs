@@ -13,6 +13,9 @@ use clap::{Parser, Subcommand};
 use sluice_engine::log::EmbeddedLog;
 use sluice_engine::{Engine, EngineConfig};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "sluice",

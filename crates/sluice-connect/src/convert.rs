@@ -7,7 +7,7 @@ use serde_json::{json, Map as JsonMap, Value as Json};
 
 use crate::config::ConnectorConfig;
 use crate::data::{
-    decimal_bytes, decimal_from_bytes, decimal_string, parse_decimal, Field, Schema, SchemaType,
+    decimal_be, decimal_from_bytes, decimal_string, parse_decimal, Field, Schema, SchemaType,
     Value, DATE, TIME, TIMESTAMP,
 };
 use crate::error::{ConnectError, Result};
@@ -290,7 +290,6 @@ impl JsonConverter {
     /// `value` as JSON text straight into `out` (what `value_json` gives,
     /// without building the tree).
     fn write_value(&self, value: &Value, out: &mut Vec<u8>) {
-        use std::io::Write;
         let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
         let string = |s: &str, out: &mut Vec<u8>| {
             let _ = serde_json::to_writer(&mut *out, s);
@@ -299,7 +298,7 @@ impl JsonConverter {
             Value::Null => out.extend_from_slice(b"null"),
             Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
             Value::Int(i) => {
-                let _ = write!(out, "{i}");
+                let _ = serde_json::to_writer(&mut *out, i);
             }
             Value::Float(f) if f.is_finite() => {
                 let _ = serde_json::to_writer(&mut *out, f);
@@ -309,7 +308,15 @@ impl JsonConverter {
                 if self.decimal_numeric {
                     out.extend_from_slice(decimal_string(*unscaled, *scale).as_bytes());
                 } else {
-                    string(&b64(&decimal_bytes(*unscaled)), out);
+                    // base64 needs no escaping: straight between the quotes
+                    let (bytes, start) = decimal_be(*unscaled);
+                    let mut text = [0u8; 24];
+                    let n = base64::engine::general_purpose::STANDARD
+                        .encode_slice(&bytes[start..], &mut text)
+                        .unwrap_or(0);
+                    out.push(b'"');
+                    out.extend_from_slice(&text[..n]);
+                    out.push(b'"');
                 }
             }
             Value::String(s) => string(s, out),
@@ -379,7 +386,8 @@ impl JsonConverter {
                     serde_json::from_str(&text).unwrap_or(Json::String(text))
                 } else {
                     Json::String(
-                        base64::engine::general_purpose::STANDARD.encode(decimal_bytes(*unscaled)),
+                        base64::engine::general_purpose::STANDARD
+                            .encode(crate::data::decimal_bytes(*unscaled)),
                     )
                 }
             }
@@ -407,7 +415,7 @@ impl JsonConverter {
             Value::Struct(fields) => Json::Object(
                 fields
                     .iter()
-                    .map(|(n, v)| (n.clone(), self.value_json(v)))
+                    .map(|(n, v)| (n.to_string(), self.value_json(v)))
                     .collect::<JsonMap<_, _>>(),
             ),
         }
@@ -601,7 +609,7 @@ fn typed(schema: &Schema, json: &Json) -> Result<Value> {
                     .iter()
                     .map(|f| {
                         Ok((
-                            f.name.clone(),
+                            f.name.as_str().into(),
                             typed(&f.schema, o.get(&f.name).unwrap_or(&Json::Null))?,
                         ))
                     })

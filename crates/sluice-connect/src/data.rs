@@ -165,6 +165,10 @@ impl Field {
     }
 }
 
+/// A struct field's name: shared by every value of a batch (a source reads
+/// many rows of one table), so building a row copies no names.
+pub type Name = std::sync::Arc<str>;
+
 /// A Connect value. Integers of every width are `Int`, floats `Float`; the
 /// schema says which width. A DECIMAL is `Decimal` (unscaled value, scale).
 #[derive(Debug, Clone, PartialEq)]
@@ -179,14 +183,14 @@ pub enum Value {
     Array(Vec<Value>),
     Map(Vec<(Value, Value)>),
     /// A struct's field values in its schema's order.
-    Struct(Vec<(String, Value)>),
+    Struct(Vec<(Name, Value)>),
 }
 
 impl Value {
     /// A struct's field.
     pub fn get(&self, name: &str) -> Option<&Value> {
         match self {
-            Value::Struct(fields) => fields.iter().find(|(n, _)| n == name).map(|(_, v)| v),
+            Value::Struct(fields) => fields.iter().find(|(n, _)| &**n == name).map(|(_, v)| v),
             Value::Map(entries) => entries
                 .iter()
                 .find(|(k, _)| matches!(k, Value::String(s) if s == name))
@@ -286,6 +290,13 @@ pub fn parse_decimal(text: &str, scale: u32) -> Option<i128> {
 /// A DECIMAL's unscaled value as Java's `BigInteger.toByteArray` (big-endian
 /// two's complement, shortest form): how Connect carries it in bytes.
 pub fn decimal_bytes(unscaled: i128) -> Vec<u8> {
+    let (bytes, start) = decimal_be(unscaled);
+    bytes[start..].to_vec()
+}
+
+/// [`decimal_bytes`] without allocating: the 16 big-endian bytes and where
+/// the shortest two's-complement form starts in them.
+pub fn decimal_be(unscaled: i128) -> ([u8; 16], usize) {
     let bytes = unscaled.to_be_bytes();
     let mut start = 0;
     while start < 15 {
@@ -296,7 +307,7 @@ pub fn decimal_bytes(unscaled: i128) -> Vec<u8> {
             break;
         }
     }
-    bytes[start..].to_vec()
+    (bytes, start)
 }
 
 /// The inverse of [`decimal_bytes`].

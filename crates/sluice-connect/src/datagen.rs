@@ -87,7 +87,7 @@ impl Quickstart {
         let tagged = |rng: &mut fastrand::Rng, prefix: &str, max: u32| {
             Value::String(format!("{prefix}{}", rng.u32(1..=max)))
         };
-        let s = |v: &str| v.to_string();
+        let s = |v: &str| crate::data::Name::from(v);
         match self {
             Quickstart::Orders => Value::Struct(vec![
                 (s("ordertime"), time(rng)),

@@ -17,6 +17,11 @@ pub enum Transform {
     ValueToKey { fields: Vec<String> },
     /// Replaces the key (or value) by one field of it.
     ExtractField { key: bool, field: String },
+    /// `ValueToKey` of one field followed by `ExtractField$Key` of it (how
+    /// JDBC configs key by a column, and what ksqlDB's `key` expands to): the
+    /// key is that field of the value, without the struct in between. Made
+    /// by [`Chain::new`], never configured.
+    KeyFromField { field: String },
 }
 
 const PACKAGE: &str = "org.apache.kafka.connect.transforms.";
@@ -95,7 +100,7 @@ impl Transform {
                             "ValueToKey: field {f} not found in the value"
                         ))
                     })?;
-                    key_fields.push((f.clone(), v));
+                    key_fields.push((f.as_str().into(), v));
                 }
                 record.key_schema = match &record.value_schema {
                     Some(vs) => memoized(memo, vs, |s| {
@@ -111,7 +116,7 @@ impl Transform {
                     Value::Map(
                         key_fields
                             .into_iter()
-                            .map(|(k, v)| (Value::String(k), v))
+                            .map(|(k, v)| (Value::String(k.to_string()), v))
                             .collect(),
                     )
                 };
@@ -141,6 +146,23 @@ impl Transform {
                 *value = extracted;
                 Ok(record)
             }
+            Transform::KeyFromField { field } => {
+                record.key = record.value.get(field).cloned().ok_or_else(|| {
+                    ConnectError::conversion(format!(
+                        "ValueToKey: field {field} not found in the value"
+                    ))
+                })?;
+                record.key_schema = match &record.value_schema {
+                    Some(vs) => memoized(memo, vs, |s| {
+                        let f = s.field(field).ok_or_else(|| {
+                            ConnectError::conversion(format!("Unknown field: {field}"))
+                        })?;
+                        Ok(Some(Arc::new(f.schema.clone())))
+                    })?,
+                    None => None,
+                };
+                Ok(record)
+            }
         }
     }
 }
@@ -153,8 +175,25 @@ pub struct Chain {
 
 impl Chain {
     pub fn new(transforms: Vec<Transform>) -> Chain {
+        let mut fused: Vec<Transform> = Vec::with_capacity(transforms.len());
+        for t in transforms {
+            let fuse = match (fused.last(), &t) {
+                (
+                    Some(Transform::ValueToKey { fields }),
+                    Transform::ExtractField { key: true, field },
+                ) if fields.len() == 1 && fields[0] == *field => Some(field.clone()),
+                _ => None,
+            };
+            match fuse {
+                Some(field) => {
+                    fused.pop();
+                    fused.push(Transform::KeyFromField { field });
+                }
+                None => fused.push(t),
+            }
+        }
         Chain {
-            transforms: transforms.into_iter().map(|t| (t, None)).collect(),
+            transforms: fused.into_iter().map(|t| (t, None)).collect(),
         }
     }
 
@@ -208,6 +247,81 @@ mod tests {
             Some(&Schema::of(SchemaType::Int32))
         );
         assert_eq!(out.value, value);
+    }
+
+    /// The fused `KeyFromField` gives what the two transforms give one
+    /// after the other, with and without schemas, and the same errors.
+    #[test]
+    fn a_fused_key_from_field_matches_the_two_transforms() {
+        let separate = |record: ConnectRecord| {
+            let mut r = Transform::ValueToKey {
+                fields: vec!["id".into()],
+            }
+            .apply(record, &mut None)?;
+            r = Transform::ExtractField {
+                key: true,
+                field: "id".into(),
+            }
+            .apply(r, &mut None)?;
+            Ok::<_, ConnectError>(r)
+        };
+        let mut chain = Chain::new(vec![
+            Transform::ValueToKey {
+                fields: vec!["id".into()],
+            },
+            Transform::ExtractField {
+                key: true,
+                field: "id".into(),
+            },
+        ]);
+        assert!(matches!(
+            chain.transforms[..],
+            [(Transform::KeyFromField { .. }, _)]
+        ));
+        let schema = Arc::new(Schema::structure(vec![
+            Field::new("id", Schema::of(SchemaType::Int64)),
+            Field::new("name", Schema::of(SchemaType::String)),
+        ]));
+        let with_schema = ConnectRecord::new(
+            "t",
+            Some(schema.clone()),
+            Value::Struct(vec![
+                ("id".into(), Value::Int(7)),
+                ("name".into(), Value::Null),
+            ]),
+        );
+        let schemaless = ConnectRecord::new(
+            "t",
+            None,
+            Value::Map(vec![(Value::String("id".into()), Value::Int(8))]),
+        );
+        let missing = ConnectRecord::new(
+            "t",
+            Some(schema),
+            Value::Struct(vec![("name".into(), Value::Null)]),
+        );
+        for record in [with_schema, schemaless] {
+            let fused = chain.apply(record.clone()).unwrap();
+            let apart = separate(record).unwrap();
+            assert_eq!(fused.key, apart.key);
+            assert_eq!(fused.key_schema, apart.key_schema);
+            assert_eq!(fused.value, apart.value);
+        }
+        assert_eq!(
+            chain.apply(missing.clone()).unwrap_err().to_string(),
+            separate(missing).unwrap_err().to_string()
+        );
+        // two fields stay two transforms
+        let chain = Chain::new(vec![
+            Transform::ValueToKey {
+                fields: vec!["id".into(), "name".into()],
+            },
+            Transform::ExtractField {
+                key: true,
+                field: "id".into(),
+            },
+        ]);
+        assert_eq!(chain.transforms.len(), 2);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use sqlx::{Column, Row, TypeInfo};
 
 use super::{Dialect, Kind};
-use crate::data::{decimal_string, Value};
+use crate::data::{decimal_string, Name, Value};
 use crate::error::{ConnectError, Result};
 
 #[derive(Clone)]
@@ -24,10 +24,30 @@ fn db_error(e: sqlx::Error) -> ConnectError {
     ConnectError::task(e.to_string())
 }
 
-/// A row read: its columns' names and kinds, and values.
+/// Rows read: their columns' names and kinds, and each row as the fields of
+/// the struct it becomes (the names shared by every row).
 pub struct Rows {
-    pub columns: Vec<(String, Kind)>,
-    pub rows: Vec<Vec<Value>>,
+    pub columns: Vec<(Name, Kind)>,
+    pub rows: Vec<Vec<(Name, Value)>>,
+}
+
+/// Rows as the driver read them, not decoded yet: what [`Pool::stream`]
+/// hands its `make`.
+pub enum RawRows {
+    Postgres(Vec<sqlx::postgres::PgRow>),
+    MySql(Vec<sqlx::mysql::MySqlRow>),
+    Sqlite(Vec<sqlx::sqlite::SqliteRow>),
+}
+
+impl RawRows {
+    /// The rows decoded, with the columns `reading` took from the first.
+    pub fn decode(&self, reading: &mut Reading) -> Result<Rows> {
+        match self {
+            RawRows::Postgres(rows) => reading.decode(rows, pg_kind, pg_value),
+            RawRows::MySql(rows) => reading.decode(rows, my_kind, my_value),
+            RawRows::Sqlite(rows) => reading.decode(rows, lite_kind, lite_value),
+        }
+    }
 }
 
 /// One bind parameter: the value and the kind of the column it goes to.
@@ -78,21 +98,74 @@ impl Pool {
 
     /// The rows `sql` returns with `params` bound.
     pub async fn fetch(&self, sql: &str, params: &[Param]) -> Result<Rows> {
-        // the same steps for each database, its binder and readers apart
-        macro_rules! fetch {
-            ($pool:expr, $bind:ident, $kind:ident, $value:ident) => {{
+        let (to, mut from) = tokio::sync::mpsc::channel(1);
+        let mut reading = Reading::default();
+        self.stream(sql, params.to_vec(), usize::MAX, to, |raw| {
+            raw.decode(&mut reading)
+        })
+        .await;
+        match from.recv().await {
+            Some(rows) => rows,
+            None => Ok(Rows {
+                columns: Vec::new(),
+                rows: Vec::new(),
+            }),
+        }
+    }
+
+    /// Sends the rows `sql` returns into `to`, `chunk` rows at a time, each
+    /// chunk as `make` makes it of the rows the driver read (see
+    /// [`RawRows`]): the database, this reading and whoever takes the chunks
+    /// work at once, and a full channel stops the reading (and so the
+    /// database) until there is room. A failure is sent as the last item;
+    /// the reading stops early when `to` is closed.
+    pub async fn stream<T>(
+        &self,
+        sql: &str,
+        params: Vec<Param>,
+        chunk: usize,
+        to: tokio::sync::mpsc::Sender<Result<T>>,
+        mut make: impl FnMut(RawRows) -> Result<T>,
+    ) {
+        use futures_util::TryStreamExt;
+        // the same steps for each database, its binder and rows apart
+        macro_rules! stream {
+            ($pool:expr, $bind:ident, $raw:path) => {{
                 let mut q = sqlx::query(sql);
                 for param in params {
-                    q = $bind(q, param.clone());
+                    q = $bind(q, param);
                 }
-                let rows = q.fetch_all($pool).await.map_err(db_error)?;
-                read_rows(&rows, $kind, $value)
+                let mut rows = q.fetch($pool);
+                let mut read = Vec::new();
+                loop {
+                    let done = match rows.try_next().await {
+                        Ok(Some(row)) => {
+                            read.push(row);
+                            false
+                        }
+                        Ok(None) => true,
+                        Err(e) => {
+                            let _ = to.send(Err(db_error(e))).await;
+                            return;
+                        }
+                    };
+                    if (done && !read.is_empty()) || read.len() >= chunk {
+                        let made = make($raw(std::mem::take(&mut read)));
+                        let failed = made.is_err();
+                        if to.send(made).await.is_err() || failed {
+                            return;
+                        }
+                    }
+                    if done {
+                        return;
+                    }
+                }
             }};
         }
         match self {
-            Pool::Postgres(p) => fetch!(p, bind_pg, pg_kind, pg_value),
-            Pool::MySql(p) => fetch!(p, bind_my, my_kind, my_value),
-            Pool::Sqlite(p) => fetch!(p, bind_lite, lite_kind, lite_value),
+            Pool::Postgres(p) => stream!(p, bind_pg, RawRows::Postgres),
+            Pool::MySql(p) => stream!(p, bind_my, RawRows::MySql),
+            Pool::Sqlite(p) => stream!(p, bind_lite, RawRows::Sqlite),
         }
     }
 
@@ -132,7 +205,7 @@ impl Pool {
             .rows
             .into_iter()
             .filter_map(|r| match r.into_iter().next() {
-                Some(Value::String(s)) => Some(s),
+                Some((_, Value::String(s))) => Some(s),
                 _ => None,
             })
             .collect())
@@ -152,7 +225,7 @@ impl Pool {
                 Ok(rows
                     .rows
                     .iter()
-                    .map(|r| (text(&r[1]), declared_kind(&text(&r[2]))))
+                    .map(|r| (text(&r[1].1), declared_kind(&text(&r[2].1))))
                     .collect())
             }
             d => {
@@ -173,15 +246,15 @@ impl Pool {
                     .rows
                     .iter()
                     .map(|r| {
-                        let scale = match r[2] {
+                        let scale = match r[2].1 {
                             Value::Int(s) => s.max(0) as u32,
                             _ => 0,
                         };
-                        let mut kind = declared_kind(&text(&r[1]));
+                        let mut kind = declared_kind(&text(&r[1].1));
                         if let Kind::Decimal(_) = kind {
                             kind = Kind::Decimal(scale);
                         }
-                        (text(&r[0]), kind)
+                        (text(&r[0].1), kind)
                     })
                     .collect())
             }
@@ -193,40 +266,50 @@ fn statement_error(e: sqlx::Error, sql: &str) -> ConnectError {
     ConnectError::task(format!("{e} (in: {sql})"))
 }
 
-fn read_rows<R: Row>(
-    rows: &[R],
-    kind_of: impl Fn(&str) -> Kind,
-    value_of: impl Fn(&R, usize, Kind) -> Result<Value>,
-) -> Result<Rows> {
-    let columns: Vec<(String, Kind)> = match rows.first() {
-        Some(r) => r
-            .columns()
-            .iter()
-            .map(|c| (c.name().to_string(), kind_of(c.type_info().name())))
-            .collect(),
-        None => Vec::new(),
-    };
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let mut values = Vec::with_capacity(columns.len());
-        for (i, (name, kind)) in columns.iter().enumerate() {
-            values.push(
-                value_of(r, i, *kind)
-                    .map_err(|e| ConnectError::conversion(format!("column {name}: {e}")))?,
-            );
+/// The columns of a query being read, from its first row: every chunk of
+/// its rows is decoded with them.
+#[derive(Default)]
+pub struct Reading {
+    columns: Vec<(Name, Kind)>,
+}
+
+impl Reading {
+    fn decode<R: Row>(
+        &mut self,
+        rows: &[R],
+        kind_of: impl Fn(&str) -> Kind,
+        value_of: impl Fn(&R, usize, Kind) -> Result<Value>,
+    ) -> Result<Rows> {
+        if let (true, Some(first)) = (self.columns.is_empty(), rows.first()) {
+            self.columns = first
+                .columns()
+                .iter()
+                .map(|c| (Name::from(c.name()), kind_of(c.type_info().name())))
+                .collect();
         }
-        out.push(values);
-    }
-    // a decimal column takes the scale of its values
-    let mut columns = columns;
-    for (i, (_, kind)) in columns.iter_mut().enumerate() {
-        if let Kind::Decimal(_) = kind {
-            if let Some(Value::Decimal(_, s)) = out.iter().map(|r| &r[i]).find(|v| !v.is_null()) {
-                *kind = Kind::Decimal(*s);
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut values = Vec::with_capacity(self.columns.len());
+            for (i, (name, kind)) in self.columns.iter().enumerate() {
+                let value = value_of(row, i, *kind)
+                    .map_err(|e| ConnectError::conversion(format!("column {name}: {e}")))?;
+                values.push((name.clone(), value));
+            }
+            out.push(values);
+        }
+        // a decimal column takes the scale of its values
+        let mut columns = self.columns.clone();
+        for (i, (_, kind)) in columns.iter_mut().enumerate() {
+            if let Kind::Decimal(_) = kind {
+                if let Some((_, Value::Decimal(_, s))) =
+                    out.iter().map(|r| &r[i]).find(|(_, v)| !v.is_null())
+                {
+                    *kind = Kind::Decimal(*s);
+                }
             }
         }
+        Ok(Rows { columns, rows: out })
     }
-    Ok(Rows { columns, rows: out })
 }
 
 /// A column's kind from its declared SQL type (information_schema, PRAGMA).
@@ -363,7 +446,8 @@ fn pg_value(row: &sqlx::postgres::PgRow, i: usize, kind: Kind) -> Result<Value> 
         Kind::Int8 | Kind::Int16 => get!(row, i, i16, |v| Value::Int(v as i64)),
         Kind::Int32 => get!(row, i, i32, |v| Value::Int(v as i64)),
         other => {
-            let zoned = row.columns()[i].type_info().name() == "TIMESTAMPTZ";
+            let zoned = matches!(other, Kind::Timestamp)
+                && row.columns()[i].type_info().name() == "TIMESTAMPTZ";
             return shared_value(row, i, other, zoned);
         }
     })

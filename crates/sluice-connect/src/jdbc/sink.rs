@@ -52,7 +52,7 @@ pub fn validate(config: &ConnectorConfig) -> Result<()> {
 }
 
 /// A column the record brings: name, kind, value.
-type Cell = (String, Kind, Value);
+type Cell = (crate::data::Name, Kind, Value);
 
 pub struct JdbcSinkTask {
     rt: tokio::runtime::Runtime,
@@ -137,16 +137,16 @@ impl JdbcSinkTask {
                 };
                 Ok(vec![
                     (
-                        names[0].clone(),
+                        names[0].as_str().into(),
                         Kind::Text,
                         Value::String(rec.topic.clone()),
                     ),
                     (
-                        names[1].clone(),
+                        names[1].as_str().into(),
                         Kind::Int32,
                         Value::Int(rec.partition.unwrap_or(0) as i64),
                     ),
-                    (names[2].clone(), Kind::Int64, Value::Int(offset)),
+                    (names[2].as_str().into(), Kind::Int64, Value::Int(offset)),
                 ])
             }
             "record_key" => {
@@ -164,8 +164,7 @@ impl JdbcSinkTask {
                         let name = self
                             .pk_fields
                             .first()
-                            .cloned()
-                            .unwrap_or_else(|| "__connect_key".into());
+                            .map_or("__connect_key".into(), |f| f.as_str().into());
                         Ok(vec![(name, kind_of(schema, v)?, v.clone())])
                     }
                 }
@@ -184,7 +183,7 @@ impl JdbcSinkTask {
         }
         self.pk_fields
             .iter()
-            .filter_map(|f| cells.iter().find(|(n, ..)| n == f).cloned())
+            .filter_map(|f| cells.iter().find(|(n, ..)| **n == **f).cloned())
             .collect()
     }
 
@@ -193,7 +192,7 @@ impl JdbcSinkTask {
     fn ensure_table(&mut self, table: &str, key: &[Cell], values: &[Cell]) -> Result<Columns> {
         if let Some(known) = self.tables.get(table) {
             // the common case: every column there already
-            let has = |(n, ..): &Cell| known.iter().any(|(c, _)| c == n);
+            let has = |(n, ..): &Cell| known.iter().any(|(c, _)| **c == **n);
             if key.iter().all(has) && values.iter().all(has) {
                 return Ok(known.clone());
             }
@@ -234,7 +233,7 @@ impl JdbcSinkTask {
         let missing: Vec<&Cell> = key
             .iter()
             .chain(values)
-            .filter(|(n, ..)| !existing.iter().any(|(c, _)| c == n))
+            .filter(|(n, ..)| !existing.iter().any(|(c, _)| **c == **n))
             .collect();
         if missing.is_empty() {
             return Ok(existing);
@@ -356,13 +355,17 @@ impl JdbcSinkTask {
                             && n.len() == width
                             && n.iter()
                                 .zip(key.iter().chain(&values))
-                                .all(|(a, (b, ..))| a == b)
+                                .all(|(a, (b, ..))| **a == **b)
                     });
                     // stay within every database's bind parameter limit
                     let full = (run.len() + 1) * width.max(1) > 30_000;
                     if !same || full {
                         self.flush_run(&mut out, &mut run, &shape);
-                        let names = key.iter().chain(&values).map(|(n, ..)| n.clone()).collect();
+                        let names = key
+                            .iter()
+                            .chain(&values)
+                            .map(|(n, ..)| n.to_string())
+                            .collect();
                         shape = Some((table, names, columns));
                     }
                     if self.insert_mode == "upsert" {
@@ -438,7 +441,7 @@ fn param((n, k, v): Cell, columns: &[(String, Kind)]) -> Param {
     Param {
         kind: columns
             .iter()
-            .find(|(c, _)| *c == n)
+            .find(|(c, _)| **c == *n)
             .map_or(k, |(_, kind)| *kind),
         value: v,
     }
@@ -552,7 +555,7 @@ fn cells(value: Value, schema: Option<&Schema>) -> Result<Vec<Cell>> {
                     ));
                 };
                 let kind = kind_of(None, &v).map_err(|e| field_error(&n, e))?;
-                Ok((n, kind, v))
+                Ok((n.into(), kind, v))
             })
             .collect(),
         other => Err(ConnectError::conversion(format!(

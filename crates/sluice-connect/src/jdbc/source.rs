@@ -2,8 +2,10 @@
 //! that are new by `mode` — `bulk` (every row, every time), `incrementing`
 //! (a strictly increasing column above the stored offset), `timestamp` (a
 //! column later than the stored one and before now), `timestamp+incrementing`
-//! (both, ties on the timestamp broken by the column) — up to
-//! `batch.max.rows` at a time, every `poll.interval.ms`. A row becomes a
+//! (both, ties on the timestamp broken by the column) — every
+//! `poll.interval.ms`. As Connect's, one query is read to its end over as
+//! many polls as it takes, `batch.max.rows` rows each, the rows streamed
+//! and decoded while the worker writes the last batch. A row becomes a
 //! struct named after its table (columns as fields, NUMERIC as DECIMAL, or by
 //! `numeric.mapping=best_fit` as the narrowest integer or a double) into
 //! topic `topic.prefix` + table; its source offset is Connect JDBC's
@@ -11,14 +13,15 @@
 //! "table": ...}`, stored with the records, so a restarted task reads on
 //! after the last row written.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value as Json};
 
-use super::db::{Param, Pool, Rows};
+use super::db::{Param, Pool, RawRows, Reading, Rows};
 use super::{connection, runtime, Kind};
 use crate::config::ConnectorConfig;
-use crate::data::{Field, Schema, SchemaType, Value, DATE, TIME, TIMESTAMP};
+use crate::data::{Field, Name, Schema, SchemaType, Value, DATE, TIME, TIMESTAMP};
 use crate::error::{ConnectError, Result};
 use crate::record::{ConnectRecord, SourceRecord};
 use crate::task::{SourceTask, TaskContext};
@@ -87,7 +90,7 @@ struct Reader {
     /// The table name (or `None` in query mode).
     table: Option<String>,
     topic: String,
-    partition: std::sync::Arc<Json>,
+    partition: Arc<Json>,
     incrementing: Option<i64>,
     /// The last timestamp read, epoch ms, and its nanoseconds of the second.
     timestamp: Option<(i64, i64)>,
@@ -109,9 +112,27 @@ pub struct JdbcSourceTask {
     /// Without a table list: the tables are listed again every
     /// `table.poll.interval.ms`, new ones read from then on.
     discovery: Option<Discovery>,
-    /// After a full batch, the next one of that reader, read while the
-    /// worker writes this one.
-    prefetched: Option<(usize, tokio::task::JoinHandle<Result<Rows>>)>,
+    /// The query being read (as Connect's JDBC source reads one result set
+    /// over several polls): its reader, and the rows as they come,
+    /// `batch.max.rows` at a time, read while the worker writes the last.
+    open: Option<Open>,
+}
+
+struct Open {
+    reader: usize,
+    rows: tokio::sync::mpsc::Receiver<Result<RawRows>>,
+    reading: Reading,
+    builder: Builder,
+    /// Stops the read when the task goes first.
+    _read: AbortOnDrop,
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 struct Discovery {
@@ -200,7 +221,7 @@ impl JdbcSourceTask {
                 .starts_with("best_fit"),
             readers,
             discovery,
-            prefetched: None,
+            open: None,
         })
     }
 
@@ -246,21 +267,17 @@ impl JdbcSourceTask {
         };
         let until = now_ms() - self.delay_ms;
         let since = reader.timestamp.map_or(0, |(ms, _)| ms);
-        let limit = format!(" LIMIT {}", self.batch);
         match self.mode.as_str() {
             "incrementing" => {
                 let inc = inc.expect("validated");
                 let mut params = vec![int(reader.incrementing.unwrap_or(-1))];
-                let sql = format!(
-                    "{from} WHERE {inc} > {} ORDER BY {inc} ASC{limit}",
-                    d.param(1)
-                );
+                let sql = format!("{from} WHERE {inc} > {} ORDER BY {inc} ASC", d.param(1));
                 (sql, std::mem::take(&mut params))
             }
             "timestamp" => {
                 let ts = ts.expect("validated");
                 let sql = format!(
-                    "{from} WHERE {ts} > {} AND {ts} < {} ORDER BY {ts} ASC{limit}",
+                    "{from} WHERE {ts} > {} AND {ts} < {} ORDER BY {ts} ASC",
                     d.param(1),
                     d.param(2)
                 );
@@ -269,7 +286,7 @@ impl JdbcSourceTask {
             "timestamp+incrementing" => {
                 let (ts, inc) = (ts.expect("validated"), inc.expect("validated"));
                 let sql = format!(
-                    "{from} WHERE {ts} < {} AND (({ts} = {} AND {inc} > {}) OR {ts} > {}) ORDER BY {ts}, {inc} ASC{limit}",
+                    "{from} WHERE {ts} < {} AND (({ts} = {} AND {inc} > {}) OR {ts} > {}) ORDER BY {ts}, {inc} ASC",
                     d.param(1),
                     d.param(2),
                     d.param(3),
@@ -289,13 +306,128 @@ impl JdbcSourceTask {
         }
     }
 
-    fn schema(&self, name: &str, rows: &Rows) -> Schema {
-        let fields = rows
-            .columns
-            .iter()
-            .map(|(c, kind)| Field::new(c, self.field_schema(*kind).optional()))
-            .collect();
-        Schema::structure(fields).named(name)
+    /// What turns the rows of `reader`'s next query into records.
+    fn builder(&self, reader: &Reader) -> Builder {
+        Builder {
+            name: reader.table.clone().unwrap_or_else(|| "query".to_string()),
+            topic: reader.topic.clone(),
+            partition: reader.partition.clone(),
+            incrementing_column: self
+                .incrementing_column
+                .clone()
+                .filter(|_| self.mode.contains("incrementing")),
+            timestamp_column: self
+                .timestamp_column
+                .clone()
+                .filter(|_| self.mode.contains("timestamp")),
+            best_fit: self.best_fit,
+            incrementing: reader.incrementing,
+            timestamp: reader.timestamp,
+            schema: None,
+        }
+    }
+}
+
+/// A query's columns: names and kinds.
+type Columns = Vec<(Name, Kind)>;
+
+/// Turns a query's rows into records: the reader's topic, partition and
+/// columns, and how far it has read.
+struct Builder {
+    /// The schema's name: the table's, or `query`.
+    name: String,
+    topic: String,
+    partition: Arc<Json>,
+    /// The offset columns (for the mode).
+    incrementing_column: Option<String>,
+    timestamp_column: Option<String>,
+    best_fit: bool,
+    incrementing: Option<i64>,
+    /// Epoch ms and the nanoseconds of the second.
+    timestamp: Option<(i64, i64)>,
+    /// The last columns seen and their schema: a query's batches share one
+    /// (and so the transforms' and converters' memos of it).
+    schema: Option<(Columns, Arc<Schema>)>,
+}
+
+impl Builder {
+    fn build(&mut self, rows: Rows) -> Result<Vec<SourceRecord>> {
+        let schema = match &self.schema {
+            Some((columns, schema)) if *columns == rows.columns => schema.clone(),
+            _ => {
+                let fields = rows
+                    .columns
+                    .iter()
+                    .map(|(c, kind)| Field::new(c, self.field_schema(*kind).optional()))
+                    .collect();
+                let schema = Arc::new(Schema::structure(fields).named(&self.name));
+                self.schema = Some((rows.columns.clone(), schema.clone()));
+                schema
+            }
+        };
+        let position = |column: &Option<String>| {
+            column.as_ref().and_then(|c| {
+                rows.columns
+                    .iter()
+                    .position(|(n, _)| n.eq_ignore_ascii_case(c))
+            })
+        };
+        let (inc_at, ts_at) = (
+            position(&self.incrementing_column),
+            position(&self.timestamp_column),
+        );
+        if let (Some(column), None, false) =
+            (&self.incrementing_column, inc_at, rows.rows.is_empty())
+        {
+            return Err(ConnectError::config(
+                "incrementing.column.name",
+                format!(
+                    "Cannot find incrementing column {column} in table {}",
+                    self.name
+                ),
+            ));
+        }
+        let adjusted = self.best_fit
+            || rows
+                .columns
+                .iter()
+                .any(|(_, k)| matches!(k, Kind::Decimal(_)));
+        let mut out = Vec::with_capacity(rows.rows.len());
+        for mut fields in rows.rows {
+            if let Some((_, Value::Int(v))) = inc_at.map(|i| &fields[i]) {
+                self.incrementing = Some(*v);
+            }
+            if let Some((_, Value::Int(v))) = ts_at.map(|i| &fields[i]) {
+                self.timestamp = Some((*v, (v.rem_euclid(1000)) * 1_000_000));
+            }
+            if adjusted {
+                for ((_, kind), (_, v)) in rows.columns.iter().zip(fields.iter_mut()) {
+                    *v = self.field_value(*kind, std::mem::replace(v, Value::Null));
+                }
+            }
+            out.push(SourceRecord {
+                partition: self.partition.clone(),
+                // the batch's last record carries the offset (below)
+                offset: Json::Null,
+                record: ConnectRecord::new(
+                    &self.topic,
+                    Some(schema.clone()),
+                    Value::Struct(fields),
+                ),
+            });
+        }
+        if let Some(last) = out.last_mut() {
+            let mut offset = serde_json::Map::new();
+            if let (Some(i), Some(_)) = (self.incrementing, &self.incrementing_column) {
+                offset.insert("incrementing".into(), json!(i));
+            }
+            if let (Some((ms, nanos)), Some(_)) = (self.timestamp, &self.timestamp_column) {
+                offset.insert("timestamp".into(), json!(ms));
+                offset.insert("timestamp_nanos".into(), json!(nanos));
+            }
+            last.offset = Json::Object(offset);
+        }
+        Ok(out)
     }
 
     fn field_schema(&self, kind: Kind) -> Schema {
@@ -346,109 +478,66 @@ impl JdbcSourceTask {
 impl SourceTask for JdbcSourceTask {
     fn poll(&mut self, ctx: &TaskContext) -> Result<Vec<SourceRecord>> {
         self.discover(ctx)?;
-        let Some(index) = (0..self.readers.len()).min_by_key(|i| self.readers[*i].next_poll) else {
-            // no table (yet): wait for discovery
-            ctx.sleep(self.interval.min(Duration::from_secs(1)));
-            return Ok(Vec::new());
-        };
-        let wait = self.readers[index]
-            .next_poll
-            .saturating_duration_since(Instant::now());
-        if !wait.is_zero() && !ctx.sleep(wait) {
-            return Ok(Vec::new());
-        }
-        let rows = match self.prefetched.take() {
-            Some((at, read)) if at == index => self.rt.block_on(read).map_err(|e| {
-                ConnectError::task(format!("the JDBC source's read stopped: {e}"))
-            })??,
-            other => {
-                if let Some((_, read)) = other {
-                    read.abort();
+        // a query being read goes on to its end first, as Connect's does
+        let index = match &self.open {
+            Some(open) => open.reader,
+            None => {
+                let Some(index) =
+                    (0..self.readers.len()).min_by_key(|i| self.readers[*i].next_poll)
+                else {
+                    // no table (yet): wait for discovery
+                    ctx.sleep(self.interval.min(Duration::from_secs(1)));
+                    return Ok(Vec::new());
+                };
+                let wait = self.readers[index]
+                    .next_poll
+                    .saturating_duration_since(Instant::now());
+                if !wait.is_zero() && !ctx.sleep(wait) {
+                    return Ok(Vec::new());
                 }
-                let (sql, params) = self.statement(&self.readers[index]);
-                self.rt.block_on(self.pool.fetch(&sql, &params))?
+                let reader = &self.readers[index];
+                let (sql, params) = self.statement(reader);
+                let builder = self.builder(reader);
+                let (to, rows) = tokio::sync::mpsc::channel(1);
+                let (pool, chunk) = (self.pool.clone(), self.batch as usize);
+                // the driver reads ahead on the runtime's thread; the rows are
+                // decoded on this one, which goes on to convert, write and
+                // free them while they are in its cache
+                let read = self
+                    .rt
+                    .spawn(async move { pool.stream(&sql, params, chunk, to, Ok).await });
+                self.open = Some(Open {
+                    reader: index,
+                    rows,
+                    reading: Reading::default(),
+                    builder,
+                    _read: AbortOnDrop(read),
+                });
+                index
             }
         };
-        let full = rows.rows.len() as i64 >= self.batch && self.mode != "bulk";
-        let reader = &self.readers[index];
-        let name = reader.table.clone().unwrap_or_else(|| "query".to_string());
-        let schema = std::sync::Arc::new(self.schema(&name, &rows));
-        let position = |column: &Option<String>| {
-            column.as_ref().and_then(|c| {
-                rows.columns
-                    .iter()
-                    .position(|(n, _)| n.eq_ignore_ascii_case(c))
-            })
+        let open = self.open.as_mut().expect("opened above");
+        let Some(raw) = self.rt.block_on(open.rows.recv()) else {
+            // the query's end: its reader's next one after the interval
+            self.open = None;
+            self.readers[index].next_poll = Instant::now() + self.interval;
+            return Ok(Vec::new());
         };
-        let (inc_at, ts_at) = (
-            position(&self.incrementing_column),
-            position(&self.timestamp_column),
-        );
-        if self.mode.contains("incrementing") && inc_at.is_none() && !rows.rows.is_empty() {
-            return Err(ConnectError::config(
-                "incrementing.column.name",
-                format!(
-                    "Cannot find incrementing column {} in table {name}",
-                    self.incrementing_column.as_deref().unwrap_or("")
-                ),
-            ));
-        }
-        let mut out = Vec::with_capacity(rows.rows.len());
-        let (mut inc, mut ts) = (reader.incrementing, reader.timestamp);
-        for row in rows.rows {
-            if let Some(Value::Int(v)) = inc_at.map(|i| &row[i]) {
-                inc = Some(*v);
+        let built = raw
+            .and_then(|raw| raw.decode(&mut open.reading))
+            .and_then(|rows| open.builder.build(rows));
+        match built {
+            Ok(records) => {
+                let reader = &mut self.readers[index];
+                reader.incrementing = open.builder.incrementing;
+                reader.timestamp = open.builder.timestamp;
+                Ok(records)
             }
-            if let Some(Value::Int(v)) = ts_at.map(|i| &row[i]) {
-                ts = Some((*v, (v.rem_euclid(1000)) * 1_000_000));
+            Err(e) => {
+                self.open = None;
+                Err(e)
             }
-            let fields = rows
-                .columns
-                .iter()
-                .zip(row)
-                .map(|((c, kind), v)| (c.clone(), self.field_value(*kind, v)))
-                .collect();
-            out.push(SourceRecord {
-                partition: reader.partition.clone(),
-                // the batch's last record carries the offset (below)
-                offset: Json::Null,
-                record: ConnectRecord::new(
-                    &reader.topic,
-                    Some(schema.clone()),
-                    Value::Struct(fields),
-                ),
-            });
         }
-        if let Some(last) = out.last_mut() {
-            let mut offset = serde_json::Map::new();
-            if let Some(i) = inc.filter(|_| self.mode.contains("incrementing")) {
-                offset.insert("incrementing".into(), json!(i));
-            }
-            if let Some((ms, nanos)) = ts.filter(|_| self.mode.contains("timestamp")) {
-                offset.insert("timestamp".into(), json!(ms));
-                offset.insert("timestamp_nanos".into(), json!(nanos));
-            }
-            last.offset = Json::Object(offset);
-        }
-        let reader = &mut self.readers[index];
-        reader.incrementing = inc;
-        reader.timestamp = ts;
-        // a full batch: more may be waiting, read again at once
-        reader.next_poll = if full {
-            Instant::now()
-        } else {
-            Instant::now() + self.interval
-        };
-        if full {
-            let (sql, params) = self.statement(&self.readers[index]);
-            let pool = self.pool.clone();
-            self.prefetched = Some((
-                index,
-                self.rt
-                    .spawn(async move { pool.fetch(&sql, &params).await }),
-            ));
-        }
-        Ok(out)
     }
 }
 
@@ -458,7 +547,7 @@ fn reader(table: Option<String>, prefix: &str, ctx: &TaskContext) -> Reader {
         Some(t) => json!({"protocol": "1", "table": t}),
         None => json!({"query": "query"}),
     };
-    let partition = std::sync::Arc::new(partition);
+    let partition = Arc::new(partition);
     let stored = ctx.offset(&partition);
     Reader {
         topic: format!("{prefix}{}", table.as_deref().unwrap_or("")),

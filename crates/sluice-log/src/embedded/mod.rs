@@ -458,8 +458,16 @@ impl Log for EmbeddedLog {
         {
             let mut next: HashMap<(&str, i32), i64> = HashMap::new();
             let mut sticky: HashMap<&str, Option<i32>> = HashMap::new();
+            let mut last: Option<(&str, &state::Topic)> = None;
             for (topic, p, r) in &produce {
-                let t = state.topic(topic)?;
+                let t = match last {
+                    Some((name, t)) if name == topic => t,
+                    _ => {
+                        let t = state.topic(topic)?;
+                        last = Some((topic, t));
+                        t
+                    }
+                };
                 let p = t.assign(
                     *p,
                     r.key.as_deref(),

@@ -257,9 +257,30 @@ pub(super) fn apply_txn(
     if let (Some(l), false) = (layout, recovering) {
         disk::write_atomic(&l.journal(), &disk::encode_txn(&txn))?;
     }
-    let mut batches: BTreeMap<(String, i32), Vec<(i64, Record)>> = BTreeMap::new();
+    // the records by partition; a transaction's records mostly come in runs
+    // of one partition, gathered before the map sees them
+    type Batch = Vec<(i64, Record)>;
+    let mut batches: BTreeMap<(String, i32), Batch> = BTreeMap::new();
+    let mut gather = |key: (String, i32), run: Batch| match batches.entry(key) {
+        std::collections::btree_map::Entry::Vacant(v) => {
+            v.insert(run);
+        }
+        std::collections::btree_map::Entry::Occupied(o) => o.into_mut().extend(run),
+    };
+    let mut run: Option<((String, i32), Batch)> = None;
     for (t, p, o, r) in txn.records {
-        batches.entry((t, p)).or_default().push((o, r));
+        match &mut run {
+            Some(((rt, rp), records)) if *rp == p && *rt == t => records.push((o, r)),
+            _ => {
+                if let Some((key, records)) = run.take() {
+                    gather(key, records);
+                }
+                run = Some(((t, p), vec![(o, r)]));
+            }
+        }
+    }
+    if let Some((key, records)) = run {
+        gather(key, records);
     }
     for ((t, p), batch) in batches.iter_mut() {
         let part = match state.topic(t).and_then(|topic| topic.partition(*p)) {
