@@ -50,7 +50,7 @@ const NUMBER_CONVERTERS: [(&str, SchemaType); 5] = [
         SchemaType::Float64,
     ),
 ];
-pub const AVRO_CONVERTER: &str = "io.confluent.connect.avro.AvroConverter";
+pub use crate::avro::AVRO_CONVERTER;
 
 /// The converter of `side` (`key` or `value`), as a Connect worker picks it:
 /// the connector's `<side>.converter` with the connector's `<side>.converter.*`
@@ -63,6 +63,7 @@ pub fn converter_for(
     connector: &ConnectorConfig,
     worker: &ConnectorConfig,
     default_class: &str,
+    registries: Option<&crate::avro::Registries>,
 ) -> Result<Box<dyn Converter>> {
     let key = format!("{side}.converter");
     let prefix = format!("{key}.");
@@ -88,9 +89,20 @@ pub fn converter_for(
         other => match NUMBER_CONVERTERS.iter().find(|(c, _)| *c == other) {
             Some((_, ty)) => Box::new(NumberConverter(*ty)),
             None if other == AVRO_CONVERTER => {
-                return Err(ConnectError::config(
-                    &key,
-                    format!("{other} is not built into Sluice yet: use {JSON_CONVERTER} or {STRING_CONVERTER}"),
+                let url = settings
+                    .list("schema.registry.url")
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| {
+                        ConnectError::config(
+                            &format!("{prefix}schema.registry.url"),
+                            "Missing required configuration \"schema.registry.url\" which has no default value.",
+                        )
+                    })?;
+                Box::new(crate::avro::AvroConverter::new(
+                    &url,
+                    registries.cloned(),
+                    side == "key",
                 ))
             }
             None => {
@@ -752,13 +764,13 @@ mod tests {
             "key.converter",
             "org.apache.kafka.connect.converters.IntegerConverter",
         );
-        let k = converter_for("key", &c, &none, STRING_CONVERTER).unwrap();
+        let k = converter_for("key", &c, &none, STRING_CONVERTER, None).unwrap();
         assert_eq!(
             k.encode("t", None, &Value::Int(5)).unwrap(),
             Some(vec![0, 0, 0, 5])
         );
         c.set("value.converter", "com.example.Nope");
-        let e = converter_for("value", &c, &none, JSON_CONVERTER)
+        let e = converter_for("value", &c, &none, JSON_CONVERTER, None)
             .err()
             .unwrap()
             .to_string();

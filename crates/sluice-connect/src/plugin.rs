@@ -202,7 +202,7 @@ pub fn validate(config: &ConnectorConfig, worker: &ConnectorConfig) -> Result<Pl
         Plugin::find(class).ok_or_else(|| ConnectError::UnknownClass(class.to_string()))?;
     plugin.tasks(config)?;
     for side in ["key", "value"] {
-        converter_for(side, config, worker, default_converter(side))?;
+        converter_for(side, config, worker, default_converter(side), None)?;
     }
     transform::transforms(config)?;
     config.choice("errors.tolerance", &["none", "all"], "none")?;

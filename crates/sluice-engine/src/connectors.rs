@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use sluice_connect::{ConnectError, ConnectorConfig, ConnectorType, Plugin, Worker, WorkerConfig};
+use sluice_formats::{RegisteredSchema, SchemaRegistry, SchemaType as RegistrySchemaType};
 use sluice_sql::Properties;
 
 use crate::engine::Engine;
@@ -38,6 +39,7 @@ pub(crate) fn worker_for(
     log: Arc<dyn sluice_log::Log>,
     properties: &std::collections::BTreeMap<String, String>,
     processing_log: Arc<sluice_runtime::ProcessingLog>,
+    registry: RegistryCell,
 ) -> Worker {
     let service = properties
         .get("ksql.service.id")
@@ -65,6 +67,14 @@ pub(crate) fn worker_for(
                 .cloned()
                 .unwrap_or_else(|| format!("_sluice-{service}_connect_offsets")),
             defaults,
+            registries: Some(registries(
+                registry,
+                properties.get("ksql.schema.registry.url").cloned(),
+                properties
+                    .get("ksql.schema.registry.basic.auth.user.info")
+                    .or_else(|| properties.get("basic.auth.user.info"))
+                    .cloned(),
+            )),
         },
     );
     // a record a connector skips (`errors.tolerance=all`) is a processing
@@ -80,6 +90,74 @@ pub(crate) fn worker_for(
         })
     }));
     worker
+}
+
+/// The engine's schema registry, as it is now (an engine may be given
+/// another after its worker started).
+pub(crate) type RegistryCell = Arc<std::sync::RwLock<Arc<dyn SchemaRegistry>>>;
+
+/// The engine's registry (or another) as an Avro converter uses it.
+struct ConverterRegistry(Arc<dyn SchemaRegistry>);
+
+impl sluice_connect::avro::Registry for ConverterRegistry {
+    fn register(&self, subject: &str, schema: &str) -> std::result::Result<i32, String> {
+        self.0
+            .register(
+                subject,
+                &RegisteredSchema::new(RegistrySchemaType::Avro, schema),
+            )
+            .map_err(|e| e.to_string())
+    }
+
+    fn schema(&self, id: i32) -> std::result::Result<String, String> {
+        let found = self.0.schema_by_id(id).map_err(|e| e.to_string())?;
+        if found.schema_type != RegistrySchemaType::Avro {
+            return Err(format!(
+                "schema {id} is a {} schema, not Avro",
+                found.schema_type.name()
+            ));
+        }
+        Ok(found.schema)
+    }
+}
+
+/// What an `AvroConverter`'s `schema.registry.url` reaches: the engine's own
+/// registry when the URL is the engine's `ksql.schema.registry.url`, or, when
+/// the engine runs the embedded registry, any URL on this machine (where the
+/// server serves it: `schema.registry.listeners`, Confluent's port 8081 by
+/// default); any other URL is another registry, reached over HTTP.
+fn registries(
+    engine: RegistryCell,
+    external: Option<String>,
+    user_info: Option<String>,
+) -> sluice_connect::avro::Registries {
+    let normalize = |u: &str| u.trim().trim_end_matches('/').to_ascii_lowercase();
+    Arc::new(move |url: &str| {
+        let own = match &external {
+            Some(e) => e.split(',').any(|e| normalize(e) == normalize(url)),
+            None => url::Url::parse(url.trim())
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .is_some_and(|h| is_local_host(&h)),
+        };
+        let registry: Arc<dyn SchemaRegistry> = if own {
+            engine.read().unwrap_or_else(|e| e.into_inner()).clone()
+        } else {
+            Arc::new(
+                sluice_registry::client::RegistryClient::new(url, user_info.as_deref())
+                    .map_err(|e| ConnectError::config("schema.registry.url", e.to_string()))?,
+            )
+        };
+        Ok(Arc::new(ConverterRegistry(registry)) as Arc<dyn sluice_connect::avro::Registry>)
+    })
+}
+
+fn is_local_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
 }
 
 impl Engine {

@@ -72,6 +72,9 @@ pub struct Engine {
     pub(crate) table_indexes: std::sync::Mutex<HashMap<(String, String), crate::pull::TableIndex>>,
     pub(crate) processing_log: Arc<ProcessingLog>,
     pub(crate) registry: Arc<dyn SchemaRegistry>,
+    /// The same registry, for the Connect worker's Avro converters (which
+    /// outlive a [`Engine::with_registry`]).
+    pub(crate) registry_cell: crate::connectors::RegistryCell,
     pub(crate) next_query_id: u64,
     pub(crate) next_transient_id: u64,
     pub(crate) command_log: Option<CommandLog>,
@@ -281,10 +284,13 @@ impl Engine {
 
     pub fn new(log: Arc<dyn Log>, config: EngineConfig) -> Self {
         let processing_log = Arc::new(ProcessingLog::default());
+        let registry: Arc<dyn SchemaRegistry> = Arc::new(MemoryRegistry::new());
+        let registry_cell = Arc::new(std::sync::RwLock::new(registry.clone()));
         let connect = Arc::new(crate::connectors::worker_for(
             log.clone(),
             &config.properties,
             processing_log.clone(),
+            registry_cell.clone(),
         ));
         Engine {
             connect,
@@ -297,7 +303,8 @@ impl Engine {
             session: Session::new(),
             table_indexes: std::sync::Mutex::new(HashMap::new()),
             processing_log,
-            registry: Arc::new(MemoryRegistry::new()),
+            registry,
+            registry_cell,
             next_query_id: 0,
             next_transient_id: 0,
             command_log: None,
@@ -410,6 +417,10 @@ impl Engine {
     /// Use this schema registry (an external one, or one shared by servers) for
     /// AVRO, JSON_SR and PROTOBUF, instead of the engine's own in-memory one.
     pub fn with_registry(mut self, registry: Arc<dyn SchemaRegistry>) -> Self {
+        *self
+            .registry_cell
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = registry.clone();
         self.registry = registry;
         self
     }

@@ -269,3 +269,96 @@ fn secrets_in_a_command_topic_need_a_shared_key() {
         Some("hunter2")
     );
 }
+
+/// Confluent's AvroConverter both ways over the engine's own registry: a
+/// stream written as AVRO by ksqlDB's rules reaches a SQLite table through a
+/// JDBC sink reading it with the converter, and a JDBC source reading that
+/// table writes Avro that a stream declared without columns infers from the
+/// registry.
+#[test]
+fn avro_converter_carries_rows_through_the_registry_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let log = Arc::new(EmbeddedLog::in_memory());
+    let mut e = Engine::new(
+        log.clone(),
+        EngineConfig::default().with("auto.offset.reset", "earliest"),
+    )
+    .with_stream_threads(2);
+    let registry = "'value.converter'='io.confluent.connect.avro.AvroConverter', \
+                    'value.converter.schema.registry.url'='http://localhost:8081'";
+    e.execute_sql(&format!(
+        "CREATE STREAM orders (id INT KEY, item STRING, amount DOUBLE) \
+           WITH (KAFKA_TOPIC='orders', VALUE_FORMAT='AVRO', PARTITIONS=1);
+         INSERT INTO orders (id, item, amount) VALUES (1, 'apple', 1.5);
+         INSERT INTO orders (id, item, amount) VALUES (2, 'pear', 2.25);
+         INSERT INTO orders (id, item, amount) VALUES (3, NULL, 3.0);
+         CREATE SINK CONNECTOR orders_out WITH ( \
+           'connector.class'='io.confluent.connect.jdbc.JdbcSinkConnector', \
+           'connection.url'='jdbc:sqlite:{db}', 'topics'='orders', 'auto.create'='true', \
+           'pk.mode'='record_key', 'pk.fields'='ID', 'insert.mode'='upsert', \
+           'key.converter'='org.apache.kafka.connect.converters.IntegerConverter', {registry});
+         CREATE SOURCE CONNECTOR orders_in WITH ( \
+           'connector.class'='io.confluent.connect.jdbc.JdbcSourceConnector', \
+           'connection.url'='jdbc:sqlite:{db}', 'table.whitelist'='orders', 'mode'='incrementing', \
+           'incrementing.column.name'='ID', 'topic.prefix'='lite_', 'poll.interval.ms'='200', \
+           {registry});",
+        db = db.display()
+    ))
+    .unwrap();
+    let end = |topic: &str| {
+        use sluice_engine::log::Log;
+        log.topic_exists(topic).unwrap_or(false)
+            && log.end_offsets(topic).unwrap().iter().sum::<i64>() >= 3
+    };
+    wait_for("the rows back from SQLite", || end("lite_orders"));
+    // the stream's columns come from the schema the source registered
+    e.execute_sql(
+        "CREATE STREAM lite WITH (KAFKA_TOPIC='lite_orders', VALUE_FORMAT='AVRO');
+         CREATE STREAM copied WITH (KAFKA_TOPIC='copied', VALUE_FORMAT='JSON') AS SELECT * FROM lite;",
+    )
+    .unwrap();
+    wait_for("the copy", || {
+        e.run_until_idle().unwrap();
+        end("copied")
+    });
+    use sluice_engine::log::Log;
+    let copied: Vec<serde_json::Value> = log
+        .fetch("copied", 0, 0, 10)
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_slice(r.record.value.as_deref().unwrap()).unwrap())
+        .collect();
+    assert_eq!(
+        copied,
+        vec![
+            serde_json::json!({"ID": 1, "ITEM": "apple", "AMOUNT": 1.5}),
+            serde_json::json!({"ID": 2, "ITEM": "pear", "AMOUNT": 2.25}),
+            serde_json::json!({"ID": 3, "ITEM": null, "AMOUNT": 3.0}),
+        ]
+    );
+    // the source's schema, as Confluent's converter registers it
+    let (_, schema) = e
+        .registry()
+        .latest("lite_orders-value")
+        .unwrap()
+        .expect("a registered value schema");
+    assert!(
+        schema.schema.starts_with(
+            r#"{"type":"record","name":"orders","fields":[{"name":"ID","type":["null","long"],"default":null}"#
+        ) && schema.schema.ends_with(r#"],"connect.name":"orders"}"#),
+        "{}",
+        schema.schema
+    );
+    // a converter without its registry URL is refused by name
+    let refused = error(
+        &mut e,
+        "CREATE SINK CONNECTOR nope WITH ('connector.class'='FileStreamSink', 'topics'='t', \
+           'file'='/dev/null', 'value.converter'='io.confluent.connect.avro.AvroConverter');",
+    );
+    assert!(
+        refused.contains("value.converter.schema.registry.url")
+            && refused.contains("Missing required configuration"),
+        "{refused}"
+    );
+}

@@ -105,6 +105,9 @@ pub struct WorkerConfig {
     pub offsets_topic: String,
     /// Worker defaults connectors inherit (`key.converter`, ...).
     pub defaults: ConnectorConfig,
+    /// The schema registries `AvroConverter`s reach by their
+    /// `schema.registry.url` (none: the converter cannot be used).
+    pub registries: Option<crate::avro::Registries>,
 }
 
 pub struct Worker {

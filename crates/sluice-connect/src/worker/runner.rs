@@ -59,8 +59,20 @@ impl TaskRunner {
     fn pipeline(&self) -> Result<Pipeline> {
         let defaults = &self.shared.config.defaults;
         Ok(Pipeline {
-            key: converter_for("key", &self.config, defaults, default_converter("key"))?,
-            value: converter_for("value", &self.config, defaults, default_converter("value"))?,
+            key: converter_for(
+                "key",
+                &self.config,
+                defaults,
+                default_converter("key"),
+                self.shared.config.registries.as_ref(),
+            )?,
+            value: converter_for(
+                "value",
+                &self.config,
+                defaults,
+                default_converter("value"),
+                self.shared.config.registries.as_ref(),
+            )?,
             transforms: Chain::new(transforms(&self.config)?),
             decoded: [None, None],
             tolerate: self

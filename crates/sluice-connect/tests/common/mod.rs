@@ -16,6 +16,7 @@ pub fn worker(log: &Arc<dyn Log>) -> Worker {
             id: "test:8083".into(),
             offsets_topic: "_connect-offsets".into(),
             defaults: ConnectorConfig::default(),
+            registries: None,
         },
     )
 }
