@@ -115,3 +115,147 @@ fn a_source_runs_once_among_the_servers_of_a_service_and_a_sink_reads_its_topic(
         "the sink's group committed its reads"
     );
 }
+
+/// `ksql.connect.url` naming another Connect cluster (Apache Kafka's own
+/// worker, a JVM): connector statements go there as ksqlDB sends them, and
+/// its connectors are what SHOW, DESCRIBE and DROP see.
+#[test]
+fn connector_statements_go_to_the_connect_cluster_ksql_connect_url_names() {
+    let cluster = KafkaCluster::shared();
+    let worker = sluice_testkit::connect::ConnectWorker::start(cluster);
+    let dir = tempfile::tempdir().unwrap();
+    let port = sluice_testkit::free_port();
+    let connect_url = format!("ksql.connect.url={}", worker.url());
+    let (child, _) = common::spawn_kafka_server(
+        &cluster.bootstrap_servers(),
+        port,
+        "extconn_",
+        &dir.path().join("data"),
+        &["--set", "connect.listeners=none", "--set", &connect_url],
+    );
+    let server = Server(child, format!("127.0.0.1:{port}"));
+    let base = format!("http://{}", server.1);
+    let post = |sql: &str| {
+        let resp = reqwest::blocking::Client::new()
+            .post(format!("{base}/ksql"))
+            .body(serde_json::json!({ "ksql": sql }).to_string())
+            .send()
+            .expect("POST /ksql");
+        let status = resp.status().as_u16();
+        (
+            status,
+            serde_json::from_str::<Value>(&resp.text().unwrap()).unwrap(),
+        )
+    };
+    let input = dir.path().join("lines.txt");
+    std::fs::write(&input, "first\nsecond\nthird\n").unwrap();
+    let created = ksql(
+        &server,
+        &format!(
+            "CREATE SOURCE CONNECTOR lines_in WITH ( \
+               'connector.class'='org.apache.kafka.connect.file.FileStreamSourceConnector', \
+               'file'='{}', 'topic'='extconn_lines', \
+               'value.converter'='org.apache.kafka.connect.storage.StringConverter');",
+            input.display()
+        ),
+    );
+    assert_eq!(created[0]["@type"], "connector_info", "{created}");
+    assert_eq!(created[0]["info"]["name"], "LINES_IN", "{created}");
+    // the worker has it, not Sluice
+    let on_worker: Value = reqwest::blocking::get(format!("{}/connectors", worker.url()))
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(on_worker, serde_json::json!(["LINES_IN"]));
+    let log = sluice_log::KafkaLog::connect(&cluster.properties()).unwrap();
+    wait_for("three lines on the topic", || {
+        log.topic_exists("extconn_lines").unwrap_or(false)
+            && log
+                .end_offsets("extconn_lines")
+                .unwrap()
+                .iter()
+                .sum::<i64>()
+                >= 3
+    });
+    let values: Vec<String> = common::fetch_topic(&log, "extconn_lines")
+        .iter()
+        .map(|r| String::from_utf8(r.record.value.clone().unwrap()).unwrap())
+        .collect();
+    assert_eq!(values, vec!["first", "second", "third"]);
+    // a stream of this server over its topic
+    ksql(
+        &server,
+        "CREATE STREAM lines (line STRING) WITH (KAFKA_TOPIC='extconn_lines', VALUE_FORMAT='KAFKA');",
+    );
+    wait_for("the connector listed as running", || {
+        let listed = ksql(&server, "SHOW CONNECTORS;");
+        listed[0]["connectors"][0]["state"] == "RUNNING (1/1 tasks RUNNING)"
+    });
+    let listed = ksql(&server, "SHOW SOURCE CONNECTORS;");
+    assert_eq!(listed[0]["connectors"][0]["name"], "LINES_IN", "{listed}");
+    assert_eq!(
+        listed[0]["connectors"][0]["className"],
+        "org.apache.kafka.connect.file.FileStreamSourceConnector",
+        "{listed}"
+    );
+    let described = ksql(&server, "DESCRIBE CONNECTOR lines_in;");
+    assert_eq!(
+        described[0]["@type"], "connector_description",
+        "{described}"
+    );
+    assert_eq!(
+        described[0]["status"]["connector"]["state"], "RUNNING",
+        "{described}"
+    );
+    wait_for("the connector's topic and the stream over it", || {
+        let d = ksql(&server, "DESCRIBE CONNECTOR lines_in;");
+        d[0]["topics"] == serde_json::json!(["extconn_lines"])
+            && d[0]["sources"][0]["name"] == "LINES"
+    });
+    let plugins = ksql(&server, "SHOW CONNECTOR PLUGINS;");
+    assert!(
+        plugins[0]["connectorsPlugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["className"] == "org.apache.kafka.connect.file.FileStreamSinkConnector"),
+        "{plugins}"
+    );
+    // Connect's own refusals, as ksqlDB passes them on
+    let (status, body) =
+        post("CREATE SOURCE CONNECTOR nope WITH ('connector.class'='com.acme.Nope');");
+    assert_eq!(status, 400, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Validation error: ") && message.contains("com.acme.Nope"),
+        "{message}"
+    );
+    let (status, body) = post(&format!(
+        "CREATE SOURCE CONNECTOR lines_in WITH ('connector.class'='FileStreamSource', 'file'='{}', 'topic'='x');",
+        input.display()
+    ));
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(
+        body["message"], "Connector LINES_IN already exists",
+        "{body}"
+    );
+    // dropped there too
+    let dropped = ksql(&server, "DROP CONNECTOR lines_in;");
+    assert_eq!(dropped[0]["@type"], "drop_connector", "{dropped}");
+    let on_worker: Value = reqwest::blocking::get(format!("{}/connectors", worker.url()))
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(on_worker, serde_json::json!([]));
+    let (status, body) = post("DROP CONNECTOR lines_in;");
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Failed to drop connector: "),
+        "{body}"
+    );
+    let warned = ksql(&server, "DROP CONNECTOR IF EXISTS lines_in;");
+    assert_eq!(warned[0]["@type"], "warning_entity", "{warned}");
+}

@@ -11,6 +11,7 @@ use sluice_connect::{ConnectError, ConnectorConfig, ConnectorType, Plugin, Worke
 use sluice_formats::{RegisteredSchema, SchemaRegistry, SchemaType as RegistrySchemaType};
 use sluice_sql::Properties;
 
+use crate::connect_client::RemoteConnect;
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::result::{
@@ -165,6 +166,15 @@ impl Engine {
         &self.connect
     }
 
+    /// The Connect cluster `ksql.connect.url` names, if it names one.
+    fn remote_connect(&self) -> Result<Option<Arc<RemoteConnect>>> {
+        match &self.remote_connect {
+            None => Ok(None),
+            Some(Ok(r)) => Ok(Some(r.clone())),
+            Some(Err(e)) => Err(EngineError::statement(e.clone())),
+        }
+    }
+
     pub(crate) fn create_connector(
         &mut self,
         source: bool,
@@ -172,12 +182,17 @@ impl Engine {
         name: &str,
         properties: &Properties,
     ) -> Result<StatementResult> {
-        if self
-            .connect
-            .list()
-            .iter()
-            .any(|c| c.eq_ignore_ascii_case(name))
-        {
+        let remote = self.remote_connect()?;
+        let names = match &remote {
+            Some(r) => r.list().map_err(|e| match e {
+                EngineError::Connect { message, .. } => EngineError::statement(format!(
+                    "Failed to check for existing connector: {message}"
+                )),
+                other => other,
+            })?,
+            None => self.connect.list(),
+        };
+        if names.iter().any(|c| c.eq_ignore_ascii_case(name)) {
             if if_not_exists {
                 return Ok(StatementResult::Warning {
                     message: format!("Connector {name} already exists"),
@@ -194,6 +209,20 @@ impl Engine {
             config.set(k, value);
         }
         expand_jdbc_key(&mut config);
+        if let Some(remote) = remote {
+            // as ksqlDB's ConnectExecutor: Connect validates, then creates
+            let mut values = config.values().clone();
+            values.insert("name".into(), name.to_string());
+            let errors = remote.validate(&values)?;
+            if !errors.is_empty() {
+                return Err(EngineError::statement(format!(
+                    "Validation error: {}",
+                    errors.join("\n")
+                )));
+            }
+            let info = remote.create(name, &values)?;
+            return Ok(StatementResult::ConnectorCreated(info));
+        }
         // its secrets will be sealed in the command log: a missing key
         // refuses the statement before anything runs
         if self.command_log.is_some()
@@ -283,6 +312,19 @@ impl Engine {
         name: &str,
         if_exists: bool,
     ) -> Result<StatementResult> {
+        if let Some(remote) = self.remote_connect()? {
+            return match remote.delete(name) {
+                Ok(()) => Ok(StatementResult::ConnectorDropped {
+                    name: name.to_string(),
+                }),
+                Err(EngineError::Connect { status: 404, .. }) if if_exists => {
+                    Ok(StatementResult::Warning {
+                        message: format!("Connector '{name}' does not exist."),
+                    })
+                }
+                Err(e) => Err(e),
+            };
+        }
         match self.connect.delete(name) {
             Ok(()) => Ok(StatementResult::ConnectorDropped {
                 name: name.to_string(),
@@ -294,7 +336,25 @@ impl Engine {
         }
     }
 
-    pub(crate) fn show_connectors(&self, source: Option<bool>) -> Listing {
+    pub(crate) fn show_connectors(&self, source: Option<bool>) -> Result<Listing> {
+        if let Some(remote) = self.remote_connect()? {
+            let mut listings = Vec::new();
+            for name in remote.list()? {
+                // gone between the list and the look: not listed
+                let (Ok(info), Ok(status)) = (remote.info(&name), remote.status(&name)) else {
+                    continue;
+                };
+                if source.is_none_or(|s| (info.kind == ConnectorType::Source) == s) {
+                    listings.push(ConnectorListing {
+                        name,
+                        kind: info.kind,
+                        class: info.class,
+                        state: summarize(&status),
+                    });
+                }
+            }
+            return Ok(Listing::Connectors(listings));
+        }
         let listings = self
             .connect
             .list()
@@ -314,19 +374,26 @@ impl Engine {
                 })
             })
             .collect();
-        Listing::Connectors(listings)
+        Ok(Listing::Connectors(listings))
     }
 
     pub(crate) fn describe_connector(&self, name: &str) -> Result<Listing> {
-        let status = self
-            .connect
-            .status(name)
-            .map_err(|e| connect_error("Failed to query connector status: ", e))?;
-        let info = self
-            .connect
-            .info(name)
-            .map_err(|e| connect_error("Failed to describe connector: ", e))?;
-        let topics = self.connect.topics(name).unwrap_or_default();
+        let (status, info, topics) = match self.remote_connect()? {
+            Some(remote) => (
+                remote.status(name)?,
+                remote.info(name)?,
+                remote.topics(name).unwrap_or_default(),
+            ),
+            None => (
+                self.connect
+                    .status(name)
+                    .map_err(|e| connect_error("Failed to query connector status: ", e))?,
+                self.connect
+                    .info(name)
+                    .map_err(|e| connect_error("Failed to describe connector: ", e))?,
+                self.connect.topics(name).unwrap_or_default(),
+            ),
+        };
         let sources = self
             .metastore
             .sources()
@@ -342,8 +409,11 @@ impl Engine {
         })))
     }
 
-    pub(crate) fn show_connector_plugins(&self) -> Listing {
-        Listing::ConnectorPlugins(
+    pub(crate) fn show_connector_plugins(&self) -> Result<Listing> {
+        if let Some(remote) = self.remote_connect()? {
+            return Ok(Listing::ConnectorPlugins(remote.plugins()?));
+        }
+        Ok(Listing::ConnectorPlugins(
             Plugin::ALL
                 .iter()
                 .map(|p| PluginListing {
@@ -352,7 +422,7 @@ impl Engine {
                     version: p.version().to_string(),
                 })
                 .collect(),
-        )
+        ))
     }
 }
 

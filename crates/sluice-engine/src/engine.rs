@@ -72,6 +72,11 @@ pub struct Engine {
     pub(crate) table_indexes: std::sync::Mutex<HashMap<(String, String), crate::pull::TableIndex>>,
     pub(crate) processing_log: Arc<ProcessingLog>,
     pub(crate) registry: Arc<dyn SchemaRegistry>,
+    /// The Connect cluster `ksql.connect.url` names, where connector
+    /// statements go instead of the server's own worker (or why its URL
+    /// cannot be used).
+    pub(crate) remote_connect:
+        Option<std::result::Result<Arc<crate::connect_client::RemoteConnect>, String>>,
     /// The same registry, for the Connect worker's Avro converters (which
     /// outlive a [`Engine::with_registry`]).
     pub(crate) registry_cell: crate::connectors::RegistryCell,
@@ -292,8 +297,18 @@ impl Engine {
             processing_log.clone(),
             registry_cell.clone(),
         ));
+        let remote_connect = config
+            .properties
+            .get("ksql.connect.url")
+            .filter(|u| !u.trim().is_empty())
+            .map(|u| {
+                crate::connect_client::RemoteConnect::new(u)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            });
         Engine {
             connect,
+            remote_connect,
             secrets_file: None,
             log,
             metastore: MetaStore::default(),
@@ -571,9 +586,11 @@ impl Engine {
                 | Statement::PauseResume { .. }
                 | Statement::CreateType { .. }
                 | Statement::DropType { .. }
-                | Statement::CreateConnector { .. }
-                | Statement::DropConnector { .. }
-        );
+        ) || (matches!(
+            stmt.statement,
+            Statement::CreateConnector { .. } | Statement::DropConnector { .. }
+        ) && self.remote_connect.is_none());
+        // (a Connect cluster elsewhere keeps its own connectors)
         if durable && !self.replaying && self.command_log.is_some() {
             let sql = self.logged_text(stmt)?;
             if let Some(log) = &mut self.command_log {

@@ -7,6 +7,7 @@
 
 mod alter;
 pub mod command_log;
+mod connect_client;
 mod connectors;
 mod ddl;
 mod engine;

@@ -164,8 +164,8 @@ impl Engine {
                 vars.sort();
                 Listing::Variables(vars)
             }
-            Show::Connectors { source } => self.show_connectors(*source),
-            Show::ConnectorPlugins => self.show_connector_plugins(),
+            Show::Connectors { source } => self.show_connectors(*source)?,
+            Show::ConnectorPlugins => self.show_connector_plugins()?,
         }))
     }
 

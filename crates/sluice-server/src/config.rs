@@ -20,7 +20,9 @@
 //! * `connect.listeners` — where Kafka Connect's REST API for Sluice's connectors
 //!   listens (default `http://0.0.0.0:8083`, a Connect worker's port; `none` turns
 //!   it off). When the default port is taken the server runs without it; a
-//!   configured listener that cannot be bound is an error.
+//!   configured listener that cannot be bound is an error. The engine property
+//!   `ksql.connect.url` naming this listener (a local host and its port) is
+//!   dropped: the server's own worker, not HTTP to itself.
 //!
 //! Every other key is passed to the engine as an [`sluice_engine::EngineConfig`] property.
 
@@ -208,6 +210,28 @@ impl ServerConfig {
         Some(format!("sluice-{host}-{port}"))
     }
 
+    /// Whether `url` is this server's own Kafka Connect listener: a host of
+    /// this machine and the port of one of `connect.listeners` (8083, a
+    /// Connect worker's, unless set).
+    pub fn names_own_connect_listener(&self, url: &str) -> bool {
+        let Ok(url) = url::Url::parse(url.split(',').next().unwrap_or("").trim()) else {
+            return false;
+        };
+        let local = url.host_str().is_some_and(|h| {
+            let h = h.trim_start_matches('[').trim_end_matches(']');
+            h.eq_ignore_ascii_case("localhost")
+                || h.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
+        });
+        local
+            && self.connect_listeners.iter().any(|l| {
+                url::Url::parse(l)
+                    .ok()
+                    .and_then(|l| l.port_or_known_default())
+                    == url.port_or_known_default()
+            })
+    }
+
     /// The external schema registry's URL (`ksql.schema.registry.url`), if any.
     pub fn external_registry_url(&self) -> Option<&str> {
         self.engine_properties
@@ -293,6 +317,22 @@ pub fn listener_address_or(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// ksqlDB's default `ksql.connect.url` (`http://localhost:8083`) names
+    /// the server's own Connect listener; another port or host does not.
+    #[test]
+    fn the_own_connect_listener_is_recognised() {
+        let mut c = ServerConfig::default();
+        assert!(c.names_own_connect_listener("http://localhost:8083"));
+        assert!(c.names_own_connect_listener("http://127.0.0.1:8083/"));
+        assert!(!c.names_own_connect_listener("http://localhost:18083"));
+        assert!(!c.names_own_connect_listener("http://connect.example:8083"));
+        c.set(CONNECT_LISTENERS, "http://0.0.0.0:9083").unwrap();
+        assert!(!c.names_own_connect_listener("http://localhost:8083"));
+        assert!(c.names_own_connect_listener("http://[::1]:9083"));
+        c.set(CONNECT_LISTENERS, "none").unwrap();
+        assert!(!c.names_own_connect_listener("http://localhost:9083"));
+    }
 
     #[test]
     fn properties_and_listeners() {

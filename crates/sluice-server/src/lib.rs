@@ -93,6 +93,9 @@ impl From<Engine> for Backend {
 /// else the embedded log under `sluice.data.dir`, or in memory when there is none;
 /// the schema registry at `ksql.schema.registry.url`, or else the embedded one,
 /// kept on the same log (its `_schemas` topic).
+/// ksqlDB's key for the Connect cluster connector statements go to.
+const KSQL_CONNECT_URL: &str = "ksql.connect.url";
+
 pub fn engine_for(config: &ServerConfig) -> Result<Backend, ServerError> {
     let kafka = config.engine_properties.contains_key("bootstrap.servers");
     let log: Arc<dyn Log> = if kafka {
@@ -113,6 +116,14 @@ pub fn engine_for(config: &ServerConfig) -> Result<Backend, ServerError> {
     // group, so servers started with the same one share their work
     let mut properties = config.engine_properties.clone();
     properties.insert(config::SERVICE_ID.to_string(), config.service_id.clone());
+    // ksql.connect.url naming this server's own Connect listener (ksqlDB's
+    // default, http://localhost:8083) means its own worker, not HTTP to itself
+    if properties
+        .get(KSQL_CONNECT_URL)
+        .is_some_and(|u| config.names_own_connect_listener(u))
+    {
+        properties.remove(KSQL_CONNECT_URL);
+    }
     let engine = Engine::new(log.clone(), EngineConfig { properties });
     // queries' state stores: ksql.streams.state.dir, else under the data dir
     // (a server without one keeps them in memory)

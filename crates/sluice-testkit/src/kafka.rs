@@ -635,7 +635,7 @@ pub fn java() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("java"))
 }
 
-fn classpath(libs: &Path) -> String {
+pub(crate) fn classpath(libs: &Path) -> String {
     format!("{}/*", libs.display())
 }
 
@@ -665,7 +665,7 @@ pub fn streams_libs() -> PathBuf {
 
 /// Copies the dependencies `pom` names, with theirs, into
 /// `<cache>/<name>/libs` once per machine; that directory.
-fn maven_libs(name: &str, what: &str, pom: &str) -> PathBuf {
+pub(crate) fn maven_libs(name: &str, what: &str, pom: &str) -> PathBuf {
     let home = cache_dir().join(name);
     let libs = home.join("libs");
     let done = home.join(".complete");

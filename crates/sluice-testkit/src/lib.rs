@@ -11,6 +11,8 @@
 //!   again;
 //! * [`postgres::Postgres`] and [`mariadb::MariaDb`]: throwaway database servers
 //!   from Debian's packages (installed when missing), run as their own users;
+//! * [`connect::ConnectWorker`]: Apache Kafka's own Kafka Connect worker (a JVM,
+//!   its jars from Maven Central like the broker's) over such a cluster;
 //! * [`process::Service`]: the process guard under all of them: a service never
 //!   outlives the test process that started it, even when that process is
 //!   killed.
@@ -19,6 +21,7 @@
 //! skips. This crate knows nothing of Sluice itself: it is a dev-dependency of
 //! the crates whose tests need a broker or a database.
 
+pub mod connect;
 pub mod kafka;
 pub mod mariadb;
 pub mod postgres;
