@@ -254,21 +254,7 @@ fn base_schema(schema: &Schema, unnamed: &mut usize) -> Json {
                 json!({"type": "map", "values": value_json})
             } else {
                 let key_json = key.map_or(Json::Null, |k| with_optional(k, unnamed));
-                let mut entry = JsonMap::new();
-                entry.insert("type".into(), json!("record"));
-                match schema.name.as_deref() {
-                    Some(name) => {
-                        let (ns, short) = split_name(name);
-                        entry.insert("name".into(), json!(short));
-                        if let Some(ns) = ns {
-                            entry.insert("namespace".into(), json!(ns));
-                        }
-                    }
-                    None => {
-                        entry.insert("name".into(), json!(MAP_ENTRY));
-                        entry.insert("namespace".into(), json!(NAMESPACE));
-                    }
-                }
+                let mut entry = record(schema.name.as_deref(), || MAP_ENTRY.to_string());
                 let fields = [("key", key, key_json), ("value", value, value_json)]
                     .into_iter()
                     .map(|(name, s, ty)| field_json(name, s.is_some_and(|s| s.optional), ty))
@@ -281,27 +267,14 @@ fn base_schema(schema: &Schema, unnamed: &mut usize) -> Json {
             }
         }
         SchemaType::Struct => {
-            let mut record = JsonMap::new();
-            record.insert("type".into(), json!("record"));
-            match schema.name.as_deref() {
-                Some(name) => {
-                    let (ns, short) = split_name(name);
-                    record.insert("name".into(), json!(short));
-                    if let Some(ns) = ns {
-                        record.insert("namespace".into(), json!(ns));
-                    }
+            let mut record = record(schema.name.as_deref(), || {
+                *unnamed += 1;
+                if *unnamed == 1 {
+                    CONNECT_DEFAULT.to_string()
+                } else {
+                    format!("{CONNECT_DEFAULT}{unnamed}")
                 }
-                None => {
-                    *unnamed += 1;
-                    let name = if *unnamed == 1 {
-                        CONNECT_DEFAULT.to_string()
-                    } else {
-                        format!("{CONNECT_DEFAULT}{unnamed}")
-                    };
-                    record.insert("name".into(), json!(name));
-                    record.insert("namespace".into(), json!(NAMESPACE));
-                }
-            }
+            });
             let fields = schema
                 .fields
                 .iter()
@@ -366,6 +339,25 @@ fn base_schema(schema: &Schema, unnamed: &mut usize) -> Json {
         o.extend(props);
     }
     out
+}
+
+/// A record's `type`, `name` and `namespace`: its Connect name split at the
+/// last dot, or `unnamed()` in Connect's Avro namespace.
+fn record(name: Option<&str>, unnamed: impl FnOnce() -> String) -> JsonMap<String, Json> {
+    let mut record = JsonMap::new();
+    record.insert("type".into(), json!("record"));
+    let (ns, short) = match name {
+        Some(name) => {
+            let (ns, short) = split_name(name);
+            (ns.map(str::to_string), short.to_string())
+        }
+        None => (Some(NAMESPACE.to_string()), unnamed()),
+    };
+    record.insert("name".into(), json!(short));
+    if let Some(ns) = ns {
+        record.insert("namespace".into(), json!(ns));
+    }
+    record
 }
 
 fn field_json(name: &str, optional: bool, ty: Json) -> Json {

@@ -1,5 +1,7 @@
 //! ksqlDB's response matching: an expected response names only the fields it tests
-//! (`key|startsWith` tests a prefix); a query's rows must match in number and order.
+//! (`key|startsWith` tests a prefix); a query's rows must match in number, and their
+//! `columns` as a multiset unless the case asks to verify the order
+//! (`outputConditions.verifyOrder`), as ksqlDB's RestTestExecutor compares them.
 
 use crate::json_eq;
 use serde_json::Value;
@@ -18,6 +20,7 @@ pub fn verify_responses(
     actual: &[Actual],
     expected: &[Value],
     statements: &[String],
+    verify_order: bool,
 ) -> Result<(), String> {
     if actual.len() < expected.len() {
         return Err(format!(
@@ -50,6 +53,20 @@ pub fn verify_responses(
                         rows.len(),
                         Value::Array(rows.clone())
                     ));
+                }
+                if !verify_order {
+                    let mut columns = Vec::new();
+                    for (i, (e, a)) in expected_rows.iter().zip(rows).enumerate() {
+                        match_fields_with(
+                            a,
+                            e,
+                            statement,
+                            &format!("responses[{idx}]->query[{i}]"),
+                            Some(&mut columns),
+                        )?;
+                    }
+                    same_columns(&columns).map_err(|why| format!("responses[{idx}]: {why}"))?;
+                    continue;
                 }
                 for (i, (e, a)) in expected_rows.iter().zip(rows).enumerate() {
                     if let Err(why) =
@@ -91,12 +108,48 @@ fn same_rows_any_order(actual: &[Value], expected: &[Value], statement: &str) ->
     })
 }
 
+/// Whether the rows' columns gathered by [`match_fields_with`] (actual,
+/// expected) are the same multiset.
+fn same_columns(columns: &[(Value, Value)]) -> Result<(), String> {
+    let mut used = vec![false; columns.len()];
+    for (_, e) in columns {
+        let found = columns
+            .iter()
+            .enumerate()
+            .find(|(i, (a, _))| !used[*i] && json_eq(e, a))
+            .map(|(i, _)| i);
+        match found {
+            Some(i) => used[i] = true,
+            None => {
+                let got: Vec<&Value> = columns.iter().map(|(a, _)| a).collect();
+                return Err(format!(
+                    "no row with columns {e} (in any order); got {}",
+                    serde_json::to_string(&got).unwrap_or_default()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Every field of `expected` is in `actual` with an equal value (objects recurse).
 pub fn match_fields(
     actual: &Value,
     expected: &Value,
     statement: &str,
     path: &str,
+) -> Result<(), String> {
+    match_fields_with(actual, expected, statement, path, None)
+}
+
+/// [`match_fields`], with a row's `columns` gathered into `columns` (actual,
+/// expected) instead of compared when it is given.
+fn match_fields_with(
+    actual: &Value,
+    expected: &Value,
+    statement: &str,
+    path: &str,
+    mut columns: Option<&mut Vec<(Value, Value)>>,
 ) -> Result<(), String> {
     let Some(expected) = expected.as_object() else {
         return Err(format!("{path}: the expectation is not an object"));
@@ -120,8 +173,13 @@ pub fn match_fields(
             Value::String(s) => Value::String(s.replace("{STATEMENT}", statement)),
             other => other.clone(),
         };
+        let row_columns =
+            key.eq_ignore_ascii_case("columns") && path.contains("query") && path.contains("row");
         let ok = if ev.is_object() {
-            match_fields(av, &ev, statement, &path)?;
+            match_fields_with(av, &ev, statement, &path, columns.as_deref_mut())?;
+            true
+        } else if let (true, Some(columns)) = (row_columns, columns.as_deref_mut()) {
+            columns.push((av.clone(), ev.clone()));
             true
         } else if starts_with {
             matches!((av, &ev), (Value::String(a), Value::String(e)) if a.starts_with(e.as_str()))
@@ -184,7 +242,38 @@ mod tests {
         let actual = vec![Actual::Query(vec![json!({"row": {"columns": [1]}})])];
         let ok = json!({"query": [{"row": {"columns": [1]}}]});
         let bad = json!({"query": [{"row": {"columns": [1]}}, {"finalMessage": "x"}]});
-        assert!(verify_responses(&actual, &[ok], &[]).is_ok());
-        assert!(verify_responses(&actual, &[bad], &[]).is_err());
+        assert!(verify_responses(&actual, &[ok], &[], false).is_ok());
+        assert!(verify_responses(&actual, &[bad], &[], false).is_err());
+    }
+
+    /// Rows' columns compare as a multiset unless the case verifies order;
+    /// the other fields of each row still compare in place.
+    #[test]
+    fn rows_compare_in_any_order_unless_the_order_is_verified() {
+        let actual = vec![Actual::Query(vec![
+            json!({"header": {"schema": "s"}}),
+            json!({"row": {"columns": [2]}}),
+            json!({"row": {"columns": [1]}}),
+        ])];
+        let expected = json!({"query": [
+            {"header": {"schema": "s"}},
+            {"row": {"columns": [1]}},
+            {"row": {"columns": [2]}},
+        ]});
+        assert!(verify_responses(&actual, &[expected.clone()], &[], false).is_ok());
+        let e = verify_responses(&actual, &[expected], &[], true).unwrap_err();
+        assert!(e.contains("different order"), "{e}");
+        let twice = json!({"query": [
+            {"header": {"schema": "s"}},
+            {"row": {"columns": [1]}},
+            {"row": {"columns": [1]}},
+        ]});
+        assert!(verify_responses(&actual, &[twice], &[], false).is_err());
+        let header = json!({"query": [
+            {"header": {"schema": "t"}},
+            {"row": {"columns": [1]}},
+            {"row": {"columns": [2]}},
+        ]});
+        assert!(verify_responses(&actual, &[header], &[], false).is_err());
     }
 }

@@ -22,6 +22,14 @@ pub struct ExpectedError {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
+pub struct OutputConditions {
+    /// A query's rows must come in the expected order (else their columns
+    /// are compared as a multiset, as ksqlDB's RestTestExecutor does).
+    #[serde(rename = "verifyOrder", default)]
+    pub verify_order: bool,
+}
+
+#[derive(Debug, Deserialize, Default, Clone)]
 pub struct InputConditions {
     /// Inputs are written once the (first) query's header arrived.
     #[serde(rename = "waitForQueryHeader", default)]
@@ -53,6 +61,8 @@ pub struct RestCase {
     pub format: Vec<String>,
     #[serde(rename = "inputConditions")]
     pub input_conditions: Option<InputConditions>,
+    #[serde(rename = "outputConditions")]
+    pub output_conditions: Option<OutputConditions>,
     #[serde(rename = "testPullWithProtoFormat", default)]
     pub proto_format: bool,
     pub enabled: Option<bool>,

@@ -202,7 +202,13 @@ impl Case<'_> {
                 .map_err(|e| Failure::Error(e.to_string()))?;
             verify_outputs(&engine, &self.case.outputs, &mut outputs).map_err(Failure::Fail)?;
         }
-        verify_responses(&actual, &self.case.responses, statements).map_err(Failure::Fail)
+        let verify_order = self
+            .case
+            .output_conditions
+            .as_ref()
+            .is_some_and(|c| c.verify_order);
+        verify_responses(&actual, &self.case.responses, statements, verify_order)
+            .map_err(Failure::Fail)
     }
 
     /// A failed statement: a pass only when the case expects that error.
