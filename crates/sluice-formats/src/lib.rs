@@ -85,8 +85,8 @@ pub use json_value::{
     json_to_bytes_with_options, json_to_bytes_with_registry,
 };
 pub use protobuf::{
-    parse_protobuf_file, protobuf_schema_to_columns, protobuf_schema_to_columns_with,
-    schema_references, ProtobufNullable,
+    parse_protobuf_file, protobuf_schema_text, protobuf_schema_to_columns,
+    protobuf_schema_to_columns_with, protobuf_text_format, schema_references, ProtobufNullable,
 };
 pub use registry::{
     subject_name, MemoryRegistry, RegisteredSchema, SchemaReference, SchemaRegistry, SchemaType,

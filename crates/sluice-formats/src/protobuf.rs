@@ -18,6 +18,7 @@
 
 mod read;
 mod schema;
+mod text;
 mod write;
 
 use std::sync::Arc;
@@ -366,6 +367,24 @@ pub(crate) fn protobuf_columns(
 /// Parses `.proto` schema text importing `references` (file name, schema
 /// text) into its file descriptor, as a schema registry validates and compares
 /// Protobuf schemas. Confluent's and Google's well-known files may be imported.
+/// The `.proto` text ksqlDB generates for `schema`'s columns (one message,
+/// `ConnectDefault1`, fields numbered in column order): the `protoSchema` of a
+/// protobuf-encoded pull query response, whose rows are PROTOBUF_NOSR bytes.
+pub fn protobuf_schema_text(schema: &Schema) -> Result<String, FormatError> {
+    schema::generate(schema.fields(), None, ProtobufNullable::default())
+}
+
+/// `bytes`, a message of `schema_text`'s first message type, in protobuf's
+/// text format as Java's `TextFormat` prints it.
+pub fn protobuf_text_format(schema_text: &str, bytes: &[u8]) -> Result<String, FormatError> {
+    let invalid = |e: String| FormatError::Serialization(e);
+    let schema = ProtoSchema::parse(schema_text, &[]).map_err(invalid)?;
+    let message = schema.first_message().map_err(invalid)?;
+    let decoded = prost_reflect::DynamicMessage::decode(message, bytes)
+        .map_err(|e| invalid(format!("Failed to deserialize Protobuf bytes: {e}")))?;
+    Ok(text::print(&decoded, bytes))
+}
+
 pub fn parse_protobuf_file(
     schema_text: &str,
     references: &[(String, String)],

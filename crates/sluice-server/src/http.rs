@@ -16,6 +16,8 @@ use crate::state::AppState;
 pub const KSQL_V1_JSON: &str = "application/vnd.ksql.v1+json";
 pub const KSQLAPI_DELIMITED: &str = "application/vnd.ksqlapi.delimited.v1";
 pub const JSON: &str = "application/json";
+/// ksqlDB's protobuf row format of a query response (`KsqlMediaType.KSQL_V1_PROTOBUF`).
+pub const KSQL_V1_PROTOBUF: &str = "application/vnd.ksql.v1+protobuf";
 
 /// A whole request body, refused with 413 past `sluice.request.max.bytes`.
 pub struct Body(pub Bytes);
@@ -66,6 +68,11 @@ pub fn v1_content_type(headers: &HeaderMap) -> &'static str {
     } else {
         KSQL_V1_JSON
     }
+}
+
+/// Whether the client asked for ksqlDB's protobuf rows.
+pub fn wants_protobuf(headers: &HeaderMap) -> bool {
+    accepts(headers, KSQL_V1_PROTOBUF)
 }
 
 /// `/query-stream` answers delimited rows unless the client asked for JSON.

@@ -24,7 +24,10 @@ use sluice_engine::{PushQuery, QueryStart, StatementKind};
 use tokio::sync::mpsc;
 
 use crate::error::{codes, ApiError};
-use crate::http::{parse_json, v1_content_type, wants_json_array, Body, JSON, KSQLAPI_DELIMITED};
+use crate::http::{
+    parse_json, v1_content_type, wants_json_array, wants_protobuf, Body, JSON, KSQLAPI_DELIMITED,
+    KSQL_V1_PROTOBUF,
+};
 use crate::ksql::RequestContext;
 use crate::schema::{column_names, column_types, header_schema, rows};
 use crate::state::{now_ms, with_engine, AppState};
@@ -296,6 +299,9 @@ pub async fn query_stream(
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
+    if wants_protobuf(&headers) {
+        return protobuf_rows(s);
+    }
     let head = json!({
         "queryId": s.id,
         "columnNames": column_names(&s.schema),
@@ -318,6 +324,115 @@ pub async fn query_stream(
             KSQLAPI_DELIMITED,
             stream_body(format!("{head}\n"), s.rows, s.done, render, ""),
         )
+    }
+}
+
+/// `/query-stream` for a client accepting `application/vnd.ksql.v1+protobuf`
+/// (ksqlDB's `RowFormat.PROTOBUF`): `/query`'s JSON array, its header with
+/// the `protoSchema` ksqlDB generates for the columns (`ConnectDefault1`),
+/// each row's columns as that message's bytes (`protobufBytes`, base64).
+fn protobuf_rows(s: Started) -> Response {
+    let proto = match sluice_formats::protobuf_schema_text(&s.schema) {
+        Ok(text) => text,
+        Err(e) => return ApiError::BadRequest(e.to_string()).into_response(),
+    };
+    let head = json!({"header": {
+        "queryId": s.id,
+        "schema": header_schema(&s.schema, &s.keys, &s.headers),
+        "protoSchema": proto,
+    }});
+    let schema = s.schema.clone();
+    let render = move |ev| {
+        let v = match ev {
+            Event::Row(columns) | Event::Tombstone(columns) => {
+                match protobuf_bytes(&schema, columns) {
+                    Ok(bytes) => json!({"row": {"protobufBytes": bytes}}),
+                    Err(e) => json!({"errorMessage": error_json(&e)}),
+                }
+            }
+            Event::Done(msg) => json!({"finalMessage": msg}),
+            Event::Error(m) => json!({"errorMessage": error_json(&m)}),
+        };
+        format!(",\n{v}")
+    };
+    let body = stream_body(format!("[{head}"), s.rows, s.done, render, "]\n");
+    streaming(KSQL_V1_PROTOBUF, body)
+}
+
+/// A row's columns (a JSON array in schema order) as the PROTOBUF_NOSR bytes
+/// of the columns' message, base64.
+fn protobuf_bytes(schema: &SchemaRef, columns: Value) -> Result<String, String> {
+    use base64::Engine as _;
+    let Value::Array(values) = columns else {
+        return Err(format!("a row that is not a list of columns: {columns}"));
+    };
+    let object: Map<String, Value> = schema
+        .fields()
+        .iter()
+        .zip(values)
+        .map(|(f, mut v)| {
+            java_map_order(&mut v, f.data_type());
+            (f.name().clone(), v)
+        })
+        .collect();
+    let bytes = sluice_formats::json_to_bytes(
+        sluice_formats::FormatKind::ProtobufNoSr,
+        schema,
+        &sluice_formats::FormatOptions::default(),
+        false,
+        &Value::Object(object),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes.unwrap_or_default()))
+}
+
+/// A MAP's entries in the order ksqlDB's rows hold them: a Java `HashMap`'s
+/// iteration order (by bucket of `String.hashCode`, insertion order within a
+/// bucket), which the protobuf bytes of a row keep (nested maps too).
+fn java_map_order(value: &mut Value, data_type: &arrow::datatypes::DataType) {
+    use arrow::datatypes::DataType;
+    match (value, data_type) {
+        (Value::Object(entries), DataType::Map(entry, _)) => {
+            let value_type = match entry.data_type() {
+                DataType::Struct(fields) if fields.len() == 2 => {
+                    Some(fields[1].data_type().clone())
+                }
+                _ => None,
+            };
+            let mut capacity = 16usize;
+            while entries.len() * 4 > capacity * 3 {
+                capacity *= 2;
+            }
+            let bucket = |key: &str| {
+                let h = key
+                    .encode_utf16()
+                    .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32))
+                    as u32;
+                ((h ^ (h >> 16)) as usize) & (capacity - 1)
+            };
+            let mut ordered: Vec<(String, Value)> = std::mem::take(entries).into_iter().collect();
+            // a stable sort keeps insertion order within a bucket
+            ordered.sort_by_key(|(k, _)| bucket(k));
+            for (k, mut v) in ordered {
+                if let Some(t) = &value_type {
+                    java_map_order(&mut v, t);
+                }
+                entries.insert(k, v);
+            }
+        }
+        (Value::Object(fields), DataType::Struct(types)) => {
+            for t in types {
+                if let Some(v) = fields.get_mut(t.name()) {
+                    java_map_order(v, t.data_type());
+                }
+            }
+        }
+        (Value::Array(items), DataType::List(element)) => {
+            for v in items {
+                java_map_order(v, element.data_type());
+            }
+        }
+        _ => {}
     }
 }
 

@@ -13,6 +13,8 @@ use super::ExpectedError;
 pub enum Actual {
     Admin(Value),
     Query(Vec<Value>),
+    /// A query's answer with protobuf rows (`testPullWithProtoFormat`).
+    QueryProto(Vec<Value>),
 }
 
 /// Compare the responses, as many as the case expects, in order.
@@ -80,17 +82,100 @@ pub fn verify_responses(
                     }
                 }
             }
+            ("queryProto", Actual::QueryProto(rows)) => {
+                let Some(expected_rows) = payload.as_array() else {
+                    return Err(format!("responses[{idx}]->queryProto is not an array"));
+                };
+                verify_proto_rows(rows, expected_rows, verify_order)
+                    .map_err(|why| format!("responses[{idx}]->queryProto: {why}"))?;
+            }
             (kind, Actual::Admin(_)) => {
                 return Err(format!(
                     "responses[{idx}]: expected a {kind} response, got an admin one"
                 ))
             }
-            (kind, Actual::Query(_)) => {
+            (kind, Actual::Query(_) | Actual::QueryProto(_)) => {
                 return Err(format!(
                     "responses[{idx}]: expected a {kind} response, got a query one"
                 ))
             }
         }
+    }
+    Ok(())
+}
+
+/// A protobuf answer as ksqlDB's `RqttQueryProtoResponse` checks it: as many
+/// messages; the header's `protoSchema` as expected; each row's
+/// `protobufBytes`, read with that schema, in protobuf's text format equal to
+/// the expected row text (in any order unless the order is verified); the
+/// final message as expected.
+fn verify_proto_rows(
+    actual: &[Value],
+    expected: &[Value],
+    verify_order: bool,
+) -> Result<(), String> {
+    if actual.len() != expected.len() {
+        return Err(format!(
+            "row count mismatch: expected {} {}, got {} {}",
+            expected.len(),
+            Value::Array(expected.to_vec()),
+            actual.len(),
+            Value::Array(actual.to_vec())
+        ));
+    }
+    let schema = actual
+        .iter()
+        .find_map(|m| m["header"]["protoSchema"].as_str())
+        .ok_or_else(|| {
+            format!(
+                "no header with a protoSchema in {}",
+                Value::Array(actual.to_vec())
+            )
+        })?;
+    let expected_schema = expected
+        .iter()
+        .find_map(|m| m["header"]["protoSchema"].as_str());
+    if expected_schema.is_some_and(|e| e != schema) {
+        return Err(format!(
+            "protoSchema: expected {:?}, got {schema:?}",
+            expected_schema.unwrap_or_default()
+        ));
+    }
+    let finals = |all: &[Value]| -> Vec<Value> {
+        all.iter()
+            .filter(|m| m.get("finalMessage").is_some())
+            .cloned()
+            .collect()
+    };
+    if finals(actual) != finals(expected) {
+        return Err(format!(
+            "final message: expected {:?}, got {:?}",
+            finals(expected),
+            finals(actual)
+        ));
+    }
+    let mut got = Vec::new();
+    for m in actual {
+        let Some(row) = m.get("row") else { continue };
+        let bytes = row["protobufBytes"]
+            .as_str()
+            .and_then(|b| {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD.decode(b).ok()
+            })
+            .ok_or_else(|| format!("a row without protobufBytes: {m}"))?;
+        got.push(sluice_formats::protobuf_text_format(schema, &bytes).map_err(|e| e.to_string())?);
+    }
+    let mut want: Vec<String> = expected
+        .iter()
+        .filter_map(|m| m.get("row").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    if !verify_order {
+        got.sort();
+        want.sort();
+    }
+    if got != want {
+        return Err(format!("rows: expected {want:?}, got {got:?}"));
     }
     Ok(())
 }
@@ -260,7 +345,7 @@ mod tests {
             {"row": {"columns": [1]}},
             {"row": {"columns": [2]}},
         ]});
-        assert!(verify_responses(&actual, &[expected.clone()], &[], false).is_ok());
+        assert!(verify_responses(&actual, std::slice::from_ref(&expected), &[], false).is_ok());
         let e = verify_responses(&actual, &[expected], &[], true).unwrap_err();
         assert!(e.contains("different order"), "{e}");
         let twice = json!({"query": [

@@ -152,9 +152,6 @@ impl Case<'_> {
         if self.case.expected_error.is_none() && self.case.responses.len() > admin.len() {
             self.settle()?;
         }
-        if self.case.proto_format {
-            return fail("protobuf-encoded query responses are not supported by the runner");
-        }
         let mut produced = !wait_for_header;
         let mut query_results = 0;
         for (i, q) in queries.iter().enumerate() {
@@ -181,6 +178,35 @@ impl Case<'_> {
             };
             actual.push(Actual::Query(rows));
             query_results += 1;
+        }
+        if self.case.proto_format && !error_seen {
+            // as ksqlDB's runner: every query again, asking for protobuf rows
+            for (i, q) in queries.iter().enumerate() {
+                let expected_len = self
+                    .case
+                    .responses
+                    .get(admin.len() + queries.len() + i)
+                    .and_then(|r| r.get("queryProto"))
+                    .and_then(Value::as_array)
+                    .map(Vec::len);
+                let body = json!({"sql": q, "properties": self.props});
+                let reply = self
+                    .post_with(
+                        "/query-stream",
+                        body,
+                        Some(PROTOBUF_ROWS),
+                        Some((expected_len, false)),
+                    )
+                    .await?;
+                if !(200..300).contains(&reply.status) {
+                    return self.on_error(&reply, statements);
+                }
+                let rows = match reply.body {
+                    Value::Array(rows) => rows,
+                    other => vec![other],
+                };
+                actual.push(Actual::QueryProto(rows));
+            }
         }
         if let Some(e) = &self.case.expected_error {
             if query_results > 0 || !error_seen {
@@ -252,10 +278,25 @@ impl Case<'_> {
         query: Option<(Option<usize>, bool)>,
     ) -> Result<Reply, Failure> {
         let body = json!({"ksql": sql, "streamsProperties": self.props});
-        let request = Request::builder()
+        self.post_with(path, body, None, query).await
+    }
+
+    /// [`Self::post`] of any body, asking for `accept` when given.
+    async fn post_with(
+        &self,
+        path: &str,
+        body: Value,
+        accept: Option<&str>,
+        query: Option<(Option<usize>, bool)>,
+    ) -> Result<Reply, Failure> {
+        let mut request = Request::builder()
             .method("POST")
             .uri(path)
-            .header("content-type", "application/json")
+            .header("content-type", "application/json");
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        let request = request
             .body(Body::from(body.to_string()))
             .map_err(|e| Failure::Error(e.to_string()))?;
         let app = sluice_server::router(self.state.clone());
@@ -300,6 +341,9 @@ impl Case<'_> {
         Ok(Reply { status, body })
     }
 }
+
+/// What ksqlDB's runner asks for a pull query's protobuf rows.
+const PROTOBUF_ROWS: &str = "application/vnd.ksql.v1+protobuf";
 
 /// The messages of a (possibly unfinished) streamed JSON array: one per line.
 fn messages(text: &[u8]) -> Vec<Value> {
