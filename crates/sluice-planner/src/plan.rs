@@ -199,11 +199,20 @@ pub fn plan_query(
             }
             continue;
         }
-        if let Some(drop_dup) = columns.iter().find(|c| c.name == p.name) {
-            return Err(PlanError::invalid(format!(
-                "Cannot add column `{}` to schema: a column with that name already exists.",
-                drop_dup.name
-            )));
+        if let Some(dup) = columns.iter().find(|c| c.name == p.name) {
+            return Err(PlanError::invalid(if dup.role == ColumnRole::Value {
+                // LogicalSchema's DuplicateColumnException
+                format!(
+                    "Duplicate value columns found in schema: `{}` {}",
+                    p.name,
+                    crate::types::type_name(&p.ty)
+                )
+            } else {
+                format!(
+                    "Cannot add column `{}` to schema: a column with that name already exists.",
+                    dup.name
+                )
+            }));
         }
         columns.push(OutputColumn {
             name: p.name.clone(),
@@ -386,7 +395,9 @@ struct Names {
 impl Names {
     fn derive(&mut self, e: &Expr) -> String {
         let name = match e {
-            Expr::Column { name, .. } if !self.taken.contains(&name.value) => name.value.clone(),
+            // a column keeps its name, taken or not (ksqlDB's AstSanitizer):
+            // selected twice, the schema refuses it
+            Expr::Column { name, .. } => name.value.clone(),
             // a struct field takes its own name, suffixed `_1`, `_2`... where taken
             Expr::Dereference { field, .. } => {
                 let base = field.value.clone();

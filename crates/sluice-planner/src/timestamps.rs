@@ -16,7 +16,7 @@ pub fn parse_partial(text: &str) -> Option<i64> {
     let year: i32 = d.next()?.parse().ok()?;
     let month: u32 = d.next().map_or(Some(1), |m| m.parse().ok())?;
     let day: u32 = d.next().map_or(Some(1), |m| m.parse().ok())?;
-    let date = NaiveDate::from_ymd_opt(year, month, day)?;
+    let mut date = NaiveDate::from_ymd_opt(year, month, day)?;
     let time = match time_part {
         None => NaiveTime::from_hms_opt(0, 0, 0)?,
         Some(tp) => {
@@ -31,7 +31,14 @@ pub fn parse_partial(text: &str) -> Option<i64> {
                 let digits: String = frac.chars().take(3).collect();
                 format!("{digits:0<3}").parse().ok()?
             };
-            NaiveTime::from_hms_milli_opt(h, m, s, millis)?
+            if (h, m, s, millis) == (24, 0, 0, 0) {
+                // as Java's (smart) resolver reads it: the end of the day,
+                // which is midnight of the next one
+                date = date.succ_opt()?;
+                NaiveTime::from_hms_opt(0, 0, 0)?
+            } else {
+                NaiveTime::from_hms_milli_opt(h, m, s, millis)?
+            }
         }
     };
     let local = NaiveDateTime::new(date, time);
@@ -78,6 +85,13 @@ mod tests {
     fn partial_and_zoned_timestamps() {
         assert_eq!(parse_partial("1970-01-01T00:00:00.001"), Some(1));
         assert_eq!(parse_partial("1970"), Some(0));
+        // hour 24 is the next day's midnight, and nothing past it
+        assert_eq!(parse_partial("1970-01-01T24"), Some(86_400_000));
+        assert_eq!(
+            parse_partial("1970-01-31T24:00"),
+            parse_partial("1970-02-01")
+        );
+        assert_eq!(parse_partial("1970-01-01T24:01"), None);
         assert_eq!(parse_partial("1970-01-02"), Some(86_400_000));
         assert_eq!(parse_partial("1970-01-01T01:00:00+0100"), Some(0));
         assert_eq!(parse_partial("1970-01-01T00:00:01Z"), Some(1000));
