@@ -135,18 +135,7 @@ fn connector_statements_go_to_the_connect_cluster_ksql_connect_url_names() {
     );
     let server = Server(child, format!("127.0.0.1:{port}"));
     let base = format!("http://{}", server.1);
-    let post = |sql: &str| {
-        let resp = reqwest::blocking::Client::new()
-            .post(format!("{base}/ksql"))
-            .body(serde_json::json!({ "ksql": sql }).to_string())
-            .send()
-            .expect("POST /ksql");
-        let status = resp.status().as_u16();
-        (
-            status,
-            serde_json::from_str::<Value>(&resp.text().unwrap()).unwrap(),
-        )
-    };
+    let post = |sql: &str| common::post_ksql_answer(&base, sql);
     let input = dir.path().join("lines.txt");
     std::fs::write(&input, "first\nsecond\nthird\n").unwrap();
     let created = ksql(

@@ -90,12 +90,7 @@ impl RemoteConnect {
         if (200..300).contains(&status) {
             return Ok(json);
         }
-        let message = json
-            .get("message")
-            .and_then(Json::as_str)
-            .map(str::to_string)
-            .unwrap_or_else(|| json.to_string());
-        Err(failed(status, format!("{prefix}{message}")))
+        Err(failed(status, format!("{prefix}{}", message(&json))))
     }
 
     pub(crate) fn list(&self) -> Result<Vec<String>> {
@@ -121,12 +116,7 @@ impl RemoteConnect {
         let path = format!("/connector-plugins/{}/config/validate", segment(class));
         let (status, json) = self.call("PUT", &path, Some(&json!(config)))?;
         if !(200..300).contains(&status) {
-            let message = json
-                .get("message")
-                .and_then(Json::as_str)
-                .map(str::to_string)
-                .unwrap_or_else(|| json.to_string());
-            return Ok(vec![message]);
+            return Ok(vec![message(&json)]);
         }
         Ok(json["configs"]
             .as_array()
@@ -232,6 +222,14 @@ impl RemoteConnect {
             })
             .collect())
     }
+}
+
+/// The `message` of Connect's error body (`{"error_code", "message"}`), else
+/// the whole answer.
+fn message(json: &Json) -> String {
+    json.get("message")
+        .and_then(Json::as_str)
+        .map_or_else(|| json.to_string(), str::to_string)
 }
 
 /// A path segment with what Connect's names may hold escaped.

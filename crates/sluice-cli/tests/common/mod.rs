@@ -243,13 +243,19 @@ pub fn start_embedded(dir: &std::path::Path) -> ServerProcess {
 /// asserting it succeeds; its entities.
 #[allow(dead_code)]
 pub fn post_ksql(base: &str, sql: &str) -> serde_json::Value {
+    let (status, body) = post_ksql_answer(base, sql);
+    assert!((200..300).contains(&status), "{sql}: {status} {body}");
+    body
+}
+
+/// `POST /ksql` whatever it answers: the status and the body's JSON.
+pub fn post_ksql_answer(base: &str, sql: &str) -> (u16, serde_json::Value) {
     let resp = reqwest::blocking::Client::new()
         .post(format!("{base}/ksql"))
         .body(serde_json::json!({ "ksql": sql }).to_string())
         .send()
         .expect("POST /ksql");
-    let status = resp.status();
+    let status = resp.status().as_u16();
     let text = resp.text().unwrap_or_default();
-    assert!(status.is_success(), "{sql}: {status} {text}");
-    serde_json::from_str(&text).unwrap_or_default()
+    (status, serde_json::from_str(&text).unwrap_or_default())
 }
