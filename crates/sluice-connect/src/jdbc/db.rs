@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
 use rust_decimal::Decimal;
 use sqlx::{Column, Row, TypeInfo};
 
+use super::pg_wire::{self, Wire};
 use super::{Dialect, Kind};
 use crate::data::{decimal_string, Name, Value};
 use crate::error::{ConnectError, Result};
@@ -43,7 +44,20 @@ impl RawRows {
     /// The rows decoded, with the columns `reading` took from the first.
     pub fn decode(&self, reading: &mut Reading) -> Result<Rows> {
         match self {
-            RawRows::Postgres(rows) => reading.decode(rows, pg_kind, pg_value),
+            RawRows::Postgres(rows) => {
+                if let (true, Some(first)) = (reading.wires.is_empty(), rows.first()) {
+                    reading.wires = first
+                        .columns()
+                        .iter()
+                        .map(|c| Wire::of(c.type_info().name()))
+                        .collect();
+                }
+                let wires = reading.wires.clone();
+                reading.decode(rows, pg_kind, |row, i, kind| {
+                    let raw = row.try_get_raw(i).map_err(err)?;
+                    pg_wire::value(wires[i], &raw).unwrap_or_else(|| pg_value(row, i, kind))
+                })
+            }
             RawRows::MySql(rows) => reading.decode(rows, my_kind, my_value),
             RawRows::Sqlite(rows) => reading.decode(rows, lite_kind, lite_value),
         }
@@ -271,6 +285,8 @@ fn statement_error(e: sqlx::Error, sql: &str) -> ConnectError {
 #[derive(Default)]
 pub struct Reading {
     columns: Vec<(Name, Kind)>,
+    /// PostgreSQL's: the columns' wire types.
+    wires: Vec<Wire>,
 }
 
 impl Reading {
@@ -342,7 +358,7 @@ pub fn declared_kind(declared: &str) -> Kind {
     }
 }
 
-fn pg_kind(name: &str) -> Kind {
+pub(super) fn pg_kind(name: &str) -> Kind {
     match name {
         "BOOL" => Kind::Bool,
         "INT2" => Kind::Int16,
@@ -441,7 +457,7 @@ where
     })
 }
 
-fn pg_value(row: &sqlx::postgres::PgRow, i: usize, kind: Kind) -> Result<Value> {
+pub(super) fn pg_value(row: &sqlx::postgres::PgRow, i: usize, kind: Kind) -> Result<Value> {
     Ok(match kind {
         Kind::Int8 | Kind::Int16 => get!(row, i, i16, |v| Value::Int(v as i64)),
         Kind::Int32 => get!(row, i, i32, |v| Value::Int(v as i64)),

@@ -9,6 +9,7 @@
 //! target table's columns, so a value binds as the column's type.
 
 mod db;
+mod pg_wire;
 mod sink;
 mod source;
 
