@@ -102,13 +102,17 @@ impl Logging {
 }
 
 impl JoinOperator {
-    /// Whether this join's state can be kept in changelogs: a join on the
-    /// sources' keys, its earlier joins' too (a foreign-key join's state is
-    /// kept by replay). The table an n-way join's earlier table-table joins
-    /// make has no changelog: it is made again from theirs (Kafka Streams
-    /// reads it through their stores too).
+    /// Whether this join's state can be kept in changelogs: its earlier
+    /// joins' too. A foreign-key join's left table and the table earlier
+    /// joins make are not both kept: a foreign-key join over or under
+    /// another join keeps its state by replay. The table an n-way join's
+    /// earlier table-table joins make has no changelog: it is made again
+    /// from theirs (Kafka Streams reads it through their stores too).
     pub fn supports_changelog(&self) -> bool {
-        !self.plan.foreign_key && self.nested.as_ref().is_none_or(|n| n.supports_changelog())
+        match &self.nested {
+            None => true,
+            Some(n) => !self.plan.foreign_key && !n.plan.foreign_key && n.supports_changelog(),
+        }
     }
 
     /// The join at nesting level `level` (0: this one, 1: its earlier
@@ -373,6 +377,30 @@ impl JoinOperator {
         side: usize,
         records: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     ) -> Result<(), RuntimeError> {
+        let rows = self.decode_table_rows(side, &records)?;
+        if self.plan.foreign_key && side == 0 {
+            return self.restore_left_rows(records, rows);
+        }
+        let mut put = 0;
+        for (key, value) in records {
+            if value.is_some() {
+                let row = own_row(&rows, put)?;
+                put += 1;
+                self.tables[side].insert(key, row);
+            } else {
+                self.tables[side].remove(&key);
+            }
+        }
+        Ok(())
+    }
+
+    /// The rows `records` put (those with a value, in order), decoded into
+    /// `side`'s row layout.
+    fn decode_table_rows(
+        &self,
+        side: usize,
+        records: &[(Vec<u8>, Option<Vec<u8>>)],
+    ) -> Result<RecordBatch, RuntimeError> {
         let codec = self.codecs[side].as_ref().ok_or_else(|| {
             RuntimeError::State("a table side restored without its changelog".into())
         })?;
@@ -396,22 +424,11 @@ impl JoinOperator {
             .iter()
             .map(|f| f.as_ref().clone().with_nullable(true))
             .collect();
-        let rows = RecordBatch::try_new_with_options(
+        Ok(RecordBatch::try_new_with_options(
             std::sync::Arc::new(Schema::new(fields)),
             columns,
             &arrow::array::RecordBatchOptions::new().with_row_count(Some(n)),
-        )?;
-        let mut put = 0;
-        for (key, value) in records {
-            if value.is_some() {
-                let row = own_row(&rows, put)?;
-                put += 1;
-                self.tables[side].insert(key, row);
-            } else {
-                self.tables[side].remove(&key);
-            }
-        }
-        Ok(())
+        )?)
     }
 
     /// After a restore: the rows the restored stream time has expired go,
@@ -435,7 +452,9 @@ impl JoinOperator {
             }
         }
         self.expire();
-        if self.stores() == [true, true] && self.kind_of(0) == SourceKind::Table {
+        if self.plan.foreign_key {
+            self.fk_visible_again();
+        } else if self.stores() == [true, true] && self.kind_of(0) == SourceKind::Table {
             let [left, right] = &self.tables;
             let keys = left.keys().chain(right.keys());
             self.visible = keys
@@ -494,6 +513,8 @@ impl JoinOperator {
         for t in self.tables.iter_mut() {
             t.clear();
         }
+        self.left_rows.clear();
+        self.references.clear();
         self.visible.clear();
         if let Some(o) = &mut self.outer {
             o.clear();

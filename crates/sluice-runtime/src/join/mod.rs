@@ -25,6 +25,7 @@ use crate::RuntimeError;
 
 mod changelog;
 mod codec;
+mod foreign_key;
 mod outer;
 mod prepared;
 mod window;
@@ -392,52 +393,6 @@ impl JoinOperator {
         Ok(matches)
     }
 
-    /// A foreign-key join's rows of one side.
-    fn foreign_key_rows(
-        &mut self,
-        side: usize,
-        batch: &RecordBatch,
-        matches: &mut Vec<Match>,
-    ) -> Result<(), RuntimeError> {
-        let prepared = self.prepare(side, batch.clone())?;
-        let (n, keys, rows, ts, tomb) = (
-            batch.num_rows(),
-            &prepared.keys,
-            &prepared.key_rows,
-            &prepared.ts,
-            &prepared.tomb,
-        );
-        let pks = match (&self.left_pk, side) {
-            (Some((conv, idx)), 0) => {
-                let cols: Vec<ArrayRef> = idx.iter().map(|&i| batch.column(i).clone()).collect();
-                Some(conv.convert_columns(&cols)?)
-            }
-            _ => None,
-        };
-        for r in 0..n {
-            let t = if ts.is_valid(r) { ts.value(r) } else { 0 };
-            let fk = (!keys.is_null(r)).then(|| rows.row(r).as_ref().to_vec());
-            let row = own_row(batch, r)?;
-            let key = keys.slice(r, 1);
-            let before = matches.len();
-            match &pks {
-                Some(pks) => {
-                    let pk = pks.row(r).as_ref().to_vec();
-                    self.fk_left(pk, fk, key, row, t, tomb.value(r), matches);
-                }
-                None => {
-                    if let Some(fk) = fk {
-                        self.fk_right(fk, row, t, tomb.value(r), matches);
-                    }
-                }
-            }
-            for m in &mut matches[before..] {
-                m.trigger = Some(r);
-            }
-        }
-        Ok(())
-    }
-
     /// A row of a stream-stream join's `side` (row `r`, from changelog
     /// partition `partition`, key `k` of value `keys[r]`, at `t`, encoded
     /// as `row`), as Kafka Streams joins it: put
@@ -546,104 +501,6 @@ impl JoinOperator {
             matches.push(Match {
                 key_row: 0,
                 rows: [None, None],
-                key,
-                ts: t,
-                tombstone: true,
-                trigger: None,
-            });
-        }
-    }
-
-    /// A left row of a foreign-key join changed: join it with the right row its
-    /// foreign key names.
-    #[allow(clippy::too_many_arguments)]
-    fn fk_left(
-        &mut self,
-        pk: Vec<u8>,
-        fk: Option<Vec<u8>>,
-        key: ArrayRef,
-        row: Row,
-        t: i64,
-        tombstone: bool,
-        matches: &mut Vec<Match>,
-    ) {
-        if let Some((Some(old_fk), _, _)) = self.left_rows.get(&pk) {
-            if let Some(refs) = self.references.get_mut(old_fk) {
-                refs.retain(|k| *k != pk);
-            }
-        }
-        if tombstone {
-            // ksqlDB forwards a left delete whether or not the key was joined
-            if let Some((_, old_key, old_row)) = self.left_rows.remove(&pk) {
-                self.visible.remove(&pk);
-                matches.push(Match {
-                    key_row: 0,
-                    rows: [Some(RowRef::Held(old_row)), None],
-                    key: old_key,
-                    ts: t,
-                    tombstone: true,
-                    trigger: None,
-                });
-            }
-            return;
-        }
-        if let Some(f) = &fk {
-            self.references
-                .entry(f.clone())
-                .or_default()
-                .push(pk.clone());
-        }
-        let right = fk.as_ref().and_then(|f| self.tables[1].get(f)).cloned();
-        self.left_rows
-            .insert(pk.clone(), (fk, key.clone(), row.clone()));
-        self.fk_emit(pk, row, right, key, t, matches);
-    }
-
-    /// A right row of a foreign-key join changed: re-join every left row naming it.
-    fn fk_right(
-        &mut self,
-        fk: Vec<u8>,
-        row: Row,
-        t: i64,
-        tombstone: bool,
-        matches: &mut Vec<Match>,
-    ) {
-        if tombstone {
-            self.tables[1].remove(&fk);
-        } else {
-            self.tables[1].insert(fk.clone(), row);
-        }
-        let right = self.tables[1].get(&fk).cloned();
-        for pk in self.references.get(&fk).cloned().unwrap_or_default() {
-            if let Some((_, key, left)) = self.left_rows.get(&pk).cloned() {
-                self.fk_emit(pk, left, right.clone(), key, t, matches);
-            }
-        }
-    }
-
-    fn fk_emit(
-        &mut self,
-        pk: Vec<u8>,
-        left: Row,
-        right: Option<Row>,
-        key: ArrayRef,
-        t: i64,
-        matches: &mut Vec<Match>,
-    ) {
-        if right.is_some() || self.plan.kind == JoinKind::Left {
-            self.visible.insert(pk);
-            matches.push(Match {
-                key_row: 0,
-                rows: [Some(RowRef::Held(left)), right.map(RowRef::Held)],
-                key,
-                ts: t,
-                tombstone: false,
-                trigger: None,
-            });
-        } else if self.visible.remove(&pk) {
-            matches.push(Match {
-                key_row: 0,
-                rows: [Some(RowRef::Held(left)), None],
                 key,
                 ts: t,
                 tombstone: true,

@@ -26,8 +26,9 @@ pub(super) struct Prepared {
     pub(super) key_rows: Rows,
     pub(super) ts: PrimitiveArray<Int64Type>,
     pub(super) tomb: BooleanArray,
-    /// A stream-stream join's window rows, encoded for the whole batch.
-    encoded: Option<Rows>,
+    /// The rows as a side keeps them (window rows, or a table side's rows
+    /// for its changelog), encoded for the whole batch.
+    pub(super) encoded: Option<Rows>,
 }
 
 impl JoinOperator {

@@ -1,0 +1,104 @@
+//! What the durable-state tests share: an engine over a persistent log in a
+//! directory, inserts, and what a topic or a query holds.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use sluice_engine::log::{EmbeddedLog, Log};
+use sluice_engine::{Engine, EngineConfig};
+
+/// An engine over a persistent log and command log in `dir`, its queries on
+/// two stream threads.
+pub fn open(dir: &Path) -> Engine {
+    let log = Arc::new(EmbeddedLog::open(dir.join("log")).unwrap());
+    Engine::new(
+        log,
+        EngineConfig::default().with("auto.offset.reset", "earliest"),
+    )
+    .with_command_log(&dir.join("command.log"))
+    .unwrap()
+    .with_stream_threads(2)
+}
+
+pub fn insert(e: &mut Engine, from: i64, to: i64) {
+    insert_keyed(e, "clicks (ROWTIME, u, v)", "u", from, to);
+}
+
+/// Rows `from..to` into `target` (`name (ROWTIME, key, value)`): row i at
+/// i seconds, keyed `<prefix><i % 10>`, its value i.
+pub fn insert_keyed(e: &mut Engine, target: &str, prefix: &str, from: i64, to: i64) {
+    for i in from..to {
+        e.execute_sql(&format!(
+            "INSERT INTO {target} VALUES ({}, '{prefix}{}', {i});",
+            i * 1000,
+            i % 10
+        ))
+        .unwrap();
+    }
+}
+
+/// The latest value of every key of `topic` (keys as text; a windowed key's
+/// window bytes as they are).
+pub fn latest(log: &dyn Log, topic: &str) -> BTreeMap<Vec<u8>, String> {
+    let mut out = BTreeMap::new();
+    for (p, end) in log.end_offsets(topic).unwrap().into_iter().enumerate() {
+        for r in log.fetch(topic, p as i32, 0, end as usize).unwrap() {
+            let key = r.record.key.unwrap_or_default();
+            match r.record.value {
+                Some(v) => out.insert(key, String::from_utf8(v).unwrap()),
+                None => out.remove(&key),
+            };
+        }
+    }
+    out
+}
+
+/// How many keys of `topic` have a value (their latest record is not a tombstone).
+pub fn live_keys(log: &dyn Log, topic: &str) -> usize {
+    let mut live = std::collections::BTreeSet::new();
+    for (p, end) in log.end_offsets(topic).unwrap().into_iter().enumerate() {
+        for r in log.fetch(topic, p as i32, 0, end as usize).unwrap() {
+            let key = r.record.key.unwrap_or_default();
+            match r.record.value {
+                Some(_) => live.insert(key),
+                None => live.remove(&key),
+            };
+        }
+    }
+    live.len()
+}
+
+/// What `COUNT(*) AS <column> ... GROUP BY u` gives after [`insert`] of
+/// records 0 to `n` (user `i % 10`), as the sink's latest values.
+pub fn per_user_counts(n: i64, column: &str) -> BTreeMap<Vec<u8>, String> {
+    (0..10)
+        .map(|u| {
+            let c = (0..n).filter(|i| i % 10 == u).count();
+            (
+                format!("u{u}").into_bytes(),
+                format!(r#"{{"{column}":{c}}}"#),
+            )
+        })
+        .collect()
+}
+
+/// TERMINATE of the query writing `sink`.
+pub fn terminate(e: &mut Engine, sink: &str) {
+    let id = e.queries().find(|q| q.sink == sink).unwrap().id.clone();
+    e.execute_sql(&format!("TERMINATE {id};")).unwrap();
+}
+
+/// Records each query has read since the engine started, by sink.
+pub fn read_since_start(e: &Engine) -> BTreeMap<String, u64> {
+    e.queries()
+        .map(|q| (q.sink.clone(), q.status().records_in))
+        .collect()
+}
+
+/// Records in every partition of `topic`.
+pub fn record_count(log: &dyn Log, topic: &str) -> i64 {
+    log.end_offsets(topic).unwrap().iter().sum()
+}
