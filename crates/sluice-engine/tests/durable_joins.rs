@@ -417,3 +417,83 @@ fn foreign_key_joins_restore_both_tables_from_changelogs_without_replay() {
     .into();
     assert_eq!(by_id, expected);
 }
+
+#[test]
+fn aggregations_over_joins_restore_the_join_and_the_groups_without_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let groups;
+    let clicks = |e: &mut Engine, from: i64, to: i64| {
+        for i in from..to {
+            e.execute_sql(&format!(
+                "INSERT INTO clicks (ROWTIME, u, v) VALUES ({}, 'u{}', {i});
+                 INSERT INTO views (ROWTIME, u, w) VALUES ({}, 'u{}', {i});",
+                (i + 1) * 1000,
+                i % 10,
+                (i + 1) * 1000,
+                i % 10
+            ))
+            .unwrap();
+        }
+    };
+    {
+        let mut e = open(dir.path());
+        e.execute_sql(
+            "CREATE STREAM clicks (u STRING KEY, v INT) WITH (kafka_topic='clicks', value_format='JSON', partitions=2);
+             CREATE STREAM views (u STRING KEY, w INT) WITH (kafka_topic='views', value_format='JSON', partitions=2);
+             CREATE TABLE users (u STRING PRIMARY KEY, region STRING) WITH (kafka_topic='users', value_format='JSON', partitions=2);
+             CREATE TABLE per_region AS SELECT region, COUNT(*) AS n, SUM(v) AS total
+               FROM clicks JOIN users ON clicks.u = users.u GROUP BY region;
+             CREATE TABLE pairs AS SELECT clicks.u, COUNT(*) AS n
+               FROM clicks JOIN views WITHIN 2 SECONDS ON clicks.u = views.u GROUP BY clicks.u;",
+        )
+        .unwrap();
+        // the users are there before the first click (joins go in time order)
+        for u in 0..10 {
+            e.execute_sql(&format!(
+                "INSERT INTO users (ROWTIME, u, region) VALUES (0, 'u{u}', 'r{}');",
+                u % 2
+            ))
+            .unwrap();
+        }
+        clicks(&mut e, 0, 100);
+        e.run_until_idle().unwrap();
+        groups = e
+            .queries()
+            .map(|q| (q.sink.clone(), q.group.clone()))
+            .collect::<BTreeMap<_, _>>();
+        for (sink, store) in [
+            ("PER_REGION", "KafkaTopic_Right-Reduce"),
+            ("PER_REGION", "Aggregate-Aggregate-Materialize"),
+            ("PAIRS", "KSTREAM-JOINTHIS-0000000008-store"),
+            ("PAIRS", "Aggregate-Aggregate-Materialize"),
+        ] {
+            let topic = format!("{}-{store}-changelog", groups[sink]);
+            assert!(e.log().topic_exists(&topic).unwrap(), "{topic}");
+        }
+    }
+    // restarted: the users table, the join windows and the groups come back
+    // from their changelogs; new clicks join and count on from there
+    let mut e = open(dir.path());
+    e.run_until_idle().unwrap();
+    clicks(&mut e, 100, 120);
+    e.run_until_idle().unwrap();
+    let read = read_since_start(&e);
+    assert_eq!(read["PER_REGION"], 20, "{read:?}");
+    assert_eq!(read["PAIRS"], 40, "{read:?}");
+    let log = e.log();
+    let total = |r: i64| (0..120).filter(|i| i % 2 == r).sum::<i64>();
+    let per_region = latest(log.as_ref(), "PER_REGION");
+    assert_eq!(
+        per_region[b"r0".as_slice()],
+        format!(r#"{{"N":60,"TOTAL":{}}}"#, total(0))
+    );
+    assert_eq!(
+        per_region[b"r1".as_slice()],
+        format!(r#"{{"N":60,"TOTAL":{}}}"#, total(1))
+    );
+    // each click joins the view of its own second only (the next view of
+    // its user is 10 seconds away): 12 pairs per user
+    let pairs = latest(log.as_ref(), "PAIRS");
+    assert_eq!(pairs.len(), 10, "{pairs:?}");
+    assert!(pairs.values().all(|v| v == r#"{"N":12}"#), "{pairs:?}");
+}

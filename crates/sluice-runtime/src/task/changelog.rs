@@ -294,7 +294,7 @@ impl QueryTask {
         let Some(existed) = self.prepare_changelogs(log, &[spec], partitioned)? else {
             return Ok(());
         };
-        let Operator::Aggregate(aggregate) = &mut self.operator else {
+        let Some(aggregate) = self.operator.aggregate_mut() else {
             return Ok(());
         };
         aggregate.enable_changelog(partitioned)?;
@@ -373,16 +373,17 @@ impl QueryTask {
         Ok(Some(false))
     }
 
-    /// The changelog topic of this task's state, when its operator keeps
-    /// one: a persistent aggregation over streams.
+    /// The changelog topic of this task's aggregation state, when its
+    /// operator keeps one: a persistent aggregation over streams, or over a
+    /// join that keeps its own state in changelogs.
     pub fn changelog_topic(&self) -> Option<String> {
         let persistent = matches!(self.output, QueryOutput::Topic(_));
-        match &self.operator {
-            Operator::Aggregate(a) if persistent && a.supports_changelog() => {
-                Some(format!("{}{AGGREGATE_CHANGELOG}", self.group))
-            }
-            _ => None,
-        }
+        let aggregates = matches!(
+            self.operator,
+            Operator::Aggregate(_) | Operator::JoinAggregate { .. }
+        );
+        (persistent && aggregates && self.operator.supports_changelog())
+            .then(|| format!("{}{AGGREGATE_CHANGELOG}", self.group))
     }
 
     /// With `num.standby.replicas` above 0 and stores on disk: brings the

@@ -10,7 +10,7 @@ use sluice_planner::join::JoinPlan;
 use sluice_planner::QueryPlan;
 use sluice_sql::{JoinKind, SourceKind};
 
-use super::{Operator, QueryOutput, QueryTask};
+use super::{QueryOutput, QueryTask};
 use crate::join::{JoinOperator, StoreRecord, OUTER_STORE};
 use crate::repartition::source_keyed;
 use crate::RuntimeError;
@@ -139,10 +139,18 @@ impl QueryTask {
     /// rebuilding its windows by replaying its input.
     pub(super) fn open_join_changelog(&mut self, log: &dyn Log) -> Result<(), RuntimeError> {
         let persistent = matches!(self.output, QueryOutput::Topic(_));
-        let (QueryPlan::Join(plan), Operator::Join(join)) = (&self.plan, &self.operator) else {
+        let plan = match &self.plan {
+            QueryPlan::Join(plan) => plan,
+            QueryPlan::Aggregate(a) => match &a.join {
+                Some(plan) => plan.as_ref(),
+                None => return Ok(()),
+            },
+            QueryPlan::Project(_) => return Ok(()),
+        };
+        let Some(join) = self.operator.join() else {
             return Ok(());
         };
-        if !persistent || !join.supports_changelog() {
+        if !persistent || !self.operator.supports_changelog() {
             return Ok(());
         }
         // the operator's inputs, one per source, read a re-keyed source's
@@ -208,7 +216,7 @@ impl QueryTask {
         let Some(existed) = self.prepare_changelogs(log, &specs, partitioned)? else {
             return Ok(());
         };
-        let Operator::Join(join) = &mut self.operator else {
+        let Some(join) = self.operator.join_mut() else {
             return Ok(());
         };
         join.enable_changelog(partitioned)?;
@@ -238,7 +246,7 @@ impl QueryTask {
             .filter(|p| self.reads(0, *p))
             .map(|p| p as i32)
             .collect();
-        let Operator::Join(join) = &mut self.operator else {
+        let Some(join) = self.operator.join_mut() else {
             return Ok(());
         };
         join.clear_stores();
@@ -249,7 +257,7 @@ impl QueryTask {
     /// The store changes the join kept since the last delivery, as records
     /// of its changelogs.
     pub(super) fn join_changelog_records(&mut self) -> Vec<(String, Option<i32>, Record)> {
-        let (Some(c), Operator::Join(join)) = (&self.join_changelog, &mut self.operator) else {
+        let (Some(c), Some(join)) = (&self.join_changelog, self.operator.join_mut()) else {
             return Vec::new();
         };
         join.take_store_records()

@@ -113,6 +113,42 @@ impl Operator {
         }
     }
 
+    /// The aggregation of the operator (over a source or a join).
+    fn aggregate_mut(&mut self) -> Option<&mut AggregateOperator> {
+        match self {
+            Operator::Aggregate(a) | Operator::JoinAggregate { aggregate: a, .. } => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The join of the operator (on its own or under an aggregation).
+    fn join(&self) -> Option<&JoinOperator> {
+        match self {
+            Operator::Join(j) | Operator::JoinAggregate { join: j, .. } => Some(j),
+            _ => None,
+        }
+    }
+
+    fn join_mut(&mut self) -> Option<&mut JoinOperator> {
+        match self {
+            Operator::Join(j) | Operator::JoinAggregate { join: j, .. } => Some(j),
+            _ => None,
+        }
+    }
+
+    /// Whether all of the operator's state can be kept in changelogs (an
+    /// aggregation over a join: the join's and the aggregation's).
+    fn supports_changelog(&self) -> bool {
+        match self {
+            Operator::Project(_) => false,
+            Operator::Aggregate(a) => a.supports_changelog(),
+            Operator::Join(j) => j.supports_changelog(),
+            Operator::JoinAggregate {
+                join, aggregate, ..
+            } => join.supports_changelog() && aggregate.supports_changelog(),
+        }
+    }
+
     /// Whether the operator keeps state between batches (everything but a
     /// projection).
     fn is_stateful(&self) -> bool {
@@ -476,7 +512,7 @@ impl QueryTask {
                     if input.topic != operator_topic {
                         continue;
                     }
-                    if let (Some(c), Operator::Aggregate(a)) = (&changelog, &mut self.operator) {
+                    if let (Some(c), Some(a)) = (&changelog, self.operator.aggregate_mut()) {
                         a.drop_partition(p as i32);
                         c.forget(p as i32);
                     }
@@ -501,7 +537,7 @@ impl QueryTask {
                 }
                 // a gained partition's state comes from its store and
                 // the tail of its changelog partition
-                if let (Some(c), Operator::Aggregate(a)) = (&changelog, &mut self.operator) {
+                if let (Some(c), Some(a)) = (&changelog, self.operator.aggregate_mut()) {
                     if input.topic == operator_topic && self.share.is_none_or(|(k, n)| p % n == k) {
                         self.restored_records +=
                             c.open_partition(log, &self.state, &self.group, p as i32, true, a)?;
@@ -621,9 +657,11 @@ impl QueryTask {
         self.catch_up_standbys(log);
         // caught up: checkpoints move to the changelog's end, and the
         // stores write out what they buffer
-        if let (false, Some(c), Operator::Aggregate(a)) =
-            (progress.did_work(), &self.changelog, &mut self.operator)
-        {
+        if let (false, Some(c), Some(a)) = (
+            progress.did_work(),
+            &self.changelog,
+            self.operator.aggregate_mut(),
+        ) {
             if c.save_checkpoints(log, true, a)? {
                 a.flush_stores()?;
             }
@@ -825,8 +863,8 @@ impl QueryTask {
                 }
             }
         }
-        let changes = match (&self.changelog, &mut self.operator) {
-            (Some(_), Operator::Aggregate(a)) => a.take_changes()?,
+        let changes = match (&self.changelog, self.operator.aggregate_mut()) {
+            (Some(_), Some(a)) => a.take_changes()?,
             _ => Vec::new(),
         };
         let mut state: Vec<(String, Option<i32>, Record)> = match &self.changelog {
@@ -858,7 +896,7 @@ impl QueryTask {
                 slot.mark_committed();
             }
         }
-        if let (Some(c), Operator::Aggregate(a)) = (&self.changelog, &mut self.operator) {
+        if let (Some(c), Some(a)) = (&self.changelog, self.operator.aggregate_mut()) {
             c.committed(log, changes, a)?;
         }
         Ok(())
