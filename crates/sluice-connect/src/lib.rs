@@ -31,6 +31,6 @@ pub use config::{is_secret, ConnectorConfig, HIDDEN};
 pub use error::{ConnectError, Result};
 pub use plugin::{ConnectorType, Plugin};
 pub use worker::{
-    ConnectorInfo, ConnectorStatus, Reporter, SkippedRecord, State, TaskStatus, Worker,
-    WorkerConfig,
+    ConnectorInfo, ConnectorStatus, Reporter, SkippedRecord, State, TargetState, TaskStatus,
+    Worker, WorkerConfig,
 };

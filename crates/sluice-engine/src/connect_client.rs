@@ -161,6 +161,18 @@ impl RemoteConnect {
             .map(|_| ())
     }
 
+    /// `PUT /connectors/{name}/pause|resume|stop`.
+    pub(crate) fn target(&self, name: &str, target: sluice_sql::ConnectorTarget) -> Result<()> {
+        let verb = match target {
+            sluice_sql::ConnectorTarget::Started => "resume",
+            sluice_sql::ConnectorTarget::Paused => "pause",
+            sluice_sql::ConnectorTarget::Stopped => "stop",
+        };
+        let path = format!("/connectors/{}/{verb}", segment(name));
+        self.expect(&format!("Failed to {verb} connector: "), "PUT", &path, None)
+            .map(|_| ())
+    }
+
     pub(crate) fn info(&self, name: &str) -> Result<ConnectorInfo> {
         let path = format!("/connectors/{}", segment(name));
         info_from(&self.expect("Failed to describe connector: ", "GET", &path, None)?)

@@ -248,9 +248,10 @@ impl Engine {
                 wanted.name()
             )));
         }
+        let target = self.replayed_target();
         let info = self
             .connect
-            .create(name, config)
+            .create_in(name, config, target)
             .map_err(|e| connect_error("Failed to create connector: ", e))?;
         Ok(StatementResult::ConnectorCreated(info))
     }
@@ -305,6 +306,42 @@ impl Engine {
             properties,
         };
         Ok(format!("{sealed};"))
+    }
+
+    /// `PAUSE|RESUME|STOP CONNECTOR name`: Connect's target state, kept in
+    /// the command log with the connector (a restart or another server of
+    /// the service starts it in that state).
+    pub(crate) fn connector_target(
+        &mut self,
+        name: &str,
+        target: sluice_sql::ConnectorTarget,
+    ) -> Result<StatementResult> {
+        let done = match target {
+            sluice_sql::ConnectorTarget::Started => "resumed",
+            sluice_sql::ConnectorTarget::Paused => "paused",
+            sluice_sql::ConnectorTarget::Stopped => "stopped",
+        };
+        let acted = match self.remote_connect()? {
+            Some(remote) => remote.target(name, target),
+            None => match target {
+                sluice_sql::ConnectorTarget::Started => self.connect.resume(name),
+                sluice_sql::ConnectorTarget::Paused => self.connect.pause(name),
+                sluice_sql::ConnectorTarget::Stopped => self.connect.stop(name),
+            }
+            .map_err(|e| connect_error("", e)),
+        };
+        acted.map(|()| StatementResult::ack(format!("Connector {name} {done}")))
+    }
+
+    /// The target state the command log gives the connector a replayed
+    /// `CREATE` makes (its last `PAUSE`, `RESUME` or `STOP` before it is
+    /// dropped): its tasks start in it, not running until the log says so.
+    pub(crate) fn replayed_target(&mut self) -> sluice_connect::TargetState {
+        match self.replay_connector_target.take() {
+            Some(sluice_sql::ConnectorTarget::Paused) => sluice_connect::TargetState::Paused,
+            Some(sluice_sql::ConnectorTarget::Stopped) => sluice_connect::TargetState::Stopped,
+            _ => sluice_connect::TargetState::Started,
+        }
     }
 
     pub(crate) fn drop_connector(
@@ -477,6 +514,39 @@ fn expand_jdbc_key(config: &mut ConnectorConfig) {
     *config = ConnectorConfig::new(values);
 }
 
+/// For each command of `commands` that creates a connector, the target
+/// state the log leaves it in: the last `PAUSE`, `RESUME` or `STOP` of that
+/// connector before it is dropped or created again.
+pub(crate) fn connector_targets(
+    commands: &[crate::command_log::Command],
+) -> std::collections::HashMap<usize, sluice_sql::ConnectorTarget> {
+    use sluice_sql::Statement;
+    let mut created: std::collections::HashMap<String, usize> = Default::default();
+    let mut targets = std::collections::HashMap::new();
+    for (i, c) in commands.iter().enumerate() {
+        let Ok(statements) = sluice_sql::parse(&c.sql) else {
+            continue;
+        };
+        for s in statements {
+            match s.statement {
+                Statement::CreateConnector { name, .. } => {
+                    created.insert(name.value.to_ascii_uppercase(), i);
+                }
+                Statement::DropConnector { name, .. } => {
+                    created.remove(&name.value.to_ascii_uppercase());
+                }
+                Statement::ConnectorTarget { name, target } => {
+                    if let Some(at) = created.get(&name.value.to_ascii_uppercase()) {
+                        targets.insert(*at, target);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    targets
+}
+
 /// What Kafka Connect's REST API asks of the engine: connectors made and
 /// dropped there go through the same statements (and the command log) as
 /// SQL's, so a connector is one thing on both sides.
@@ -532,6 +602,23 @@ impl Engine {
         self.execute_sql(&format!("{create};"))?;
         let info = self.connect.info(name).map_err(|e| connect_error("", e))?;
         Ok((info, !exists))
+    }
+
+    /// `PUT /connectors/{name}/pause`, `resume` and `stop`: the same
+    /// statements as SQL's (kept in the command log).
+    pub fn set_connector_target(
+        &mut self,
+        name: &str,
+        target: sluice_sql::ConnectorTarget,
+    ) -> Result<()> {
+        if !self.connect.list().iter().any(|c| c == name) {
+            return Err(connect_error("", ConnectError::NotFound(name.to_string())));
+        }
+        let statement = sluice_sql::Statement::ConnectorTarget {
+            name: sluice_sql::Ident::quoted(name),
+            target,
+        };
+        self.execute_sql(&format!("{statement};")).map(|_| ())
     }
 
     /// `DELETE /connectors/{name}`.

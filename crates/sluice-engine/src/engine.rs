@@ -85,6 +85,9 @@ pub struct Engine {
     pub(crate) command_log: Option<CommandLog>,
     /// True while replaying the command log (nothing is logged again).
     pub(crate) replaying: bool,
+    /// While replaying: the target state the log gives the connector the
+    /// command being replayed creates (see `Engine::replayed_target`).
+    pub(crate) replay_connector_target: Option<sluice_sql::ConnectorTarget>,
     /// The on-disk state database of the queries' stores (see
     /// [`Engine::with_state_dir`]); without one, stores are in memory.
     pub(crate) state_db: Option<sluice_state::StateDb>,
@@ -324,6 +327,7 @@ impl Engine {
             next_transient_id: 0,
             command_log: None,
             replaying: false,
+            replay_connector_target: None,
             state_db: None,
             wall_clock: sluice_runtime::WallClock::System,
         }
@@ -356,7 +360,9 @@ impl Engine {
 
     fn replay(mut self, log: CommandLog, commands: Vec<Command>) -> Result<Self> {
         self.replaying = true;
-        for c in commands {
+        let targets = crate::connectors::connector_targets(&commands);
+        for (i, c) in commands.into_iter().enumerate() {
+            self.replay_connector_target = targets.get(&i).copied();
             let saved = std::mem::replace(
                 &mut self.session,
                 Session::with(c.properties.clone(), std::iter::empty()),
@@ -366,6 +372,7 @@ impl Engine {
             }
             self.session = saved;
         }
+        self.replay_connector_target = None;
         self.replaying = false;
         self.command_log = Some(log);
         Ok(self)
@@ -588,7 +595,9 @@ impl Engine {
                 | Statement::DropType { .. }
         ) || (matches!(
             stmt.statement,
-            Statement::CreateConnector { .. } | Statement::DropConnector { .. }
+            Statement::CreateConnector { .. }
+                | Statement::DropConnector { .. }
+                | Statement::ConnectorTarget { .. }
         ) && self.remote_connect.is_none());
         // (a Connect cluster elsewhere keeps its own connectors)
         if durable && !self.replaying && self.command_log.is_some() {
@@ -686,6 +695,9 @@ impl Engine {
             } => self.create_connector(*source, *if_not_exists, &name.value, properties),
             Statement::DropConnector { name, if_exists } => {
                 self.drop_connector(&name.value, *if_exists)
+            }
+            Statement::ConnectorTarget { name, target } => {
+                self.connector_target(&name.value, *target)
             }
             Statement::AlterSource {
                 kind,

@@ -362,3 +362,83 @@ fn avro_converter_carries_rows_through_the_registry_both_ways() {
         "{refused}"
     );
 }
+
+/// Records in every partition of `topic` (0 when it is not there yet).
+fn records(e: &Engine, topic: &str) -> i64 {
+    e.log()
+        .end_offsets(topic)
+        .map(|ends| ends.iter().sum())
+        .unwrap_or(0)
+}
+
+/// Whether connector `name` keeps `count` records in `topic` for a while
+/// (a paused or stopped one reads nothing new).
+fn stays_at(e: &Engine, topic: &str, count: i64) -> bool {
+    std::thread::sleep(Duration::from_millis(700));
+    records(e, topic) == count
+}
+
+#[test]
+fn paused_and_stopped_connectors_stay_so_across_restarts() {
+    use sluice_engine::connect::State;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.txt");
+    std::fs::write(&input, "a\nb\n").unwrap();
+    let append = |line: &str| {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&input)
+            .unwrap();
+        writeln!(f, "{line}").unwrap();
+    };
+    let state = |e: &Engine| e.connect_worker().status("LINES_IN").unwrap().state;
+    {
+        let mut e = open(dir.path());
+        e.execute_sql(&format!(
+            "CREATE SOURCE CONNECTOR lines_in WITH ('connector.class'='FileStreamSource', \
+               'file'='{}', 'topic'='lines', \
+               'value.converter'='org.apache.kafka.connect.storage.StringConverter');",
+            input.display()
+        ))
+        .unwrap();
+        wait_for("two lines", || records(&e, "lines") == 2);
+        match one(&mut e, "PAUSE CONNECTOR lines_in;") {
+            StatementResult::Ack { message } => assert_eq!(message, "Connector LINES_IN paused"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(state(&e), State::Paused);
+        append("c");
+        assert!(stays_at(&e, "lines", 2));
+    }
+    // restarted: the connector comes back paused, and reads nothing yet
+    {
+        let mut e = open(dir.path());
+        assert_eq!(state(&e), State::Paused);
+        assert!(stays_at(&e, "lines", 2));
+        one(&mut e, "RESUME CONNECTOR lines_in;");
+        wait_for("the line added while paused", || records(&e, "lines") == 3);
+        one(&mut e, "STOP CONNECTOR lines_in;");
+        assert_eq!(state(&e), State::Stopped);
+    }
+    // stopped stays stopped (no tasks) until resumed
+    let mut e = open(dir.path());
+    assert_eq!(state(&e), State::Stopped);
+    assert!(e
+        .connect_worker()
+        .status("LINES_IN")
+        .unwrap()
+        .tasks
+        .is_empty());
+    append("d");
+    assert!(stays_at(&e, "lines", 3));
+    one(&mut e, "RESUME CONNECTOR lines_in;");
+    wait_for("the line added while stopped", || records(&e, "lines") == 4);
+    assert_eq!(state(&e), State::Running);
+    // an unknown connector is refused as Connect refuses it
+    assert!(
+        error(&mut e, "PAUSE CONNECTOR nope;").contains("NOPE"),
+        "{}",
+        error(&mut e, "PAUSE CONNECTOR nope;")
+    );
+}

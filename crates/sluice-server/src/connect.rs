@@ -302,16 +302,46 @@ fn act(
     lookup(state, name, |w| change(w, name), |_| done.into_response())
 }
 
+/// `PUT .../pause|resume|stop`: the connector's target state, changed
+/// through the engine's statement (kept in the command log, as Connect keeps
+/// it in its config topic), answered with `done`.
+fn target(
+    state: &AppState,
+    name: &str,
+    target: sluice_engine::ConnectorTarget,
+    done: StatusCode,
+) -> Response {
+    with_engine(state, |e| match e.set_connector_target(name, target) {
+        Ok(()) => done.into_response(),
+        Err(err) => from_engine(err),
+    })
+}
+
 async fn pause(State(state): State<AppState>, Path(name): Path<String>) -> Response {
-    act(&state, &name, |w, n| w.pause(n), StatusCode::ACCEPTED)
+    target(
+        &state,
+        &name,
+        sluice_engine::ConnectorTarget::Paused,
+        StatusCode::ACCEPTED,
+    )
 }
 
 async fn resume(State(state): State<AppState>, Path(name): Path<String>) -> Response {
-    act(&state, &name, |w, n| w.resume(n), StatusCode::ACCEPTED)
+    target(
+        &state,
+        &name,
+        sluice_engine::ConnectorTarget::Started,
+        StatusCode::ACCEPTED,
+    )
 }
 
 async fn stop(State(state): State<AppState>, Path(name): Path<String>) -> Response {
-    act(&state, &name, |w, n| w.stop(n), StatusCode::NO_CONTENT)
+    target(
+        &state,
+        &name,
+        sluice_engine::ConnectorTarget::Stopped,
+        StatusCode::NO_CONTENT,
+    )
 }
 
 async fn restart_connector(State(state): State<AppState>, Path(name): Path<String>) -> Response {

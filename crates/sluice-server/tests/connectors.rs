@@ -226,6 +226,11 @@ async fn connects_rest_api_and_sql_act_on_the_same_connectors() {
     let (status, body) = connect(&s, Method::GET, "/connectors/nope/status", None).await;
     assert_eq!((status, body["error_code"].clone()), (404, json!(404)));
     assert_eq!(body["message"], "Connector nope not found");
+    let (status, body) = connect(&s, Method::PUT, "/connectors/nope/pause", None).await;
+    assert_eq!(
+        (status, body["message"].clone()),
+        (404, json!("Connector nope not found"))
+    );
     let (status, body) = connect(
         &s,
         Method::POST,

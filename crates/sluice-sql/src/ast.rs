@@ -184,6 +184,13 @@ pub enum Statement {
         name: Ident,
         if_exists: bool,
     },
+    /// `PAUSE CONNECTOR name`, `RESUME CONNECTOR name`, `STOP CONNECTOR name`
+    /// (beyond ksqlDB: what Kafka Connect's `PUT /connectors/{name}/pause`,
+    /// `resume` and `stop` do, kept with the connector's definition)
+    ConnectorTarget {
+        name: Ident,
+        target: ConnectorTarget,
+    },
     /// `ALTER STREAM|TABLE name ADD [COLUMN] col type, ...`
     AlterSource {
         kind: SourceKind,
@@ -195,6 +202,27 @@ pub enum Statement {
     RunScript {
         path: String,
     },
+}
+
+/// The state a connector is asked to be in, by Kafka Connect's target
+/// states: running (`RESUME`), paused, or stopped (no tasks, its
+/// configuration kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnectorTarget {
+    Started,
+    Paused,
+    Stopped,
+}
+
+impl ConnectorTarget {
+    /// The statement's verb.
+    pub fn verb(self) -> &'static str {
+        match self {
+            ConnectorTarget::Started => "RESUME",
+            ConnectorTarget::Paused => "PAUSE",
+            ConnectorTarget::Stopped => "STOP",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -780,6 +780,9 @@ impl Display for Statement {
             Statement::DropConnector { name, if_exists } => {
                 write!(f, "DROP CONNECTOR {}{name}", opt(*if_exists, "IF EXISTS "))
             }
+            Statement::ConnectorTarget { name, target } => {
+                write!(f, "{} CONNECTOR {name}", target.verb())
+            }
             Statement::AlterSource {
                 kind,
                 name,

@@ -53,6 +53,15 @@ impl State {
     }
 }
 
+/// The state a connector is asked to be in (Connect's target states, kept
+/// with its configuration): running, paused, or stopped (no tasks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetState {
+    Started,
+    Paused,
+    Stopped,
+}
+
 /// One task's state, the worker running it and the error that failed it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskStatus {
@@ -173,6 +182,17 @@ impl Worker {
 
     /// Creates connector `name` from `config` and starts its tasks.
     pub fn create(&self, name: &str, config: ConnectorConfig) -> Result<ConnectorInfo> {
+        self.create_in(name, config, TargetState::Started)
+    }
+
+    /// Creates connector `name` from `config` in state `target`: its tasks
+    /// start paused, or do not start when stopped.
+    pub fn create_in(
+        &self,
+        name: &str,
+        config: ConnectorConfig,
+        target: TargetState,
+    ) -> Result<ConnectorInfo> {
         let mut connectors = lock(&self.connectors);
         if connectors.keys().any(|k| k.eq_ignore_ascii_case(name)) {
             return Err(ConnectError::Exists(name.to_string()));
@@ -181,7 +201,7 @@ impl Worker {
         config.set("name", name);
         let plugin = self.validate(&config)?;
         self.create_topics(plugin, &config)?;
-        let running = self.start(name, config, plugin)?;
+        let running = self.start(name, config, plugin, target)?;
         let info = info_of(&running);
         connectors.insert(name.to_string(), running);
         Ok(info)
@@ -201,11 +221,18 @@ impl Worker {
         Ok(())
     }
 
-    fn start(&self, name: &str, config: ConnectorConfig, plugin: Plugin) -> Result<Running> {
-        let n = plugin.tasks(&config)?;
+    fn start(
+        &self,
+        name: &str,
+        config: ConnectorConfig,
+        plugin: Plugin,
+        target: TargetState,
+    ) -> Result<Running> {
+        let stopped = target == TargetState::Stopped;
+        let n = if stopped { 0 } else { plugin.tasks(&config)? };
         let control = Arc::new(Control {
-            stop: Arc::new(AtomicBool::new(false)),
-            paused: AtomicBool::new(false),
+            stop: Arc::new(AtomicBool::new(stopped)),
+            paused: AtomicBool::new(target == TargetState::Paused),
             tasks: Mutex::new(
                 (0..n)
                     .map(|id| TaskStatus {
@@ -241,7 +268,7 @@ impl Worker {
             plugin,
             control,
             threads,
-            stopped: false,
+            stopped,
         })
     }
 
@@ -258,8 +285,19 @@ impl Worker {
         Ok(())
     }
 
-    /// Replaces the configuration of connector `name` (its tasks restart).
+    /// Replaces the configuration of connector `name` (its tasks restart,
+    /// in the state they were in).
     pub fn reconfigure(&self, name: &str, config: ConnectorConfig) -> Result<ConnectorInfo> {
+        self.reconfigure_in(name, config, None)
+    }
+
+    /// [`Worker::reconfigure`], into state `target` when given.
+    fn reconfigure_in(
+        &self,
+        name: &str,
+        config: ConnectorConfig,
+        target: Option<TargetState>,
+    ) -> Result<ConnectorInfo> {
         let mut config = config;
         config.set("name", name);
         let plugin = self.validate(&config)?;
@@ -267,10 +305,15 @@ impl Worker {
         let mut connectors = lock(&self.connectors);
         let key = find_key(&connectors, name)?;
         let old = connectors.remove(&key).expect("found");
-        let paused = old.control.paused.load(Ordering::Relaxed);
+        let target = target.unwrap_or(
+            match (old.stopped, old.control.paused.load(Ordering::Relaxed)) {
+                (true, _) => TargetState::Stopped,
+                (false, true) => TargetState::Paused,
+                (false, false) => TargetState::Started,
+            },
+        );
         stop(old);
-        let running = self.start(&key, config, plugin)?;
-        running.control.paused.store(paused, Ordering::Relaxed);
+        let running = self.start(&key, config, plugin, target)?;
         let info = info_of(&running);
         connectors.insert(key, running);
         Ok(info)
@@ -289,7 +332,10 @@ impl Worker {
     /// Resumes a paused connector, or starts a stopped one again.
     pub fn resume(&self, name: &str) -> Result<()> {
         if self.with(name, |r| r.stopped)? {
-            return self.restart(name);
+            let config = self.with(name, |r| r.config.clone())?;
+            return self
+                .reconfigure_in(name, config, Some(TargetState::Started))
+                .map(|_| ());
         }
         self.with(name, |r| r.control.paused.store(false, Ordering::Relaxed))
     }

@@ -4,8 +4,8 @@ use sqlparser::tokenizer::Token;
 
 use super::Parser;
 use crate::ast::{
-    Assert, ColumnConstraint, CreateAsSelect, CreateSource, Describe, Explain, Expr, Ident,
-    Literal, Properties, Show, SourceKind, Statement, TableElement, TopicChange,
+    Assert, ColumnConstraint, ConnectorTarget, CreateAsSelect, CreateSource, Describe, Explain,
+    Expr, Ident, Literal, Properties, Show, SourceKind, Statement, TableElement, TopicChange,
 };
 use crate::error::ParseError;
 
@@ -23,6 +23,20 @@ impl Parser<'_> {
                 self.advance();
                 let query_id = self.parse_query_id_or_all()?;
                 Ok(Statement::Terminate { query_id })
+            }
+            "PAUSE" | "RESUME" | "STOP"
+                if matches!(self.peek_nth(1), Some(Token::Word(w)) if w.value.eq_ignore_ascii_case("CONNECTOR"))
+                    && matches!(self.peek_nth(2), Some(Token::Word(_))) =>
+            {
+                self.advance();
+                self.advance();
+                let target = match word.as_str() {
+                    "PAUSE" => ConnectorTarget::Paused,
+                    "RESUME" => ConnectorTarget::Started,
+                    _ => ConnectorTarget::Stopped,
+                };
+                let name = self.parse_ident()?;
+                Ok(Statement::ConnectorTarget { name, target })
             }
             "PAUSE" | "RESUME" => {
                 self.advance();

@@ -169,6 +169,33 @@ fn drop_terminate_pause_resume() {
             query_id: None
         }
     );
+    // a connector's target state, beyond ksqlDB
+    for (sql, target) in [
+        ("PAUSE CONNECTOR jdbc_in", ConnectorTarget::Paused),
+        ("resume connector jdbc_in", ConnectorTarget::Started),
+        ("STOP CONNECTOR jdbc_in", ConnectorTarget::Stopped),
+    ] {
+        let parsed = one(sql);
+        assert_eq!(
+            parsed,
+            Statement::ConnectorTarget {
+                name: Ident::new("JDBC_IN"),
+                target
+            }
+        );
+        assert_eq!(
+            parsed.to_string(),
+            format!("{} CONNECTOR JDBC_IN", target.verb())
+        );
+    }
+    // a query named CONNECTOR is still paused as a query
+    assert_eq!(
+        one("PAUSE connector"),
+        Statement::PauseResume {
+            resume: false,
+            query_id: Some("CONNECTOR".into())
+        }
+    );
 }
 
 #[test]
