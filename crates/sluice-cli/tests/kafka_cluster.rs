@@ -1,5 +1,6 @@
 //! Servers of one service on one Apache Kafka cluster know each other:
-//! `/clusterStatus` on any of them lists them all; they share stateful
+//! `/clusterStatus` on any of them lists them all; a statement on one is
+//! applied by the others while they run (the command topic); they share stateful
 //! queries by partition (grouped by the key, and grouped by a value through
 //! a repartition topic), and when one is SIGKILLed the others take its
 //! partitions and its state over and count on exactly.
@@ -73,8 +74,29 @@ fn cluster_status(server: &Server) -> Vec<String> {
     hosts.keys().cloned().collect()
 }
 
+/// Names listed by `SHOW <what>` on `server` (`streams`, `queries`: the
+/// entity's array and the field naming each).
+fn listed(server: &Server, what: &str, array: &str, field: &str) -> Vec<String> {
+    let body = common::post_ksql(&format!("http://{}", server.1), &format!("SHOW {what};"));
+    body[0][array]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e[field].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Waits (generously) until `check` holds.
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
-fn cluster_status_lists_every_server_of_the_service() {
+fn two_servers_list_each_other_and_apply_each_others_statements_live() {
     let cluster = KafkaCluster::start();
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = start(&cluster, a_dir.path());
@@ -91,6 +113,61 @@ fn cluster_status_lists_every_server_of_the_service() {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
+
+    // a statement on one server reaches the other while both run; its
+    // commandSequenceNumber (its offset in the command topic) makes a
+    // request to the other wait until it applied it
+    let (url_a, url_b) = (format!("http://{}", a.1), format!("http://{}", b.1));
+    let created = common::post_ksql(
+        &url_a,
+        "CREATE STREAM live (k STRING KEY, v INT) WITH (kafka_topic='live', value_format='JSON', partitions=2);",
+    );
+    let seq = created[0]["commandSequenceNumber"]
+        .as_i64()
+        .expect("a sequence number");
+    let (status, shown) = common::post_ksql_request(
+        &url_b,
+        serde_json::json!({"ksql": "SHOW STREAMS;", "commandSequenceNumber": seq}),
+    );
+    assert_eq!(status, 200, "{shown}");
+    assert!(shown.to_string().contains("\"LIVE\""), "{shown}");
+    // a query created on the second runs on both
+    ksql(
+        &b,
+        "CREATE TABLE live_counts AS SELECT k, COUNT(*) AS n FROM live GROUP BY k;",
+    );
+    eventually("the query on the first server", || {
+        listed(&a, "QUERIES", "queries", "id").contains(&"CTAS_LIVE_COUNTS_0".to_string())
+    });
+    for v in 0..6 {
+        ksql(
+            &a,
+            &format!("INSERT INTO live (k, v) VALUES ('k{}', {v});", v % 2),
+        );
+    }
+    let want: std::collections::BTreeMap<String, i64> =
+        [("k0".to_string(), 3), ("k1".to_string(), 3)].into();
+    eventually("the counts", || counts(&b, "k", "live_counts") == want);
+    // terminated on the first, gone from the second
+    ksql(&a, "TERMINATE CTAS_LIVE_COUNTS_0;");
+    eventually("the query gone from the second server", || {
+        listed(&b, "QUERIES", "queries", "id").is_empty()
+    });
+    // a sequence number no server reached: ksqlDB's refusal after the
+    // response timeout
+    let (status, body) = common::post_ksql_request(
+        &url_b,
+        serde_json::json!({"ksql": "SHOW STREAMS;", "commandSequenceNumber": seq + 1000}),
+    );
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error_code"], 50301);
+    assert_eq!(
+        body["message"],
+        format!(
+            "Timed out while waiting for a previous command to execute. command sequence number: {}",
+            seq + 1000
+        )
+    );
 }
 
 #[test]

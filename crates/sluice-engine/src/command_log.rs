@@ -29,8 +29,17 @@ pub struct Command {
 pub enum CommandLog {
     /// JSON lines in a file.
     File { path: PathBuf, file: File },
-    /// One JSON record per command in a one-partition topic.
-    Topic { log: Arc<dyn Log>, topic: String },
+    /// One JSON record per command in a one-partition topic, which every
+    /// server of the service appends to and follows (see
+    /// [`CommandLog::poll`]).
+    Topic {
+        log: Arc<dyn Log>,
+        topic: String,
+        /// The offset of the next command to read.
+        next: i64,
+        /// Offsets of commands this server appended and has not read past.
+        own: Vec<i64>,
+    },
 }
 
 /// The command topic of a service.
@@ -98,14 +107,38 @@ impl CommandLog {
             Ok(()) | Err(LogError::TopicExists(_)) => {}
             Err(e) => return Err(e.into()),
         }
+        let mut this = CommandLog::Topic {
+            log,
+            topic: topic.to_string(),
+            next: 0,
+            own: Vec::new(),
+        };
+        let commands = this.poll()?.into_iter().map(|(_, c)| c).collect();
+        Ok((this, commands))
+    }
+
+    /// The commands other servers appended since the last poll (a file has
+    /// none), with their offsets, in order.
+    pub fn poll(&mut self) -> Result<Vec<(i64, Command)>> {
+        let CommandLog::Topic {
+            log,
+            topic,
+            next,
+            own,
+        } = self
+        else {
+            return Ok(Vec::new());
+        };
         let end = log.end_offsets(topic)?.first().copied().unwrap_or(0);
         let mut commands = Vec::new();
-        let mut next = 0;
-        while next < end {
-            let records = log.fetch(topic, 0, next, 1024)?;
+        while *next < end {
+            let records = log.fetch(topic, 0, *next, 1024)?;
             let Some(last) = records.last() else { break };
-            next = last.offset + 1;
+            *next = last.offset + 1;
             for r in &records {
+                if own.contains(&r.offset) {
+                    continue;
+                }
                 let value = r.record.value.as_deref().unwrap_or_default();
                 let command = serde_json::from_slice::<Command>(value).map_err(|e| {
                     EngineError::statement(format!(
@@ -113,27 +146,44 @@ impl CommandLog {
                         r.offset
                     ))
                 })?;
-                commands.push(command);
+                commands.push((r.offset, command));
             }
         }
-        let topic = topic.to_string();
-        Ok((CommandLog::Topic { log, topic }, commands))
+        let read = *next;
+        own.retain(|o| *o >= read);
+        Ok(commands)
     }
 
-    pub fn append(&mut self, command: &Command) -> Result<()> {
+    /// How far the log has been read and applied: the offset of the next
+    /// command (ksqlDB's command sequence numbers are these offsets); 0 for
+    /// a file.
+    pub fn position(&self) -> i64 {
+        match self {
+            CommandLog::Topic { next, .. } => *next,
+            CommandLog::File { .. } => 0,
+        }
+    }
+
+    /// Appends `command`; gives its offset in a command topic.
+    pub fn append(&mut self, command: &Command) -> Result<Option<i64>> {
         let json = serde_json::to_string(command)
             .map_err(|e| EngineError::statement(format!("command log: {e}")))?;
         match self {
             CommandLog::File { path, file } => file
                 .write_all(format!("{json}\n").as_bytes())
                 .and_then(|_| file.sync_data())
+                .map(|_| None)
                 .map_err(|e| {
                     EngineError::statement(format!("command log {}: {e}", path.display()))
                 }),
-            CommandLog::Topic { log, topic } => {
+            CommandLog::Topic {
+                log, topic, own, ..
+            } => {
                 let record = Record::new(None, Some(json.into_bytes()), crate::query::now_ms());
-                log.produce(topic, vec![(Some(0), record)])?;
-                Ok(())
+                let placed = log.produce(topic, vec![(Some(0), record)])?;
+                let offset = placed.first().map(|(_, o)| *o);
+                own.extend(offset);
+                Ok(offset)
             }
         }
     }
@@ -163,5 +213,26 @@ mod tests {
             .unwrap();
         let (_, existing) = CommandLog::open(&path).unwrap();
         assert_eq!(existing, vec![c]);
+    }
+
+    #[test]
+    fn servers_sharing_a_command_topic_read_each_others_commands_not_their_own() {
+        let log: Arc<dyn Log> = Arc::new(sluice_log::EmbeddedLog::in_memory());
+        let command = |sql: &str| Command {
+            sql: sql.into(),
+            properties: BTreeMap::new(),
+        };
+        let (mut a, _) = CommandLog::open_topic(log.clone(), "commands").unwrap();
+        assert_eq!(a.append(&command("one")).unwrap(), Some(0));
+        let (mut b, existing) = CommandLog::open_topic(log.clone(), "commands").unwrap();
+        assert_eq!(existing, vec![command("one")]);
+        assert_eq!(b.position(), 1);
+        assert_eq!(b.append(&command("two")).unwrap(), Some(1));
+        assert_eq!(a.append(&command("three")).unwrap(), Some(2));
+        // each reads the other's, in order, and skips its own
+        assert_eq!(a.poll().unwrap(), vec![(1, command("two"))]);
+        assert_eq!(b.poll().unwrap(), vec![(2, command("three"))]);
+        assert_eq!((a.position(), b.position()), (3, 3));
+        assert!(a.poll().unwrap().is_empty());
     }
 }

@@ -88,6 +88,8 @@ pub struct Engine {
     /// While replaying: the target state the log gives the connector the
     /// command being replayed creates (see `Engine::replayed_target`).
     pub(crate) replay_connector_target: Option<sluice_sql::ConnectorTarget>,
+    /// The command-topic offset of the last command this engine logged.
+    last_command_offset: Option<i64>,
     /// The on-disk state database of the queries' stores (see
     /// [`Engine::with_state_dir`]); without one, stores are in memory.
     pub(crate) state_db: Option<sluice_state::StateDb>,
@@ -328,6 +330,7 @@ impl Engine {
             command_log: None,
             replaying: false,
             replay_connector_target: None,
+            last_command_offset: None,
             state_db: None,
             wall_clock: sluice_runtime::WallClock::System,
         }
@@ -359,7 +362,16 @@ impl Engine {
     }
 
     fn replay(mut self, log: CommandLog, commands: Vec<Command>) -> Result<Self> {
-        self.replaying = true;
+        self.apply_logged(commands);
+        self.command_log = Some(log);
+        Ok(self)
+    }
+
+    /// Runs commands of the command log (at startup, or another server's
+    /// since), each under the properties it ran under; one that fails now is
+    /// skipped with a warning, as ksqlDB's command runner skips it.
+    fn apply_logged(&mut self, commands: Vec<Command>) {
+        let was = std::mem::replace(&mut self.replaying, true);
         let targets = crate::connectors::connector_targets(&commands);
         for (i, c) in commands.into_iter().enumerate() {
             self.replay_connector_target = targets.get(&i).copied();
@@ -373,9 +385,38 @@ impl Engine {
             self.session = saved;
         }
         self.replay_connector_target = None;
-        self.replaying = false;
-        self.command_log = Some(log);
-        Ok(self)
+        self.replaying = was;
+    }
+
+    /// Applies the statements the other servers of the service put in the
+    /// command topic since the last call, in the topic's order (nothing for
+    /// a command log file); gives how many. A server calls it every few
+    /// hundred milliseconds, and before each statement it logs itself.
+    pub fn follow_commands(&mut self) -> Result<usize> {
+        let commands = match &mut self.command_log {
+            Some(log) => log.poll()?,
+            None => return Ok(0),
+        };
+        let n = commands.len();
+        self.apply_logged(commands.into_iter().map(|(_, c)| c).collect());
+        Ok(n)
+    }
+
+    /// Whether other servers share this engine's command log (a topic).
+    pub fn follows_commands(&self) -> bool {
+        matches!(self.command_log, Some(CommandLog::Topic { .. }))
+    }
+
+    /// How far the command topic has been applied: the offset of the next
+    /// command (ksqlDB's command sequence numbers are these offsets).
+    pub fn command_position(&self) -> i64 {
+        self.command_log.as_ref().map_or(0, CommandLog::position)
+    }
+
+    /// The offset in the command topic of the last command this engine
+    /// logged (its command sequence number), if any.
+    pub fn last_command_offset(&self) -> Option<i64> {
+        self.last_command_offset
     }
 
     /// Writes the processing log to its topic, `<ksql.service.id>ksql_processing_log`
@@ -581,7 +622,6 @@ impl Engine {
     }
 
     pub fn execute(&mut self, stmt: &ParsedStatement) -> Result<StatementResult> {
-        let result = self.execute_statement(stmt)?;
         let durable = matches!(
             stmt.statement,
             Statement::CreateSource(_)
@@ -600,13 +640,20 @@ impl Engine {
                 | Statement::ConnectorTarget { .. }
         ) && self.remote_connect.is_none());
         // (a Connect cluster elsewhere keeps its own connectors)
-        if durable && !self.replaying && self.command_log.is_some() {
+        let logged = durable && !self.replaying && self.command_log.is_some();
+        if logged {
+            // what the other servers logged before comes first
+            self.follow_commands()?;
+        }
+        let result = self.execute_statement(stmt)?;
+        if logged {
             let sql = self.logged_text(stmt)?;
             if let Some(log) = &mut self.command_log {
-                log.append(&Command {
+                let at = log.append(&Command {
                     sql,
                     properties: self.session.properties().clone(),
                 })?;
+                self.last_command_offset = at;
             }
         }
         Ok(result)

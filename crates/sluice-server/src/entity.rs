@@ -51,10 +51,16 @@ pub fn to_entity(
     let listing = match result {
         StatementResult::Inserted => return None,
         StatementResult::Ack { message } => {
-            return Some(current_status(stmt, &message, None, commands))
+            return Some(current_status(engine, stmt, &message, None, commands))
         }
         StatementResult::QueryStarted { query_id, message } => {
-            return Some(current_status(stmt, &message, Some(query_id), commands))
+            return Some(current_status(
+                engine,
+                stmt,
+                &message,
+                Some(query_id),
+                commands,
+            ))
         }
         StatementResult::Listing(listing) => listing,
         StatementResult::ConnectorCreated(info) => {
@@ -254,14 +260,22 @@ pub fn to_entity(
     })
 }
 
+/// A statement's `currentStatus`: with a command topic, its sequence number
+/// is the offset of its command there (what a later request's
+/// `commandSequenceNumber` waits for, on any server of the service).
 fn current_status(
+    engine: &Engine,
     stmt: &Prepared,
     message: &str,
     query_id: Option<String>,
     commands: &dyn CommandLog,
 ) -> Value {
     let id = stmt.command_id();
-    let seq = commands.record(&id, message);
+    let recorded = commands.record(&id, message) as i64;
+    let seq = match (engine.follows_commands(), engine.last_command_offset()) {
+        (true, Some(offset)) => offset,
+        _ => recorded,
+    };
     json!({
         "@type": "currentStatus",
         "statementText": stmt.shown_text().trim(),

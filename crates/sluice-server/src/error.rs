@@ -17,6 +17,8 @@ pub mod codes {
     pub const METHOD_NOT_ALLOWED: u32 = 40500;
     pub const PAYLOAD_TOO_LARGE: u32 = 41300;
     pub const SERVER_ERROR: u32 = 50000;
+    /// `Errors.ERROR_CODE_COMMAND_QUEUE_CATCHUP_TIMEOUT`.
+    pub const COMMAND_QUEUE_CATCHUP_TIMEOUT: u32 = 50301;
 }
 
 /// An error answered to a client.
@@ -52,6 +54,12 @@ pub enum ApiError {
     /// A connector operation Connect refused: its HTTP status and message.
     #[error("{message}")]
     Connect { status: u16, message: String },
+    /// The request's `commandSequenceNumber` was not applied here in time
+    /// (`ksql.server.command.response.timeout.ms`).
+    #[error(
+        "Timed out while waiting for a previous command to execute. command sequence number: {0}"
+    )]
+    CommandCatchUp(i64),
 }
 
 impl ApiError {
@@ -79,6 +87,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::CommandCatchUp(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Connect { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
@@ -96,6 +105,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => codes::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => codes::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => codes::SERVER_ERROR,
+            ApiError::CommandCatchUp(_) => codes::COMMAND_QUEUE_CATCHUP_TIMEOUT,
             // ksqlDB's `Errors.toErrorCode`: the status times 100
             ApiError::Connect { status, .. } => *status as u32 * 100,
         }

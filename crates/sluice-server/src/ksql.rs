@@ -24,6 +24,10 @@ pub struct KsqlRequest {
     pub streams_properties: Map<String, Value>,
     #[serde(default)]
     pub session_variables: Map<String, Value>,
+    /// Run only once this server has applied the command topic past this
+    /// offset (a `commandSequenceNumber` an earlier answer gave).
+    #[serde(default)]
+    pub command_sequence_number: Option<i64>,
 }
 
 /// A JSON property value as text (`"x"` → `x`, `1` → `1`).
@@ -110,6 +114,9 @@ impl CommandLog for Shared {
 pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
         let req: KsqlRequest = parse_json(&body.0)?;
+        if let Some(seq) = req.command_sequence_number {
+            crate::state::wait_for_command(&state, seq).await?;
+        }
         let mut ctx = RequestContext::new(&req.streams_properties, &req.session_variables);
         ctx.read_only = state.headless;
         with_engine(&state, move |shared, engine| {

@@ -371,6 +371,8 @@ impl Server {
         // on a shared log the server announces itself to the others of its
         // service now and every 10 s (staying in the group needs it)
         let presence = state::spawn_presence(self.state.clone());
+        // and applies what the others put in the command topic
+        let follower = state::spawn_follower(self.state.clone());
         // an engine on stream threads runs its queries itself; an inline one
         // (the REST test runner's) is driven from here
         let driver = self
@@ -431,6 +433,7 @@ impl Server {
             let _ = driver.join();
         }
         let _ = presence.join();
+        let _ = follower.join();
         Ok(())
     }
 }

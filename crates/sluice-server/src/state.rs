@@ -133,6 +133,65 @@ where
     .map_err(|e| ApiError::Internal(e.to_string()))?
 }
 
+/// How long a request waits for its `commandSequenceNumber` (ksqlDB's
+/// `ksql.server.command.response.timeout.ms` default).
+const COMMAND_RESPONSE_TIMEOUT: Duration = Duration::from_millis(5000);
+
+/// How often a server applies what the other servers of its service put in
+/// the command topic.
+const FOLLOW_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Waits until the engine has applied the command topic past offset `seq`
+/// (ksqlDB's `CommandStoreUtil.waitForCommandSequenceNumber`).
+pub async fn wait_for_command(state: &AppState, seq: i64) -> Result<(), ApiError> {
+    let timeout = state
+        .config
+        .engine_properties
+        .get("ksql.server.command.response.timeout.ms")
+        .and_then(|v| v.parse().ok())
+        .map_or(COMMAND_RESPONSE_TIMEOUT, Duration::from_millis);
+    let until = std::time::Instant::now() + timeout;
+    loop {
+        let applied = with_engine(state, |_, engine| {
+            engine
+                .follow_commands()
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            Ok(engine.command_position())
+        })
+        .await?;
+        if applied > seq {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= until {
+            return Err(ApiError::CommandCatchUp(seq));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Applies the other servers' statements from the command topic every
+/// [`FOLLOW_INTERVAL`] until the server stops (nothing to do without a
+/// command topic).
+pub fn spawn_follower(state: AppState) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut last_error = String::new();
+        while !state.stopping.load(Ordering::SeqCst) {
+            let result = match state.engine() {
+                Ok(mut engine) if engine.follows_commands() => engine.follow_commands(),
+                _ => return,
+            };
+            if let Err(e) = result {
+                let msg = e.to_string();
+                if msg != last_error {
+                    tracing::warn!("following the command topic: {msg}");
+                    last_error = msg;
+                }
+            }
+            std::thread::sleep(FOLLOW_INTERVAL);
+        }
+    })
+}
+
 /// The thread that keeps persistent queries running until the server stops.
 pub fn spawn_driver(state: AppState) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {

@@ -250,9 +250,14 @@ pub fn post_ksql(base: &str, sql: &str) -> serde_json::Value {
 
 /// `POST /ksql` whatever it answers: the status and the body's JSON.
 pub fn post_ksql_answer(base: &str, sql: &str) -> (u16, serde_json::Value) {
+    post_ksql_request(base, serde_json::json!({ "ksql": sql }))
+}
+
+/// `POST /ksql` of a whole request body: the status and the body's JSON.
+pub fn post_ksql_request(base: &str, request: serde_json::Value) -> (u16, serde_json::Value) {
     let resp = reqwest::blocking::Client::new()
         .post(format!("{base}/ksql"))
-        .body(serde_json::json!({ "ksql": sql }).to_string())
+        .body(request.to_string())
         .send()
         .expect("POST /ksql");
     let status = resp.status().as_u16();
