@@ -33,6 +33,7 @@ pub fn render(result: &StatementResult) -> String {
         other @ (StatementResult::ConnectorCreated(_)
         | StatementResult::ConnectorDropped { .. }
         | StatementResult::Warning { .. }) => other.connector_message().unwrap_or_default(),
+        StatementResult::Asserted(a) => a.message(),
         StatementResult::Listing(l) => render(&l.to_table()),
         StatementResult::Table {
             title,

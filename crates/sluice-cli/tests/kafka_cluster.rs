@@ -153,6 +153,16 @@ fn two_servers_list_each_other_and_apply_each_others_statements_live() {
     eventually("the query gone from the second server", || {
         listed(&b, "QUERIES", "queries", "id").is_empty()
     });
+    // a system property changed on the second is the first's too
+    ksql(&b, "ALTER SYSTEM 'ksql.live.check'='on';");
+    eventually("the system property on the first server", || {
+        let body = common::post_ksql(&url_a, "SHOW PROPERTIES;");
+        body[0]["properties"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p["name"] == "ksql.live.check" && p["value"] == "on")
+    });
     // a sequence number no server reached: ksqlDB's refusal after the
     // response timeout
     let (status, body) = common::post_ksql_request(

@@ -90,6 +90,10 @@ pub struct Engine {
     pub(crate) replay_connector_target: Option<sluice_sql::ConnectorTarget>,
     /// The command-topic offset of the last command this engine logged.
     last_command_offset: Option<i64>,
+    /// The properties `ALTER SYSTEM` changed, each with its configured
+    /// value (`None`: not configured), for `ALTER SYSTEM RESET` and
+    /// `SHOW PROPERTIES`.
+    pub(crate) system_altered: BTreeMap<String, Option<String>>,
     /// The on-disk state database of the queries' stores (see
     /// [`Engine::with_state_dir`]); without one, stores are in memory.
     pub(crate) state_db: Option<sluice_state::StateDb>,
@@ -331,6 +335,7 @@ impl Engine {
             replaying: false,
             replay_connector_target: None,
             last_command_offset: None,
+            system_altered: BTreeMap::new(),
             state_db: None,
             wall_clock: sluice_runtime::WallClock::System,
         }
@@ -631,6 +636,8 @@ impl Engine {
                 | Statement::AlterSource { .. }
                 | Statement::Terminate { .. }
                 | Statement::PauseResume { .. }
+                | Statement::AlterSystem { .. }
+                | Statement::AlterSystemReset { .. }
                 | Statement::CreateType { .. }
                 | Statement::DropType { .. }
         ) || (matches!(
@@ -696,12 +703,41 @@ impl Engine {
                 ))
             }
             Statement::AlterSystem { property, value } => {
+                // the configured value, for a RESET
+                if !self.system_altered.contains_key(property) {
+                    let configured = self.config.properties.get(property).cloned();
+                    self.system_altered.insert(property.clone(), configured);
+                }
                 self.config
                     .properties
                     .insert(property.clone(), value.clone());
+                // queries read their configuration when they start
                 Ok(StatementResult::ack(format!(
-                    "Successfully changed system property '{property}' to '{value}'."
+                    "Successfully changed system property '{property}' to '{value}'. \
+                     Statements and queries from now on use it; persistent queries \
+                     running already keep the value they started with."
                 )))
+            }
+            Statement::AlterSystemReset { property } => {
+                match self.system_altered.remove(property) {
+                    Some(Some(configured)) => {
+                        self.config
+                            .properties
+                            .insert(property.clone(), configured.clone());
+                        Ok(StatementResult::ack(format!(
+                            "Reset system property '{property}' to its configured value '{configured}'."
+                        )))
+                    }
+                    Some(None) => {
+                        self.config.properties.remove(property);
+                        Ok(StatementResult::ack(format!(
+                            "Reset system property '{property}' to its default."
+                        )))
+                    }
+                    None => Err(EngineError::statement(format!(
+                        "System property '{property}' was not changed by ALTER SYSTEM."
+                    ))),
+                }
             }
             Statement::CreateType {
                 name,
@@ -751,8 +787,22 @@ impl Engine {
                 name,
                 add_columns,
             } => self.alter_source(*kind, &name.value, add_columns, text),
+            Statement::Assert(sluice_sql::Assert::Topic {
+                exists,
+                name,
+                properties,
+                timeout,
+            }) => self.assert_topic(*exists, &name.value, properties, *timeout),
+            Statement::Assert(sluice_sql::Assert::Schema {
+                exists,
+                subject,
+                id,
+                timeout,
+            }) => self.assert_schema(*exists, subject.as_deref(), *id, *timeout),
+            // the test runner's own assertions
             Statement::Assert(_) => Err(EngineError::Unsupported(
-                "ASSERT statements are not supported by this version of Sluice.".into(),
+                "ASSERT VALUES and ASSERT STREAM|TABLE are statements of the test runner (sluice test)."
+                    .into(),
             )),
             // a client's command (the REPL reads the file and sends its
             // statements), not one of the server's grammar: ksqlDB refuses it

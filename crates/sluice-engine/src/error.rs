@@ -26,6 +26,9 @@ pub enum EngineError {
     /// A statement form this version of Sluice does not execute.
     #[error("{0}")]
     Unsupported(String),
+    /// An `ASSERT TOPIC|SCHEMA` did not hold within its timeout.
+    #[error("{0}")]
+    AssertionFailed(String),
 }
 
 impl EngineError {

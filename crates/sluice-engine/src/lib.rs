@@ -6,6 +6,7 @@
 //! results it returns.
 
 mod alter;
+mod assert;
 pub mod command_log;
 mod connect_client;
 mod connectors;
@@ -38,7 +39,7 @@ pub use lifecycle::{QueryHandle, QueryState, QueryStatus};
 pub use print::PrintCursor;
 pub use push::{PullRows, PushQuery, QueryStart};
 pub use result::{
-    ConnectorDescription, ConnectorListing, FunctionListing, Listing, PluginListing,
+    Asserted, ConnectorDescription, ConnectorListing, FunctionListing, Listing, PluginListing,
     PropertyListing, QueryListing, SourceDescription, StatementResult, TopicListing, TypeListing,
 };
 pub use session::{Prepared, Session, SessionChange, StatementKind};

@@ -44,6 +44,45 @@ pub enum StatementResult {
     /// Nothing was done, and why (`warning_entity`: an IF [NOT] EXISTS
     /// that found what it looked for, or did not).
     Warning { message: String },
+    /// An `ASSERT TOPIC|SCHEMA` held (`assert_topic`, `assert_schema`).
+    Asserted(Asserted),
+}
+
+/// What an `ASSERT` found to hold.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Asserted {
+    Topic {
+        name: String,
+        exists: bool,
+    },
+    Schema {
+        subject: Option<String>,
+        id: Option<i32>,
+        exists: bool,
+    },
+}
+
+impl Asserted {
+    /// As ksqlDB's CLI prints it.
+    pub fn message(&self) -> String {
+        let existence = |exists: bool| if exists { "exists" } else { "does not exist" };
+        match self {
+            Asserted::Topic { name, exists } => format!("Topic {name} {}.", existence(*exists)),
+            Asserted::Schema {
+                subject,
+                id,
+                exists,
+            } => format!(
+                "Schema with{}{} {}.",
+                subject
+                    .as_ref()
+                    .map(|s| format!(" subject {s}"))
+                    .unwrap_or_default(),
+                id.map(|i| format!(" id {i}")).unwrap_or_default(),
+                existence(*exists)
+            ),
+        }
+    }
 }
 
 impl StatementResult {
@@ -141,7 +180,9 @@ pub struct FunctionListing {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PropertyListing {
     pub name: String,
-    /// `SERVER` (the engine's configuration) or `SESSION` (an override).
+    /// `SERVER` (the server's configuration: its file, its arguments, the
+    /// defaults), `SYSTEM` (changed by `ALTER SYSTEM`, for every server of
+    /// the service) or `SESSION` (a client's override).
     pub scope: String,
     pub value: String,
 }

@@ -138,7 +138,12 @@ impl Engine {
                 let mut props: std::collections::BTreeMap<&str, (&str, &str)> =
                     std::collections::BTreeMap::new();
                 for (k, v) in &self.config.properties {
-                    props.insert(k, ("SERVER", v));
+                    let scope = if self.system_altered.contains_key(k) {
+                        "SYSTEM"
+                    } else {
+                        "SERVER"
+                    };
+                    props.insert(k, (scope, v));
                 }
                 for (k, v) in self.session.properties() {
                     props.insert(k, ("SESSION", v));

@@ -174,3 +174,103 @@ fn print_streams_new_records() {
     assert!(cursor.is_done());
     assert!(lines[2].contains("key: <null>, value: "), "{lines:?}");
 }
+
+fn asserted(e: &mut Engine, sql: &str) -> String {
+    match e.execute_sql(sql).unwrap().pop() {
+        Some(StatementResult::Asserted(a)) => a.message(),
+        other => panic!("{sql}: {other:?}"),
+    }
+}
+
+fn refused(e: &mut Engine, sql: &str) -> String {
+    e.execute_sql(sql).unwrap_err().to_string()
+}
+
+#[test]
+fn assert_topic_and_schema_wait_for_what_they_assert_and_refuse_with_ksqldbs_words() {
+    let log = Arc::new(EmbeddedLog::in_memory());
+    let mut e = Engine::new(log.clone(), EngineConfig::default());
+    e.execute_sql(
+        "CREATE STREAM orders (id INT KEY, amount INT) WITH (kafka_topic='orders', partitions=3, format='AVRO');",
+    )
+    .unwrap();
+    // topics: unquoted names are upper-cased, as ksqlDB's resource names
+    assert_eq!(
+        asserted(
+            &mut e,
+            "ASSERT TOPIC 'orders' WITH (PARTITIONS=3, REPLICAS=1);"
+        ),
+        "Topic orders exists."
+    );
+    assert_eq!(
+        asserted(
+            &mut e,
+            "ASSERT NOT EXISTS TOPIC orders TIMEOUT 100 MILLISECONDS;"
+        ),
+        "Topic ORDERS does not exist."
+    );
+    assert_eq!(
+        refused(&mut e, "ASSERT TOPIC 'orders' WITH (PARTITIONS=2, replicas=1, cleanup='x') TIMEOUT 100 MILLISECONDS;"),
+        "Mismatched configuration for topic orders: For config partitions, expected 2 got 3\n\
+         Cannot assert unknown topic property: CLEANUP"
+    );
+    assert_eq!(
+        refused(
+            &mut e,
+            "ASSERT NOT EXISTS TOPIC 'orders' TIMEOUT 100 MILLISECONDS;"
+        ),
+        "Topic orders exists"
+    );
+    let started = std::time::Instant::now();
+    assert_eq!(
+        refused(&mut e, "ASSERT TOPIC 'later';"),
+        "Topic later does not exist"
+    );
+    // the default timeout (ksql.assert.topic.default.timeout.ms): 1 s
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+    // a topic made while the assertion waits makes it hold
+    let maker = {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            log.create_topic(&sluice_engine::log::TopicSpec::new("later", 1))
+                .unwrap();
+        })
+    };
+    assert_eq!(
+        asserted(&mut e, "ASSERT TOPIC 'later' TIMEOUT 10 SECONDS;"),
+        "Topic later exists."
+    );
+    maker.join().unwrap();
+
+    // schemas: the stream registered orders-key and orders-value
+    assert_eq!(
+        asserted(&mut e, "ASSERT SCHEMA SUBJECT 'orders-value';"),
+        "Schema with subject orders-value exists."
+    );
+    assert_eq!(
+        asserted(&mut e, "ASSERT SCHEMA SUBJECT 'orders-key' ID 1;"),
+        "Schema with subject orders-key id 1 exists."
+    );
+    assert_eq!(
+        asserted(
+            &mut e,
+            "ASSERT NOT EXISTS SCHEMA ID 99 TIMEOUT 100 MILLISECONDS;"
+        ),
+        "Schema with id 99 does not exist."
+    );
+    assert_eq!(
+        refused(
+            &mut e,
+            "ASSERT SCHEMA SUBJECT 'orders-value' ID 1 TIMEOUT 100 MILLISECONDS;"
+        ),
+        "Schema with subject name orders-value id 1 does not exist"
+    );
+    assert_eq!(
+        refused(
+            &mut e,
+            "ASSERT NOT EXISTS SCHEMA SUBJECT 'orders-value' TIMEOUT 100 MILLISECONDS;"
+        ),
+        "Schema with subject name orders-value exists"
+    );
+}

@@ -76,6 +76,8 @@ pub trait SchemaRegistry: Send + Sync {
     fn schema_by_id(&self, id: i32) -> Result<RegisteredSchema, FormatError>;
     /// The newest version registered under `subject`, with its id.
     fn latest(&self, subject: &str) -> Result<Option<(i32, RegisteredSchema)>, FormatError>;
+    /// The subjects schema `id` is registered under (none: no such id).
+    fn subjects_of(&self, id: i32) -> Result<Vec<String>, FormatError>;
     /// Registers `schema` under `subject` with a chosen id (Confluent's IMPORT
     /// mode; a test fixture with a fixed `KEY_/VALUE_SCHEMA_ID`). Registries
     /// that cannot choose ids refuse.
@@ -173,6 +175,18 @@ impl SchemaRegistry for MemoryRegistry {
             .get(subject)
             .and_then(|versions| versions.last())
             .and_then(|id| inner.by_id.get(id).map(|s| (*id, s.clone()))))
+    }
+
+    fn subjects_of(&self, id: i32) -> Result<Vec<String>, FormatError> {
+        let inner = self.lock()?;
+        let mut subjects: Vec<String> = inner
+            .subjects
+            .iter()
+            .filter(|(_, ids)| ids.contains(&id))
+            .map(|(s, _)| s.clone())
+            .collect();
+        subjects.sort();
+        Ok(subjects)
     }
 
     /// Fails if the id is taken by a different schema.

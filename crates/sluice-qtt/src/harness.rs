@@ -33,6 +33,9 @@ impl SchemaRegistry for Recording {
     fn latest(&self, subject: &str) -> Result<Option<(i32, RegisteredSchema)>, FormatError> {
         self.inner.latest(subject)
     }
+    fn subjects_of(&self, id: i32) -> Result<Vec<String>, FormatError> {
+        self.inner.subjects_of(id)
+    }
 }
 
 /// The schemas the CREATE STREAM/TABLE statements of a case register for

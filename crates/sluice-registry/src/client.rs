@@ -212,6 +212,23 @@ impl SchemaRegistry for RegistryClient {
             Err(e) => Err(e),
         }
     }
+
+    fn subjects_of(&self, id: i32) -> Result<Vec<String>, FormatError> {
+        match self.get(&format!("/schemas/ids/{id}/subjects")) {
+            Ok(Value::Array(subjects)) => Ok(subjects
+                .iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()),
+            Ok(other) => Err(failed(format!(
+                "schema registry: the subjects of schema {id} are not a list: {other}"
+            ))),
+            // schema not found
+            Err(FormatError::Serialization(m)) if m.ends_with("error code: 40403") => {
+                Ok(Vec::new())
+            }
+            Err(e) => Err(e),
+        }
+    }
 }
 
 #[cfg(test)]

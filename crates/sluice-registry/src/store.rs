@@ -381,4 +381,18 @@ impl SchemaRegistry for Registry {
             Err(e) => Err(format_error(e)),
         }
     }
+
+    fn subjects_of(&self, id: i32) -> Result<Vec<String>, FormatError> {
+        match self.usages(id, false) {
+            Ok(usages) => {
+                let mut subjects: Vec<String> = usages.into_iter().map(|(s, _)| s).collect();
+                subjects.dedup();
+                Ok(subjects)
+            }
+            Err(RegistryError::SchemaNotFound | RegistryError::SchemaIdNotFound(_)) => {
+                Ok(Vec::new())
+            }
+            Err(e) => Err(format_error(e)),
+        }
+    }
 }

@@ -84,6 +84,22 @@ pub fn to_entity(
         StatementResult::Warning { message } => {
             return Some(entity("warning_entity", obj(json!({"message": message}))))
         }
+        StatementResult::Asserted(sluice_engine::Asserted::Topic { name, exists }) => {
+            return Some(entity(
+                "assert_topic",
+                obj(json!({"topicName": name, "exists": exists})),
+            ))
+        }
+        StatementResult::Asserted(sluice_engine::Asserted::Schema {
+            subject,
+            id,
+            exists,
+        }) => {
+            return Some(entity(
+                "assert_schema",
+                obj(json!({"subject": subject, "id": id, "exists": exists})),
+            ))
+        }
         other => return Some(generic(text, other)),
     };
     Some(match listing {
@@ -311,6 +327,9 @@ fn generic(text: &str, result: StatementResult) -> Value {
         | StatementResult::Warning { .. }) => {
             let message = other.connector_message().unwrap_or_default();
             json!({"@type": "text", "statementText": text, "text": message, "warnings": []})
+        }
+        StatementResult::Asserted(a) => {
+            json!({"@type": "text", "statementText": text, "text": a.message(), "warnings": []})
         }
         StatementResult::Listing(l) => generic(text, l.to_table()),
         StatementResult::Rows { schema, batches } => json!({

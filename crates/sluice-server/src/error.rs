@@ -17,6 +17,8 @@ pub mod codes {
     pub const METHOD_NOT_ALLOWED: u32 = 40500;
     pub const PAYLOAD_TOO_LARGE: u32 = 41300;
     pub const SERVER_ERROR: u32 = 50000;
+    /// `Errors.ERROR_CODE_ASSERTION_FAILED`.
+    pub const ASSERTION_FAILED: u32 = 41700;
     /// `Errors.ERROR_CODE_COMMAND_QUEUE_CATCHUP_TIMEOUT`.
     pub const COMMAND_QUEUE_CATCHUP_TIMEOUT: u32 = 50301;
 }
@@ -60,6 +62,9 @@ pub enum ApiError {
         "Timed out while waiting for a previous command to execute. command sequence number: {0}"
     )]
     CommandCatchUp(i64),
+    /// An `ASSERT TOPIC|SCHEMA` that did not hold (ksqlDB's 417).
+    #[error("{0}")]
+    AssertionFailed(String),
 }
 
 impl ApiError {
@@ -68,6 +73,7 @@ impl ApiError {
         match err {
             EngineError::Log(e) => ApiError::Internal(e.to_string()),
             EngineError::Connect { status, message } => ApiError::Connect { status, message },
+            EngineError::AssertionFailed(message) => ApiError::AssertionFailed(message),
             other => ApiError::Statement {
                 message: other.to_string(),
                 statement: statement.trim().to_string(),
@@ -88,6 +94,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::CommandCatchUp(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::AssertionFailed(_) => StatusCode::EXPECTATION_FAILED,
             ApiError::Connect { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
@@ -106,6 +113,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => codes::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => codes::SERVER_ERROR,
             ApiError::CommandCatchUp(_) => codes::COMMAND_QUEUE_CATCHUP_TIMEOUT,
+            ApiError::AssertionFailed(_) => codes::ASSERTION_FAILED,
             // ksqlDB's `Errors.toErrorCode`: the status times 100
             ApiError::Connect { status, .. } => *status as u32 * 100,
         }

@@ -191,3 +191,30 @@ async fn headless_mode_runs_the_file_and_refuses_statements() {
     assert!(err.contains("statement 2 at line 3, column 3"), "{err}");
     assert!(err.contains("CREATE STREAM X (;"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assert_statements_answer_ksqldbs_entities_and_417() {
+    let s = start().await;
+    let (status, body) = s.ksql(CREATE_S).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = s
+        .ksql("ASSERT NOT EXISTS TOPIC 'absent'; ASSERT NOT EXISTS SCHEMA SUBJECT 'absent-value';")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body[0],
+        json!({"@type": "assert_topic", "statementText": "ASSERT NOT EXISTS TOPIC 'absent';",
+               "topicName": "absent", "exists": false, "warnings": []})
+    );
+    assert_eq!(body[1]["@type"], "assert_schema");
+    assert_eq!(body[1]["subject"], "absent-value");
+    assert_eq!(body[1]["exists"], false);
+    let (status, body) = s
+        .ksql("ASSERT TOPIC 'absent' TIMEOUT 100 MILLISECONDS;")
+        .await;
+    assert_eq!(status, 417, "{body}");
+    assert_eq!(
+        body,
+        json!({"@type": "generic_error", "error_code": 41700, "message": "Topic absent does not exist"})
+    );
+}

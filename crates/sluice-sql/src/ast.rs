@@ -152,6 +152,11 @@ pub enum Statement {
         property: String,
         value: String,
     },
+    /// `ALTER SYSTEM RESET 'prop'` (beyond ksqlDB): back to the server's
+    /// configured value
+    AlterSystemReset {
+        property: String,
+    },
     /// `DEFINE name = 'value'`
     Define {
         name: String,

@@ -717,6 +717,9 @@ impl Display for Statement {
             Statement::AlterSystem { property, value } => {
                 write!(f, "ALTER SYSTEM {}={}", Quoted(property), Quoted(value))
             }
+            Statement::AlterSystemReset { property } => {
+                write!(f, "ALTER SYSTEM RESET {}", Quoted(property))
+            }
             Statement::Define { name, value } => write!(f, "DEFINE {name}={}", Quoted(value)),
             Statement::Undefine { name } => write!(f, "UNDEFINE {name}"),
             Statement::CreateType {

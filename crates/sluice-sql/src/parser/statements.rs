@@ -584,6 +584,10 @@ impl Parser<'_> {
     fn parse_alter(&mut self) -> Result<Statement, ParseError> {
         self.expect_kw("ALTER")?;
         if self.consume_kw("SYSTEM") {
+            if self.consume_kw("RESET") {
+                let property = self.parse_string("a quoted property name")?;
+                return Ok(Statement::AlterSystemReset { property });
+            }
             let property = self.parse_string("a quoted property name")?;
             self.expect(&Token::Eq, "'='")?;
             let value = self.parse_string("a quoted property value")?;

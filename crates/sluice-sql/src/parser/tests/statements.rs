@@ -592,3 +592,30 @@ fn keywords_as_identifiers() {
         matches!(&q.select[0], SelectItem::Expr { expr: Expr::Column { name, .. }, .. } if name == &Ident::quoted("select"))
     );
 }
+
+#[test]
+fn alter_system_and_its_reset() {
+    let set = one("ALTER SYSTEM 'ksql.streams.commit.interval.ms'='500'");
+    assert_eq!(
+        set,
+        Statement::AlterSystem {
+            property: "ksql.streams.commit.interval.ms".into(),
+            value: "500".into()
+        }
+    );
+    assert_eq!(
+        set.to_string(),
+        "ALTER SYSTEM 'ksql.streams.commit.interval.ms'='500'"
+    );
+    let reset = one("alter system reset 'ksql.streams.commit.interval.ms'");
+    assert_eq!(
+        reset,
+        Statement::AlterSystemReset {
+            property: "ksql.streams.commit.interval.ms".into()
+        }
+    );
+    assert_eq!(
+        reset.to_string(),
+        "ALTER SYSTEM RESET 'ksql.streams.commit.interval.ms'"
+    );
+}
