@@ -90,6 +90,9 @@ pub struct Engine {
     pub(crate) replay_connector_target: Option<sluice_sql::ConnectorTarget>,
     /// The command-topic offset of the last command this engine logged.
     last_command_offset: Option<i64>,
+    /// What each persistent query started by a CREATE ... AS SELECT lets an
+    /// upgrade (CREATE OR REPLACE) change.
+    pub(crate) upgrade_shapes: HashMap<String, crate::upgrade::UpgradeShape>,
     /// The properties `ALTER SYSTEM` changed, each with its configured
     /// value (`None`: not configured), for `ALTER SYSTEM RESET` and
     /// `SHOW PROPERTIES`.
@@ -119,6 +122,7 @@ impl Engine {
             .collect();
         for id in stopping {
             self.scheduler.remove(&id);
+            self.upgrade_shapes.remove(&id);
             if let Some(q) = self.queries.remove(&id) {
                 self.log.leave(&q.group);
                 // its internal topics (repartition topics, store changelogs)
@@ -336,6 +340,7 @@ impl Engine {
             replay_connector_target: None,
             last_command_offset: None,
             system_altered: BTreeMap::new(),
+            upgrade_shapes: HashMap::new(),
             state_db: None,
             wall_clock: sluice_runtime::WallClock::System,
         }

@@ -30,6 +30,7 @@ mod secrets;
 mod session;
 mod show;
 mod topics;
+mod upgrade;
 
 pub use ddl::kind_name;
 pub use engine::{service_servers, Engine, EngineConfig, RunningQuery};

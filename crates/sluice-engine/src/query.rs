@@ -433,7 +433,24 @@ impl Engine {
             SourceKind::Stream => "CSAS",
             SourceKind::Table => "CTAS",
         };
-        let id = self.new_query_id(&format!("{prefix}_{name}"));
+        // CREATE OR REPLACE over a running query: upgraded in place, under
+        // its id (see `upgrade`)
+        let replaced = match cas.or_replace {
+            true => self
+                .queries
+                .values()
+                .find(|q| q.sink == name)
+                .map(|q| q.id.clone()),
+            false => None,
+        };
+        let shape = crate::upgrade::shape(&plan);
+        if let (Some(running), Some(old)) = (&replaced, self.metastore.source(&name)) {
+            self.check_upgrade(running, &old, &def, &shape)?;
+        }
+        let id = match &replaced {
+            Some(running) => running.clone(),
+            None => self.new_query_id(&format!("{prefix}_{name}")),
+        };
         let computed_keys = match &plan {
             QueryPlan::Project(p) => p.repartitioned,
             QueryPlan::Aggregate(_) | QueryPlan::Join(_) => true,
@@ -447,12 +464,15 @@ impl Engine {
             })
         })?;
         // CREATE OR REPLACE: the old query makes way for the new one
-        if cas.or_replace {
-            self.stop_queries(|q| q.sink == name);
+        match &replaced {
+            Some(running) => self.stop_for_upgrade(running),
+            None if cas.or_replace => self.stop_queries(|q| q.sink == name),
+            None => {}
         }
         self.metastore.put_source(def);
         let sources = plan.sources().iter().map(|d| d.name.clone()).collect();
         self.start_persistent(tasks, text, name, sources);
+        self.upgrade_shapes.insert(id.clone(), shape);
         Ok(StatementResult::QueryStarted {
             message: format!("Created query with ID {id}"),
             query_id: id,
