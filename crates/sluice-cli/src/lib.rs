@@ -1,7 +1,9 @@
 //! The `sluice` binary's library: rendering results, the REPL (embedded or against a
-//! server over REST) and the `server` subcommand. `main.rs` only parses arguments.
+//! server over REST), the `server` subcommand and the `migrations` tool (a client of a
+//! server's REST API). `main.rs` only parses arguments.
 
 pub mod entity_render;
+pub mod migrations;
 pub mod render;
 pub mod repl;
 pub mod server_cmd;

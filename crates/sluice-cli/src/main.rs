@@ -1,9 +1,10 @@
 //! The `sluice` binary: the embedded REPL (no arguments), `run` a SQL file, `test`
-//! ksqlDB test files, `server` (the REST API) and `cli` (the REPL against a server).
+//! ksqlDB test files, `server` (the REST API), `cli` (the REPL against a server) and
+//! `migrations` (ksql-migrations against a server).
 
 mod test_cmd;
 
-use sluice_cli::{render, repl, server_cmd};
+use sluice_cli::{migrations, render, repl, server_cmd};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +45,9 @@ enum Command {
     Test(test_cmd::TestArgs),
     /// Serve the ksqlDB-compatible REST API (default http://0.0.0.0:8088).
     Server(server_cmd::ServerArgs),
+    /// ksqlDB's ksql-migrations tool against a server: new-project, create,
+    /// initialize-metadata, apply, info, validate, destroy-metadata.
+    Migrations(migrations::MigrationsArgs),
     /// The REPL against a running server.
     Cli {
         /// The server's address.
@@ -195,6 +199,7 @@ fn main() -> ExitCode {
             server_cmd::run(args)
         }
         Some(Command::Cli { url }) => remote_repl(&url),
+        Some(Command::Migrations(args)) => migrations::run(args),
         Some(Command::Run {
             file,
             data_dir,
