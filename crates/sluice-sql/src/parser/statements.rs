@@ -176,7 +176,7 @@ impl Parser<'_> {
         }
         if !or_replace && self.consume_kw("TOPIC") {
             let if_not_exists = self.consume_kws(&["IF", "NOT", "EXISTS"]);
-            let name = self.parse_resource_name()?;
+            let name = self.parse_topic_name()?;
             let properties = if self.consume_kw("WITH") {
                 self.parse_properties()?
             } else {
@@ -433,7 +433,7 @@ impl Parser<'_> {
         }
         if self.consume_kw("TOPIC") {
             let if_exists = self.consume_kws(&["IF", "EXISTS"]);
-            let name = self.parse_resource_name()?;
+            let name = self.parse_topic_name()?;
             return Ok(Statement::DropTopic { name, if_exists });
         }
         let kind = self
@@ -535,7 +535,7 @@ impl Parser<'_> {
             )
         {
             self.advance();
-            let name = self.parse_resource_name()?;
+            let name = self.parse_topic_name()?;
             return Ok(Statement::Describe(Describe::Topic { name }));
         }
         if self.peek_kw("CONNECTOR") && matches!(self.peek_nth(1), Some(Token::Word(_))) {
@@ -550,6 +550,20 @@ impl Parser<'_> {
 
     /// A topic or subject name: an identifier (upper-cased unless quoted) or a quoted
     /// string (kept as written, as a quoted identifier).
+    /// A topic's name in Sluice's topic statements, as typed: a quoted
+    /// string, or an identifier in its own case (Kafka's names are
+    /// case-sensitive; a user typing `bar_admin` means that topic).
+    fn parse_topic_name(&mut self) -> Result<Ident, ParseError> {
+        match self.peek() {
+            Some(Token::Word(w)) if w.quote_style.is_none() => {
+                let ident = Ident::quoted(w.value.clone());
+                self.advance();
+                Ok(ident)
+            }
+            _ => self.parse_resource_name(),
+        }
+    }
+
     fn parse_resource_name(&mut self) -> Result<Ident, ParseError> {
         if let Some(Token::SingleQuotedString(s)) = self.peek() {
             let ident = Ident::quoted(s.clone());
@@ -594,7 +608,7 @@ impl Parser<'_> {
             return Ok(Statement::AlterSystem { property, value });
         }
         if self.consume_kw("TOPIC") {
-            let name = self.parse_resource_name()?;
+            let name = self.parse_topic_name()?;
             let change = if self.consume_kw("SET") {
                 TopicChange::Set(self.parse_properties()?)
             } else if self.consume_kws(&["ADD", "PARTITIONS"]) {

@@ -619,3 +619,19 @@ fn alter_system_and_its_reset() {
         "ALTER SYSTEM RESET 'ksql.streams.commit.interval.ms'"
     );
 }
+
+#[test]
+fn topic_statements_take_topic_names_as_typed() {
+    let Statement::CreateTopic { name, .. } = one("CREATE TOPIC bar_Admin") else {
+        panic!()
+    };
+    assert_eq!(name.value, "bar_Admin");
+    let Statement::DropTopic { name, .. } = one("DROP TOPIC IF EXISTS 'a.B'") else {
+        panic!()
+    };
+    assert_eq!(name.value, "a.B");
+    let Statement::AlterTopic { name, .. } = one("alter topic orders add partitions 2") else {
+        panic!()
+    };
+    assert_eq!(name.value, "orders");
+}
