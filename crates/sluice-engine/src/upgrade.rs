@@ -115,21 +115,25 @@ fn check_schema(old: &SourceDef, new: &SourceDef) -> std::result::Result<(), Str
     };
     let (old_keys, new_keys): (Vec<_>, Vec<_>) =
         (old.key_columns().collect(), new.key_columns().collect());
-    let gone = changed(&old_keys, &new_keys);
-    if !gone.is_empty() {
-        return Err(format!(
-            "Key columns must be identical. The following key columns are changed, missing or reordered: {}",
-            list(gone)
-        ));
-    }
     let (old_values, new_values): (Vec<_>, Vec<_>) =
         (old.value_columns().collect(), new.value_columns().collect());
-    let gone = changed(&old_values, &new_values);
-    if !gone.is_empty() {
-        return Err(format!(
-            "The following columns are changed, missing or reordered: {}",
-            list(gone)
-        ));
+    let checks = [
+        (
+            old_keys,
+            new_keys,
+            "Key columns must be identical. ",
+            "key ",
+        ),
+        (old_values, new_values, "", ""),
+    ];
+    for (old_cols, new_cols, lead, kind) in checks {
+        let gone = changed(&old_cols, &new_cols);
+        if !gone.is_empty() {
+            return Err(format!(
+                "{lead}The following {kind}columns are changed, missing or reordered: {}",
+                list(gone)
+            ));
+        }
     }
     Ok(())
 }

@@ -2,23 +2,14 @@
 //! CSAS transforming it and a file sink writing the result, kept across a
 //! restart by the command log; datagen into a stream; ksqlDB's refusals.
 
-use std::path::Path;
+mod durable;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use durable::open;
 use sluice_engine::log::EmbeddedLog;
 use sluice_engine::{Engine, EngineConfig, Listing, StatementResult};
-
-fn open(dir: &Path) -> Engine {
-    let log = Arc::new(EmbeddedLog::open(dir.join("log")).unwrap());
-    Engine::new(
-        log,
-        EngineConfig::default().with("auto.offset.reset", "earliest"),
-    )
-    .with_command_log(&dir.join("command.log"))
-    .unwrap()
-    .with_stream_threads(2)
-}
 
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let until = Instant::now() + Duration::from_secs(60);

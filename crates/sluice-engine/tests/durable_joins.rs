@@ -35,10 +35,7 @@ fn joins_restore_their_windows_and_tables_from_changelogs_without_replay() {
         e.run_until_idle().unwrap();
         left_rows(&mut e, 0, 20);
         e.run_until_idle().unwrap();
-        groups = e
-            .queries()
-            .map(|q| (q.sink.clone(), q.group.clone()))
-            .collect::<BTreeMap<_, _>>();
+        groups = durable::groups(&e);
         // the window stores' changelogs, named as ksqlDB's topology names
         // them, a partition per input partition, rows leaving by retention
         for (sink, stores) in [
@@ -281,24 +278,22 @@ fn n_way_joins_keep_every_join_state_in_changelogs_and_restore_without_replay() 
                 .unwrap();
         }
         e.run_until_idle().unwrap();
-        groups = e
-            .queries()
-            .map(|q| (q.sink.clone(), q.group.clone()))
-            .collect::<BTreeMap<_, _>>();
+        groups = durable::groups(&e);
         // each join's stores, named as ksqlDB's topology names them: the
         // stream-stream join's after the table and two streams built before
         // it, the earlier joins' tables under their L_ prefix
-        for (sink, store) in [
-            ("J", "KSTREAM-JOINTHIS-0000000014-store"),
-            ("J", "KSTREAM-JOINOTHER-0000000015-store"),
-            ("J", "KafkaTopic_Right-Reduce"),
-            ("TJ", "KafkaTopic_L_Left-Reduce"),
-            ("TJ", "KafkaTopic_L_Right-Reduce"),
-            ("TJ", "KafkaTopic_Right-Reduce"),
-        ] {
-            let topic = format!("{}-{store}-changelog", groups[sink]);
-            assert!(e.log().topic_exists(&topic).unwrap(), "{topic}");
-        }
+        durable::assert_changelogs(
+            &e,
+            &groups,
+            &[
+                ("J", "KSTREAM-JOINTHIS-0000000014-store"),
+                ("J", "KSTREAM-JOINOTHER-0000000015-store"),
+                ("J", "KafkaTopic_Right-Reduce"),
+                ("TJ", "KafkaTopic_L_Left-Reduce"),
+                ("TJ", "KafkaTopic_L_Right-Reduce"),
+                ("TJ", "KafkaTopic_Right-Reduce"),
+            ],
+        );
         assert_eq!(record_count(e.log().as_ref(), "J"), 0);
         assert_eq!(live_keys(e.log().as_ref(), "TJ"), 5);
     }
@@ -457,19 +452,17 @@ fn aggregations_over_joins_restore_the_join_and_the_groups_without_replay() {
         }
         clicks(&mut e, 0, 100);
         e.run_until_idle().unwrap();
-        groups = e
-            .queries()
-            .map(|q| (q.sink.clone(), q.group.clone()))
-            .collect::<BTreeMap<_, _>>();
-        for (sink, store) in [
-            ("PER_REGION", "KafkaTopic_Right-Reduce"),
-            ("PER_REGION", "Aggregate-Aggregate-Materialize"),
-            ("PAIRS", "KSTREAM-JOINTHIS-0000000008-store"),
-            ("PAIRS", "Aggregate-Aggregate-Materialize"),
-        ] {
-            let topic = format!("{}-{store}-changelog", groups[sink]);
-            assert!(e.log().topic_exists(&topic).unwrap(), "{topic}");
-        }
+        groups = durable::groups(&e);
+        durable::assert_changelogs(
+            &e,
+            &groups,
+            &[
+                ("PER_REGION", "KafkaTopic_Right-Reduce"),
+                ("PER_REGION", "Aggregate-Aggregate-Materialize"),
+                ("PAIRS", "KSTREAM-JOINTHIS-0000000008-store"),
+                ("PAIRS", "Aggregate-Aggregate-Materialize"),
+            ],
+        );
     }
     // restarted: the users table, the join windows and the groups come back
     // from their changelogs; new clicks join and count on from there

@@ -28,10 +28,7 @@ fn aggregations_restore_their_state_from_changelogs_without_reading_their_input_
         .unwrap();
         insert(&mut e, 0, 200);
         e.run_until_idle().unwrap();
-        groups = e
-            .queries()
-            .map(|q| (q.sink.clone(), q.group.clone()))
-            .collect::<BTreeMap<_, _>>();
+        groups = durable::groups(&e);
         // keyed by the source's key: one changelog partition per source
         // partition; grouped by a value: one per partition of the
         // repartition topic keyed by the group (as many as the source's)

@@ -102,3 +102,19 @@ pub fn read_since_start(e: &Engine) -> BTreeMap<String, u64> {
 pub fn record_count(log: &dyn Log, topic: &str) -> i64 {
     log.end_offsets(topic).unwrap().iter().sum()
 }
+
+/// Each persistent query's consumer group, by the sink it writes.
+pub fn groups(e: &Engine) -> BTreeMap<String, String> {
+    e.queries()
+        .map(|q| (q.sink.clone(), q.group.clone()))
+        .collect()
+}
+
+/// Asserts that each `(sink, store)` has its changelog topic
+/// (`<group of sink's query>-<store>-changelog`).
+pub fn assert_changelogs(e: &Engine, groups: &BTreeMap<String, String>, stores: &[(&str, &str)]) {
+    for (sink, store) in stores {
+        let topic = format!("{}-{store}-changelog", groups[*sink]);
+        assert!(e.log().topic_exists(&topic).unwrap(), "{topic}");
+    }
+}
