@@ -133,20 +133,23 @@ impl CommandLog {
         let mut commands = Vec::new();
         while *next < end {
             let records = log.fetch(topic, 0, *next, 1024)?;
-            let Some(last) = records.last() else { break };
-            *next = last.offset + 1;
+            if records.is_empty() {
+                break;
+            }
             for r in &records {
+                *next = r.offset + 1;
                 if own.contains(&r.offset) {
                     continue;
                 }
                 let value = r.record.value.as_deref().unwrap_or_default();
-                let command = serde_json::from_slice::<Command>(value).map_err(|e| {
-                    EngineError::statement(format!(
-                        "command topic {topic} is corrupt at offset {}: {e}",
+                // an unreadable command is skipped, as ksqlDB's command runner skips it
+                match serde_json::from_slice::<Command>(value) {
+                    Ok(command) => commands.push((r.offset, command)),
+                    Err(e) => tracing::warn!(
+                        "command topic {topic}: skipped the unreadable command at offset {}: {e}",
                         r.offset
-                    ))
-                })?;
-                commands.push((r.offset, command));
+                    ),
+                }
             }
         }
         let read = *next;

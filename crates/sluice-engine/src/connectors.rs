@@ -592,6 +592,12 @@ impl Engine {
                 .map(|(k, v)| (k, sluice_sql::Literal::String(v)))
                 .collect(),
         };
+        // a paused or stopped connector stays so with its new configuration
+        let kept = match self.connect.status(name).map(|s| s.state) {
+            Ok(sluice_connect::State::Paused) => Some(sluice_sql::ConnectorTarget::Paused),
+            Ok(sluice_connect::State::Stopped) => Some(sluice_sql::ConnectorTarget::Stopped),
+            _ => None,
+        };
         if exists {
             let drop = sluice_sql::Statement::DropConnector {
                 name: sluice_sql::Ident::quoted(name),
@@ -599,7 +605,15 @@ impl Engine {
             };
             self.execute_sql(&format!("{drop};"))?;
         }
-        self.execute_sql(&format!("{create};"))?;
+        let kept = kept.filter(|_| exists);
+        // its tasks start in that state, which the command log keeps after the CREATE
+        self.replay_connector_target = kept;
+        let created = self.execute_sql(&format!("{create};"));
+        self.replay_connector_target = None;
+        created?;
+        if let Some(target) = kept {
+            self.set_connector_target(name, target)?;
+        }
         let info = self.connect.info(name).map_err(|e| connect_error("", e))?;
         Ok((info, !exists))
     }

@@ -85,8 +85,9 @@ pub struct Engine {
     pub(crate) command_log: Option<CommandLog>,
     /// True while replaying the command log (nothing is logged again).
     pub(crate) replaying: bool,
-    /// While replaying: the target state the log gives the connector the
-    /// command being replayed creates (see `Engine::replayed_target`).
+    /// The target state the connector the next CREATE makes starts in: the
+    /// one the command log leaves it in while replaying, or the one a
+    /// reconfigured connector had (see `Engine::replayed_target`).
     pub(crate) replay_connector_target: Option<sluice_sql::ConnectorTarget>,
     /// The command-topic offset of the last command this engine logged.
     last_command_offset: Option<i64>,
@@ -382,6 +383,7 @@ impl Engine {
     /// skipped with a warning, as ksqlDB's command runner skips it.
     fn apply_logged(&mut self, commands: Vec<Command>) {
         let was = std::mem::replace(&mut self.replaying, true);
+        let pending = self.replay_connector_target.take();
         let targets = crate::connectors::connector_targets(&commands);
         for (i, c) in commands.into_iter().enumerate() {
             self.replay_connector_target = targets.get(&i).copied();
@@ -394,7 +396,7 @@ impl Engine {
             }
             self.session = saved;
         }
-        self.replay_connector_target = None;
+        self.replay_connector_target = pending;
         self.replaying = was;
     }
 

@@ -401,6 +401,21 @@ fn paused_and_stopped_connectors_stay_so_across_restarts() {
         assert_eq!(state(&e), State::Paused);
         append("c");
         assert!(stays_at(&e, "lines", 2));
+        // a new configuration (Connect's PUT .../config) keeps it paused
+        let mut config = std::collections::BTreeMap::new();
+        config.insert(
+            "connector.class".to_string(),
+            "FileStreamSource".to_string(),
+        );
+        config.insert("file".to_string(), input.display().to_string());
+        config.insert("topic".to_string(), "lines".to_string());
+        config.insert(
+            "value.converter".to_string(),
+            "org.apache.kafka.connect.storage.StringConverter".to_string(),
+        );
+        e.put_connector("LINES_IN", config, true).unwrap();
+        assert_eq!(state(&e), State::Paused);
+        assert!(stays_at(&e, "lines", 2));
     }
     // restarted: the connector comes back paused, and reads nothing yet
     {

@@ -152,13 +152,20 @@ pub async fn wait_for_command(state: &AppState, seq: i64) -> Result<(), ApiError
         .map_or(COMMAND_RESPONSE_TIMEOUT, Duration::from_millis);
     let until = std::time::Instant::now() + timeout;
     loop {
+        // without a command topic the numbers are this server's own, all applied
         let applied = with_engine(state, |_, engine| {
+            if !engine.follows_commands() {
+                return Ok(None);
+            }
             engine
                 .follow_commands()
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
-            Ok(engine.command_position())
+            Ok(Some(engine.command_position()))
         })
         .await?;
+        let Some(applied) = applied else {
+            return Ok(());
+        };
         if applied > seq {
             return Ok(());
         }

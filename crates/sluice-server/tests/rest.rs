@@ -218,3 +218,16 @@ async fn assert_statements_answer_ksqldbs_entities_and_417() {
         json!({"@type": "generic_error", "error_code": 41700, "message": "Topic absent does not exist"})
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_sequence_number_of_a_single_server_needs_no_wait() {
+    let s = start().await;
+    let (status, body) = s.ksql(CREATE_S).await;
+    assert_eq!(status, 200, "{body}");
+    let seq = body[0]["commandSequenceNumber"].as_i64().unwrap();
+    let started = std::time::Instant::now();
+    let request = json!({"ksql": "SHOW STREAMS;", "commandSequenceNumber": seq});
+    let (status, body) = s.post("/ksql", &request.to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}

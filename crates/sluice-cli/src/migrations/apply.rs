@@ -143,7 +143,11 @@ impl Migrations {
         let min = if previous == NONE {
             1
         } else {
-            previous.parse::<u32>().unwrap_or(0) + 1
+            previous.parse::<u32>().map_err(|_| {
+                Failure(format!(
+                    "The last version migrated is not a version: {previous}"
+                ))
+            })? + 1
         };
         (self.out)("Loading migration files");
         let files = self.files()?;

@@ -35,7 +35,9 @@ fn parse_name(file: &str) -> Option<(u32, String)> {
     // unanchored, as Java's `find`: the first `V<6 digits>__...sql` in the name
     for (i, _) in rest.match_indices('V') {
         let cand = &rest[i + 1..];
-        let digits = cand.get(..6)?;
+        let Some(digits) = cand.get(..6) else {
+            continue;
+        };
         if digits.len() == 6
             && digits.chars().all(|c| c.is_ascii_digit())
             && cand[6..].starts_with("__")

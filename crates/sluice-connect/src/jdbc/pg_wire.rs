@@ -16,7 +16,7 @@ use sqlx::ValueRef;
 use crate::data::Value;
 use crate::error::{ConnectError, Result};
 
-/// Microseconds and days from the Unix epoch to PostgreSQL's (2000-01-01).
+/// Milliseconds and days from the Unix epoch to PostgreSQL's (2000-01-01).
 const PG_EPOCH_MS: i64 = 946_684_800_000;
 const PG_EPOCH_DAYS: i64 = 10_957;
 /// PostgreSQL JDBC's `PGStatement.DATE_POSITIVE_INFINITY` and
@@ -133,32 +133,37 @@ fn numeric(bytes: &[u8]) -> std::result::Result<(i128, u32), String> {
         return Ok((0, 0));
     }
     let too_wide = || format!("NUMERIC with more than 38 digits at scale {scale} is not supported");
+    // group i holds the four digits from 10^(4 * (weight - i)) up; digits
+    // past the display scale are PostgreSQL's padding, left out
     let mut acc: i128 = 0;
+    let mut lowest = 0i64;
     for i in 0..ndigits {
-        let digit = word(8 + 2 * i)?;
+        let mut digit = word(8 + 2 * i)? as i128;
         if digit >= 10_000 {
             return Err(malformed());
         }
+        let exp = 4 * (weight - i as i64);
+        let excess = (-(scale as i64) - exp).clamp(0, 4);
+        if excess == 4 {
+            break;
+        }
+        digit /= 10i128.pow(excess as u32);
         acc = acc
-            .checked_mul(10_000)
-            .and_then(|a| a.checked_add(digit as i128))
+            .checked_mul(10i128.pow(4 - excess as u32))
+            .and_then(|a| a.checked_add(digit))
             .ok_or_else(too_wide)?;
+        lowest = exp + excess;
     }
-    // acc is the value times 10^(4 * (ndigits - 1 - weight))
-    let exponent = 4 * (ndigits as i64 - 1 - weight);
-    let shift = scale as i64 - exponent;
-    let pow = |n: i64| {
-        u32::try_from(n)
-            .ok()
-            .and_then(|n| 10i128.checked_pow(n))
-            .ok_or_else(too_wide)
-    };
-    let unscaled = if shift >= 0 {
-        acc.checked_mul(pow(shift)?).ok_or_else(too_wide)?
-    } else {
-        // digits past the display scale are zeros (PostgreSQL pads groups)
-        acc / pow(-shift)?
-    };
+    // acc is the value times 10^(-lowest); at the display scale:
+    let shift = scale as i64 + lowest;
+    let unscaled = u32::try_from(shift)
+        .ok()
+        .and_then(|n| 10i128.checked_pow(n))
+        .and_then(|p| acc.checked_mul(p))
+        .ok_or_else(too_wide)?;
+    if unscaled >= 10i128.pow(38) {
+        return Err(too_wide());
+    }
     Ok((if sign == 0x4000 { -unscaled } else { unscaled }, scale))
 }
 
@@ -200,7 +205,18 @@ mod tests {
             numeric(&wire(8, 7, 0, 0, &[1; 8])),
             Ok((1_0001_0001_0001_0001_0001_0001_0001, 0))
         );
-        // NaN, infinities and 40 digits are refused
+        // 37 digits with a padded last group read; NaN, infinities and 40
+        // digits are refused
+        assert_eq!(
+            numeric(&wire(
+                10,
+                8,
+                0,
+                1,
+                &[9999, 9999, 9999, 9999, 9999, 9999, 9999, 9999, 9999, 5000]
+            )),
+            Ok((9_999_999_999_999_999_999_999_999_999_999_999_995, 1))
+        );
         assert!(numeric(&wire(0, 0, 0xC000, 0, &[]))
             .unwrap_err()
             .contains("NaN"));

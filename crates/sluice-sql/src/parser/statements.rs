@@ -548,8 +548,6 @@ impl Parser<'_> {
         Ok(Statement::Describe(Describe::Source { name, extended }))
     }
 
-    /// A topic or subject name: an identifier (upper-cased unless quoted) or a quoted
-    /// string (kept as written, as a quoted identifier).
     /// A topic's name in Sluice's topic statements, as typed: a quoted
     /// string, or an identifier in its own case (Kafka's names are
     /// case-sensitive; a user typing `bar_admin` means that topic).
@@ -564,6 +562,8 @@ impl Parser<'_> {
         }
     }
 
+    /// A topic or subject name: an identifier (upper-cased unless quoted) or a quoted
+    /// string (kept as written, as a quoted identifier).
     fn parse_resource_name(&mut self) -> Result<Ident, ParseError> {
         if let Some(Token::SingleQuotedString(s)) = self.peek() {
             let ident = Ident::quoted(s.clone());
