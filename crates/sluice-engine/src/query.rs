@@ -435,31 +435,8 @@ impl Engine {
         };
         // CREATE OR REPLACE over a running query: upgraded in place, under
         // its id (see `upgrade`)
-        // (the query a CREATE ... AS made, not an INSERT INTO writing there)
-        let mut replaced = match cas.or_replace {
-            true => self
-                .queries
-                .values()
-                .find(|q| {
-                    q.sink == name && (q.id.starts_with("CSAS_") || q.id.starts_with("CTAS_"))
-                })
-                .map(|q| q.id.clone()),
-            false => None,
-        };
         let shape = crate::upgrade::shape(&plan);
-        if let (Some(running), Some(old)) = (&replaced, self.metastore.source(&name)) {
-            match self.check_upgrade(running, &old, &def, &shape) {
-                Ok(()) => {}
-                // a command log written before upgrades were checked: its
-                // replacement stands, as a new query
-                Err(e) if self.replaying => {
-                    tracing::warn!("command log: {name} replaced by a new query: {e}");
-                    self.stop_queries(|q| q.sink == name);
-                    replaced = None;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        let replaced = self.query_to_upgrade(&name, cas.or_replace, &def, &shape)?;
         let id = match &replaced {
             Some(running) => running.clone(),
             None => self.new_query_id(&format!("{prefix}_{name}")),

@@ -10,7 +10,7 @@
 
 use sluice_planner::catalog::{ColumnDef, ColumnRole, SourceDef};
 use sluice_planner::types::type_name;
-use sluice_planner::QueryPlan;
+use sluice_planner::{Catalog, QueryPlan};
 use sluice_sql::SourceKind;
 
 use crate::engine::Engine;
@@ -220,6 +220,43 @@ impl Engine {
         Err(EngineError::statement(format!(
             "Query is not upgradeable. Plan step of type {class} must have matching {property}. Values differ: {a} vs. {b}"
         )))
+    }
+
+    /// The query a `CREATE OR REPLACE` of `name` (writing `new`, of `shape`)
+    /// upgrades in place: the one a CREATE ... AS made (not an INSERT INTO
+    /// writing there), refused as ksqlDB refuses it. A command log written
+    /// before upgrades were checked replays such a refused replacement as a
+    /// new query, as it ran then.
+    pub(crate) fn query_to_upgrade(
+        &mut self,
+        name: &str,
+        or_replace: bool,
+        new: &SourceDef,
+        shape: &UpgradeShape,
+    ) -> Result<Option<String>> {
+        if !or_replace {
+            return Ok(None);
+        }
+        let Some(running) = self
+            .queries
+            .values()
+            .find(|q| q.sink == name && (q.id.starts_with("CSAS_") || q.id.starts_with("CTAS_")))
+            .map(|q| q.id.clone())
+        else {
+            return Ok(None);
+        };
+        let Some(old) = self.metastore.source(name) else {
+            return Ok(Some(running));
+        };
+        match self.check_upgrade(&running, &old, new, shape) {
+            Ok(()) => Ok(Some(running)),
+            Err(e) if self.replaying => {
+                tracing::warn!("command log: {name} replaced by a new query: {e}");
+                self.stop_queries(|q| q.sink == name);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Stops query `id` for its upgrade: its tasks end after their current

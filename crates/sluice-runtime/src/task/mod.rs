@@ -6,11 +6,8 @@ use arrow::array::RecordBatch;
 use sluice_log::{Log, LogError, Record};
 use sluice_planner::QueryPlan;
 
-use crate::aggregate::AggregateOperator;
-use crate::join::JoinOperator;
 use crate::order::{Pending, Slot};
 use crate::processing_log::{ProcessingLog, ProcessingLogEntry};
-use crate::project::ProjectOperator;
 use crate::sink::TopicSink;
 use crate::source::SourceReader;
 use crate::RuntimeError;
@@ -18,6 +15,7 @@ use crate::RuntimeError;
 mod changelog;
 mod input;
 mod join_changelog;
+mod operator;
 mod repartition;
 mod rows;
 
@@ -26,7 +24,8 @@ pub use changelog::{drop_state, StateConfig, AGGREGATE_CHANGELOG};
 use input::Input;
 pub use join_changelog::stream_join_stores;
 use join_changelog::JoinChangelog;
-use rows::{as_source_rows, without_null_keys, without_tombstones};
+use operator::Operator;
+use rows::{without_null_keys, without_tombstones};
 
 /// Where a query's rows go.
 pub enum QueryOutput {
@@ -49,118 +48,6 @@ impl OffsetReset {
             "earliest" => Some(OffsetReset::Earliest),
             "latest" => Some(OffsetReset::Latest),
             _ => None,
-        }
-    }
-}
-
-/// The operator a task runs over its sources' rows.
-enum Operator {
-    Project(ProjectOperator),
-    Aggregate(Box<AggregateOperator>),
-    Join(Box<JoinOperator>),
-    /// An aggregation over a join: the join's rows, laid out as the
-    /// aggregation's input source (`row_schema`), feed the aggregate.
-    JoinAggregate {
-        join: Box<JoinOperator>,
-        aggregate: Box<AggregateOperator>,
-        row_schema: arrow::datatypes::SchemaRef,
-    },
-}
-
-impl Operator {
-    /// `schemas`: the row schema of each source, in `QueryPlan::sources` order.
-    fn new(
-        plan: &QueryPlan,
-        schemas: &[arrow::datatypes::SchemaRef],
-    ) -> Result<Operator, RuntimeError> {
-        Ok(match plan {
-            QueryPlan::Project(p) => Operator::Project(ProjectOperator::new(p, &schemas[0])?),
-            QueryPlan::Aggregate(a) => match &a.join {
-                Some(j) => {
-                    let row_schema = a.source.row_schema();
-                    Operator::JoinAggregate {
-                        join: Box::new(JoinOperator::new(j, schemas)?),
-                        aggregate: Box::new(AggregateOperator::new(a, &row_schema)?),
-                        row_schema,
-                    }
-                }
-                None => Operator::Aggregate(Box::new(AggregateOperator::new(a, &schemas[0])?)),
-            },
-            QueryPlan::Join(j) => Operator::Join(Box::new(JoinOperator::new(j, schemas)?)),
-        })
-    }
-
-    fn process(&mut self, input: usize, batch: &RecordBatch) -> Result<RecordBatch, RuntimeError> {
-        match self {
-            Operator::Project(p) => p.process(batch),
-            Operator::Aggregate(a) => a.process(batch),
-            Operator::Join(j) => j.process(input, batch),
-            Operator::JoinAggregate {
-                join,
-                aggregate,
-                row_schema,
-            } => {
-                let joined = join.process(input, batch)?;
-                aggregate.process(&as_source_rows(&joined, row_schema)?)
-            }
-        }
-    }
-    /// Operators that throttle by the wall clock read it from `clock`.
-    fn set_clock(&mut self, clock: crate::WallClock) {
-        match self {
-            Operator::Join(j) | Operator::JoinAggregate { join: j, .. } => j.set_clock(clock),
-            Operator::Project(_) | Operator::Aggregate(_) => {}
-        }
-    }
-
-    /// The aggregation of the operator (over a source or a join).
-    fn aggregate_mut(&mut self) -> Option<&mut AggregateOperator> {
-        match self {
-            Operator::Aggregate(a) | Operator::JoinAggregate { aggregate: a, .. } => Some(a),
-            _ => None,
-        }
-    }
-
-    /// The join of the operator (on its own or under an aggregation).
-    fn join(&self) -> Option<&JoinOperator> {
-        match self {
-            Operator::Join(j) | Operator::JoinAggregate { join: j, .. } => Some(j),
-            _ => None,
-        }
-    }
-
-    fn join_mut(&mut self) -> Option<&mut JoinOperator> {
-        match self {
-            Operator::Join(j) | Operator::JoinAggregate { join: j, .. } => Some(j),
-            _ => None,
-        }
-    }
-
-    /// Whether all of the operator's state can be kept in changelogs (an
-    /// aggregation over a join: the join's and the aggregation's).
-    fn supports_changelog(&self) -> bool {
-        match self {
-            Operator::Project(_) => false,
-            Operator::Aggregate(a) => a.supports_changelog(),
-            Operator::Join(j) => j.supports_changelog(),
-            Operator::JoinAggregate {
-                join, aggregate, ..
-            } => join.supports_changelog() && aggregate.supports_changelog(),
-        }
-    }
-
-    /// Whether the operator keeps state between batches (everything but a
-    /// projection).
-    fn is_stateful(&self) -> bool {
-        !matches!(self, Operator::Project(_))
-    }
-
-    fn schema(&self) -> &arrow::datatypes::SchemaRef {
-        match self {
-            Operator::Project(p) => p.schema(),
-            Operator::Aggregate(a) => a.schema(),
-            Operator::Join(j) => j.schema(),
-            Operator::JoinAggregate { aggregate, .. } => aggregate.schema(),
         }
     }
 }
