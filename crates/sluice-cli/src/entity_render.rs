@@ -201,14 +201,22 @@ pub fn render_entity(e: &Value) -> String {
             .join("\n\n"),
         "describe_function" => {
             let mut out = format!(
-                "Name        : {}\nCategory    : {}\nType        : {}\nOverview    : {}\n",
+                "Name        : {}\nAuthor      : {}\nVersion     : {}\nOverview    : {}\n\
+                 Type        : {}\nCategory    : {}\nPath        : {}\nVariations  :\n",
                 s(e, "name"),
-                s(e, "category"),
+                s(e, "author"),
+                s(e, "version"),
+                s(e, "description"),
                 s(e, "type"),
-                s(e, "description")
+                s(e, "category"),
+                s(e, "path"),
             );
             for f in list(e, "functions") {
-                out.push_str(&format!("\n\tVariation   : {}", s(f, "description")));
+                out.push_str(&format!(
+                    "\n\tVariation   : {}\n\tReturns     : {}\n",
+                    s(f, "description"),
+                    s(f, "returnType")
+                ));
             }
             out
         }

@@ -647,6 +647,8 @@ impl Engine {
                 | Statement::AlterSystemReset { .. }
                 | Statement::CreateType { .. }
                 | Statement::DropType { .. }
+                | Statement::CreateFunction(_)
+                | Statement::DropFunction { .. }
         ) || (matches!(
             stmt.statement,
             Statement::CreateConnector { .. }
@@ -752,6 +754,10 @@ impl Engine {
                 ty,
             } => self.create_type(&name.value, *if_not_exists, ty),
             Statement::DropType { name, if_exists } => self.drop_type(&name.value, *if_exists),
+            Statement::CreateFunction(cf) => self.create_function(cf),
+            Statement::DropFunction { name, if_exists } => {
+                self.drop_function(&name.value, *if_exists)
+            }
             Statement::PauseResume { resume, query_id } => {
                 self.pause_resume(!*resume, query_id.as_deref())
             }

@@ -13,6 +13,7 @@ mod connectors;
 mod ddl;
 mod engine;
 mod error;
+mod functions;
 mod insert_into;
 mod inserts;
 pub mod lifecycle;

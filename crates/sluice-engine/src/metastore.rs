@@ -1,16 +1,21 @@
-//! The metastore: every stream, table and custom type the engine knows.
+//! The metastore: every stream, table, custom type and user function the
+//! engine knows.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use datafusion_expr::ScalarUDF;
 use sluice_planner::catalog::{Catalog, SourceDef};
 use sluice_planner::types::TypeResolver;
 use sluice_sql::{SourceKind, SqlType};
+
+pub use crate::functions::UserFunction;
 
 #[derive(Default, Clone)]
 pub struct MetaStore {
     sources: BTreeMap<String, Arc<SourceDef>>,
     types: BTreeMap<String, SqlType>,
+    functions: BTreeMap<String, Arc<UserFunction>>,
 }
 
 impl MetaStore {
@@ -34,11 +39,27 @@ impl MetaStore {
     pub fn types(&self) -> impl Iterator<Item = (&String, &SqlType)> {
         self.types.iter()
     }
+    /// Adds or replaces a user function; gives back the one replaced.
+    pub fn put_function(&mut self, f: UserFunction) -> Option<Arc<UserFunction>> {
+        self.functions.insert(f.name.clone(), Arc::new(f))
+    }
+    pub fn remove_function(&mut self, name: &str) -> Option<Arc<UserFunction>> {
+        self.functions.remove(name)
+    }
+    pub fn function(&self, name: &str) -> Option<&Arc<UserFunction>> {
+        self.functions.get(name)
+    }
+    pub fn functions(&self) -> impl Iterator<Item = &Arc<UserFunction>> {
+        self.functions.values()
+    }
 }
 
 impl TypeResolver for MetaStore {
     fn custom_type(&self, name: &str) -> Option<SqlType> {
         self.types.get(name).cloned()
+    }
+    fn user_function(&self, name: &str) -> Option<Arc<ScalarUDF>> {
+        self.functions.get(name).map(|f| f.udf.clone())
     }
 }
 
@@ -96,6 +117,9 @@ pub(crate) struct Planning<'a> {
 impl TypeResolver for Planning<'_> {
     fn custom_type(&self, name: &str) -> Option<SqlType> {
         self.store.custom_type(name)
+    }
+    fn user_function(&self, name: &str) -> Option<Arc<ScalarUDF>> {
+        self.store.user_function(name)
     }
 }
 

@@ -176,6 +176,69 @@ pub struct FunctionListing {
     pub category: String,
 }
 
+/// A function as `DESCRIBE FUNCTION` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionDescription {
+    pub name: String,
+    /// `SCALAR`, `AGGREGATE` or `TABLE`.
+    pub kind: String,
+    pub category: String,
+    pub description: String,
+    pub author: String,
+    pub version: String,
+    /// Where it comes from: `internal` for built-ins.
+    pub path: String,
+    pub variations: Vec<FunctionVariation>,
+}
+
+/// One signature of a function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionVariation {
+    /// Names and types of the parameters.
+    pub arguments: Vec<(String, String)>,
+    /// The last argument takes any number of values.
+    pub variadic: bool,
+    pub returns: String,
+    /// `NAME(a INT, b STRING) => STRING`
+    pub text: String,
+}
+
+impl FunctionVariation {
+    /// Reads `NAME(a INT, b STRING...) => STRING`.
+    pub fn of_signature(text: &str, variadic: bool) -> Self {
+        let (call, returns) = text.split_once("=>").unwrap_or((text, ""));
+        let inner = call
+            .find('(')
+            .zip(call.rfind(')'))
+            .map(|(open, close)| &call[open + 1..close])
+            .unwrap_or("");
+        let mut arguments = Vec::new();
+        let (mut depth, mut start) = (0i32, 0);
+        let bytes = inner.as_bytes();
+        for i in 0..=bytes.len() {
+            match bytes.get(i) {
+                Some(b'<' | b'(') => depth += 1,
+                Some(b'>' | b')') => depth -= 1,
+                Some(b',') | None if depth == 0 => {
+                    let arg = inner[start..i].trim().trim_end_matches("...");
+                    if !arg.is_empty() {
+                        let (name, ty) = arg.split_once(' ').unwrap_or(("", arg));
+                        arguments.push((name.to_string(), ty.trim().to_string()));
+                    }
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        FunctionVariation {
+            arguments,
+            variadic,
+            returns: returns.trim().to_string(),
+            text: text.trim().to_string(),
+        }
+    }
+}
+
 /// A property as SHOW PROPERTIES lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PropertyListing {
@@ -224,7 +287,7 @@ pub enum Listing {
     /// SHOW FUNCTIONS.
     Functions(Vec<FunctionListing>),
     /// DESCRIBE FUNCTION.
-    Function(sluice_functions::FunctionDoc),
+    Function(FunctionDescription),
     /// SHOW TYPES.
     Types(Vec<TypeListing>),
     /// SHOW PROPERTIES.
@@ -427,13 +490,17 @@ impl Listing {
                     .map(|f| vec![f.name.clone(), f.kind.clone(), f.category.clone()])
                     .collect(),
             ),
-            Listing::Function(doc) => {
+            Listing::Function(d) => {
                 let mut text = format!(
-                    "Name        : {}\nType        : SCALAR\nCategory    : {}\nDescription : {}\n",
-                    doc.name, doc.category, doc.description
+                    "Name        : {}\nAuthor      : {}\nVersion     : {}\nOverview    : {}\n\
+                     Type        : {}\nCategory    : {}\nPath        : {}\nVariations  :\n",
+                    d.name, d.author, d.version, d.description, d.kind, d.category, d.path
                 );
-                for s in &doc.signatures {
-                    text.push_str(&format!("\n\tVariation   : {s}"));
+                for v in &d.variations {
+                    text.push_str(&format!(
+                        "\n\tVariation   : {}\n\tReturns     : {}\n",
+                        v.text, v.returns
+                    ));
                 }
                 StatementResult::Text(text)
             }

@@ -226,6 +226,8 @@ impl Prepared {
             ),
             Statement::CreateType { name, .. } => format!("type/`{}`/create", name.value),
             Statement::DropType { name, .. } => format!("type/`{}`/drop", name.value),
+            Statement::CreateFunction(cf) => format!("function/`{}`/create", cf.name.value),
+            Statement::DropFunction { name, .. } => format!("function/`{}`/drop", name.value),
             _ => "unknown/unknown/execute".to_string(),
         }
     }

@@ -9,8 +9,7 @@ use sluice_sql::{Describe, Explain, Show, SourceKind};
 use crate::engine::{Engine, RunningQuery};
 use crate::error::{EngineError, Result};
 use crate::result::{
-    FunctionListing, Listing, PropertyListing, QueryListing, SourceDescription, StatementResult,
-    TypeListing,
+    Listing, PropertyListing, QueryListing, SourceDescription, StatementResult, TypeListing,
 };
 
 impl Engine {
@@ -98,30 +97,7 @@ impl Engine {
                     .map(|q| self.query_listing(q))
                     .collect(),
             ),
-            Show::Functions => {
-                let listing = |name: &str, kind: &str, category: &str| FunctionListing {
-                    name: name.to_string(),
-                    kind: kind.to_string(),
-                    category: category.to_string(),
-                };
-                let mut functions: Vec<FunctionListing> = sluice_functions::function_names()
-                    .into_iter()
-                    .map(|n| {
-                        let cat = sluice_functions::describe(n)
-                            .map(|d| d.category)
-                            .unwrap_or("");
-                        listing(n, "SCALAR", cat)
-                    })
-                    .collect();
-                for n in sluice_planner::expr::aggregate_function_names() {
-                    functions.push(listing(n, "AGGREGATE", "AGGREGATE"));
-                }
-                for n in ["TRANSFORM", "FILTER", "REDUCE"] {
-                    functions.push(listing(n, "SCALAR", "LAMBDA"));
-                }
-                functions.sort();
-                Listing::Functions(functions)
-            }
+            Show::Functions => Listing::Functions(self.function_listings()),
             Show::Types => Listing::Types(
                 self.metastore
                     .types()
@@ -204,14 +180,7 @@ impl Engine {
                         .collect(),
                 }
             }
-            Describe::Function { name } => {
-                let upper = name.to_uppercase();
-                Listing::Function(sluice_functions::describe(&upper).ok_or_else(|| {
-                    EngineError::statement(format!(
-                        "Can't find any functions with the name '{upper}'"
-                    ))
-                })?)
-            }
+            Describe::Function { name } => Listing::Function(self.describe_function(name)?),
             Describe::Topic { name } => return self.describe_topic(name),
             Describe::Connector { name } => self.describe_connector(&name.value)?,
         }))

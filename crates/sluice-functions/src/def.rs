@@ -212,6 +212,48 @@ pub(crate) fn parse_signature(sig: &str) -> std::result::Result<Overload, String
     })
 }
 
+impl Overload {
+    /// An overload taking and returning these Arrow types.
+    pub(crate) fn of_types(params: &[DataType], variadic: bool, ret: &DataType) -> Overload {
+        Overload {
+            params: params.iter().map(ty_of).collect(),
+            variadic,
+            ret: ty_of(ret),
+        }
+    }
+}
+
+/// The signature language's type of an Arrow type (`ANY` for one it has no word for).
+fn ty_of(t: &DataType) -> Ty {
+    match t {
+        DataType::Boolean => Ty::Bool,
+        DataType::Int32 => Ty::Int,
+        DataType::Int64 => Ty::BigInt,
+        DataType::Float64 => Ty::Double,
+        DataType::Decimal128(_, _) => Ty::Decimal,
+        DataType::Utf8 => Ty::Str,
+        DataType::Binary => Ty::Bytes,
+        DataType::Date32 => Ty::Date,
+        DataType::Time32(_) => Ty::Time,
+        DataType::Timestamp(_, _) => Ty::Timestamp,
+        DataType::List(f) => Ty::Array(Box::new(ty_of(f.data_type()))),
+        DataType::Map(f, _) => match f.data_type() {
+            DataType::Struct(kv) if kv.len() == 2 => Ty::Map(
+                Box::new(ty_of(kv[0].data_type())),
+                Box::new(ty_of(kv[1].data_type())),
+            ),
+            _ => Ty::Any,
+        },
+        DataType::Struct(fields) => Ty::Struct(
+            fields
+                .iter()
+                .map(|f| (f.name().clone(), ty_of(f.data_type())))
+                .collect(),
+        ),
+        _ => Ty::Any,
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Resolution
 // ---------------------------------------------------------------------------
@@ -409,11 +451,25 @@ fn accept(p: &Ty, a: &DataType, b: &Bindings) -> Option<(u32, DataType)> {
 }
 
 pub(crate) struct Resolved {
+    /// Which overload was chosen.
+    pub index: usize,
     pub args: Vec<DataType>,
     pub ret: DataType,
 }
 
-fn try_overload(def: &FnDef, ov: &Overload, args: &[DataType]) -> Option<(u32, Resolved, bool)> {
+/// What overload resolution needs to know of a function beside its overloads.
+pub(crate) struct Callee<'a> {
+    pub name: &'a str,
+    /// Its signatures as text, for the message of a call none takes.
+    pub signatures: &'a [&'a str],
+    pub ret: Option<RetFn>,
+}
+
+fn try_overload(
+    ret_fn: Option<RetFn>,
+    ov: &Overload,
+    args: &[DataType],
+) -> Option<(u32, Resolved, bool)> {
     let n = ov.params.len();
     if ov.variadic {
         if args.len() + 1 < n {
@@ -437,7 +493,7 @@ fn try_overload(def: &FnDef, ov: &Overload, args: &[DataType]) -> Option<(u32, R
         targets.push(t);
     }
     let ambiguous = matches!(&ov.ret, Ty::Var(c) if resolve(&Ty::Var(*c), &b).is_none());
-    let ret = match def.ret {
+    let ret = match ret_fn {
         Some(f) => f(&targets).ok()?,
         None => match &ov.ret {
             Ty::Decimal => targets
@@ -448,11 +504,19 @@ fn try_overload(def: &FnDef, ov: &Overload, args: &[DataType]) -> Option<(u32, R
             other => resolve(other, &b).unwrap_or(DataType::Null),
         },
     };
-    Some((cost, Resolved { args: targets, ret }, ambiguous))
+    Some((
+        cost,
+        Resolved {
+            index: 0,
+            args: targets,
+            ret,
+        },
+        ambiguous,
+    ))
 }
 
 pub(crate) fn resolve_call(
-    def: &FnDef,
+    def: &Callee<'_>,
     overloads: &[Overload],
     args: &[DataType],
 ) -> Result<Resolved> {
@@ -462,8 +526,9 @@ pub(crate) fn resolve_call(
     // generic ones; a tie is ambiguous
     let mut exact = Vec::new();
     let mut cast = Vec::new();
-    for ov in overloads {
-        if let Some(r) = try_overload(def, ov, args) {
+    for (index, ov) in overloads.iter().enumerate() {
+        if let Some(mut r) = try_overload(def.ret, ov, args) {
+            r.1.index = index;
             if r.0 == 0 {
                 exact.push((ov, r));
             } else {
@@ -601,10 +666,19 @@ impl KsqlUdf {
         }
     }
 
+    fn callee(&self) -> Callee<'_> {
+        let def = &self.inner.def;
+        Callee {
+            name: def.name,
+            signatures: def.signatures,
+            ret: def.ret,
+        }
+    }
+
     fn run(&self, args: Vec<ColumnarValue>, rows: usize) -> Result<ColumnarValue> {
         let def = &self.inner.def;
         let types: Vec<DataType> = args.iter().map(|a| a.data_type()).collect();
-        let res = resolve_call(def, &self.inner.overloads, &types)?;
+        let res = resolve_call(&self.callee(), &self.inner.overloads, &types)?;
         let args = args
             .into_iter()
             .zip(&res.args)
@@ -672,7 +746,7 @@ impl ScalarUDFImpl for KsqlUdf {
         &self.signature
     }
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        Ok(resolve_call(&self.inner.def, &self.inner.overloads, arg_types)?.ret)
+        Ok(resolve_call(&self.callee(), &self.inner.overloads, arg_types)?.ret)
     }
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         Ok(arg_types.to_vec())

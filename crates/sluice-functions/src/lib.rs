@@ -2,8 +2,10 @@
 //!
 //! This crate owns every ksqlDB *scalar* function (strings, maths, dates and
 //! times, URLs, JSON, collections, bytes and null handling) implemented as a
-//! DataFusion [`ScalarUDF`](datafusion_expr::ScalarUDF). Lambda functions,
-//! table functions and aggregates live elsewhere.
+//! DataFusion [`ScalarUDF`](datafusion_expr::ScalarUDF), the aggregates
+//! (`aggregate`), and user functions (`user`: `CREATE FUNCTION`'s overloads
+//! resolved as the built-ins are, over a body someone else compiles). Lambda
+//! and table functions live in the planner.
 //!
 //! Every function is declared once, with its ksqlDB signatures written as text
 //! (`"SUBSTRING(str STRING, pos INT) => STRING"`). Those texts drive both the
@@ -34,6 +36,7 @@ mod nulls;
 mod regexp;
 mod string;
 mod url;
+pub mod user;
 mod util;
 
 #[cfg(test)]

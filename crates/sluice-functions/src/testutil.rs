@@ -13,6 +13,16 @@ use crate::util;
 
 fn invoke(name: &str, args: Vec<ColumnarValue>, rows: usize) -> Result<ColumnarValue> {
     let udf = scalar_function(name).unwrap_or_else(|| panic!("no function {name}"));
+    invoke_udf(&udf, args, rows)
+}
+
+/// Calls `udf` on `args` as DataFusion would, for `rows` rows.
+pub(crate) fn invoke_udf(
+    udf: &datafusion_expr::ScalarUDF,
+    args: Vec<ColumnarValue>,
+    rows: usize,
+) -> Result<ColumnarValue> {
+    let name = udf.name();
     let types: Vec<DataType> = args.iter().map(|a| a.data_type()).collect();
     let ret = udf.return_type(&types)?;
     udf.invoke_with_args(ScalarFunctionArgs {

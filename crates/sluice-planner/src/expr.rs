@@ -674,9 +674,11 @@ impl<'a> ExprCompiler<'a> {
         if is_higher_order(name) {
             return compile_higher_order(self, name, args);
         }
-        let udf = sluice_functions::scalar_function(name).ok_or_else(|| {
-            PlanError::invalid(format!("Can't find any functions with the name '{name}'"))
-        })?;
+        let udf = sluice_functions::scalar_function(name)
+            .or_else(|| self.types.user_function(name))
+            .ok_or_else(|| {
+                PlanError::invalid(format!("Can't find any functions with the name '{name}'"))
+            })?;
         let args = args
             .iter()
             .map(|a| match a {

@@ -17,6 +17,7 @@ pub mod rewrite;
 mod table_functions;
 mod timestamps;
 pub mod types;
+pub mod user_functions;
 
 pub use catalog::{Catalog, ColumnDef, ColumnRole, FormatDesc, SourceDef};
 pub use error::PlanError;

@@ -12,9 +12,15 @@ use sluice_sql::SqlType;
 
 use crate::PlanError;
 
-/// Resolves `CREATE TYPE` aliases while converting.
+/// Resolves the names users declare: `CREATE TYPE` aliases while converting
+/// types, `CREATE FUNCTION` functions while compiling calls.
 pub trait TypeResolver {
     fn custom_type(&self, name: &str) -> Option<SqlType>;
+
+    /// The user function `name` (upper case), if there is one.
+    fn user_function(&self, _name: &str) -> Option<Arc<datafusion_expr::ScalarUDF>> {
+        None
+    }
 }
 
 impl TypeResolver for () {

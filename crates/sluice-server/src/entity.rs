@@ -185,26 +185,34 @@ pub fn to_entity(
                 obj(json!({ "sourceDescriptions": list })),
             )
         }
-        Listing::Function(doc) => {
-            let functions: Vec<Value> = doc
-                .signatures
+        Listing::Function(d) => {
+            let functions: Vec<Value> = d
+                .variations
                 .iter()
-                .map(|sig| {
-                    let (args, ret) = sig.split_once("=>").unwrap_or((sig, ""));
+                .map(|v| {
+                    let last = v.arguments.len().saturating_sub(1);
+                    let arguments: Vec<Value> = v
+                        .arguments
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (name, ty))| {
+                            json!({"name": name, "type": ty, "description": "",
+                                   "isVariadic": v.variadic && i == last})
+                        })
+                        .collect();
                     json!({
-                        "arguments": [],
-                        "returnType": ret.trim(),
-                        "description": sig.trim(),
-                        "argumentTypes": [args.trim()],
+                        "arguments": arguments,
+                        "returnType": v.returns,
+                        "description": v.text,
                     })
                 })
                 .collect();
             entity(
                 "describe_function",
                 obj(json!({
-                    "name": doc.name, "description": doc.description, "author": "Sluice",
-                    "version": env!("CARGO_PKG_VERSION"), "path": "internal",
-                    "functions": functions, "type": "SCALAR", "category": doc.category,
+                    "name": d.name, "description": d.description, "author": d.author,
+                    "version": d.version, "path": d.path,
+                    "functions": functions, "type": d.kind, "category": d.category,
                 })),
             )
         }

@@ -177,6 +177,14 @@ pub enum Statement {
         name: Ident,
         if_exists: bool,
     },
+    /// `CREATE [OR REPLACE] FUNCTION [IF NOT EXISTS] name ...` (beyond ksqlDB:
+    /// user functions in SQL or WebAssembly, see [`CreateFunction`])
+    CreateFunction(CreateFunction),
+    /// `DROP FUNCTION [IF EXISTS] name`
+    DropFunction {
+        name: Ident,
+        if_exists: bool,
+    },
     /// `CREATE SOURCE|SINK CONNECTOR [IF NOT EXISTS] name WITH (...)`
     CreateConnector {
         source: bool,
@@ -247,6 +255,35 @@ impl fmt::Display for SourceKind {
 
 /// `WITH (...)` properties, names upper-cased, in the order written.
 pub type Properties = Vec<(String, Literal)>;
+
+/// A user function's declaration:
+///
+/// * `CREATE [OR REPLACE] FUNCTION [IF NOT EXISTS] name(a INT, b STRING) RETURNS STRING
+///   [LANGUAGE SQL] AS 'expression over a and b' [WITH (...)]`
+/// * `CREATE [OR REPLACE] FUNCTION [IF NOT EXISTS] name LANGUAGE WASM AS 'path' [WITH (...)]`:
+///   the module at `path` declares the functions and their signatures.
+///
+/// `WITH` takes `DESCRIPTION`, `AUTHOR` and `VERSION`, shown by `DESCRIBE FUNCTION`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateFunction {
+    pub name: Ident,
+    pub or_replace: bool,
+    pub if_not_exists: bool,
+    pub body: FunctionBody,
+    pub properties: Properties,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FunctionBody {
+    /// An expression over the parameters.
+    Sql {
+        params: Vec<(Ident, SqlType)>,
+        returns: SqlType,
+        expr: Expr,
+    },
+    /// A WebAssembly module: a path to its `.wasm` (or `.wat`) file.
+    Wasm { path: String },
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateSource {

@@ -734,6 +734,42 @@ impl Display for Statement {
             Statement::DropType { name, if_exists } => {
                 write!(f, "DROP TYPE {}{name}", opt(*if_exists, "IF EXISTS "))
             }
+            Statement::CreateFunction(cf) => {
+                write!(
+                    f,
+                    "CREATE {}FUNCTION {}{}",
+                    opt(cf.or_replace, "OR REPLACE "),
+                    opt(cf.if_not_exists, "IF NOT EXISTS "),
+                    cf.name
+                )?;
+                match &cf.body {
+                    FunctionBody::Sql {
+                        params,
+                        returns,
+                        expr,
+                    } => {
+                        let params: Vec<String> =
+                            params.iter().map(|(p, t)| format!("{p} {t}")).collect();
+                        write!(
+                            f,
+                            "({}) RETURNS {returns} AS {}",
+                            params.join(", "),
+                            Quoted(&expr.to_string())
+                        )?;
+                    }
+                    FunctionBody::Wasm { path } => {
+                        write!(f, " LANGUAGE WASM AS {}", Quoted(path))?;
+                    }
+                }
+                if cf.properties.is_empty() {
+                    Ok(())
+                } else {
+                    write!(f, "{}", With(&cf.properties))
+                }
+            }
+            Statement::DropFunction { name, if_exists } => {
+                write!(f, "DROP FUNCTION {}{name}", opt(*if_exists, "IF EXISTS "))
+            }
             Statement::CreateConnector {
                 source,
                 if_not_exists,

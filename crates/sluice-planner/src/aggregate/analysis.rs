@@ -11,16 +11,9 @@ use super::is_aggregate_call;
 use crate::catalog::{is_pseudo_column, WINDOWEND, WINDOWSTART};
 use crate::expr::Scope;
 use crate::rewrite::{any_node, canonical};
+use crate::types::TypeResolver;
+use crate::user_functions::function_exists;
 use crate::PlanError;
-
-/// Whether `name` is a function of any kind (scalar, aggregate, table).
-pub(crate) fn function_exists(name: &str) -> bool {
-    name == "AS_VALUE"
-        || crate::lambda::is_higher_order(name)
-        || sluice_functions::scalar_function(name).is_some()
-        || sluice_functions::aggregate::aggregate_function(name).is_some()
-        || crate::table_functions::is_table_function(name)
-}
 
 fn window_bound(e: &Expr) -> Option<&str> {
     match e {
@@ -46,6 +39,7 @@ pub(super) fn check(
     items: &[(Expr, Option<String>)],
     scope: &Scope,
     persistent: bool,
+    types: &dyn TypeResolver,
 ) -> Result<(), PlanError> {
     let windowed_query = q.window.is_some();
     // the Analyzer's SELECT checks
@@ -93,13 +87,13 @@ pub(super) fn check(
         _ => Ok(()),
     };
     for (expr, _) in items {
-        visit(expr, &mut |x, in_aggregate| match window_bound(x) {
+        visit(expr, types, &mut |x, in_aggregate| match window_bound(x) {
             Some(n) if windowed_query && in_aggregate.is_some() => Err(window_bounds_error(n)),
             _ => Ok(()),
         })?;
     }
     if let Some(w) = &q.where_clause {
-        visit(w, &mut |x, _| no_window_bounds(x))?;
+        visit(w, types, &mut |x, _| no_window_bounds(x))?;
     }
     let mut seen: Vec<Expr> = Vec::new();
     for g in &q.group_by {
@@ -111,7 +105,7 @@ pub(super) fn check(
             )));
         }
         seen.push(canon);
-        visit(g, &mut |x, in_aggregate| {
+        visit(g, types, &mut |x, in_aggregate| {
             if let Some(f) = in_aggregate {
                 return Err(PlanError::invalid(format!(
                     "GROUP BY does not support aggregate functions: {f} is an aggregate function."
@@ -121,7 +115,7 @@ pub(super) fn check(
         })?;
     }
     if let Some(h) = &q.having {
-        visit(h, &mut |x, _| no_window_bounds(x))?;
+        visit(h, types, &mut |x, _| no_window_bounds(x))?;
     }
     Ok(())
 }
@@ -133,15 +127,20 @@ type OnColumn<'a> = dyn FnMut(&Expr, Option<&str>) -> Result<(), PlanError> + 'a
 /// Walks `e` as ksqlDB's `AggregateVisitor` does: a function nobody has is
 /// refused, an aggregate inside an aggregate too; `on_column` sees every
 /// column with the aggregate call it is in, if any.
-fn visit(e: &Expr, on_column: &mut OnColumn<'_>) -> Result<(), PlanError> {
+fn visit(
+    e: &Expr,
+    types: &dyn TypeResolver,
+    on_column: &mut OnColumn<'_>,
+) -> Result<(), PlanError> {
     fn walk(
         e: &Expr,
+        types: &dyn TypeResolver,
         in_aggregate: Option<&str>,
         on_column: &mut OnColumn<'_>,
     ) -> Result<(), PlanError> {
         match e {
             Expr::Function { name, args, .. } => {
-                if !function_exists(name) {
+                if !function_exists(name, types) {
                     return Err(PlanError::invalid(format!(
                         "Can't find any functions with the name '{name}'"
                     )));
@@ -160,7 +159,7 @@ fn visit(e: &Expr, on_column: &mut OnColumn<'_>) -> Result<(), PlanError> {
                     in_aggregate
                 };
                 for a in args {
-                    walk(a, inner, on_column)?;
+                    walk(a, types, inner, on_column)?;
                 }
                 Ok(())
             }
@@ -169,7 +168,7 @@ fn visit(e: &Expr, on_column: &mut OnColumn<'_>) -> Result<(), PlanError> {
                 let mut result = Ok(());
                 crate::rewrite::map_children(other, &mut |child| {
                     if result.is_ok() {
-                        result = walk(child, in_aggregate, on_column);
+                        result = walk(child, types, in_aggregate, on_column);
                     }
                     child.clone()
                 });
@@ -177,5 +176,5 @@ fn visit(e: &Expr, on_column: &mut OnColumn<'_>) -> Result<(), PlanError> {
             }
         }
     }
-    walk(e, None, on_column)
+    walk(e, types, None, on_column)
 }

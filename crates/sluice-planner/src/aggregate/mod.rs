@@ -230,7 +230,7 @@ pub fn plan_aggregate(
         }
     }
 
-    analysis::check(q, &items, &scope, sink.is_some())?;
+    analysis::check(q, &items, &scope, sink.is_some(), catalog)?;
 
     let filter = match &q.where_clause {
         Some(w) => {
@@ -748,6 +748,9 @@ pub fn plan_aggregate_over_join(
     impl crate::types::TypeResolver for WithJoined<'_> {
         fn custom_type(&self, name: &str) -> Option<sluice_sql::SqlType> {
             self.inner.custom_type(name)
+        }
+        fn user_function(&self, name: &str) -> Option<Arc<datafusion_expr::ScalarUDF>> {
+            self.inner.user_function(name)
         }
     }
     impl Catalog for WithJoined<'_> {

@@ -4,8 +4,9 @@ use sqlparser::tokenizer::Token;
 
 use super::Parser;
 use crate::ast::{
-    Assert, ColumnConstraint, ConnectorTarget, CreateAsSelect, CreateSource, Describe, Explain,
-    Expr, Ident, Literal, Properties, Show, SourceKind, Statement, TableElement, TopicChange,
+    Assert, ColumnConstraint, ConnectorTarget, CreateAsSelect, CreateFunction, CreateSource,
+    Describe, Explain, Expr, FunctionBody, Ident, Literal, Pos, Properties, Show, SourceKind,
+    Statement, TableElement, TopicChange,
 };
 use crate::error::ParseError;
 
@@ -145,6 +146,9 @@ impl Parser<'_> {
     fn parse_create(&mut self) -> Result<Statement, ParseError> {
         self.expect_kw("CREATE")?;
         let or_replace = self.consume_kws(&["OR", "REPLACE"]);
+        if self.consume_kw("FUNCTION") {
+            return self.parse_create_function(or_replace);
+        }
         if !or_replace && self.consume_kw("TYPE") {
             let if_not_exists = self.consume_kws(&["IF", "NOT", "EXISTS"]);
             let name = self.parse_ident()?;
@@ -419,8 +423,98 @@ impl Parser<'_> {
         Ok(values)
     }
 
+    /// The rest of `CREATE [OR REPLACE] FUNCTION`, see [`CreateFunction`].
+    fn parse_create_function(&mut self, or_replace: bool) -> Result<Statement, ParseError> {
+        let if_not_exists = self.consume_kws(&["IF", "NOT", "EXISTS"]);
+        let name_pos = self.pos();
+        let name = self.parse_ident()?;
+        let signature = if self.consume(&Token::LParen) {
+            let mut params = Vec::new();
+            if !self.consume(&Token::RParen) {
+                loop {
+                    let param = self.parse_ident()?;
+                    params.push((param, self.parse_type()?));
+                    if !self.consume(&Token::Comma) {
+                        break;
+                    }
+                }
+                self.expect(&Token::RParen, "')'")?;
+            }
+            self.expect_kw("RETURNS")?;
+            Some((params, self.parse_type()?))
+        } else {
+            None
+        };
+        let language = if self.consume_kw("LANGUAGE") {
+            let language = self
+                .peek_word_upper()
+                .filter(|l| l == "SQL" || l == "WASM")
+                .ok_or_else(|| self.expected("SQL or WASM"))?;
+            self.advance();
+            language
+        } else {
+            "SQL".to_string()
+        };
+        self.expect_kw("AS")?;
+        let body_pos = self.pos();
+        let text = self.parse_string("the function's body in single quotes")?;
+        let body = match (language.as_str(), signature) {
+            ("SQL", Some((params, returns))) => {
+                // the expression's positions are the statement's: past the quote
+                let start = body_pos.shift(Pos { line: 1, column: 2 });
+                let mut inner = Parser::new_at(&text, start)?;
+                let expr = inner.parse_expr()?;
+                inner.expect_eof()?;
+                FunctionBody::Sql {
+                    params,
+                    returns,
+                    expr,
+                }
+            }
+            ("SQL", None) => {
+                return Err(ParseError::grammar(
+                    format!(
+                        "Function '{}' needs its parameters and return type: \
+                         CREATE FUNCTION {0}(a INT, b STRING) RETURNS STRING AS '...'",
+                        name.value
+                    ),
+                    name_pos,
+                ))
+            }
+            (_, Some(_)) => {
+                return Err(ParseError::grammar(
+                    format!(
+                        "Function '{}' is a WASM function: its module declares its \
+                         parameters and return type, write CREATE FUNCTION {0} LANGUAGE \
+                         WASM AS 'path'",
+                        name.value
+                    ),
+                    name_pos,
+                ))
+            }
+            (_, None) => FunctionBody::Wasm { path: text },
+        };
+        let properties = if self.consume_kw("WITH") {
+            self.parse_properties()?
+        } else {
+            Vec::new()
+        };
+        Ok(Statement::CreateFunction(CreateFunction {
+            name,
+            or_replace,
+            if_not_exists,
+            body,
+            properties,
+        }))
+    }
+
     fn parse_drop(&mut self) -> Result<Statement, ParseError> {
         self.expect_kw("DROP")?;
+        if self.consume_kw("FUNCTION") {
+            let if_exists = self.consume_kws(&["IF", "EXISTS"]);
+            let name = self.parse_ident()?;
+            return Ok(Statement::DropFunction { name, if_exists });
+        }
         if self.consume_kw("TYPE") {
             let if_exists = self.consume_kws(&["IF", "EXISTS"]);
             let name = self.parse_ident()?;
@@ -438,7 +532,7 @@ impl Parser<'_> {
         }
         let kind = self
             .parse_source_kind()
-            .map_err(|_| self.expected("STREAM, TABLE, TOPIC, TYPE or CONNECTOR"))?;
+            .map_err(|_| self.expected("STREAM, TABLE, TOPIC, TYPE, FUNCTION or CONNECTOR"))?;
         let if_exists = self.consume_kws(&["IF", "EXISTS"]);
         let name = self.parse_ident()?;
         let delete_topic = self.consume_kws(&["DELETE", "TOPIC"]);

@@ -635,3 +635,50 @@ fn topic_statements_take_topic_names_as_typed() {
     };
     assert_eq!(name.value, "orders");
 }
+
+#[test]
+fn functions() {
+    match one(
+        "CREATE OR REPLACE FUNCTION plus(a INT, b INT) RETURNS BIGINT LANGUAGE SQL AS 'a + b'",
+    ) {
+        Statement::CreateFunction(cf) => {
+            assert_eq!(cf.name, Ident::new("PLUS"));
+            assert!(cf.or_replace && !cf.if_not_exists);
+            match cf.body {
+                FunctionBody::Sql {
+                    params, returns, ..
+                } => {
+                    assert_eq!(
+                        params,
+                        vec![
+                            (Ident::new("A"), SqlType::Int),
+                            (Ident::new("B"), SqlType::Int)
+                        ]
+                    );
+                    assert_eq!(returns, SqlType::Bigint);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        one("DROP FUNCTION plus"),
+        Statement::DropFunction {
+            name: Ident::new("PLUS"),
+            if_exists: false
+        }
+    );
+    // an error in the body is placed in the statement
+    let e = err("CREATE FUNCTION f(a INT) RETURNS INT\n  AS 'a +* 2'");
+    assert_eq!((e.pos.line, e.pos.column), (2, 10), "{e}");
+    let e = err("CREATE FUNCTION f AS 'a'");
+    assert!(
+        e.message.contains("needs its parameters and return type"),
+        "{e}"
+    );
+    let e = err("CREATE FUNCTION f(a INT) RETURNS INT LANGUAGE WASM AS 'x.wasm'");
+    assert!(e.message.contains("its module declares"), "{e}");
+    let e = err("CREATE FUNCTION f LANGUAGE PYTHON AS 'x'");
+    assert!(e.to_string().contains("SQL or WASM"), "{e}");
+}

@@ -1,0 +1,227 @@
+//! User functions (`CREATE FUNCTION`) as DataFusion UDFs.
+//!
+//! A user function has one or more overloads with exact parameter and
+//! return types, chosen for a call by the same resolution as the built-in
+//! catalogue (ksqlDB's implicit widening, its messages for a call no
+//! overload takes). What computes the result is a [`UserBody`]: the planner
+//! gives SQL-bodied functions one that evaluates their compiled expression,
+//! WebAssembly modules give theirs.
+
+use std::fmt::Debug;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use datafusion_common::Result;
+use datafusion_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
+    Volatility,
+};
+
+use crate::arrow::array::ArrayRef;
+use crate::arrow::datatypes::DataType;
+use crate::def::{resolve_call, Callee, Overload};
+use crate::util::cast_safe;
+
+/// One overload of a user function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserOverload {
+    /// Parameter names and their exact types.
+    pub params: Vec<(String, DataType)>,
+    /// The last parameter takes any number of arguments.
+    pub variadic: bool,
+    pub returns: DataType,
+    /// `NAME(a INT, b STRING) => STRING`, as `DESCRIBE FUNCTION` shows it.
+    pub text: String,
+}
+
+/// What computes a user function's results.
+pub trait UserBody: Send + Sync + Debug {
+    /// The results of overload `overload` for `rows` rows, from one array
+    /// per argument, each of `rows` values cast to its parameter's type.
+    fn eval(&self, overload: usize, args: &[ArrayRef], rows: usize) -> Result<ArrayRef>;
+}
+
+/// A user function as a DataFusion UDF.
+#[derive(Debug)]
+struct UserUdf {
+    name: String,
+    signature: Signature,
+    overloads: Vec<UserOverload>,
+    resolved: Vec<Overload>,
+    body: Arc<dyn UserBody>,
+}
+
+impl PartialEq for UserUdf {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && Arc::ptr_eq(&self.body, &other.body)
+    }
+}
+impl Eq for UserUdf {}
+impl Hash for UserUdf {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.name.hash(state)
+    }
+}
+
+/// The UDF of user function `name` (upper case) with these overloads.
+pub fn user_function(
+    name: &str,
+    overloads: Vec<UserOverload>,
+    volatile: bool,
+    body: Arc<dyn UserBody>,
+) -> Arc<ScalarUDF> {
+    let resolved = overloads
+        .iter()
+        .map(|o| {
+            let params: Vec<DataType> = o.params.iter().map(|(_, t)| t.clone()).collect();
+            Overload::of_types(&params, o.variadic, &o.returns)
+        })
+        .collect();
+    let volatility = if volatile {
+        Volatility::Volatile
+    } else {
+        Volatility::Immutable
+    };
+    Arc::new(ScalarUDF::new_from_impl(UserUdf {
+        name: name.to_string(),
+        signature: Signature::one_of(
+            vec![TypeSignature::Nullary, TypeSignature::UserDefined],
+            volatility,
+        ),
+        overloads,
+        resolved,
+        body,
+    }))
+}
+
+impl UserUdf {
+    fn resolve(&self, types: &[DataType]) -> Result<usize> {
+        let texts: Vec<&str> = self.overloads.iter().map(|o| o.text.as_str()).collect();
+        let callee = Callee {
+            name: &self.name,
+            signatures: &texts,
+            ret: None,
+        };
+        Ok(resolve_call(&callee, &self.resolved, types)?.index)
+    }
+}
+
+impl ScalarUDFImpl for UserUdf {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        Ok(self.overloads[self.resolve(arg_types)?].returns.clone())
+    }
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        Ok(arg_types.to_vec())
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let types: Vec<DataType> = args.args.iter().map(|a| a.data_type()).collect();
+        let index = self.resolve(&types)?;
+        let overload = &self.overloads[index];
+        let arrays = args
+            .args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let param = overload
+                    .params
+                    .get(i)
+                    .or(overload.params.last())
+                    .map(|(_, t)| t);
+                let array = a.to_array(rows)?;
+                match param {
+                    Some(t) if array.data_type() != t => cast_safe(&array, t),
+                    _ => Ok(array),
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let out = self.body.eval(index, &arrays, rows)?;
+        let out = if out.data_type() == &overload.returns {
+            out
+        } else {
+            cast_safe(&out, &overload.returns)?
+        };
+        Ok(ColumnarValue::Array(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arrow::array::{Array, Float64Array, Int32Array};
+    use datafusion_common::ScalarValue;
+
+    /// Adds its two arguments as doubles.
+    #[derive(Debug)]
+    struct Plus;
+
+    impl UserBody for Plus {
+        fn eval(&self, _overload: usize, args: &[ArrayRef], _rows: usize) -> Result<ArrayRef> {
+            let a = args[0]
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .expect("f64");
+            let b = args[1]
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .expect("f64");
+            let out: Float64Array = a.iter().zip(b.iter()).map(|(a, b)| Some(a? + b?)).collect();
+            Ok(Arc::new(out))
+        }
+    }
+
+    fn plus() -> Arc<ScalarUDF> {
+        user_function(
+            "PLUS",
+            vec![UserOverload {
+                params: vec![
+                    ("A".into(), DataType::Float64),
+                    ("B".into(), DataType::Float64),
+                ],
+                variadic: false,
+                returns: DataType::Float64,
+                text: "PLUS(A DOUBLE, B DOUBLE) => DOUBLE".into(),
+            }],
+            false,
+            Arc::new(Plus),
+        )
+    }
+
+    #[test]
+    fn widens_arguments_and_refuses_what_no_overload_takes() {
+        let f = plus();
+        assert_eq!(
+            f.return_type(&[DataType::Int32, DataType::Int64])
+                .expect("type"),
+            DataType::Float64
+        );
+        let e = f
+            .return_type(&[DataType::Utf8, DataType::Int64])
+            .expect_err("refused");
+        assert!(
+            e.to_string()
+                .contains("Function 'plus' does not accept parameters (STRING, BIGINT)"),
+            "{e}"
+        );
+        let a: ArrayRef = Arc::new(Int32Array::from(vec![Some(1), None, Some(3)]));
+        let args = vec![
+            ColumnarValue::Array(a),
+            ColumnarValue::Scalar(ScalarValue::Int64(Some(10))),
+        ];
+        let out = crate::testutil::invoke_udf(&f, args, 3)
+            .expect("call")
+            .to_array(3)
+            .expect("array");
+        let out = out.as_any().downcast_ref::<Float64Array>().expect("f64");
+        assert_eq!(
+            out.iter().collect::<Vec<_>>(),
+            vec![Some(11.0), None, Some(13.0)]
+        );
+    }
+}
