@@ -30,6 +30,10 @@ pub struct TestArgs {
     /// instead of fresh embedded logs.
     #[arg(long)]
     bootstrap_servers: Option<String>,
+    /// Load the WebAssembly functions of this directory's `.wasm` and `.wat`
+    /// modules into every case (`ksql.extension.dir`).
+    #[arg(long, value_name = "DIR")]
+    extension_dir: Option<PathBuf>,
     /// A Kafka client setting, `KEY=VALUE` (repeatable), with --bootstrap-servers.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
@@ -77,6 +81,13 @@ fn line(r: &CaseReport) -> String {
 }
 
 pub fn run(args: TestArgs) -> ExitCode {
+    if let Some(dir) = &args.extension_dir {
+        if !dir.is_dir() {
+            eprintln!("Error: --extension-dir {}: not a directory", dir.display());
+            return ExitCode::from(2);
+        }
+        sluice_qtt::set_runner_property("ksql.extension.dir", &dir.display().to_string());
+    }
     if let Some(s) = &args.statements {
         let (Some(i), Some(o)) = (&args.inputs, &args.outputs) else {
             eprintln!("Error: -s needs -i INPUT_FILE and -o OUTPUT_FILE");

@@ -107,3 +107,41 @@ fn run_follows_run_script_and_names_errors_where_they_are() {
         "{stdout}{stderr}"
     );
 }
+
+/// `sluice test --extension-dir`: a project's WebAssembly functions (here the
+/// examples, built from C) tested with the ksql-test-runner format like
+/// built-ins; without the directory they do not exist.
+#[test]
+fn extension_dir_functions_are_tested_like_built_ins() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let guest = root.join("crates/sluice-wasm/guest");
+    let ext = tempfile::tempdir().unwrap();
+    for name in ["geo", "text"] {
+        sluice_testkit::wasm::build_c_module(
+            &guest.join(format!("examples/{name}.c")),
+            &guest,
+            &ext.path().join(format!("{name}.wasm")),
+        );
+    }
+    let cases = root.join("tests/qtt-extensions/wasm-functions.json");
+    let run = |extension_dir: Option<&std::path::Path>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
+        command.arg("test");
+        if let Some(dir) = extension_dir {
+            command.arg("--extension-dir").arg(dir);
+        }
+        let out = command.arg(&cases).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (ok, stdout) = run(Some(ext.path()));
+    assert!(ok && stdout.contains("2 passed, 0 failed"), "{stdout}");
+    let (ok, stdout) = run(None);
+    assert!(!ok, "{stdout}");
+    assert!(
+        stdout.contains("Can't find any functions with the name 'HAVERSINE'"),
+        "{stdout}"
+    );
+}

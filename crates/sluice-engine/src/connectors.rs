@@ -275,6 +275,11 @@ impl Engine {
     /// A statement as the command log keeps it: a connector's secret values
     /// sealed (see `secrets`), any other statement as written.
     pub(crate) fn logged_text(&self, stmt: &sluice_sql::ParsedStatement) -> Result<String> {
+        if let sluice_sql::Statement::CreateFunction(cf) = &stmt.statement {
+            return Ok(self
+                .logged_function(cf)?
+                .unwrap_or_else(|| stmt.text.clone()));
+        }
         let sluice_sql::Statement::CreateConnector {
             source,
             if_not_exists,

@@ -345,6 +345,7 @@ impl Engine {
             state_db: None,
             wall_clock: sluice_runtime::WallClock::System,
         }
+        .with_extension_dir()
     }
 
     /// Run the queries' operators by `clock` (`sluice test` freezes it at

@@ -1,11 +1,17 @@
 //! `CREATE FUNCTION` / `DROP FUNCTION` and the function catalogue as
 //! `SHOW FUNCTIONS` and `DESCRIBE FUNCTION` show it: built-ins and the
-//! user functions of the metastore.
+//! user functions of the metastore (SQL-bodied, or from WebAssembly modules:
+//! named by `CREATE FUNCTION ... LANGUAGE WASM AS 'path'`, whose module goes
+//! into the command log with the statement, or found in
+//! `ksql.extension.dir` when the engine starts).
 
+use std::path::Path;
 use std::sync::Arc;
 
+use base64::Engine as _;
+
 use datafusion_expr::ScalarUDF;
-use sluice_functions::user::UserOverload;
+use sluice_functions::user::{user_function, BodySlot, UserBody, UserOverload};
 use sluice_planner::user_functions::{compile_sql_function, is_builtin_function};
 use sluice_sql::{CreateFunction, FunctionBody, Literal};
 
@@ -19,7 +25,11 @@ pub struct UserFunction {
     /// Upper case, as calls name it.
     pub name: String,
     pub udf: Arc<ScalarUDF>,
+    /// What the UDF calls: a replacement with the same overloads swaps it
+    /// under running queries.
+    slot: Arc<BodySlot>,
     pub overloads: Vec<UserOverload>,
+    volatile: bool,
     /// `SQL` or `WASM`.
     pub language: &'static str,
     pub description: String,
@@ -30,6 +40,52 @@ pub struct UserFunction {
 }
 
 impl UserFunction {
+    fn new(
+        name: &str,
+        overloads: Vec<UserOverload>,
+        volatile: bool,
+        body: Arc<dyn UserBody>,
+        language: &'static str,
+    ) -> Self {
+        let slot = BodySlot::new(body);
+        UserFunction {
+            name: name.to_string(),
+            udf: user_function(name, overloads.clone(), volatile, slot.clone()),
+            slot,
+            overloads,
+            volatile,
+            language,
+            description: String::new(),
+            author: String::new(),
+            version: String::new(),
+            path: String::new(),
+        }
+    }
+
+    /// `self` taking `old`'s place: when the overloads are the same, the
+    /// function running queries call is `old`'s, now computed by `self`'s
+    /// body (says so); else `self` is a new function for new queries.
+    fn replacing(mut self, old: &UserFunction) -> (Self, bool) {
+        let types = |f: &UserFunction| -> Vec<_> {
+            f.overloads
+                .iter()
+                .map(|o| {
+                    let params: Vec<_> = o.params.iter().map(|(_, t)| t.clone()).collect();
+                    (params, o.variadic, o.returns.clone())
+                })
+                .collect()
+        };
+        if types(old) != types(&self) || old.volatile != self.volatile {
+            return (self, false);
+        }
+        if let Ok(body) = self.slot.current() {
+            old.slot.replace(body);
+        }
+        self.udf = old.udf.clone();
+        self.slot = old.slot.clone();
+        (self, true)
+    }
+
     fn describe(&self) -> FunctionDescription {
         FunctionDescription {
             name: self.name.clone(),
@@ -48,18 +104,23 @@ impl UserFunction {
     }
 }
 
-/// The `WITH` properties of `CREATE FUNCTION`: description, author, version.
-fn metadata(cf: &CreateFunction) -> Result<[String; 3]> {
-    let mut out: [String; 3] = Default::default();
+/// How a module travels in the command log: inline, in the statement.
+const DATA_URL: &str = "data:application/wasm;base64,";
+
+/// The `WITH` properties of `CREATE FUNCTION`: description, author,
+/// version, and (for a module) the path it was read from.
+fn metadata(cf: &CreateFunction) -> Result<[String; 4]> {
+    let mut out: [String; 4] = Default::default();
     for (key, value) in &cf.properties {
         let slot = match key.to_ascii_uppercase().as_str() {
             "DESCRIPTION" => 0,
             "AUTHOR" => 1,
             "VERSION" => 2,
+            "PATH" if matches!(cf.body, FunctionBody::Wasm { .. }) => 3,
             _ => {
                 return Err(EngineError::statement(format!(
                     "Unknown property '{key}' of function '{}': a function takes \
-                     DESCRIPTION, AUTHOR and VERSION.",
+                     DESCRIPTION, AUTHOR and VERSION (and a WASM function PATH).",
                     cf.name.value
                 )))
             }
@@ -72,7 +133,132 @@ fn metadata(cf: &CreateFunction) -> Result<[String; 3]> {
     Ok(out)
 }
 
+/// A module's function as the metastore keeps it.
+fn wasm_function(f: &sluice_wasm::WasmFunction, path: &str) -> UserFunction {
+    let mut function =
+        UserFunction::new(&f.name, f.overloads.clone(), false, f.body.clone(), "WASM");
+    function.description = f.description.clone();
+    function.author = f.author.clone();
+    function.version = f.version.clone();
+    function.path = path.to_string();
+    function
+}
+
 impl Engine {
+    /// The limits of each call of a WebAssembly function
+    /// (`ksql.udf.wasm.fuel.per.call`, `ksql.udf.wasm.memory.bytes`).
+    fn wasm_limits(&self) -> sluice_wasm::Limits {
+        let default = sluice_wasm::Limits::default();
+        let number = |key: &str| {
+            self.property(key)
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        sluice_wasm::Limits {
+            fuel: number("ksql.udf.wasm.fuel.per.call").unwrap_or(default.fuel),
+            memory_bytes: number("ksql.udf.wasm.memory.bytes")
+                .map_or(default.memory_bytes, |b| b as usize),
+        }
+    }
+
+    /// A module's bytes: inline (as the command log keeps them) or read
+    /// from its file.
+    fn module_bytes(&self, path: &str) -> Result<Vec<u8>> {
+        if let Some(encoded) = path.strip_prefix(DATA_URL) {
+            return base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .map_err(|e| {
+                    EngineError::statement(format!("An inline module is not base64: {e}"))
+                });
+        }
+        std::fs::read(path).map_err(|e| {
+            EngineError::statement(format!("Cannot read the WebAssembly module '{path}': {e}"))
+        })
+    }
+
+    /// `CREATE FUNCTION ... LANGUAGE WASM AS 'path'` as the command log keeps
+    /// it: the module inline, so every server and every restart has the
+    /// same bytes, and the path it came from as `PATH`.
+    pub(crate) fn logged_function(&self, cf: &CreateFunction) -> Result<Option<String>> {
+        let FunctionBody::Wasm { path } = &cf.body else {
+            return Ok(None);
+        };
+        if path.starts_with(DATA_URL) {
+            return Ok(None);
+        }
+        let bytes = self.module_bytes(path)?;
+        let mut logged = cf.clone();
+        logged.body = FunctionBody::Wasm {
+            path: format!(
+                "{DATA_URL}{}",
+                base64::engine::general_purpose::STANDARD.encode(bytes)
+            ),
+        };
+        if !logged
+            .properties
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("PATH"))
+        {
+            logged
+                .properties
+                .push(("PATH".into(), Literal::String(path.clone())));
+        }
+        Ok(Some(format!(
+            "{};",
+            sluice_sql::Statement::CreateFunction(logged)
+        )))
+    }
+
+    /// Loads every module of `ksql.extension.dir` (`.wasm` and `.wat` files),
+    /// registering all the functions they declare; a module that does not
+    /// load is skipped with a warning, as ksqlDB skips a bad UDF jar.
+    pub(crate) fn with_extension_dir(mut self) -> Self {
+        let Some(dir) = self
+            .config
+            .properties
+            .get("ksql.extension.dir")
+            .filter(|d| !d.trim().is_empty())
+            .cloned()
+        else {
+            return self;
+        };
+        let mut paths: Vec<_> = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("wasm" | "wat")))
+                .collect(),
+            Err(e) => {
+                tracing::warn!("ksql.extension.dir '{dir}': {e}; no functions loaded from it");
+                return self;
+            }
+        };
+        paths.sort();
+        for path in paths {
+            if let Err(e) = self.load_extension(&path) {
+                tracing::warn!("ksql.extension.dir: skipped {}: {e}", path.display());
+            }
+        }
+        self
+    }
+
+    fn load_extension(&mut self, path: &Path) -> Result<()> {
+        let bytes = std::fs::read(path).map_err(|e| EngineError::statement(e.to_string()))?;
+        let functions = sluice_wasm::load(&bytes, self.wasm_limits())
+            .map_err(|e| EngineError::statement(e.to_string()))?;
+        for f in &functions {
+            if is_builtin_function(&f.name) || self.metastore.function(&f.name).is_some() {
+                return Err(EngineError::statement(format!(
+                    "its function '{}' has the name of one that exists",
+                    f.name
+                )));
+            }
+        }
+        for f in &functions {
+            self.metastore
+                .put_function(wasm_function(f, &path.display().to_string()));
+        }
+        Ok(())
+    }
+
     pub(crate) fn create_function(&mut self, cf: &CreateFunction) -> Result<StatementResult> {
         let name = cf.name.value.clone();
         if is_builtin_function(&name) {
@@ -92,38 +278,80 @@ impl Engine {
                 )));
             }
         }
-        let [description, author, version] = metadata(cf)?;
-        let function = match &cf.body {
+        let [description, author, version, shown_path] = metadata(cf)?;
+        let mut function = match &cf.body {
             FunctionBody::Sql {
                 params,
                 returns,
                 expr,
             } => {
                 let compiled = compile_sql_function(&name, params, returns, expr, &self.metastore)?;
-                UserFunction {
-                    name: name.clone(),
-                    udf: compiled.udf,
-                    overloads: vec![compiled.overload],
-                    language: "SQL",
-                    description,
-                    author,
-                    version,
-                    path: expr.to_string(),
-                }
+                let mut function = UserFunction::new(
+                    &name,
+                    vec![compiled.overload],
+                    compiled.volatile,
+                    compiled.body,
+                    "SQL",
+                );
+                function.description = description;
+                function.author = author;
+                function.version = version;
+                function.path = expr.to_string();
+                function
             }
             FunctionBody::Wasm { path } => {
-                return Err(EngineError::statement(format!(
-                    "Function '{name}': WebAssembly modules ('{path}') cannot be loaded by \
-                     this build of Sluice yet."
-                )))
+                let bytes = self.module_bytes(path)?;
+                let functions = sluice_wasm::load(&bytes, self.wasm_limits())
+                    .map_err(|e| EngineError::statement(format!("Function '{name}': {e}")))?;
+                let declared: Vec<&str> = functions.iter().map(|f| f.name.as_str()).collect();
+                let f = functions.iter().find(|f| f.name == name).ok_or_else(|| {
+                    EngineError::statement(format!(
+                        "Function '{name}': the module declares no function of that name, \
+                             only {}.",
+                        declared.join(", ")
+                    ))
+                })?;
+                let mut function = wasm_function(
+                    f,
+                    if shown_path.is_empty() {
+                        path.as_str()
+                    } else {
+                        &shown_path
+                    },
+                );
+                for (given, slot) in [
+                    (description, &mut function.description),
+                    (author, &mut function.author),
+                    (version, &mut function.version),
+                ] {
+                    if !given.is_empty() {
+                        *slot = given;
+                    }
+                }
+                function
             }
         };
-        let replaced = self.metastore.put_function(function).is_some();
-        Ok(StatementResult::ack(format!(
-            "{} function '{name}'. Queries started from now on use it; running \
-             queries keep the function they started with.",
-            if replaced { "Replaced" } else { "Created" }
-        )))
+        let message = match self.metastore.function(&name).cloned() {
+            None => format!("Created function '{name}'."),
+            Some(old) => match function.replacing(&old) {
+                (f, true) => {
+                    function = f;
+                    format!(
+                        "Replaced function '{name}': its overloads are the same, so \
+                         running queries use the new version too."
+                    )
+                }
+                (f, false) => {
+                    function = f;
+                    format!(
+                        "Replaced function '{name}' with other overloads: queries started \
+                         from now on use it, running queries keep the old version."
+                    )
+                }
+            },
+        };
+        self.metastore.put_function(function);
+        Ok(StatementResult::ack(message))
     }
 
     pub(crate) fn drop_function(&mut self, name: &str, if_exists: bool) -> Result<StatementResult> {

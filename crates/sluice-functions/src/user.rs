@@ -22,6 +22,30 @@ use crate::arrow::datatypes::DataType;
 use crate::def::{resolve_call, Callee, Overload};
 use crate::util::cast_safe;
 
+thread_local! {
+    static ROW_ERRORS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// How many row errors a thread keeps until someone takes them.
+const MAX_ROW_ERRORS: usize = 10_000;
+
+/// Says a user function could not compute one row's result (which is then
+/// NULL, as ksqlDB's for a UDF that throws): the query task evaluating it
+/// takes the message ([`take_row_errors`]) into its processing log.
+pub fn report_row_error(message: String) {
+    ROW_ERRORS.with(|errors| {
+        let mut errors = errors.borrow_mut();
+        if errors.len() < MAX_ROW_ERRORS {
+            errors.push(message);
+        }
+    });
+}
+
+/// The row errors reported on this thread since the last call.
+pub fn take_row_errors() -> Vec<String> {
+    ROW_ERRORS.with(|errors| std::mem::take(&mut *errors.borrow_mut()))
+}
+
 /// One overload of a user function.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserOverload {
@@ -39,6 +63,37 @@ pub trait UserBody: Send + Sync + Debug {
     /// The results of overload `overload` for `rows` rows, from one array
     /// per argument, each of `rows` values cast to its parameter's type.
     fn eval(&self, overload: usize, args: &[ArrayRef], rows: usize) -> Result<ArrayRef>;
+}
+
+/// A body that can be replaced while queries use it: `CREATE OR REPLACE
+/// FUNCTION` with the same overloads swaps what running queries call.
+#[derive(Debug)]
+pub struct BodySlot(std::sync::RwLock<Arc<dyn UserBody>>);
+
+impl BodySlot {
+    pub fn new(body: Arc<dyn UserBody>) -> Arc<Self> {
+        Arc::new(BodySlot(std::sync::RwLock::new(body)))
+    }
+
+    /// From now on, calls go to `body`.
+    pub fn replace(&self, body: Arc<dyn UserBody>) {
+        if let Ok(mut slot) = self.0.write() {
+            *slot = body;
+        }
+    }
+
+    /// What calls go to now.
+    pub fn current(&self) -> Result<Arc<dyn UserBody>> {
+        self.0.read().map(|b| b.clone()).map_err(|_| {
+            datafusion_common::DataFusionError::Execution("a function's body was lost".into())
+        })
+    }
+}
+
+impl UserBody for BodySlot {
+    fn eval(&self, overload: usize, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+        self.current()?.eval(overload, args, rows)
+    }
 }
 
 /// A user function as a DataFusion UDF.

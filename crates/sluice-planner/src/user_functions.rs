@@ -2,17 +2,18 @@
 //!
 //! The body is compiled once, when the function is created, over a row of
 //! its parameters, against the catalogue of that moment: the functions it
-//! calls are bound then (a function cannot call itself, and replacing or
-//! dropping a function it calls leaves it as it was, as a view keeps its
-//! definition). Calls resolve as the built-ins' do (`sluice_functions::user`).
+//! calls are bound then (a function cannot call itself; dropping a function
+//! it calls, or replacing it with one of other overloads, leaves it as it
+//! was, as a view keeps its definition). Calls resolve as the built-ins' do
+//! (`sluice_functions::user`).
 
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion_expr::{ScalarUDF, Volatility};
+use datafusion_expr::Volatility;
 use datafusion_physical_expr::ScalarFunctionExpr;
-use sluice_functions::user::{user_function, UserBody, UserOverload};
+use sluice_functions::user::{UserBody, UserOverload};
 use sluice_sql::{Expr, Ident, SqlType};
 
 use crate::expr::{ExprCompiler, PhysExpr, Scope};
@@ -35,10 +36,12 @@ pub fn is_builtin_function(name: &str) -> bool {
         || crate::table_functions::is_table_function(name)
 }
 
-/// A compiled SQL-bodied function: its UDF and its one overload.
+/// A compiled SQL-bodied function: its body and its one overload.
 pub struct SqlFunction {
-    pub udf: Arc<ScalarUDF>,
+    pub body: Arc<dyn UserBody>,
     pub overload: UserOverload,
+    /// It calls a function whose results vary between calls (`RANDOM()`).
+    pub volatile: bool,
 }
 
 /// Compiles `CREATE FUNCTION name(params) RETURNS returns AS 'body'`.
@@ -94,17 +97,14 @@ pub fn compile_sql_function(
         returns: ret,
         text,
     };
-    let volatile = is_volatile(&compiled.expr);
-    let udf = user_function(
-        name,
-        vec![overload.clone()],
-        volatile,
-        Arc::new(SqlBody {
+    Ok(SqlFunction {
+        volatile: is_volatile(&compiled.expr),
+        body: Arc::new(SqlBody {
             schema,
             expr: compiled.expr,
         }),
-    );
-    Ok(SqlFunction { udf, overload })
+        overload,
+    })
 }
 
 /// Whether `e` calls a function whose results vary between calls (`RANDOM()`).

@@ -28,6 +28,30 @@ pub use compare::{json_eq, OutputRecord};
 pub use model::{parse_lenient, strip_comments, TestCase, TestFile, TestRecord, TopicEntry};
 pub use run::{run_case, CaseReport, CaseStatus};
 
+/// Properties every case's engine starts with, before the case's own
+/// (`sluice test --extension-dir DIR` sets `ksql.extension.dir`).
+static RUNNER_PROPERTIES: std::sync::RwLock<std::collections::BTreeMap<String, String>> =
+    std::sync::RwLock::new(std::collections::BTreeMap::new());
+
+/// Sets a property every case of this process starts with.
+pub fn set_runner_property(key: &str, value: &str) {
+    if let Ok(mut properties) = RUNNER_PROPERTIES.write() {
+        properties.insert(key.to_string(), value.to_string());
+    }
+}
+
+/// `config` with the runner's properties.
+pub(crate) fn with_runner_properties(
+    mut config: sluice_engine::EngineConfig,
+) -> sluice_engine::EngineConfig {
+    if let Ok(properties) = RUNNER_PROPERTIES.read() {
+        for (k, v) in properties.iter() {
+            config = config.with(k, v);
+        }
+    }
+    config
+}
+
 /// Where the cases' topics live.
 #[derive(Clone)]
 pub enum Backend {

@@ -75,7 +75,9 @@ pub fn run_case(file: &str, test: &TestCase, variant: &Variant, backend: &Backen
         Backend::Shared(log) => (log.clone(), Some(log.list_topics().unwrap_or_default())),
     };
     let recording = Arc::new(RecordingLog::new(log.clone()));
-    let mut config = EngineConfig::default().with("auto.offset.reset", "earliest");
+    let mut config = crate::with_runner_properties(
+        EngineConfig::default().with("auto.offset.reset", "earliest"),
+    );
     config = match topics_before {
         // new consumer groups: offsets committed by an earlier case's queries
         // of the same name must not apply

@@ -30,6 +30,8 @@ fn main() {
             Postgres::install();
             MariaDb::install();
             println!("PostgreSQL and MariaDB: installed");
+            sluice_testkit::wasm::install();
+            println!("clang and lld (WebAssembly functions): installed");
         }
         Some("kafka") => {
             let mut options = KafkaOptions::default();

@@ -13,11 +13,13 @@
 //!   from Debian's packages (installed when missing), run as their own users;
 //! * [`connect::ConnectWorker`]: Apache Kafka's own Kafka Connect worker (a JVM,
 //!   its jars from Maven Central like the broker's) over such a cluster;
+//! * [`wasm::build_c_module`]: WebAssembly modules built from C with
+//!   Debian's clang and lld (installed when missing);
 //! * [`process::Service`]: the process guard under all of them: a service never
 //!   outlives the test process that started it, even when that process is
 //!   killed.
 //!
-//! A test whose service cannot be started fails with the reason; it never
+//! A test whose service (or compiler) cannot be started fails with the reason; it never
 //! skips. This crate knows nothing of Sluice itself: it is a dev-dependency of
 //! the crates whose tests need a broker or a database.
 
@@ -27,6 +29,7 @@ pub mod mariadb;
 pub mod postgres;
 pub mod process;
 mod server;
+pub mod wasm;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

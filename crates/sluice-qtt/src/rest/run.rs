@@ -70,7 +70,7 @@ pub async fn run_case(case: &RestCase, format: Option<&str>) -> (Outcome, Vec<Ou
         4,
     );
     // the settings ksqlDB's REST test server runs with
-    let mut config = EngineConfig::default()
+    let mut config = crate::with_runner_properties(EngineConfig::default())
         .with("auto.offset.reset", "earliest")
         .with("ksql.query.pull.table.scan.enabled", "true")
         .with("ksql.query.push.v2.enabled", "true")

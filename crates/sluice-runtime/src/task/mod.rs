@@ -686,9 +686,11 @@ impl QueryTask {
                     }
                     None => j.push(group.input, &group.rows(slots)?)?,
                 }
+                self.log_row_errors(&group);
                 continue;
             }
             let out = self.operator.process(group.input, &group.rows(slots)?)?;
+            self.log_row_errors(&group);
             if group.replaying {
                 continue;
             }
@@ -698,6 +700,26 @@ impl QueryTask {
             }
         }
         Ok(())
+    }
+
+    /// The rows user functions could not compute while `group` was
+    /// processed, into the processing log (not again when it is replayed).
+    fn log_row_errors(&self, group: &crate::order::Group) {
+        let errors = sluice_functions::user::take_row_errors();
+        if group.replaying {
+            return;
+        }
+        let partition = group.origin.map_or(-1, |(p, _)| p as i32);
+        for message in errors {
+            self.processing_log.record(ProcessingLogEntry {
+                query_id: self.id.clone(),
+                topic: self.inputs[group.input].topic.clone(),
+                partition,
+                offset: -1,
+                message,
+                target: None,
+            });
+        }
     }
 
     /// Hands `out` on to `outputs` (without tombstones if so asked, within

@@ -1,0 +1,171 @@
+//! A module's manifest: the JSON its `sluice_manifest` export hands over,
+//! declaring its functions, their overloads and which exports compute them.
+
+use arrow::datatypes::DataType;
+use serde::Deserialize;
+use sluice_functions::user::UserOverload;
+
+use crate::WasmError;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub functions: Vec<FunctionDecl>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    #[default]
+    Scalar,
+    Aggregate,
+    Table,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionDecl {
+    pub name: String,
+    #[serde(default)]
+    pub kind: Kind,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub author: String,
+    #[serde(default)]
+    pub version: String,
+    pub overloads: Vec<OverloadDecl>,
+}
+
+/// How values cross into an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Abi {
+    /// Every argument and the result encoded in memory (any type; the
+    /// function sees NULLs): `(ptr: i32, len: i32) -> i64`.
+    #[default]
+    Encoded,
+    /// BOOLEAN, INT, BIGINT and DOUBLE as wasm's own `i32`/`i64`/`f64`
+    /// arguments and result; a NULL argument gives NULL without a call.
+    Direct,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverloadDecl {
+    /// `name TYPE`, the last one may end in `...` (variadic).
+    pub params: Vec<String>,
+    pub returns: String,
+    /// The export computing a scalar function's result.
+    #[serde(default)]
+    pub export: Option<String>,
+    #[serde(default)]
+    pub abi: Abi,
+}
+
+/// An overload with its types resolved.
+#[derive(Debug, Clone)]
+pub struct Overload {
+    pub user: UserOverload,
+    pub export: String,
+    pub abi: Abi,
+}
+
+fn sql_type(function: &str, text: &str) -> Result<DataType, WasmError> {
+    let ty = sluice_sql::parse_data_type(text).map_err(|e| {
+        WasmError::Manifest(format!(
+            "function '{function}': '{text}' is not a type: {}",
+            e.message
+        ))
+    })?;
+    sluice_planner::types::sql_to_arrow(&ty, &())
+        .map_err(|e| WasmError::Manifest(format!("function '{function}': {e}")))
+}
+
+impl FunctionDecl {
+    /// The overloads, typed, with their signatures as `DESCRIBE FUNCTION` shows them.
+    pub fn overloads(&self) -> Result<Vec<Overload>, WasmError> {
+        let name = self.name.to_uppercase();
+        if self.kind != Kind::Scalar {
+            return Err(WasmError::Manifest(format!(
+                "function '{name}': kind {:?} is not one this version of Sluice loads from \
+                 WebAssembly (scalar)",
+                self.kind
+            )));
+        }
+        if self.overloads.is_empty() {
+            return Err(WasmError::Manifest(format!(
+                "function '{name}' declares no overloads"
+            )));
+        }
+        self.overloads
+            .iter()
+            .map(|o| {
+                let mut params = Vec::with_capacity(o.params.len());
+                let mut variadic = false;
+                for (i, p) in o.params.iter().enumerate() {
+                    let (pname, ty) =
+                        p.trim().split_once(char::is_whitespace).ok_or_else(|| {
+                            WasmError::Manifest(format!(
+                                "function '{name}': parameter '{p}' is not 'name TYPE'"
+                            ))
+                        })?;
+                    let ty = match ty.trim().strip_suffix("...") {
+                        Some(t) if i + 1 == o.params.len() => {
+                            variadic = true;
+                            t
+                        }
+                        Some(_) => {
+                            return Err(WasmError::Manifest(format!(
+                                "function '{name}': only the last parameter can be variadic"
+                            )))
+                        }
+                        None => ty.trim(),
+                    };
+                    params.push((pname.to_uppercase(), sql_type(&name, ty)?));
+                }
+                let returns = sql_type(&name, &o.returns)?;
+                if o.abi == Abi::Direct {
+                    let plain = |t: &DataType| {
+                        matches!(
+                            t,
+                            DataType::Boolean
+                                | DataType::Int32
+                                | DataType::Int64
+                                | DataType::Float64
+                        )
+                    };
+                    if variadic || !params.iter().all(|(_, t)| plain(t)) || !plain(&returns) {
+                        return Err(WasmError::Manifest(format!(
+                            "function '{name}': the direct ABI takes and returns BOOLEAN, INT, \
+                             BIGINT and DOUBLE only, and no variadic parameter; use \"abi\": \
+                             \"encoded\""
+                        )));
+                    }
+                }
+                let export = o.export.clone().ok_or_else(|| {
+                    WasmError::Manifest(format!("function '{name}': an overload names no export"))
+                })?;
+                let text = format!(
+                    "{name}({}) => {}",
+                    o.params
+                        .iter()
+                        .map(|p| p.trim().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    o.returns.trim()
+                );
+                Ok(Overload {
+                    user: UserOverload {
+                        params,
+                        variadic,
+                        returns,
+                        text,
+                    },
+                    export,
+                    abi: o.abi,
+                })
+            })
+            .collect()
+    }
+}

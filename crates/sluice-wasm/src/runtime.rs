@@ -1,0 +1,313 @@
+//! Compiled modules and their sandboxed instances.
+//!
+//! A module is compiled once (Cranelift) and instantiated lazily: each
+//! thread that calls a function takes an instance from the module's pool
+//! and gives it back, so calls from several query tasks run side by side.
+//! Every call gets the fuel of `Limits::fuel` (a loop that never ends traps
+//! when it runs out) and an instance's memory cannot grow past
+//! `Limits::memory_bytes`. An instance that trapped is dropped, not reused.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use wasmtime::{
+    Config, Engine, ExternType, Func, Instance, InstancePre, Linker, Memory, Module, Store,
+    StoreLimits, StoreLimitsBuilder, Trap, TypedFunc, Val, ValType,
+};
+
+use crate::abi::{Reader, Value};
+use crate::manifest::Manifest;
+use crate::WasmError;
+
+/// What one call may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Fuel per call (about one unit per wasm instruction).
+    pub fuel: u64,
+    /// The most linear memory an instance may have.
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            fuel: 100_000_000,
+            memory_bytes: 64 << 20,
+        }
+    }
+}
+
+fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let mut config = Config::new();
+        config.consume_fuel(true);
+        Engine::new(&config).expect("a wasmtime engine with fuel")
+    })
+}
+
+struct State {
+    limits: StoreLimits,
+}
+
+/// One instance with its store and the ABI's exports.
+pub(crate) struct Slot {
+    store: Store<State>,
+    instance: Instance,
+    memory: Option<Memory>,
+    alloc: Option<TypedFunc<i32, i32>>,
+    reset: Option<TypedFunc<(), ()>>,
+    /// A call trapped: the instance's memory and globals are as the trap left them.
+    spent: bool,
+}
+
+/// A compiled module.
+pub(crate) struct Runtime {
+    pre: InstancePre<State>,
+    pub(crate) limits: Limits,
+    pool: Mutex<Vec<Slot>>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+/// A trap or failure of a call, said for a user.
+fn call_error(e: wasmtime::Error, limits: &Limits) -> WasmError {
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => WasmError::Trap(format!(
+            "the call ran out of fuel ({} units, ksql.udf.wasm.fuel.per.call)",
+            limits.fuel
+        )),
+        Some(trap) => WasmError::Trap(format!("wasm trap: {trap}")),
+        None => WasmError::Trap(format!("{e:#}")),
+    }
+}
+
+/// `bytes` compiled: once per distinct module in a process (every case of
+/// `sluice test` and every replay loads the same modules again).
+fn compiled(bytes: &[u8]) -> Result<Module, WasmError> {
+    use std::collections::HashMap;
+    use std::hash::{Hash, Hasher};
+    static CACHE: OnceLock<Mutex<HashMap<(usize, u64), Module>>> = OnceLock::new();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    let key = (bytes.len(), hasher.finish());
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(m) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(m);
+    }
+    let module = Module::new(engine(), bytes)
+        .map_err(|e| WasmError::Module(format!("it does not compile: {e:#}")))?;
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= 64 {
+            c.clear();
+        }
+        c.insert(key, module.clone());
+    }
+    Ok(module)
+}
+
+impl Runtime {
+    /// Compiles `bytes` (a binary module, or its text form) and checks it
+    /// imports nothing: functions run without WASI or host calls.
+    pub(crate) fn compile(bytes: &[u8], limits: Limits) -> Result<Arc<Runtime>, WasmError> {
+        let module = compiled(bytes)?;
+        if let Some(import) = module.imports().next() {
+            return Err(WasmError::Module(format!(
+                "it imports {}::{}, and functions run sandboxed with nothing to import \
+                 (build with -nostdlib, no WASI)",
+                import.module(),
+                import.name()
+            )));
+        }
+        let pre = Linker::new(engine())
+            .instantiate_pre(&module)
+            .map_err(|e| WasmError::Module(format!("{e:#}")))?;
+        Ok(Arc::new(Runtime {
+            pre,
+            limits,
+            pool: Mutex::new(Vec::new()),
+        }))
+    }
+
+    /// The parameter and result types of export `name`, if it is a function.
+    pub(crate) fn export_type(&self, name: &str) -> Option<(Vec<ValType>, Vec<ValType>)> {
+        match self.pre.module().get_export(name)? {
+            ExternType::Func(f) => Some((f.params().collect(), f.results().collect())),
+            _ => None,
+        }
+    }
+
+    fn instantiate(&self) -> Result<Slot, WasmError> {
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.limits.memory_bytes)
+            .instances(1)
+            .build();
+        let mut store = Store::new(engine(), State { limits });
+        store.limiter(|s| &mut s.limits);
+        store
+            .set_fuel(self.limits.fuel)
+            .map_err(|e| WasmError::Module(format!("{e:#}")))?;
+        let instance = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| call_error(e, &self.limits))?;
+        let memory = instance.get_memory(&mut store, "memory");
+        let alloc = instance
+            .get_typed_func::<i32, i32>(&mut store, "sluice_alloc")
+            .ok();
+        let reset = instance
+            .get_typed_func::<(), ()>(&mut store, "sluice_reset")
+            .ok();
+        Ok(Slot {
+            store,
+            instance,
+            memory,
+            alloc,
+            reset,
+            spent: false,
+        })
+    }
+
+    /// Runs `f` on an instance of this thread's own while it runs.
+    pub(crate) fn with_slot<T>(
+        &self,
+        f: impl FnOnce(&mut Slot) -> Result<T, WasmError>,
+    ) -> Result<T, WasmError> {
+        let taken = self.pool.lock().map(|mut p| p.pop()).unwrap_or(None);
+        let mut slot = match taken {
+            Some(s) => s,
+            None => self.instantiate()?,
+        };
+        let out = f(&mut slot);
+        if !slot.poisoned() {
+            if let Ok(mut pool) = self.pool.lock() {
+                pool.push(slot);
+            }
+        }
+        out
+    }
+
+    /// The manifest the module hands over.
+    pub(crate) fn manifest(&self) -> Result<Manifest, WasmError> {
+        self.with_slot(|slot| {
+            let f = slot
+                .instance
+                .get_typed_func::<(), i64>(&mut slot.store, "sluice_manifest")
+                .map_err(|_| {
+                    WasmError::Module(
+                        "it exports no `sluice_manifest: () -> i64` declaring its functions".into(),
+                    )
+                })?;
+            slot.refuel(self.limits.fuel)?;
+            let at = f
+                .call(&mut slot.store, ())
+                .map_err(|e| call_error(e, &self.limits))?;
+            let text = slot.bytes(at)?;
+            serde_json::from_slice(&text)
+                .map_err(|e| WasmError::Manifest(format!("the manifest is not valid: {e}")))
+        })
+    }
+}
+
+impl Slot {
+    /// An instance whose call trapped is not reused (see [`Runtime::with_slot`]).
+    fn poisoned(&self) -> bool {
+        self.spent
+    }
+
+    fn refuel(&mut self, fuel: u64) -> Result<(), WasmError> {
+        self.store
+            .set_fuel(fuel)
+            .map_err(|e| WasmError::Module(format!("{e:#}")))
+    }
+
+    /// The bytes at `(ptr << 32) | len` of the instance's memory.
+    fn bytes(&mut self, at: i64) -> Result<Vec<u8>, WasmError> {
+        let memory = self
+            .memory
+            .ok_or_else(|| WasmError::Module("it exports no `memory`".into()))?;
+        let (ptr, len) = (
+            (at as u64 >> 32) as usize,
+            (at as u64 & 0xffff_ffff) as usize,
+        );
+        memory
+            .data(&self.store)
+            .get(ptr..ptr.saturating_add(len))
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| {
+                WasmError::Value(format!(
+                    "the result at {ptr} ({len} bytes) is outside the module's memory"
+                ))
+            })
+    }
+
+    /// Calls `f` with `args` as wasm values (the direct ABI).
+    pub(crate) fn call_direct(
+        &mut self,
+        f: &Func,
+        args: &[Val],
+        result: &mut [Val],
+        limits: &Limits,
+    ) -> Result<(), WasmError> {
+        self.refuel(limits.fuel)?;
+        f.call(&mut self.store, args, result)
+            .map_err(|e| self.failed(e, limits))
+    }
+
+    /// Calls `f` with its encoded arguments (the encoded ABI) and reads the
+    /// value it returns.
+    pub(crate) fn call_encoded(
+        &mut self,
+        f: &TypedFunc<(i32, i32), i64>,
+        args: &[u8],
+        limits: &Limits,
+    ) -> Result<Value, WasmError> {
+        let (Some(alloc), Some(reset), Some(memory)) =
+            (self.alloc.clone(), self.reset.clone(), self.memory)
+        else {
+            return Err(WasmError::Module(
+                "the encoded ABI needs the exports `memory`, `sluice_alloc` and `sluice_reset`"
+                    .into(),
+            ));
+        };
+        self.refuel(limits.fuel)?;
+        reset
+            .call(&mut self.store, ())
+            .map_err(|e| self.failed(e, limits))?;
+        let ptr = alloc
+            .call(&mut self.store, args.len() as i32)
+            .map_err(|e| self.failed(e, limits))?;
+        memory
+            .write(&mut self.store, ptr as u32 as usize, args)
+            .map_err(|e| WasmError::Value(format!("the arguments do not fit: {e}")))?;
+        let at = f
+            .call(&mut self.store, (ptr, args.len() as i32))
+            .map_err(|e| self.failed(e, limits))?;
+        let bytes = self.bytes(at)?;
+        let mut reader = Reader::new(&bytes);
+        let value = reader.value()?;
+        reader.finish()?;
+        Ok(value)
+    }
+
+    /// A failed call: the instance is spent and the error says why.
+    fn failed(&mut self, e: wasmtime::Error, limits: &Limits) -> WasmError {
+        self.spent = true;
+        call_error(e, limits)
+    }
+
+    pub(crate) fn func(&mut self, name: &str) -> Option<Func> {
+        self.instance.get_func(&mut self.store, name)
+    }
+
+    pub(crate) fn encoded_func(&mut self, name: &str) -> Option<TypedFunc<(i32, i32), i64>> {
+        self.instance
+            .get_typed_func::<(i32, i32), i64>(&mut self.store, name)
+            .ok()
+    }
+}
