@@ -11,23 +11,53 @@ use std::sync::Arc;
 use base64::Engine as _;
 
 use datafusion_expr::ScalarUDF;
+use sluice_functions::aggregate::AggregateFunction;
 use sluice_functions::user::{user_function, BodySlot, UserBody, UserOverload};
 use sluice_planner::user_functions::{compile_sql_function, is_builtin_function};
 use sluice_sql::{CreateFunction, FunctionBody, Literal};
+use sluice_wasm::WasmBody;
 
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::result::{FunctionDescription, FunctionListing, FunctionVariation, StatementResult};
+
+/// How a user function is called.
+#[derive(Clone)]
+pub enum Callable {
+    /// A scalar function, or a table function (its UDF gives each input
+    /// row's rows as an ARRAY). The slot is what the UDF calls: a
+    /// replacement with the same overloads swaps it under running queries.
+    Scalar {
+        udf: Arc<ScalarUDF>,
+        slot: Arc<BodySlot>,
+        table: bool,
+    },
+    Aggregate(Arc<dyn AggregateFunction>),
+}
+
+impl std::fmt::Debug for Callable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.kind())
+    }
+}
+
+impl Callable {
+    fn kind(&self) -> &'static str {
+        match self {
+            Callable::Scalar { table: false, .. } => "SCALAR",
+            Callable::Scalar { table: true, .. } => "TABLE",
+            Callable::Aggregate(_) => "AGGREGATE",
+        }
+    }
+}
 
 /// A user function of the metastore.
 #[derive(Debug)]
 pub struct UserFunction {
     /// Upper case, as calls name it.
     pub name: String,
-    pub udf: Arc<ScalarUDF>,
-    /// What the UDF calls: a replacement with the same overloads swaps it
-    /// under running queries.
-    slot: Arc<BodySlot>,
+    pub callable: Callable,
+    /// As declared (a table function's give the type of its rows).
     pub overloads: Vec<UserOverload>,
     volatile: bool,
     /// `SQL` or `WASM`.
@@ -40,21 +70,13 @@ pub struct UserFunction {
 }
 
 impl UserFunction {
-    fn new(
-        name: &str,
-        overloads: Vec<UserOverload>,
-        volatile: bool,
-        body: Arc<dyn UserBody>,
-        language: &'static str,
-    ) -> Self {
-        let slot = BodySlot::new(body);
+    fn new(name: &str, overloads: Vec<UserOverload>, callable: Callable, volatile: bool) -> Self {
         UserFunction {
             name: name.to_string(),
-            udf: user_function(name, overloads.clone(), volatile, slot.clone()),
-            slot,
+            callable,
             overloads,
             volatile,
-            language,
+            language: "SQL",
             description: String::new(),
             author: String::new(),
             version: String::new(),
@@ -62,9 +84,32 @@ impl UserFunction {
         }
     }
 
-    /// `self` taking `old`'s place: when the overloads are the same, the
-    /// function running queries call is `old`'s, now computed by `self`'s
-    /// body (says so); else `self` is a new function for new queries.
+    /// A scalar (or table) function computed by `body`.
+    fn scalar(
+        name: &str,
+        overloads: Vec<UserOverload>,
+        volatile: bool,
+        body: Arc<dyn UserBody>,
+        table: bool,
+    ) -> Self {
+        let slot = BodySlot::new(body);
+        let called = if table {
+            sluice_wasm::array_overloads(&overloads)
+        } else {
+            overloads.clone()
+        };
+        let callable = Callable::Scalar {
+            udf: user_function(name, called, volatile, slot.clone()),
+            slot,
+            table,
+        };
+        UserFunction::new(name, overloads, callable, volatile)
+    }
+
+    /// `self` taking `old`'s place: when both are scalar (or table)
+    /// functions with the same overloads, the function running queries call
+    /// is `old`'s, now computed by `self`'s body (says so); else `self` is a
+    /// new function for new queries.
     fn replacing(mut self, old: &UserFunction) -> (Self, bool) {
         let types = |f: &UserFunction| -> Vec<_> {
             f.overloads
@@ -75,21 +120,37 @@ impl UserFunction {
                 })
                 .collect()
         };
-        if types(old) != types(&self) || old.volatile != self.volatile {
+        let (
+            Callable::Scalar {
+                slot: new_slot,
+                table: new_table,
+                ..
+            },
+            Callable::Scalar {
+                udf, slot, table, ..
+            },
+        ) = (&self.callable, &old.callable)
+        else {
+            return (self, false);
+        };
+        if types(old) != types(&self) || old.volatile != self.volatile || new_table != table {
             return (self, false);
         }
-        if let Ok(body) = self.slot.current() {
-            old.slot.replace(body);
+        if let Ok(body) = new_slot.current() {
+            slot.replace(body);
         }
-        self.udf = old.udf.clone();
-        self.slot = old.slot.clone();
+        self.callable = Callable::Scalar {
+            udf: udf.clone(),
+            slot: slot.clone(),
+            table: *table,
+        };
         (self, true)
     }
 
     fn describe(&self) -> FunctionDescription {
         FunctionDescription {
             name: self.name.clone(),
-            kind: "SCALAR".into(),
+            kind: self.callable.kind().into(),
             category: format!("USER ({})", self.language),
             description: self.description.clone(),
             author: self.author.clone(),
@@ -135,8 +196,19 @@ fn metadata(cf: &CreateFunction) -> Result<[String; 4]> {
 
 /// A module's function as the metastore keeps it.
 fn wasm_function(f: &sluice_wasm::WasmFunction, path: &str) -> UserFunction {
-    let mut function =
-        UserFunction::new(&f.name, f.overloads.clone(), false, f.body.clone(), "WASM");
+    let overloads = f.overloads.clone();
+    let mut function = match &f.body {
+        WasmBody::Scalar(body) => {
+            UserFunction::scalar(&f.name, overloads, false, body.clone(), false)
+        }
+        WasmBody::Table(body) => {
+            UserFunction::scalar(&f.name, overloads, false, body.clone(), true)
+        }
+        WasmBody::Aggregate(a) => {
+            UserFunction::new(&f.name, overloads, Callable::Aggregate(a.clone()), false)
+        }
+    };
+    function.language = "WASM";
     function.description = f.description.clone();
     function.author = f.author.clone();
     function.version = f.version.clone();
@@ -286,12 +358,12 @@ impl Engine {
                 expr,
             } => {
                 let compiled = compile_sql_function(&name, params, returns, expr, &self.metastore)?;
-                let mut function = UserFunction::new(
+                let mut function = UserFunction::scalar(
                     &name,
                     vec![compiled.overload],
                     compiled.volatile,
                     compiled.body,
-                    "SQL",
+                    false,
                 );
                 function.description = description;
                 function.author = author;

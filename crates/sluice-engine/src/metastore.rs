@@ -9,7 +9,8 @@ use sluice_planner::catalog::{Catalog, SourceDef};
 use sluice_planner::types::TypeResolver;
 use sluice_sql::{SourceKind, SqlType};
 
-pub use crate::functions::UserFunction;
+pub use crate::functions::{Callable, UserFunction};
+use sluice_functions::aggregate::AggregateFunction;
 
 #[derive(Default, Clone)]
 pub struct MetaStore {
@@ -59,7 +60,26 @@ impl TypeResolver for MetaStore {
         self.types.get(name).cloned()
     }
     fn user_function(&self, name: &str) -> Option<Arc<ScalarUDF>> {
-        self.functions.get(name).map(|f| f.udf.clone())
+        match &self.functions.get(name)?.callable {
+            Callable::Scalar {
+                udf, table: false, ..
+            } => Some(udf.clone()),
+            _ => None,
+        }
+    }
+    fn user_table_function(&self, name: &str) -> Option<Arc<ScalarUDF>> {
+        match &self.functions.get(name)?.callable {
+            Callable::Scalar {
+                udf, table: true, ..
+            } => Some(udf.clone()),
+            _ => None,
+        }
+    }
+    fn user_aggregate(&self, name: &str) -> Option<Arc<dyn AggregateFunction>> {
+        match &self.functions.get(name)?.callable {
+            Callable::Aggregate(a) => Some(a.clone()),
+            _ => None,
+        }
     }
 }
 
@@ -120,6 +140,12 @@ impl TypeResolver for Planning<'_> {
     }
     fn user_function(&self, name: &str) -> Option<Arc<ScalarUDF>> {
         self.store.user_function(name)
+    }
+    fn user_table_function(&self, name: &str) -> Option<Arc<ScalarUDF>> {
+        self.store.user_table_function(name)
+    }
+    fn user_aggregate(&self, name: &str) -> Option<Arc<dyn AggregateFunction>> {
+        self.store.user_aggregate(name)
     }
 }
 

@@ -41,7 +41,11 @@ fn values(e: &Engine, topic: &str) -> Vec<Value> {
     log.fetch(topic, 0, 0, end as usize)
         .unwrap()
         .into_iter()
-        .map(|r| serde_json::from_slice(&r.record.value.unwrap()).unwrap())
+        .map(|r| {
+            r.record
+                .value
+                .map_or(Value::Null, |v| serde_json::from_slice(&v).unwrap())
+        })
         .collect()
 }
 
@@ -201,4 +205,60 @@ fn wasm_functions_run_live_survive_restarts_and_fail_row_by_row() {
     e.run_until_idle().unwrap();
     let out = values(&e, "OUT");
     assert_eq!(out[4]["C"], json!(70), "{out:?}");
+}
+
+/// The last value of `topic` (partition 0) that is not a tombstone.
+fn last(e: &Engine, topic: &str) -> Value {
+    values(e, topic)
+        .into_iter()
+        .rfind(|v| !v.is_null())
+        .unwrap_or(Value::Null)
+}
+
+/// A WebAssembly aggregate's state goes to the query's store and changelog
+/// like a built-in's: a restart goes on from it, and session windows merge
+/// their states through the module's `merge`.
+#[test]
+fn a_wasm_aggregate_keeps_its_state_across_restarts_and_merges_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let stats = module(dir.path(), "stats");
+    let mut e = open(dir.path());
+    e.execute_sql(&format!(
+        "CREATE STREAM sales (id INT KEY, region STRING, price DOUBLE, qty BIGINT)
+           WITH (kafka_topic='sales', value_format='JSON', partitions=1);
+         CREATE FUNCTION weighted_avg LANGUAGE WASM AS '{stats}';
+         CREATE TABLE avg_price AS SELECT region, WEIGHTED_AVG(price, qty) AS p
+           FROM sales GROUP BY region;
+         CREATE TABLE sessions AS SELECT region, WEIGHTED_AVG(price, qty) AS p
+           FROM sales WINDOW SESSION (10 SECONDS) GROUP BY region;"
+    ))
+    .unwrap();
+    let sale = |e: &mut Engine, at: i64, price: f64, qty: i64| {
+        e.execute_sql(&format!(
+            "INSERT INTO sales (ROWTIME, id, region, price, qty) VALUES ({at}, 1, 'north', {price}, {qty});"
+        ))
+        .unwrap();
+    };
+    // two sessions, 18 s apart
+    sale(&mut e, 0, 10.0, 1);
+    sale(&mut e, 18_000, 20.0, 3);
+    e.run_until_idle().unwrap();
+    assert_eq!(last(&e, "AVG_PRICE")["P"], json!(17.5));
+    assert_eq!(last(&e, "SESSIONS")["P"], json!(20.0));
+    drop(e);
+    let mut e = open(dir.path());
+    // a sale between them joins both sessions into one
+    sale(&mut e, 9_000, 30.0, 4);
+    e.run_until_idle().unwrap();
+    assert_eq!(last(&e, "AVG_PRICE")["P"], json!(23.75));
+    assert_eq!(last(&e, "SESSIONS")["P"], json!(23.75));
+    let StatementResult::Listing(Listing::Function(d)) = e
+        .execute_sql("DESCRIBE FUNCTION weighted_avg;")
+        .unwrap()
+        .pop()
+        .unwrap()
+    else {
+        panic!("not a description");
+    };
+    assert_eq!((d.kind.as_str(), d.version.as_str()), ("AGGREGATE", "1.0"));
 }

@@ -125,13 +125,7 @@ pub fn user_function(
     volatile: bool,
     body: Arc<dyn UserBody>,
 ) -> Arc<ScalarUDF> {
-    let resolved = overloads
-        .iter()
-        .map(|o| {
-            let params: Vec<DataType> = o.params.iter().map(|(_, t)| t.clone()).collect();
-            Overload::of_types(&params, o.variadic, &o.returns)
-        })
-        .collect();
+    let resolved = overloads.iter().map(resolution).collect();
     let volatility = if volatile {
         Volatility::Volatile
     } else {
@@ -149,15 +143,40 @@ pub fn user_function(
     }))
 }
 
+/// Which of `overloads` of function `name` a call with arguments of
+/// `types` takes, as the built-ins' calls resolve (ksqlDB's message when none).
+pub fn resolve_overload(
+    name: &str,
+    overloads: &[UserOverload],
+    types: &[DataType],
+) -> Result<usize> {
+    let resolved: Vec<Overload> = overloads.iter().map(resolution).collect();
+    resolve_with(name, overloads, &resolved, types)
+}
+
+fn resolution(o: &UserOverload) -> Overload {
+    let params: Vec<DataType> = o.params.iter().map(|(_, t)| t.clone()).collect();
+    Overload::of_types(&params, o.variadic, &o.returns)
+}
+
+fn resolve_with(
+    name: &str,
+    overloads: &[UserOverload],
+    resolved: &[Overload],
+    types: &[DataType],
+) -> Result<usize> {
+    let texts: Vec<&str> = overloads.iter().map(|o| o.text.as_str()).collect();
+    let callee = Callee {
+        name,
+        signatures: &texts,
+        ret: None,
+    };
+    Ok(resolve_call(&callee, resolved, types)?.index)
+}
+
 impl UserUdf {
     fn resolve(&self, types: &[DataType]) -> Result<usize> {
-        let texts: Vec<&str> = self.overloads.iter().map(|o| o.text.as_str()).collect();
-        let callee = Callee {
-            name: &self.name,
-            signatures: &texts,
-            ret: None,
-        };
-        Ok(resolve_call(&callee, &self.resolved, types)?.index)
+        resolve_with(&self.name, &self.overloads, &self.resolved, types)
     }
 }
 

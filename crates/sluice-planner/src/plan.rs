@@ -98,7 +98,7 @@ pub fn plan_query(
     let source = catalog
         .source(&name.value)
         .ok_or_else(|| PlanError::unknown_source(&name.value, catalog))?;
-    if crate::aggregate::is_aggregate_query(q) {
+    if crate::aggregate::is_aggregate_query(q, catalog) {
         return Err(PlanError::invalid(
             "An aggregation must be planned with plan()",
         ));
@@ -880,7 +880,7 @@ pub fn plan(q: &Query, catalog: &dyn Catalog, ctx: QueryContext) -> Result<Query
         QueryContext::Transient => None,
     };
     if let Relation::Join { .. } = &q.from {
-        if crate::aggregate::is_aggregate_query(q) {
+        if crate::aggregate::is_aggregate_query(q, catalog) {
             return Ok(QueryPlan::Aggregate(
                 crate::aggregate::plan_aggregate_over_join(q, catalog, sink)?,
             ));
@@ -889,7 +889,7 @@ pub fn plan(q: &Query, catalog: &dyn Catalog, ctx: QueryContext) -> Result<Query
             q, catalog, sink,
         )?)));
     }
-    if crate::aggregate::is_aggregate_query(q) {
+    if crate::aggregate::is_aggregate_query(q, catalog) {
         return Ok(QueryPlan::Aggregate(crate::aggregate::plan_aggregate(
             q, catalog, sink,
         )?));

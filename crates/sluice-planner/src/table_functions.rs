@@ -1,6 +1,7 @@
-//! Table functions in a SELECT (ksqlDB's EXPLODE and CUBE_EXPLODE): each call
-//! becomes a column of its own, which the runtime fills one output row per
-//! element.
+//! Table functions in a SELECT (ksqlDB's EXPLODE and CUBE_EXPLODE, and the
+//! user's, whose UDF gives an input row's rows as an ARRAY to explode): each
+//! call becomes a column of its own, which the runtime fills one output row
+//! per element.
 
 use arrow::datatypes::DataType;
 use sluice_sql::Expr;
@@ -56,6 +57,41 @@ pub(crate) fn extract_table_functions<'a>(
     let mut rewritten = Vec::new();
     for item in items {
         let e = crate::rewrite::map_expr(item, &mut |x| match &x {
+            Expr::Function { name, args, .. }
+                if compiler.types.user_table_function(name).is_some() =>
+            {
+                // a user's table function: its UDF gives the rows as an
+                // ARRAY, exploded as EXPLODE's
+                let udf = compiler.types.user_table_function(name);
+                let compiled = args
+                    .iter()
+                    .map(|a| compiler.compile(a))
+                    .collect::<Result<Vec<_>, _>>()
+                    .and_then(|args| compiler.call_udf(udf.expect("looked up"), args));
+                match compiled {
+                    Ok(c) => {
+                        let out = match &c.ty {
+                            DataType::List(f) => f.data_type().clone(),
+                            other => other.clone(),
+                        };
+                        let column = format!("$TF{}", calls.len());
+                        calls.push(TableFunctionCall {
+                            kind: TableFunctionKind::Explode,
+                            arg: c.expr,
+                        });
+                        extra.push((column.clone(), out));
+                        Expr::Column {
+                            qualifier: None,
+                            name: sluice_sql::Ident::quoted(column),
+                            pos: Default::default(),
+                        }
+                    }
+                    Err(e) => {
+                        error.get_or_insert(e);
+                        x
+                    }
+                }
+            }
             Expr::Function { name, args, .. } if table_function_kind(name).is_some() => {
                 let kind = table_function_kind(name).unwrap_or(TableFunctionKind::Explode);
                 let [arg] = args.as_slice() else {

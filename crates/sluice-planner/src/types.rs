@@ -17,8 +17,22 @@ use crate::PlanError;
 pub trait TypeResolver {
     fn custom_type(&self, name: &str) -> Option<SqlType>;
 
-    /// The user function `name` (upper case), if there is one.
+    /// The user's scalar function `name` (upper case), if there is one.
     fn user_function(&self, _name: &str) -> Option<Arc<datafusion_expr::ScalarUDF>> {
+        None
+    }
+
+    /// The user's table function `name`: the scalar function giving an
+    /// input row's rows as an ARRAY.
+    fn user_table_function(&self, _name: &str) -> Option<Arc<datafusion_expr::ScalarUDF>> {
+        None
+    }
+
+    /// The user's aggregate function `name`.
+    fn user_aggregate(
+        &self,
+        _name: &str,
+    ) -> Option<Arc<dyn sluice_functions::aggregate::AggregateFunction>> {
         None
     }
 }

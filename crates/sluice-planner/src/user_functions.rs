@@ -23,7 +23,10 @@ use crate::PlanError;
 /// Whether `name` is a function of any kind (scalar, aggregate, table, a
 /// user's).
 pub fn function_exists(name: &str, types: &dyn TypeResolver) -> bool {
-    is_builtin_function(name) || types.user_function(name).is_some()
+    is_builtin_function(name)
+        || types.user_function(name).is_some()
+        || types.user_table_function(name).is_some()
+        || types.user_aggregate(name).is_some()
 }
 
 /// Whether `name` is one of Sluice's own functions, which user functions

@@ -7,16 +7,22 @@
 //! wasm's own numbers (the direct ABI) or with every value encoded in the
 //! module's memory ([`abi`]). It compiles modules with wasmtime, runs each
 //! call sandboxed (no imports, a fuel and a memory limit, see [`Limits`]) and
-//! gives each function as a DataFusion UDF over `sluice_functions::user`. A
+//! gives each function's body ([`WasmBody`]): a scalar or table function's
+//! for a DataFusion UDF over `sluice_functions::user`, an aggregate as a
+//! `sluice_functions::aggregate::AggregateFunction` (ksqlDB's UDAF). A
 //! call that traps gives NULL for its row and a row error
 //! (`sluice_functions::user::report_row_error`) the query's task puts in the
 //! processing log; the query goes on.
 
 use std::sync::Arc;
 
+use arrow::datatypes::{DataType, Field};
+
+use sluice_functions::aggregate::AggregateFunction;
 use sluice_functions::user::{UserBody, UserOverload};
 
 pub mod abi;
+mod aggregate;
 mod manifest;
 mod runtime;
 mod scalar;
@@ -48,9 +54,43 @@ pub struct WasmFunction {
     pub description: String,
     pub author: String,
     pub version: String,
+    /// As declared: a table function's overloads return the type of its
+    /// rows, an aggregate's its result.
     pub overloads: Vec<UserOverload>,
-    /// What computes it (see `sluice_functions::user::user_function`).
-    pub body: Arc<dyn UserBody>,
+    pub body: WasmBody,
+}
+
+/// What computes a module's function.
+#[derive(Clone)]
+pub enum WasmBody {
+    /// A scalar function's values (see `sluice_functions::user::user_function`).
+    Scalar(Arc<dyn UserBody>),
+    /// A table function's rows: for each input row an ARRAY of them, its
+    /// overloads' results as arrays ([`array_overloads`]).
+    Table(Arc<dyn UserBody>),
+    Aggregate(Arc<dyn AggregateFunction>),
+}
+
+impl std::fmt::Debug for WasmBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WasmBody::Scalar(b) => write!(f, "scalar {b:?}"),
+            WasmBody::Table(b) => write!(f, "table {b:?}"),
+            WasmBody::Aggregate(a) => write!(f, "aggregate {}", a.name()),
+        }
+    }
+}
+
+/// A table function's overloads as the scalar function giving each input
+/// row's rows as an ARRAY.
+pub fn array_overloads(overloads: &[UserOverload]) -> Vec<UserOverload> {
+    overloads
+        .iter()
+        .map(|o| UserOverload {
+            returns: DataType::List(Arc::new(Field::new("item", o.returns.clone(), true))),
+            ..o.clone()
+        })
+        .collect()
 }
 
 /// Compiles a module (binary, or its text form) and gives the functions it
@@ -67,15 +107,43 @@ pub fn load(bytes: &[u8], limits: Limits) -> Result<Vec<WasmFunction>, WasmError
             )));
         }
         let overloads = decl.overloads()?;
-        let body = scalar::ScalarBody::new(&name, runtime.clone(), overloads.clone())?;
+        let users: Vec<UserOverload> = overloads.iter().map(|o| o.user.clone()).collect();
+        let body = match decl.kind {
+            Kind::Scalar => WasmBody::Scalar(Arc::new(scalar::ScalarBody::new(
+                &name,
+                runtime.clone(),
+                overloads,
+            )?)),
+            Kind::Table => {
+                let rows = overloads
+                    .into_iter()
+                    .map(|mut o| {
+                        o.user.returns = array_overloads(std::slice::from_ref(&o.user))[0]
+                            .returns
+                            .clone();
+                        o
+                    })
+                    .collect();
+                WasmBody::Table(Arc::new(scalar::ScalarBody::new(
+                    &name,
+                    runtime.clone(),
+                    rows,
+                )?))
+            }
+            Kind::Aggregate => WasmBody::Aggregate(Arc::new(aggregate::WasmAggregate::new(
+                &name,
+                runtime.clone(),
+                overloads,
+            )?)),
+        };
         out.push(WasmFunction {
-            body: Arc::new(body),
+            body,
             name,
             kind: decl.kind,
             description: decl.description,
             author: decl.author,
             version: decl.version,
-            overloads: overloads.into_iter().map(|o| o.user).collect(),
+            overloads: users,
         });
     }
     if out.is_empty() {

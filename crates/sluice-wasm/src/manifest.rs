@@ -56,19 +56,49 @@ pub struct OverloadDecl {
     /// `name TYPE`, the last one may end in `...` (variadic).
     pub params: Vec<String>,
     pub returns: String,
-    /// The export computing a scalar function's result.
+    /// The export computing a scalar function's result, or a table
+    /// function's rows (an ARRAY of `returns`).
     #[serde(default)]
     pub export: Option<String>,
     #[serde(default)]
     pub abi: Abi,
+    /// An aggregate's state between rows (its type), and the exports that
+    /// make it (`init`), add a row to it (`add`), take one out (`undo`, for
+    /// tables), merge two (`merge`, for session windows) and give the result
+    /// (`map`; without it the state is the result).
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub init: Option<String>,
+    #[serde(default)]
+    pub add: Option<String>,
+    #[serde(default)]
+    pub undo: Option<String>,
+    #[serde(default)]
+    pub merge: Option<String>,
+    #[serde(default)]
+    pub map: Option<String>,
+}
+
+/// An aggregate overload's state type and exports.
+#[derive(Debug, Clone)]
+pub struct AggregateExports {
+    pub state: DataType,
+    pub init: String,
+    pub add: String,
+    pub undo: Option<String>,
+    pub merge: Option<String>,
+    pub map: Option<String>,
 }
 
 /// An overload with its types resolved.
 #[derive(Debug, Clone)]
 pub struct Overload {
     pub user: UserOverload,
+    /// A scalar or table function's export.
     pub export: String,
     pub abi: Abi,
+    pub aggregate: Option<AggregateExports>,
 }
 
 fn sql_type(function: &str, text: &str) -> Result<DataType, WasmError> {
@@ -86,13 +116,6 @@ impl FunctionDecl {
     /// The overloads, typed, with their signatures as `DESCRIBE FUNCTION` shows them.
     pub fn overloads(&self) -> Result<Vec<Overload>, WasmError> {
         let name = self.name.to_uppercase();
-        if self.kind != Kind::Scalar {
-            return Err(WasmError::Manifest(format!(
-                "function '{name}': kind {:?} is not one this version of Sluice loads from \
-                 WebAssembly (scalar)",
-                self.kind
-            )));
-        }
         if self.overloads.is_empty() {
             return Err(WasmError::Manifest(format!(
                 "function '{name}' declares no overloads"
@@ -143,9 +166,24 @@ impl FunctionDecl {
                         )));
                     }
                 }
-                let export = o.export.clone().ok_or_else(|| {
-                    WasmError::Manifest(format!("function '{name}': an overload names no export"))
-                })?;
+                if self.kind != Kind::Scalar && o.abi == Abi::Direct {
+                    return Err(WasmError::Manifest(format!(
+                        "function '{name}': table functions and aggregates take the encoded ABI"
+                    )));
+                }
+                let aggregate = match self.kind {
+                    Kind::Aggregate => Some(self.aggregate_exports(o, &returns)?),
+                    _ => None,
+                };
+                let export = match (self.kind, &o.export) {
+                    (Kind::Aggregate, _) => String::new(),
+                    (_, Some(export)) => export.clone(),
+                    (_, None) => {
+                        return Err(WasmError::Manifest(format!(
+                            "function '{name}': an overload names no export"
+                        )))
+                    }
+                };
                 let text = format!(
                     "{name}({}) => {}",
                     o.params
@@ -164,8 +202,42 @@ impl FunctionDecl {
                     },
                     export,
                     abi: o.abi,
+                    aggregate,
                 })
             })
             .collect()
+    }
+
+    fn aggregate_exports(
+        &self,
+        o: &OverloadDecl,
+        returns: &DataType,
+    ) -> Result<AggregateExports, WasmError> {
+        let name = self.name.to_uppercase();
+        let needed = |what: &str, export: &Option<String>| {
+            export.clone().ok_or_else(|| {
+                WasmError::Manifest(format!(
+                    "aggregate '{name}': an overload names no `{what}` export"
+                ))
+            })
+        };
+        let state = match &o.state {
+            Some(t) => sql_type(&name, t)?,
+            None => returns.clone(),
+        };
+        if o.map.is_none() && &state != returns {
+            return Err(WasmError::Manifest(format!(
+                "aggregate '{name}': without a `map` export the state is the result, so \
+                 `state` and `returns` must be the same type"
+            )));
+        }
+        Ok(AggregateExports {
+            state,
+            init: needed("init", &o.init)?,
+            add: needed("add", &o.add)?,
+            undo: o.undo.clone(),
+            merge: o.merge.clone(),
+            map: o.map.clone(),
+        })
     }
 }

@@ -49,6 +49,9 @@ struct State {
     limits: StoreLimits,
 }
 
+/// An export taking and returning encoded values.
+pub(crate) type EncodedFunc = TypedFunc<(i32, i32), i64>;
+
 /// One instance with its store and the ABI's exports.
 pub(crate) struct Slot {
     store: Store<State>,
@@ -58,6 +61,9 @@ pub(crate) struct Slot {
     reset: Option<TypedFunc<(), ()>>,
     /// A call trapped: the instance's memory and globals are as the trap left them.
     spent: bool,
+    /// The exports looked up so far.
+    funcs: Vec<(String, Func)>,
+    encoded: Vec<(String, EncodedFunc)>,
 }
 
 /// A compiled module.
@@ -170,6 +176,8 @@ impl Runtime {
             alloc,
             reset,
             spent: false,
+            funcs: Vec::new(),
+            encoded: Vec::new(),
         })
     }
 
@@ -190,6 +198,34 @@ impl Runtime {
             }
         }
         out
+    }
+
+    /// Calls `f(slot, row)` for rows `0..rows` in order, on as few
+    /// instances as it can: a row whose call fails goes to `on_error`, and
+    /// the rows after it go on, on a fresh instance when that one trapped.
+    pub(crate) fn for_each_row(
+        &self,
+        rows: usize,
+        mut f: impl FnMut(&mut Slot, usize) -> Result<(), WasmError>,
+        mut on_error: impl FnMut(usize, WasmError),
+    ) -> Result<(), WasmError> {
+        let mut row = 0;
+        while row < rows {
+            let failed = self.with_slot(|slot| {
+                while row < rows {
+                    let at = row;
+                    row += 1;
+                    if let Err(e) = f(slot, at) {
+                        return Ok(Some((at, e)));
+                    }
+                }
+                Ok(None)
+            })?;
+            if let Some((at, e)) = failed {
+                on_error(at, e);
+            }
+        }
+        Ok(())
     }
 
     /// The manifest the module hands over.
@@ -301,13 +337,47 @@ impl Slot {
         call_error(e, limits)
     }
 
-    pub(crate) fn func(&mut self, name: &str) -> Option<Func> {
-        self.instance.get_func(&mut self.store, name)
+    /// Export `name` (checked when the module was loaded).
+    pub(crate) fn func(&mut self, name: &str) -> Result<Func, WasmError> {
+        if let Some((_, f)) = self.funcs.iter().find(|(n, _)| n == name) {
+            return Ok(*f);
+        }
+        let f = self
+            .instance
+            .get_func(&mut self.store, name)
+            .ok_or_else(|| WasmError::Module(format!("it exports no function '{name}'")))?;
+        self.funcs.push((name.to_string(), f));
+        Ok(f)
     }
 
-    pub(crate) fn encoded_func(&mut self, name: &str) -> Option<TypedFunc<(i32, i32), i64>> {
-        self.instance
+    /// Export `name`, an encoded-ABI function.
+    pub(crate) fn encoded_func(
+        &mut self,
+        name: &str,
+    ) -> Result<TypedFunc<(i32, i32), i64>, WasmError> {
+        if let Some((_, f)) = self.encoded.iter().find(|(n, _)| n == name) {
+            return Ok(f.clone());
+        }
+        let f = self
+            .instance
             .get_typed_func::<(i32, i32), i64>(&mut self.store, name)
-            .ok()
+            .map_err(|_| {
+                WasmError::Module(format!(
+                    "it exports no function '{name}: (i32, i32) -> i64'"
+                ))
+            })?;
+        self.encoded.push((name.to_string(), f.clone()));
+        Ok(f)
+    }
+
+    /// Calls the encoded-ABI export `name`.
+    pub(crate) fn call(
+        &mut self,
+        name: &str,
+        args: &[u8],
+        limits: &Limits,
+    ) -> Result<Value, WasmError> {
+        let f = self.encoded_func(name)?;
+        self.call_encoded(&f, args, limits)
     }
 }

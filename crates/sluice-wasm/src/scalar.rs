@@ -91,56 +91,45 @@ impl ScalarBody {
         })
     }
 
-    /// Computes rows `out.len()..rows` on one instance, until a call fails:
-    /// gives that call's error (the instance is then spent).
-    fn run(
+    /// The value of row `row`.
+    fn call(
         &self,
         slot: &mut Slot,
         o: &Overload,
         args: &[ArrayRef],
-        rows: usize,
-        out: &mut Vec<Value>,
-    ) -> Result<Option<WasmError>, WasmError> {
+        row: usize,
+        scratch: &mut Scratch,
+    ) -> Result<Value, WasmError> {
         let limits = &self.runtime.limits;
         match o.abi {
             Abi::Direct => {
-                let f = slot.func(&o.export).ok_or_else(|| {
-                    WasmError::Module(format!("it exports no function '{}'", o.export))
-                })?;
-                let mut params = Vec::with_capacity(args.len());
-                let mut result = [Val::I32(0)];
-                for row in out.len()..rows {
-                    if args.iter().any(|a| a.is_null(row)) {
-                        out.push(Value::Null);
-                        continue;
-                    }
-                    params.clear();
-                    params.extend(args.iter().map(|a| direct_arg(a, row)));
-                    if let Err(e) = slot.call_direct(&f, &params, &mut result, limits) {
-                        return Ok(Some(e));
-                    }
-                    out.push(direct_result(&result[0], &o.user.returns));
+                if args.iter().any(|a| a.is_null(row)) {
+                    return Ok(Value::Null);
                 }
+                let f = slot.func(&o.export)?;
+                scratch.params.clear();
+                scratch
+                    .params
+                    .extend(args.iter().map(|a| direct_arg(a, row)));
+                slot.call_direct(&f, &scratch.params, &mut scratch.result, limits)?;
+                Ok(direct_result(&scratch.result[0], &o.user.returns))
             }
             Abi::Encoded => {
-                let f = slot.encoded_func(&o.export).ok_or_else(|| {
-                    WasmError::Module(format!("it exports no function '{}'", o.export))
-                })?;
-                let mut bytes = Vec::new();
-                for row in out.len()..rows {
-                    bytes.clear();
-                    for a in args {
-                        encode(a.as_ref(), row, &mut bytes)?;
-                    }
-                    match slot.call_encoded(&f, &bytes, limits) {
-                        Ok(v) => out.push(v),
-                        Err(e) => return Ok(Some(e)),
-                    }
+                scratch.bytes.clear();
+                for a in args {
+                    encode(a.as_ref(), row, &mut scratch.bytes)?;
                 }
+                slot.call(&o.export, &scratch.bytes, limits)
             }
         }
-        Ok(None)
     }
+}
+
+/// Buffers reused from row to row.
+struct Scratch {
+    params: Vec<Val>,
+    result: [Val; 1],
+    bytes: Vec<u8>,
 }
 
 impl UserBody for ScalarBody {
@@ -153,18 +142,23 @@ impl UserBody for ScalarBody {
         let o = &self.overloads[overload];
         let fail =
             |e: WasmError| DataFusionError::Execution(format!("Function '{}': {e}", self.name));
-        let mut out: Vec<Value> = Vec::with_capacity(rows);
-        while out.len() < rows {
-            let failed = self
-                .runtime
-                .with_slot(|slot| self.run(slot, o, args, rows, &mut out))
-                .map_err(fail)?;
-            if let Some(e) = failed {
+        let mut out: Vec<Value> = vec![Value::Null; rows];
+        let mut scratch = Scratch {
+            params: Vec::with_capacity(args.len()),
+            result: [Val::I32(0)],
+            bytes: Vec::new(),
+        };
+        self.runtime
+            .for_each_row(
+                rows,
+                |slot, row| {
+                    out[row] = self.call(slot, o, args, row, &mut scratch)?;
+                    Ok(())
+                },
                 // the row's result is NULL, as ksqlDB's for a UDF that throws
-                report_row_error(format!("Error computing expression {}: {e}", o.user.text));
-                out.push(Value::Null);
-            }
-        }
+                |_, e| report_row_error(format!("Error computing expression {}: {e}", o.user.text)),
+            )
+            .map_err(fail)?;
         let column: Vec<&Value> = out.iter().collect();
         if let Ok(array) = to_array(&column, &o.user.returns) {
             return Ok(array);

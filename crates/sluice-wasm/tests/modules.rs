@@ -49,7 +49,10 @@ fn a_direct_function_adds_and_skips_nulls() {
     assert_eq!(f.overloads[0].text, "ADD(a BIGINT, b BIGINT) => BIGINT");
     let a: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), None, Some(40)]));
     let b: ArrayRef = Arc::new(Int64Array::from(vec![Some(2), Some(5), Some(2)]));
-    let out = f.body.eval(0, &[a, b], 3).unwrap();
+    let sluice_wasm::WasmBody::Scalar(body) = &f.body else {
+        panic!("not a scalar function: {:?}", f.body);
+    };
+    let out = body.eval(0, &[a, b], 3).unwrap();
     let out = out.as_primitive::<Int64Type>();
     assert_eq!((out.value(0), out.is_null(1), out.value(2)), (3, true, 42));
 }

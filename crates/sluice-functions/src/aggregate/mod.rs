@@ -60,7 +60,7 @@ pub struct AggregateCall<'a> {
 
 pub trait AggregateFunction: Send + Sync {
     /// Upper-case name (`"COLLECT_LIST"`).
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &str;
     /// The result type, or a Plan error in ksqlDB's wording when the arguments
     /// don't fit (`Function 'sum' does not accept parameters (STRING).`).
     fn return_type(&self, call: &AggregateCall) -> Result<DataType>;
@@ -128,7 +128,7 @@ struct Function {
 }
 
 impl AggregateFunction for Function {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         self.def.name
     }
     fn return_type(&self, call: &AggregateCall) -> Result<DataType> {

@@ -53,7 +53,7 @@ pub(super) fn check(
         }
         let mut table_function = false;
         any_node(expr, &mut |x| {
-            table_function |= matches!(x, Expr::Function { name, .. } if crate::table_functions::is_table_function(name));
+            table_function |= matches!(x, Expr::Function { name, .. } if crate::table_functions::is_table_function(name) || types.user_table_function(name).is_some());
             table_function
         });
         if table_function && !q.group_by.is_empty() {
@@ -145,7 +145,7 @@ fn visit(
                         "Can't find any functions with the name '{name}'"
                     )));
                 }
-                let aggregate = is_aggregate_call(e);
+                let aggregate = is_aggregate_call(e, types);
                 if aggregate {
                     if let Some(outer) = in_aggregate {
                         return Err(PlanError::invalid(format!(

@@ -14,6 +14,8 @@ mod analysis;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion_common::ScalarValue;
 use sluice_functions::aggregate::{aggregate_function, AggregateCall, AggregateFunction};
+
+use crate::types::TypeResolver;
 use sluice_sql::{Emit, Expr, Literal, Query, Relation, SelectItem, WindowSpec};
 
 use crate::catalog::{
@@ -157,22 +159,24 @@ impl AggregatePlan {
 }
 
 /// Whether a query aggregates (GROUP BY, WINDOW, or an aggregate call in the projection).
-pub fn is_aggregate_query(q: &Query) -> bool {
+pub fn is_aggregate_query(q: &Query, types: &dyn TypeResolver) -> bool {
     if !q.group_by.is_empty() || q.window.is_some() || q.having.is_some() {
         return true;
     }
     q.select.iter().any(|i| match i {
-        SelectItem::Expr { expr, .. } => contains_aggregate(expr),
+        SelectItem::Expr { expr, .. } => contains_aggregate(expr, types),
         _ => false,
     })
 }
 
-fn is_aggregate_call(e: &Expr) -> bool {
-    matches!(e, Expr::Function { name, .. } if aggregate_function_names().contains(&name.as_str()) || aggregate_function(name).is_some())
+fn is_aggregate_call(e: &Expr, types: &dyn TypeResolver) -> bool {
+    matches!(e, Expr::Function { name, .. } if aggregate_function_names().contains(&name.as_str())
+        || aggregate_function(name).is_some()
+        || types.user_aggregate(name).is_some())
 }
 
-fn contains_aggregate(e: &Expr) -> bool {
-    any_node(e, &mut |x| is_aggregate_call(x))
+fn contains_aggregate(e: &Expr, types: &dyn TypeResolver) -> bool {
+    any_node(e, &mut |x| is_aggregate_call(x, types))
 }
 
 fn column(name: &str) -> Expr {
@@ -234,7 +238,7 @@ pub fn plan_aggregate(
 
     let filter = match &q.where_clause {
         Some(w) => {
-            if contains_aggregate(w) {
+            if contains_aggregate(w, catalog) {
                 return Err(PlanError::invalid(
                     "Aggregate functions can not be used in WHERE clauses. Use HAVING instead.",
                 ));
@@ -266,7 +270,7 @@ pub fn plan_aggregate(
                 .iter()
                 .filter(|(e, _)| {
                     let lifted = replace_expr(e, &mut |x| {
-                        is_aggregate_call(x).then_some(Expr::Literal(Literal::Null))
+                        is_aggregate_call(x, catalog).then_some(Expr::Literal(Literal::Null))
                     });
                     any_node(&lifted, &mut |x| matches!(x, Expr::Column { .. }))
                 })
@@ -312,7 +316,7 @@ pub fn plan_aggregate(
     let mut agg_text: Vec<String> = Vec::new();
     let mut lift = |e: &Expr| -> Expr {
         replace_expr(e, &mut |x| {
-            if !is_aggregate_call(x) {
+            if !is_aggregate_call(x, catalog) {
                 return None;
             }
             let canon = canonical(x, &scope);
@@ -752,6 +756,12 @@ pub fn plan_aggregate_over_join(
         fn user_function(&self, name: &str) -> Option<Arc<datafusion_expr::ScalarUDF>> {
             self.inner.user_function(name)
         }
+        fn user_table_function(&self, name: &str) -> Option<Arc<datafusion_expr::ScalarUDF>> {
+            self.inner.user_table_function(name)
+        }
+        fn user_aggregate(&self, name: &str) -> Option<Arc<dyn AggregateFunction>> {
+            self.inner.user_aggregate(name)
+        }
     }
     impl Catalog for WithJoined<'_> {
         fn source(&self, name: &str) -> Option<Arc<SourceDef>> {
@@ -786,15 +796,16 @@ fn plan_call(
     else {
         return Err(PlanError::invalid("not an aggregate call"));
     };
-    let function =
-        sluice_functions::aggregate_function_with_config(name, config).ok_or_else(|| {
+    let function = sluice_functions::aggregate_function_with_config(name, config)
+        .or_else(|| input.types.user_aggregate(name))
+        .ok_or_else(|| {
             PlanError::invalid(format!("Can't find any functions with the name '{name}'"))
         })?;
     let mut arg_types = Vec::new();
     let mut literal_args = Vec::new();
     let mut compiled = Vec::new();
     for a in args {
-        if contains_aggregate(a) {
+        if contains_aggregate(a, input.types) {
             return Err(PlanError::invalid(format!(
                 "Aggregate functions can not be nested: {e}"
             )));
