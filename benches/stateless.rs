@@ -8,31 +8,13 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use sluice_engine::log::{EmbeddedLog, Log, Record, TopicSpec};
-use sluice_engine::{Engine, EngineConfig};
+use sluice_engine::log::Record;
 
 /// Returns records written and the time the query took (setup and input loading excluded).
 fn sluice(records: &[Record]) -> (usize, std::time::Duration) {
-    let log = Arc::new(EmbeddedLog::in_memory());
-    log.create_topic(&TopicSpec::new("bids", 1)).expect("topic");
-    let mut engine = Engine::new(
-        log.clone(),
-        EngineConfig::default().with("auto.offset.reset", "earliest"),
-    );
-    engine
-        .execute_sql(
-            "CREATE STREAM bids (auction BIGINT, bidder BIGINT, price DOUBLE, channel STRING, url STRING, extra STRING) \
-             WITH (kafka_topic='bids', value_format='JSON');",
-        )
-        .expect("create");
-    log.produce(
-        "bids",
-        records.iter().cloned().map(|r| (Some(0), r)).collect(),
-    )
-    .expect("produce");
+    let (log, mut engine) = common::bids_engine(records, "");
     common::timed_csas(
         &mut engine,
         log.as_ref(),

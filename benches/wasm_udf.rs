@@ -17,33 +17,17 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Arc;
 
-use sluice_engine::log::{EmbeddedLog, Log, Record, TopicSpec};
-use sluice_engine::{Engine, EngineConfig};
+use sluice_engine::log::Record;
 
 const DISTANCE_ARGS: &str =
     "CAST(auction % 90 AS DOUBLE), price / 1000, CAST(bidder % 90 AS DOUBLE), price / 2000";
 
 fn run(records: &[Record], module: &str, distance: Option<&str>) -> (usize, std::time::Duration) {
-    let log = Arc::new(EmbeddedLog::in_memory());
-    log.create_topic(&TopicSpec::new("bids", 1)).expect("topic");
-    let mut engine = Engine::new(
-        log.clone(),
-        EngineConfig::default().with("auto.offset.reset", "earliest"),
+    let (log, mut engine) = common::bids_engine(
+        records,
+        &format!("CREATE FUNCTION haversine LANGUAGE WASM AS '{module}';"),
     );
-    engine
-        .execute_sql(&format!(
-            "CREATE STREAM bids (auction BIGINT, bidder BIGINT, price DOUBLE, channel STRING, url STRING, extra STRING) \
-             WITH (kafka_topic='bids', value_format='JSON');
-             CREATE FUNCTION haversine LANGUAGE WASM AS '{module}';"
-        ))
-        .expect("create");
-    log.produce(
-        "bids",
-        records.iter().cloned().map(|r| (Some(0), r)).collect(),
-    )
-    .expect("produce");
     let km = distance
         .map(|f| format!("{f}({DISTANCE_ARGS}) AS km, "))
         .unwrap_or_default();

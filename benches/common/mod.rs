@@ -99,6 +99,29 @@ pub fn best_rate(n: usize, f: impl Fn() -> (usize, std::time::Duration)) -> f64 
         .fold(0.0, f64::max)
 }
 
+/// The wide bids' stream (`bids`, one partition) holding `records` on a
+/// fresh in-memory log, and an engine over it that has run `ddl` first.
+pub fn bids_engine(records: &[Record], ddl: &str) -> (Arc<EmbeddedLog>, Engine) {
+    let log = Arc::new(EmbeddedLog::in_memory());
+    log.create_topic(&TopicSpec::new("bids", 1)).expect("topic");
+    let mut engine = Engine::new(
+        log.clone(),
+        EngineConfig::default().with("auto.offset.reset", "earliest"),
+    );
+    engine
+        .execute_sql(&format!(
+            "CREATE STREAM bids (auction BIGINT, bidder BIGINT, price DOUBLE, channel STRING, url STRING, extra STRING) \
+             WITH (kafka_topic='bids', value_format='JSON'); {ddl}"
+        ))
+        .expect("create");
+    log.produce(
+        "bids",
+        records.iter().cloned().map(|r| (Some(0), r)).collect(),
+    )
+    .expect("produce");
+    (log, engine)
+}
+
 /// Runs `csas` on `engine` until it is caught up: the records its `output`
 /// topic then holds, and how long that took.
 pub fn timed_csas(

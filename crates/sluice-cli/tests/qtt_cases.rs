@@ -116,7 +116,7 @@ fn extension_dir_functions_are_tested_like_built_ins() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let guest = root.join("crates/sluice-wasm/guest");
     let ext = tempfile::tempdir().unwrap();
-    for name in ["geo", "text", "stats"] {
+    for name in ["geo", "text", "stats", "generic"] {
         sluice_testkit::wasm::build_c_module(
             &guest.join(format!("examples/{name}.c")),
             &guest,
@@ -137,7 +137,7 @@ fn extension_dir_functions_are_tested_like_built_ins() {
         )
     };
     let (ok, stdout) = run(Some(ext.path()));
-    assert!(ok && stdout.contains("5 passed, 0 failed"), "{stdout}");
+    assert!(ok && stdout.contains("7 passed, 0 failed"), "{stdout}");
     let (ok, stdout) = run(None);
     assert!(!ok, "{stdout}");
     assert!(

@@ -116,7 +116,7 @@ impl UserFunction {
                 .iter()
                 .map(|o| {
                     let params: Vec<_> = o.params.iter().map(|(_, t)| t.clone()).collect();
-                    (params, o.variadic, o.returns.clone())
+                    (params, o.variadic, o.returns.clone(), o.generic.clone())
                 })
                 .collect()
         };
@@ -164,6 +164,10 @@ impl UserFunction {
         }
     }
 }
+
+/// The largest module file `CREATE FUNCTION` reads (its bytes go into the
+/// command log).
+const MAX_MODULE_BYTES: u64 = 16 << 20;
 
 /// How a module travels in the command log: inline, in the statement.
 const DATA_URL: &str = "data:application/wasm;base64,";
@@ -242,9 +246,28 @@ impl Engine {
                     EngineError::statement(format!("An inline module is not base64: {e}"))
                 });
         }
-        std::fs::read(path).map_err(|e| {
-            EngineError::statement(format!("Cannot read the WebAssembly module '{path}': {e}"))
-        })
+        let cannot = |why: String| {
+            EngineError::statement(format!(
+                "Cannot read the WebAssembly module '{path}': {why}"
+            ))
+        };
+        let meta = std::fs::metadata(path).map_err(|e| cannot(e.to_string()))?;
+        if !meta.is_file() {
+            return Err(cannot("not a regular file".into()));
+        }
+        if meta.len() > MAX_MODULE_BYTES {
+            return Err(cannot(format!(
+                "{} bytes, more than a module may have ({MAX_MODULE_BYTES})",
+                meta.len()
+            )));
+        }
+        std::fs::read(path).map_err(|e| cannot(e.to_string()))
+    }
+
+    /// Compiles a module under this engine's limits.
+    fn load_module(&self, bytes: &[u8]) -> Result<Vec<sluice_wasm::WasmFunction>> {
+        sluice_wasm::load(bytes, self.wasm_limits())
+            .map_err(|e| EngineError::statement(e.to_string()))
     }
 
     /// `CREATE FUNCTION ... LANGUAGE WASM AS 'path'` as the command log keeps
@@ -313,9 +336,8 @@ impl Engine {
     }
 
     fn load_extension(&mut self, path: &Path) -> Result<()> {
-        let bytes = std::fs::read(path).map_err(|e| EngineError::statement(e.to_string()))?;
-        let functions = sluice_wasm::load(&bytes, self.wasm_limits())
-            .map_err(|e| EngineError::statement(e.to_string()))?;
+        let bytes = self.module_bytes(&path.display().to_string())?;
+        let functions = self.load_module(&bytes)?;
         for f in &functions {
             if is_builtin_function(&f.name) || self.metastore.function(&f.name).is_some() {
                 return Err(EngineError::statement(format!(
@@ -416,8 +438,9 @@ impl Engine {
                 (f, false) => {
                     function = f;
                     format!(
-                        "Replaced function '{name}' with other overloads: queries started \
-                         from now on use it, running queries keep the old version."
+                        "Replaced function '{name}': queries started from now on use it, \
+                         running queries keep the old version (only a scalar or table \
+                         function with the same overloads changes under them)."
                     )
                 }
             },

@@ -223,6 +223,26 @@ impl Overload {
     }
 }
 
+impl Overload {
+    /// An overload whose types are these Arrow types, or where one is
+    /// `Null`, the type written beside it (with type variables: `ARRAY<T>`).
+    pub(crate) fn of_written(
+        params: &[(&DataType, &str)],
+        variadic: bool,
+        ret: (&DataType, &str),
+    ) -> Overload {
+        let ty = |(t, text): (&DataType, &str)| match t {
+            DataType::Null => parse_ty(text).unwrap_or(Ty::Any),
+            exact => ty_of(exact),
+        };
+        Overload {
+            params: params.iter().map(|p| ty(*p)).collect(),
+            variadic,
+            ret: ty(ret),
+        }
+    }
+}
+
 /// The signature language's type of an Arrow type (`ANY` for one it has no word for).
 fn ty_of(t: &DataType) -> Ty {
     match t {

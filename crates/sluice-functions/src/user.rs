@@ -56,13 +56,32 @@ pub struct UserOverload {
     pub returns: DataType,
     /// `NAME(a INT, b STRING) => STRING`, as `DESCRIBE FUNCTION` shows it.
     pub text: String,
+    /// When a type has type variables (`T`, `ARRAY<T>`, `MAP<K, V>`), the
+    /// parameters' and the result's types as written: those types are
+    /// `DataType::Null` above, and a call's come from its arguments.
+    pub generic: Option<(Vec<String>, String)>,
+}
+
+impl UserOverload {
+    /// What a parameter at position `i` takes (the last one repeats when variadic).
+    fn param(&self, i: usize) -> Option<&DataType> {
+        self.params.get(i).or(self.params.last()).map(|(_, t)| t)
+    }
 }
 
 /// What computes a user function's results.
 pub trait UserBody: Send + Sync + Debug {
     /// The results of overload `overload` for `rows` rows, from one array
-    /// per argument, each of `rows` values cast to its parameter's type.
-    fn eval(&self, overload: usize, args: &[ArrayRef], rows: usize) -> Result<ArrayRef>;
+    /// per argument, each of `rows` values cast to its parameter's type; the
+    /// results are of type `returns` (the overload's, or for a generic one,
+    /// what the arguments made it).
+    fn eval(
+        &self,
+        overload: usize,
+        args: &[ArrayRef],
+        rows: usize,
+        returns: &DataType,
+    ) -> Result<ArrayRef>;
 }
 
 /// A body that can be replaced while queries use it: `CREATE OR REPLACE
@@ -91,8 +110,14 @@ impl BodySlot {
 }
 
 impl UserBody for BodySlot {
-    fn eval(&self, overload: usize, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
-        self.current()?.eval(overload, args, rows)
+    fn eval(
+        &self,
+        overload: usize,
+        args: &[ArrayRef],
+        rows: usize,
+        returns: &DataType,
+    ) -> Result<ArrayRef> {
+        self.current()?.eval(overload, args, rows, returns)
     }
 }
 
@@ -143,20 +168,59 @@ pub fn user_function(
     }))
 }
 
+/// How a call resolved: the overload, what each argument is cast to, and
+/// the result's type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub overload: usize,
+    pub args: Vec<DataType>,
+    pub returns: DataType,
+}
+
+impl Call {
+    /// `args` cast to the types the call takes (those of a type variable
+    /// stay as they are).
+    pub fn cast_args(&self, args: Vec<ArrayRef>) -> Result<Vec<ArrayRef>> {
+        args.into_iter()
+            .zip(&self.args)
+            .map(|(a, t)| {
+                if a.data_type() != t && *t != DataType::Null {
+                    cast_safe(&a, t)
+                } else {
+                    Ok(a)
+                }
+            })
+            .collect()
+    }
+}
+
 /// Which of `overloads` of function `name` a call with arguments of
 /// `types` takes, as the built-ins' calls resolve (ksqlDB's message when none).
 pub fn resolve_overload(
     name: &str,
     overloads: &[UserOverload],
     types: &[DataType],
-) -> Result<usize> {
+) -> Result<Call> {
     let resolved: Vec<Overload> = overloads.iter().map(resolution).collect();
     resolve_with(name, overloads, &resolved, types)
 }
 
 fn resolution(o: &UserOverload) -> Overload {
-    let params: Vec<DataType> = o.params.iter().map(|(_, t)| t.clone()).collect();
-    Overload::of_types(&params, o.variadic, &o.returns)
+    match &o.generic {
+        None => {
+            let params: Vec<DataType> = o.params.iter().map(|(_, t)| t.clone()).collect();
+            Overload::of_types(&params, o.variadic, &o.returns)
+        }
+        Some((texts, ret)) => {
+            let params: Vec<(&DataType, &str)> = o
+                .params
+                .iter()
+                .zip(texts)
+                .map(|((_, t), text)| (t, text.as_str()))
+                .collect();
+            Overload::of_written(&params, o.variadic, (&o.returns, ret))
+        }
+    }
 }
 
 fn resolve_with(
@@ -164,18 +228,35 @@ fn resolve_with(
     overloads: &[UserOverload],
     resolved: &[Overload],
     types: &[DataType],
-) -> Result<usize> {
+) -> Result<Call> {
     let texts: Vec<&str> = overloads.iter().map(|o| o.text.as_str()).collect();
     let callee = Callee {
         name,
         signatures: &texts,
         ret: None,
     };
-    Ok(resolve_call(&callee, resolved, types)?.index)
+    let r = resolve_call(&callee, resolved, types)?;
+    let o = &overloads[r.index];
+    // exact types are the declared ones; a type variable's come from the call
+    let args = (0..types.len())
+        .map(|i| match o.param(i) {
+            Some(DataType::Null) | None => r.args[i].clone(),
+            Some(t) => t.clone(),
+        })
+        .collect();
+    let returns = match &o.returns {
+        DataType::Null if o.generic.is_some() => r.ret,
+        t => t.clone(),
+    };
+    Ok(Call {
+        overload: r.index,
+        args,
+        returns,
+    })
 }
 
 impl UserUdf {
-    fn resolve(&self, types: &[DataType]) -> Result<usize> {
+    fn resolve(&self, types: &[DataType]) -> Result<Call> {
         resolve_with(&self.name, &self.overloads, &self.resolved, types)
     }
 }
@@ -188,7 +269,7 @@ impl ScalarUDFImpl for UserUdf {
         &self.signature
     }
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        Ok(self.overloads[self.resolve(arg_types)?].returns.clone())
+        Ok(self.resolve(arg_types)?.returns)
     }
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         Ok(arg_types.to_vec())
@@ -196,30 +277,20 @@ impl ScalarUDFImpl for UserUdf {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
         let types: Vec<DataType> = args.args.iter().map(|a| a.data_type()).collect();
-        let index = self.resolve(&types)?;
-        let overload = &self.overloads[index];
+        let call = self.resolve(&types)?;
         let arrays = args
             .args
             .iter()
-            .enumerate()
-            .map(|(i, a)| {
-                let param = overload
-                    .params
-                    .get(i)
-                    .or(overload.params.last())
-                    .map(|(_, t)| t);
-                let array = a.to_array(rows)?;
-                match param {
-                    Some(t) if array.data_type() != t => cast_safe(&array, t),
-                    _ => Ok(array),
-                }
-            })
+            .map(|a| a.to_array(rows))
             .collect::<Result<Vec<_>>>()?;
-        let out = self.body.eval(index, &arrays, rows)?;
-        let out = if out.data_type() == &overload.returns {
+        let arrays = call.cast_args(arrays)?;
+        let out = self
+            .body
+            .eval(call.overload, &arrays, rows, &call.returns)?;
+        let out = if out.data_type() == &call.returns {
             out
         } else {
-            cast_safe(&out, &overload.returns)?
+            cast_safe(&out, &call.returns)?
         };
         Ok(ColumnarValue::Array(out))
     }
@@ -236,7 +307,13 @@ mod tests {
     struct Plus;
 
     impl UserBody for Plus {
-        fn eval(&self, _overload: usize, args: &[ArrayRef], _rows: usize) -> Result<ArrayRef> {
+        fn eval(
+            &self,
+            _overload: usize,
+            args: &[ArrayRef],
+            _rows: usize,
+            _returns: &DataType,
+        ) -> Result<ArrayRef> {
             let a = args[0]
                 .as_any()
                 .downcast_ref::<Float64Array>()
@@ -261,6 +338,7 @@ mod tests {
                 variadic: false,
                 returns: DataType::Float64,
                 text: "PLUS(A DOUBLE, B DOUBLE) => DOUBLE".into(),
+                generic: None,
             }],
             false,
             Arc::new(Plus),

@@ -45,6 +45,24 @@ fn table_function_kind(name: &str) -> Option<TableFunctionKind> {
     }
 }
 
+/// A table function call as the column its values fill (`$TF<n>`).
+fn call_column(
+    calls: &mut Vec<TableFunctionCall>,
+    extra: &mut Vec<(String, DataType)>,
+    kind: TableFunctionKind,
+    arg: PhysExpr,
+    out: DataType,
+) -> Expr {
+    let column = format!("$TF{}", calls.len());
+    calls.push(TableFunctionCall { kind, arg });
+    extra.push((column.clone(), out));
+    Expr::Column {
+        qualifier: None,
+        name: sluice_sql::Ident::quoted(column),
+        pos: Default::default(),
+    }
+}
+
 /// The SELECT expressions `items` with each table function call (EXPLODE,
 /// CUBE_EXPLODE) replaced by a column of its own, and the calls.
 pub(crate) fn extract_table_functions<'a>(
@@ -74,17 +92,13 @@ pub(crate) fn extract_table_functions<'a>(
                             DataType::List(f) => f.data_type().clone(),
                             other => other.clone(),
                         };
-                        let column = format!("$TF{}", calls.len());
-                        calls.push(TableFunctionCall {
-                            kind: TableFunctionKind::Explode,
-                            arg: c.expr,
-                        });
-                        extra.push((column.clone(), out));
-                        Expr::Column {
-                            qualifier: None,
-                            name: sluice_sql::Ident::quoted(column),
-                            pos: Default::default(),
-                        }
+                        call_column(
+                            &mut calls,
+                            &mut extra,
+                            TableFunctionKind::Explode,
+                            c.expr,
+                            out,
+                        )
                     }
                     Err(e) => {
                         error.get_or_insert(e);
@@ -125,14 +139,7 @@ pub(crate) fn extract_table_functions<'a>(
                                 return x;
                             }
                         };
-                        let column = format!("$TF{}", calls.len());
-                        calls.push(TableFunctionCall { kind, arg: c.expr });
-                        extra.push((column.clone(), out));
-                        Expr::Column {
-                            qualifier: None,
-                            name: sluice_sql::Ident::quoted(column),
-                            pos: Default::default(),
-                        }
+                        call_column(&mut calls, &mut extra, kind, c.expr, out)
                     }
                     Err(e) => {
                         error.get_or_insert(e);

@@ -99,6 +99,7 @@ pub fn compile_sql_function(
         variadic: false,
         returns: ret,
         text,
+        generic: None,
     };
     Ok(SqlFunction {
         volatile: is_volatile(&compiled.expr),
@@ -130,6 +131,7 @@ impl UserBody for SqlBody {
         _overload: usize,
         args: &[ArrayRef],
         rows: usize,
+        _returns: &DataType,
     ) -> datafusion_common::Result<ArrayRef> {
         let batch = RecordBatch::try_new_with_options(
             self.schema.clone(),

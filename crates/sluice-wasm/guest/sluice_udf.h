@@ -40,14 +40,16 @@ SLUICE_EXPORT("sluice_reset") void sluice_reset(void) {
    traps when the memory limit is reached. */
 SLUICE_EXPORT("sluice_alloc") void *sluice_alloc(uint32_t n) {
     if (sluice_top == 0) sluice_top = (uintptr_t)&__heap_base;
-    uintptr_t p = (sluice_top + 7) & ~(uintptr_t)7;
-    uintptr_t end = p + n;
-    uintptr_t have = __builtin_wasm_memory_size(0) * 65536;
+    /* in 64 bits: a 32-bit address space must not wrap around */
+    uint64_t p = ((uint64_t)sluice_top + 7) & ~(uint64_t)7;
+    uint64_t end = p + n;
+    uint64_t have = (uint64_t)__builtin_wasm_memory_size(0) * 65536;
+    if (end > 0xFFFFFFFFull) __builtin_trap();
     if (end > have &&
-        __builtin_wasm_memory_grow(0, (end - have + 65535) / 65536) == (size_t)-1)
+        __builtin_wasm_memory_grow(0, (size_t)((end - have + 65535) / 65536)) == (size_t)-1)
         __builtin_trap();
-    sluice_top = end;
-    return (void *)p;
+    sluice_top = (uintptr_t)end;
+    return (void *)(uintptr_t)p;
 }
 
 static void sluice_copy(uint8_t *to, const uint8_t *from, uint32_t n) {
@@ -87,9 +89,14 @@ static sluice_reader sluice_reader_of(const uint8_t *args, uint32_t len) {
 
 static int sluice_at_end(const sluice_reader *r) { return r->p >= r->end; }
 
+/* Traps unless `n` more bytes are there to read. */
+static void sluice_need(const sluice_reader *r, uint64_t n) {
+    if (r->p > r->end || n > (uint64_t)(r->end - r->p)) __builtin_trap();
+}
+
 static uint64_t sluice_le(sluice_reader *r, int n) {
     uint64_t v = 0;
-    if (r->p + n > r->end) __builtin_trap();
+    sluice_need(r, (uint64_t)n);
     for (int i = 0; i < n; i++) v |= (uint64_t)r->p[i] << (8 * i);
     r->p += n;
     return v;
@@ -111,7 +118,7 @@ static sluice_value sluice_read(sluice_reader *r) {
     }
     case SLUICE_STRING: case SLUICE_BYTES:
         v.len = (uint32_t)sluice_le(r, 4);
-        if (r->p + v.len > r->end) __builtin_trap();
+        sluice_need(r, v.len);
         v.ptr = r->p;
         r->p += v.len;
         break;
@@ -133,7 +140,7 @@ static sluice_value sluice_read_name(sluice_reader *r) {
     sluice_value v = {0};
     v.tag = SLUICE_STRING;
     v.len = (uint32_t)sluice_le(r, 4);
-    if (r->p + v.len > r->end) __builtin_trap();
+    sluice_need(r, v.len);
     v.ptr = r->p;
     r->p += v.len;
     return v;
@@ -157,13 +164,15 @@ typedef struct {
 } sluice_writer;
 
 static void sluice_put(sluice_writer *w, const void *bytes, uint32_t n) {
-    if (w->len + n > w->cap) {
-        uint32_t cap = w->cap ? w->cap * 2 : 64;
-        while (cap < w->len + n) cap *= 2;
-        uint8_t *buf = (uint8_t *)sluice_alloc(cap);
+    uint64_t need = (uint64_t)w->len + n;
+    if (need > 0x7FFFFFFFull) __builtin_trap();
+    if (need > w->cap) {
+        uint64_t cap = w->cap ? (uint64_t)w->cap * 2 : 64;
+        while (cap < need) cap *= 2;
+        uint8_t *buf = (uint8_t *)sluice_alloc((uint32_t)cap);
         if (w->len) sluice_copy(buf, w->buf, w->len);
         w->buf = buf;
-        w->cap = cap;
+        w->cap = (uint32_t)cap;
     }
     sluice_copy(w->buf + w->len, (const uint8_t *)bytes, n);
     w->len += n;

@@ -33,8 +33,8 @@ use arrow::array::{
 };
 use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::datatypes::{
-    DataType, Date32Type, Decimal128Type, Field, Float64Type, Int32Type, Int64Type,
-    Time32MillisecondType, TimeUnit, TimestampMillisecondType,
+    DataType, Date32Type, Decimal128Type, Float64Type, Int32Type, Int64Type, Time32MillisecondType,
+    TimeUnit, TimestampMillisecondType,
 };
 
 use crate::WasmError;
@@ -77,103 +77,103 @@ fn unsupported(t: &DataType) -> WasmError {
     WasmError::Value(format!("type {t} has no encoding"))
 }
 
-fn put_len(out: &mut Vec<u8>, n: usize) {
-    out.extend_from_slice(&(n as u32).to_le_bytes());
+/// Writes values in the encoding: the one place that knows its bytes.
+struct Out<'a>(&'a mut Vec<u8>);
+
+impl Out<'_> {
+    fn tagged(&mut self, tag: u8, payload: &[u8]) {
+        self.0.push(tag);
+        self.0.extend_from_slice(payload);
+    }
+    fn len(&mut self, n: usize) {
+        self.0.extend_from_slice(&(n as u32).to_le_bytes());
+    }
+    fn text(&mut self, tag: u8, bytes: &[u8]) {
+        self.0.push(tag);
+        self.len(bytes.len());
+        self.0.extend_from_slice(bytes);
+    }
+    fn decimal(&mut self, unscaled: i128, scale: u8) {
+        self.tagged(DECIMAL, &unscaled.to_le_bytes());
+        self.0.push(scale);
+    }
+    /// An ARRAY, MAP or STRUCT of `n`: its elements follow.
+    fn nested(&mut self, tag: u8, n: usize) {
+        self.0.push(tag);
+        self.len(n);
+    }
+    /// A struct field's name, before its value.
+    fn name(&mut self, name: &str) {
+        self.len(name.len());
+        self.0.extend_from_slice(name.as_bytes());
+    }
 }
 
 /// Appends row `row` of `array` to `out`.
 pub fn encode(array: &dyn Array, row: usize, out: &mut Vec<u8>) -> Result<(), WasmError> {
+    let mut w = Out(out);
     if array.is_null(row) {
-        out.push(NULL);
+        w.tagged(NULL, &[]);
         return Ok(());
     }
     match array.data_type() {
-        DataType::Null => out.push(NULL),
-        DataType::Boolean => {
-            out.push(BOOLEAN);
-            out.push(array.as_boolean().value(row) as u8);
-        }
-        DataType::Int32 => {
-            out.push(INT);
-            out.extend_from_slice(&array.as_primitive::<Int32Type>().value(row).to_le_bytes());
-        }
-        DataType::Int64 => {
-            out.push(BIGINT);
-            out.extend_from_slice(&array.as_primitive::<Int64Type>().value(row).to_le_bytes());
-        }
-        DataType::Float64 => {
-            out.push(DOUBLE);
-            out.extend_from_slice(&array.as_primitive::<Float64Type>().value(row).to_le_bytes());
-        }
-        DataType::Utf8 => {
-            let s = array.as_string::<i32>().value(row);
-            out.push(STRING);
-            put_len(out, s.len());
-            out.extend_from_slice(s.as_bytes());
-        }
-        DataType::Binary => {
-            let b = array.as_binary::<i32>().value(row);
-            out.push(BYTES);
-            put_len(out, b.len());
-            out.extend_from_slice(b);
-        }
-        DataType::Decimal128(_, scale) => {
-            out.push(DECIMAL);
-            out.extend_from_slice(
-                &array
-                    .as_primitive::<Decimal128Type>()
-                    .value(row)
-                    .to_le_bytes(),
-            );
-            out.push(*scale as u8);
-        }
-        DataType::Date32 => {
-            out.push(DATE);
-            out.extend_from_slice(&array.as_primitive::<Date32Type>().value(row).to_le_bytes());
-        }
-        DataType::Time32(TimeUnit::Millisecond) => {
-            out.push(TIME);
-            out.extend_from_slice(
-                &array
-                    .as_primitive::<Time32MillisecondType>()
-                    .value(row)
-                    .to_le_bytes(),
-            );
-        }
-        DataType::Timestamp(TimeUnit::Millisecond, _) => {
-            out.push(TIMESTAMP);
-            out.extend_from_slice(
-                &array
-                    .as_primitive::<TimestampMillisecondType>()
-                    .value(row)
-                    .to_le_bytes(),
-            );
-        }
+        DataType::Null => w.tagged(NULL, &[]),
+        DataType::Boolean => w.tagged(BOOLEAN, &[array.as_boolean().value(row) as u8]),
+        DataType::Int32 => w.tagged(
+            INT,
+            &array.as_primitive::<Int32Type>().value(row).to_le_bytes(),
+        ),
+        DataType::Int64 => w.tagged(
+            BIGINT,
+            &array.as_primitive::<Int64Type>().value(row).to_le_bytes(),
+        ),
+        DataType::Float64 => w.tagged(
+            DOUBLE,
+            &array.as_primitive::<Float64Type>().value(row).to_le_bytes(),
+        ),
+        DataType::Utf8 => w.text(STRING, array.as_string::<i32>().value(row).as_bytes()),
+        DataType::Binary => w.text(BYTES, array.as_binary::<i32>().value(row)),
+        DataType::Decimal128(_, scale) => w.decimal(
+            array.as_primitive::<Decimal128Type>().value(row),
+            *scale as u8,
+        ),
+        DataType::Date32 => w.tagged(
+            DATE,
+            &array.as_primitive::<Date32Type>().value(row).to_le_bytes(),
+        ),
+        DataType::Time32(TimeUnit::Millisecond) => w.tagged(
+            TIME,
+            &array
+                .as_primitive::<Time32MillisecondType>()
+                .value(row)
+                .to_le_bytes(),
+        ),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => w.tagged(
+            TIMESTAMP,
+            &array
+                .as_primitive::<TimestampMillisecondType>()
+                .value(row)
+                .to_le_bytes(),
+        ),
         DataType::List(_) => {
             let items = array.as_list::<i32>().value(row);
-            out.push(ARRAY);
-            put_len(out, items.len());
+            w.nested(ARRAY, items.len());
             for i in 0..items.len() {
                 encode(items.as_ref(), i, out)?;
             }
         }
         DataType::Map(_, _) => {
-            let map = array.as_map();
-            let entries = map.value(row);
-            out.push(MAP);
-            put_len(out, entries.len());
+            let entries = array.as_map().value(row);
+            w.nested(MAP, entries.len());
             for i in 0..entries.len() {
                 encode(entries.column(0).as_ref(), i, out)?;
                 encode(entries.column(1).as_ref(), i, out)?;
             }
         }
         DataType::Struct(fields) => {
-            let s = array.as_struct();
-            out.push(STRUCT);
-            put_len(out, fields.len());
-            for (f, column) in fields.iter().zip(s.columns()) {
-                put_len(out, f.name().len());
-                out.extend_from_slice(f.name().as_bytes());
+            w.nested(STRUCT, fields.len());
+            for (f, column) in fields.iter().zip(array.as_struct().columns()) {
+                Out(out).name(f.name());
                 encode(column.as_ref(), row, out)?;
             }
         }
@@ -182,15 +182,29 @@ pub fn encode(array: &dyn Array, row: usize, out: &mut Vec<u8>) -> Result<(), Wa
     Ok(())
 }
 
+/// How deep values may nest (ARRAY in MAP in STRUCT ...): a module's
+/// result deeper than this is refused rather than read recursively.
+const MAX_DEPTH: usize = 64;
+
 /// Reads values from a module's bytes.
 pub struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
+    depth: usize,
 }
 
 impl<'a> Reader<'a> {
     pub fn new(bytes: &'a [u8]) -> Self {
-        Reader { bytes, at: 0 }
+        Reader {
+            bytes,
+            at: 0,
+            depth: 0,
+        }
+    }
+
+    /// At most how many elements the bytes left can hold (one byte each).
+    fn room(&self, n: usize) -> usize {
+        n.min(self.bytes.len() - self.at)
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], WasmError> {
@@ -228,6 +242,18 @@ impl<'a> Reader<'a> {
 
     /// The next value.
     pub fn value(&mut self) -> Result<Value, WasmError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(WasmError::Value(format!(
+                "values nested more than {MAX_DEPTH} deep"
+            )));
+        }
+        self.depth += 1;
+        let value = self.value_here();
+        self.depth -= 1;
+        value
+    }
+
+    fn value_here(&mut self) -> Result<Value, WasmError> {
         let [tag] = self.array()?;
         Ok(match tag {
             NULL => Value::Null,
@@ -249,7 +275,7 @@ impl<'a> Reader<'a> {
             TIMESTAMP => Value::Timestamp(i64::from_le_bytes(self.array()?)),
             ARRAY => {
                 let n = self.len()?;
-                let mut items = Vec::with_capacity(n.min(1 << 16));
+                let mut items = Vec::with_capacity(self.room(n));
                 for _ in 0..n {
                     items.push(self.value()?);
                 }
@@ -257,7 +283,7 @@ impl<'a> Reader<'a> {
             }
             MAP => {
                 let n = self.len()?;
-                let mut entries = Vec::with_capacity(n.min(1 << 16));
+                let mut entries = Vec::with_capacity(self.room(n));
                 for _ in 0..n {
                     let k = self.value()?;
                     entries.push((k, self.value()?));
@@ -266,7 +292,7 @@ impl<'a> Reader<'a> {
             }
             STRUCT => {
                 let n = self.len()?;
-                let mut fields = Vec::with_capacity(n.min(1 << 16));
+                let mut fields = Vec::with_capacity(self.room(n));
                 for _ in 0..n {
                     let name = self.text()?;
                     fields.push((name, self.value()?));
@@ -292,67 +318,34 @@ impl<'a> Reader<'a> {
 
 /// Appends `v` to `out` (for state handed back to a module).
 pub fn encode_value(v: &Value, out: &mut Vec<u8>) {
+    let mut w = Out(out);
     match v {
-        Value::Null => out.push(NULL),
-        Value::Boolean(b) => out.extend_from_slice(&[BOOLEAN, *b as u8]),
-        Value::Int(i) => {
-            out.push(INT);
-            out.extend_from_slice(&i.to_le_bytes());
-        }
-        Value::BigInt(i) => {
-            out.push(BIGINT);
-            out.extend_from_slice(&i.to_le_bytes());
-        }
-        Value::Double(d) => {
-            out.push(DOUBLE);
-            out.extend_from_slice(&d.to_le_bytes());
-        }
-        Value::String(s) => {
-            out.push(STRING);
-            put_len(out, s.len());
-            out.extend_from_slice(s.as_bytes());
-        }
-        Value::Bytes(b) => {
-            out.push(BYTES);
-            put_len(out, b.len());
-            out.extend_from_slice(b);
-        }
-        Value::Decimal(u, s) => {
-            out.push(DECIMAL);
-            out.extend_from_slice(&u.to_le_bytes());
-            out.push(*s);
-        }
-        Value::Date(d) => {
-            out.push(DATE);
-            out.extend_from_slice(&d.to_le_bytes());
-        }
-        Value::Time(t) => {
-            out.push(TIME);
-            out.extend_from_slice(&t.to_le_bytes());
-        }
-        Value::Timestamp(t) => {
-            out.push(TIMESTAMP);
-            out.extend_from_slice(&t.to_le_bytes());
-        }
+        Value::Null => w.tagged(NULL, &[]),
+        Value::Boolean(b) => w.tagged(BOOLEAN, &[*b as u8]),
+        Value::Int(i) => w.tagged(INT, &i.to_le_bytes()),
+        Value::BigInt(i) => w.tagged(BIGINT, &i.to_le_bytes()),
+        Value::Double(d) => w.tagged(DOUBLE, &d.to_le_bytes()),
+        Value::String(s) => w.text(STRING, s.as_bytes()),
+        Value::Bytes(b) => w.text(BYTES, b),
+        Value::Decimal(u, s) => w.decimal(*u, *s),
+        Value::Date(d) => w.tagged(DATE, &d.to_le_bytes()),
+        Value::Time(t) => w.tagged(TIME, &t.to_le_bytes()),
+        Value::Timestamp(t) => w.tagged(TIMESTAMP, &t.to_le_bytes()),
         Value::Array(items) => {
-            out.push(ARRAY);
-            put_len(out, items.len());
+            w.nested(ARRAY, items.len());
             items.iter().for_each(|i| encode_value(i, out));
         }
         Value::Map(entries) => {
-            out.push(MAP);
-            put_len(out, entries.len());
+            w.nested(MAP, entries.len());
             for (k, v) in entries {
                 encode_value(k, out);
                 encode_value(v, out);
             }
         }
         Value::Struct(fields) => {
-            out.push(STRUCT);
-            put_len(out, fields.len());
+            w.nested(STRUCT, fields.len());
             for (name, v) in fields {
-                put_len(out, name.len());
-                out.extend_from_slice(name.as_bytes());
+                Out(out).name(name);
                 encode_value(v, out);
             }
         }
@@ -388,10 +381,14 @@ fn rescale(unscaled: i128, from: u8, to: i8) -> Option<i128> {
     if to >= from {
         unscaled.checked_mul(10i128.checked_pow((to - from) as u32)?)
     } else {
-        let div = 10i128.checked_pow((from - to) as u32)?;
+        let Some(div) = 10i128.checked_pow((from - to) as u32) else {
+            // a divisor past i128: nothing of the value is left at that scale
+            return Some(0);
+        };
         // half up, as ksqlDB's BigDecimal#setScale(HALF_UP)
         let (q, r) = (unscaled / div, unscaled % div);
-        Some(if r.abs() * 2 >= div {
+        let half_or_more = r.unsigned_abs() >= div.unsigned_abs().div_ceil(2);
+        Some(if half_or_more {
             q + unscaled.signum()
         } else {
             q
@@ -469,9 +466,9 @@ pub fn to_array(values: &[&Value], t: &DataType) -> Result<ArrayRef, WasmError> 
                         Value::BigInt(i) => (*i as i128, 0),
                         other => return Err(mismatch(other, t)),
                     };
-                    let limit = 10i128.pow(*p as u32);
+                    let limit = 10u128.pow(*p as u32);
                     match rescale(u, from, *s) {
-                        Some(v) if v.abs() < limit => Ok(Some(v)),
+                        Some(v) if v.unsigned_abs() < limit => Ok(Some(v)),
                         _ => Err(WasmError::Value(format!(
                             "a DECIMAL that does not fit DECIMAL({p}, {s})"
                         ))),
@@ -583,15 +580,11 @@ pub fn to_array(values: &[&Value], t: &DataType) -> Result<ArrayRef, WasmError> 
     })
 }
 
-/// A field of a list's items, as the planner types them.
-pub fn item_field(t: DataType) -> Arc<Field> {
-    Arc::new(Field::new("item", t, true))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use arrow::array::ArrayRef;
+    use arrow::datatypes::Field;
 
     fn round_trip(array: ArrayRef) {
         let values: Vec<Value> = (0..array.len())
@@ -656,5 +649,15 @@ mod tests {
         let e = to_array(&[&Value::Decimal(123456, 0)], &DataType::Decimal128(4, 0)).unwrap_err();
         assert!(e.to_string().contains("does not fit DECIMAL(4, 0)"), "{e}");
         assert!(Reader::new(&[5, 9, 0, 0, 0, b'a']).value().is_err());
+        // nesting past the limit is refused, not read recursively
+        let deep: Vec<u8> = std::iter::repeat_n([ARRAY, 1, 0, 0, 0], 100_000)
+            .flatten()
+            .collect();
+        let e = Reader::new(&deep).value().unwrap_err();
+        assert!(e.to_string().contains("nested more than 64 deep"), "{e}");
+        // half-up rescaling, and scales too far apart to divide
+        assert_eq!(rescale(-125, 2, 1), Some(-13));
+        assert_eq!(rescale(i128::MAX, 38, 0), Some(2));
+        assert_eq!(rescale(5, 60, 0), Some(0));
     }
 }

@@ -11,12 +11,11 @@ use arrow::datatypes::DataType;
 use datafusion_common::{DataFusionError, Result, ScalarValue};
 use datafusion_expr::Accumulator;
 use sluice_functions::aggregate::{AggregateCall, AggregateFunction};
-use sluice_functions::user::{report_row_error, resolve_overload, UserOverload};
-use wasmtime::ValType;
+use sluice_functions::user::{report_row_error, resolve_overload, Call, UserOverload};
 
-use crate::abi::{encode, encode_value, to_array, Reader};
+use crate::abi::{encode, encode_value, to_array, Reader, Value};
 use crate::manifest::{AggregateExports, Overload};
-use crate::runtime::Runtime;
+use crate::runtime::{Runtime, ENCODED};
 use crate::WasmError;
 
 pub(crate) struct WasmAggregate {
@@ -43,23 +42,7 @@ impl WasmAggregate {
                 x.map.as_ref(),
             ];
             for export in exports.into_iter().flatten() {
-                match runtime.export_type(export) {
-                    Some((params, results))
-                        if params.len() == 2
-                            && params.iter().all(|p| matches!(p, ValType::I32))
-                            && matches!(results.as_slice(), [ValType::I64]) => {}
-                    Some(_) => {
-                        return Err(WasmError::Manifest(format!(
-                            "aggregate '{name}': export '{export}' is not (i32, i32) -> i64, \
-                             as the encoded ABI calls for"
-                        )))
-                    }
-                    None => {
-                        return Err(WasmError::Manifest(format!(
-                            "aggregate '{name}': the module exports no function '{export}'"
-                        )))
-                    }
-                }
+                runtime.check_export(name, export, ENCODED, "encoded")?;
             }
         }
         Ok(WasmAggregate {
@@ -70,7 +53,7 @@ impl WasmAggregate {
         })
     }
 
-    fn overload(&self, call: &AggregateCall) -> Result<usize> {
+    fn resolve(&self, call: &AggregateCall) -> Result<Call> {
         resolve_overload(&self.name, &self.users, call.arg_types)
     }
 }
@@ -80,14 +63,16 @@ impl AggregateFunction for WasmAggregate {
         &self.name
     }
     fn return_type(&self, call: &AggregateCall) -> Result<DataType> {
-        Ok(self.users[self.overload(call)?].returns.clone())
+        Ok(self.resolve(call)?.returns)
     }
     fn input_args(&self, call: &AggregateCall) -> Vec<usize> {
         (0..call.arg_types.len()).collect()
     }
     fn accumulator(&self, call: &AggregateCall) -> Result<Box<dyn Accumulator>> {
-        let overload = self.overloads[self.overload(call)?].clone();
+        let resolved = self.resolve(call)?;
+        let overload = self.overloads[resolved.overload].clone();
         Ok(Box::new(WasmAccumulator {
+            call: resolved,
             name: self.name.clone(),
             runtime: self.runtime.clone(),
             exports: overload.aggregate.clone().ok_or_else(|| {
@@ -118,6 +103,8 @@ impl AggregateFunction for WasmAggregate {
 #[derive(Debug)]
 struct WasmAccumulator {
     name: String,
+    /// The argument and result types of the call.
+    call: Call,
     runtime: Arc<Runtime>,
     overload: Overload,
     exports: AggregateExports,
@@ -130,6 +117,16 @@ fn fail(name: &str) -> impl Fn(WasmError) -> DataFusionError + '_ {
 }
 
 impl WasmAccumulator {
+    /// A call of `export` that failed: logged for the processing log, and
+    /// NULL in its place (the query goes on).
+    fn row_error(&self, export: &str, e: WasmError) -> Value {
+        report_row_error(format!(
+            "Error computing aggregate {} ({export}): {e}",
+            self.overload.user.text
+        ));
+        Value::Null
+    }
+
     /// The state, made by `init` the first time.
     fn current(&mut self) -> Result<Vec<u8>> {
         if let Some(s) = &self.state {
@@ -139,7 +136,7 @@ impl WasmAccumulator {
         let init = self
             .runtime
             .with_slot(|slot| slot.call(&self.exports.init, &[], &limits))
-            .map_err(fail(&self.name))?;
+            .unwrap_or_else(|e| self.row_error("init", e));
         let mut bytes = Vec::new();
         encode_value(&init, &mut bytes);
         self.state = Some(bytes.clone());
@@ -150,22 +147,7 @@ impl WasmAccumulator {
     /// or `undo`); a row whose call fails leaves the state as it was.
     fn fold(&mut self, export: &str, values: &[ArrayRef]) -> Result<()> {
         let rows = values.first().map_or(0, |v| v.len());
-        let values = values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let param = self
-                    .overload
-                    .user
-                    .params
-                    .get(i)
-                    .or(self.overload.user.params.last());
-                match param {
-                    Some((_, t)) if v.data_type() != t => Ok(arrow::compute::cast(v, t)?),
-                    _ => Ok(v.clone()),
-                }
-            })
-            .collect::<Result<Vec<ArrayRef>>>()?;
+        let values = self.call.cast_args(values.to_vec())?;
         let mut state = self.current()?;
         let limits = self.runtime.limits;
         let text = &self.overload.user.text;
@@ -219,10 +201,17 @@ impl Accumulator for WasmAccumulator {
             Some(map) => self
                 .runtime
                 .with_slot(|slot| slot.call(map, &state, &limits))
-                .map_err(fail(&self.name))?,
-            None => Reader::new(&state).value().map_err(fail(&self.name))?,
+                .unwrap_or_else(|e| self.row_error("map", e)),
+            None => Reader::new(&state)
+                .value()
+                .unwrap_or_else(|e| self.row_error("state", e)),
         };
-        let array = to_array(&[&value], &self.overload.user.returns).map_err(fail(&self.name))?;
+        let array = to_array(&[&value], &self.call.returns)
+            .or_else(|e| {
+                self.row_error("map", e);
+                to_array(&[&Value::Null], &self.call.returns)
+            })
+            .map_err(fail(&self.name))?;
         ScalarValue::try_from_array(&array, 0)
     }
 
@@ -258,13 +247,20 @@ impl Accumulator for WasmAccumulator {
             })?;
             let mut args = mine.clone();
             args.extend_from_slice(other);
-            let merged = self
+            // a merge that fails keeps this state
+            match self
                 .runtime
                 .with_slot(|slot| slot.call(merge, &args, &limits))
-                .map_err(fail(&self.name))?;
-            let mut bytes = Vec::new();
-            encode_value(&merged, &mut bytes);
-            self.state = Some(bytes);
+            {
+                Ok(merged) => {
+                    let mut bytes = Vec::new();
+                    encode_value(&merged, &mut bytes);
+                    self.state = Some(bytes);
+                }
+                Err(e) => {
+                    self.row_error("merge", e);
+                }
+            }
         }
         Ok(())
     }

@@ -87,7 +87,14 @@ pub fn array_overloads(overloads: &[UserOverload]) -> Vec<UserOverload> {
     overloads
         .iter()
         .map(|o| UserOverload {
-            returns: DataType::List(Arc::new(Field::new("item", o.returns.clone(), true))),
+            returns: match &o.returns {
+                DataType::Null => DataType::Null,
+                t => DataType::List(Arc::new(Field::new("item", t.clone(), true))),
+            },
+            generic: o
+                .generic
+                .as_ref()
+                .map(|(params, ret)| (params.clone(), format!("ARRAY<{ret}>"))),
             ..o.clone()
         })
         .collect()

@@ -7,6 +7,20 @@ use sluice_functions::user::UserOverload;
 
 use crate::WasmError;
 
+#[cfg(test)]
+mod tests {
+    use super::variables;
+
+    #[test]
+    fn type_variables_are_one_letter_types_not_field_names() {
+        assert_eq!(variables("T"), vec!['T']);
+        assert_eq!(variables("MAP<K, ARRAY<V>>"), vec!['K', 'V']);
+        assert_eq!(variables("STRUCT<A T, B INT>"), vec!['T']);
+        assert!(variables("STRUCT<A INT, B STRING>").is_empty());
+        assert!(variables("BIGINT").is_empty());
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
@@ -101,6 +115,39 @@ pub struct Overload {
     pub aggregate: Option<AggregateExports>,
 }
 
+/// The type variables of a type as written: one-letter names in a type's
+/// place (`T`, `ARRAY<T>`, `MAP<K, V>`; not a struct's field `A` in
+/// `STRUCT<A T>`), as ksqlDB's generic UDFs declare them.
+fn variables(text: &str) -> Vec<char> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    for (i, c) in chars.iter().enumerate() {
+        let alone = |j: Option<&char>| j.is_none_or(|c| !c.is_ascii_alphanumeric() && *c != '_');
+        if !c.is_ascii_uppercase()
+            || !alone(i.checked_sub(1).map(|j| &chars[j]))
+            || !alone(chars.get(i + 1))
+        {
+            continue;
+        }
+        // a field's name is followed by its type, a variable by `,`, `>` or the end
+        let next = chars[i + 1..].iter().find(|c| !c.is_whitespace());
+        if matches!(next, None | Some(',' | '>' | ')')) && !out.contains(c) {
+            out.push(*c);
+        }
+    }
+    out
+}
+
+/// A parameter's or result's type: exact, or `Null` when it holds type
+/// variables (a call's arguments give it).
+fn param_type(function: &str, text: &str) -> Result<DataType, WasmError> {
+    match sql_type(function, text) {
+        Ok(t) => Ok(t),
+        Err(_) if !variables(text).is_empty() => Ok(DataType::Null),
+        Err(e) => Err(e),
+    }
+}
+
 fn sql_type(function: &str, text: &str) -> Result<DataType, WasmError> {
     let ty = sluice_sql::parse_data_type(text).map_err(|e| {
         WasmError::Manifest(format!(
@@ -125,6 +172,7 @@ impl FunctionDecl {
             .iter()
             .map(|o| {
                 let mut params = Vec::with_capacity(o.params.len());
+                let mut written = Vec::with_capacity(o.params.len());
                 let mut variadic = false;
                 for (i, p) in o.params.iter().enumerate() {
                     let (pname, ty) =
@@ -145,9 +193,29 @@ impl FunctionDecl {
                         }
                         None => ty.trim(),
                     };
-                    params.push((pname.to_uppercase(), sql_type(&name, ty)?));
+                    params.push((pname.to_uppercase(), param_type(&name, ty)?));
+                    written.push(ty.to_string());
                 }
-                let returns = sql_type(&name, &o.returns)?;
+                let returns = param_type(&name, &o.returns)?;
+                let generic = (params.iter().any(|(_, t)| *t == DataType::Null)
+                    || returns == DataType::Null)
+                    .then(|| (written.clone(), o.returns.trim().to_string()));
+                let bound: Vec<char> = written.iter().flat_map(|t| variables(t)).collect();
+                if let Some(free) = variables(&o.returns)
+                    .into_iter()
+                    .find(|v| !bound.contains(v))
+                {
+                    return Err(WasmError::Manifest(format!(
+                        "function '{name}': its result's type variable {free} is none of its \
+                         parameters'"
+                    )));
+                }
+                if self.kind == Kind::Aggregate && params.is_empty() {
+                    return Err(WasmError::Manifest(format!(
+                        "aggregate '{name}': an overload takes no parameter, and an aggregate \
+                         folds its rows' values"
+                    )));
+                }
                 if o.abi == Abi::Direct {
                     let plain = |t: &DataType| {
                         matches!(
@@ -199,6 +267,7 @@ impl FunctionDecl {
                         variadic,
                         returns,
                         text,
+                        generic,
                     },
                     export,
                     abi: o.abi,
@@ -222,10 +291,16 @@ impl FunctionDecl {
             })
         };
         let state = match &o.state {
-            Some(t) => sql_type(&name, t)?,
+            Some(t) => param_type(&name, t)?,
             None => returns.clone(),
         };
-        if o.map.is_none() && &state != returns {
+        let same = match &o.state {
+            Some(t) => {
+                t.trim() == o.returns.trim() || (&state == returns && variables(t).is_empty())
+            }
+            None => true,
+        };
+        if o.map.is_none() && !same {
             return Err(WasmError::Manifest(format!(
                 "aggregate '{name}': without a `map` export the state is the result, so \
                  `state` and `returns` must be the same type"

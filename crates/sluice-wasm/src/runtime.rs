@@ -41,6 +41,8 @@ fn engine() -> &'static Engine {
     ENGINE.get_or_init(|| {
         let mut config = Config::new();
         config.consume_fuel(true);
+        // one memory an instance: the limit is on it
+        config.wasm_multi_memory(false);
         Engine::new(&config).expect("a wasmtime engine with fuel")
     })
 }
@@ -51,6 +53,10 @@ struct State {
 
 /// An export taking and returning encoded values.
 pub(crate) type EncodedFunc = TypedFunc<(i32, i32), i64>;
+
+/// The encoded ABI's export type: `(ptr, len) -> (ptr << 32) | len`.
+pub(crate) const ENCODED: (&[ValType], &[ValType]) =
+    (&[ValType::I32, ValType::I32], &[ValType::I64]);
 
 /// One instance with its store and the ABI's exports.
 pub(crate) struct Slot {
@@ -89,6 +95,11 @@ fn call_error(e: wasmtime::Error, limits: &Limits) -> WasmError {
             limits.fuel
         )),
         Some(trap) => WasmError::Trap(format!("wasm trap: {trap}")),
+        None if format!("{e:#}").contains("memory") => WasmError::Trap(format!(
+            "the call needs more memory than an instance may have ({} bytes, \
+             ksql.udf.wasm.memory.bytes)",
+            limits.memory_bytes
+        )),
         None => WasmError::Trap(format!("{e:#}")),
     }
 }
@@ -97,22 +108,24 @@ fn call_error(e: wasmtime::Error, limits: &Limits) -> WasmError {
 /// `sluice test` and every replay loads the same modules again).
 fn compiled(bytes: &[u8]) -> Result<Module, WasmError> {
     use std::collections::HashMap;
-    use std::hash::{Hash, Hasher};
-    static CACHE: OnceLock<Mutex<HashMap<(usize, u64), Module>>> = OnceLock::new();
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    bytes.hash(&mut hasher);
-    let key = (bytes.len(), hasher.finish());
+    static CACHE: OnceLock<Mutex<HashMap<Vec<u8>, Module>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Some(m) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+    if let Some(m) = cache.lock().ok().and_then(|c| c.get(bytes).cloned()) {
         return Ok(m);
     }
-    let module = Module::new(engine(), bytes)
-        .map_err(|e| WasmError::Module(format!("it does not compile: {e:#}")))?;
+    let module = Module::new(engine(), bytes).map_err(|e| {
+        // the first line only: a text module's error goes on to quote its source
+        let e = format!("{e:#}");
+        WasmError::Module(format!(
+            "it does not compile: {}",
+            e.lines().next().unwrap_or_default()
+        ))
+    })?;
     if let Ok(mut c) = cache.lock() {
         if c.len() >= 64 {
             c.clear();
         }
-        c.insert(key, module.clone());
+        c.insert(bytes.to_vec(), module.clone());
     }
     Ok(module)
 }
@@ -140,18 +153,42 @@ impl Runtime {
         }))
     }
 
-    /// The parameter and result types of export `name`, if it is a function.
-    pub(crate) fn export_type(&self, name: &str) -> Option<(Vec<ValType>, Vec<ValType>)> {
-        match self.pre.module().get_export(name)? {
-            ExternType::Func(f) => Some((f.params().collect(), f.results().collect())),
-            _ => None,
+    /// Checks export `export` of function `function` is a function taking
+    /// `params` and returning `results`, as `abi` calls for.
+    pub(crate) fn check_export(
+        &self,
+        function: &str,
+        export: &str,
+        (params, results): (&[ValType], &[ValType]),
+        abi: &str,
+    ) -> Result<(), WasmError> {
+        let Some(ExternType::Func(f)) = self.pre.module().get_export(export) else {
+            return Err(WasmError::Manifest(format!(
+                "function '{function}': the module exports no function '{export}'"
+            )));
+        };
+        let same = |a: Vec<ValType>, b: &[ValType]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| ValType::eq(x, y))
+        };
+        let (has, gives): (Vec<ValType>, Vec<ValType>) =
+            (f.params().collect(), f.results().collect());
+        if same(has.clone(), params) && same(gives.clone(), results) {
+            return Ok(());
         }
+        Err(WasmError::Manifest(format!(
+            "function '{function}': export '{export}' takes {has:?} and returns {gives:?}, \
+             where the {abi} ABI calls for {params:?} -> {results:?}"
+        )))
     }
 
     fn instantiate(&self) -> Result<Slot, WasmError> {
         let limits = StoreLimitsBuilder::new()
             .memory_size(self.limits.memory_bytes)
+            .memories(1)
+            .tables(1)
+            .table_elements(100_000)
             .instances(1)
+            .trap_on_grow_failure(true)
             .build();
         let mut store = Store::new(engine(), State { limits });
         store.limiter(|s| &mut s.limits);
@@ -242,7 +279,7 @@ impl Runtime {
             slot.refuel(self.limits.fuel)?;
             let at = f
                 .call(&mut slot.store, ())
-                .map_err(|e| call_error(e, &self.limits))?;
+                .map_err(|e| slot.failed(e, &self.limits))?;
             let text = slot.bytes(at)?;
             serde_json::from_slice(&text)
                 .map_err(|e| WasmError::Manifest(format!("the manifest is not valid: {e}")))

@@ -10,7 +10,7 @@ use wasmtime::{Val, ValType};
 
 use crate::abi::{encode, to_array, Value};
 use crate::manifest::{Abi, Overload};
-use crate::runtime::{Runtime, Slot};
+use crate::runtime::{Runtime, Slot, ENCODED};
 use crate::WasmError;
 
 #[derive(Debug)]
@@ -27,10 +27,6 @@ fn wasm_type(t: &DataType) -> ValType {
         DataType::Float64 => ValType::F64,
         _ => ValType::I32,
     }
-}
-
-fn same(a: &[ValType], b: &[ValType]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| ValType::eq(x, y))
 }
 
 /// The direct ABI's argument of row `row` of `a`.
@@ -63,25 +59,14 @@ impl ScalarBody {
         overloads: Vec<Overload>,
     ) -> Result<Self, WasmError> {
         for o in &overloads {
-            let (params, results) = runtime.export_type(&o.export).ok_or_else(|| {
-                WasmError::Manifest(format!(
-                    "function '{name}': the module exports no function '{}'",
-                    o.export
-                ))
-            })?;
-            let (want_params, want_results): (Vec<ValType>, Vec<ValType>) = match o.abi {
-                Abi::Direct => (
-                    o.user.params.iter().map(|(_, t)| wasm_type(t)).collect(),
-                    vec![wasm_type(&o.user.returns)],
-                ),
-                Abi::Encoded => (vec![ValType::I32, ValType::I32], vec![ValType::I64]),
-            };
-            if !same(&params, &want_params) || !same(&results, &want_results) {
-                return Err(WasmError::Manifest(format!(
-                    "function '{name}': export '{}' takes {params:?} and returns {results:?}, \
-                     where the {:?} ABI calls for {want_params:?} -> {want_results:?}",
-                    o.export, o.abi
-                )));
+            match o.abi {
+                Abi::Direct => {
+                    let params: Vec<ValType> =
+                        o.user.params.iter().map(|(_, t)| wasm_type(t)).collect();
+                    let results = [wasm_type(&o.user.returns)];
+                    runtime.check_export(name, &o.export, (&params, &results), "direct")?
+                }
+                Abi::Encoded => runtime.check_export(name, &o.export, ENCODED, "encoded")?,
             }
         }
         Ok(ScalarBody {
@@ -100,6 +85,7 @@ impl ScalarBody {
         row: usize,
         scratch: &mut Scratch,
     ) -> Result<Value, WasmError> {
+        let returns = &scratch.returns;
         let limits = &self.runtime.limits;
         match o.abi {
             Abi::Direct => {
@@ -112,7 +98,7 @@ impl ScalarBody {
                     .params
                     .extend(args.iter().map(|a| direct_arg(a, row)));
                 slot.call_direct(&f, &scratch.params, &mut scratch.result, limits)?;
-                Ok(direct_result(&scratch.result[0], &o.user.returns))
+                Ok(direct_result(&scratch.result[0], returns))
             }
             Abi::Encoded => {
                 scratch.bytes.clear();
@@ -127,6 +113,7 @@ impl ScalarBody {
 
 /// Buffers reused from row to row.
 struct Scratch {
+    returns: DataType,
     params: Vec<Val>,
     result: [Val; 1],
     bytes: Vec<u8>,
@@ -138,12 +125,14 @@ impl UserBody for ScalarBody {
         overload: usize,
         args: &[ArrayRef],
         rows: usize,
+        returns: &DataType,
     ) -> datafusion_common::Result<ArrayRef> {
         let o = &self.overloads[overload];
         let fail =
             |e: WasmError| DataFusionError::Execution(format!("Function '{}': {e}", self.name));
         let mut out: Vec<Value> = vec![Value::Null; rows];
         let mut scratch = Scratch {
+            returns: returns.clone(),
             params: Vec::with_capacity(args.len()),
             result: [Val::I32(0)],
             bytes: Vec::new(),
@@ -160,17 +149,17 @@ impl UserBody for ScalarBody {
             )
             .map_err(fail)?;
         let column: Vec<&Value> = out.iter().collect();
-        if let Ok(array) = to_array(&column, &o.user.returns) {
+        if let Ok(array) = to_array(&column, returns) {
             return Ok(array);
         }
         // a result of another type is NULL for its row, as a trap is
         for v in out.iter_mut() {
-            if let Err(e) = to_array(&[&*v], &o.user.returns) {
+            if let Err(e) = to_array(&[&*v], returns) {
                 report_row_error(format!("Error computing expression {}: {e}", o.user.text));
                 *v = Value::Null;
             }
         }
         let column: Vec<&Value> = out.iter().collect();
-        to_array(&column, &o.user.returns).map_err(fail)
+        to_array(&column, returns).map_err(fail)
     }
 }

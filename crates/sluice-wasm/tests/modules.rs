@@ -52,7 +52,9 @@ fn a_direct_function_adds_and_skips_nulls() {
     let sluice_wasm::WasmBody::Scalar(body) = &f.body else {
         panic!("not a scalar function: {:?}", f.body);
     };
-    let out = body.eval(0, &[a, b], 3).unwrap();
+    let out = body
+        .eval(0, &[a, b], 3, &arrow::datatypes::DataType::Int64)
+        .unwrap();
     let out = out.as_primitive::<Int64Type>();
     assert_eq!((out.value(0), out.is_null(1), out.value(2)), (3, true, 42));
 }
@@ -69,7 +71,7 @@ fn what_a_module_may_not_be() {
     assert!(e.contains("function 'ADD': Unknown type: STRNG"), "{e}");
     // the export's type is not what its ABI calls for
     let e = error(&module(&add_manifest(r#""a INT", "b BIGINT""#), ADD));
-    assert!(e.contains("export 'add' takes [i64, i64] and returns [i64], where the Direct ABI calls for [i32, i64]"), "{e}");
+    assert!(e.contains("export 'add' takes [i64, i64] and returns [i64], where the direct ABI calls for [i32, i64]"), "{e}");
     let e = error(&module(&add_manifest(r#""a STRING", "b BIGINT""#), ADD));
     assert!(
         e.contains("the direct ABI takes and returns BOOLEAN, INT, BIGINT and DOUBLE"),

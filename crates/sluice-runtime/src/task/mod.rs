@@ -650,12 +650,15 @@ impl QueryTask {
         // a join's results are assembled once at the end of the poll (it is
         // often handed one record at a time), unless a LIMIT counts them
         let deferred = self.limit.is_none() && matches!(self.operator, Operator::Join(_));
+        // what another query left on this thread is not this one's
+        sluice_functions::user::take_row_errors();
         let processed = self.process_groups(slots, ordered, deferred, outputs, progress);
         if let Operator::Join(j) = &mut self.operator {
             if processed.is_err() {
                 j.discard_pending();
             } else if deferred {
                 let out = j.flush()?;
+                self.log_row_errors(None, false);
                 self.emit(out, outputs, progress)?;
             }
         }
@@ -686,11 +689,11 @@ impl QueryTask {
                     }
                     None => j.push(group.input, &group.rows(slots)?)?,
                 }
-                self.log_row_errors(&group);
+                self.log_row_errors(Some(&group), group.replaying);
                 continue;
             }
             let out = self.operator.process(group.input, &group.rows(slots)?)?;
-            self.log_row_errors(&group);
+            self.log_row_errors(Some(&group), group.replaying);
             if group.replaying {
                 continue;
             }
@@ -702,18 +705,24 @@ impl QueryTask {
         Ok(())
     }
 
-    /// The rows user functions could not compute while `group` was
-    /// processed, into the processing log (not again when it is replayed).
-    fn log_row_errors(&self, group: &crate::order::Group) {
+    /// The rows user functions could not compute while `group` (or the
+    /// poll's joined rows) was processed, into the processing log (not
+    /// again when it is replayed).
+    fn log_row_errors(&self, group: Option<&crate::order::Group>, replaying: bool) {
         let errors = sluice_functions::user::take_row_errors();
-        if group.replaying {
+        if replaying {
             return;
         }
-        let partition = group.origin.map_or(-1, |(p, _)| p as i32);
+        let partition = group.and_then(|g| g.origin).map_or(-1, |(p, _)| p as i32);
+        let input = group.map_or(0, |g| g.input);
         for message in errors {
             self.processing_log.record(ProcessingLogEntry {
                 query_id: self.id.clone(),
-                topic: self.inputs[group.input].topic.clone(),
+                topic: self
+                    .inputs
+                    .get(input)
+                    .map(|i| i.topic.clone())
+                    .unwrap_or_default(),
                 partition,
                 offset: -1,
                 message,

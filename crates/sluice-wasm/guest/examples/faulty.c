@@ -33,7 +33,9 @@ SLUICE_EXPORT("hog")
 uint64_t hog(const uint8_t *args, uint32_t len) {
     sluice_reader r = sluice_reader_of(args, len);
     sluice_value mb = sluice_read(&r);
-    uint8_t *p = (uint8_t *)sluice_alloc((uint32_t)mb.i << 20);
+    uint64_t bytes = (uint64_t)mb.i << 20;
+    if (mb.i < 0 || bytes > 0xFFFFFFFFull) __builtin_trap();
+    uint8_t *p = (uint8_t *)sluice_alloc((uint32_t)bytes);
     p[0] = 1;
     sluice_writer w = {0};
     sluice_write_int(&w, (int32_t)mb.i);
