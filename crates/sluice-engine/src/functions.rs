@@ -353,6 +353,32 @@ impl Engine {
         Ok(())
     }
 
+    /// Registers a scalar (or, with `table`, table) function computed in
+    /// code, as `CREATE FUNCTION` would one of a module: not logged (each
+    /// process registers its own, as ksqlDB's test runner has its test UDFs
+    /// on its classpath).
+    pub fn register_function(
+        &mut self,
+        name: &str,
+        overloads: Vec<UserOverload>,
+        body: Arc<dyn UserBody>,
+        table: bool,
+        description: &str,
+    ) -> Result<()> {
+        let name = name.to_uppercase();
+        if is_builtin_function(&name) || self.metastore.function(&name).is_some() {
+            return Err(EngineError::statement(format!(
+                "Function '{name}' already exists."
+            )));
+        }
+        let mut function = UserFunction::scalar(&name, overloads, false, body, table);
+        function.language = "TEST";
+        function.description = description.to_string();
+        function.path = "internal".into();
+        self.metastore.put_function(function);
+        Ok(())
+    }
+
     pub(crate) fn create_function(&mut self, cf: &CreateFunction) -> Result<StatementResult> {
         let name = cf.name.value.clone();
         if is_builtin_function(&name) {

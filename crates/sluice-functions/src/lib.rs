@@ -42,6 +42,9 @@ mod util;
 #[cfg(test)]
 mod testutil;
 
+/// Java's `Double.toString` and `BigDecimal.toPlainString`, as ksqlDB shows numbers as text.
+pub use util::{decimal_string, java_double};
+
 pub use aggregate::{
     aggregate_function, aggregate_function_names, aggregate_function_with_config, AggregateCall,
     AggregateConfig, AggregateFunction,

@@ -296,7 +296,7 @@ pub(crate) fn empty(t: &DataType) -> ArrayRef {
 }
 
 /// Java's `Double.toString`.
-pub(crate) fn java_double(x: f64) -> String {
+pub fn java_double(x: f64) -> String {
     if x.is_nan() {
         return "NaN".into();
     }
@@ -324,7 +324,7 @@ pub(crate) fn java_double(x: f64) -> String {
 }
 
 /// A decimal's plain text (Java `BigDecimal.toPlainString`).
-pub(crate) fn decimal_string(v: i128, scale: i8) -> String {
+pub fn decimal_string(v: i128, scale: i8) -> String {
     if scale <= 0 {
         let mut s = v.to_string();
         if v != 0 {

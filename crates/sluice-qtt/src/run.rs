@@ -106,6 +106,12 @@ pub fn run_case(file: &str, test: &TestCase, variant: &Variant, backend: &Backen
     // moves its wall clock
     let mut engine = Engine::new(recording.clone(), config.clone())
         .with_wall_clock(sluice_runtime::WallClock::Frozen(0));
+    // ksqlDB's runner has its test UDFs on its classpath
+    if let Err(e) = crate::ksql_functions::register(&mut engine) {
+        report.status = CaseStatus::Error;
+        report.error = Some(format!("registering ksqlDB's test functions: {e}"));
+        return report;
+    }
     crate::harness::register_case_schemas(
         engine.registry(),
         &test.topics,

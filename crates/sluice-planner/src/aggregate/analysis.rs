@@ -5,11 +5,11 @@
 //! HAVING (unknown functions, nested aggregates, window bounds outside the
 //! SELECT, aggregates in GROUP BY, a GROUP BY expression given twice).
 
-use sluice_sql::{Expr, Query};
+use sluice_functions::aggregate::aggregate_function;
+use sluice_sql::{Expr, Query, SelectItem};
 
-use super::is_aggregate_call;
 use crate::catalog::{is_pseudo_column, WINDOWEND, WINDOWSTART};
-use crate::expr::Scope;
+use crate::expr::{aggregate_function_names, Scope};
 use crate::rewrite::{any_node, canonical};
 use crate::types::TypeResolver;
 use crate::user_functions::function_exists;
@@ -177,4 +177,25 @@ fn visit(
         }
     }
     walk(e, types, None, on_column)
+}
+
+/// Whether `q` aggregates: a GROUP BY, a window, a HAVING or an aggregate call.
+pub fn is_aggregate_query(q: &Query, types: &dyn TypeResolver) -> bool {
+    if !q.group_by.is_empty() || q.window.is_some() || q.having.is_some() {
+        return true;
+    }
+    q.select.iter().any(|i| match i {
+        SelectItem::Expr { expr, .. } => contains_aggregate(expr, types),
+        _ => false,
+    })
+}
+
+pub(super) fn is_aggregate_call(e: &Expr, types: &dyn TypeResolver) -> bool {
+    matches!(e, Expr::Function { name, .. } if aggregate_function_names().contains(&name.as_str())
+        || aggregate_function(name).is_some()
+        || types.user_aggregate(name).is_some())
+}
+
+pub(super) fn contains_aggregate(e: &Expr, types: &dyn TypeResolver) -> bool {
+    any_node(e, &mut |x| is_aggregate_call(x, types))
 }

@@ -11,17 +11,19 @@ use std::sync::Arc;
 
 mod analysis;
 
+pub use analysis::is_aggregate_query;
+use analysis::{contains_aggregate, is_aggregate_call};
+
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion_common::ScalarValue;
-use sluice_functions::aggregate::{aggregate_function, AggregateCall, AggregateFunction};
+use sluice_functions::aggregate::{AggregateCall, AggregateFunction};
 
-use crate::types::TypeResolver;
 use sluice_sql::{Emit, Expr, Literal, Query, Relation, SelectItem, WindowSpec};
 
 use crate::catalog::{
     Catalog, ColumnRole, SourceDef, WindowInfo, WindowKind, ROWTIME, WINDOWEND, WINDOWSTART,
 };
-use crate::expr::{aggregate_function_names, ExprCompiler, PhysExpr, Scope};
+use crate::expr::{ExprCompiler, PhysExpr, Scope};
 use crate::plan::OutputColumn;
 use crate::rewrite::{any_node, canonical, replace_expr};
 use crate::types::type_name;
@@ -159,26 +161,6 @@ impl AggregatePlan {
 }
 
 /// Whether a query aggregates (GROUP BY, WINDOW, or an aggregate call in the projection).
-pub fn is_aggregate_query(q: &Query, types: &dyn TypeResolver) -> bool {
-    if !q.group_by.is_empty() || q.window.is_some() || q.having.is_some() {
-        return true;
-    }
-    q.select.iter().any(|i| match i {
-        SelectItem::Expr { expr, .. } => contains_aggregate(expr, types),
-        _ => false,
-    })
-}
-
-fn is_aggregate_call(e: &Expr, types: &dyn TypeResolver) -> bool {
-    matches!(e, Expr::Function { name, .. } if aggregate_function_names().contains(&name.as_str())
-        || aggregate_function(name).is_some()
-        || types.user_aggregate(name).is_some())
-}
-
-fn contains_aggregate(e: &Expr, types: &dyn TypeResolver) -> bool {
-    any_node(e, &mut |x| is_aggregate_call(x, types))
-}
-
 fn column(name: &str) -> Expr {
     Expr::Column {
         qualifier: None,
