@@ -379,6 +379,27 @@ impl Engine {
         Ok(())
     }
 
+    /// Registers an aggregate computed in code (see [`Engine::register_function`]).
+    pub fn register_aggregate(
+        &mut self,
+        aggregate: Arc<dyn AggregateFunction>,
+        description: &str,
+    ) -> Result<()> {
+        let name = aggregate.name().to_uppercase();
+        if is_builtin_function(&name) || self.metastore.function(&name).is_some() {
+            return Err(EngineError::statement(format!(
+                "Function '{name}' already exists."
+            )));
+        }
+        let mut function =
+            UserFunction::new(&name, Vec::new(), Callable::Aggregate(aggregate), false);
+        function.language = "TEST";
+        function.description = description.to_string();
+        function.path = "internal".into();
+        self.metastore.put_function(function);
+        Ok(())
+    }
+
     pub(crate) fn create_function(&mut self, cf: &CreateFunction) -> Result<StatementResult> {
         let name = cf.name.value.clone();
         if is_builtin_function(&name) {

@@ -359,6 +359,13 @@ impl<'a> ExprCompiler<'a> {
             Expr::Lambda { .. } => Err(PlanError::invalid(
                 "Lambda expressions can only be used as arguments of TRANSFORM, FILTER and REDUCE",
             )),
+            // a time unit's word is a column's name outside the time functions
+            Expr::IntervalUnit(u) if matches!(self.scope.resolve(None, u), Ok(Some(_))) => self
+                .compile(&Expr::Column {
+                    qualifier: None,
+                    name: sluice_sql::Ident::new(u.clone()),
+                    pos: Default::default(),
+                }),
             Expr::IntervalUnit(u) => Err(PlanError::invalid(format!(
                 "Unexpected time unit '{u}' outside a function call"
             ))),
@@ -679,10 +686,20 @@ impl<'a> ExprCompiler<'a> {
             .ok_or_else(|| {
                 PlanError::invalid(format!("Can't find any functions with the name '{name}'"))
             })?;
+        // the functions whose first argument is a time unit (`SECONDS`);
+        // elsewhere such a word names a column
+        const TIME_UNIT_FUNCTIONS: [&str; 6] = [
+            "DATEADD",
+            "DATESUB",
+            "TIMEADD",
+            "TIMESUB",
+            "TIMESTAMPADD",
+            "TIMESTAMPSUB",
+        ];
         let args = args
             .iter()
             .map(|a| match a {
-                Expr::IntervalUnit(u) => Ok(Compiled {
+                Expr::IntervalUnit(u) if TIME_UNIT_FUNCTIONS.contains(&name) => Ok(Compiled {
                     expr: Arc::new(LitExpr::new(ScalarValue::Utf8(Some(u.clone())))),
                     ty: DataType::Utf8,
                 }),

@@ -13,6 +13,7 @@
 pub mod codec;
 mod compare;
 mod harness;
+mod ksql_aggregates;
 mod ksql_functions;
 mod model;
 mod post;
