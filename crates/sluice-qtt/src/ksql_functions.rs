@@ -165,6 +165,17 @@ fn first(v: &ScalarValue) -> Result<ScalarValue, String> {
     }
 }
 
+/// `WHENCONDITION`/`WHENRESULT`: the first argument, unless the second says
+/// the call should not have happened (a CASE branch evaluated eagerly).
+fn evaluated(v: &[ScalarValue], what: &str) -> Result<ScalarValue, String> {
+    match (&v[0], &v[1]) {
+        (_, ScalarValue::Boolean(Some(false))) => {
+            Err(format!("{what} in case is not running lazily!"))
+        }
+        (r, _) => Ok(r.clone()),
+    }
+}
+
 fn test_udtf_strings(values: &[ScalarValue], pick: bool) -> Result<ScalarValue, String> {
     let strings = values
         .iter()
@@ -220,12 +231,7 @@ pub fn register(engine: &mut Engine) -> Result<(), String> {
             "UDF used in case-expression.json",
             false,
             vec![("WHENCONDITION(retValue BOOLEAN, shouldBeEvaluated BOOLEAN) => BOOLEAN", |v, _| {
-                match (&v[0], &v[1]) {
-                    (_, ScalarValue::Boolean(Some(false))) => {
-                        Err("When condition in case is not running lazily!".into())
-                    }
-                    (r, _) => Ok(r.clone()),
-                }
+                evaluated(v, "When condition")
             })],
         ),
         (
@@ -233,12 +239,7 @@ pub fn register(engine: &mut Engine) -> Result<(), String> {
             "UDF used in case-expression.json",
             false,
             vec![("WHENRESULT(retVal INT, shouldBeEvaluated BOOLEAN) => INT", |v, _| {
-                match (&v[0], &v[1]) {
-                    (_, ScalarValue::Boolean(Some(false))) => {
-                        Err("Then expression in case is not running lazily!".into())
-                    }
-                    (r, _) => Ok(r.clone()),
-                }
+                evaluated(v, "Then expression")
             })],
         ),
         (
