@@ -159,7 +159,7 @@ impl UserFunction {
             variations: self
                 .overloads
                 .iter()
-                .map(|o| FunctionVariation::of_signature(&o.text, o.variadic))
+                .map(|o| FunctionVariation::of_signature(&o.text))
                 .collect(),
         }
     }
@@ -563,7 +563,7 @@ impl Engine {
             variations: doc
                 .signatures
                 .iter()
-                .map(|s| FunctionVariation::of_signature(s, s.contains("...")))
+                .map(|s| FunctionVariation::of_signature(s))
                 .collect(),
         })
     }

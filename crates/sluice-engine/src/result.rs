@@ -205,35 +205,15 @@ pub struct FunctionVariation {
 
 impl FunctionVariation {
     /// Reads `NAME(a INT, b STRING...) => STRING`.
-    pub fn of_signature(text: &str, variadic: bool) -> Self {
-        let (call, returns) = text.split_once("=>").unwrap_or((text, ""));
-        let inner = call
-            .find('(')
-            .zip(call.rfind(')'))
-            .map(|(open, close)| &call[open + 1..close])
-            .unwrap_or("");
-        let mut arguments = Vec::new();
-        let (mut depth, mut start) = (0i32, 0);
-        let bytes = inner.as_bytes();
-        for i in 0..=bytes.len() {
-            match bytes.get(i) {
-                Some(b'<' | b'(') => depth += 1,
-                Some(b'>' | b')') => depth -= 1,
-                Some(b',') | None if depth == 0 => {
-                    let arg = inner[start..i].trim().trim_end_matches("...");
-                    if !arg.is_empty() {
-                        let (name, ty) = arg.split_once(' ').unwrap_or(("", arg));
-                        arguments.push((name.to_string(), ty.trim().to_string()));
-                    }
-                    start = i + 1;
-                }
-                _ => {}
-            }
-        }
+    pub fn of_signature(text: &str) -> Self {
+        let (params, returns) = sluice_functions::signature_parts(text).unwrap_or_default();
         FunctionVariation {
-            arguments,
-            variadic,
-            returns: returns.trim().to_string(),
+            arguments: params
+                .iter()
+                .map(|p| (p.name.to_string(), p.ty.to_string()))
+                .collect(),
+            variadic: params.last().is_some_and(|p| p.variadic),
+            returns: returns.to_string(),
             text: text.trim().to_string(),
         }
     }

@@ -184,30 +184,59 @@ fn parse_ty(s: &str) -> std::result::Result<Ty, String> {
     })
 }
 
+/// One parameter of a signature as written: `name TYPE`, or `name TYPE...`
+/// for a variadic one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Param<'a> {
+    pub name: &'a str,
+    pub ty: &'a str,
+    pub variadic: bool,
+}
+
+/// Reads one parameter (`None` when it is not `name TYPE`).
+pub fn param_parts(p: &str) -> Option<Param<'_>> {
+    let (name, ty) = p.trim().split_once(char::is_whitespace)?;
+    let ty = ty.trim();
+    Some(match ty.strip_suffix("...") {
+        Some(t) => Param {
+            name,
+            ty: t.trim(),
+            variadic: true,
+        },
+        None => Param {
+            name,
+            ty,
+            variadic: false,
+        },
+    })
+}
+
+/// Reads `NAME(a STRING, b INT...) => STRING`: its parameters, and its
+/// result's type as written.
+pub fn signature_parts(sig: &str) -> Option<(Vec<Param<'_>>, &str)> {
+    let (lhs, ret) = sig.split_once("=>")?;
+    let open = lhs.find('(')?;
+    let close = lhs.rfind(')')?;
+    let params = split_top(&lhs[open + 1..close])
+        .into_iter()
+        .map(param_parts)
+        .collect::<Option<Vec<_>>>()?;
+    Some((params, ret.trim()))
+}
+
 /// Parses `NAME(a STRING, b INT...) => STRING`.
 pub(crate) fn parse_signature(sig: &str) -> std::result::Result<Overload, String> {
-    let (lhs, ret) = sig.split_once("=>").ok_or(format!("no => in {sig}"))?;
-    let open = lhs.find('(').ok_or(format!("no ( in {sig}"))?;
-    let close = lhs.rfind(')').ok_or(format!("no ) in {sig}"))?;
+    let (written, ret) = signature_parts(sig).ok_or(format!("bad signature {sig}"))?;
     let mut params = Vec::new();
-    let mut variadic = false;
-    for p in split_top(&lhs[open + 1..close]) {
-        if variadic {
+    for (i, p) in written.iter().enumerate() {
+        if p.variadic && i + 1 != written.len() {
             return Err(format!("variadic parameter must be last in {sig}"));
         }
-        let (_, t) = p.split_once(' ').ok_or(format!("bad param {p} in {sig}"))?;
-        let t = match t.strip_suffix("...") {
-            Some(t) => {
-                variadic = true;
-                t
-            }
-            None => t,
-        };
-        params.push(parse_ty(t)?);
+        params.push(parse_ty(p.ty)?);
     }
     Ok(Overload {
         params,
-        variadic,
+        variadic: written.last().is_some_and(|p| p.variadic),
         ret: parse_ty(ret)?,
     })
 }

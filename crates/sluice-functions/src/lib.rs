@@ -42,6 +42,8 @@ mod util;
 #[cfg(test)]
 mod testutil;
 
+/// Signatures' text (`NAME(a STRING, b INT...) => STRING`) read into its parts.
+pub use def::{param_parts, signature_parts, Param};
 /// Java's `Double.toString` and `BigDecimal.toPlainString`, as ksqlDB shows numbers as text.
 pub use util::{decimal_string, java_double};
 

@@ -59,44 +59,21 @@ impl UserBody for RowBody {
 /// An overload from its signature: `NAME(a INT, b STRING...) => STRING`
 /// (`DECIMAL` alone is any decimal).
 fn overload(text: &str) -> UserOverload {
-    let (call, returns) = text.split_once("=>").expect("=>");
-    let inner = &call[call.find('(').expect("(") + 1..call.rfind(')').expect(")")];
-    let mut params = Vec::new();
-    let mut written = Vec::new();
-    let mut variadic = false;
-    let mut depth = 0;
-    let mut start = 0;
-    let bytes = inner.as_bytes();
-    for i in 0..=bytes.len() {
-        match bytes.get(i) {
-            Some(b'<') => depth += 1,
-            Some(b'>') => depth -= 1,
-            Some(b',') | None if depth == 0 => {
-                let p = inner[start..i].trim();
-                start = i + 1;
-                if p.is_empty() {
-                    continue;
-                }
-                let (name, ty) = p.split_once(' ').expect("name TYPE");
-                let ty = match ty.strip_suffix("...") {
-                    Some(t) => {
-                        variadic = true;
-                        t
-                    }
-                    None => ty,
-                };
-                params.push((name.to_uppercase(), data_type(ty)));
-                written.push(ty.to_string());
-            }
-            _ => {}
-        }
-    }
-    let generic = (params.iter().any(|(_, t)| *t == DataType::Null))
-        .then(|| (written, returns.trim().to_string()));
+    let (written, returns) = sluice_functions::signature_parts(text).expect("a signature");
+    let params: Vec<(String, DataType)> = written
+        .iter()
+        .map(|p| (p.name.to_uppercase(), data_type(p.ty)))
+        .collect();
+    let generic = (params.iter().any(|(_, t)| *t == DataType::Null)).then(|| {
+        (
+            written.iter().map(|p| p.ty.to_string()).collect(),
+            returns.to_string(),
+        )
+    });
     UserOverload {
         params,
-        variadic,
-        returns: data_type(returns.trim()),
+        variadic: written.last().is_some_and(|p| p.variadic),
+        returns: data_type(returns),
         text: text.to_string(),
         generic,
     }

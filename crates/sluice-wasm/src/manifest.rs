@@ -3,6 +3,7 @@
 
 use arrow::datatypes::DataType;
 use serde::Deserialize;
+use sluice_functions::param_parts;
 use sluice_functions::user::UserOverload;
 
 use crate::WasmError;
@@ -175,26 +176,19 @@ impl FunctionDecl {
                 let mut written = Vec::with_capacity(o.params.len());
                 let mut variadic = false;
                 for (i, p) in o.params.iter().enumerate() {
-                    let (pname, ty) =
-                        p.trim().split_once(char::is_whitespace).ok_or_else(|| {
-                            WasmError::Manifest(format!(
-                                "function '{name}': parameter '{p}' is not 'name TYPE'"
-                            ))
-                        })?;
-                    let ty = match ty.trim().strip_suffix("...") {
-                        Some(t) if i + 1 == o.params.len() => {
-                            variadic = true;
-                            t
-                        }
-                        Some(_) => {
-                            return Err(WasmError::Manifest(format!(
-                                "function '{name}': only the last parameter can be variadic"
-                            )))
-                        }
-                        None => ty.trim(),
-                    };
-                    params.push((pname.to_uppercase(), param_type(&name, ty)?));
-                    written.push(ty.to_string());
+                    let param = param_parts(p).ok_or_else(|| {
+                        WasmError::Manifest(format!(
+                            "function '{name}': parameter '{p}' is not 'name TYPE'"
+                        ))
+                    })?;
+                    if param.variadic && i + 1 != o.params.len() {
+                        return Err(WasmError::Manifest(format!(
+                            "function '{name}': only the last parameter can be variadic"
+                        )));
+                    }
+                    variadic = param.variadic;
+                    params.push((param.name.to_uppercase(), param_type(&name, param.ty)?));
+                    written.push(param.ty.to_string());
                 }
                 let returns = param_type(&name, &o.returns)?;
                 let generic = (params.iter().any(|(_, t)| *t == DataType::Null)
