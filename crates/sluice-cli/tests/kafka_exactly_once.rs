@@ -212,15 +212,26 @@ fn committed_input(cluster: &KafkaCluster, group: &str) -> i64 {
     }
 }
 
-/// The counts of `EOS_COUNTS` by bucket, by a pull query.
-fn bucket_counts(port: u16) -> BTreeMap<i64, i64> {
-    common::pull_rows(
-        &format!("127.0.0.1:{port}"),
-        "SELECT bucket, n FROM eos_counts;",
-    )
-    .iter()
-    .filter_map(|c| Some((c.first()?.as_i64()?, c.get(1)?.as_i64()?)))
-    .collect()
+/// The counts of `EOS_COUNTS` by bucket, by a pull query, and the server's
+/// answer as it came (for the failure message).
+fn bucket_counts(port: u16) -> (BTreeMap<i64, i64>, String) {
+    let answer = reqwest::blocking::Client::new()
+        .post(format!("http://127.0.0.1:{port}/query"))
+        .body(json!({ "ksql": "SELECT bucket, n FROM eos_counts;" }).to_string())
+        .send()
+        .and_then(|r| r.text())
+        .unwrap_or_else(|e| format!("no answer: {e}"));
+    let rows: Value = serde_json::from_str(&answer).unwrap_or(Value::Null);
+    let counts = rows
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            let c = r["row"]["columns"].as_array()?;
+            Some((c.first()?.as_i64()?, c.get(1)?.as_i64()?))
+        })
+        .collect();
+    (counts, answer)
 }
 
 #[test]
@@ -324,15 +335,21 @@ fn exactly_once_survives_sigkills_at_random_points() {
         .map(|b| (b, (0..n).filter(|v| v % 10 == b).count() as i64))
         .collect();
     let deadline = Instant::now() + Duration::from_secs(120);
-    let counts = loop {
-        let got = bucket_counts(port);
+    let (counts, answer) = loop {
+        let (got, answer) = bucket_counts(port);
         if got == want || Instant::now() > deadline {
-            break got;
+            break (got, answer);
         }
         std::thread::sleep(Duration::from_millis(500));
     };
     drop(server);
-    assert_eq!(counts, want, "COUNT(*) per v % 10 after the kills");
+    assert_eq!(
+        counts,
+        want,
+        "COUNT(*) per v % 10 after the kills; the last answer: {}; server log:\n{}",
+        answer.chars().take(2_000).collect::<String>(),
+        sluice_testkit::process::log_tail(&dir.path().join("server.log"), 40)
+    );
     let missing: Vec<i64> = (0..n).filter(|id| !seen.contains_key(id)).collect();
     let twice: Vec<(&i64, &usize)> = seen.iter().filter(|(_, c)| **c > 1).collect();
     let (commits, aborts) = cluster.transaction_markers("EOS_OUT");
