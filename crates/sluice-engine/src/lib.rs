@@ -47,4 +47,5 @@ pub use result::{
 pub use session::{Prepared, Session, SessionChange, StatementKind};
 pub use sluice_connect as connect;
 pub use sluice_log as log;
+pub use sluice_planner::QueryGraph;
 pub use sluice_sql::{split_statements, split_statements_at, ConnectorTarget, Pos};

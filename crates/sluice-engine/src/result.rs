@@ -136,6 +136,8 @@ pub struct QueryListing {
     /// Its consumer group.
     pub group: String,
     pub status: QueryStatus,
+    /// Its steps, as EXPLAIN shows them.
+    pub graph: sluice_planner::QueryGraph,
 }
 
 /// A stream or table as DESCRIBE shows it.
@@ -532,13 +534,14 @@ impl Listing {
                     .collect(),
             ),
             Listing::QueryDescription(q) => StatementResult::Text(format!(
-                "ID                   : {}\nQuery Type           : PERSISTENT\nSQL                  : {}\nSources              : {}\nSink                 : {}\nConsumer group       : {}\nState                : {}",
+                "ID                   : {}\nQuery Type           : PERSISTENT\nSQL                  : {}\nSources              : {}\nSink                 : {}\nConsumer group       : {}\nState                : {}\n\nExecution plan\n--------------\n{}",
                 q.id,
                 q.sql,
                 q.sources.join(", "),
                 q.sink,
                 q.group,
-                q.status.state.name()
+                q.status.state.name(),
+                q.graph.to_text()
             )),
         }
     }

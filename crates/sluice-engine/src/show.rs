@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use sluice_planner::catalog::SourceDef;
-use sluice_planner::Catalog;
-use sluice_sql::{Describe, Explain, Show, SourceKind};
+use sluice_planner::{Catalog, GraphSink, QueryGraph};
+use sluice_sql::{Describe, Explain, Show, SourceKind, Statement};
 
 use crate::engine::{Engine, RunningQuery};
 use crate::error::{EngineError, Result};
@@ -35,7 +35,55 @@ impl Engine {
             sources: q.sources.clone(),
             group: q.group.clone(),
             status: q.status(),
+            graph: self.query_graph(&q.sql),
         }
+    }
+
+    /// The steps of the query `sql` (a `CREATE ... AS SELECT`, an `INSERT
+    /// INTO ... SELECT` or a push or pull query), as EXPLAIN shows them;
+    /// empty for other statements.
+    pub(crate) fn query_graph(&self, sql: &str) -> QueryGraph {
+        let Ok(parsed) = sluice_sql::parse(sql) else {
+            return QueryGraph::default();
+        };
+        let Some(statement) = parsed.first().map(|p| &p.statement) else {
+            return QueryGraph::default();
+        };
+        self.statement_graph(statement)
+    }
+
+    fn statement_graph(&self, statement: &Statement) -> QueryGraph {
+        let (query, sink) = match statement {
+            Statement::CreateAsSelect(c) => (&c.query, Some(c.name.value.as_str())),
+            Statement::InsertInto { target, query, .. } => (query, Some(target.value.as_str())),
+            Statement::Query(query) => (query, None),
+            _ => return QueryGraph::default(),
+        };
+        let def = sink.and_then(|name| self.metastore.source(name));
+        let sink = match (&def, sink, statement) {
+            (Some(d), _, _) => GraphSink::Source {
+                name: &d.name,
+                kind: d.kind,
+                topic: &d.topic,
+            },
+            // not created yet: EXPLAIN of a CREATE ... AS SELECT
+            (None, Some(name), Statement::CreateAsSelect(c)) => GraphSink::Source {
+                name,
+                kind: c.kind,
+                topic: c
+                    .properties
+                    .iter()
+                    .find_map(|(k, v)| match v {
+                        sluice_sql::Literal::String(t) if k.eq_ignore_ascii_case("KAFKA_TOPIC") => {
+                            Some(t.as_str())
+                        }
+                        _ => None,
+                    })
+                    .unwrap_or(name),
+            },
+            _ => GraphSink::Client,
+        };
+        QueryGraph::of(query, sink, &self.metastore)
     }
 
     pub(crate) fn source_description(
@@ -82,6 +130,9 @@ impl Engine {
 
     pub(crate) fn show(&self, show: &Show) -> Result<StatementResult> {
         Ok(StatementResult::Listing(match show {
+            // ksqlDB's LIST STREAMS|TABLES EXTENDED: every source's description
+            Show::Streams { extended: true } => self.descriptions(SourceKind::Stream, true),
+            Show::Tables { extended: true } => self.descriptions(SourceKind::Table, true),
             Show::Streams { .. } => Listing::Sources {
                 tables: false,
                 sources: self.sources_of(SourceKind::Stream),
@@ -171,19 +222,24 @@ impl Engine {
                 } else {
                     SourceKind::Table
                 };
-                Listing::Descriptions {
-                    extended: *extended,
-                    descriptions: self
-                        .sources_of(kind)
-                        .into_iter()
-                        .map(|s| self.source_description(s, *extended))
-                        .collect(),
-                }
+                self.descriptions(kind, *extended)
             }
             Describe::Function { name } => Listing::Function(self.describe_function(name)?),
             Describe::Topic { name } => return self.describe_topic(name),
             Describe::Connector { name } => self.describe_connector(&name.value)?,
         }))
+    }
+
+    /// The description of every stream or table.
+    fn descriptions(&self, kind: SourceKind, extended: bool) -> Listing {
+        Listing::Descriptions {
+            extended,
+            descriptions: self
+                .sources_of(kind)
+                .into_iter()
+                .map(|s| self.source_description(s, extended))
+                .collect(),
+        }
     }
 
     pub(crate) fn explain(&self, e: &Explain) -> Result<StatementResult> {
@@ -199,7 +255,8 @@ impl Engine {
                 )))
             }
             Explain::Statement(stmt) => Ok(StatementResult::Text(format!(
-                "Statement: {stmt}\nThe statement is valid; EXPLAIN of an unexecuted statement shows no plan in this version of Sluice."
+                "Statement: {stmt}\n\nExecution plan\n--------------\n{}",
+                self.statement_graph(stmt).to_text()
             ))),
         }
     }

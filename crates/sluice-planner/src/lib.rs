@@ -10,6 +10,7 @@ pub mod builtins;
 pub mod catalog;
 mod error;
 pub mod expr;
+pub mod graph;
 pub mod join;
 mod lambda;
 pub mod plan;
@@ -21,6 +22,7 @@ pub mod user_functions;
 
 pub use catalog::{Catalog, ColumnDef, ColumnRole, FormatDesc, SourceDef};
 pub use error::PlanError;
+pub use graph::{GraphNode, GraphSink, QueryGraph};
 pub use plan::{
     plan, plan_query, OutputColumn, ProjectPlan, QueryContext, QueryPlan, TableFunctionCall,
     TableFunctionKind,

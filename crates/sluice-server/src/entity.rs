@@ -271,16 +271,10 @@ pub fn to_entity(
                 obj(json!({ "connectorsPlugins": list })),
             )
         }
-        Listing::QueryDescription(q) => {
-            let plan = match Listing::QueryDescription(q.clone()).to_table() {
-                StatementResult::Text(t) => t,
-                _ => String::new(),
-            };
-            entity(
-                "queryDescription",
-                obj(json!({ "queryDescription": query_description(engine, &q, plan) })),
-            )
-        }
+        Listing::QueryDescription(q) => entity(
+            "queryDescription",
+            obj(json!({ "queryDescription": query_description(engine, &q) })),
+        ),
     })
 }
 
@@ -444,7 +438,28 @@ fn offset_summary(group: &str, topics: &[TopicOffsets]) -> Value {
     json!({"groupId": group, "topicSummaries": topics})
 }
 
-fn query_description(engine: &Engine, q: &QueryListing, plan: String) -> Value {
+/// A query's steps as JSON: each with its kind, label, SQL and inputs.
+fn graph_json(graph: &sluice_engine::QueryGraph) -> Value {
+    graph
+        .nodes
+        .iter()
+        .map(|n| json!({"id": n.id, "kind": n.kind, "label": n.label, "sql": n.sql, "inputs": n.inputs}))
+        .collect()
+}
+
+fn query_description(engine: &Engine, q: &QueryListing) -> Value {
+    // records its sources hold that it has not read yet
+    let lag: Option<i64> = engine
+        .queries()
+        .find(|r| r.id == q.id)
+        .and_then(|r| engine.query_offsets(r).ok())
+        .map(|topics| {
+            topics
+                .iter()
+                .flat_map(|t| &t.partitions)
+                .map(|p| p.lag().max(0))
+                .sum()
+        });
     let sink = engine.metastore().source(&q.sink);
     let errors: Vec<Value> = q
         .status
@@ -460,7 +475,15 @@ fn query_description(engine: &Engine, q: &QueryListing, plan: String) -> Value {
         "sources": q.sources,
         "sinks": [q.sink],
         "topology": "",
-        "executionPlan": plan,
+        "executionPlan": q.graph.to_text(),
+        "graph": graph_json(&q.graph),
+        "metrics": {
+            "recordsIn": q.status.records_in,
+            "recordsOut": q.status.records_out,
+            "recordsPerSec": q.status.records_per_sec,
+            "stateBytes": q.status.state_bytes,
+            "lag": lag,
+        },
         "overriddenProperties": {},
         "ksqlHostQueryStatus": {},
         "queryType": "PERSISTENT",

@@ -134,7 +134,13 @@ pub async fn basic_auth(State(state): State<AppState>, req: Request, next: Next)
     if authorized(&state, req.headers()) {
         next.run(req).await
     } else {
-        ApiError::Unauthorized.into_response()
+        // the challenge makes a browser (the console) ask for the user
+        let mut response = ApiError::Unauthorized.into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"sluice\""),
+        );
+        response
     }
 }
 

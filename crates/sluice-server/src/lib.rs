@@ -2,7 +2,8 @@
 //!
 //! It owns the HTTP side of Sluice: the axum router (`/ksql`, `/query`,
 //! `/query-stream`, `/inserts-stream`, `/close-query`, `/info`, `/healthcheck`,
-//! `/status`, `/clusterStatus`, `/ws/query`), the mapping of engine results to
+//! `/status`, `/clusterStatus`, `/ws/query`), the web console at `/`
+//! ([`console`]), the mapping of engine results to
 //! ksqlDB's JSON entities ([`entity`]), error responses in ksqlDB's shapes (one place:
 //! [`error::ApiError`]), basic auth, request size limits, server configuration
 //! ([`config`]), headless mode (a queries file run at startup) and the thread that
@@ -17,6 +18,7 @@
 pub mod admin;
 pub mod config;
 pub mod connect;
+pub mod console;
 pub mod entity;
 pub mod error;
 pub mod http;
@@ -63,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route("/clusterStatus", get(admin::cluster_status))
         .route("/metrics", get(metrics::metrics))
         .route("/ws/query", get(ws::ws_query))
+        .merge(console::routes())
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

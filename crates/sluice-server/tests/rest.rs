@@ -59,6 +59,29 @@ async fn ksql_statements_answer_ksqldb_entities() {
     assert_eq!(body[1]["queries"][0]["sinks"], json!(["S2"]));
     let (_, body) = s.ksql(&format!("EXPLAIN {query_id};")).await;
     assert_eq!(body[0]["@type"], "queryDescription");
+    // the structured plan: each step with its SQL, linked to its input
+    let d = &body[0]["queryDescription"];
+    let graph = d["graph"].as_array().expect("graph");
+    let kinds: Vec<&str> = graph.iter().filter_map(|n| n["kind"].as_str()).collect();
+    assert_eq!(kinds, ["SOURCE", "FILTER", "PROJECT", "SINK"], "{d}");
+    assert_eq!(graph[1]["sql"], "WHERE (ID > 1)");
+    assert_eq!(graph[1]["inputs"], json!([0]));
+    assert_eq!(graph[3]["inputs"], json!([2]));
+    let plan = d["executionPlan"].as_str().unwrap();
+    assert!(
+        plan.starts_with(" > [ SINK ] | S2: stream over topic S2"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("\t\t\t\t\t\t > [ SOURCE ] | S: stream over topic s | FROM S"),
+        "{plan}"
+    );
+    assert!(d["metrics"]["recordsIn"].is_u64(), "{d}");
+    assert!(d["metrics"]["lag"].is_i64(), "{d}");
+    // LIST STREAMS EXTENDED describes every stream, as ksqlDB's does
+    let (_, body) = s.ksql("SHOW STREAMS EXTENDED;").await;
+    assert_eq!(body[0]["@type"], "source_descriptions", "{body}");
+    named(&body[0]["sourceDescriptions"], "S2");
     let (_, body) = s.ksql(&format!("TERMINATE {query_id};")).await;
     assert_eq!(body[0]["@type"], "currentStatus");
 
@@ -148,6 +171,19 @@ async fn basic_auth_guards_every_endpoint() {
     assert_eq!(ask("alice", "wrong").await.unwrap().status().as_u16(), 401);
     assert_eq!(ask("bob", "secret").await.unwrap().status().as_u16(), 401);
     assert_eq!(ask("alice", "secret").await.unwrap().status().as_u16(), 200);
+
+    // the console too, with the challenge that makes a browser ask
+    let page = s.client.get(format!("{}/", s.url)).send().await.unwrap();
+    assert_eq!(page.status(), 401);
+    assert_eq!(page.headers()["www-authenticate"], "Basic realm=\"sluice\"");
+    let page = s
+        .client
+        .get(format!("{}/", s.url))
+        .basic_auth("alice", Some("secret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -230,4 +266,34 @@ async fn a_command_sequence_number_of_a_single_server_needs_no_wait() {
     let (status, body) = s.post("/ksql", &request.to_string()).await;
     assert_eq!(status, 200, "{body}");
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}
+
+/// The console's page and assets, served at `/` behind the same basic auth
+/// as the API, add less than 2 MB (issue #18's budget).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_is_served_with_its_assets() {
+    let s = common::start().await;
+    let mut total = 0;
+    for (path, media) in [
+        ("/", "text/html"),
+        ("/console/console.js", "text/javascript"),
+        ("/console/console.css", "text/css"),
+    ] {
+        let resp = s
+            .client
+            .get(format!("{}{path}", s.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        let content_type = resp.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(content_type.starts_with(media), "{path}: {content_type}");
+        let body = resp.bytes().await.unwrap();
+        if path == "/" {
+            let page = String::from_utf8_lossy(&body);
+            assert!(page.contains("/console/console.js") && page.contains("/console/console.css"));
+        }
+        total += body.len();
+    }
+    assert!(total < 2 * 1024 * 1024, "{total} bytes");
 }

@@ -32,6 +32,14 @@ fn main() {
             println!("PostgreSQL and MariaDB: installed");
             sluice_testkit::wasm::install();
             println!("clang and lld (WebAssembly functions): installed");
+            let chromium = sluice_testkit::browser::install_chromium();
+            let modules = sluice_testkit::browser::install_playwright();
+            println!(
+                "Chromium {} and {} (the console's browser test): {}",
+                chromium.display(),
+                sluice_testkit::browser::PLAYWRIGHT,
+                modules.display()
+            );
         }
         Some("kafka") => {
             let mut options = KafkaOptions::default();

@@ -15,6 +15,8 @@
 //!   its jars from Maven Central like the broker's) over such a cluster;
 //! * [`wasm::build_c_module`]: WebAssembly modules built from C with
 //!   Debian's clang and lld (installed when missing);
+//! * [`browser`]: Debian's Chromium (installed when missing) and
+//!   `playwright-core` from npm, for the web console's tests;
 //! * [`process::Service`]: the process guard under all of them: a service never
 //!   outlives the test process that started it, even when that process is
 //!   killed.
@@ -23,6 +25,7 @@
 //! skips. This crate knows nothing of Sluice itself: it is a dev-dependency of
 //! the crates whose tests need a broker or a database.
 
+pub mod browser;
 pub mod connect;
 pub mod kafka;
 pub mod mariadb;
