@@ -223,7 +223,7 @@ pub fn render_entity(e: &Value) -> String {
         "queryDescription" => {
             let q = &e["queryDescription"];
             format!(
-                "ID                   : {}\nQuery Type           : {}\nSQL                  : {}\n{}\nSources              : {}\nSinks                : {}\n\n{}",
+                "ID                   : {}\nQuery Type           : {}\nSQL                  : {}\n{}\nSources              : {}\nSinks                : {}\n\nExecution plan\n--------------\n{}",
                 s(q, "id"),
                 s(q, "queryType"),
                 s(q, "statementText"),
