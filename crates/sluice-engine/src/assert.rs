@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use sluice_sql::{Literal, Properties};
+use sluice_sql::{Assert, Literal, Properties, Statement};
 
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};
@@ -34,7 +34,71 @@ fn retry(
     }
 }
 
+const TOPIC_TIMEOUT: &str = "ksql.assert.topic.default.timeout.ms";
+const SCHEMA_TIMEOUT: &str = "ksql.assert.schema.default.timeout.ms";
+
 impl Engine {
+    /// How long the ASSERT `stmt` waits for what it asserts (its TIMEOUT,
+    /// else the default); `None` for any other statement. A server runs an
+    /// ASSERT as [`Engine::check_assertion`] until then, letting go of the
+    /// engine between tries so that other requests go on.
+    pub fn assertion_timeout(
+        &mut self,
+        session: &mut crate::Session,
+        stmt: &crate::Prepared,
+    ) -> Option<Duration> {
+        self.in_session(session, |engine| match &stmt.0.statement {
+            Statement::Assert(Assert::Topic { timeout, .. }) => {
+                Some(engine.assert_timeout(*timeout, TOPIC_TIMEOUT))
+            }
+            Statement::Assert(Assert::Schema { timeout, .. }) => {
+                Some(engine.assert_timeout(*timeout, SCHEMA_TIMEOUT))
+            }
+            _ => None,
+        })
+    }
+
+    /// The ASSERT `stmt`, checked once, without waiting.
+    pub fn check_assertion(
+        &mut self,
+        session: &mut crate::Session,
+        stmt: &crate::Prepared,
+    ) -> Result<StatementResult> {
+        self.in_session(session, |engine| match &stmt.0.statement {
+            Statement::Assert(a) => engine.run_assert(a, Some(Duration::ZERO)),
+            _ => Err(EngineError::statement("not an ASSERT statement")),
+        })
+    }
+
+    /// Runs an ASSERT, retrying for `wait` (else the statement's timeout).
+    pub(crate) fn run_assert(&self, assert: &Assert, wait: Option<Duration>) -> Result<StatementResult> {
+        match assert {
+            Assert::Topic {
+                exists,
+                name,
+                properties,
+                timeout,
+            } => {
+                let wait = wait.unwrap_or_else(|| self.assert_timeout(*timeout, TOPIC_TIMEOUT));
+                self.assert_topic(*exists, &name.value, properties, wait)
+            }
+            Assert::Schema {
+                exists,
+                subject,
+                id,
+                timeout,
+            } => {
+                let wait = wait.unwrap_or_else(|| self.assert_timeout(*timeout, SCHEMA_TIMEOUT));
+                self.assert_schema(*exists, subject.as_deref(), *id, wait)
+            }
+            // the test runner's own assertions
+            _ => Err(EngineError::Unsupported(
+                "ASSERT VALUES and ASSERT STREAM|TABLE are statements of the test runner (sluice test)."
+                    .into(),
+            )),
+        }
+    }
+
     fn assert_timeout(&self, timeout: Option<sluice_sql::Duration>, default_key: &str) -> Duration {
         let millis = match timeout {
             Some(t) => t.millis(),
@@ -46,14 +110,13 @@ impl Engine {
         Duration::from_millis(millis.max(0) as u64)
     }
 
-    pub(crate) fn assert_topic(
+    fn assert_topic(
         &self,
         exists: bool,
         topic: &str,
         properties: &Properties,
-        timeout: Option<sluice_sql::Duration>,
+        timeout: Duration,
     ) -> Result<StatementResult> {
-        let timeout = self.assert_timeout(timeout, "ksql.assert.topic.default.timeout.ms");
         retry(timeout, || {
             let found = self
                 .log
@@ -78,12 +141,12 @@ impl Engine {
         }))
     }
 
-    pub(crate) fn assert_schema(
+    fn assert_schema(
         &self,
         exists: bool,
         subject: Option<&str>,
         id: Option<i64>,
-        timeout: Option<sluice_sql::Duration>,
+        timeout: Duration,
     ) -> Result<StatementResult> {
         if subject.is_none() && id.is_none() {
             return Err(EngineError::statement(
@@ -93,7 +156,6 @@ impl Engine {
         let id = id
             .map(|n| i32::try_from(n).map_err(|_| EngineError::statement("ID must be an integer")))
             .transpose()?;
-        let timeout = self.assert_timeout(timeout, "ksql.assert.schema.default.timeout.ms");
         let named = format!(
             "Schema with{}{}",
             subject

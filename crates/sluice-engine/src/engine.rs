@@ -801,23 +801,7 @@ impl Engine {
                 name,
                 add_columns,
             } => self.alter_source(*kind, &name.value, add_columns, text),
-            Statement::Assert(sluice_sql::Assert::Topic {
-                exists,
-                name,
-                properties,
-                timeout,
-            }) => self.assert_topic(*exists, &name.value, properties, *timeout),
-            Statement::Assert(sluice_sql::Assert::Schema {
-                exists,
-                subject,
-                id,
-                timeout,
-            }) => self.assert_schema(*exists, subject.as_deref(), *id, *timeout),
-            // the test runner's own assertions
-            Statement::Assert(_) => Err(EngineError::Unsupported(
-                "ASSERT VALUES and ASSERT STREAM|TABLE are statements of the test runner (sluice test)."
-                    .into(),
-            )),
+            Statement::Assert(a) => self.run_assert(a, None),
             // a client's command (the REPL reads the file and sends its
             // statements), not one of the server's grammar: ksqlDB refuses it
             Statement::RunScript { .. } => {

@@ -324,6 +324,7 @@ fn map_kernel(
             interleave_rows(&values, rows)?,
         )
     };
+    let k = null_keys_as_text(k)?;
     let entries_array = StructArray::try_new(kv.clone(), vec![k, v], None)?;
     let offsets = OffsetBuffer::from_lengths(std::iter::repeat_n(n, rows));
     Ok(Arc::new(MapArray::try_new(
@@ -333,6 +334,26 @@ fn map_kernel(
         None,
         false,
     )?))
+}
+
+/// A NULL key of a constructed map: ksqlDB's map holds it, and writes it as
+/// the key `null` (Jackson's null key); an Arrow map cannot hold one, so a
+/// text key becomes that text. Any other NULL key is refused by name.
+fn null_keys_as_text(keys: ArrayRef) -> Result<ArrayRef> {
+    if keys.null_count() == 0 {
+        return Ok(keys);
+    }
+    match keys.data_type() {
+        DataType::Utf8 => {
+            let text = keys.as_string::<i32>();
+            let filled: arrow::array::StringArray =
+                text.iter().map(|k| Some(k.unwrap_or("null"))).collect();
+            Ok(Arc::new(filled))
+        }
+        other => Err(plan_err(format!(
+            "a MAP key of type {other} cannot be NULL"
+        ))),
+    }
 }
 
 /// `STRUCT(a := x, ...)` as `ksql_struct('A', x, ...)`.

@@ -8,6 +8,7 @@ use arrow::array::{new_null_array, Array, ArrayRef, AsArray, ListArray, RecordBa
 use arrow::buffer::OffsetBuffer;
 use arrow::compute::take;
 use arrow::datatypes::{DataType, SchemaRef};
+use sluice_functions::user::{report_row_error, take_row_errors};
 use sluice_planner::{TableFunctionCall, TableFunctionKind};
 
 use crate::RuntimeError;
@@ -31,13 +32,10 @@ fn cube(start: usize, len: usize, values: &dyn Array) -> Vec<Vec<Option<u32>>> {
     out
 }
 
-pub fn expand(
-    batch: &RecordBatch,
-    calls: &[TableFunctionCall],
-    schema: &SchemaRef,
-) -> Result<RecordBatch, RuntimeError> {
+/// The calls' arguments over `batch`, each an ARRAY per row.
+fn evaluate(batch: &RecordBatch, calls: &[TableFunctionCall]) -> Result<Vec<ListArray>, RuntimeError> {
     let n = batch.num_rows();
-    let lists: Vec<ListArray> = calls
+    calls
         .iter()
         .map(|c| {
             let a = c.arg.evaluate(batch)?.into_array(n)?;
@@ -45,7 +43,36 @@ pub fn expand(
                 .cloned()
                 .ok_or_else(|| RuntimeError::Plan("table function argument is not an ARRAY".into()))
         })
-        .collect::<Result<_, _>>()?;
+        .collect()
+}
+
+pub fn expand(
+    batch: &RecordBatch,
+    calls: &[TableFunctionCall],
+    schema: &SchemaRef,
+) -> Result<RecordBatch, RuntimeError> {
+    let n = batch.num_rows();
+    let earlier = take_row_errors();
+    let lists = evaluate(batch, calls);
+    let errors = take_row_errors();
+    // a row whose table function (or one of its arguments) failed gives no
+    // rows, as ksqlDB's flat-map drops a record whose function throws; which
+    // rows failed is asked row by row, only when some did
+    let failed: Vec<bool> = if errors.is_empty() || n == 1 {
+        vec![!errors.is_empty(); n]
+    } else {
+        (0..n)
+            .map(|r| {
+                let _ = evaluate(&batch.slice(r, 1), calls);
+                !take_row_errors().is_empty()
+            })
+            .collect()
+    };
+    // the errors go on to the processing log, once each
+    for e in earlier.into_iter().chain(errors) {
+        report_row_error(e);
+    }
+    let lists = lists?;
     // per call, per row: the element indices of each produced value
     let mut produced: Vec<Vec<Vec<Option<u32>>>> = Vec::with_capacity(calls.len());
     let mut cubes: Vec<Vec<Vec<Vec<Option<u32>>>>> = Vec::with_capacity(calls.len());
@@ -76,7 +103,13 @@ pub fn expand(
         cubes.push(cube_rows);
     }
     let counts: Vec<usize> = (0..n)
-        .map(|r| produced.iter().map(|p| p[r].len()).max().unwrap_or(0))
+        .map(|r| {
+            if failed[r] {
+                0
+            } else {
+                produced.iter().map(|p| p[r].len()).max().unwrap_or(0)
+            }
+        })
         .collect();
     let repeat: UInt32Array = (0..n)
         .flat_map(|r| std::iter::repeat_n(r as u32, counts[r]))

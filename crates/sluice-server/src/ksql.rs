@@ -9,12 +9,17 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use sluice_engine::{split_statements_at, Engine, Session, StatementKind};
+use std::ops::DerefMut;
+use std::time::{Duration, Instant};
+
+use sluice_engine::{
+    split_statements_at, Engine, EngineError, Prepared, Session, StatementKind, StatementResult,
+};
 
 use crate::entity::{to_entity, CommandLog};
 use crate::error::ApiError;
 use crate::http::{json_response, parse_json, Body};
-use crate::state::{with_engine, AppState, Shared};
+use crate::state::{AppState, Shared};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -61,11 +66,32 @@ impl RequestContext {
     }
 }
 
+/// Where [`run_statements`] gets the engine: for one statement at a time, so
+/// that an ASSERT waiting for its topic or schema lets other requests in.
+pub trait EngineAccess {
+    fn engine(&mut self) -> Result<Box<dyn DerefMut<Target = Engine> + '_>, ApiError>;
+}
+
+impl EngineAccess for &mut Engine {
+    fn engine(&mut self) -> Result<Box<dyn DerefMut<Target = Engine> + '_>, ApiError> {
+        Ok(Box::new(&mut **self))
+    }
+}
+
+impl EngineAccess for &Shared {
+    fn engine(&mut self) -> Result<Box<dyn DerefMut<Target = Engine> + '_>, ApiError> {
+        Ok(Box::new(Shared::engine(self)?))
+    }
+}
+
+/// How often a waiting ASSERT checks again (ksqlDB's executors: 100 ms).
+const ASSERT_RETRY: Duration = Duration::from_millis(100);
+
 /// Run every statement of `sql` in the request's session; the entities of
 /// those that ran, or the first error (carrying the entities of the
 /// statements before it).
 pub fn run_statements(
-    engine: &mut Engine,
+    mut access: impl EngineAccess,
     sql: &str,
     ctx: &mut RequestContext,
     commands: &dyn CommandLog,
@@ -94,15 +120,44 @@ pub fn run_statements(
                     let _ = ctx.session.apply(&stmt);
                 }
                 _ => {
-                    let result = engine.execute_in(&mut ctx.session, &stmt).map_err(|e| {
+                    let timeout = access.engine()?.assertion_timeout(&mut ctx.session, &stmt);
+                    let result = match timeout {
+                        Some(timeout) => assert_until(&mut access, ctx, &stmt, timeout),
+                        None => access.engine()?.execute_in(&mut ctx.session, &stmt),
+                    };
+                    let result = result.map_err(|e| {
                         ApiError::statement(e, &stmt.shown_text(), entities.clone())
                     })?;
-                    entities.extend(to_entity(engine, &stmt, result, commands));
+                    let engine = access.engine()?;
+                    entities.extend(to_entity(&engine, &stmt, result, commands));
                 }
             }
         }
     }
     Ok(entities)
+}
+
+/// An ASSERT checked until it holds or `timeout` has passed, the engine
+/// taken for each check only.
+fn assert_until(
+    access: &mut impl EngineAccess,
+    ctx: &mut RequestContext,
+    stmt: &Prepared,
+    timeout: Duration,
+) -> Result<StatementResult, EngineError> {
+    let until = Instant::now() + timeout;
+    loop {
+        let checked = match access.engine() {
+            Ok(mut engine) => engine.check_assertion(&mut ctx.session, stmt),
+            Err(e) => return Err(EngineError::statement(e.to_string())),
+        };
+        match checked {
+            Err(EngineError::AssertionFailed(_)) if Instant::now() < until => {
+                std::thread::sleep(ASSERT_RETRY)
+            }
+            other => return other,
+        }
+    }
 }
 
 impl CommandLog for Shared {
@@ -119,10 +174,13 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bod
         }
         let mut ctx = RequestContext::new(&req.streams_properties, &req.session_variables);
         ctx.read_only = state.headless;
-        with_engine(&state, move |shared, engine| {
-            run_statements(engine, &req.ksql, &mut ctx, shared)
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || {
+            let shared: &Shared = &state;
+            run_statements(shared, &req.ksql, &mut ctx, shared)
         })
         .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
     }
     .await;
     match result {

@@ -255,6 +255,38 @@ async fn assert_statements_answer_ksqldbs_entities_and_417() {
     );
 }
 
+/// A waiting ASSERT lets go of the engine between its checks: other
+/// requests are answered meanwhile, and a topic created while it waits
+/// makes it hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_waiting_assert_does_not_hold_up_other_requests() {
+    let s = std::sync::Arc::new(start().await);
+    let waiting = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let answer = s.ksql("ASSERT TOPIC 'later' TIMEOUT 20 SECONDS;").await;
+            (answer, started.elapsed())
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let started = std::time::Instant::now();
+    let (status, body) = s.ksql("SHOW STREAMS;").await;
+    assert_eq!(status, 200, "{body}");
+    let answered = started.elapsed();
+    assert!(
+        answered < std::time::Duration::from_secs(5),
+        "SHOW STREAMS waited {answered:?} behind the ASSERT"
+    );
+    assert!(!waiting.is_finished(), "the ASSERT did not wait");
+    let (status, body) = s.ksql("CREATE STREAM L (V INT) WITH (kafka_topic='later', value_format='JSON', partitions=1);").await;
+    assert_eq!(status, 200, "{body}");
+    let ((status, body), took) = waiting.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body[0]["@type"], "assert_topic", "{body}");
+    assert!(took < std::time::Duration::from_secs(15), "{took:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_sequence_number_of_a_single_server_needs_no_wait() {
     let s = start().await;
