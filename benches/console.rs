@@ -25,8 +25,8 @@ fn main() {
         ));
     }
     server.ksql("CREATE TABLE t AS SELECT id, COUNT(*) AS n FROM s0 GROUP BY id;");
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/console/load-time.js");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/console/load-time.js");
     let out = std::process::Command::new("node")
         .arg(&script)
         .arg(&server.url)

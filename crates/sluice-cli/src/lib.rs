@@ -3,6 +3,7 @@
 //! server's REST API). `main.rs` only parses arguments.
 
 pub mod entity_render;
+pub mod http_client;
 pub mod migrations;
 pub mod render;
 pub mod repl;

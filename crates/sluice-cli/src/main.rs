@@ -53,6 +53,17 @@ enum Command {
         /// The server's address.
         #[arg(default_value = "http://localhost:8088")]
         url: String,
+        /// The user, for a server with HTTP basic auth (ksqlDB CLI's `-u`).
+        #[arg(short = 'u', long)]
+        user: Option<String>,
+        /// The user's password (ksqlDB CLI's `-p`).
+        #[arg(short = 'p', long)]
+        password: Option<String>,
+        /// A properties file as ksqlDB CLI's `--config-file`:
+        /// `ssl.truststore.location` names a PEM file of certificates to trust
+        /// for an `https://` server.
+        #[arg(long)]
+        config_file: Option<std::path::PathBuf>,
     },
 }
 
@@ -107,8 +118,35 @@ fn embedded_repl() -> ExitCode {
     )
 }
 
-fn remote_repl(url: &str) -> ExitCode {
-    let remote = match repl::backend::Remote::new(url) {
+/// How `sluice cli` reaches its server: `-u`/`-p`, and the truststore of
+/// its `--config-file`.
+fn cli_options(
+    user: Option<String>,
+    password: Option<String>,
+    config_file: Option<&std::path::Path>,
+) -> Result<sluice_cli::http_client::ClientOptions, String> {
+    let basic_auth = match (user, password) {
+        (Some(u), Some(p)) => Some((u, p)),
+        (None, None) => None,
+        (Some(_), None) => return Err("a user (-u) needs a password (-p)".into()),
+        (None, Some(_)) => return Err("a password (-p) needs a user (-u)".into()),
+    };
+    let truststore = match config_file {
+        Some(path) => sluice_cli::migrations::config::read_properties(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+            .get("ssl.truststore.location")
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from),
+        None => None,
+    };
+    Ok(sluice_cli::http_client::ClientOptions {
+        basic_auth,
+        truststore,
+    })
+}
+
+fn remote_repl(url: &str, options: &sluice_cli::http_client::ClientOptions) -> ExitCode {
+    let remote = match repl::backend::Remote::new(url, options) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("Error: {e}");
@@ -198,7 +236,18 @@ fn main() -> ExitCode {
             log_to_stderr();
             server_cmd::run(args)
         }
-        Some(Command::Cli { url }) => remote_repl(&url),
+        Some(Command::Cli {
+            url,
+            user,
+            password,
+            config_file,
+        }) => match cli_options(user, password, config_file.as_deref()) {
+            Ok(options) => remote_repl(&url, &options),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Some(Command::Migrations(args)) => migrations::run(args),
         Some(Command::Run {
             file,

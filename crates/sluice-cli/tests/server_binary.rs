@@ -327,36 +327,141 @@ fn third_party_ksqldb_client_works_unchanged() {
     assert!(stdout.contains("all checks passed"), "{stdout}");
 }
 
+/// A test CA and a certificate for 127.0.0.1 it signed, made with openssl:
+/// the server's PEM keystore (certificate and key) and the CA's certificate
+/// (what a client trusts).
+fn test_certificate(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl is needed to make a test certificate");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=sluice test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "server.csr",
+    ]);
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "cert.pem",
+    ]);
+    let keystore = dir.join("keystore.pem");
+    let pem = [
+        std::fs::read(dir.join("cert.pem")).unwrap(),
+        std::fs::read(dir.join("key.pem")).unwrap(),
+    ]
+    .concat();
+    std::fs::write(&keystore, pem).unwrap();
+    (keystore, dir.join("ca.pem"))
+}
+
+/// `sluice cli` against an `https://` server with basic auth, as ksqlDB's CLI
+/// is used: `-u`/`-p` and a `--config-file` naming the truststore; a wrong
+/// password and an untrusted certificate are refused with the reason.
+#[test]
+fn the_cli_reaches_an_https_server_with_basic_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let (keystore, cert) = test_certificate(dir.path());
+    let users = dir.path().join("users");
+    std::fs::write(&users, "alice: secret\n").unwrap();
+    let (_server, url) = start_server_with(
+        dir.path(),
+        &[
+            "--listeners",
+            "https://127.0.0.1:0",
+            "--set",
+            &format!("ssl.keystore.location={}", keystore.display()),
+            "--set",
+            &format!("sluice.authentication.users.file={}", users.display()),
+        ],
+    );
+    let config = dir.path().join("cli.properties");
+    std::fs::write(
+        &config,
+        format!("ssl.truststore.location={}\n", cert.display()),
+    )
+    .unwrap();
+    let cli = |extra: &[&str]| {
+        let mut cli = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .arg("cli")
+            .arg(&url)
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start sluice cli");
+        cli.stdin
+            .take()
+            .unwrap()
+            .write_all(b"SHOW STREAMS;\n")
+            .unwrap();
+        let out = cli.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let config = config.to_str().unwrap();
+    let (ok, out) = cli(&["-u", "alice", "-p", "secret", "--config-file", config]);
+    assert!(ok && out.contains("KSQL_PROCESSING_LOG"), "{out}");
+    let (ok, out) = cli(&["-u", "alice", "-p", "wrong", "--config-file", config]);
+    assert!(!ok && out.contains("refused the credentials"), "{out}");
+    // without the truststore the self-signed certificate is not trusted
+    let (ok, out) = cli(&["-u", "alice", "-p", "secret"]);
+    assert!(!ok && out.contains("Cannot reach"), "{out}");
+}
+
 /// An `https://` listener with a PEM keystore: curl, trusting only that certificate,
 /// gets answers over HTTP/1.1 and HTTP/2 (ALPN); a plain-HTTP request is refused.
 #[test]
 fn https_listener_serves_tls_with_a_pem_keystore() {
     let dir = tempfile::tempdir().unwrap();
-    let (key, cert) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
-    let out = Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-        ])
-        .args([
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("openssl is needed to make a test certificate");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let keystore = dir.path().join("keystore.pem");
-    let pem = [std::fs::read(&cert).unwrap(), std::fs::read(&key).unwrap()].concat();
-    std::fs::write(&keystore, pem).unwrap();
+    let (keystore, cert) = test_certificate(dir.path());
     let setting = format!("ssl.keystore.location={}", keystore.display());
     let (_server, url) = start_server_with(
         dir.path(),

@@ -71,7 +71,11 @@ impl Engine {
     }
 
     /// Runs an ASSERT, retrying for `wait` (else the statement's timeout).
-    pub(crate) fn run_assert(&self, assert: &Assert, wait: Option<Duration>) -> Result<StatementResult> {
+    pub(crate) fn run_assert(
+        &self,
+        assert: &Assert,
+        wait: Option<Duration>,
+    ) -> Result<StatementResult> {
         match assert {
             Assert::Topic {
                 exists,

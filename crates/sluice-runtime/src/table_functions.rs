@@ -33,7 +33,10 @@ fn cube(start: usize, len: usize, values: &dyn Array) -> Vec<Vec<Option<u32>>> {
 }
 
 /// The calls' arguments over `batch`, each an ARRAY per row.
-fn evaluate(batch: &RecordBatch, calls: &[TableFunctionCall]) -> Result<Vec<ListArray>, RuntimeError> {
+fn evaluate(
+    batch: &RecordBatch,
+    calls: &[TableFunctionCall],
+) -> Result<Vec<ListArray>, RuntimeError> {
     let n = batch.num_rows();
     calls
         .iter()

@@ -4,35 +4,27 @@
 use serde_json::{json, Map, Value};
 
 use super::Failure;
+use crate::http_client::{Answer, ClientOptions, HttpClient};
 
 pub struct Client {
     base: String,
-    http: reqwest::blocking::Client,
-    auth: Option<(String, String)>,
+    http: HttpClient,
 }
 
 impl Client {
-    pub fn new(url: &str, auth: Option<(String, String)>) -> Result<Client, Failure> {
-        let http = reqwest::blocking::Client::builder()
-            .build()
-            .map_err(|e| Failure(e.to_string()))?;
+    /// The server at `url`, reached as `options` say (basic auth, TLS trust).
+    pub fn new(url: &str, options: &ClientOptions) -> Result<Client, Failure> {
         Ok(Client {
             base: url.trim_end_matches('/').to_string(),
-            http,
-            auth,
+            http: HttpClient::new(options).map_err(Failure)?,
         })
     }
 
-    fn send(&self, request: reqwest::blocking::RequestBuilder) -> Result<Value, String> {
-        let mut request = request
-            .header("Accept", "application/vnd.ksql.v1+json")
-            .header("Content-Type", "application/vnd.ksql.v1+json");
-        if let Some((user, password)) = &self.auth {
-            request = request.basic_auth(user, Some(password));
-        }
-        let response = request.send().map_err(|e| e.to_string())?;
-        let status = response.status().as_u16();
-        let text = response.text().map_err(|e| e.to_string())?;
+    /// The answer's JSON on success, else ksqlDB's error as ksql-migrations
+    /// words it.
+    fn answer(answer: Answer) -> Result<Value, String> {
+        let status = answer.status;
+        let text = answer.text()?;
         let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
         if (200..300).contains(&status) {
             return Ok(body);
@@ -46,7 +38,7 @@ impl Client {
 
     /// `GET /info`.
     pub fn info(&self) -> Result<Value, String> {
-        self.send(self.http.get(format!("{}/info", self.base)))
+        Self::answer(self.http.get(&format!("{}/info", self.base))?)
     }
 
     /// Runs one statement with the session's properties and variables; its entities.
@@ -58,11 +50,7 @@ impl Client {
     ) -> Result<Vec<Value>, String> {
         let body =
             json!({"ksql": sql, "streamsProperties": properties, "sessionVariables": variables});
-        match self.send(
-            self.http
-                .post(format!("{}/ksql", self.base))
-                .body(body.to_string()),
-        )? {
+        match Self::answer(self.http.post(&format!("{}/ksql", self.base), &body)?)? {
             Value::Array(entities) => Ok(entities),
             other => Err(format!("unexpected answer: {other}")),
         }
@@ -76,11 +64,7 @@ impl Client {
     /// A pull query's rows, each its column values in order.
     pub fn pull(&self, sql: &str) -> Result<Vec<Vec<Value>>, String> {
         let body = json!({ "ksql": sql });
-        let answer = self.send(
-            self.http
-                .post(format!("{}/query", self.base))
-                .body(body.to_string()),
-        )?;
+        let answer = Self::answer(self.http.post(&format!("{}/query", self.base), &body)?)?;
         let items = answer.as_array().cloned().unwrap_or_default();
         let mut rows = Vec::new();
         for item in items {

@@ -50,8 +50,15 @@ impl Config {
             get("ksql.auth.basic.username"),
             get("ksql.auth.basic.password"),
         );
-        let auth = (!user.is_empty() || !password.is_empty()).then_some((user, password));
-        let client = Client::new(&url, auth)?;
+        let options = crate::http_client::ClientOptions {
+            basic_auth: (!user.is_empty() || !password.is_empty()).then_some((user, password)),
+            // ksql-migrations' truststore, as a PEM file of certificates
+            truststore: props
+                .get("ssl.truststore.location")
+                .filter(|v| !v.is_empty())
+                .map(std::path::PathBuf::from),
+        };
+        let client = Client::new(&url, &options)?;
         let info = client
             .info()
             .map_err(|e| Failure(format!("Failed to query {url}/info: {e}")))?;

@@ -7,7 +7,7 @@
 
 mod apply;
 mod client;
-mod config;
+pub mod config;
 mod files;
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
 //! What the REPL runs statements against: the engine in this process, or a server
 //! over REST. Both answer ksqlDB entities and stream query rows the same way.
 
+use crate::http_client::{Answer, ClientOptions, HttpClient};
 use std::io::{BufRead, BufReader};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -140,51 +141,41 @@ impl Backend for Embedded {
 /// A server over its REST API (`/ksql`, `/query`, `/close-query`).
 pub struct Remote {
     base: String,
-    client: reqwest::blocking::Client,
+    client: HttpClient,
 }
 
 impl Remote {
-    pub fn new(url: &str) -> Result<Self, String> {
-        let client = reqwest::blocking::Client::builder()
-            .timeout(None)
-            .build()
-            .map_err(|e| e.to_string())?;
+    /// The server at `url`, reached as `options` say (TLS trust, basic auth).
+    pub fn new(url: &str, options: &ClientOptions) -> Result<Self, String> {
         Ok(Remote {
             base: url.trim_end_matches('/').to_string(),
-            client,
+            client: HttpClient::new(options)?,
         })
     }
 
     /// `/info`, to check the server is there.
     pub fn info(&self) -> Result<Value, String> {
-        let resp = self
-            .client
-            .get(format!("{}/info", self.base))
-            .send()
-            .map_err(|e| format!("Cannot reach {}: {e}", self.base))?;
-        resp.json().map_err(|e| e.to_string())
+        let answer = self.client.get(&format!("{}/info", self.base))?;
+        if answer.status == 401 {
+            return Err(format!(
+                "{} refused the credentials: give the user and password with -u USER -p PASSWORD",
+                self.base
+            ));
+        }
+        answer.json()
     }
 
-    fn post(&self, path: &str, body: &Value) -> Result<reqwest::blocking::Response, String> {
-        let resp = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("Accept", "application/vnd.ksql.v1+json")
-            .header("Content-Type", "application/vnd.ksql.v1+json")
-            .body(body.to_string())
-            .send()
-            .map_err(|e| format!("Cannot reach {}: {e}", self.base))?;
-        if resp.status().is_success() {
-            Ok(resp)
-        } else {
-            let status = resp.status();
-            let text = resp.text().unwrap_or_default();
-            let message = serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| v["message"].as_str().map(String::from))
-                .unwrap_or_else(|| format!("{status}: {text}"));
-            Err(message)
+    fn post(&self, path: &str, body: &Value) -> Result<Answer, String> {
+        let answer = self.client.post(&format!("{}{path}", self.base), body)?;
+        if answer.is_success() {
+            return Ok(answer);
         }
+        let status = answer.status;
+        let text = answer.text().unwrap_or_default();
+        Err(serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v["message"].as_str().map(String::from))
+            .unwrap_or_else(|| format!("HTTP {status}: {text}")))
     }
 }
 
@@ -201,7 +192,7 @@ fn request(sql: &str, ctx: &RequestContext) -> Value {
 impl Backend for Remote {
     fn execute(&mut self, sql: &str, ctx: &RequestContext) -> Result<Vec<Value>, String> {
         let resp = self.post("/ksql", &request(sql, ctx))?;
-        match resp.json::<Value>().map_err(|e| e.to_string())? {
+        match resp.json()? {
             Value::Array(entities) => Ok(entities),
             other => Err(format!("Unexpected response: {other}")),
         }
@@ -218,7 +209,7 @@ impl Backend for Remote {
         // read the streamed array on a thread, so Ctrl-C is seen while no row comes
         let (tx, rx) = mpsc::channel::<Value>();
         std::thread::spawn(move || {
-            for line in BufReader::new(resp).lines() {
+            for line in BufReader::new(resp.into_reader()).lines() {
                 let Ok(line) = line else { return };
                 let item = line
                     .trim()
@@ -283,7 +274,7 @@ impl Backend for Remote {
         // the response ends the server's PRINT
         let (tx, rx) = mpsc::channel::<String>();
         std::thread::spawn(move || {
-            for line in BufReader::new(resp).lines() {
+            for line in BufReader::new(resp.into_reader()).lines() {
                 let Ok(line) = line else { return };
                 if tx.send(line).is_err() {
                     return;
