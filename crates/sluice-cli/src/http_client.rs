@@ -37,8 +37,12 @@ impl Answer {
         (200..300).contains(&self.status)
     }
 
+    /// The whole body as text, however long (ureq's own limit is 10 MB; a
+    /// statement's or pull query's answer may be longer).
     pub fn text(mut self) -> Result<String, String> {
         self.body
+            .with_config()
+            .limit(u64::MAX)
             .read_to_string()
             .map_err(|e| format!("reading the answer: {e}"))
     }

@@ -158,8 +158,17 @@ fn server_binary_needs_a_keystore_for_https_and_reports_queries_file_errors() {
 
 /// Run `sluice cli URL` with `input` on its stdin; its stdout.
 fn cli_session(url: &str, input: &str) -> String {
+    let (ok, stdout, stderr) = cli_run(url, &[], input);
+    assert!(ok, "{stdout}\n{stderr}");
+    stdout
+}
+
+/// Run `sluice cli URL ARGS` with `input` on its stdin: whether it
+/// succeeded, its stdout and its stderr.
+fn cli_run(url: &str, args: &[&str], input: &str) -> (bool, String, String) {
     let mut cli = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["cli", url])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -171,13 +180,11 @@ fn cli_session(url: &str, input: &str) -> String {
         .write_all(input.as_bytes())
         .unwrap();
     let out = cli.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
+    (
         out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// The rows of a `/query-stream` answer in its default delimited form: a header
@@ -425,26 +432,8 @@ fn the_cli_reaches_an_https_server_with_basic_auth() {
     )
     .unwrap();
     let cli = |extra: &[&str]| {
-        let mut cli = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .arg("cli")
-            .arg(&url)
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start sluice cli");
-        cli.stdin
-            .take()
-            .unwrap()
-            .write_all(b"SHOW STREAMS;\n")
-            .unwrap();
-        let out = cli.wait_with_output().unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
+        let (ok, stdout, stderr) = cli_run(&url, extra, "SHOW STREAMS;\n");
+        (ok, stdout + &stderr)
     };
     let config = config.to_str().unwrap();
     let (ok, out) = cli(&["-u", "alice", "-p", "secret", "--config-file", config]);

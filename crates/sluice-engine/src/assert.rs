@@ -16,22 +16,28 @@ use crate::result::{Asserted, StatementResult};
 
 const RETRY: Duration = Duration::from_millis(100);
 
+/// Runs `check` until it gives anything but a failed assertion, or
+/// `timeout` has passed (then that failure), every 100 ms: how ASSERT waits,
+/// here and in a server that lets go of the engine between checks.
+pub fn until_asserted<T>(timeout: Duration, mut check: impl FnMut() -> Result<T>) -> Result<T> {
+    let until = Instant::now() + timeout;
+    loop {
+        match check() {
+            Err(EngineError::AssertionFailed(_)) if Instant::now() < until => {
+                std::thread::sleep(RETRY)
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Runs `check` until it holds or `timeout` has passed; the last failure's
 /// message otherwise.
 fn retry(
     timeout: Duration,
     mut check: impl FnMut() -> std::result::Result<(), String>,
 ) -> Result<()> {
-    let until = Instant::now() + timeout;
-    loop {
-        match check() {
-            Ok(()) => return Ok(()),
-            Err(message) if Instant::now() >= until => {
-                return Err(EngineError::AssertionFailed(message))
-            }
-            Err(_) => std::thread::sleep(RETRY),
-        }
-    }
+    until_asserted(timeout, || check().map_err(EngineError::AssertionFailed))
 }
 
 const TOPIC_TIMEOUT: &str = "ksql.assert.topic.default.timeout.ms";
@@ -40,8 +46,8 @@ const SCHEMA_TIMEOUT: &str = "ksql.assert.schema.default.timeout.ms";
 impl Engine {
     /// How long the ASSERT `stmt` waits for what it asserts (its TIMEOUT,
     /// else the default); `None` for any other statement. A server runs an
-    /// ASSERT as [`Engine::check_assertion`] until then, letting go of the
-    /// engine between tries so that other requests go on.
+    /// ASSERT as [`Engine::check_assertion`] under [`until_asserted`],
+    /// letting go of the engine between checks so that other requests go on.
     pub fn assertion_timeout(
         &mut self,
         session: &mut crate::Session,

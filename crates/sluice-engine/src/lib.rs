@@ -33,6 +33,7 @@ mod show;
 mod topics;
 mod upgrade;
 
+pub use assert::until_asserted;
 pub use ddl::kind_name;
 pub use engine::{service_servers, Engine, EngineConfig, RunningQuery};
 pub use error::EngineError;

@@ -354,13 +354,7 @@ impl Engine {
             }
             None => None,
         };
-        let prefix = self
-            .property("ksql.output.topic.name.prefix")
-            .unwrap_or("")
-            .to_string();
-        let topic = with
-            .string("KAFKA_TOPIC")
-            .unwrap_or_else(|| format!("{prefix}{name}"));
+        let topic = self.sink_topic(&with, &name);
         let columns = plan
             .columns()
             .iter()
@@ -875,4 +869,15 @@ fn check_pull_columns(p: &sluice_planner::ProjectPlan) -> Result<()> {
         }
     }
     Ok(())
+}
+
+impl Engine {
+    /// The topic a `CREATE ... AS SELECT` writes: its `KAFKA_TOPIC`, else its
+    /// name after `ksql.output.topic.name.prefix`.
+    pub(crate) fn sink_topic(&self, with: &crate::properties::WithClause, name: &str) -> String {
+        with.string("KAFKA_TOPIC").unwrap_or_else(|| {
+            let prefix = self.property("ksql.output.topic.name.prefix").unwrap_or("");
+            format!("{prefix}{name}")
+        })
+    }
 }

@@ -185,6 +185,15 @@ impl Prepared {
         }
     }
 
+    /// Whether it is an `ASSERT TOPIC` or `ASSERT SCHEMA`, which wait for
+    /// what they assert.
+    pub fn is_assertion(&self) -> bool {
+        matches!(
+            &self.0.statement,
+            Statement::Assert(sluice_sql::Assert::Topic { .. } | sluice_sql::Assert::Schema { .. })
+        )
+    }
+
     pub fn kind(&self) -> StatementKind {
         match &self.0.statement {
             Statement::Query(q) if q.emit.is_some() => StatementKind::PushQuery,

@@ -35,7 +35,8 @@ impl Engine {
             sources: q.sources.clone(),
             group: q.group.clone(),
             status: q.status(),
-            graph: self.query_graph(&q.sql),
+            // drawn for EXPLAIN only
+            graph: QueryGraph::default(),
         }
     }
 
@@ -60,26 +61,25 @@ impl Engine {
             _ => return QueryGraph::default(),
         };
         let def = sink.and_then(|name| self.metastore.source(name));
-        let sink = match (&def, sink, statement) {
+        // not created yet: EXPLAIN of a CREATE ... AS SELECT
+        let planned = match (&def, sink, statement) {
+            (None, Some(name), Statement::CreateAsSelect(c)) => {
+                crate::properties::WithClause::new(&c.properties)
+                    .ok()
+                    .map(|with| (c.kind, self.sink_topic(&with, name)))
+            }
+            _ => None,
+        };
+        let sink = match (&def, sink, &planned) {
             (Some(d), _, _) => GraphSink::Source {
                 name: &d.name,
                 kind: d.kind,
                 topic: &d.topic,
             },
-            // not created yet: EXPLAIN of a CREATE ... AS SELECT
-            (None, Some(name), Statement::CreateAsSelect(c)) => GraphSink::Source {
+            (None, Some(name), Some((kind, topic))) => GraphSink::Source {
                 name,
-                kind: c.kind,
-                topic: c
-                    .properties
-                    .iter()
-                    .find_map(|(k, v)| match v {
-                        sluice_sql::Literal::String(t) if k.eq_ignore_ascii_case("KAFKA_TOPIC") => {
-                            Some(t.as_str())
-                        }
-                        _ => None,
-                    })
-                    .unwrap_or(name),
+                kind: *kind,
+                topic,
             },
             _ => GraphSink::Client,
         };
@@ -250,8 +250,10 @@ impl Engine {
                     .values()
                     .find(|q| q.id.eq_ignore_ascii_case(id))
                     .ok_or_else(|| EngineError::statement(format!("Query with id:{id} does not exist, use SHOW QUERIES to view the full set of running queries.")))?;
+                let mut listing = self.query_listing(q);
+                listing.graph = self.query_graph(&q.sql);
                 Ok(StatementResult::Listing(Listing::QueryDescription(
-                    Box::new(self.query_listing(q)),
+                    Box::new(listing),
                 )))
             }
             Explain::Statement(stmt) => Ok(StatementResult::Text(format!(

@@ -61,7 +61,7 @@ pub fn expand(
     // a row whose table function (or one of its arguments) failed gives no
     // rows, as ksqlDB's flat-map drops a record whose function throws; which
     // rows failed is asked row by row, only when some did
-    let failed: Vec<bool> = if errors.is_empty() || n == 1 {
+    let failed: Vec<bool> = if errors.is_empty() || n == 1 || lists.is_err() {
         vec![!errors.is_empty(); n]
     } else {
         (0..n)

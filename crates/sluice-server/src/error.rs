@@ -45,6 +45,9 @@ pub enum ApiError {
     Headless { statement: String },
     #[error("Unauthorized")]
     Unauthorized,
+    /// A browser's request from a page of another site (its `Origin`).
+    #[error("Requests from pages of other sites are refused (origin {0})")]
+    CrossOrigin(String),
     #[error("HTTP 404 Not Found")]
     NotFound,
     #[error("HTTP 405 Method Not Allowed")]
@@ -89,6 +92,7 @@ impl ApiError {
             | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Headless { .. } => StatusCode::FORBIDDEN,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::CrossOrigin(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -108,6 +112,7 @@ impl ApiError {
             ApiError::BadRequest(_) => codes::BAD_REQUEST,
             ApiError::Headless { .. } => codes::FORBIDDEN,
             ApiError::Unauthorized => codes::UNAUTHORIZED,
+            ApiError::CrossOrigin(_) => codes::FORBIDDEN,
             ApiError::NotFound => codes::NOT_FOUND,
             ApiError::MethodNotAllowed => codes::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => codes::PAYLOAD_TOO_LARGE,

@@ -144,6 +144,35 @@ pub async fn basic_auth(State(state): State<AppState>, req: Request, next: Next)
     }
 }
 
+/// A browser's request from a page of another site is refused: its `Origin`
+/// names another host than the one it asks. A browser keeps the basic-auth
+/// credentials it gave the console and sends them with any site's requests
+/// to this server, so without this any page could run statements here
+/// (cross-site request forgery, websocket hijacking). Clients that are not
+/// browsers send no `Origin`.
+pub async fn same_origin(req: Request, next: Next) -> Response {
+    if let Some(origin) = req.headers().get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("").to_string();
+        // HTTP/2 carries the host in the URI's authority
+        let host = req
+            .uri()
+            .authority()
+            .map(|a| a.as_str().to_string())
+            .or_else(|| {
+                req.headers()
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .map(str::to_string)
+            })
+            .unwrap_or_default();
+        let origin_host = origin.split_once("://").map_or("", |(_, h)| h);
+        if host.is_empty() || !origin_host.eq_ignore_ascii_case(&host) {
+            return ApiError::CrossOrigin(origin).into_response();
+        }
+    }
+    next.run(req).await
+}
+
 /// The same basic auth in front of the schema registry's listeners, answering
 /// Confluent Schema Registry's 401 body.
 pub async fn registry_basic_auth(

@@ -9,11 +9,9 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::ops::DerefMut;
-use std::time::{Duration, Instant};
-
 use sluice_engine::{
-    split_statements_at, Engine, EngineError, Prepared, Session, StatementKind, StatementResult,
+    split_statements_at, until_asserted, Engine, EngineError, Prepared, Session, StatementKind,
+    StatementResult,
 };
 
 use crate::entity::{to_entity, CommandLog};
@@ -69,23 +67,20 @@ impl RequestContext {
 /// Where [`run_statements`] gets the engine: for one statement at a time, so
 /// that an ASSERT waiting for its topic or schema lets other requests in.
 pub trait EngineAccess {
-    fn engine(&mut self) -> Result<Box<dyn DerefMut<Target = Engine> + '_>, ApiError>;
+    fn with<T>(&mut self, f: impl FnOnce(&mut Engine) -> T) -> Result<T, ApiError>;
 }
 
 impl EngineAccess for &mut Engine {
-    fn engine(&mut self) -> Result<Box<dyn DerefMut<Target = Engine> + '_>, ApiError> {
-        Ok(Box::new(&mut **self))
+    fn with<T>(&mut self, f: impl FnOnce(&mut Engine) -> T) -> Result<T, ApiError> {
+        Ok(f(self))
     }
 }
 
 impl EngineAccess for &Shared {
-    fn engine(&mut self) -> Result<Box<dyn DerefMut<Target = Engine> + '_>, ApiError> {
-        Ok(Box::new(Shared::engine(self)?))
+    fn with<T>(&mut self, f: impl FnOnce(&mut Engine) -> T) -> Result<T, ApiError> {
+        Ok(f(&mut *self.engine()?))
     }
 }
-
-/// How often a waiting ASSERT checks again (ksqlDB's executors: 100 ms).
-const ASSERT_RETRY: Duration = Duration::from_millis(100);
 
 /// Run every statement of `sql` in the request's session; the entities of
 /// those that ran, or the first error (carrying the entities of the
@@ -119,17 +114,25 @@ pub fn run_statements(
                 StatementKind::Session => {
                     let _ = ctx.session.apply(&stmt);
                 }
-                _ => {
-                    let timeout = access.engine()?.assertion_timeout(&mut ctx.session, &stmt);
-                    let result = match timeout {
-                        Some(timeout) => assert_until(&mut access, ctx, &stmt, timeout),
-                        None => access.engine()?.execute_in(&mut ctx.session, &stmt),
-                    };
-                    let result = result.map_err(|e| {
+                _ if stmt.is_assertion() => {
+                    let result = assert_until_held(&mut access, ctx, &stmt)?.map_err(|e| {
                         ApiError::statement(e, &stmt.shown_text(), entities.clone())
                     })?;
-                    let engine = access.engine()?;
-                    entities.extend(to_entity(&engine, &stmt, result, commands));
+                    entities
+                        .extend(access.with(|engine| to_entity(engine, &stmt, result, commands))?);
+                }
+                _ => {
+                    // one hold of the engine from the statement to its
+                    // entity (its command sequence number is its own)
+                    let shown = stmt.shown_text();
+                    let answered = access.with(|engine| {
+                        engine
+                            .execute_in(&mut ctx.session, &stmt)
+                            .map(|result| to_entity(engine, &stmt, result, commands))
+                    })?;
+                    entities.extend(
+                        answered.map_err(|e| ApiError::statement(e, &shown, entities.clone()))?,
+                    );
                 }
             }
         }
@@ -137,26 +140,30 @@ pub fn run_statements(
     Ok(entities)
 }
 
-/// An ASSERT checked until it holds or `timeout` has passed, the engine
-/// taken for each check only.
-fn assert_until(
+/// An ASSERT checked until it holds or its timeout has passed, the engine
+/// taken for each check only; an engine that cannot be had ends it.
+fn assert_until_held(
     access: &mut impl EngineAccess,
     ctx: &mut RequestContext,
     stmt: &Prepared,
-    timeout: Duration,
-) -> Result<StatementResult, EngineError> {
-    let until = Instant::now() + timeout;
-    loop {
-        let checked = match access.engine() {
-            Ok(mut engine) => engine.check_assertion(&mut ctx.session, stmt),
-            Err(e) => return Err(EngineError::statement(e.to_string())),
-        };
-        match checked {
-            Err(EngineError::AssertionFailed(_)) if Instant::now() < until => {
-                std::thread::sleep(ASSERT_RETRY)
+) -> Result<Result<StatementResult, EngineError>, ApiError> {
+    let timeout = access
+        .with(|engine| engine.assertion_timeout(&mut ctx.session, stmt))?
+        .unwrap_or_default();
+    let mut unavailable = None;
+    let result = until_asserted(timeout, || {
+        match access.with(|engine| engine.check_assertion(&mut ctx.session, stmt)) {
+            Ok(checked) => checked,
+            Err(e) => {
+                let message = e.to_string();
+                unavailable = Some(e);
+                Err(EngineError::statement(message))
             }
-            other => return other,
         }
+    });
+    match unavailable {
+        Some(e) => Err(e),
+        None => Ok(result),
     }
 }
 

@@ -72,6 +72,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             http::basic_auth,
         ))
+        .layer(axum::middleware::from_fn(http::same_origin))
         .with_state(state)
 }
 

@@ -184,6 +184,24 @@ async fn basic_auth_guards_every_endpoint() {
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+
+    // a page of another site cannot use the credentials the browser keeps
+    let host = s.url.trim_start_matches("http://").to_string();
+    let from = |origin: &str| {
+        s.client
+            .post(format!("{}/ksql", s.url))
+            .basic_auth("alice", Some("secret"))
+            .header("Origin", origin)
+            .body(r#"{"ksql": "SHOW STREAMS;"}"#)
+            .send()
+    };
+    let refused = from("https://evil.example").await.unwrap();
+    assert_eq!(refused.status(), 403);
+    let body: Value = serde_json::from_str(&refused.text().await.unwrap()).unwrap();
+    assert_eq!(body["error_code"], 40300, "{body}");
+    assert_eq!(from("null").await.unwrap().status(), 403);
+    assert_eq!(from(&format!("http://{host}")).await.unwrap().status(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -38,14 +38,7 @@ pub fn install_playwright() -> PathBuf {
     if installed() {
         return modules;
     }
-    std::fs::create_dir_all(&prefix)
-        .unwrap_or_else(|e| panic!("creating {}: {e}", prefix.display()));
-    // parallel tests install once
-    let lock_path = prefix.join("install.lock");
-    let lock = std::fs::File::create(&lock_path)
-        .unwrap_or_else(|e| panic!("creating {}: {e}", lock_path.display()));
-    lock.lock()
-        .unwrap_or_else(|e| panic!("locking {}: {e}", lock_path.display()));
+    let _lock = crate::install_lock(&prefix, "install.lock");
     if installed() {
         return modules;
     }

@@ -45,6 +45,18 @@ pub fn cache_dir() -> PathBuf {
     home.join(".cache/sluice")
 }
 
+/// The lock file `name` under `dir` (created, with `dir`), held: parallel
+/// tests that install the same thing wait on it and install once.
+pub(crate) fn install_lock(dir: &std::path::Path, name: &str) -> std::fs::File {
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+    let path = dir.join(name);
+    let lock =
+        std::fs::File::create(&path).unwrap_or_else(|e| panic!("creating {}: {e}", path.display()));
+    lock.lock()
+        .unwrap_or_else(|e| panic!("locking {}: {e}", path.display()));
+    lock
+}
+
 /// A loopback port nobody listens on right now, and never handed out before
 /// by this process (the kernel may offer a port just released again, so two
 /// calls in a row could otherwise name the same port for two listeners).

@@ -21,13 +21,7 @@ pub(crate) fn ensure_packages(what: &str, packages: &[&str], present: impl Fn() 
     if present() {
         return;
     }
-    let dir = cache_dir();
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
-    let lock_path = dir.join("apt-install.lock");
-    let lock = std::fs::File::create(&lock_path)
-        .unwrap_or_else(|e| panic!("creating {}: {e}", lock_path.display()));
-    lock.lock()
-        .unwrap_or_else(|e| panic!("locking {}: {e}", lock_path.display()));
+    let _lock = crate::install_lock(&cache_dir(), "apt-install.lock");
     if present() {
         return;
     }

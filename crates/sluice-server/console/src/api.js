@@ -7,8 +7,9 @@ export class StatementError extends Error {
   constructor(message, status) {
     super(message);
     this.status = status;
-    // ksqlDB's messages name the place as "line L:C:"
-    const at = /line (\d+):(\d+)/.exec(message);
+    // ksqlDB's messages name the place as "line L:C:" (syntax) or
+    // "Line: L, Col: C:" (semantics)
+    const at = /line:? (\d+)(?::|, col:) ?(\d+)/i.exec(message);
     this.line = at ? Number(at[1]) : null;
     this.column = at ? Number(at[2]) : null;
   }
@@ -119,7 +120,7 @@ export function splitStatements(text) {
   let i = 0;
   const push = (end) => {
     const raw = text.slice(start, end);
-    const code = raw.replace(/--[^\n]*|\/\*[\s\S]*?\*\//g, '').trim();
+    const code = withoutComments(raw).replace(/;$/, '').trim();
     if (code) {
       const lead = raw.length - raw.trimStart().length;
       out.push({ text: raw.trim(), from: start + lead, to: end });
@@ -154,9 +155,19 @@ export function splitStatements(text) {
   return out;
 }
 
+/** A statement's text without its comments. */
+function withoutComments(text) {
+  return text.replace(/--[^\n]*|\/\*[\s\S]*?\*\//g, '');
+}
+
+/** A statement's first word, upper-cased, comments skipped. */
+export function firstWord(text) {
+  return withoutComments(text).trim().split(/\s/)[0].toUpperCase();
+}
+
 /** What a statement is, by its first word: 'query', 'print' or 'statement'. */
 export function statementKind(text) {
-  const word = text.replace(/^(\s|--[^\n]*\n|\/\*[\s\S]*?\*\/)*/, '').split(/\s/)[0].toUpperCase();
+  const word = firstWord(text);
   if (word === 'SELECT') return 'query';
   if (word === 'PRINT') return 'print';
   return 'statement';

@@ -24,6 +24,12 @@ function clip(text, n) {
  * column of its longest path from a source, edges from inputs to readers.
  */
 export function graphSvg(nodes) {
+  if (!nodes.length) {
+    const none = document.createElement('p');
+    none.className = 'muted';
+    none.textContent = 'No graph for this query.';
+    return none;
+  }
   const depth = new Map();
   const depthOf = (node) => {
     if (!depth.has(node.id)) {

@@ -1,7 +1,7 @@
 // The console's page: the editor, running statements and queries, the
 // catalogue, the history and the query view.
 
-import { ksql, streamQuery, print, splitStatements, statementKind, StatementError } from './api.js';
+import { ksql, streamQuery, print, splitStatements, statementKind, firstWord, StatementError } from './api.js';
 import { el, entityBlock, errorBlock, objectTable, rowTable, fieldRows } from './render.js';
 import { graphSvg, sparkline } from './graph.js';
 import { createEditor } from './editor.js';
@@ -12,8 +12,9 @@ const liveArea = $('live');
 const status = $('status');
 const rowCount = $('row-count');
 const HISTORY_KEY = 'sluice.console.history';
-let live = null; // the running push query: {stop}
-let queryView = null; // the open query view's timer
+let live = null; // the running push query or PRINT: {stop}
+let queryView = 0; // the open query view's generation (a newer one stops the older)
+const MAX_ROWS = 1000; // a push query's table keeps its last rows
 
 const START = `-- Ctrl-Enter runs the selection, or everything.
 SHOW STREAMS;
@@ -39,13 +40,18 @@ async function stopLive() {
   $('stop').disabled = true;
 }
 
+/** Stops the open query view's polling. */
+function closeQueryView() {
+  queryView += 1;
+}
+
 /** Runs the selection (or everything), statement by statement. */
 async function run() {
   const { text, offset } = editor.selection();
   const statements = splitStatements(text);
   if (!statements.length) return;
   editor.mark(0, 0, null);
-  clearInterval(queryView);
+  closeQueryView();
   output.replaceChildren();
   rememberHistory(text.trim());
   let changedCatalogue = false;
@@ -62,7 +68,7 @@ async function run() {
         const entities = await ksql(st.text, properties());
         entities.forEach((e) => output.append(entityBlock(e)));
         setStatus('Done', 'ok');
-        changedCatalogue ||= !/^\s*(SHOW|LIST|DESCRIBE|EXPLAIN|INSERT|PRINT)\b/i.test(st.text);
+        changedCatalogue ||= !['SHOW', 'LIST', 'DESCRIBE', 'EXPLAIN', 'INSERT', 'PRINT'].includes(firstWord(st.text));
       }
     } catch (e) {
       markError(e, at, offset + st.to, st.text);
@@ -102,11 +108,22 @@ async function runQuery(sql) {
     },
     onRow(values) {
       table?.add(values);
+      const body = table?.table.tBodies[0];
+      if (body && body.rows.length > MAX_ROWS) body.deleteRow(0);
       rows += 1;
       rowCount.textContent = `${rows} row${rows === 1 ? '' : 's'}`;
     },
   });
   if (push) {
+    // a refusal comes at once: it is the statement's error (marked by run)
+    const settled = await Promise.race([
+      query.done.then(() => 'ended'),
+      new Promise((r) => setTimeout(() => r('streaming'), 300)),
+    ]);
+    if (settled === 'ended') {
+      setStatus('Query ended', 'ok');
+      return;
+    }
     live = query;
     $('stop').disabled = false;
     setStatus('Streaming…', 'ok');
@@ -117,8 +134,6 @@ async function runQuery(sql) {
       block.append(errorBlock('The query failed', e.message));
       setStatus('Error', 'error');
     });
-    // a refusal comes at once: wait for the first answer before going on
-    await Promise.race([query.done, new Promise((r) => setTimeout(r, 300))]);
   } else {
     await query.done;
     setStatus('Done', 'ok');
@@ -130,7 +145,8 @@ async function runPrint(sql) {
   const pre = el('pre');
   liveArea.replaceChildren(el('div', { class: 'result' }, el('h3', {}, sql), pre));
   const controller = new AbortController();
-  live = { stop: async () => controller.abort() };
+  const printing = { stop: async () => controller.abort() };
+  live = printing;
   $('stop').disabled = false;
   setStatus('Printing…', 'ok');
   let lines = 0;
@@ -139,8 +155,13 @@ async function runPrint(sql) {
     lines += 1;
     rowCount.textContent = `${lines} lines`;
   }, controller.signal).then(() => setStatus('Done', 'ok'), (e) => {
-    if (e.name !== 'AbortError') pre.append(`Error: ${e.message}\n`);
-  }).finally(() => { $('stop').disabled = true; });
+    if (e.name === 'AbortError') return;
+    pre.append(`Error: ${e.message}\n`);
+    setStatus('Error', 'error');
+  }).finally(() => {
+    // a push query or PRINT started since then keeps its Stop
+    if (live === printing) { live = null; $('stop').disabled = true; }
+  });
 }
 
 // ---- history
@@ -170,7 +191,7 @@ function fill(kind, items) {
 }
 
 async function show(sql) {
-  clearInterval(queryView);
+  closeQueryView();
   output.replaceChildren();
   try {
     (await ksql(sql)).forEach((e) => output.append(entityBlock(e)));
@@ -216,7 +237,9 @@ function browseTopic(name) {
 // ---- query view
 
 async function openQuery(id) {
-  clearInterval(queryView);
+  closeQueryView();
+  const generation = queryView;
+  await stopLive();
   output.replaceChildren();
   liveArea.replaceChildren();
   const head = el('h3', {}, id);
@@ -237,8 +260,7 @@ async function openQuery(id) {
       d = (await ksql(`EXPLAIN ${id};`))[0].queryDescription;
     } catch (e) {
       stateLine.replaceChildren(el('span', { class: 'state-ERROR' }, e.message));
-      clearInterval(queryView);
-      return;
+      return false;
     }
     const m = d.metrics || {};
     const now = performance.now();
@@ -261,9 +283,15 @@ async function openQuery(id) {
       plan.textContent = d.statementText;
       drawn = true;
     }
+    return true;
   };
-  await tick();
-  queryView = setInterval(tick, 1000);
+  // one poll at a time, each a second after the last answer, until another
+  // view or statement takes the page
+  const poll = async () => {
+    if (generation !== queryView) return;
+    if (await tick() && generation === queryView) setTimeout(poll, 1000);
+  };
+  await poll();
 }
 
 // ---- start
