@@ -56,7 +56,8 @@ enum Command {
         /// The user, for a server with HTTP basic auth (ksqlDB CLI's `-u`).
         #[arg(short = 'u', long)]
         user: Option<String>,
-        /// The user's password (ksqlDB CLI's `-p`).
+        /// The user's password (ksqlDB CLI's `-p`); asked for on the terminal
+        /// when `-u` comes without it.
         #[arg(short = 'p', long)]
         password: Option<String>,
         /// A properties file as ksqlDB CLI's `--config-file`:
@@ -128,7 +129,13 @@ fn cli_options(
     let basic_auth = match (user, password) {
         (Some(u), Some(p)) => Some((u, p)),
         (None, None) => None,
-        (Some(_), None) => return Err("a user (-u) needs a password (-p)".into()),
+        // as ksqlDB's CLI: asked for on the terminal, kept out of the
+        // command line
+        (Some(u), None) => {
+            let password = rpassword::prompt_password("Enter password: ")
+                .map_err(|e| format!("cannot read the password from the terminal: {e}"))?;
+            Some((u, password))
+        }
         (None, Some(_)) => return Err("a password (-p) needs a user (-u)".into()),
     };
     let truststore = match config_file {

@@ -2,6 +2,8 @@
 //! completion, a push query cancelled with Ctrl-C, and history kept on exit.
 #![cfg(unix)]
 
+mod common;
+
 use std::process::Command;
 
 use rexpect::session::spawn_command;
@@ -45,5 +47,48 @@ fn repl_on_a_pseudo_terminal() -> Result<(), rexpect::error::Error> {
     let history = std::fs::read_to_string(dir.path().join(".sluice_history")).expect("history");
     assert!(history.contains("SHOW QUERIES;"), "{history}");
     assert!(dir.path().join("sluice-data").is_dir());
+    Ok(())
+}
+
+/// `sluice cli URL -u USER` without `-p` asks for the password on the
+/// terminal without echoing it, as ksqlDB's CLI does, then talks to the
+/// server with basic auth.
+#[test]
+fn the_cli_asks_for_the_password_on_the_terminal() -> Result<(), rexpect::error::Error> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let users = dir.path().join("users");
+    std::fs::write(&users, "alice: secret\n").expect("users file");
+    let data = dir.path().join("data");
+    let users_setting = format!("sluice.authentication.users.file={}", users.display());
+    let args: [&std::ffi::OsStr; 8] = [
+        "--listeners".as_ref(),
+        "http://127.0.0.1:0".as_ref(),
+        "--set".as_ref(),
+        "schema.registry.listeners=none".as_ref(),
+        "--set".as_ref(),
+        users_setting.as_ref(),
+        "--data-dir".as_ref(),
+        data.as_os_str(),
+    ];
+    let (child, url) = common::spawn_server(args, &dir.path().join("server.log"));
+    let _server = common::ServerProcess(child, url.clone());
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    cmd.args(["cli", &url, "-u", "alice"])
+        .current_dir(dir.path())
+        .env("HOME", dir.path())
+        .env("TERM", "xterm");
+    let mut p = spawn_command(cmd, Some(30_000))?;
+    p.exp_string("Enter password: ")?;
+    p.send_line("secret")?;
+    let shown = p.exp_string("connected to")?;
+    assert!(
+        !shown.contains("secret"),
+        "the password was echoed: {shown}"
+    );
+    p.exp_string("> ")?;
+    p.send_line("SHOW STREAMS;")?;
+    p.exp_string("KSQL_PROCESSING_LOG")?;
+    p.send_line("exit")?;
+    p.exp_eof()?;
     Ok(())
 }
