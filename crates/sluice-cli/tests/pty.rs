@@ -58,20 +58,9 @@ fn the_cli_asks_for_the_password_on_the_terminal() -> Result<(), rexpect::error:
     let dir = tempfile::tempdir().expect("tempdir");
     let users = dir.path().join("users");
     std::fs::write(&users, "alice: secret\n").expect("users file");
-    let data = dir.path().join("data");
     let users_setting = format!("sluice.authentication.users.file={}", users.display());
-    let args: [&std::ffi::OsStr; 8] = [
-        "--listeners".as_ref(),
-        "http://127.0.0.1:0".as_ref(),
-        "--set".as_ref(),
-        "schema.registry.listeners=none".as_ref(),
-        "--set".as_ref(),
-        users_setting.as_ref(),
-        "--data-dir".as_ref(),
-        data.as_os_str(),
-    ];
-    let (child, url) = common::spawn_server(args, &dir.path().join("server.log"));
-    let _server = common::ServerProcess(child, url.clone());
+    let server = common::start_embedded_with(dir.path(), &["--set", &users_setting]);
+    let url = server.1.clone();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
     cmd.args(["cli", &url, "-u", "alice"])
         .current_dir(dir.path())

@@ -334,75 +334,11 @@ fn third_party_ksqldb_client_works_unchanged() {
     assert!(stdout.contains("all checks passed"), "{stdout}");
 }
 
-/// A test CA and a certificate for 127.0.0.1 it signed, made with openssl:
-/// the server's PEM keystore (certificate and key) and the CA's certificate
-/// (what a client trusts).
+/// A test CA and a certificate for 127.0.0.1 it signed (the test kit's):
+/// the server's PEM keystore and the CA's certificate (what a client trusts).
 fn test_certificate(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
-    let openssl = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl is needed to make a test certificate");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=sluice test CA",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-    ]);
-    openssl(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        "key.pem",
-        "-out",
-        "server.csr",
-    ]);
-    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "1",
-        "-extfile",
-        "san.ext",
-        "-out",
-        "cert.pem",
-    ]);
-    let keystore = dir.join("keystore.pem");
-    let pem = [
-        std::fs::read(dir.join("cert.pem")).unwrap(),
-        std::fs::read(dir.join("key.pem")).unwrap(),
-    ]
-    .concat();
-    std::fs::write(&keystore, pem).unwrap();
-    (keystore, dir.join("ca.pem"))
+    let ca = sluice_testkit::make_certificates(dir);
+    (dir.join("broker-keystore.pem"), ca)
 }
 
 /// `sluice cli` against an `https://` server with basic auth, as ksqlDB's CLI

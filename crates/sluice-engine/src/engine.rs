@@ -381,7 +381,8 @@ impl Engine {
 
     /// Runs commands of the command log (at startup, or another server's
     /// since), each under the properties it ran under; one that fails now is
-    /// skipped with a warning, as ksqlDB's command runner skips it.
+    /// skipped with a warning, as ksqlDB's command runner skips it, unless
+    /// it failed on the broker for a while (it is tried again meanwhile).
     fn apply_logged(&mut self, commands: Vec<Command>) {
         let was = std::mem::replace(&mut self.replaying, true);
         let pending = self.replay_connector_target.take();
@@ -392,7 +393,12 @@ impl Engine {
                 &mut self.session,
                 Session::with(c.properties.clone(), std::iter::empty()),
             );
-            if let Err(e) = self.execute_sql(&c.sql) {
+            // a broker that fails for a while (a restart on a loaded
+            // cluster) must not make the server skip the statement and
+            // lose what it created
+            let what = format!("command log: `{}`", c.sql);
+            let ran = crate::query::riding_out_the_broker(&what, || self.execute_sql(&c.sql));
+            if let Err(e) = ran {
                 tracing::warn!("command log: skipped `{}`: {e}", c.sql);
             }
             self.session = saved;

@@ -35,7 +35,8 @@ mod server;
 pub mod wasm;
 
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// `$HOME/.cache/sluice`: where downloaded services are kept between runs on
@@ -101,4 +102,85 @@ pub fn running_as_root() -> bool {
         .arg("-u")
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// A CA and a server certificate for 127.0.0.1/localhost signed by it, made
+/// with openssl in `dir`: `broker-keystore.pem` (PKCS#8 key and chain, the PEM
+/// keystore of Kafka's brokers and of `sluice server`'s `https://`
+/// listeners); the CA's path (`ca.pem`) is returned for clients to trust.
+pub fn make_certificates(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).expect("the certificate directory");
+    let openssl = |args: &[&str]| {
+        process::run(
+            "openssl",
+            Command::new("openssl").args(args).current_dir(dir),
+        )
+        .unwrap_or_else(|e| panic!("making test certificates: {e}"));
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=sluice-test-ca",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "broker.key",
+        "-out",
+        "broker.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .expect("writing san.ext");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "broker.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "broker.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    ]);
+    openssl(&[
+        "pkcs8",
+        "-topk8",
+        "-nocrypt",
+        "-in",
+        "broker.key",
+        "-out",
+        "broker.pk8",
+    ]);
+    let keystore = [
+        std::fs::read_to_string(dir.join("broker.pk8")).expect("broker key"),
+        std::fs::read_to_string(dir.join("broker.crt")).expect("broker certificate"),
+        std::fs::read_to_string(dir.join("ca.pem")).expect("CA certificate"),
+    ]
+    .concat();
+    std::fs::write(dir.join("broker-keystore.pem"), keystore).expect("writing the keystore");
+    dir.join("ca.pem")
 }

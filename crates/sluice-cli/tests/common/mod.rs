@@ -224,8 +224,14 @@ impl Drop for ServerProcess {
 /// `auto.offset.reset=earliest`), its log in `dir/server.log`.
 #[allow(dead_code)]
 pub fn start_embedded(dir: &std::path::Path) -> ServerProcess {
+    start_embedded_with(dir, &[])
+}
+
+/// [`start_embedded`] with `extra` arguments after the others (`--set KEY=VALUE`...).
+#[allow(dead_code)]
+pub fn start_embedded_with(dir: &std::path::Path, extra: &[&str]) -> ServerProcess {
     let data = dir.join("data");
-    let args: [&std::ffi::OsStr; 8] = [
+    let mut args: Vec<&std::ffi::OsStr> = vec![
         "--listeners".as_ref(),
         "http://127.0.0.1:0".as_ref(),
         "--set".as_ref(),
@@ -235,6 +241,7 @@ pub fn start_embedded(dir: &std::path::Path) -> ServerProcess {
         "--data-dir".as_ref(),
         data.as_os_str(),
     ];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
     let (child, url) = spawn_server(args, &dir.join("server.log"));
     ServerProcess(child, url)
 }
