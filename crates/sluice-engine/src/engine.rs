@@ -397,7 +397,13 @@ impl Engine {
             // cluster) must not make the server skip the statement and
             // lose what it created
             let what = format!("command log: `{}`", c.sql);
-            let ran = crate::query::riding_out_the_broker(&what, || self.execute_sql(&c.sql));
+            // each try numbers its query as the first did (ids name the
+            // queries' consumer groups and state)
+            let next_id = self.next_query_id;
+            let ran = crate::query::riding_out_the_broker(&what, || {
+                self.next_query_id = next_id;
+                self.execute_sql(&c.sql)
+            });
             if let Err(e) = ran {
                 tracing::warn!("command log: skipped `{}`: {e}", c.sql);
             }
