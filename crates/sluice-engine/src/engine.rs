@@ -400,7 +400,7 @@ impl Engine {
             // each try numbers its query as the first did (ids name the
             // queries' consumer groups and state)
             let next_id = self.next_query_id;
-            let ran = crate::query::riding_out_the_broker(&what, || {
+            let ran = crate::patience::riding_out_the_broker(&what, || {
                 self.next_query_id = next_id;
                 self.execute_sql(&c.sql)
             });

@@ -19,6 +19,7 @@ mod inserts;
 pub mod lifecycle;
 pub mod metastore;
 pub mod metrics;
+mod patience;
 mod print;
 mod properties;
 mod pull;

@@ -882,32 +882,6 @@ impl Engine {
     }
 }
 
-/// How long a statement rides out a broker that times out or has no leader
-/// for a while (a server starting on a loaded cluster, the command log
-/// replayed) before it fails.
-pub(crate) const BROKER_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Runs `attempt` until it succeeds or fails in a way the log's clients do
-/// not ride out, or [`BROKER_PATIENCE`] has passed, waiting longer each time
-/// (200 ms doubling up to 5 s); `what` names it in the warnings.
-pub(crate) fn riding_out_the_broker<T>(
-    what: &str,
-    mut attempt: impl FnMut() -> Result<T>,
-) -> Result<T> {
-    let deadline = std::time::Instant::now() + BROKER_PATIENCE;
-    let mut wait = std::time::Duration::from_millis(200);
-    loop {
-        match attempt() {
-            Err(e) if e.is_transient() && std::time::Instant::now() < deadline => {
-                tracing::warn!("{what} failed ({e}); trying again in {wait:?}");
-                std::thread::sleep(wait);
-                wait = (wait * 2).min(std::time::Duration::from_secs(5));
-            }
-            other => return other,
-        }
-    }
-}
-
 /// Starts `task` (fixing where it reads each partition), riding out a
 /// transient broker failure: it must not fail a `CREATE ... AS SELECT`.
 fn start_riding_out_the_broker(
@@ -915,5 +889,5 @@ fn start_riding_out_the_broker(
     log: &dyn sluice_log::Log,
 ) -> Result<()> {
     let what = format!("starting query {}", task.id);
-    riding_out_the_broker(&what, || Ok(task.start(log)?))
+    crate::patience::riding_out_the_broker(&what, || Ok(task.start(log)?))
 }
