@@ -601,3 +601,102 @@ pub fn check_delete_records(log: &dyn Log) {
     assert_eq!(log.end_offsets(&name).unwrap(), vec![10, 0]);
     log.delete_topic(&name).unwrap();
 }
+
+/// A log whose consumer-group members own the partitions a test says:
+/// [`Log::assigned`] answers the next of a script of assignments (the last
+/// one again once the script is through), whatever group asks; everything
+/// else is the inner log's. How a test moves partitions between polls the
+/// way a rebalance of Kafka's would, without a broker.
+pub struct ScriptedAssignment {
+    inner: std::sync::Arc<dyn Log>,
+    script: std::sync::Mutex<std::collections::VecDeque<Vec<(String, i32)>>>,
+}
+
+impl ScriptedAssignment {
+    pub fn new(inner: std::sync::Arc<dyn Log>, script: Vec<Vec<(String, i32)>>) -> Self {
+        ScriptedAssignment {
+            inner,
+            script: std::sync::Mutex::new(script.into()),
+        }
+    }
+}
+
+impl Log for ScriptedAssignment {
+    fn create_topic(&self, spec: &TopicSpec) -> Result<(), LogError> {
+        self.inner.create_topic(spec)
+    }
+    fn delete_topic(&self, name: &str) -> Result<(), LogError> {
+        self.inner.delete_topic(name)
+    }
+    fn list_topics(&self) -> Result<Vec<String>, LogError> {
+        self.inner.list_topics()
+    }
+    fn describe_topic(&self, name: &str) -> Result<crate::TopicDescription, LogError> {
+        self.inner.describe_topic(name)
+    }
+    fn topic_exists(&self, name: &str) -> Result<bool, LogError> {
+        self.inner.topic_exists(name)
+    }
+    fn alter_topic_configs(
+        &self,
+        name: &str,
+        set: &BTreeMap<String, String>,
+    ) -> Result<(), LogError> {
+        self.inner.alter_topic_configs(name, set)
+    }
+    fn add_partitions(&self, name: &str, total: i32) -> Result<(), LogError> {
+        self.inner.add_partitions(name, total)
+    }
+    fn delete_records(&self, topic: &str, before: &[(i32, i64)]) -> Result<(), LogError> {
+        self.inner.delete_records(topic, before)
+    }
+    fn produce(
+        &self,
+        topic: &str,
+        records: Vec<(Option<i32>, Record)>,
+    ) -> Result<Vec<(i32, i64)>, LogError> {
+        self.inner.produce(topic, records)
+    }
+    fn fetch(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        max: usize,
+    ) -> Result<Vec<StoredRecord>, LogError> {
+        self.inner.fetch(topic, partition, offset, max)
+    }
+    fn end_offsets(&self, topic: &str) -> Result<Vec<i64>, LogError> {
+        self.inner.end_offsets(topic)
+    }
+    fn start_offsets(&self, topic: &str) -> Result<Vec<i64>, LogError> {
+        self.inner.start_offsets(topic)
+    }
+    fn commit(&self, group: &str, offsets: &[(String, i32, i64)]) -> Result<(), LogError> {
+        self.inner.commit(group, offsets)
+    }
+    fn committed(&self, group: &str, topic: &str) -> Result<Vec<Option<i64>>, LogError> {
+        self.inner.committed(group, topic)
+    }
+    fn produce_and_commit(
+        &self,
+        produce: Vec<(String, Option<i32>, Record)>,
+        group: &str,
+        offsets: &[(String, i32, i64)],
+    ) -> Result<Vec<(i32, i64)>, LogError> {
+        self.inner.produce_and_commit(produce, group, offsets)
+    }
+    fn assigned(
+        &self,
+        _group: &str,
+        _topics: &[String],
+    ) -> Result<Option<Vec<(String, i32)>>, LogError> {
+        let mut script = self.script.lock().unwrap_or_else(|e| e.into_inner());
+        let next = match script.len() {
+            0 => None,
+            1 => script.front().cloned(),
+            _ => script.pop_front(),
+        };
+        Ok(next)
+    }
+}

@@ -82,3 +82,53 @@ fn a_failed_authentication_says_why() {
     assert!(err.contains("SCRAM-SHA-512"), "{err}");
     assert!(err.contains("Authentication failed"), "{err}");
 }
+
+/// A transaction's commit marker takes an offset no reader ever gets: a
+/// fetch at it ends as soon as the consumer reaches the partition's end
+/// (librdkafka's partition EOF), instead of waiting for a record that
+/// never comes, and a fetch of records that are there returns them all.
+#[test]
+fn a_fetch_at_a_commit_marker_ends_when_the_consumer_reaches_the_end() {
+    let cluster = KafkaCluster::shared();
+    let mut props = cluster.properties();
+    props.insert("processing.guarantee".into(), "exactly_once_v2".into());
+    let writer = KafkaLog::connect(&props).unwrap();
+    writer
+        .create_topic(&TopicSpec::new("marker_src", 1))
+        .unwrap();
+    writer
+        .create_topic(&TopicSpec::new("marker_out", 1))
+        .unwrap();
+    let records = (0..3)
+        .map(|i| {
+            let value = format!("v{i}").into_bytes();
+            (
+                "marker_out".to_string(),
+                Some(0),
+                sluice_log::Record::new(None, Some(value), i),
+            )
+        })
+        .collect();
+    writer
+        .produce_and_commit(records, "marker_group", &[("marker_src".into(), 0, 0)])
+        .unwrap();
+
+    // a reader reading on from the records to the marker, and one seeking
+    // straight to it
+    let reader = KafkaLog::connect(&props).unwrap();
+    // the three records and the marker
+    assert_eq!(reader.end_offsets("marker_out").unwrap(), vec![4]);
+    let started = std::time::Instant::now();
+    let got = reader.fetch("marker_out", 0, 0, 10).unwrap();
+    assert_eq!(got.iter().map(|r| r.offset).collect::<Vec<_>>(), [0, 1, 2]);
+    assert!(reader.fetch("marker_out", 0, 3, 10).unwrap().is_empty());
+    let fresh = KafkaLog::connect(&props).unwrap();
+    assert!(fresh.fetch("marker_out", 0, 3, 10).unwrap().is_empty());
+    // a wait for records that may still come would take 20 s
+    eprintln!("read to the marker in {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "reading to the marker took {:?}",
+        started.elapsed()
+    );
+}

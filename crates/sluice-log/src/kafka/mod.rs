@@ -38,15 +38,15 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use crate::{default_partition, Log, LogError, Record, StoredRecord, TopicDescription, TopicSpec};
 use producer::DeliveryContext;
-use reader::TopicReader;
+use reader::{Fetched, TopicReader};
 
 /// How long a request to the broker may take before it is reported as failed.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a fetch waits for records this log delivered to the partition.
-const FETCH_WAIT: Duration = Duration::from_secs(10);
-/// How long a fetch waits for records below the watermark a seek saw (which
-/// may be transaction markers, never delivered to readers).
-const SEEK_WAIT: Duration = Duration::from_secs(3);
+/// How long a fetch waits for records known to be in the partition (this log
+/// delivered them, or they lie below the watermark a seek saw) before it
+/// reports them late. The wait ends as soon as they arrive or the consumer
+/// reaches the end of what it may read (the rest being transaction markers).
+const FETCH_WAIT: Duration = Duration::from_secs(20);
 
 /// A [`Log`] on a Kafka cluster.
 pub struct KafkaLog {
@@ -220,7 +220,10 @@ impl KafkaLog {
         if let Some(r) = readers.get(topic) {
             return Ok(r.clone());
         }
+        // the end of a partition is reported, so a fetch knows when the
+        // records below a watermark are all read (see `reader::Fetched`)
         let consumer: BaseConsumer = consumer_config(&self.settings, "sluice-reader")
+            .set("enable.partition.eof", "true")
             .create()
             .map_err(|e| LogError::Broker {
                 context: format!("creating a consumer of topic '{topic}'"),
@@ -587,19 +590,29 @@ impl Log for KafkaLog {
         // wait for records known to be there: delivered by this log, or below
         // the watermark seen at the seek (records of other producers arrive
         // as the consumer streams them)
-        let (end, wait) = if offset < delivered {
-            (delivered, FETCH_WAIT)
-        } else if offset < seek_end {
-            (seek_end, SEEK_WAIT)
+        let end = if offset < delivered {
+            delivered
         } else {
-            (0, Duration::ZERO)
+            seek_end
         };
-        let got = reader.fetch(partition, offset, max, end, wait)?;
-        if got.is_empty() && offset >= delivered && offset < seek_end {
-            // nothing readable up to the watermark: transaction markers
-            self.seek_ends.lock().insert(key, offset);
+        match reader.fetch(partition, offset, max, end, FETCH_WAIT)? {
+            Fetched::Records(got) => Ok(got),
+            Fetched::Unreadable => {
+                // nothing readable up to the watermark (transaction markers,
+                // an open transaction): the next fetch does not wait for it
+                self.seek_ends.lock().insert(key, offset);
+                Ok(Vec::new())
+            }
+            // records known to be there are not coming: a failure to read,
+            // not an end (a reader taking it for the end would lose them)
+            Fetched::Late => Err(LogError::Broker {
+                context: format!("reading partition {partition} of topic '{topic}'"),
+                message: format!(
+                    "no record from offset {offset} arrived within {} s, though the partition holds records up to offset {end}",
+                    FETCH_WAIT.as_secs()
+                ),
+            }),
         }
-        Ok(got)
     }
 
     fn end_offsets(&self, topic: &str) -> Result<Vec<i64>, LogError> {

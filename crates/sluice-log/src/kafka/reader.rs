@@ -29,6 +29,23 @@ pub struct TopicReader {
     /// partition → offset the next in-order fetch asks for
     next: HashMap<i32, i64>,
     buffers: HashMap<i32, VecDeque<StoredRecord>>,
+    /// partition → where the consumer stood when it last reached the end of
+    /// the partition since the last seek (librdkafka's partition EOF): every
+    /// record readable below it has been streamed
+    caught_up: HashMap<i32, i64>,
+}
+
+/// What a fetch found.
+pub enum Fetched {
+    /// Records from the offset asked for (none: the offset is the end).
+    Records(Vec<StoredRecord>),
+    /// Nothing readable at the offset although the partition holds records
+    /// past it: the consumer reached the end of what it may read (the rest
+    /// are transaction markers, aborted records or an open transaction).
+    Unreadable,
+    /// Nothing arrived within the wait and the consumer has not reached the
+    /// partition's end: the records are there but late.
+    Late,
 }
 
 impl TopicReader {
@@ -39,12 +56,14 @@ impl TopicReader {
             streamed_to: HashMap::new(),
             next: HashMap::new(),
             buffers: HashMap::new(),
+            caught_up: HashMap::new(),
         }
     }
 
     /// Up to `max` records of `partition` from `offset`. When the partition is
     /// known to hold records there (`end` is past `offset`) waits up to `wait`
-    /// for them to arrive; otherwise returns what is already here.
+    /// for them to arrive, or for the consumer to reach the end of what it may
+    /// read; otherwise returns what is already here.
     pub fn fetch(
         &mut self,
         partition: i32,
@@ -52,22 +71,36 @@ impl TopicReader {
         max: usize,
         end: i64,
         wait: Duration,
-    ) -> Result<Vec<StoredRecord>, LogError> {
+    ) -> Result<Fetched, LogError> {
         if self.next.get(&partition) != Some(&offset) {
             self.seek(partition, offset)?;
         }
         self.drain(Duration::ZERO)?;
         let deadline = Instant::now() + wait;
-        while offset < end && self.buffered(partition) == 0 && Instant::now() < deadline {
+        let caught_up = |r: &Self| r.caught_up.get(&partition).is_some_and(|at| *at >= end);
+        while offset < end
+            && self.buffered(partition) == 0
+            && !caught_up(self)
+            && Instant::now() < deadline
+        {
             self.drain(Duration::from_millis(20))?;
         }
         let buffer = self.buffers.entry(partition).or_default();
+        if buffer.is_empty() && offset < end {
+            // an end reached since the seek, even short of `end`, is where
+            // the readable records stop for now (an open transaction)
+            return Ok(if self.caught_up.contains_key(&partition) {
+                Fetched::Unreadable
+            } else {
+                Fetched::Late
+            });
+        }
         let n = buffer.len().min(max);
         let out: Vec<StoredRecord> = buffer.drain(..n).collect();
         if let Some(last) = out.last() {
             self.next.insert(partition, last.offset + 1);
         }
-        Ok(out)
+        Ok(Fetched::Records(out))
     }
 
     /// Whether a fetch of `partition` from `offset` continues the last one.
@@ -98,6 +131,7 @@ impl TopicReader {
         self.streamed_to.insert(partition, offset);
         self.next.insert(partition, offset);
         self.buffers.entry(partition).or_default().clear();
+        self.caught_up.remove(&partition);
         Ok(())
     }
 
@@ -110,6 +144,10 @@ impl TopicReader {
             let message = match polled {
                 None => return Ok(()),
                 Some(Ok(m)) => m,
+                Some(Err(KafkaError::PartitionEOF(p))) => {
+                    self.reached_end(p);
+                    continue;
+                }
                 Some(Err(e)) => return self.poll_error(e),
             };
             let record = stored(&self.topic, &message);
@@ -127,6 +165,22 @@ impl TopicReader {
                 .or_default()
                 .push_back(record);
         }
+    }
+
+    /// The consumer reached the end of partition `p`: where it stands is
+    /// past every record it may read there (transaction markers included).
+    fn reached_end(&mut self, p: i32) {
+        let streamed = self.streamed_to.get(&p).copied().unwrap_or(0);
+        let position = self
+            .consumer
+            .position()
+            .ok()
+            .and_then(|tpl| match tpl.find_partition(&self.topic, p)?.offset() {
+                Offset::Offset(o) => Some(o),
+                _ => None,
+            })
+            .unwrap_or(streamed);
+        self.caught_up.insert(p, position.max(streamed));
     }
 
     fn poll_error(&self, e: KafkaError) -> Result<(), LogError> {

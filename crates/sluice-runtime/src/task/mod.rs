@@ -395,7 +395,13 @@ impl QueryTask {
         for input in &mut self.inputs {
             for p in 0..input.positions.len() {
                 if had(&input.topic, p) && !owns(&assigned, &input.topic, p) {
-                    input.slots[p] = Slot::starting_at(input.positions[p]);
+                    // reading goes back to where processing stands: should
+                    // the partition come back with nothing committed for it
+                    // (nobody processed it meanwhile), what was dropped here
+                    // is read again, not skipped
+                    let processed = input.slots[p].committed();
+                    input.positions[p] = processed;
+                    input.slots[p] = Slot::starting_at(processed);
                     if input.topic != operator_topic {
                         continue;
                     }
