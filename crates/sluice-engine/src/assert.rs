@@ -40,8 +40,9 @@ fn retry(
     until_asserted(timeout, || check().map_err(EngineError::AssertionFailed))
 }
 
-const TOPIC_TIMEOUT: &str = "ksql.assert.topic.default.timeout.ms";
-const SCHEMA_TIMEOUT: &str = "ksql.assert.schema.default.timeout.ms";
+use crate::settings::{
+    Setting, ASSERT_SCHEMA_TIMEOUT_MS as SCHEMA_TIMEOUT, ASSERT_TOPIC_TIMEOUT_MS as TOPIC_TIMEOUT,
+};
 
 impl Engine {
     /// How long the ASSERT `stmt` waits for what it asserts (its TIMEOUT,
@@ -55,10 +56,10 @@ impl Engine {
     ) -> Option<Duration> {
         self.in_session(session, |engine| match &stmt.0.statement {
             Statement::Assert(Assert::Topic { timeout, .. }) => {
-                Some(engine.assert_timeout(*timeout, TOPIC_TIMEOUT))
+                Some(engine.assert_timeout(*timeout, &TOPIC_TIMEOUT))
             }
             Statement::Assert(Assert::Schema { timeout, .. }) => {
-                Some(engine.assert_timeout(*timeout, SCHEMA_TIMEOUT))
+                Some(engine.assert_timeout(*timeout, &SCHEMA_TIMEOUT))
             }
             _ => None,
         })
@@ -89,7 +90,7 @@ impl Engine {
                 properties,
                 timeout,
             } => {
-                let wait = wait.unwrap_or_else(|| self.assert_timeout(*timeout, TOPIC_TIMEOUT));
+                let wait = wait.unwrap_or_else(|| self.assert_timeout(*timeout, &TOPIC_TIMEOUT));
                 self.assert_topic(*exists, &name.value, properties, wait)
             }
             Assert::Schema {
@@ -98,7 +99,7 @@ impl Engine {
                 id,
                 timeout,
             } => {
-                let wait = wait.unwrap_or_else(|| self.assert_timeout(*timeout, SCHEMA_TIMEOUT));
+                let wait = wait.unwrap_or_else(|| self.assert_timeout(*timeout, &SCHEMA_TIMEOUT));
                 self.assert_schema(*exists, subject.as_deref(), *id, wait)
             }
             // the test runner's own assertions
@@ -109,13 +110,10 @@ impl Engine {
         }
     }
 
-    fn assert_timeout(&self, timeout: Option<sluice_sql::Duration>, default_key: &str) -> Duration {
+    fn assert_timeout(&self, timeout: Option<sluice_sql::Duration>, default: &Setting) -> Duration {
         let millis = match timeout {
             Some(t) => t.millis(),
-            None => self
-                .property(default_key)
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(1000),
+            None => self.setting_as(default).unwrap_or(1000),
         };
         Duration::from_millis(millis.max(0) as u64)
     }

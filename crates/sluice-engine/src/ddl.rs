@@ -92,7 +92,7 @@ impl Engine {
             .or_else(|| format.clone())
             .or_else(|| inherited.map(|(k, _)| k.name.clone()))
             .or_else(|| {
-                self.property("ksql.persistence.default.format.key")
+                self.setting(&crate::settings::DEFAULT_KEY_FORMAT)
                     .map(str::to_string)
             })
             .unwrap_or_else(|| "KAFKA".to_string());

@@ -18,6 +18,7 @@ use crate::metastore::MetaStore;
 use crate::result::StatementResult;
 use crate::scheduler::Scheduler;
 use crate::session::Session;
+use crate::settings;
 
 /// Engine-wide settings, by ksqlDB's property names (`ksql.*`, `auto.offset.reset`, ...).
 #[derive(Debug, Clone, Default)]
@@ -175,7 +176,7 @@ impl Engine {
             group: first.consumer_group().to_string(),
             handles: handles.clone(),
         };
-        let retry = RetryPolicy::from_properties(|k| self.property(k).map(str::to_string));
+        let retry = RetryPolicy::from_settings(|k| self.property(k));
         self.queries.insert(query.id.clone(), query);
         for (index, (task, handle)) in tasks.into_iter().zip(handles).enumerate() {
             self.scheduler
@@ -241,16 +242,8 @@ impl Engine {
     /// The bytes state stores may keep in memory (see
     /// [`Engine::with_state_dir`]).
     fn state_memory_bytes(&self) -> usize {
-        [
-            "ksql.streams.statestore.cache.max.bytes",
-            "statestore.cache.max.bytes",
-            "ksql.streams.cache.max.bytes.buffering",
-            "cache.max.bytes.buffering",
-        ]
-        .iter()
-        .find_map(|k| self.property(k))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(10 << 20)
+        self.setting_as(&settings::STATE_CACHE_BYTES)
+            .unwrap_or(10 << 20)
     }
 
     /// Where a query task keeps its state: the engine's state database (or
@@ -264,24 +257,15 @@ impl Engine {
         } else {
             budget
         };
-        let purge_ms = [
-            "ksql.streams.repartition.purge.interval.ms",
-            "repartition.purge.interval.ms",
-        ]
-        .iter()
-        .find_map(|k| self.property(k))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(30_000);
+        let purge_ms = self
+            .setting_as(&settings::REPARTITION_PURGE_MS)
+            .unwrap_or(30_000);
         sluice_runtime::task::StateConfig {
             db: self.state_db.clone(),
             cache_bytes: budget / self.scheduler.parallelism().max(1),
             purge_interval: std::time::Duration::from_millis(purge_ms),
             clock: self.wall_clock,
-            standby_replicas: ["ksql.streams.num.standby.replicas", "num.standby.replicas"]
-                .iter()
-                .find_map(|k| self.property(k))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0),
+            standby_replicas: self.setting_as(&settings::STANDBY_REPLICAS).unwrap_or(0),
         }
     }
 
@@ -454,7 +438,7 @@ impl Engine {
     /// not in the command log: every start declares it again.
     pub fn with_processing_log_stream(mut self) -> Result<Self> {
         if self
-            .property("ksql.logging.processing.stream.auto.create")
+            .setting(&settings::PROCESSING_LOG_AUTO_CREATE)
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"))
         {
             return Ok(self);
@@ -464,17 +448,18 @@ impl Engine {
             .map(str::to_string)
             .unwrap_or_else(|| format!("{}ksql_processing_log", self.service_id()));
         let stream = self
-            .property("ksql.logging.processing.stream.name")
+            .setting(&settings::PROCESSING_LOG_STREAM)
             .unwrap_or("KSQL_PROCESSING_LOG")
             .to_string();
         if !self.log.topic_exists(&topic)? {
-            let number = |key: &str| self.property(key).and_then(|v| v.trim().parse().ok());
             let spec = sluice_log::TopicSpec::new(
                 &topic,
-                number("ksql.logging.processing.topic.partitions").unwrap_or(1),
+                self.setting_as(&settings::PROCESSING_LOG_PARTITIONS)
+                    .unwrap_or(1),
             )
             .with_replicas(
-                number("ksql.logging.processing.topic.replication.factor").unwrap_or(1) as i16,
+                self.setting_as(&settings::PROCESSING_LOG_REPLICAS)
+                    .unwrap_or(1),
             );
             match self.log.create_topic(&spec) {
                 Ok(()) | Err(sluice_log::LogError::TopicExists(_)) => {}
@@ -540,6 +525,17 @@ impl Engine {
             .or_else(|| self.config.properties.get(key).map(String::as_str))
     }
 
+    /// The value of setting `s` here (see [`crate::settings`]): set under
+    /// its name or an alias, else its default.
+    pub fn setting(&self, s: &crate::settings::Setting) -> Option<&str> {
+        s.value_in(|k| self.property(k))
+    }
+
+    /// [`Engine::setting`] parsed (a value that does not parse: the default).
+    pub fn setting_as<T: std::str::FromStr>(&self, s: &crate::settings::Setting) -> Option<T> {
+        s.parsed_in(|k| self.property(k))
+    }
+
     /// The metastore with the session's function settings, to plan against.
     pub(crate) fn planning(&self) -> crate::metastore::Planning<'_> {
         // ksqlDB: a negative limit is no limit
@@ -558,8 +554,7 @@ impl Engine {
     }
 
     pub(crate) fn offset_reset(&self) -> OffsetReset {
-        self.property("auto.offset.reset")
-            .or_else(|| self.property("ksql.streams.auto.offset.reset"))
+        self.setting(&settings::AUTO_OFFSET_RESET)
             .and_then(OffsetReset::parse)
             .unwrap_or(OffsetReset::Latest)
     }
@@ -569,7 +564,7 @@ impl Engine {
     pub(crate) fn default_key_format(&self) -> sluice_planner::FormatDesc {
         sluice_planner::FormatDesc::named(
             &self
-                .property("ksql.persistence.default.format.key")
+                .setting(&settings::DEFAULT_KEY_FORMAT)
                 .unwrap_or("KAFKA")
                 .to_ascii_uppercase(),
         )
@@ -578,7 +573,7 @@ impl Engine {
     /// `ksql.service.id`: names the consumer groups (and, on Kafka, the
     /// internal topics) of this server's queries.
     pub fn service_id(&self) -> String {
-        self.property("ksql.service.id")
+        self.setting(&settings::SERVICE_ID)
             .unwrap_or("default_")
             .to_string()
     }

@@ -225,14 +225,13 @@ impl Engine {
     /// (`ksql.udf.wasm.fuel.per.call`, `ksql.udf.wasm.memory.bytes`).
     fn wasm_limits(&self) -> sluice_wasm::Limits {
         let default = sluice_wasm::Limits::default();
-        let number = |key: &str| {
-            self.property(key)
-                .and_then(|v| v.trim().parse::<u64>().ok())
-        };
         sluice_wasm::Limits {
-            fuel: number("ksql.udf.wasm.fuel.per.call").unwrap_or(default.fuel),
-            memory_bytes: number("ksql.udf.wasm.memory.bytes")
-                .map_or(default.memory_bytes, |b| b as usize),
+            fuel: self
+                .setting_as(&crate::settings::WASM_FUEL_PER_CALL)
+                .unwrap_or(default.fuel),
+            memory_bytes: self
+                .setting_as(&crate::settings::WASM_MEMORY_BYTES)
+                .unwrap_or(default.memory_bytes),
         }
     }
 

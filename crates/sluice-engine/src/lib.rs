@@ -30,6 +30,7 @@ pub mod result;
 mod scheduler;
 mod secrets;
 mod session;
+pub mod settings;
 mod show;
 mod topics;
 mod upgrade;

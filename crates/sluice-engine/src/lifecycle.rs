@@ -165,20 +165,15 @@ pub(crate) struct RetryPolicy {
 }
 
 impl RetryPolicy {
-    pub(crate) fn from_properties(property: impl Fn(&str) -> Option<String>) -> Self {
-        let ms = |keys: &[&str], default: u64| {
-            keys.iter()
-                .find_map(|k| property(k))
-                .and_then(|v| v.trim().parse().ok())
-                .map_or(Duration::from_millis(default), Duration::from_millis)
+    pub(crate) fn from_settings<'a>(property: impl Fn(&str) -> Option<&'a str> + Copy) -> Self {
+        use crate::settings::{RETRY_BACKOFF_INITIAL_MS, RETRY_BACKOFF_MAX_MS, TASK_TIMEOUT_MS};
+        let ms = |s: &crate::settings::Setting| {
+            Duration::from_millis(s.parsed_in(property).unwrap_or_default())
         };
         RetryPolicy {
-            initial: ms(&["ksql.query.retry.backoff.initial.ms"], 15_000),
-            max: ms(&["ksql.query.retry.backoff.max.ms"], 900_000),
-            task_timeout: ms(
-                &["ksql.streams.task.timeout.ms", "task.timeout.ms"],
-                300_000,
-            ),
+            initial: ms(&RETRY_BACKOFF_INITIAL_MS),
+            max: ms(&RETRY_BACKOFF_MAX_MS),
+            task_timeout: ms(&TASK_TIMEOUT_MS),
         }
     }
 
@@ -435,8 +430,8 @@ mod tests {
 
     #[test]
     fn retry_settings_come_from_ksqldb_properties() {
-        let p = RetryPolicy::from_properties(|k| {
-            (k == "ksql.query.retry.backoff.initial.ms").then(|| "250".to_string())
+        let p = RetryPolicy::from_settings(|k| {
+            (k == "ksql.query.retry.backoff.initial.ms").then_some("250")
         });
         assert_eq!(p.delay(1), Duration::from_millis(250));
         assert_eq!(p.max, Duration::from_secs(900));

@@ -129,11 +129,11 @@ impl Engine {
 
     fn is_scalable_push(&self, q: &Query) -> bool {
         let enabled = self
-            .property("ksql.query.push.v2.enabled")
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+            .setting(&crate::settings::PUSH_V2)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
         let latest = self
-            .property("auto.offset.reset")
-            .is_none_or(|v| v.eq_ignore_ascii_case("latest"));
+            .setting(&crate::settings::AUTO_OFFSET_RESET)
+            .is_none_or(|v| v.trim().eq_ignore_ascii_case("latest"));
         let Relation::Source { name, .. } = &q.from else {
             return false;
         };

@@ -672,9 +672,9 @@ impl Engine {
     /// with `ksql.query.pull.table.scan.enabled=false` it must be a key
     /// lookup; a key IN list takes values of the key's type.
     fn check_table_scan(&self, q: &Query) -> Result<()> {
-        let enabled = |key: &str| {
-            self.property(key)
-                .is_none_or(|v| !v.eq_ignore_ascii_case("false"))
+        let enabled = |s: &crate::settings::Setting| {
+            self.setting(s)
+                .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"))
         };
         let sluice_sql::Relation::Source { name, .. } = &q.from else {
             return Ok(());
@@ -686,11 +686,11 @@ impl Engine {
         else {
             return Ok(());
         };
-        if !enabled("ksql.query.pull.table.scan.enabled") {
+        if !enabled(&crate::settings::PULL_TABLE_SCANS) {
             crate::pull_where::check_key_lookup(
                 &def,
                 q.where_clause.as_ref(),
-                enabled("ksql.query.pull.range.scan.enabled"),
+                enabled(&crate::settings::PULL_RANGE_SCANS),
             )?;
         }
         crate::pull_where::check_key_list(&def, q.where_clause.as_ref())
@@ -772,8 +772,8 @@ impl Engine {
     /// result keyless instead.
     fn check_key_projection(&self, plan: &ProjectPlan, sink: &str) -> Result<()> {
         let new_planner = self
-            .property("ksql.new.query.planner.enabled")
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+            .setting(&crate::settings::NEW_QUERY_PLANNER)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
         if plan.repartitioned || new_planner {
             return Ok(());
         }
@@ -876,7 +876,9 @@ impl Engine {
     /// name after `ksql.output.topic.name.prefix`.
     pub(crate) fn sink_topic(&self, with: &crate::properties::WithClause, name: &str) -> String {
         with.string("KAFKA_TOPIC").unwrap_or_else(|| {
-            let prefix = self.property("ksql.output.topic.name.prefix").unwrap_or("");
+            let prefix = self
+                .setting(&crate::settings::OUTPUT_TOPIC_PREFIX)
+                .unwrap_or("");
             format!("{prefix}{name}")
         })
     }

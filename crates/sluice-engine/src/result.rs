@@ -225,9 +225,10 @@ impl FunctionVariation {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PropertyListing {
     pub name: String,
-    /// `SERVER` (the server's configuration: its file, its arguments, the
-    /// defaults), `SYSTEM` (changed by `ALTER SYSTEM`, for every server of
-    /// the service) or `SESSION` (a client's override).
+    /// `SERVER` (the server's configuration: its file, its arguments),
+    /// `SYSTEM` (changed by `ALTER SYSTEM`, for every server of the
+    /// service), `SESSION` (a client's override) or `DEFAULT` (nobody set
+    /// it: `crate::settings`).
     pub scope: String,
     pub value: String,
 }

@@ -175,6 +175,13 @@ impl Engine {
                 for (k, v) in self.session.properties() {
                     props.insert(k, ("SESSION", v));
                 }
+                // what nobody set runs with its default
+                for s in crate::settings::WITH_DEFAULTS {
+                    let set = props.keys().any(|k| s.is_named(k));
+                    if let (false, Some(default)) = (set, s.default) {
+                        props.insert(s.name, ("DEFAULT", default));
+                    }
+                }
                 Listing::Properties(
                     props
                         .into_iter()

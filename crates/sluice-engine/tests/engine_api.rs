@@ -689,6 +689,27 @@ fn sessions_keep_their_overrides_and_variables_to_themselves() {
         "SERVER".to_string(),
         "earliest".to_string()
     )));
+    // what nobody set is listed with the default it runs with, once, and a
+    // setting set under another of its names is not listed as a default
+    let default = |name: &str| {
+        shown
+            .iter()
+            .filter(|(n, scope, _)| n == name && scope == "DEFAULT")
+            .map(|(_, _, v)| v.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(default("ksql.service.id"), ["default_"]);
+    assert_eq!(default("ksql.query.retry.backoff.initial.ms"), ["15000"]);
+    assert_eq!(default("auto.offset.reset"), Vec::<String>::new());
+    let shown = property_listing(run_in(&mut e, &mut a, "SHOW PROPERTIES;"));
+    assert!(!shown
+        .iter()
+        .any(|(n, _, _)| n == "ksql.streams.statestore.cache.max.bytes"));
+    // and the default is what the engine reads
+    assert_eq!(
+        e.setting(&sluice_engine::settings::RETRY_BACKOFF_INITIAL_MS),
+        Some("15000")
+    );
     let StatementResult::Listing(Listing::Sources { sources, .. }) =
         run_in(&mut e, &mut b, "SHOW STREAMS;")
     else {

@@ -230,12 +230,9 @@ fn a_partition_taken_away_and_given_back_uncommitted_is_read_again() {
     let embedded = Arc::new(EmbeddedLog::in_memory());
     let both = vec![("clicks".to_string(), 0), ("clicks".to_string(), 1)];
     // the first poll owns both partitions, the second only 0, then both
-    let log = Arc::new(sluice_engine::log::testing::ScriptedAssignment::new(
-        embedded.clone(),
-        vec![both.clone(), vec![("clicks".to_string(), 0)], both],
-    ));
+    embedded.script_assignments(vec![both.clone(), vec![("clicks".to_string(), 0)], both]);
     let mut e = Engine::new(
-        log,
+        embedded.clone(),
         EngineConfig::default().with("auto.offset.reset", "earliest"),
     );
     e.execute_sql(

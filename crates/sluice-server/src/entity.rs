@@ -147,15 +147,27 @@ pub fn to_entity(
             entity("type_list", obj(json!({ "types": types })))
         }
         Listing::Properties(props) => {
+            // ksqlDB: the session's overrides are overwritten, the settings
+            // nobody set default
+            let named = |scope: &str| -> Vec<&str> {
+                props
+                    .iter()
+                    .filter(|p| p.scope == scope)
+                    .map(|p| p.name.as_str())
+                    .collect()
+            };
+            let (overwritten, defaults) = (named("SESSION"), named("DEFAULT"));
             let props: Vec<Value> = props
                 .iter()
                 .map(|p| json!({"name": p.name, "scope": "KSQL", "value": p.value}))
                 .collect();
             entity(
                 "properties",
-                obj(
-                    json!({"properties": props, "overwrittenProperties": [], "defaultProperties": []}),
-                ),
+                obj(json!({
+                    "properties": props,
+                    "overwrittenProperties": overwritten,
+                    "defaultProperties": defaults,
+                })),
             )
         }
         Listing::Variables(vars) => {

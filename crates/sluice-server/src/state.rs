@@ -133,10 +133,6 @@ where
     .map_err(|e| ApiError::Internal(e.to_string()))?
 }
 
-/// How long a request waits for its `commandSequenceNumber` (ksqlDB's
-/// `ksql.server.command.response.timeout.ms` default).
-const COMMAND_RESPONSE_TIMEOUT: Duration = Duration::from_millis(5000);
-
 /// How often a server applies what the other servers of its service put in
 /// the command topic.
 const FOLLOW_INTERVAL: Duration = Duration::from_millis(200);
@@ -144,12 +140,11 @@ const FOLLOW_INTERVAL: Duration = Duration::from_millis(200);
 /// Waits until the engine has applied the command topic past offset `seq`
 /// (ksqlDB's `CommandStoreUtil.waitForCommandSequenceNumber`).
 pub async fn wait_for_command(state: &AppState, seq: i64) -> Result<(), ApiError> {
-    let timeout = state
-        .config
-        .engine_properties
-        .get("ksql.server.command.response.timeout.ms")
-        .and_then(|v| v.parse().ok())
-        .map_or(COMMAND_RESPONSE_TIMEOUT, Duration::from_millis);
+    let timeout = Duration::from_millis(
+        sluice_engine::settings::COMMAND_RESPONSE_TIMEOUT_MS
+            .parsed_in(|k| state.config.engine_properties.get(k).map(String::as_str))
+            .unwrap_or(5000),
+    );
     let until = std::time::Instant::now() + timeout;
     loop {
         // without a command topic the numbers are this server's own, all applied

@@ -90,6 +90,19 @@ async fn ksql_statements_answer_ksqldb_entities() {
     assert_eq!(body["commandStatuses"]["stream/`S`/create"], "SUCCESS");
     let (status, body) = s.get("/status/stream/S/create").await;
     assert_eq!((status, body["status"].clone()), (200, json!("SUCCESS")));
+
+    // the settings nobody set are listed with their defaults, and named so
+    let (_, body) = s.ksql("SHOW PROPERTIES;").await;
+    assert_eq!(body[0]["@type"], "properties", "{body}");
+    let defaults = body[0]["defaultProperties"].as_array().expect("defaults");
+    assert!(
+        defaults.contains(&json!("ksql.query.retry.backoff.max.ms")),
+        "{body}"
+    );
+    assert_eq!(
+        named(&body[0]["properties"], "ksql.query.retry.backoff.max.ms")["value"],
+        "900000"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

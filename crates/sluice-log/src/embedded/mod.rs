@@ -36,6 +36,9 @@ pub struct EmbeddedLog {
     groups: Mutex<Groups>,
     disk: Option<Disk>,
     warnings: Vec<String>,
+    /// What [`Log::assigned`] answers next (see
+    /// [`EmbeddedLog::script_assignments`]).
+    assignments: Mutex<std::collections::VecDeque<Vec<(String, i32)>>>,
 }
 
 struct Disk {
@@ -68,6 +71,7 @@ impl EmbeddedLog {
             groups: Mutex::new(Groups::new()),
             disk: None,
             warnings: Vec::new(),
+            assignments: Mutex::default(),
         }
     }
 
@@ -152,7 +156,17 @@ impl EmbeddedLog {
                 _lock: lock,
             }),
             warnings,
+            assignments: Mutex::default(),
         })
+    }
+
+    /// Makes the log's consumer groups move partitions as a rebalance of
+    /// Kafka's would, for tests: [`Log::assigned`] answers the next
+    /// assignment of `script` (the last one again once it is through),
+    /// whatever group asks. Without a script the log has one member, which
+    /// owns everything (`assigned` answers `None`).
+    pub fn script_assignments(&self, script: Vec<Vec<(String, i32)>>) {
+        *self.assignments.lock() = script.into();
     }
 
     /// The directory of a persistent log; `None` for an in-memory one.
@@ -440,6 +454,19 @@ impl Log for EmbeddedLog {
         Ok((0..n)
             .map(|p| offsets.and_then(|o| o.get(&(topic.to_string(), p)).copied()))
             .collect())
+    }
+
+    fn assigned(
+        &self,
+        _group: &str,
+        _topics: &[String],
+    ) -> Result<Option<Vec<(String, i32)>>, LogError> {
+        let mut script = self.assignments.lock();
+        Ok(match script.len() {
+            0 => None,
+            1 => script.front().cloned(),
+            _ => script.pop_front(),
+        })
     }
 
     fn produce_and_commit(
