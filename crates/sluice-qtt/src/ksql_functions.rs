@@ -1,7 +1,7 @@
 //! The test-only functions ksqlDB's own test runner has on its classpath
 //! (its engine's test sources: `TestUdf`, `TestUdtf`, `ThrowingUdtf`,
 //! `BadUdf`, `WhenCondition`, `WhenResult`, and the `udf-example` jar's
-//! `ToStruct`; the aggregates are in `ksql_aggregates`), written here from what they do, so that query-validation
+//! `ToStruct`; the aggregates are in `ksql_aggregates` and `ksql_test_udaf`), written here from what they do, so that query-validation
 //! tests calling them run as they run in ksqlDB. A function that "throws"
 //! gives its row NULL and a row error, as a user function that fails does.
 
@@ -308,7 +308,10 @@ pub fn register(engine: &mut Engine) -> Result<(), String> {
             .register_function(name, overloads, body, table, description)
             .map_err(|e| e.to_string())?;
     }
-    for (_, aggregate) in crate::ksql_aggregates::aggregates() {
+    let aggregates = crate::ksql_aggregates::aggregates()
+        .into_iter()
+        .map(|(_, a)| a);
+    for aggregate in aggregates.chain([crate::ksql_test_udaf::test_udaf()]) {
         engine
             .register_aggregate(aggregate, "test")
             .map_err(|e| e.to_string())?;

@@ -15,6 +15,7 @@ mod compare;
 mod harness;
 mod ksql_aggregates;
 mod ksql_functions;
+mod ksql_test_udaf;
 mod model;
 mod post;
 mod recording;
