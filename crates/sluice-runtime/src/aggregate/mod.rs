@@ -79,6 +79,10 @@ pub struct AggregateOperator {
     /// of the row being processed.
     row_partition: Option<usize>,
     current_partition: i32,
+    /// Where the group key's columns start in the input rows, when they come
+    /// computed (read back from the repartition topic keyed by them), so the
+    /// group key is evaluated once per row, as ksqlDB evaluates it.
+    keys_at: Option<usize>,
     schema: SchemaRef,
     /// Groups changed since [`AggregateOperator::take_changes`], when the
     /// operator keeps a changelog.
@@ -166,6 +170,7 @@ impl AggregateOperator {
             tombstone: input.index_of(TOMBSTONE)?,
             row_partition: input.index_of(ROWPARTITION).ok(),
             current_partition: 0,
+            keys_at: None,
             schema: Arc::new(Schema::new(fields)),
             plan: plan.clone(),
             changelog: None,
@@ -331,6 +336,12 @@ impl AggregateOperator {
         })
     }
 
+    /// Takes the group key from the input rows' columns from `at` on
+    /// instead of evaluating it (see `keys_at`).
+    pub fn take_keys_from(&mut self, at: usize) {
+        self.keys_at = Some(at);
+    }
+
     pub fn process(&mut self, batch: &RecordBatch) -> Result<RecordBatch, RuntimeError> {
         let batch = match &self.plan.filter {
             Some(f) => {
@@ -346,12 +357,28 @@ impl AggregateOperator {
             None => batch.clone(),
         };
         let n = batch.num_rows();
-        let keys: Vec<ArrayRef> = self
-            .plan
-            .group_by
-            .iter()
-            .map(|g| g.evaluate(&batch).and_then(|v| v.into_array(n)))
-            .collect::<Result<_, _>>()?;
+        let keys: Vec<ArrayRef> = match self.keys_at {
+            Some(at) => self
+                .plan
+                .group_types
+                .iter()
+                .enumerate()
+                .map(|(k, ty)| {
+                    let key = batch.column(at + k);
+                    if key.data_type() == ty {
+                        Ok(key.clone())
+                    } else {
+                        arrow::compute::cast(key, ty)
+                    }
+                })
+                .collect::<Result<_, _>>()?,
+            None => self
+                .plan
+                .group_by
+                .iter()
+                .map(|g| g.evaluate(&batch).and_then(|v| v.into_array(n)))
+                .collect::<Result<_, _>>()?,
+        };
         let inputs: Vec<Vec<ArrayRef>> = self
             .plan
             .aggregates

@@ -282,6 +282,7 @@ impl QueryTask {
             .collect();
         self.operator = Operator::new(&self.plan, &schemas)?;
         self.operator.set_clock(self.state.clock);
+        self.keys_from_repartition();
         for input in &mut self.inputs {
             input.forget_partitions();
         }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use sluice_log::{Log, Record};
 
+use super::operator::Operator;
 use super::{Input, QueryOutput, QueryTask};
 use crate::repartition::Repartition;
 use crate::source::SourceReader;
@@ -24,14 +25,37 @@ impl QueryTask {
     ) -> Self {
         let topic = repartition.topic().to_string();
         let strip = repartition.key_columns();
-        let layout = self.inputs[i].schema.clone();
+        let mut layout = self.inputs[i].schema.clone();
+        if matches!(self.operator, Operator::Aggregate(_)) {
+            // an aggregation (not one over a join, whose repartitions
+            // re-key the join's sources) reads the group key as the topic's key: after
+            // the source's columns
+            let mut fields = layout.fields().to_vec();
+            fields.extend(repartition.key_fields());
+            layout = std::sync::Arc::new(arrow::datatypes::Schema::new(fields));
+        }
         let read = Input::laid_out(topic, reader, strip, layout);
         let mut source = std::mem::replace(&mut self.inputs[i], read);
         source.repartition = Some(Box::new(repartition));
         // after the operator's inputs, whose positions are the operator's
         // input numbers
         self.inputs.push(source);
+        self.keys_from_repartition();
         self
+    }
+
+    /// An aggregation reading a repartition topic takes its group key from
+    /// the key the topic's rows were written with (the columns after the
+    /// source's, see [`QueryTask::with_repartition`]) instead of
+    /// evaluating it again.
+    pub(super) fn keys_from_repartition(&mut self) {
+        let Some(read) = self.inputs.iter().find(|i| i.strip > 0) else {
+            return;
+        };
+        let at = read.schema.fields().len() - read.strip;
+        if let Operator::Aggregate(a) = &mut self.operator {
+            a.take_keys_from(at);
+        }
     }
 
     /// Whether the operator reads its rows from a repartition topic.
