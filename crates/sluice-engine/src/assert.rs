@@ -41,7 +41,7 @@ fn retry(
 }
 
 use crate::settings::{
-    Setting, ASSERT_SCHEMA_TIMEOUT_MS as SCHEMA_TIMEOUT, ASSERT_TOPIC_TIMEOUT_MS as TOPIC_TIMEOUT,
+    ASSERT_SCHEMA_TIMEOUT_MS as SCHEMA_TIMEOUT, ASSERT_TOPIC_TIMEOUT_MS as TOPIC_TIMEOUT,
 };
 
 impl Engine {
@@ -55,12 +55,7 @@ impl Engine {
         stmt: &crate::Prepared,
     ) -> Option<Duration> {
         self.in_session(session, |engine| match &stmt.0.statement {
-            Statement::Assert(Assert::Topic { timeout, .. }) => {
-                Some(engine.assert_timeout(*timeout, &TOPIC_TIMEOUT))
-            }
-            Statement::Assert(Assert::Schema { timeout, .. }) => {
-                Some(engine.assert_timeout(*timeout, &SCHEMA_TIMEOUT))
-            }
+            Statement::Assert(a) => engine.assert_timeout(a),
             _ => None,
         })
     }
@@ -83,25 +78,17 @@ impl Engine {
         assert: &Assert,
         wait: Option<Duration>,
     ) -> Result<StatementResult> {
+        let wait = wait.or_else(|| self.assert_timeout(assert));
         match assert {
             Assert::Topic {
                 exists,
                 name,
                 properties,
-                timeout,
-            } => {
-                let wait = wait.unwrap_or_else(|| self.assert_timeout(*timeout, &TOPIC_TIMEOUT));
-                self.assert_topic(*exists, &name.value, properties, wait)
-            }
+                ..
+            } => self.assert_topic(*exists, &name.value, properties, wait.unwrap_or_default()),
             Assert::Schema {
-                exists,
-                subject,
-                id,
-                timeout,
-            } => {
-                let wait = wait.unwrap_or_else(|| self.assert_timeout(*timeout, &SCHEMA_TIMEOUT));
-                self.assert_schema(*exists, subject.as_deref(), *id, wait)
-            }
+                exists, subject, id, ..
+            } => self.assert_schema(*exists, subject.as_deref(), *id, wait.unwrap_or_default()),
             // the test runner's own assertions
             _ => Err(EngineError::Unsupported(
                 "ASSERT VALUES and ASSERT STREAM|TABLE are statements of the test runner (sluice test)."
@@ -110,12 +97,19 @@ impl Engine {
         }
     }
 
-    fn assert_timeout(&self, timeout: Option<sluice_sql::Duration>, default: &Setting) -> Duration {
+    /// How long `assert` waits: its TIMEOUT, else its kind's default
+    /// setting; `None` for the test runner's own assertions.
+    fn assert_timeout(&self, assert: &Assert) -> Option<Duration> {
+        let (timeout, default) = match assert {
+            Assert::Topic { timeout, .. } => (timeout, &TOPIC_TIMEOUT),
+            Assert::Schema { timeout, .. } => (timeout, &SCHEMA_TIMEOUT),
+            _ => return None,
+        };
         let millis = match timeout {
             Some(t) => t.millis(),
             None => self.setting_as(default).unwrap_or(1000),
         };
-        Duration::from_millis(millis.max(0) as u64)
+        Some(Duration::from_millis(millis.max(0) as u64))
     }
 
     fn assert_topic(
