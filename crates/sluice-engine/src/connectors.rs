@@ -42,9 +42,9 @@ pub(crate) fn worker_for(
     processing_log: Arc<sluice_runtime::ProcessingLog>,
     registry: RegistryCell,
 ) -> Worker {
-    let service = properties
-        .get("ksql.service.id")
-        .map_or("default_", String::as_str);
+    let service = crate::settings::SERVICE_ID
+        .value_in(|k| properties.get(k).map(String::as_str))
+        .unwrap_or_default();
     let id = properties
         .get("listeners")
         .and_then(|l| l.split(',').next())

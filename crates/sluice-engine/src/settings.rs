@@ -1,7 +1,9 @@
-//! The settings the engine reads, each with its other names and its default,
-//! in one table: the code reads a setting through its entry here, and
+//! The settings with a default, each with its other names and that default,
+//! in one table: the code reads each of them through its entry here, and
 //! `SHOW PROPERTIES` lists the defaults of those nobody set from the same
-//! entries, so what it shows is what runs.
+//! entries, so what it shows is what runs. (Settings without a default, or
+//! whose default is worked out when read, such as the stream threads, the
+//! machine's cores, are read where they are used.)
 //!
 //! A setting is looked up by its name, then its aliases (Kafka Streams'
 //! names without ksqlDB's `ksql.streams.` prefix), in a session's overrides,
@@ -47,7 +49,8 @@ impl Setting {
     pub fn parsed_in<'a, T: FromStr>(&self, lookup: impl Fn(&str) -> Option<&'a str>) -> Option<T> {
         std::iter::once(self.name)
             .chain(self.aliases.iter().copied())
-            .find_map(|k| lookup(k).and_then(|v| v.trim().parse().ok()))
+            .find_map(lookup)
+            .and_then(|v| v.trim().parse().ok())
             .or_else(|| self.default.and_then(|d| d.parse().ok()))
     }
 
@@ -147,9 +150,17 @@ mod tests {
             ])),
             Some(9)
         );
-        // a value that does not parse counts as unset
+        // a value that does not parse counts as unset: the default, not an
+        // alias's value
         assert_eq!(
             TASK_TIMEOUT_MS.parsed_in::<u64>(set(&[("task.timeout.ms", "soon")])),
+            Some(300_000)
+        );
+        assert_eq!(
+            TASK_TIMEOUT_MS.parsed_in::<u64>(set(&[
+                ("ksql.streams.task.timeout.ms", "soon"),
+                ("task.timeout.ms", "7")
+            ])),
             Some(300_000)
         );
     }
@@ -164,7 +175,10 @@ mod tests {
             Some(limits.memory_bytes)
         );
         for s in WITH_DEFAULTS {
-            assert!(s.default.is_some(), "{}", s.name);
+            let default = s.default.expect(s.name);
+            // the numbers parse as the unsigned numbers their readers take
+            let numeric = default.starts_with(|c: char| c.is_ascii_digit());
+            assert!(!numeric || default.parse::<u64>().is_ok(), "{}", s.name);
         }
         let names: std::collections::BTreeSet<_> = WITH_DEFAULTS.iter().map(|s| s.name).collect();
         assert_eq!(names.len(), WITH_DEFAULTS.len());

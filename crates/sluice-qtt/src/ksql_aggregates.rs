@@ -87,14 +87,18 @@ fn string_literal(v: &Option<ScalarValue>) -> Option<i64> {
     }
 }
 
+/// ksqlDB's refusal of a call no factory of aggregate `name` takes.
+pub(crate) fn refused(name: &str, call: &AggregateCall) -> DataFusionError {
+    let types: Vec<String> = call.arg_types.iter().map(type_name).collect();
+    DataFusionError::Plan(format!(
+        "Function '{name}' does not accept parameters ({}).",
+        types.join(", ")
+    ))
+}
+
 impl TestAggregate {
     fn refused(&self, call: &AggregateCall) -> DataFusionError {
-        let types: Vec<String> = call.arg_types.iter().map(type_name).collect();
-        DataFusionError::Plan(format!(
-            "Function '{}' does not accept parameters ({}).",
-            self.name,
-            types.join(", ")
-        ))
+        refused(self.name, call)
     }
 
     fn split(&self, call: &AggregateCall) -> Result<Split> {
@@ -195,7 +199,7 @@ impl AggregateFunction for TestAggregate {
             fresh: true,
         }))
     }
-    fn supports_table(&self) -> bool {
+    fn supports_table(&self, _: &AggregateCall) -> bool {
         false
     }
     fn structured_state(&self) -> bool {

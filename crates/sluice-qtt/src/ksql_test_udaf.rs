@@ -18,7 +18,6 @@ use arrow::datatypes::{DataType, Field, Fields, Int32Type};
 use datafusion_common::{DataFusionError, Result, ScalarValue};
 use datafusion_expr::Accumulator;
 use sluice_functions::aggregate::{AggregateCall, AggregateFunction};
-use sluice_planner::types::type_name;
 
 /// The aggregate, to register on an engine.
 pub fn test_udaf() -> Arc<dyn AggregateFunction> {
@@ -64,11 +63,7 @@ impl TestUdaf {
     }
 
     fn refused(&self, call: &AggregateCall) -> DataFusionError {
-        let types: Vec<String> = call.arg_types.iter().map(type_name).collect();
-        DataFusionError::Plan(format!(
-            "Function 'test_udaf' does not accept parameters ({}).",
-            types.join(", ")
-        ))
+        crate::ksql_aggregates::refused("test_udaf", call)
     }
 }
 
@@ -100,9 +95,9 @@ impl AggregateFunction for TestUdaf {
             fresh: true,
         }))
     }
-    fn supports_table(&self) -> bool {
+    fn supports_table(&self, call: &AggregateCall) -> bool {
         // its BIGINT and INT factories are table aggregates (an undo)
-        true
+        matches!(self.overload(call), Ok(Overload::Long | Overload::Int))
     }
     fn structured_state(&self) -> bool {
         false
@@ -193,6 +188,12 @@ impl Accumulator for Sums {
     }
 
     fn retract_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        if !self.supports_retract_batch() {
+            return Err(DataFusionError::Execution(format!(
+                "test_udaf's {:?} factory has no undo",
+                self.overload
+            )));
+        }
         match values.first() {
             Some(v) => self.apply(v, -1),
             None => Ok(()),

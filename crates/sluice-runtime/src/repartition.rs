@@ -16,7 +16,9 @@
 //! aggregation's: only those it reads) in the source's value format (JSON
 //! when that cannot hold them); its timestamp the row's event time and its
 //! headers the record's. Read back, it gives the operator the source's own
-//! row layout: its expressions run unchanged.
+//! row layout, its expressions running unchanged; an aggregation also gets
+//! the key, after the source's columns, and takes its group key from there
+//! rather than evaluating it again.
 
 use std::sync::Arc;
 

@@ -82,7 +82,10 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listeners: vec!["http://0.0.0.0:8088".to_string()],
-            service_id: "default_".to_string(),
+            service_id: sluice_engine::settings::SERVICE_ID
+                .default
+                .unwrap_or_default()
+                .to_string(),
             queries_file: None,
             data_dir: None,
             users_file: None,

@@ -147,8 +147,8 @@ pub fn to_entity(
             entity("type_list", obj(json!({ "types": types })))
         }
         Listing::Properties(props) => {
-            // ksqlDB: the session's overrides are overwritten, the settings
-            // nobody set default
+            // ksqlDB's lists: here the session's overrides, and the
+            // settings nobody set
             let named = |scope: &str| -> Vec<&str> {
                 props
                     .iter()

@@ -83,7 +83,7 @@ impl AggregateFunction for WasmAggregate {
         }))
     }
     /// ksqlDB aggregates a table only with a UDAF that can undo a row.
-    fn supports_table(&self) -> bool {
+    fn supports_table(&self, _: &AggregateCall) -> bool {
         self.overloads
             .iter()
             .all(|o| o.aggregate.as_ref().is_some_and(|a| a.undo.is_some()))

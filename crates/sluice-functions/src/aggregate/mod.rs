@@ -76,11 +76,12 @@ pub trait AggregateFunction: Send + Sync {
     fn stream_accumulator(&self, call: &AggregateCall) -> Result<Box<dyn Accumulator>> {
         self.accumulator(call)
     }
-    /// Whether ksqlDB accepts this function over a TABLE source. When false the
-    /// planner should reject it like ksqlDB: "The aggregation functions
-    /// LATEST_BY_OFFSET, MIN and MAX cannot be applied to a table source, only
-    /// to a stream source."
-    fn supports_table(&self) -> bool {
+    /// Whether ksqlDB accepts `call` of this function over a TABLE source
+    /// (its overload can undo a row). When false the planner should reject
+    /// it like ksqlDB: "The aggregation functions LATEST_BY_OFFSET, MIN and
+    /// MAX cannot be applied to a table source, only to a stream source."
+    fn supports_table(&self, call: &AggregateCall) -> bool {
+        let _ = call;
         true
     }
     /// Whether ksqlDB keeps this function's intermediate state as a STRUCT,
@@ -153,7 +154,7 @@ impl AggregateFunction for Function {
         };
         (self.def.make)(self.def, call, &opts)
     }
-    fn supports_table(&self) -> bool {
+    fn supports_table(&self, _: &AggregateCall) -> bool {
         self.def.table
     }
     fn structured_state(&self) -> bool {
@@ -215,16 +216,20 @@ mod tests {
     fn registry_lookup() {
         let names = aggregate_function_names();
         assert_eq!(names.len(), 18);
+        let any_call = AggregateCall {
+            arg_types: &[DataType::Int64],
+            literal_args: &[None],
+        };
         for n in &names {
             let f = aggregate_function(&n.to_lowercase()).expect("function");
             assert_eq!(f.name(), *n);
         }
         assert!(aggregate_function("no_such").is_none());
         assert!(!aggregate_function("min")
-            .map(|f| f.supports_table())
+            .map(|f| f.supports_table(&any_call))
             .unwrap_or(true));
         assert!(aggregate_function("sum")
-            .map(|f| f.supports_table())
+            .map(|f| f.supports_table(&any_call))
             .unwrap_or(false));
     }
 }

@@ -44,8 +44,8 @@ use reader::{Fetched, TopicReader};
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a fetch waits for records known to be in the partition (this log
 /// delivered them, or they lie below the watermark a seek saw) before it
-/// reports them late. The wait ends as soon as they arrive or the consumer
-/// reaches the end of what it may read (the rest being transaction markers).
+/// reports them late. The wait ends as soon as they arrive, or the consumer
+/// shows there is nothing readable to wait for (see `TopicReader::fetch`).
 const FETCH_WAIT: Duration = Duration::from_secs(20);
 
 /// A [`Log`] on a Kafka cluster.
@@ -590,12 +590,12 @@ impl Log for KafkaLog {
         // wait for records known to be there: delivered by this log, or below
         // the watermark seen at the seek (records of other producers arrive
         // as the consumer streams them)
-        let end = if offset < delivered {
-            delivered
+        let (end, ours) = if offset < delivered {
+            (delivered, true)
         } else {
-            seek_end
+            (seek_end, false)
         };
-        match reader.fetch(partition, offset, max, end, FETCH_WAIT)? {
+        match reader.fetch(partition, offset, max, end, ours, FETCH_WAIT)? {
             Fetched::Records(got) => Ok(got),
             Fetched::Unreadable => {
                 // nothing readable up to the watermark (transaction markers,

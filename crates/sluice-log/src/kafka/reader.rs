@@ -62,14 +62,19 @@ impl TopicReader {
 
     /// Up to `max` records of `partition` from `offset`. When the partition is
     /// known to hold records there (`end` is past `offset`) waits up to `wait`
-    /// for them to arrive, or for the consumer to reach the end of what it may
-    /// read; otherwise returns what is already here.
+    /// for them to arrive; otherwise returns what is already here. Records
+    /// this log delivered up to `end` (`delivered`) are readable: only the
+    /// consumer reaching `end` without them (aborted, never stored) ends the
+    /// wait early. Below a watermark a seek saw, reaching the end of what the
+    /// consumer may read, wherever it is, ends it (the rest are transaction
+    /// markers or in an open transaction).
     pub fn fetch(
         &mut self,
         partition: i32,
         offset: i64,
         max: usize,
         end: i64,
+        delivered: bool,
         wait: Duration,
     ) -> Result<Fetched, LogError> {
         if self.next.get(&partition) != Some(&offset) {
@@ -77,24 +82,28 @@ impl TopicReader {
         }
         self.drain(Duration::ZERO)?;
         let deadline = Instant::now() + wait;
-        let caught_up = |r: &Self| r.caught_up.get(&partition).is_some_and(|at| *at >= end);
+        // where the consumer reached the end since the seek proves `end`
+        // unreadable
+        let unreadable = |r: &Self| {
+            r.caught_up
+                .get(&partition)
+                .is_some_and(|at| !delivered || *at >= end)
+        };
         while offset < end
             && self.buffered(partition) == 0
-            && !caught_up(self)
+            && !unreadable(self)
             && Instant::now() < deadline
         {
             self.drain(Duration::from_millis(20))?;
         }
-        let buffer = self.buffers.entry(partition).or_default();
-        if buffer.is_empty() && offset < end {
-            // an end reached since the seek, even short of `end`, is where
-            // the readable records stop for now (an open transaction)
-            return Ok(if self.caught_up.contains_key(&partition) {
+        if offset < end && self.buffered(partition) == 0 {
+            return Ok(if unreadable(self) {
                 Fetched::Unreadable
             } else {
                 Fetched::Late
             });
         }
+        let buffer = self.buffers.entry(partition).or_default();
         let n = buffer.len().min(max);
         let out: Vec<StoredRecord> = buffer.drain(..n).collect();
         if let Some(last) = out.last() {

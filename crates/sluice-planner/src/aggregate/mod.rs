@@ -342,7 +342,10 @@ pub fn plan_aggregate(
     if source.kind == sluice_sql::SourceKind::Table {
         // in the order the query calls them, each once (ksqlDB's SchemaKGroupedTable)
         let mut names: Vec<String> = Vec::new();
-        for a in aggregates.iter().filter(|a| !a.function.supports_table()) {
+        for a in aggregates
+            .iter()
+            .filter(|a| !a.function.supports_table(&a.call()))
+        {
             let name = a.function.name().to_string();
             if !names.contains(&name) {
                 names.push(name);

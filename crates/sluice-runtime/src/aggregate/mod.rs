@@ -358,20 +358,10 @@ impl AggregateOperator {
         };
         let n = batch.num_rows();
         let keys: Vec<ArrayRef> = match self.keys_at {
-            Some(at) => self
-                .plan
-                .group_types
-                .iter()
-                .enumerate()
-                .map(|(k, ty)| {
-                    let key = batch.column(at + k);
-                    if key.data_type() == ty {
-                        Ok(key.clone())
-                    } else {
-                        arrow::compute::cast(key, ty)
-                    }
-                })
-                .collect::<Result<_, _>>()?,
+            // of the group key's types: the repartition wrote them so
+            Some(at) => (0..self.plan.group_by.len())
+                .map(|k| batch.column(at + k).clone())
+                .collect(),
             None => self
                 .plan
                 .group_by

@@ -26,7 +26,9 @@ pub(super) struct Input {
     /// the query's repartition topic, which another input reads.
     pub(super) repartition: Option<Box<Repartition>>,
     /// The layout the operator sees: the reader's, after its first `strip`
-    /// columns (the group key a repartition topic's rows lead with).
+    /// columns (the group key a repartition topic's rows lead with), and
+    /// for an aggregation those key columns again at the end
+    /// ([`Input::with_keys_appended`]).
     pub(super) schema: arrow::datatypes::SchemaRef,
     pub(super) strip: usize,
     /// Per column of `schema`: the reader's column it is (`None`: NULL),
@@ -35,6 +37,9 @@ pub(super) struct Input {
     /// Per partition of a repartition topic: the offset records were last
     /// deleted below.
     pub(super) purged: Vec<i64>,
+    /// Where the read key's columns were appended to `schema`
+    /// ([`Input::with_keys_appended`]).
+    pub(super) keys_at: Option<usize>,
 }
 
 impl Input {
@@ -79,7 +84,22 @@ impl Input {
             repartition: None,
             strip,
             purged: Vec::new(),
+            keys_at: None,
         }
+    }
+
+    /// The layout with the read key's `strip` columns appended, taken by
+    /// their position (a repartition topic's group key: an aggregation
+    /// takes it as it was computed). Their names may be those of other
+    /// columns.
+    pub(super) fn with_keys_appended(mut self, keys: Vec<arrow::datatypes::FieldRef>) -> Input {
+        let at = self.schema.fields().len();
+        let mut fields = self.schema.fields().to_vec();
+        fields.extend(keys);
+        self.schema = Arc::new(arrow::datatypes::Schema::new(fields));
+        self.from.extend((0..self.strip).map(Some));
+        self.keys_at = Some(at);
+        self
     }
 
     /// Where the input starts reading a partition it has no position for

@@ -25,16 +25,14 @@ impl QueryTask {
     ) -> Self {
         let topic = repartition.topic().to_string();
         let strip = repartition.key_columns();
-        let mut layout = self.inputs[i].schema.clone();
+        let layout = self.inputs[i].schema.clone();
+        let mut read = Input::laid_out(topic, reader, strip, layout);
         if matches!(self.operator, Operator::Aggregate(_)) {
             // an aggregation (not one over a join, whose repartitions
-            // re-key the join's sources) reads the group key as the topic's key: after
-            // the source's columns
-            let mut fields = layout.fields().to_vec();
-            fields.extend(repartition.key_fields());
-            layout = std::sync::Arc::new(arrow::datatypes::Schema::new(fields));
+            // re-key the join's sources) reads the group key as the
+            // topic's key, after the source's columns
+            read = read.with_keys_appended(repartition.key_fields());
         }
-        let read = Input::laid_out(topic, reader, strip, layout);
         let mut source = std::mem::replace(&mut self.inputs[i], read);
         source.repartition = Some(Box::new(repartition));
         // after the operator's inputs, whose positions are the operator's
@@ -49,10 +47,9 @@ impl QueryTask {
     /// source's, see [`QueryTask::with_repartition`]) instead of
     /// evaluating it again.
     pub(super) fn keys_from_repartition(&mut self) {
-        let Some(read) = self.inputs.iter().find(|i| i.strip > 0) else {
+        let Some(at) = self.inputs.iter().find_map(|i| i.keys_at) else {
             return;
         };
-        let at = read.schema.fields().len() - read.strip;
         if let Operator::Aggregate(a) = &mut self.operator {
             a.take_keys_from(at);
         }
