@@ -107,7 +107,7 @@ impl Engine {
         };
         let millis = match timeout {
             Some(t) => t.millis(),
-            None => self.setting_as(default).unwrap_or(1000),
+            None => self.setting_value(default),
         };
         Some(Duration::from_millis(millis.max(0) as u64))
     }

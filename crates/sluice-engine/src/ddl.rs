@@ -91,11 +91,10 @@ impl Engine {
             .string("KEY_FORMAT")
             .or_else(|| format.clone())
             .or_else(|| inherited.map(|(k, _)| k.name.clone()))
-            .or_else(|| {
-                self.setting(&crate::settings::DEFAULT_KEY_FORMAT)
-                    .map(str::to_string)
-            })
-            .unwrap_or_else(|| "KAFKA".to_string());
+            .unwrap_or_else(|| {
+                self.setting_text(&crate::settings::DEFAULT_KEY_FORMAT)
+                    .to_string()
+            });
         let value_name = with
             .string("VALUE_FORMAT")
             .or(format)

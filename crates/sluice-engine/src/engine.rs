@@ -242,8 +242,7 @@ impl Engine {
     /// The bytes state stores may keep in memory (see
     /// [`Engine::with_state_dir`]).
     fn state_memory_bytes(&self) -> usize {
-        self.setting_as(&settings::STATE_CACHE_BYTES)
-            .unwrap_or(10 << 20)
+        self.setting_value(&settings::STATE_CACHE_BYTES)
     }
 
     /// Where a query task keeps its state: the engine's state database (or
@@ -257,15 +256,13 @@ impl Engine {
         } else {
             budget
         };
-        let purge_ms = self
-            .setting_as(&settings::REPARTITION_PURGE_MS)
-            .unwrap_or(30_000);
+        let purge_ms = self.setting_value(&settings::REPARTITION_PURGE_MS);
         sluice_runtime::task::StateConfig {
             db: self.state_db.clone(),
             cache_bytes: budget / self.scheduler.parallelism().max(1),
             purge_interval: std::time::Duration::from_millis(purge_ms),
             clock: self.wall_clock,
-            standby_replicas: self.setting_as(&settings::STANDBY_REPLICAS).unwrap_or(0),
+            standby_replicas: self.setting_value(&settings::STANDBY_REPLICAS),
         }
     }
 
@@ -448,19 +445,14 @@ impl Engine {
             .map(str::to_string)
             .unwrap_or_else(|| format!("{}ksql_processing_log", self.service_id()));
         let stream = self
-            .setting(&settings::PROCESSING_LOG_STREAM)
-            .unwrap_or("KSQL_PROCESSING_LOG")
+            .setting_text(&settings::PROCESSING_LOG_STREAM)
             .to_string();
         if !self.log.topic_exists(&topic)? {
             let spec = sluice_log::TopicSpec::new(
                 &topic,
-                self.setting_as(&settings::PROCESSING_LOG_PARTITIONS)
-                    .unwrap_or(1),
+                self.setting_value(&settings::PROCESSING_LOG_PARTITIONS),
             )
-            .with_replicas(
-                self.setting_as(&settings::PROCESSING_LOG_REPLICAS)
-                    .unwrap_or(1),
-            );
+            .with_replicas(self.setting_value(&settings::PROCESSING_LOG_REPLICAS));
             match self.log.create_topic(&spec) {
                 Ok(()) | Err(sluice_log::LogError::TopicExists(_)) => {}
                 Err(e) => return Err(e.into()),
@@ -536,6 +528,20 @@ impl Engine {
         s.parsed_in(|k| self.property(k))
     }
 
+    /// A setting with a default, parsed: never unset (the table's defaults
+    /// parse, as `settings`' tests check).
+    pub(crate) fn setting_value<T: std::str::FromStr + Default>(
+        &self,
+        s: &crate::settings::Setting,
+    ) -> T {
+        self.setting_as(s).unwrap_or_default()
+    }
+
+    /// A setting with a default, as text.
+    pub(crate) fn setting_text(&self, s: &crate::settings::Setting) -> &str {
+        self.setting(s).unwrap_or_default()
+    }
+
     /// The metastore with the session's function settings, to plan against.
     pub(crate) fn planning(&self) -> crate::metastore::Planning<'_> {
         // ksqlDB: a negative limit is no limit
@@ -554,8 +560,13 @@ impl Engine {
     }
 
     pub(crate) fn offset_reset(&self) -> OffsetReset {
-        self.setting(&settings::AUTO_OFFSET_RESET)
-            .and_then(OffsetReset::parse)
+        // a value that names no policy: the default's
+        OffsetReset::parse(self.setting_text(&settings::AUTO_OFFSET_RESET))
+            .or_else(|| {
+                settings::AUTO_OFFSET_RESET
+                    .default
+                    .and_then(OffsetReset::parse)
+            })
             .unwrap_or(OffsetReset::Latest)
     }
 
@@ -564,8 +575,7 @@ impl Engine {
     pub(crate) fn default_key_format(&self) -> sluice_planner::FormatDesc {
         sluice_planner::FormatDesc::named(
             &self
-                .setting(&settings::DEFAULT_KEY_FORMAT)
-                .unwrap_or("KAFKA")
+                .setting_text(&settings::DEFAULT_KEY_FORMAT)
                 .to_ascii_uppercase(),
         )
     }
@@ -573,9 +583,7 @@ impl Engine {
     /// `ksql.service.id`: names the consumer groups (and, on Kafka, the
     /// internal topics) of this server's queries.
     pub fn service_id(&self) -> String {
-        self.setting(&settings::SERVICE_ID)
-            .unwrap_or("default_")
-            .to_string()
+        self.setting_text(&settings::SERVICE_ID).to_string()
     }
 
     /// Persistent query ids come from their own counter, so replaying the command

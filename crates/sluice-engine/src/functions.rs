@@ -224,14 +224,9 @@ impl Engine {
     /// The limits of each call of a WebAssembly function
     /// (`ksql.udf.wasm.fuel.per.call`, `ksql.udf.wasm.memory.bytes`).
     fn wasm_limits(&self) -> sluice_wasm::Limits {
-        let default = sluice_wasm::Limits::default();
         sluice_wasm::Limits {
-            fuel: self
-                .setting_as(&crate::settings::WASM_FUEL_PER_CALL)
-                .unwrap_or(default.fuel),
-            memory_bytes: self
-                .setting_as(&crate::settings::WASM_MEMORY_BYTES)
-                .unwrap_or(default.memory_bytes),
+            fuel: self.setting_value(&crate::settings::WASM_FUEL_PER_CALL),
+            memory_bytes: self.setting_value(&crate::settings::WASM_MEMORY_BYTES),
         }
     }
 

@@ -876,9 +876,7 @@ impl Engine {
     /// name after `ksql.output.topic.name.prefix`.
     pub(crate) fn sink_topic(&self, with: &crate::properties::WithClause, name: &str) -> String {
         with.string("KAFKA_TOPIC").unwrap_or_else(|| {
-            let prefix = self
-                .setting(&crate::settings::OUTPUT_TOPIC_PREFIX)
-                .unwrap_or("");
+            let prefix = self.setting_text(&crate::settings::OUTPUT_TOPIC_PREFIX);
             format!("{prefix}{name}")
         })
     }
