@@ -51,7 +51,7 @@ impl Input {
 
     /// An input the operator sees in the layout `schema`: the reader's
     /// columns after its first `strip`, by name, else its first `strip` by
-    /// name (NULL for a column the reader does not have).
+    /// name and type (NULL for a column the reader does not have).
     pub(super) fn laid_out(
         topic: String,
         reader: SourceReader,
@@ -60,7 +60,8 @@ impl Input {
     ) -> Input {
         let read = reader.schema().fields();
         // a column the record's value does not carry may be its key (a
-        // re-keyed table's key column)
+        // re-keyed table's key column), when it is of the key's type: a
+        // group key named KSQL_COL_0 is not a source column of that name
         let from = schema
             .fields()
             .iter()
@@ -70,7 +71,11 @@ impl Input {
                     .skip(strip)
                     .position(named)
                     .map(|i| strip + i)
-                    .or_else(|| read.iter().take(strip).position(named))
+                    .or_else(|| {
+                        read.iter()
+                            .take(strip)
+                            .position(|r| named(r) && r.data_type() == f.data_type())
+                    })
             })
             .collect();
         Input {
