@@ -350,11 +350,6 @@ impl Repartition {
         self.keys.len()
     }
 
-    /// The group key columns that lead a row read from the topic.
-    pub fn key_fields(&self) -> Vec<arrow::datatypes::FieldRef> {
-        self.layout.fields()[..self.keys.len()].to_vec()
-    }
-
     /// The records `batch` (rows in the source's layout) becomes in the
     /// repartition topic, each to the partition of its key. Rows the
     /// aggregation never counts are not written: those its WHERE drops, with

@@ -97,10 +97,10 @@ impl Input {
     /// their position (a repartition topic's group key: an aggregation
     /// takes it as it was computed). Their names may be those of other
     /// columns.
-    pub(super) fn with_keys_appended(mut self, keys: Vec<arrow::datatypes::FieldRef>) -> Input {
+    pub(super) fn with_keys_appended(mut self) -> Input {
         let at = self.schema.fields().len();
         let mut fields = self.schema.fields().to_vec();
-        fields.extend(keys);
+        fields.extend(self.reader.schema().fields()[..self.strip].iter().cloned());
         self.schema = Arc::new(arrow::datatypes::Schema::new(fields));
         self.from.extend((0..self.strip).map(Some));
         self.keys_at = Some(at);

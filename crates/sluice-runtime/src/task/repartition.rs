@@ -31,7 +31,7 @@ impl QueryTask {
             // an aggregation (not one over a join, whose repartitions
             // re-key the join's sources) reads the group key as the
             // topic's key, after the source's columns
-            read = read.with_keys_appended(repartition.key_fields());
+            read = read.with_keys_appended();
         }
         let mut source = std::mem::replace(&mut self.inputs[i], read);
         source.repartition = Some(Box::new(repartition));
