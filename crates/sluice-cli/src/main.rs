@@ -236,6 +236,7 @@ fn log_to_stderr() {
 }
 
 fn main() -> ExitCode {
+    sluice_cli::process::disable_transparent_huge_pages();
     let cli = Cli::parse();
     match cli.command {
         None => embedded_repl(),

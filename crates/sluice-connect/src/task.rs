@@ -28,23 +28,42 @@ pub trait SinkTask: Send {
     fn flush(&mut self) -> Result<()> {
         Ok(())
     }
+    /// [`SinkTask::flush`], then [`SinkTask::put`] of `records`: when it
+    /// returns, every batch put before is durable. A task may prepare
+    /// `records` while the earlier batches are still being written.
+    fn flush_and_put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
+        self.flush()?;
+        self.put(records)
+    }
 }
 
 /// A task's view of its worker: whether to stop, and (sources) the offsets
 /// its connector stored.
 pub struct TaskContext {
     stop: Arc<AtomicBool>,
+    /// Set by the worker when the task must stop polling without the whole
+    /// connector stopping (its batches can no longer be written).
+    halt: Arc<AtomicBool>,
     /// The latest stored offset of each source partition (by its JSON text).
     offsets: HashMap<String, Json>,
 }
 
 impl TaskContext {
     pub fn new(stop: Arc<AtomicBool>, offsets: HashMap<String, Json>) -> Self {
-        TaskContext { stop, offsets }
+        TaskContext {
+            stop,
+            halt: Arc::default(),
+            offsets,
+        }
+    }
+
+    /// The flag that stops this task's polling alone.
+    pub fn halt(&self) -> Arc<AtomicBool> {
+        self.halt.clone()
     }
 
     pub fn stopping(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
+        self.stop.load(Ordering::Relaxed) || self.halt.load(Ordering::Relaxed)
     }
 
     /// Sleeps up to `d`, in short steps; false when the task is stopping.

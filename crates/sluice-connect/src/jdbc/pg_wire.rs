@@ -138,21 +138,22 @@ fn numeric(bytes: &[u8]) -> std::result::Result<(i128, u32), String> {
     let mut acc: i128 = 0;
     let mut lowest = 0i64;
     for i in 0..ndigits {
-        let mut digit = word(8 + 2 * i)? as i128;
+        const POW10: [u32; 5] = [1, 10, 100, 1_000, 10_000];
+        let digit = word(8 + 2 * i)? as u32;
         if digit >= 10_000 {
             return Err(malformed());
         }
         let exp = 4 * (weight - i as i64);
-        let excess = (-(scale as i64) - exp).clamp(0, 4);
+        let excess = (-(scale as i64) - exp).clamp(0, 4) as usize;
         if excess == 4 {
             break;
         }
-        digit /= 10i128.pow(excess as u32);
+        // in 32 bits: an i128 division per digit group cost more than the rest
         acc = acc
-            .checked_mul(10i128.pow(4 - excess as u32))
-            .and_then(|a| a.checked_add(digit))
+            .checked_mul(POW10[4 - excess] as i128)
+            .and_then(|a| a.checked_add((digit / POW10[excess]) as i128))
             .ok_or_else(too_wide)?;
-        lowest = exp + excess;
+        lowest = exp + excess as i64;
     }
     // acc is the value times 10^(-lowest); at the display scale:
     let shift = scale as i64 + lowest;

@@ -487,6 +487,16 @@ impl SinkTask for JdbcSinkTask {
     fn flush(&mut self) -> Result<()> {
         self.wait_pending()
     }
+
+    /// `put` waits for the transaction in flight before it starts its
+    /// first own, once that one's statements are built: the database is
+    /// not left idle while they are.
+    fn flush_and_put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
+        if records.is_empty() {
+            return self.flush();
+        }
+        self.put(records)
+    }
 }
 
 /// `a = $n AND b = $n+1` over the key cells, and their parameters.

@@ -387,11 +387,14 @@ impl Builder {
                 ),
             ));
         }
-        let adjusted = self.best_fit
-            || rows
-                .columns
-                .iter()
-                .any(|(_, k)| matches!(k, Kind::Decimal(_)));
+        // the columns whose values change to fit their schema: decimals
+        let adjusted: Vec<(usize, Kind)> = rows
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, k))| matches!(k, Kind::Decimal(_)))
+            .map(|(i, (_, k))| (i, *k))
+            .collect();
         let mut out = Vec::with_capacity(rows.rows.len());
         for mut fields in rows.rows {
             if let Some((_, Value::Int(v))) = inc_at.map(|i| &fields[i]) {
@@ -400,10 +403,9 @@ impl Builder {
             if let Some((_, Value::Int(v))) = ts_at.map(|i| &fields[i]) {
                 self.timestamp = Some((*v, (v.rem_euclid(1000)) * 1_000_000));
             }
-            if adjusted {
-                for ((_, kind), (_, v)) in rows.columns.iter().zip(fields.iter_mut()) {
-                    *v = self.field_value(*kind, std::mem::replace(v, Value::Null));
-                }
+            for (i, kind) in &adjusted {
+                let v = &mut fields[*i].1;
+                *v = self.field_value(*kind, std::mem::replace(v, Value::Null));
             }
             out.push(SourceRecord {
                 partition: self.partition.clone(),

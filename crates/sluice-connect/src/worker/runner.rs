@@ -18,7 +18,7 @@ use crate::data::Schema;
 use crate::error::{ConnectError, Result};
 use crate::plugin::{default_converter, ConnectorType, Plugin};
 use crate::record::{ConnectRecord, SinkRecord, SourceRecord};
-use crate::task::TaskContext;
+use crate::task::{SourceTask, TaskContext};
 use crate::transform::{transforms, Chain};
 
 /// One task's thread.
@@ -158,22 +158,67 @@ impl TaskRunner {
         let mut task = self
             .plugin
             .start_source(&self.config, self.id, self.tasks, &ctx)?;
-        let mut known_topics = BTreeSet::new();
+        // the task polls its next batch while the last one is converted and
+        // written on a thread of its own (as Connect's producer sends while
+        // the task polls): a batch's offsets are still written with its
+        // records, and a batch polled but never written is polled again
+        // after a restart, its offsets not being stored
+        let (to_writer, batches) = std::sync::mpsc::sync_channel::<Vec<SourceRecord>>(1);
+        let halt = ctx.halt();
+        std::thread::scope(|scope| {
+            let writer = std::thread::Builder::new()
+                .name(format!("connect-{}-{}-write", self.name, self.id))
+                .spawn_scoped(scope, move || {
+                    let mut known_topics = BTreeSet::new();
+                    for records in batches {
+                        let written =
+                            self.write_source(&mut pipeline, records, &group, &mut known_topics);
+                        if written.is_err() {
+                            halt.store(true, Ordering::Relaxed);
+                            return written;
+                        }
+                    }
+                    Ok(())
+                })
+                .map_err(|e| ConnectError::task(format!("starting a task's writer: {e}")))?;
+            let polled = self.poll_source(task.as_mut(), &ctx, &to_writer);
+            drop(to_writer);
+            let written = writer
+                .join()
+                .unwrap_or_else(|_| Err(ConnectError::task("the task's writer panicked")));
+            // the writer's failure first: the poll loop stops because of it
+            written.and(polled)
+        })
+    }
+
+    /// Polls the task and hands its batches to the writer until stopped
+    /// (or the writer stops taking them).
+    fn poll_source(
+        &self,
+        task: &mut dyn SourceTask,
+        ctx: &TaskContext,
+        to_writer: &std::sync::mpsc::SyncSender<Vec<SourceRecord>>,
+    ) -> Result<()> {
         let mut last_owned_check = Instant::now();
         loop {
             let check = last_owned_check.elapsed() > Duration::from_secs(1);
             if check {
                 last_owned_check = Instant::now();
             }
-            if !self.wait_turn(|| if check { self.owned_here() } else { Ok(true) })? {
+            if ctx.stopping()
+                || !self.wait_turn(|| if check { self.owned_here() } else { Ok(true) })?
+            {
                 return Ok(());
             }
             self.set_state(State::Running, None);
-            let records = task.poll(&ctx)?;
+            let records = task.poll(ctx)?;
             if records.is_empty() {
                 continue;
             }
-            self.write_source(&mut pipeline, records, &group, &mut known_topics)?;
+            if to_writer.send(records).is_err() {
+                // the writer stopped: it says why
+                return Ok(());
+            }
         }
     }
 
@@ -394,12 +439,15 @@ impl TaskRunner {
                 std::thread::sleep(Duration::from_millis(100));
                 continue;
             }
-            task.flush()?;
+            // the last batch is written once this returns (the task may
+            // prepare this one meanwhile): its offsets are committed now
+            if batch.is_empty() {
+                task.flush()?;
+            } else {
+                task.flush_and_put(batch)?;
+            }
             if !uncommitted.is_empty() {
                 log.commit(&group, &uncommitted)?;
-            }
-            if !batch.is_empty() {
-                task.put(batch)?;
             }
             uncommitted = commits;
         }

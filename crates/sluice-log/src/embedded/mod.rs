@@ -483,28 +483,40 @@ impl Log for EmbeddedLog {
         // records are mostly of one or two topics)
         let mut placed: Vec<(i32, i64)> = Vec::with_capacity(produce.len());
         {
-            let mut next: HashMap<(&str, i32), i64> = HashMap::new();
+            // the next offset of each partition written, found through the
+            // last one used first (a batch's records come in runs)
+            let mut next: Vec<i64> = Vec::new();
+            let mut slots: HashMap<(&str, i32), usize> = HashMap::new();
+            let mut last_slot: Option<(&str, i32, usize)> = None;
             let mut sticky: HashMap<&str, Option<i32>> = HashMap::new();
-            let mut last: Option<(&str, &state::Topic)> = None;
+            let mut last: Option<(&str, &state::Topic, Option<i32>)> = None;
             for (topic, p, r) in &produce {
-                let t = match last {
-                    Some((name, t)) if name == topic => t,
+                let (t, topic_sticky) = match &mut last {
+                    Some((name, t, s)) if name == topic => (*t, s),
                     _ => {
+                        if let Some((name, _, s)) = last.take() {
+                            sticky.insert(name, s);
+                        }
                         let t = state.topic(topic)?;
-                        last = Some((topic, t));
-                        t
+                        let s = sticky.get(topic.as_str()).copied().flatten();
+                        let (_, t, s) = last.insert((topic, t, s));
+                        (*t, s)
                     }
                 };
-                let p = t.assign(
-                    *p,
-                    r.key.as_deref(),
-                    sticky.entry(topic.as_str()).or_default(),
-                )?;
-                let offset = next
-                    .entry((topic.as_str(), p))
-                    .or_insert_with(|| t.partitions[p as usize].read().end());
-                placed.push((p, *offset));
-                *offset += 1;
+                let p = t.assign(*p, r.key.as_deref(), topic_sticky)?;
+                let slot = match last_slot {
+                    Some((name, q, slot)) if q == p && name == topic => slot,
+                    _ => {
+                        let slot = *slots.entry((topic.as_str(), p)).or_insert_with(|| {
+                            next.push(t.partitions[p as usize].read().end());
+                            next.len() - 1
+                        });
+                        last_slot = Some((topic, p, slot));
+                        slot
+                    }
+                };
+                placed.push((p, next[slot]));
+                next[slot] += 1;
             }
         }
         let records: Vec<_> = produce

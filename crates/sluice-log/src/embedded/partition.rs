@@ -102,9 +102,78 @@ pub(super) enum Partition {
     /// Records from offset `base` on (those before were deleted).
     Memory {
         base: i64,
-        records: Vec<Record>,
+        records: Chunked,
     },
     Disk(Segments),
+}
+
+/// An in-memory partition's records, in chunks of at most [`Chunked::CHUNK`]:
+/// appending never moves the records already held (one growing vector
+/// copied every record at each doubling and asked the OS for fresh memory
+/// twice its size).
+#[derive(Default)]
+pub(super) struct Chunked {
+    chunks: std::collections::VecDeque<Vec<Record>>,
+    len: usize,
+}
+
+impl Chunked {
+    const CHUNK: usize = 4096;
+
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(super) fn extend(&mut self, records: Vec<Record>) {
+        self.len += records.len();
+        let mut records = records.into_iter();
+        while records.len() > 0 {
+            match self.chunks.back_mut() {
+                Some(last) if last.len() < Self::CHUNK => {
+                    let room = Self::CHUNK - last.len();
+                    last.extend(records.by_ref().take(room));
+                }
+                _ => self
+                    .chunks
+                    .push_back(Vec::with_capacity(Self::CHUNK.min(records.len()))),
+            }
+        }
+    }
+
+    /// The records at positions `from..to` (within the length). The first
+    /// chunk may have lost records at its front; the others but the last
+    /// are full.
+    pub(super) fn range(&self, from: usize, to: usize) -> impl Iterator<Item = &Record> {
+        let first_len = self.chunks.front().map_or(0, Vec::len);
+        let (chunk, at) = if from < first_len {
+            (0, from)
+        } else {
+            let rest = from - first_len;
+            (1 + rest / Self::CHUNK, rest % Self::CHUNK)
+        };
+        self.chunks
+            .iter()
+            .skip(chunk)
+            .enumerate()
+            .flat_map(move |(i, c)| c[if i == 0 { at.min(c.len()) } else { 0 }..].iter())
+            .take(to.saturating_sub(from))
+    }
+
+    /// Drops the first `n` records (at most the length).
+    pub(super) fn remove_first(&mut self, n: usize) {
+        let mut n = n.min(self.len);
+        self.len -= n;
+        while n > 0 {
+            let front = self.chunks.front_mut().expect("records to remove");
+            if front.len() <= n {
+                n -= front.len();
+                self.chunks.pop_front();
+            } else {
+                front.drain(..n);
+                n = 0;
+            }
+        }
+    }
 }
 
 /// The segments of a persistent partition, oldest first; the last one is
@@ -129,7 +198,7 @@ impl Partition {
     pub(super) fn in_memory() -> RwLock<Self> {
         RwLock::new(Partition::Memory {
             base: 0,
-            records: Vec::new(),
+            records: Chunked::default(),
         })
     }
 
@@ -270,10 +339,11 @@ impl Partition {
             Partition::Memory { base, records } => {
                 let from = (offset - base).max(0) as usize;
                 let to = from.saturating_add(max).min(records.len());
-                Ok(records[from.min(to)..to]
-                    .iter()
+                let from = from.min(to);
+                Ok(records
+                    .range(from, to)
                     .cloned()
-                    .zip(offset..)
+                    .zip(base + from as i64..)
                     .map(|(r, o)| (o, r))
                     .collect())
             }
@@ -296,7 +366,7 @@ impl Partition {
         match self {
             Partition::Memory { base, records } => {
                 let n = (offset - *base).clamp(0, records.len() as i64);
-                records.drain(..n as usize);
+                records.remove_first(n as usize);
                 *base += n;
                 Ok(())
             }
@@ -438,5 +508,61 @@ fn for_each_piece(
         };
         at = last + 1;
         f(&piece)?;
+    }
+}
+
+#[cfg(test)]
+mod chunked_tests {
+    use super::Chunked;
+    use crate::Record;
+
+    fn record(i: usize) -> Record {
+        Record::new(None, None, i as i64)
+    }
+
+    fn times<'a>(it: impl Iterator<Item = &'a Record>) -> Vec<i64> {
+        it.map(|r| r.timestamp).collect()
+    }
+
+    #[test]
+    fn chunked_records_read_as_one_sequence_after_appends_and_removals() {
+        let mut chunked = Chunked::default();
+        let mut model: Vec<i64> = Vec::new();
+        let mut next = 0;
+        // batches smaller and larger than a chunk, removals within the first
+        // chunk and across several
+        let steps: [(usize, usize); 7] = [
+            (1, 0),
+            (5000, 0),
+            (3, 2),
+            (9000, 4100),
+            (10, 0),
+            (0, 5000),
+            (20000, 8193),
+        ];
+        for (add, remove) in steps {
+            chunked.extend((next..next + add).map(record).collect());
+            model.extend((next..next + add).map(|i| i as i64));
+            next += add;
+            chunked.remove_first(remove);
+            model.drain(..remove.min(model.len()));
+            assert_eq!(chunked.len(), model.len());
+            for (from, to) in [
+                (0, model.len()),
+                (0, 1),
+                (1, 4097),
+                (4095, 4097),
+                (model.len() / 2, model.len()),
+                (model.len(), model.len()),
+            ] {
+                let (from, to) = (from.min(model.len()), to.min(model.len()));
+                assert_eq!(
+                    times(chunked.range(from, to)),
+                    model[from..to],
+                    "{from}..{to} of {}",
+                    model.len()
+                );
+            }
+        }
     }
 }
