@@ -187,10 +187,11 @@ fn sink_rate(records: &[(Option<i32>, Record)], creds: &str) -> f64 {
 }
 
 fn main() {
-    // the binary's process settings, for the connectors and the baselines alike
-    sluice_cli::process::disable_transparent_huge_pages();
     let n = env_usize("SLUICE_BENCH_ROWS", 500_000);
     let pg = Postgres::start();
+    // the binary's process settings, for the connectors and the baselines
+    // alike (after PostgreSQL started: it would inherit them)
+    sluice_cli::process::disable_transparent_huge_pages();
     let rt = rt();
     let pool = rt.block_on(sqlx::PgPool::connect(&pg.url())).unwrap();
     pg.execute(&format!(

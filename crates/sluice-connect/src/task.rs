@@ -28,11 +28,18 @@ pub trait SinkTask: Send {
     fn flush(&mut self) -> Result<()> {
         Ok(())
     }
-    /// [`SinkTask::flush`], then [`SinkTask::put`] of `records`: when it
-    /// returns, every batch put before is durable. A task may prepare
-    /// `records` while the earlier batches are still being written.
-    fn flush_and_put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
+    /// [`SinkTask::flush`], then `flushed` (the worker commits the earlier
+    /// batches' offsets), then [`SinkTask::put`] of `records`. A task may
+    /// prepare `records` while the earlier batches are still being written,
+    /// but calls `flushed` as soon as they are, even when `records` then
+    /// fail.
+    fn flush_and_put(
+        &mut self,
+        records: Vec<SinkRecord>,
+        flushed: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<()> {
         self.flush()?;
+        flushed()?;
         self.put(records)
     }
 }
@@ -58,7 +65,7 @@ impl TaskContext {
     }
 
     /// The flag that stops this task's polling alone.
-    pub fn halt(&self) -> Arc<AtomicBool> {
+    pub(crate) fn halt(&self) -> Arc<AtomicBool> {
         self.halt.clone()
     }
 

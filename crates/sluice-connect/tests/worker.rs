@@ -254,3 +254,38 @@ fn a_bad_record_fails_the_sink_task_or_is_skipped_with_errors_tolerance_all() {
         Some("lenient")
     );
 }
+
+/// A source batch is converted and written on the task's writer thread: a
+/// record its converter refuses fails the task with the converter's message
+/// (Connect's `errors.tolerance=none`), nothing of the batch is written, and
+/// the task polls no more (a line added later is not read).
+#[test]
+fn a_source_record_its_converter_refuses_fails_the_task_and_stops_its_polling() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.txt");
+    std::fs::write(&input, "one\ntwo\n").unwrap();
+    let log: Arc<dyn Log> = Arc::new(EmbeddedLog::in_memory());
+    let w = worker(&log);
+    w.create(
+        "src",
+        ConnectorConfig::from_pairs(&[
+            ("connector.class", "FileStreamSource"),
+            ("file", input.to_str().unwrap()),
+            ("topic", "lines"),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.converters.IntegerConverter",
+            ),
+        ]),
+    )
+    .unwrap();
+    wait_for("a failed task", || {
+        w.status("src").unwrap().tasks[0].state == State::Failed
+    });
+    let trace = w.status("src").unwrap().tasks[0].trace.clone().unwrap();
+    assert!(trace.contains("cannot serialize String"), "{trace}");
+    std::fs::write(&input, "one\ntwo\nthree\n").unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(w.status("src").unwrap().tasks[0].state, State::Failed);
+    assert!(values(log.as_ref(), "lines").is_empty());
+}

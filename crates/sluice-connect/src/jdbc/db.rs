@@ -72,11 +72,17 @@ pub struct Param {
 }
 
 impl Pool {
+    /// A pool of at most two connections (one for SQLite). A connection is
+    /// not pinged again when it is taken (a round trip per batch): sqlx
+    /// pings it when it is given back and drops it then if broken, and a
+    /// statement that still meets a broken one fails its task, which is
+    /// tried again.
     pub async fn connect(dialect: Dialect, url: &str) -> Result<Pool> {
         let timeout = Duration::from_secs(10);
         Ok(match dialect {
             Dialect::Postgres => Pool::Postgres(
                 sqlx::postgres::PgPoolOptions::new()
+                    .test_before_acquire(false)
                     .max_connections(2)
                     .acquire_timeout(timeout)
                     .connect(url)
@@ -85,6 +91,7 @@ impl Pool {
             ),
             Dialect::MySql => Pool::MySql(
                 sqlx::mysql::MySqlPoolOptions::new()
+                    .test_before_acquire(false)
                     .max_connections(2)
                     .acquire_timeout(timeout)
                     .connect(url)
@@ -93,6 +100,7 @@ impl Pool {
             ),
             Dialect::Sqlite => Pool::Sqlite(
                 sqlx::sqlite::SqlitePoolOptions::new()
+                    .test_before_acquire(false)
                     .max_connections(1)
                     .acquire_timeout(timeout)
                     .connect(url)

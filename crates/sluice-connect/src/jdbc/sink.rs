@@ -71,6 +71,9 @@ pub struct JdbcSinkTask {
     table_names: HashMap<String, String>,
     /// The transaction of the last batch, running while the next is read.
     pending: Option<tokio::task::JoinHandle<Result<()>>>,
+    /// How the last transaction failed: every later wait says so again
+    /// (until the task starts anew), so nothing after it counts as written.
+    failed: Option<String>,
 }
 
 impl JdbcSinkTask {
@@ -99,6 +102,7 @@ impl JdbcSinkTask {
             tables: HashMap::new(),
             table_names: HashMap::new(),
             pending: None,
+            failed: None,
         })
     }
 
@@ -108,10 +112,19 @@ impl JdbcSinkTask {
 
     /// Waits for the transaction in flight, returning its failure.
     fn wait_pending(&mut self) -> Result<()> {
+        if let Some(failed) = &self.failed {
+            return Err(ConnectError::task(failed.clone()));
+        }
         if let Some(h) = self.pending.take() {
-            self.rt
+            let done = self
+                .rt
                 .block_on(h)
-                .map_err(|e| ConnectError::task(format!("the JDBC sink's write stopped: {e}")))??;
+                .map_err(|e| ConnectError::task(format!("the JDBC sink's write stopped: {e}")))
+                .and_then(|r| r);
+            if let Err(e) = &done {
+                self.failed = Some(e.to_string());
+            }
+            return done;
         }
         Ok(())
     }
@@ -450,8 +463,15 @@ fn param((n, k, v): Cell, columns: &[(String, Kind)]) -> Param {
 /// A table's columns and their kinds, shared by the rows written to it.
 type Columns = Arc<Vec<(String, Kind)>>;
 
-impl SinkTask for JdbcSinkTask {
-    fn put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
+/// The statements of one transaction.
+type Statements = Vec<(String, Vec<Param>)>;
+
+impl JdbcSinkTask {
+    /// The transactions that write `records`, `batch.size` records each
+    /// (DDL they need, `auto.create` / `auto.evolve`, runs here, after the
+    /// transaction in flight).
+    fn prepare(&mut self, records: Vec<SinkRecord>) -> Result<Vec<Statements>> {
+        let mut transactions = Vec::new();
         let mut rest = records;
         while !rest.is_empty() {
             let tail = rest.split_off(rest.len().min(self.batch_size));
@@ -471,9 +491,16 @@ impl SinkTask for JdbcSinkTask {
                 })?;
                 writes.extend(w);
             }
-            let statements = self.statements(writes);
-            // one transaction at a time, in order; this one runs while the
-            // worker reads the next batch (`flush` waits for it)
+            transactions.push(self.statements(writes));
+        }
+        Ok(transactions)
+    }
+
+    /// Starts `transactions` one after the other, each once the one before
+    /// is in; the last runs while the worker reads the next batch (`flush`
+    /// waits for it).
+    fn begin(&mut self, transactions: Vec<Statements>) -> Result<()> {
+        for statements in transactions {
             self.wait_pending()?;
             let pool = self.pool.clone();
             self.pending = Some(
@@ -483,19 +510,30 @@ impl SinkTask for JdbcSinkTask {
         }
         Ok(())
     }
+}
+
+impl SinkTask for JdbcSinkTask {
+    fn put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
+        let transactions = self.prepare(records)?;
+        self.begin(transactions)
+    }
 
     fn flush(&mut self) -> Result<()> {
         self.wait_pending()
     }
 
-    /// `put` waits for the transaction in flight before it starts its
-    /// first own, once that one's statements are built: the database is
-    /// not left idle while they are.
-    fn flush_and_put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
-        if records.is_empty() {
-            return self.flush();
-        }
-        self.put(records)
+    /// The batch's statements are built while the last transaction runs
+    /// (the database is not left idle meanwhile); `flushed` is called once
+    /// that one is in, even when this batch cannot be written.
+    fn flush_and_put(
+        &mut self,
+        records: Vec<SinkRecord>,
+        flushed: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<()> {
+        let prepared = self.prepare(records);
+        self.wait_pending()?;
+        flushed()?;
+        self.begin(prepared?)
     }
 }
 

@@ -503,8 +503,8 @@ impl SourceTask for JdbcSourceTask {
                 let (to, rows) = tokio::sync::mpsc::channel(1);
                 let (pool, chunk) = (self.pool.clone(), self.batch as usize);
                 // the driver reads ahead on the runtime's thread; the rows are
-                // decoded on this one, which goes on to convert, write and
-                // free them while they are in its cache
+                // decoded and built into records on this one (the worker's
+                // writer thread converts and writes them)
                 let read = self
                     .rt
                     .spawn(async move { pool.stream(&sql, params, chunk, to, Ok).await });

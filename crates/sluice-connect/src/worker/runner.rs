@@ -1,7 +1,9 @@
-//! A task's thread: the source loop (poll, convert, write with the source
+//! A task's thread: the source loop (the task polls on it while a writer
+//! thread of its own converts the last batch and writes it with its source
 //! offsets in one `produce_and_commit`) and the sink loop (read the group's
-//! partitions, convert, hand to the task, commit after its flush), with the
-//! backoff that retries what can heal.
+//! partitions, convert, hand to the task, commit the last batch's offsets
+//! once the task says it is written), with the backoff that retries what
+//! can heal.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::Ordering;
@@ -169,14 +171,18 @@ impl TaskRunner {
             let writer = std::thread::Builder::new()
                 .name(format!("connect-{}-{}-write", self.name, self.id))
                 .spawn_scoped(scope, move || {
+                    // however the writer ends (a failure, a panic), the
+                    // task stops polling
+                    struct Halt(Arc<std::sync::atomic::AtomicBool>);
+                    impl Drop for Halt {
+                        fn drop(&mut self) {
+                            self.0.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    let _halt = Halt(halt);
                     let mut known_topics = BTreeSet::new();
                     for records in batches {
-                        let written =
-                            self.write_source(&mut pipeline, records, &group, &mut known_topics);
-                        if written.is_err() {
-                            halt.store(true, Ordering::Relaxed);
-                            return written;
-                        }
+                        self.write_source(&mut pipeline, records, &group, &mut known_topics)?;
                     }
                     Ok(())
                 })
@@ -207,6 +213,7 @@ impl TaskRunner {
             }
             if ctx.stopping()
                 || !self.wait_turn(|| if check { self.owned_here() } else { Ok(true) })?
+                || ctx.stopping()
             {
                 return Ok(());
             }
@@ -366,9 +373,9 @@ impl TaskRunner {
         let mut positions: HashMap<(String, i32), i64> = HashMap::new();
         let mut topics = Vec::new();
         let mut last_refresh: Option<Instant> = None;
-        // the offsets of the batch `put` last took: committed once the next
-        // `flush` says it is written (a task may write it while the next
-        // batch is read and converted)
+        // the offsets of the batch `put` last took: committed once the task
+        // says it is written (`flush_and_put` of the next batch, or `flush`;
+        // a task may write it while the next batch is read and converted)
         let mut uncommitted: Vec<(String, i32, i64)> = Vec::new();
         loop {
             if !self.wait_turn(|| Ok(true))? {
@@ -439,15 +446,20 @@ impl TaskRunner {
                 std::thread::sleep(Duration::from_millis(100));
                 continue;
             }
-            // the last batch is written once this returns (the task may
-            // prepare this one meanwhile): its offsets are committed now
+            // the last batch's offsets, committed as soon as the task says
+            // it is written (it may prepare this one meanwhile), whatever
+            // becomes of this one
+            let mut flushed = || -> Result<()> {
+                if !uncommitted.is_empty() {
+                    log.commit(&group, &uncommitted)?;
+                }
+                Ok(())
+            };
             if batch.is_empty() {
                 task.flush()?;
+                flushed()?;
             } else {
-                task.flush_and_put(batch)?;
-            }
-            if !uncommitted.is_empty() {
-                log.commit(&group, &uncommitted)?;
+                task.flush_and_put(batch, &mut flushed)?;
             }
             uncommitted = commits;
         }

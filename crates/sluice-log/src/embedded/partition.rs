@@ -108,9 +108,9 @@ pub(super) enum Partition {
 }
 
 /// An in-memory partition's records, in chunks of at most [`Chunked::CHUNK`]:
-/// appending never moves the records already held (one growing vector
-/// copied every record at each doubling and asked the OS for fresh memory
-/// twice its size).
+/// appending moves at most the records of the last chunk as it grows to its
+/// size (one growing vector copied every record at each doubling and asked
+/// the OS for fresh memory twice its size).
 #[derive(Default)]
 pub(super) struct Chunked {
     chunks: std::collections::VecDeque<Vec<Record>>,
@@ -130,8 +130,13 @@ impl Chunked {
         while records.len() > 0 {
             match self.chunks.back_mut() {
                 Some(last) if last.len() < Self::CHUNK => {
-                    let room = Self::CHUNK - last.len();
-                    last.extend(records.by_ref().take(room));
+                    let take = (Self::CHUNK - last.len()).min(records.len());
+                    if last.capacity() - last.len() < take {
+                        // doubling, but never past a chunk's size
+                        let want = (last.capacity() * 2).max(last.len() + take);
+                        last.reserve_exact(want.min(Self::CHUNK) - last.len());
+                    }
+                    last.extend(records.by_ref().take(take));
                 }
                 _ => self
                     .chunks
@@ -564,5 +569,22 @@ mod chunked_tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn small_appends_fill_chunks_without_growing_past_their_size() {
+        let mut chunked = Chunked::default();
+        for i in 0..100 {
+            chunked.extend((i * 100..(i + 1) * 100).map(record).collect());
+        }
+        assert_eq!(chunked.len(), 10_000);
+        assert!(chunked
+            .chunks
+            .iter()
+            .all(|c| c.capacity() <= Chunked::CHUNK));
+        assert_eq!(
+            times(chunked.range(4000, 4200)),
+            (4000..4200).collect::<Vec<i64>>()
+        );
     }
 }
