@@ -73,6 +73,9 @@ pub struct QueryStatus {
     /// Changelog records its tasks read into warm copies of partitions
     /// other servers own (`num.standby.replicas`).
     pub standby_records: u64,
+    /// The partitions other servers own that its tasks keep warm copies of
+    /// now (as of their last catch-up), in order.
+    pub standby_partitions: Vec<i32>,
     /// What it read from each source topic.
     pub topics: Vec<(String, TopicCounters)>,
     /// Input records per second, over the last few seconds.
@@ -279,6 +282,7 @@ impl Runnable {
                 }
                 s.restored_records = self.task.restored_records();
                 s.standby_records = self.task.standby_records();
+                s.standby_partitions = self.task.standby_partitions().to_vec();
                 if progress.consumed > 0 {
                     s.topics = self.task.topic_counters();
                 }
@@ -390,7 +394,9 @@ pub fn merged_status(handles: &[QueryHandle]) -> QueryStatus {
         merged.stored_bytes += s.stored_bytes;
         merged.restored_records += s.restored_records;
         merged.standby_records += s.standby_records;
+        merged.standby_partitions.extend(s.standby_partitions);
     }
+    merged.standby_partitions.sort_unstable();
     merged.errors.sort_by_key(|e| e.at_ms);
     merged
 }

@@ -756,6 +756,8 @@ struct StoreCounters {
     read: std::sync::atomic::AtomicU64,
     restored: std::sync::atomic::AtomicU64,
     standby: std::sync::atomic::AtomicU64,
+    /// The partitions other servers own that it keeps warm copies of.
+    warm: std::sync::Mutex<Vec<i32>>,
 }
 
 /// A server with its state stores under `dir` and `num.standby.replicas`
@@ -779,7 +781,78 @@ fn standby_server(
         counters
             .standby
             .store(sum(|s| s.standby_records), Ordering::Relaxed);
+        *counters.warm.lock().unwrap() = statuses
+            .iter()
+            .flat_map(|s| s.standby_partitions.iter().copied())
+            .collect();
     })
+}
+
+/// With `num.standby.replicas` 1 and three servers, each partition of a
+/// stateful query has one warm copy, on one of the two servers that do not
+/// own it (the one after its owner in the group's member order), not two.
+#[test]
+fn one_standby_replica_means_one_warm_copy_of_each_partition_among_three_servers() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let broker = KafkaCluster::start();
+    let props = shared_service(
+        &broker,
+        "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=4);
+         CREATE TABLE counts AS SELECT id, COUNT(*) AS n FROM src GROUP BY id;",
+    );
+    let observer = KafkaLog::connect(&props).unwrap();
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let stops: Vec<_> = (0..3).map(|_| Arc::new(AtomicBool::new(false))).collect();
+    let counters: Vec<_> = (0..3).map(|_| Arc::<StoreCounters>::default()).collect();
+    let servers: Vec<_> = (0..3)
+        .map(|i| {
+            standby_server(
+                props.clone(),
+                dirs[i].path().to_path_buf(),
+                stops[i].clone(),
+                counters[i].clone(),
+            )
+        })
+        .collect();
+    // count until all three read some: then each owns a partition
+    let mut round = 0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while counters.iter().any(|c| c.read.load(Ordering::Relaxed) == 0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the three servers never shared the query"
+        );
+        round += 1;
+        produce_ids(&observer, 0..20);
+        wait_for_counts(&observer, "COUNTS", round);
+    }
+    let warm = wait_until(
+        || {
+            counters
+                .iter()
+                .map(|c| c.warm.lock().unwrap().clone())
+                .collect::<Vec<_>>()
+        },
+        |w| {
+            let mut all = w.concat();
+            all.sort_unstable();
+            all == [0, 1, 2, 3]
+        },
+    );
+    for stop in &stops {
+        stop.store(true, Ordering::Relaxed);
+    }
+    for server in servers {
+        server.join().unwrap();
+    }
+    let mut all = warm.concat();
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        [0, 1, 2, 3],
+        "warm copies per server: {warm:?} (each partition once)"
+    );
+    assert_eq!(latest_counts(&observer, "COUNTS"), every_key_counts(round));
 }
 
 #[test]

@@ -41,6 +41,42 @@ pub use partitioner::{default_partition, murmur2, to_positive};
 /// Longest legal topic name (Kafka's limit).
 pub const MAX_TOPIC_NAME_LEN: usize = 249;
 
+/// A consumer group's members as [`Log::group_members`] gives them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GroupMembers {
+    /// Each member's assigned `(topic, partition)`s, members in the order
+    /// of their ids.
+    pub members: Vec<Vec<(String, i32)>>,
+    /// Which of them is this log's member (`None` before it has joined).
+    pub me: Option<usize>,
+}
+
+impl GroupMembers {
+    /// Whether this member keeps one of the `replicas` warm copies of
+    /// `(topic, partition)` (Kafka Streams' standby tasks): the members
+    /// after its owner, in member order and round, up to `replicas` of them.
+    /// A partition nobody owns now is kept warm by every member, and so is
+    /// every partition when this member is not listed (yet).
+    pub fn keeps_standby(&self, topic: &str, partition: i32, replicas: usize) -> bool {
+        let Some(me) = self.me else {
+            return true;
+        };
+        let n = self.members.len();
+        let owner = self
+            .members
+            .iter()
+            .position(|m| m.iter().any(|(t, p)| t == topic && *p == partition));
+        match owner {
+            None => true,
+            Some(owner) if owner == me => false,
+            Some(owner) => {
+                let after = (me + n - owner) % n;
+                after >= 1 && after <= replicas
+            }
+        }
+    }
+}
+
 /// One record header. Header keys may repeat; order is preserved.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Header {
@@ -259,6 +295,15 @@ pub trait Log: Send + Sync {
         topics: &[String],
     ) -> Result<Option<Vec<(String, i32)>>, LogError> {
         let _ = (group, topics);
+        Ok(None)
+    }
+
+    /// The members of consumer group `group` (which this log takes part in
+    /// through [`Log::assigned`]) and the partitions each is assigned now,
+    /// in the order of their member ids, the same on every member; `None`
+    /// when the log has no group membership.
+    fn group_members(&self, group: &str) -> Result<Option<GroupMembers>, LogError> {
+        let _ = group;
         Ok(None)
     }
 

@@ -8,6 +8,7 @@
 //!   `sluice_query_records_produced_total`, `sluice_query_processing_errors_total`,
 //!   `sluice_query_retries`, `sluice_query_state_bytes`, `sluice_query_store_bytes`,
 //!   `sluice_query_changelog_records_restored`, `sluice_query_changelog_records_standby`,
+//!   `sluice_query_standby_partitions`,
 //!   `sluice_query_records_per_second`, `sluice_query_state` (1 for the state
 //!   it is in: `state` label), `sluice_query_lag` (`topic`, `partition`);
 //! * per topic (`topic`): `sluice_topic_records_consumed_total`,
@@ -40,6 +41,7 @@ struct Families {
     store_bytes: Family<Labels, Gauge>,
     restored: Family<Labels, Gauge>,
     standby: Family<Labels, Gauge>,
+    standby_partitions: Family<Labels, Gauge>,
     rate: Family<Labels, Gauge<f64, AtomicU64>>,
     state: Family<Labels, Gauge>,
     lag: Family<Labels, Gauge>,
@@ -89,6 +91,11 @@ impl Families {
             "sluice_query_changelog_records_standby",
             "Changelog records the query's tasks read into warm copies of partitions other servers own (num.standby.replicas)",
             self.standby.clone(),
+        );
+        r.register(
+            "sluice_query_standby_partitions",
+            "Partitions other servers own that the query's tasks keep warm copies of now (num.standby.replicas)",
+            self.standby_partitions.clone(),
         );
         r.register(
             "sluice_query_records_per_second",
@@ -145,6 +152,9 @@ pub fn render(engine: &sluice_engine::Engine) -> String {
         f.standby
             .get_or_create(&id())
             .set(status.standby_records as i64);
+        f.standby_partitions
+            .get_or_create(&id())
+            .set(status.standby_partitions.len() as i64);
         f.rate.get_or_create(&id()).set(status.records_per_sec);
         let mut state = id();
         state.push(("state", status.state.name().to_string()));

@@ -36,7 +36,10 @@ use rdkafka::producer::BaseProducer;
 use rdkafka::producer::Producer as _;
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::{default_partition, Log, LogError, Record, StoredRecord, TopicDescription, TopicSpec};
+use crate::{
+    default_partition, GroupMembers, Log, LogError, Record, StoredRecord, TopicDescription,
+    TopicSpec,
+};
 use producer::DeliveryContext;
 use reader::{Fetched, TopicReader};
 
@@ -763,6 +766,33 @@ impl Log for KafkaLog {
         Ok(Some(names))
     }
 
+    fn group_members(&self, group: &str) -> Result<Option<GroupMembers>, LogError> {
+        let failed = |e: KafkaError| LogError::Broker {
+            context: format!("describing consumer group '{group}'"),
+            message: e.to_string(),
+        };
+        let consumer = self.group(group)?;
+        let me = member_id(&consumer);
+        let groups = consumer
+            .fetch_group_list(Some(group), REQUEST_TIMEOUT)
+            .map_err(failed)?;
+        let mut members: Vec<(String, Vec<(String, i32)>)> = groups
+            .groups()
+            .iter()
+            .filter(|g| g.name() == group)
+            .flat_map(|g| g.members())
+            .map(|m| {
+                let assigned = m.assignment().map(parse_assignment).unwrap_or_default();
+                (m.id().to_string(), assigned)
+            })
+            .collect();
+        members.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(Some(GroupMembers {
+            me: me.and_then(|me| members.iter().position(|(id, _)| *id == me)),
+            members: members.into_iter().map(|(_, a)| a).collect(),
+        }))
+    }
+
     fn fence(&self, group: &str) -> Result<(), LogError> {
         match &self.transactional {
             Some(producers) => self.transactional_producer(&mut producers.lock(), group),
@@ -775,6 +805,52 @@ impl Log for KafkaLog {
         // dropping the last handle closes the consumer: it leaves the group
         self.groups.lock().remove(group);
     }
+}
+
+/// The member id the group coordinator gave `consumer` (`None` before it
+/// joined).
+fn member_id(consumer: &BaseConsumer<Member>) -> Option<String> {
+    use rdkafka::bindings::{rd_kafka_mem_free, rd_kafka_memberid};
+    let rk = consumer.client().native_ptr();
+    // SAFETY: `rk` is the live handle of `consumer`; librdkafka returns a
+    // NUL-terminated copy (or NULL) that is ours to free with
+    // rd_kafka_mem_free, which is done once it is copied.
+    unsafe {
+        let id = rd_kafka_memberid(rk);
+        if id.is_null() {
+            return None;
+        }
+        let text = std::ffi::CStr::from_ptr(id).to_string_lossy().into_owned();
+        rd_kafka_mem_free(rk, id.cast());
+        (!text.is_empty()).then_some(text)
+    }
+}
+
+/// The `(topic, partition)`s of a classic consumer group member's
+/// assignment (Kafka's `ConsumerProtocolAssignment`: a version, then per
+/// topic its name and partitions); what cannot be read is left out.
+fn parse_assignment(bytes: &[u8]) -> Vec<(String, i32)> {
+    fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = (b.get(..n)?, b.get(n..)?);
+        *b = rest;
+        Some(head)
+    }
+    fn int(b: &mut &[u8]) -> Option<i32> {
+        Some(i32::from_be_bytes(take(b, 4)?.try_into().ok()?))
+    }
+    fn parse(mut b: &[u8]) -> Option<Vec<(String, i32)>> {
+        take(&mut b, 2)?; // version
+        let mut out = Vec::new();
+        for _ in 0..int(&mut b)?.max(0) {
+            let len = i16::from_be_bytes(take(&mut b, 2)?.try_into().ok()?).max(0) as usize;
+            let topic = String::from_utf8_lossy(take(&mut b, len)?).into_owned();
+            for _ in 0..int(&mut b)?.max(0) {
+                out.push((topic.clone(), int(&mut b)?));
+            }
+        }
+        Some(out)
+    }
+    parse(bytes).unwrap_or_default()
 }
 
 /// Whether `processing.guarantee` (or `ksql.streams.processing.guarantee`) asks

@@ -389,8 +389,11 @@ impl QueryTask {
     /// With `num.standby.replicas` above 0 and stores on disk: brings the
     /// warm copies of the changelog partitions of this task's share that
     /// another server owns up to date, at most once a second (Kafka
-    /// Streams' standby tasks; Sluice keeps one on every other server of
-    /// the query). A failed catch-up only waits for the next time.
+    /// Streams' standby tasks). Of a partition's other servers, the
+    /// `num.standby.replicas` after its owner in the group's member order
+    /// keep one ([`sluice_log::GroupMembers::keeps_standby`]; every other server when
+    /// the log cannot list the members). A failed catch-up only waits for
+    /// the next time.
     pub(super) fn catch_up_standbys(&mut self, log: &dyn Log) {
         let (Some(c), Some(db), super::Ownership::Partitions(owned)) =
             (&self.changelog, &self.state.db, &self.ownership)
@@ -409,10 +412,26 @@ impl QueryTask {
         self.standby_at = Some(Instant::now());
         let topic = &self.inputs[0].topic;
         let partitions = self.inputs[0].positions.len();
+        let members = match log.group_members(&self.group) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!("query {}: listing its group's members: {e}", self.id);
+                None
+            }
+        };
+        let replicas = self.state.standby_replicas;
+        self.standby_partitions.clear();
         for p in (0..partitions).filter(|p| self.share.is_none_or(|(k, n)| p % n == k)) {
             if super::owns(owned, topic, p) {
                 continue;
             }
+            if members
+                .as_ref()
+                .is_some_and(|m| !m.keeps_standby(topic, p as i32, replicas))
+            {
+                continue;
+            }
+            self.standby_partitions.push(p as i32);
             match c.catch_up_standby(log, db, &self.group, p as i32) {
                 Ok(read) => self.standby_records += read,
                 Err(e) => tracing::warn!("query {}: warm copy of partition {p}: {e}", self.id),

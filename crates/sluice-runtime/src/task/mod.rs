@@ -100,6 +100,8 @@ pub struct QueryTask {
     standby_at: Option<std::time::Instant>,
     /// Changelog records read into warm copies since the task was created.
     standby_records: u64,
+    /// The partitions it kept warm copies of at its last catch-up.
+    standby_partitions: Vec<i32>,
 }
 
 /// The part of a persistent query's input this process reads, when several
@@ -182,6 +184,7 @@ impl QueryTask {
             purged_at: None,
             standby_at: None,
             standby_records: 0,
+            standby_partitions: Vec::new(),
         })
     }
 
@@ -196,6 +199,12 @@ impl QueryTask {
     /// server owns since the task was created (`num.standby.replicas`).
     pub fn standby_records(&self) -> u64 {
         self.standby_records
+    }
+
+    /// The partitions another server owns that this task kept warm copies
+    /// of at its last catch-up (`num.standby.replicas`).
+    pub fn standby_partitions(&self) -> &[i32] {
+        &self.standby_partitions
     }
 
     /// Bytes the query's state stores hold (memory or disk, by backend).
