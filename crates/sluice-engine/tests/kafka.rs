@@ -320,6 +320,12 @@ fn latest_counts(log: &KafkaLog, topic: &str) -> std::collections::BTreeMap<i32,
 }
 
 /// Every key `0..20` counting `n`.
+/// The stateful query several tests share between servers: 4 partitions
+/// of ids, counted per id.
+const COUNTS_PER_ID: &str =
+    "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=4);
+     CREATE TABLE counts AS SELECT id, COUNT(*) AS n FROM src GROUP BY id;";
+
 fn every_key_counts(n: i64) -> std::collections::BTreeMap<i32, i64> {
     (0..20).map(|k| (k, n)).collect()
 }
@@ -335,11 +341,7 @@ fn wait_for_counts(log: &KafkaLog, topic: &str, n: i64) -> std::collections::BTr
 #[test]
 fn a_stateful_query_moves_to_another_server_and_rebuilds_its_state() {
     let broker = KafkaCluster::start();
-    let props = shared_service(
-        &broker,
-        "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=4);
-         CREATE TABLE counts AS SELECT id, COUNT(*) AS n FROM src GROUP BY id;",
-    );
+    let props = shared_service(&broker, COUNTS_PER_ID);
     let observer = KafkaLog::connect(&props).unwrap();
     let expect = every_key_counts;
     let stop = || Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -760,6 +762,25 @@ struct StoreCounters {
     warm: std::sync::Mutex<Vec<i32>>,
 }
 
+/// Produces a round of ids 0..20 and waits for its counts, round after
+/// round, until every server of `counters` has read some (each then owns
+/// some partitions); gives the number of rounds.
+fn count_until_all_read(log: &KafkaLog, counters: &[&Arc<StoreCounters>]) -> i64 {
+    use std::sync::atomic::Ordering;
+    let mut round = 0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while counters.iter().any(|c| c.read.load(Ordering::Relaxed) == 0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the servers never shared the query"
+        );
+        round += 1;
+        produce_ids(log, 0..20);
+        wait_for_counts(log, "COUNTS", round);
+    }
+    round
+}
+
 /// A server with its state stores under `dir` and `num.standby.replicas`
 /// 1, publishing what its queries read, restored and kept warm.
 fn standby_server(
@@ -795,11 +816,7 @@ fn standby_server(
 fn one_standby_replica_means_one_warm_copy_of_each_partition_among_three_servers() {
     use std::sync::atomic::{AtomicBool, Ordering};
     let broker = KafkaCluster::start();
-    let props = shared_service(
-        &broker,
-        "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=4);
-         CREATE TABLE counts AS SELECT id, COUNT(*) AS n FROM src GROUP BY id;",
-    );
+    let props = shared_service(&broker, COUNTS_PER_ID);
     let observer = KafkaLog::connect(&props).unwrap();
     let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     let stops: Vec<_> = (0..3).map(|_| Arc::new(AtomicBool::new(false))).collect();
@@ -815,17 +832,7 @@ fn one_standby_replica_means_one_warm_copy_of_each_partition_among_three_servers
         })
         .collect();
     // count until all three read some: then each owns a partition
-    let mut round = 0;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while counters.iter().any(|c| c.read.load(Ordering::Relaxed) == 0) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the three servers never shared the query"
-        );
-        round += 1;
-        produce_ids(&observer, 0..20);
-        wait_for_counts(&observer, "COUNTS", round);
-    }
+    let round = count_until_all_read(&observer, &counters.iter().collect::<Vec<_>>());
     let warm = wait_until(
         || {
             counters
@@ -860,11 +867,7 @@ fn standby_replicas_keep_warm_copies_so_a_failover_reads_only_the_changelog_tail
     use sluice_log::Log;
     use std::sync::atomic::{AtomicBool, Ordering};
     let broker = KafkaCluster::start();
-    let props = shared_service(
-        &broker,
-        "CREATE STREAM src (id INT KEY, v INT) WITH (kafka_topic='src', value_format='JSON', partitions=4);
-         CREATE TABLE counts AS SELECT id, COUNT(*) AS n FROM src GROUP BY id;",
-    );
+    let props = shared_service(&broker, COUNTS_PER_ID);
     let observer = KafkaLog::connect(&props).unwrap();
     let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (stop_a, stop_b) = (
@@ -888,19 +891,7 @@ fn standby_replicas_keep_warm_copies_so_a_failover_reads_only_the_changelog_tail
         b_counters.clone(),
     );
     // count until both servers read some: then each owns some partitions
-    let mut round = 0;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
-    while a_counters.read.load(Ordering::Relaxed) == 0
-        || b_counters.read.load(Ordering::Relaxed) == 0
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the servers never shared the query"
-        );
-        round += 1;
-        produce_ids(&observer, 0..20);
-        wait_for_counts(&observer, "COUNTS", round);
-    }
+    let mut round = count_until_all_read(&observer, &[&a_counters, &b_counters]);
     for _ in 0..10 {
         round += 1;
         produce_ids(&observer, 0..20);
