@@ -49,6 +49,9 @@ pub struct GroupMembers {
     pub members: Vec<Vec<(String, i32)>>,
     /// Which of them is this log's member (`None` before it has joined).
     pub me: Option<usize>,
+    /// The group is between rebalances (Kafka's `Stable`) and this member
+    /// is among its members: only then do all members see the same.
+    pub settled: bool,
 }
 
 impl GroupMembers {
@@ -300,8 +303,9 @@ pub trait Log: Send + Sync {
 
     /// The members of consumer group `group` (which this log takes part in
     /// through [`Log::assigned`]) and the partitions each is assigned now,
-    /// in the order of their member ids, the same on every member; `None`
-    /// when the log has no group membership.
+    /// in the order of their member ids (the same on every member while
+    /// the group is settled, [`GroupMembers::settled`]); `None` when the log
+    /// has no group membership. The answer may be a few seconds old.
     fn group_members(&self, group: &str) -> Result<Option<GroupMembers>, LogError> {
         let _ = group;
         Ok(None)
@@ -393,4 +397,40 @@ pub fn validate_topic_name(name: &str) -> Result<(), LogError> {
         return bad("it contains a character other than ASCII alphanumerics, '.', '_' and '-'.");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod group_members_tests {
+    use super::GroupMembers;
+
+    fn members(me: Option<usize>) -> GroupMembers {
+        let t = |ps: &[i32]| ps.iter().map(|p| ("t".to_string(), *p)).collect();
+        GroupMembers {
+            members: vec![t(&[0, 1]), t(&[2]), t(&[3])],
+            me,
+            settled: me.is_some(),
+        }
+    }
+
+    /// Of a partition's other members, the `replicas` after its owner in
+    /// member order (and round) keep warm copies; never its owner.
+    #[test]
+    fn standbys_are_the_members_after_the_owner() {
+        let keepers = |p: i32, replicas: usize| -> Vec<usize> {
+            (0..3)
+                .filter(|me| members(Some(*me)).keeps_standby("t", p, replicas))
+                .collect()
+        };
+        assert_eq!(keepers(0, 1), [1]);
+        assert_eq!(keepers(1, 1), [1]);
+        assert_eq!(keepers(2, 1), [2]);
+        // round from the last member to the first
+        assert_eq!(keepers(3, 1), [0]);
+        assert_eq!(keepers(3, 2), [0, 1]);
+        // more replicas than other members: every other member
+        assert_eq!(keepers(2, 5), [0, 2]);
+        // a partition nobody owns, or a member not listed yet: kept warm
+        assert_eq!(keepers(9, 1), [0, 1, 2]);
+        assert!(members(None).keeps_standby("t", 0, 1));
+    }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use sluice_log::{Log, LogError, Record, StoredRecord, TopicDescription, TopicSpec};
+use sluice_log::{GroupMembers, Log, LogError, Record, StoredRecord, TopicDescription, TopicSpec};
 
 pub struct RecordingLog {
     inner: Arc<dyn Log>,
@@ -114,6 +114,10 @@ impl Log for RecordingLog {
         topics: &[String],
     ) -> Result<Option<Vec<(String, i32)>>, LogError> {
         self.inner.assigned(group, topics)
+    }
+
+    fn group_members(&self, group: &str) -> Result<Option<GroupMembers>, LogError> {
+        self.inner.group_members(group)
     }
 
     fn leave(&self, group: &str) {

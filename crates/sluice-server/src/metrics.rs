@@ -94,7 +94,7 @@ impl Families {
         );
         r.register(
             "sluice_query_standby_partitions",
-            "Partitions other servers own that the query's tasks keep warm copies of now (num.standby.replicas)",
+            "Partitions other servers own that the query's tasks kept warm copies of at their last catch-up (num.standby.replicas)",
             self.standby_partitions.clone(),
         );
         r.register(

@@ -94,6 +94,10 @@ pub struct KafkaLog {
     acks_all: bool,
     /// Topics whose metadata (partitions, leaders) the producer has read.
     warmed: Mutex<std::collections::HashSet<String>>,
+    /// Each group's members as last described, and when (see
+    /// [`Log::group_members`]): shared by the group's tasks, described again
+    /// at most every [`MEMBERS_TTL`].
+    members: Mutex<HashMap<String, (std::time::Instant, GroupMembers)>>,
     /// `group.instance.id`: this server's stable name in every group it joins
     /// (Kafka's static membership), so a restarted server takes its
     /// partitions back at once instead of after the session timeout, and its
@@ -165,6 +169,7 @@ impl KafkaLog {
             sticky: AtomicI32::new(0),
             acks_all,
             warmed: Mutex::new(std::collections::HashSet::new()),
+            members: Mutex::new(HashMap::new()),
             instance_id: properties
                 .get("ksql.streams.group.instance.id")
                 .or_else(|| properties.get("group.instance.id"))
@@ -767,30 +772,48 @@ impl Log for KafkaLog {
     }
 
     fn group_members(&self, group: &str) -> Result<Option<GroupMembers>, LogError> {
+        if let Some((at, members)) = self.members.lock().get(group) {
+            if at.elapsed() < MEMBERS_TTL {
+                return Ok(Some(members.clone()));
+            }
+        }
         let failed = |e: KafkaError| LogError::Broker {
             context: format!("describing consumer group '{group}'"),
             message: e.to_string(),
         };
         let consumer = self.group(group)?;
         let me = member_id(&consumer);
+        // librdkafka lists the groups of every broker it knows before it
+        // describes this one: a short wait, the answer kept for a while
         let groups = consumer
-            .fetch_group_list(Some(group), REQUEST_TIMEOUT)
+            .fetch_group_list(Some(group), MEMBERS_TIMEOUT)
             .map_err(failed)?;
-        let mut members: Vec<(String, Vec<(String, i32)>)> = groups
-            .groups()
+        let described = groups.groups().iter().find(|g| g.name() == group);
+        let mut members: Vec<(String, Vec<(String, i32)>)> = described
+            .map(|g| g.members())
+            .unwrap_or_default()
             .iter()
-            .filter(|g| g.name() == group)
-            .flat_map(|g| g.members())
             .map(|m| {
                 let assigned = m.assignment().map(parse_assignment).unwrap_or_default();
                 (m.id().to_string(), assigned)
             })
             .collect();
         members.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(Some(GroupMembers {
-            me: me.and_then(|me| members.iter().position(|(id, _)| *id == me)),
+        let me = me.and_then(|me| members.iter().position(|(id, _)| *id == me));
+        let members = GroupMembers {
+            // a group between generations shows the last one's assignments
+            // beside members that have none yet
+            settled: me.is_some()
+                && described
+                    .is_some_and(|g| g.state() == "Stable" && g.protocol_type() == "consumer"),
+            me,
             members: members.into_iter().map(|(_, a)| a).collect(),
-        }))
+        };
+        self.members.lock().insert(
+            group.to_string(),
+            (std::time::Instant::now(), members.clone()),
+        );
+        Ok(Some(members))
     }
 
     fn fence(&self, group: &str) -> Result<(), LogError> {
@@ -826,9 +849,17 @@ fn member_id(consumer: &BaseConsumer<Member>) -> Option<String> {
     }
 }
 
+/// How long a group's described members stand for its tasks.
+const MEMBERS_TTL: Duration = Duration::from_secs(5);
+/// How long describing a group may take.
+const MEMBERS_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// The `(topic, partition)`s of a classic consumer group member's
-/// assignment (Kafka's `ConsumerProtocolAssignment`: a version, then per
-/// topic its name and partitions); what cannot be read is left out.
+/// assignment (Kafka's `ConsumerProtocolAssignment`, versions 0 to 3: a
+/// version, then per topic its name and partitions, then user data). An
+/// assignment that cannot be read whole, or of a later version, reads as
+/// none (its partitions then have no owner, and every server keeps them
+/// warm).
 fn parse_assignment(bytes: &[u8]) -> Vec<(String, i32)> {
     fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
         let (head, rest) = (b.get(..n)?, b.get(n..)?);
@@ -839,7 +870,10 @@ fn parse_assignment(bytes: &[u8]) -> Vec<(String, i32)> {
         Some(i32::from_be_bytes(take(b, 4)?.try_into().ok()?))
     }
     fn parse(mut b: &[u8]) -> Option<Vec<(String, i32)>> {
-        take(&mut b, 2)?; // version
+        let version = i16::from_be_bytes(take(&mut b, 2)?.try_into().ok()?);
+        if !(0..=3).contains(&version) {
+            return None;
+        }
         let mut out = Vec::new();
         for _ in 0..int(&mut b)?.max(0) {
             let len = i16::from_be_bytes(take(&mut b, 2)?.try_into().ok()?).max(0) as usize;
@@ -865,5 +899,46 @@ fn exactly_once(properties: &BTreeMap<String, String>) -> Result<bool, LogError>
         Some(other) => Err(LogError::InvalidConfig(format!(
             "Invalid processing.guarantee '{other}': expected at_least_once or exactly_once_v2."
         ))),
+    }
+}
+
+#[cfg(test)]
+mod assignment_tests {
+    use super::parse_assignment;
+
+    /// A `ConsumerProtocolAssignment` of `version` with `topics`, then
+    /// `user_data` (an int32 length and its bytes).
+    fn blob(version: i16, topics: &[(&str, &[i32])], user_data: &[u8]) -> Vec<u8> {
+        let mut b = version.to_be_bytes().to_vec();
+        b.extend((topics.len() as i32).to_be_bytes());
+        for (name, partitions) in topics {
+            b.extend((name.len() as i16).to_be_bytes());
+            b.extend(name.as_bytes());
+            b.extend((partitions.len() as i32).to_be_bytes());
+            for p in *partitions {
+                b.extend(p.to_be_bytes());
+            }
+        }
+        b.extend((user_data.len() as i32).to_be_bytes());
+        b.extend(user_data);
+        b
+    }
+
+    #[test]
+    fn assignments_of_versions_0_to_3_are_read_and_others_are_not() {
+        let expected = vec![
+            ("a".to_string(), 0),
+            ("a".to_string(), 2),
+            ("bids".to_string(), 1),
+        ];
+        let topics: &[(&str, &[i32])] = &[("a", &[0, 2]), ("bids", &[1])];
+        // librdkafka's (version 0, no user data) and Java's (version 3, some)
+        assert_eq!(parse_assignment(&blob(0, topics, &[])), expected);
+        assert_eq!(parse_assignment(&blob(3, topics, b"sticky")), expected);
+        // cut short, or of a version this does not know: none
+        let whole = blob(0, topics, &[]);
+        assert!(parse_assignment(&whole[..whole.len() - 7]).is_empty());
+        assert!(parse_assignment(&blob(4, topics, &[])).is_empty());
+        assert!(parse_assignment(&[]).is_empty());
     }
 }

@@ -391,9 +391,10 @@ impl QueryTask {
     /// another server owns up to date, at most once a second (Kafka
     /// Streams' standby tasks). Of a partition's other servers, the
     /// `num.standby.replicas` after its owner in the group's member order
-    /// keep one ([`sluice_log::GroupMembers::keeps_standby`]; every other server when
-    /// the log cannot list the members). A failed catch-up only waits for
-    /// the next time.
+    /// keep one ([`sluice_log::GroupMembers::keeps_standby`]) while the
+    /// group is settled; between rebalances' generations, or when the
+    /// members cannot be listed, the last choice stands (every other
+    /// server's before any). A failed catch-up only waits for the next time.
     pub(super) fn catch_up_standbys(&mut self, log: &dyn Log) {
         let (Some(c), Some(db), super::Ownership::Partitions(owned)) =
             (&self.changelog, &self.state.db, &self.ownership)
@@ -409,34 +410,51 @@ impl QueryTask {
         {
             return;
         }
-        self.standby_at = Some(Instant::now());
         let topic = &self.inputs[0].topic;
         let partitions = self.inputs[0].positions.len();
+        let others: Vec<usize> = (0..partitions)
+            .filter(|p| self.share.is_none_or(|(k, n)| p % n == k))
+            .filter(|p| !super::owns(owned, topic, *p))
+            .collect();
+        if others.is_empty() {
+            self.standby_partitions.clear();
+            self.standby_at = Some(Instant::now());
+            return;
+        }
+        let replicas = self.state.standby_replicas;
+        // which of them to keep warm: by the group's members while it is
+        // settled; between generations (or when they cannot be listed) the
+        // last such choice stands, and before any, every one of them
         let members = match log.group_members(&self.group) {
-            Ok(m) => m,
+            Ok(m) => m.filter(|m| m.settled),
             Err(e) => {
                 tracing::warn!("query {}: listing its group's members: {e}", self.id);
                 None
             }
         };
-        let replicas = self.state.standby_replicas;
+        if let Some(m) = &members {
+            self.standby_choice = Some(
+                (0..partitions)
+                    .filter(|p| m.keeps_standby(topic, *p as i32, replicas))
+                    .collect(),
+            );
+        }
+        let kept: Vec<usize> = match &self.standby_choice {
+            Some(choice) => others.into_iter().filter(|p| choice.contains(p)).collect(),
+            None => others,
+        };
         self.standby_partitions.clear();
-        for p in (0..partitions).filter(|p| self.share.is_none_or(|(k, n)| p % n == k)) {
-            if super::owns(owned, topic, p) {
-                continue;
-            }
-            if members
-                .as_ref()
-                .is_some_and(|m| !m.keeps_standby(topic, p as i32, replicas))
-            {
-                continue;
-            }
-            self.standby_partitions.push(p as i32);
+        for p in kept {
             match c.catch_up_standby(log, db, &self.group, p as i32) {
-                Ok(read) => self.standby_records += read,
+                Ok(read) => {
+                    self.standby_records += read;
+                    self.standby_partitions.push(p as i32);
+                }
                 Err(e) => tracing::warn!("query {}: warm copy of partition {p}: {e}", self.id),
             }
         }
+        // the next catch-up a second after this one ended
+        self.standby_at = Some(Instant::now());
     }
 
     /// Keeps this task's state stores as `state` says.

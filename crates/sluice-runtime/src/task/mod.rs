@@ -102,6 +102,9 @@ pub struct QueryTask {
     standby_records: u64,
     /// The partitions it kept warm copies of at its last catch-up.
     standby_partitions: Vec<i32>,
+    /// The partitions to keep warm copies of, as the group's members last
+    /// decided while it was settled (`None`: not yet, so every other one).
+    standby_choice: Option<Vec<usize>>,
 }
 
 /// The part of a persistent query's input this process reads, when several
@@ -185,6 +188,7 @@ impl QueryTask {
             standby_at: None,
             standby_records: 0,
             standby_partitions: Vec::new(),
+            standby_choice: None,
         })
     }
 
