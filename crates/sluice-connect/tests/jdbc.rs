@@ -256,3 +256,63 @@ fn sqlite_count(path: &std::path::Path, table: &str) -> Option<i64> {
         Some(n.0)
     })
 }
+
+/// A sink's transaction that fails (a duplicate primary key in insert
+/// mode) fails its task with the database's message. The batches before it
+/// stay written with their offsets committed; neither it nor any batch after
+/// it counts as written (the sink starts the next batch's transaction while
+/// the last runs, and chains it after that one: it must not run).
+#[test]
+fn a_failed_sink_transaction_fails_the_task_and_nothing_after_it_counts_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("dst.db");
+    let log: Arc<dyn Log> = Arc::new(EmbeddedLog::in_memory());
+    log.create_topic(&TopicSpec::new("rows", 1)).unwrap();
+    // a task takes 500 records a poll: ids 0..500, then a batch whose id 3
+    // is there already, then one more batch
+    let ids = (0..500).chain([1000, 3, 1001]).chain(1002..1600);
+    let rows: Vec<(Option<i32>, Record)> = ids
+        .map(|id: i32| {
+            let v = format!(r#"{{"id":{id},"v":"r{id}"}}"#);
+            (
+                None,
+                Record::new(Some(id.to_be_bytes().to_vec()), Some(v.into_bytes()), 0),
+            )
+        })
+        .collect();
+    log.produce("rows", rows).unwrap();
+    let w = worker(&log);
+    w.create(
+        "dst",
+        ConnectorConfig::from_pairs(&[
+            ("connector.class", "JdbcSinkConnector"),
+            ("connection.url", &format!("jdbc:sqlite:{}", db.display())),
+            ("topics", "rows"),
+            ("pk.mode", "record_key"),
+            ("pk.fields", "id"),
+            ("auto.create", "true"),
+            (
+                "key.converter",
+                "org.apache.kafka.connect.converters.IntegerConverter",
+            ),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+            ("value.converter.schemas.enable", "false"),
+        ]),
+    )
+    .unwrap();
+    wait_for("the failed task", || failure(&w, "dst").is_some());
+    let trace = failure(&w, "dst").unwrap();
+    assert!(trace.to_uppercase().contains("UNIQUE"), "{trace}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(sqlite_count(&db, "rows"), Some(500));
+    let committed: i64 = log
+        .committed("connect-dst", "rows")
+        .unwrap()
+        .iter()
+        .flatten()
+        .sum();
+    assert_eq!(committed, 500);
+}

@@ -69,10 +69,17 @@ pub struct JdbcSinkTask {
     tables: HashMap<String, Columns>,
     /// Each topic's table (`table.name.format`).
     table_names: HashMap<String, String>,
-    /// The transaction of the last batch, running while the next is read.
-    pending: Option<tokio::task::JoinHandle<Result<()>>>,
-    /// How the last transaction failed: every later wait says so again
-    /// (until the task starts anew), so nothing after it counts as written.
+    /// The transactions started and not yet waited for, oldest first, each
+    /// with its number: they run one after the other on the task's runtime,
+    /// each as soon as the one before is in (see [`JdbcSinkTask::chain`]).
+    in_flight: std::collections::VecDeque<(u64, tokio::task::JoinHandle<Result<()>>)>,
+    /// The number of the last transaction started.
+    started: u64,
+    /// Whether the last transaction started succeeded, for the next one to
+    /// wait on.
+    last_done: Option<tokio::sync::oneshot::Receiver<bool>>,
+    /// How a transaction failed: every later wait says so again (until the
+    /// task starts anew), so nothing after it counts as written.
     failed: Option<String>,
 }
 
@@ -101,7 +108,9 @@ impl JdbcSinkTask {
             batch_size: config.long("batch.size", 3000)?.max(1) as usize,
             tables: HashMap::new(),
             table_names: HashMap::new(),
-            pending: None,
+            in_flight: std::collections::VecDeque::new(),
+            started: 0,
+            last_done: None,
             failed: None,
         })
     }
@@ -110,23 +119,52 @@ impl JdbcSinkTask {
         self.pool.dialect()
     }
 
-    /// Waits for the transaction in flight, returning its failure.
+    /// Waits for every transaction started, returning a failure.
     fn wait_pending(&mut self) -> Result<()> {
-        if let Some(failed) = &self.failed {
-            return Err(ConnectError::task(failed.clone()));
-        }
-        if let Some(h) = self.pending.take() {
+        self.wait_until(self.started)
+    }
+
+    /// Waits for the transactions started up to number `upto`, returning
+    /// the first failure (and that failure from then on).
+    fn wait_until(&mut self, upto: u64) -> Result<()> {
+        while let Some((_, handle)) = self.in_flight.pop_front_if(|(n, _)| *n <= upto) {
             let done = self
                 .rt
-                .block_on(h)
+                .block_on(handle)
                 .map_err(|e| ConnectError::task(format!("the JDBC sink's write stopped: {e}")))
                 .and_then(|r| r);
-            if let Err(e) = &done {
+            if let (Err(e), None) = (&done, &self.failed) {
                 self.failed = Some(e.to_string());
             }
-            return done;
         }
-        Ok(())
+        match &self.failed {
+            Some(failed) => Err(ConnectError::task(failed.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Starts `statements` as a transaction on the task's runtime, run as
+    /// soon as the one started before it is in (none of them once one
+    /// failed): the database goes from one to the next without waiting for
+    /// this thread.
+    fn chain(&mut self, statements: Statements) {
+        let before = self.last_done.take();
+        let (done, last_done) = tokio::sync::oneshot::channel();
+        let pool = self.pool.clone();
+        let handle = self.rt.spawn(async move {
+            if let Some(before) = before {
+                if !before.await.unwrap_or(false) {
+                    let _ = done.send(false);
+                    return Err(ConnectError::task("an earlier transaction failed"));
+                }
+            }
+            let result = pool.execute_all(statements).await;
+            let _ = done.send(result.is_ok());
+            result
+        });
+        self.started += 1;
+        self.in_flight.push_back((self.started, handle));
+        self.last_done = Some(last_done);
     }
 
     /// Runs DDL once the rows written before it are in.
@@ -496,17 +534,12 @@ impl JdbcSinkTask {
         Ok(transactions)
     }
 
-    /// Starts `transactions` one after the other, each once the one before
-    /// is in; the last runs while the worker reads the next batch (`flush`
-    /// waits for it).
+    /// Starts `transactions` one after the other; at most the last of them
+    /// and one before it are left running (`flush` waits for them).
     fn begin(&mut self, transactions: Vec<Statements>) -> Result<()> {
         for statements in transactions {
-            self.wait_pending()?;
-            let pool = self.pool.clone();
-            self.pending = Some(
-                self.rt
-                    .spawn(async move { pool.execute_all(statements).await }),
-            );
+            self.chain(statements);
+            self.wait_until(self.started.saturating_sub(2))?;
         }
         Ok(())
     }
@@ -522,18 +555,36 @@ impl SinkTask for JdbcSinkTask {
         self.wait_pending()
     }
 
-    /// The batch's statements are built while the last transaction runs
-    /// (the database is not left idle meanwhile); `flushed` is called once
-    /// that one is in, even when this batch cannot be written.
+    /// The batch's statements are built while the last transaction runs,
+    /// and its transaction is started before that one is waited for (it
+    /// runs as soon as that one is in): the database is not left idle
+    /// meanwhile. `flushed` is called once the earlier ones are in, even
+    /// when this batch cannot be written.
     fn flush_and_put(
         &mut self,
         records: Vec<SinkRecord>,
         flushed: &mut dyn FnMut() -> Result<()>,
     ) -> Result<()> {
+        let earlier = self.started;
         let prepared = self.prepare(records);
-        self.wait_pending()?;
+        let failed = match prepared {
+            Ok(transactions) => {
+                if self.failed.is_none() {
+                    for statements in transactions {
+                        self.chain(statements);
+                    }
+                }
+                None
+            }
+            Err(e) => Some(e),
+        };
+        self.wait_until(earlier)?;
         flushed()?;
-        self.begin(prepared?)
+        match failed {
+            Some(e) => Err(e),
+            // at most the last transaction and one before it left running
+            None => self.wait_until(self.started.saturating_sub(2)),
+        }
     }
 }
 
