@@ -95,10 +95,11 @@ pub struct KafkaLog {
     acks_all: bool,
     /// Topics whose metadata (partitions, leaders) the producer has read.
     warmed: Mutex<std::collections::HashSet<String>>,
-    /// Each group's members as last described, and when (see
-    /// [`Log::group_members`]): shared by the group's tasks, described again
-    /// at most every [`members::MEMBERS_TTL`].
-    members: Mutex<HashMap<String, (std::time::Instant, GroupMembers)>>,
+    /// Each group's members as last described (or why that failed), and
+    /// when (see [`Log::group_members`]): shared by the group's tasks,
+    /// described again at most every [`members::MEMBERS_TTL`], so a
+    /// coordinator that does not answer is waited for once in that time.
+    members: Mutex<HashMap<String, (std::time::Instant, Described)>>,
     /// `group.instance.id`: this server's stable name in every group it joins
     /// (Kafka's static membership), so a restarted server takes its
     /// partitions back at once instead of after the session timeout, and its
@@ -773,17 +774,30 @@ impl Log for KafkaLog {
     }
 
     fn group_members(&self, group: &str) -> Result<Option<GroupMembers>, LogError> {
-        if let Some((at, members)) = self.members.lock().get(group) {
+        let recent = |described: &Described| match described {
+            Ok(members) => Ok(Some(members.clone())),
+            Err(message) => Err(LogError::Broker {
+                context: format!("describing consumer group '{group}'"),
+                message: message.clone(),
+            }),
+        };
+        if let Some((at, described)) = self.members.lock().get(group) {
             if at.elapsed() < members::MEMBERS_TTL {
-                return Ok(Some(members.clone()));
+                return recent(described);
             }
         }
-        let members = members::describe(self.group(group)?.as_ref(), group)?;
-        self.members.lock().insert(
-            group.to_string(),
-            (std::time::Instant::now(), members.clone()),
-        );
-        Ok(Some(members))
+        let described = self
+            .group(group)
+            .and_then(|consumer| members::describe(consumer.as_ref(), group))
+            .map_err(|e| match e {
+                LogError::Broker { message, .. } => message,
+                other => other.to_string(),
+            });
+        let answer = recent(&described);
+        self.members
+            .lock()
+            .insert(group.to_string(), (std::time::Instant::now(), described));
+        answer
     }
 
     fn fence(&self, group: &str) -> Result<(), LogError> {
@@ -799,6 +813,9 @@ impl Log for KafkaLog {
         self.groups.lock().remove(group);
     }
 }
+
+/// A group's members as described, or the broker's message why not.
+type Described = Result<GroupMembers, String>;
 
 /// Whether `processing.guarantee` (or `ksql.streams.processing.guarantee`) asks
 /// for exactly-once.
