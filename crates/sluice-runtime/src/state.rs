@@ -85,15 +85,21 @@ impl StateCodec {
             counts.push(state.len());
             types.extend(state.iter().map(ScalarValue::data_type));
         }
+        Ok(Self::for_types(counts, types))
+    }
+
+    /// A codec for values of `types`, taken `counts[i]` at a time per
+    /// accumulator (or per anything else kept as a list of value lists).
+    pub fn for_types(counts: Vec<usize>, types: Vec<DataType>) -> Self {
         let fields: Vec<SortField> = types.iter().cloned().map(SortField::new).collect();
         let rows = (!types.contains(&DataType::Null) && RowConverter::supports_fields(&fields))
             .then(|| RowConverter::new(fields).ok())
             .flatten();
-        Ok(StateCodec {
+        StateCodec {
             counts,
             types,
             rows,
-        })
+        }
     }
 
     /// The changelog values of `groups`, in order.
@@ -284,7 +290,7 @@ fn header(g: &GroupState, stream_time: i64) -> Vec<u8> {
 
 /// `n` zig-zag encoded as a LEB128 varint (small magnitudes, either sign,
 /// take few bytes).
-fn write_varint(out: &mut Vec<u8>, n: i64) {
+pub(crate) fn write_varint(out: &mut Vec<u8>, n: i64) {
     let mut z = ((n << 1) ^ (n >> 63)) as u64;
     while z >= 0x80 {
         out.push((z as u8) | 0x80);
@@ -293,7 +299,7 @@ fn write_varint(out: &mut Vec<u8>, n: i64) {
     out.push(z as u8);
 }
 
-fn read_varint(value: &[u8], at: &mut usize) -> Result<i64, RuntimeError> {
+pub(crate) fn read_varint(value: &[u8], at: &mut usize) -> Result<i64, RuntimeError> {
     let mut z: u64 = 0;
     for shift in (0..64).step_by(7) {
         let byte = *value

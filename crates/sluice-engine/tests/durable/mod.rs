@@ -118,3 +118,34 @@ pub fn assert_changelogs(e: &Engine, groups: &BTreeMap<String, String>, stores: 
         assert!(e.log().topic_exists(&topic).unwrap(), "{topic}");
     }
 }
+
+/// Runs `ddl` and `query`, inserts `rows` (with a restart of the engine
+/// after the first `restart_after`, if any), and gives the latest value per
+/// key of `sink`.
+pub fn run_with_restart(
+    ddl: &str,
+    query: &str,
+    sink: &str,
+    rows: &[String],
+    restart_after: Option<usize>,
+) -> BTreeMap<Vec<u8>, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = open(dir.path());
+    e.execute_sql(ddl).unwrap();
+    e.execute_sql(query).unwrap();
+    for (i, row) in rows.iter().enumerate() {
+        if Some(i) == restart_after {
+            e.run_until_idle().unwrap();
+            drop(e);
+            e = open(dir.path());
+        }
+        e.execute_sql(row).unwrap();
+    }
+    e.run_until_idle().unwrap();
+    if let Some(at) = restart_after {
+        // the restarted engine read only what came after the restart
+        let read: u64 = e.queries().map(|q| q.status().records_in).sum();
+        assert_eq!(read as usize, rows.len() - at);
+    }
+    latest(e.log().as_ref(), sink)
+}

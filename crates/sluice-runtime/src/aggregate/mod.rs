@@ -27,6 +27,7 @@ use sluice_planner::catalog::{
 use crate::RuntimeError;
 
 mod stored;
+mod table;
 mod windows;
 
 struct Group {
@@ -49,12 +50,6 @@ struct Group {
     store: Option<i32>,
 }
 
-/// What a table key contributed, so an update or delete can take it back.
-struct Contribution {
-    group: Vec<u8>,
-    inputs: Vec<Vec<ArrayRef>>,
-}
-
 /// A group's result at the moment a row changed it.
 struct Emission {
     group: Vec<u8>,
@@ -70,8 +65,8 @@ pub struct AggregateOperator {
     plan: AggregatePlan,
     groups_converter: RowConverter,
     groups: HashMap<Vec<u8>, Group>,
-    table_keys: Option<(RowConverter, Vec<usize>)>,
-    contributions: HashMap<Vec<u8>, Contribution>,
+    /// Over a table: what each of its keys contributed.
+    table: Option<table::TableInput>,
     stream_time: i64,
     rowtime: usize,
     tombstone: usize,
@@ -133,20 +128,7 @@ impl AggregateOperator {
                 .map(|t| SortField::new(t.clone()))
                 .collect(),
         )?;
-        let table_keys = if plan.source.kind == sluice_sql::SourceKind::Table {
-            let keys: Vec<usize> = plan
-                .source
-                .key_columns()
-                .filter_map(|c| input.index_of(&c.name).ok())
-                .collect();
-            let fields = keys
-                .iter()
-                .map(|&i| SortField::new(input.field(i).data_type().clone()))
-                .collect();
-            Some((RowConverter::new(fields)?, keys))
-        } else {
-            None
-        };
+        let table = table::TableInput::new(plan, input)?;
         let mut fields: Vec<Field> = plan
             .columns
             .iter()
@@ -160,8 +142,7 @@ impl AggregateOperator {
         Ok(AggregateOperator {
             groups_converter,
             groups: HashMap::new(),
-            table_keys,
-            contributions: HashMap::new(),
+            table,
             stream_time: i64::MIN,
             closing: std::collections::BTreeSet::new(),
             sessions: HashMap::new(),
@@ -178,13 +159,6 @@ impl AggregateOperator {
         })
     }
 
-    /// Whether the operator's whole state can be written to a changelog and
-    /// restored from it: over streams (a table input's per-key
-    /// contributions are not written yet).
-    pub fn supports_changelog(&self) -> bool {
-        self.table_keys.is_none()
-    }
-
     /// Track changed groups for [`AggregateOperator::take_changes`]; with
     /// `partitioned`, each group's changelog partition is the input
     /// partition of its records, else partition 0.
@@ -195,6 +169,7 @@ impl AggregateOperator {
             dirty: HashMap::new(),
             codec: crate::state::StateCodec::new(&mut fresh.accumulators)?,
         });
+        self.enable_table_changelog();
         Ok(())
     }
 
@@ -277,8 +252,9 @@ impl AggregateOperator {
 
     /// Bytes held in operator state: accumulators, group keys, table contributions.
     pub fn state_bytes(&self) -> usize {
+        let contributions = self.table.as_ref().map_or(0, table::TableInput::bytes);
         if let Some(cached) = self.cached_bytes() {
-            return cached;
+            return cached + contributions;
         }
         let groups: usize = self
             .groups
@@ -287,19 +263,6 @@ impl AggregateOperator {
                 k.len()
                     + g.key.iter().map(|v| v.size()).sum::<usize>()
                     + g.accumulators.iter().map(|a| a.size()).sum::<usize>()
-            })
-            .sum();
-        let contributions: usize = self
-            .contributions
-            .iter()
-            .map(|(k, c)| {
-                k.len()
-                    + c.group.len()
-                    + c.inputs
-                        .iter()
-                        .flatten()
-                        .map(|a| a.get_array_memory_size())
-                        .sum::<usize>()
             })
             .sum();
         groups + contributions
@@ -316,7 +279,7 @@ impl AggregateOperator {
             .iter()
             .map(|a| {
                 // append-only input needs no retraction: bounded-memory accumulators
-                if self.table_keys.is_none() {
+                if self.table.is_none() {
                     a.function.stream_accumulator(&a.call())
                 } else {
                     a.function.accumulator(&a.call())
@@ -392,11 +355,8 @@ impl AggregateOperator {
         let row_partitions = self
             .row_partition
             .and_then(|i| batch.column(i).as_primitive_opt::<Int32Type>().cloned());
-        let table_rows = match &self.table_keys {
-            Some((conv, idx)) => {
-                let cols: Vec<ArrayRef> = idx.iter().map(|&i| batch.column(i).clone()).collect();
-                Some(conv.convert_columns(&cols)?)
-            }
+        let table_rows = match &self.table {
+            Some(table) => Some(table.source_keys(&batch)?),
             None => None,
         };
         let mut emissions: Vec<Emission> = Vec::new();
@@ -406,66 +366,26 @@ impl AggregateOperator {
                 .as_ref()
                 .filter(|p| p.is_valid(r))
                 .map_or(0, |p| p.value(r));
-            let row_inputs: Vec<Vec<ArrayRef>> = inputs
-                .iter()
-                .map(|cols| {
-                    // table contributions are kept: copy the row out of its batch
-                    let idx = arrow::array::UInt32Array::from(vec![r as u32]);
-                    cols.iter()
-                        .map(|c| {
-                            if table_rows.is_some() {
-                                take(c.as_ref(), &idx, None).unwrap_or_else(|_| c.slice(r, 1))
-                            } else {
-                                c.slice(r, 1)
-                            }
-                        })
-                        .collect()
-                })
-                .collect();
             // ksqlDB drops rows with a NULL grouping value
             let null_key = keys.iter().any(|k| k.is_null(r));
             if let Some(trows) = &table_rows {
-                let source_key = trows.row(r).as_ref().to_vec();
-                let gk = rows.row(r).as_ref().to_vec();
                 let adds = !(tomb.value(r) || null_key);
-                if let Some(prev) = self.contributions.remove(&source_key) {
-                    if let Some(g) = self.groups.get_mut(&prev.group) {
-                        for (acc, vals) in g.accumulators.iter_mut().zip(&prev.inputs) {
-                            acc.retract_batch(vals)?;
-                        }
-                        // an update within one group is a single change (Kafka
-                        // Streams forwards old and new together); a move between
-                        // groups changes both
-                        if !(adds && prev.group == gk) {
-                            emissions.push(snapshot(prev.group, g, t)?);
-                        }
-                    }
-                }
-                if !adds {
-                    continue;
-                }
-                if !self.groups.contains_key(&gk) {
-                    let key = key_scalars(&keys, r)?;
-                    let g = self.new_group(key, None)?;
-                    self.groups.insert(gk.clone(), g);
-                }
-                if let Some(g) = self.groups.get_mut(&gk) {
-                    for (acc, vals) in g.accumulators.iter_mut().zip(&row_inputs) {
-                        acc.update_batch(vals)?;
-                    }
-                }
-                if let Some(g) = self.groups.get_mut(&gk) {
-                    emissions.push(snapshot(gk.clone(), g, t)?);
-                }
-                self.contributions.insert(
-                    source_key,
-                    Contribution {
-                        group: gk,
-                        inputs: row_inputs,
-                    },
-                );
+                self.table_row(
+                    trows.row(r).as_ref().to_vec(),
+                    rows.row(r).as_ref().to_vec(),
+                    &keys,
+                    r,
+                    t,
+                    adds,
+                    Self::table_inputs(&inputs, r),
+                    &mut emissions,
+                )?;
                 continue;
             }
+            let row_inputs: Vec<Vec<ArrayRef>> = inputs
+                .iter()
+                .map(|cols| cols.iter().map(|c| c.slice(r, 1)).collect())
+                .collect();
             if tomb.value(r) || null_key {
                 continue;
             }

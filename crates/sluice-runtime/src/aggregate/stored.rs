@@ -69,7 +69,7 @@ impl AggregateOperator {
     }
 
     /// The changelog partition a group of the current record belongs to.
-    fn state_partition(&self) -> i32 {
+    pub(super) fn state_partition(&self) -> i32 {
         match &self.changelog {
             Some(c) if c.partitioned => self.current_partition,
             _ => 0,
@@ -351,9 +351,9 @@ impl AggregateOperator {
         Ok(())
     }
 
-    /// Forgets the groups of input partition `p` (which moved to another
-    /// server; their state is in changelog partition `p`) and lets go of
-    /// its store.
+    /// Forgets the groups (and a table's contributions) of input partition
+    /// `p` (which moved to another server; their state is in changelog
+    /// partition `p`) and lets go of its store.
     pub fn drop_partition(&mut self, p: i32) {
         let keys: Vec<Vec<u8>> = self
             .groups
@@ -364,6 +364,7 @@ impl AggregateOperator {
         for k in keys {
             self.cache_remove(&k);
         }
+        self.drop_table_partition(p);
         if let Some(s) = &mut self.stores {
             s.by_partition.remove(&p);
         }

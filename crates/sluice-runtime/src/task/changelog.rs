@@ -27,6 +27,11 @@ pub const AGGREGATE_CHANGELOG: &str = "-Aggregate-Aggregate-Materialize-changelo
 /// The name of an aggregation's store (ksqlDB's) after the query's group.
 const AGGREGATE_STORE: &str = "-Aggregate-Aggregate-Materialize";
 
+/// The suffix of the changelog of an aggregation over a table that keeps
+/// what each of the table's keys contributed (ksqlDB materializes the
+/// source table in its `KsqlTopic-Reduce` store to read the old row).
+pub const TABLE_SOURCE_CHANGELOG: &str = "-KsqlTopic-Reduce-changelog";
+
 /// How often checkpoints move on (Kafka Streams writes them on commit; a
 /// checkpoint behind the store only means a longer changelog tail to read).
 const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
@@ -94,6 +99,8 @@ fn checkpoint_path(db: &StateDb, store: &str) -> std::path::PathBuf {
 #[derive(Debug, Clone)]
 pub(super) struct Changelog {
     pub(super) topic: String,
+    /// Over a table: the changelog of its keys' contributions.
+    pub(super) table_topic: Option<String>,
     /// Whether the topic held the state when the task opened it (else the
     /// state is rebuilt by replaying the input, as before changelogs).
     pub(super) restored: bool,
@@ -147,8 +154,19 @@ impl Changelog {
             }
         };
         aggregate.attach_store(p, store);
-        let read = restore_partition(log, &self.topic, p, from, end, aggregate)?;
+        let mut read = restore_partition(log, &self.topic, p, from, end, aggregate)?;
         aggregate.finish_restore(p)?;
+        if let Some(table) = &self.table_topic {
+            // kept in memory: read whole (it is compacted, a record per key)
+            let table_end = log
+                .end_offsets(table)?
+                .get(p as usize)
+                .copied()
+                .unwrap_or(0);
+            read += read_changelog(log, table, p, 0, table_end, |records| {
+                aggregate.restore_contributions(p, records)
+            })?;
+        }
         if let Some(mut checkpoint) = checkpoint {
             checkpoint.set(p, end);
             checkpoint.save()?;
@@ -287,11 +305,16 @@ impl QueryTask {
             return Ok(());
         };
         let partitioned = self.plan.is_partition_local() || self.repartitioned();
-        let spec = (
-            topic.clone(),
-            vec![("cleanup.policy", "compact".to_string())],
-        );
-        let Some(existed) = self.prepare_changelogs(log, &[spec], partitioned)? else {
+        let table_topic = self
+            .operator
+            .aggregate_mut()
+            .filter(|a| a.over_table())
+            .map(|_| format!("{}{TABLE_SOURCE_CHANGELOG}", self.group));
+        let specs: Vec<_> = std::iter::once(&topic)
+            .chain(&table_topic)
+            .map(|t| (t.clone(), vec![("cleanup.policy", "compact".to_string())]))
+            .collect();
+        let Some(existed) = self.prepare_changelogs(log, &specs, partitioned)? else {
             return Ok(());
         };
         let Some(aggregate) = self.operator.aggregate_mut() else {
@@ -301,6 +324,7 @@ impl QueryTask {
         aggregate.use_stores(self.state.cache_bytes);
         let changelog = Changelog {
             topic: topic.clone(),
+            table_topic,
             restored: existed,
             partitioned,
             checkpoints: Arc::default(),
@@ -475,6 +499,22 @@ fn restore_partition(
     end: i64,
     aggregate: &mut AggregateOperator,
 ) -> Result<u64, RuntimeError> {
+    read_changelog(log, topic, p, from, end, |records| {
+        aggregate.restore_records(p, records)
+    })
+}
+
+/// Hands the records of changelog partition `p` of `topic` from offset
+/// `from` to `end` to `apply` as keys and values, a fetch at a time; gives
+/// how many records it read.
+fn read_changelog(
+    log: &dyn Log,
+    topic: &str,
+    p: i32,
+    from: i64,
+    end: i64,
+    mut apply: impl FnMut(Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<(), RuntimeError>,
+) -> Result<u64, RuntimeError> {
     let mut at = from;
     let mut read = 0;
     while at < end {
@@ -482,11 +522,12 @@ fn restore_partition(
         let Some(last) = records.last() else { break };
         at = last.offset + 1;
         read += records.len() as u64;
-        let records = records
-            .into_iter()
-            .map(|r| (r.record.key.unwrap_or_default(), r.record.value))
-            .collect();
-        aggregate.restore_records(p, records)?;
+        apply(
+            records
+                .into_iter()
+                .map(|r| (r.record.key.unwrap_or_default(), r.record.value))
+                .collect(),
+        )?;
     }
     Ok(read)
 }

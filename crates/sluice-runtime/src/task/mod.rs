@@ -801,23 +801,24 @@ impl QueryTask {
                 }
             }
         }
-        let changes = match (&self.changelog, self.operator.aggregate_mut()) {
-            (Some(_), Some(a)) => a.take_changes()?,
-            _ => Vec::new(),
+        let (changes, table_changes) = match (&self.changelog, self.operator.aggregate_mut()) {
+            (Some(_), Some(a)) => (a.take_changes()?, a.take_table_changes()?),
+            _ => (Vec::new(), Vec::new()),
         };
-        let mut state: Vec<(String, Option<i32>, Record)> = match &self.changelog {
-            Some(c) => changes
-                .iter()
-                .map(|change| {
-                    (
-                        c.topic.clone(),
-                        Some(change.partition),
-                        Record::new(Some(change.key.clone()), change.value.clone(), 0),
-                    )
-                })
-                .collect(),
-            None => Vec::new(),
-        };
+        let mut state: Vec<(String, Option<i32>, Record)> = Vec::new();
+        if let Some(c) = &self.changelog {
+            let record = |topic: &String, change: &crate::aggregate::StateChange| {
+                (
+                    topic.clone(),
+                    Some(change.partition),
+                    Record::new(Some(change.key.clone()), change.value.clone(), 0),
+                )
+            };
+            state.extend(changes.iter().map(|change| record(&c.topic, change)));
+            if let Some(table) = &c.table_topic {
+                state.extend(table_changes.iter().map(|change| record(table, change)));
+            }
+        }
         state.extend(windows);
         state.extend(repartitioned);
         if offsets.is_empty() && outputs.is_empty() && state.is_empty() {

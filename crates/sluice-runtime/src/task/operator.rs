@@ -99,15 +99,13 @@ impl Operator {
     }
 
     /// Whether all of the operator's state can be kept in changelogs (an
-    /// aggregation over a join: the join's and the aggregation's).
+    /// aggregation's always can; an aggregation over a join needs the
+    /// join's too).
     pub(super) fn supports_changelog(&self) -> bool {
         match self {
             Operator::Project(_) => false,
-            Operator::Aggregate(a) => a.supports_changelog(),
-            Operator::Join(j) => j.supports_changelog(),
-            Operator::JoinAggregate {
-                join, aggregate, ..
-            } => join.supports_changelog() && aggregate.supports_changelog(),
+            Operator::Aggregate(_) => true,
+            Operator::Join(j) | Operator::JoinAggregate { join: j, .. } => j.supports_changelog(),
         }
     }
 
