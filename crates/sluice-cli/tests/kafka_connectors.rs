@@ -108,12 +108,12 @@ fn a_source_runs_once_among_the_servers_of_a_service_and_a_sink_reads_its_topic(
     // each order once: they differ by their orderid
     let distinct: std::collections::BTreeSet<&str> = text.lines().collect();
     assert_eq!((text.lines().count(), distinct.len()), (300, 300));
-    let committed = log.committed("connect-ORDERS_FILE", "orders").unwrap();
-    assert_eq!(
-        committed.iter().flatten().sum::<i64>(),
-        300,
-        "the sink's group committed its reads"
-    );
+    // a batch's offsets are committed once the task has flushed it, which
+    // follows its write: wait for that
+    wait_for("the sink's group to commit its reads", || {
+        let committed = log.committed("connect-ORDERS_FILE", "orders").unwrap();
+        committed.iter().flatten().sum::<i64>() == 300
+    });
 }
 
 /// `ksql.connect.url` naming another Connect cluster (Apache Kafka's own

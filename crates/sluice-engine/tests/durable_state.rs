@@ -5,11 +5,11 @@
 mod durable;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use durable::{
-    insert, latest, live_keys, open, per_user_counts, read_since_start, run_with_restart, terminate,
+    insert, latest, live_keys, open, open_stored, per_user_counts, read_since_start,
+    run_with_restart, terminate,
 };
 use sluice_engine::log::{EmbeddedLog, Log};
 use sluice_engine::{Engine, EngineConfig};
@@ -262,26 +262,6 @@ fn closed_windows_leave_the_state_and_the_changelog() {
     // window [90 s, 100 s) of k0 had 90, 93, 96, 99: now five records
     assert_eq!(changed, vec![r#"{"C":5}"#], "{after:?}");
     assert!(state > 0 || stored > 0);
-}
-
-/// [`open`] with the state stores on disk under `dir/state`, caching at
-/// most `cache` bytes of live groups.
-fn open_stored(dir: &Path, cache: usize) -> Engine {
-    let log = Arc::new(EmbeddedLog::open(dir.join("log")).unwrap());
-    Engine::new(
-        log,
-        EngineConfig::default()
-            .with("auto.offset.reset", "earliest")
-            .with(
-                "ksql.streams.statestore.cache.max.bytes",
-                &cache.to_string(),
-            ),
-    )
-    .with_state_dir(&dir.join("state"))
-    .unwrap()
-    .with_command_log(&dir.join("command.log"))
-    .unwrap()
-    .with_stream_threads(2)
 }
 
 #[test]

@@ -10,6 +10,26 @@ use std::sync::Arc;
 use sluice_engine::log::{EmbeddedLog, Log};
 use sluice_engine::{Engine, EngineConfig};
 
+/// [`open`] with the state stores on disk under `dir/state`, caching at
+/// most `cache` bytes of live groups.
+pub fn open_stored(dir: &Path, cache: usize) -> Engine {
+    let log = Arc::new(EmbeddedLog::open(dir.join("log")).unwrap());
+    Engine::new(
+        log,
+        EngineConfig::default()
+            .with("auto.offset.reset", "earliest")
+            .with(
+                "ksql.streams.statestore.cache.max.bytes",
+                &cache.to_string(),
+            ),
+    )
+    .with_state_dir(&dir.join("state"))
+    .unwrap()
+    .with_command_log(&dir.join("command.log"))
+    .unwrap()
+    .with_stream_threads(2)
+}
+
 /// An engine over a persistent log and command log in `dir`, its queries on
 /// two stream threads.
 pub fn open(dir: &Path) -> Engine {

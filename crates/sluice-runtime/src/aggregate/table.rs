@@ -200,15 +200,20 @@ impl AggregateOperator {
             table.mark(&source_key, partition);
         }
         if let Some(prev) = prev {
-            if self.load(&prev.group, true)? {
-                self.mark(&prev.group, prev.partition);
-                if let Some(g) = self.groups.get_mut(&prev.group) {
-                    for (acc, vals) in g.accumulators.iter_mut().zip(&prev.inputs) {
-                        acc.retract_batch(vals)?;
-                    }
-                    if !(adds && prev.group == group) {
-                        emissions.push(snapshot(prev.group, g, t)?);
-                    }
+            // a group a key contributed to is never removed: its changelog
+            // and the contributions' were written together
+            if !self.load(&prev.group, true)? {
+                return Err(RuntimeError::State(
+                    "a table key's earlier group is missing from the aggregation's state".into(),
+                ));
+            }
+            self.mark(&prev.group, prev.partition);
+            if let Some(g) = self.groups.get_mut(&prev.group) {
+                for (acc, vals) in g.accumulators.iter_mut().zip(&prev.inputs) {
+                    acc.retract_batch(vals)?;
+                }
+                if !(adds && prev.group == group) {
+                    emissions.push(snapshot(prev.group, g, t)?);
                 }
             }
         }
@@ -327,6 +332,9 @@ impl AggregateOperator {
     pub(super) fn drop_table_partition(&mut self, p: i32) {
         if let Some(table) = &mut self.table {
             table.contributions.retain(|_, c| c.partition != p);
+            if let Some(dirty) = &mut table.dirty {
+                dirty.retain(|_, q| *q != p);
+            }
         }
     }
 }

@@ -176,7 +176,8 @@ impl Changelog {
     }
 
     /// Brings the warm copy of partition `p` (a partition another server
-    /// owns) up to the changelog's end: the store on disk takes the
+    /// owns) up to the changelog's end (the groups'; a table's
+    /// contributions are read whole when the partition is gained): the store on disk takes the
     /// changelog records after its checkpoint (all of them when it has
     /// none), and the checkpoint moves to the end. A server that gains the
     /// partition then reads only what was written since. Gives how many
@@ -398,8 +399,9 @@ impl QueryTask {
     }
 
     /// The changelog topic of this task's aggregation state, when its
-    /// operator keeps one: a persistent aggregation over streams, or over a
-    /// join that keeps its own state in changelogs.
+    /// operator keeps one: a persistent aggregation (over a join, when the
+    /// join keeps its own state in changelogs). Over a table, the keys'
+    /// contributions have a changelog of their own (`table_topic`).
     pub fn changelog_topic(&self) -> Option<String> {
         let persistent = matches!(self.output, QueryOutput::Topic(_));
         let aggregates = matches!(
