@@ -704,9 +704,8 @@ impl Engine {
             )));
         }
         self.metastore.remove_source(name);
-        if delete_topic {
-            self.forget_table(&def.topic);
-        }
+        // what pull queries kept of it, on disk too
+        self.forget_table(&def.topic)?;
         if delete_topic && self.log.topic_exists(&def.topic)? {
             self.log.delete_topic(&def.topic)?;
         }

@@ -69,8 +69,9 @@ pub struct Engine {
     /// in a script), or a client's while [`Engine::execute_in`] runs.
     pub(crate) session: Session,
     /// What pull queries keep of table topics between calls.
-    /// Per (topic, table name): see [`crate::pull::TableIndex`].
-    pub(crate) table_indexes: std::sync::Mutex<HashMap<(String, String), crate::pull::TableIndex>>,
+    /// Per (topic, table name): see [`crate::pull_index::TableIndex`].
+    pub(crate) table_indexes:
+        std::sync::Mutex<HashMap<(String, String), crate::pull_index::TableIndex>>,
     pub(crate) processing_log: Arc<ProcessingLog>,
     pub(crate) registry: Arc<dyn SchemaRegistry>,
     /// The Connect cluster `ksql.connect.url` names, where connector

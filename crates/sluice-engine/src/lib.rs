@@ -23,6 +23,7 @@ mod patience;
 mod print;
 mod properties;
 mod pull;
+mod pull_index;
 mod pull_where;
 mod push;
 mod query;

@@ -12,7 +12,9 @@
 //!   `sluice_query_records_per_second`, `sluice_query_state` (1 for the state
 //!   it is in: `state` label), `sluice_query_lag` (`topic`, `partition`);
 //! * per topic (`topic`): `sluice_topic_records_consumed_total`,
-//!   `sluice_topic_bytes_consumed_total` over every query reading it.
+//!   `sluice_topic_bytes_consumed_total` over every query reading it;
+//! * per table pull queries ran on (`table`):
+//!   `sluice_pull_index_records_read_total`.
 
 use std::sync::atomic::AtomicU64;
 
@@ -47,6 +49,7 @@ struct Families {
     lag: Family<Labels, Gauge>,
     topic_records: Family<Labels, Counter>,
     topic_bytes: Family<Labels, Counter>,
+    pull_index_read: Family<Labels, Counter>,
 }
 
 impl Families {
@@ -122,6 +125,11 @@ impl Families {
             "Key and value bytes persistent queries read from the topic",
             self.topic_bytes.clone(),
         );
+        r.register(
+            "sluice_pull_index_records_read",
+            "Records of a table's topic its pull-query index read since the server started (with a state directory, only those after the index's checkpoint)",
+            self.pull_index_read.clone(),
+        );
     }
 }
 
@@ -177,6 +185,11 @@ pub fn render(engine: &sluice_engine::Engine) -> String {
         let labels = vec![("topic", topic)];
         f.topic_records.get_or_create(&labels).inc_by(records);
         f.topic_bytes.get_or_create(&labels).inc_by(bytes);
+    }
+    for (table, read) in engine.pull_index_records_read() {
+        f.pull_index_read
+            .get_or_create(&vec![("table", table)])
+            .inc_by(read);
     }
     let mut registry = Registry::default();
     f.register(&mut registry);

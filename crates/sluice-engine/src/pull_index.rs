@@ -1,0 +1,506 @@
+//! What pull queries keep of a table between calls: a state store holding,
+//! per partition of the table's topic, the latest record of every key
+//! (keyed by the partition and the key's decoded value — its key columns,
+//! and the window start of a windowed table, in arrow's row format), and how
+//! far each partition was read. Each pull query first takes in what was
+//! written since the last one; a record that cannot be decoded leaves the
+//! key's previous value, as it never reaches ksqlDB's store.
+//!
+//! With a state directory the store is on disk (`pull#<topic>#<hashes of the
+//! table's name and definition>` in the server's state database) with a checkpoint of the offsets
+//! it holds, so after a restart a pull query reads only what was written
+//! since the checkpoint, not the whole topic; without one it is in memory.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow::array::{ArrayRef, AsArray, RecordBatch};
+use arrow::datatypes::Int64Type;
+use arrow::row::{RowConverter, SortField};
+use datafusion_common::ScalarValue;
+use sluice_log::{Header, Record, StoredRecord};
+use sluice_planner::catalog::{SourceDef, ROWOFFSET, TOMBSTONE, WINDOWSTART};
+use sluice_planner::plan::timestamp_extractor;
+use sluice_runtime::source::SourceReader;
+use sluice_state::{Checkpoint, MemStore, StateDb, StateStore, Write};
+
+use crate::engine::Engine;
+use crate::error::{EngineError, Result};
+use crate::lifecycle::POLL_BATCH;
+
+/// How often an on-disk index's checkpoint moves on (a checkpoint behind
+/// the store only means a longer tail to read after a restart: the store's
+/// writes are in its journal before the checkpoint names them).
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The prefix of the stores of pull-query indexes in the state database
+/// (`#` separates the parts of their names: topic names cannot hold it).
+const STORE_PREFIX: &str = "pull#";
+
+fn statement_error(e: impl std::fmt::Display) -> EngineError {
+    EngineError::statement(e.to_string())
+}
+
+fn state_error(e: sluice_state::StateError) -> EngineError {
+    EngineError::Runtime(e.into())
+}
+
+/// The latest record of every key of one table.
+pub(crate) struct TableIndex {
+    pub(crate) def: Arc<SourceDef>,
+    topic: Arc<str>,
+    /// How far each partition was read.
+    ends: Vec<i64>,
+    store: Box<dyn StateStore>,
+    /// On disk: the offsets the store holds, and when they were last saved.
+    checkpoint: Option<Checkpoint>,
+    saved: Option<Instant>,
+    /// Records read from the topic since the engine started.
+    read: u64,
+}
+
+/// The store's key of `key` (a decoded key row) in partition `p`.
+fn store_key(p: usize, key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(4 + key.len());
+    k.extend_from_slice(&(p as u32).to_be_bytes());
+    k.extend_from_slice(key);
+    k
+}
+
+fn hash16(value: &impl Hash) -> String {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    value.hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+/// The prefix of the on-disk stores of the tables over `topic`, and of
+/// table `table` among them.
+fn store_prefix(topic: &str, table: Option<&str>) -> String {
+    match table {
+        Some(t) => format!("{STORE_PREFIX}{topic}#{}#", hash16(&t)),
+        None => format!("{STORE_PREFIX}{topic}#"),
+    }
+}
+
+/// The on-disk store's name for `def`: its topic, then hashes of its name
+/// and of its whole definition (a table defined again differently gets a
+/// new store).
+fn store_name(def: &SourceDef) -> String {
+    format!(
+        "{}{}",
+        store_prefix(&def.topic, Some(&def.name)),
+        hash16(&format!("{def:?}"))
+    )
+}
+
+fn checkpoint_path(db: &StateDb, store: &str) -> std::path::PathBuf {
+    db.path()
+        .join("checkpoints")
+        .join(format!("{store}.checkpoint"))
+}
+
+/// Deletes the on-disk indexes whose names start with `prefix`, but `keep`.
+fn drop_stores(db: &StateDb, prefix: &str, keep: Option<&str>) -> Result<()> {
+    for name in db.store_names() {
+        if name.starts_with(prefix) && Some(name.as_str()) != keep {
+            db.drop_store(&name).map_err(state_error)?;
+            Checkpoint::load(checkpoint_path(db, &name))
+                .and_then(|c| c.delete())
+                .map_err(state_error)?;
+        }
+    }
+    Ok(())
+}
+
+impl TableIndex {
+    /// The index of `def`, whose topic's partitions end at `ends`: on disk
+    /// in `db` when there is one (what its checkpoint vouches for kept,
+    /// unless the topic is shorter now: it was deleted and created again),
+    /// else empty in memory.
+    fn open(db: Option<&StateDb>, def: &Arc<SourceDef>, ends: &[i64]) -> Result<Self> {
+        let mut index = TableIndex {
+            def: def.clone(),
+            topic: Arc::from(def.topic.as_str()),
+            ends: vec![0; ends.len()],
+            store: Box::new(MemStore::new()),
+            checkpoint: None,
+            saved: None,
+            read: 0,
+        };
+        let name = store_name(def);
+        let Some(db) = db.filter(|_| name.len() <= 255) else {
+            return Ok(index);
+        };
+        // the table's earlier definitions' stores
+        drop_stores(db, &store_prefix(&def.topic, Some(&def.name)), Some(&name))?;
+        let mut store = db.store(&name).map_err(state_error)?;
+        let checkpoint = Checkpoint::load(checkpoint_path(db, &name)).map_err(state_error)?;
+        let held: Option<Vec<i64>> = (0..ends.len())
+            .map(|p| checkpoint.offset(p as i32).filter(|o| *o <= ends[p]))
+            .collect();
+        match held {
+            Some(held) => index.ends = held,
+            None => store.clear().map_err(state_error)?,
+        }
+        index.store = Box::new(store);
+        index.checkpoint = Some(checkpoint);
+        Ok(index)
+    }
+
+    /// Empties the index (its topic was deleted and created again).
+    fn clear(&mut self) -> Result<()> {
+        self.store.clear().map_err(state_error)?;
+        self.ends.iter_mut().for_each(|e| *e = 0);
+        if let Some(c) = &mut self.checkpoint {
+            for p in 0..self.ends.len() {
+                c.remove(p as i32);
+            }
+            c.save().map_err(state_error)?;
+        }
+        Ok(())
+    }
+
+    /// How many partitions the index holds.
+    pub(crate) fn partitions(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The latest record of `key` (a decoded key row) in partition `p`.
+    pub(crate) fn get(&self, p: usize, key: &[u8]) -> Result<Option<StoredRecord>> {
+        match self.store.get(&store_key(p, key)).map_err(state_error)? {
+            Some(v) => decode_record(&self.topic, p as i32, &v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The latest record of every key of partition `p`.
+    pub(crate) fn partition(&self, p: usize) -> Result<Vec<StoredRecord>> {
+        self.store
+            .prefix(&(p as u32).to_be_bytes())
+            .map(|entry| {
+                let (_, v) = entry.map_err(state_error)?;
+                decode_record(&self.topic, p as i32, &v)
+            })
+            .collect()
+    }
+
+    /// Moves the checkpoint to what the store holds, at most once per
+    /// interval.
+    fn save(&mut self, moved: bool) -> Result<()> {
+        let due = self
+            .saved
+            .is_none_or(|t| t.elapsed() >= CHECKPOINT_INTERVAL);
+        let Some(checkpoint) = &mut self.checkpoint else {
+            return Ok(());
+        };
+        if !moved || !due {
+            return Ok(());
+        }
+        self.store.flush().map_err(state_error)?;
+        for (p, end) in self.ends.iter().enumerate() {
+            checkpoint.set(p as i32, *end);
+        }
+        checkpoint.save().map_err(state_error)?;
+        self.saved = Some(Instant::now());
+        Ok(())
+    }
+}
+
+/// A stored record as the index keeps it: offset and timestamp (8 bytes
+/// each, little-endian), then key, value and headers, each a length (4
+/// bytes; `u32::MAX` for none) and its bytes, the headers after their count.
+fn encode_record(r: &StoredRecord) -> Vec<u8> {
+    fn bytes(out: &mut Vec<u8>, b: Option<&[u8]>) {
+        match b {
+            Some(b) => {
+                out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+                out.extend_from_slice(b);
+            }
+            None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
+        }
+    }
+    let rec = &r.record;
+    let mut out = Vec::with_capacity(
+        32 + rec.key.as_ref().map_or(0, Vec::len) + rec.value.as_ref().map_or(0, Vec::len),
+    );
+    out.extend_from_slice(&r.offset.to_le_bytes());
+    out.extend_from_slice(&rec.timestamp.to_le_bytes());
+    bytes(&mut out, rec.key.as_deref());
+    bytes(&mut out, rec.value.as_deref());
+    out.extend_from_slice(&(rec.headers.len() as u32).to_le_bytes());
+    for h in &rec.headers {
+        bytes(&mut out, Some(h.key.as_bytes()));
+        bytes(&mut out, h.value.as_deref());
+    }
+    out
+}
+
+/// Reads an encoded record's fields in order.
+struct Cursor<'a> {
+    v: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let s = self.v.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(s)
+    }
+    fn int(&mut self) -> Option<i64> {
+        Some(i64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+    fn len(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    /// `Some(None)`: no bytes (the length `u32::MAX`).
+    fn bytes(&mut self) -> Option<Option<Vec<u8>>> {
+        match self.len()? {
+            u32::MAX => Some(None),
+            n => Some(Some(self.take(n as usize)?.to_vec())),
+        }
+    }
+}
+
+fn decode_record(topic: &Arc<str>, partition: i32, v: &[u8]) -> Result<StoredRecord> {
+    let mut c = Cursor { v, at: 0 };
+    let record = (|| {
+        let offset = c.int()?;
+        let timestamp = c.int()?;
+        let key = c.bytes()?;
+        let value = c.bytes()?;
+        let mut headers = Vec::new();
+        for _ in 0..c.len()? {
+            let name = String::from_utf8(c.bytes()??).ok()?;
+            headers.push(Header::new(name, c.bytes()?));
+        }
+        (c.at == v.len()).then_some((offset, timestamp, key, value, headers))
+    })();
+    let (offset, timestamp, key, value, headers) = record.ok_or_else(|| {
+        EngineError::statement(format!(
+            "a pull-query index of topic {topic} holds an unreadable record ({} bytes)",
+            v.len()
+        ))
+    })?;
+    Ok(StoredRecord {
+        topic: topic.clone(),
+        partition,
+        offset,
+        record: Record {
+            key,
+            value,
+            timestamp,
+            headers,
+        },
+    })
+}
+
+/// Decodes a table's records and encodes its keys.
+pub(crate) struct TableDecoder {
+    reader: SourceReader,
+    key_idx: Vec<usize>,
+    tomb_idx: usize,
+    offset_idx: usize,
+    converter: RowConverter,
+}
+
+impl TableDecoder {
+    pub(crate) fn new(engine: &Engine, def: &Arc<SourceDef>) -> Result<Self> {
+        let ts = timestamp_extractor(def, &engine.metastore)?;
+        let reader = SourceReader::new(def.clone(), ts, &engine.registry)?;
+        let schema = reader.schema().clone();
+        let mut key_idx: Vec<usize> = def
+            .key_columns()
+            .filter_map(|c| schema.index_of(&c.name).ok())
+            .collect();
+        if let Ok(ws) = schema.index_of(WINDOWSTART) {
+            key_idx.push(ws);
+        }
+        let converter = RowConverter::new(
+            key_idx
+                .iter()
+                .map(|&i| SortField::new(schema.field(i).data_type().clone()))
+                .collect(),
+        )
+        .map_err(statement_error)?;
+        Ok(TableDecoder {
+            tomb_idx: schema.index_of(TOMBSTONE).map_err(statement_error)?,
+            offset_idx: schema.index_of(ROWOFFSET).map_err(statement_error)?,
+            reader,
+            key_idx,
+            converter,
+        })
+    }
+
+    /// Takes `records` of partition `p` into `index`: a record replaces its
+    /// key's, a tombstone removes it.
+    fn absorb(&self, index: &mut TableIndex, p: usize, records: Vec<StoredRecord>) -> Result<()> {
+        // of the records with the same key bytes only the last can count:
+        // decode those (all of them when one of those cannot be read, so an
+        // earlier one stands, as it would have)
+        let mut last: HashMap<&[u8], usize> = HashMap::new();
+        for (i, r) in records.iter().enumerate() {
+            if let Some(k) = &r.record.key {
+                last.insert(k.as_slice(), i);
+            }
+        }
+        if last.len() * 2 < records.len() {
+            let kept: Vec<StoredRecord> = records
+                .iter()
+                .enumerate()
+                .filter(|(i, r)| {
+                    r.record
+                        .key
+                        .as_deref()
+                        .is_none_or(|k| last.get(k) == Some(i))
+                })
+                .map(|(_, r)| r.clone())
+                .collect();
+            let decoded = self.reader.decode(&kept)?;
+            if decoded.skipped.is_empty() {
+                return self.apply(index, p, kept, decoded.batch);
+            }
+        }
+        let b = self.reader.decode(&records)?.batch;
+        self.apply(index, p, records, b)
+    }
+
+    /// Applies `records` of partition `p`, decoded as `b`, to `index`.
+    fn apply(
+        &self,
+        index: &mut TableIndex,
+        p: usize,
+        records: Vec<StoredRecord>,
+        b: RecordBatch,
+    ) -> Result<()> {
+        let mut by_offset: HashMap<i64, StoredRecord> =
+            records.into_iter().map(|r| (r.offset, r)).collect();
+        let offsets = b.column(self.offset_idx).as_primitive::<Int64Type>();
+        let keys: Vec<ArrayRef> = self.key_idx.iter().map(|&i| b.column(i).clone()).collect();
+        let rows = self
+            .converter
+            .convert_columns(&keys)
+            .map_err(statement_error)?;
+        let tomb = b.column(self.tomb_idx).as_boolean();
+        let mut writes = Vec::with_capacity(b.num_rows());
+        for r in 0..b.num_rows() {
+            let k = store_key(p, rows.row(r).as_ref());
+            match by_offset.remove(&offsets.value(r)) {
+                Some(_) if tomb.value(r) => writes.push(Write::Delete(k)),
+                Some(record) => writes.push(Write::Put(k, encode_record(&record))),
+                None => {}
+            }
+        }
+        index.store.write(writes).map_err(state_error)
+    }
+
+    /// The rows of `records`, in their order.
+    pub(crate) fn decode(&self, records: &[StoredRecord]) -> Result<RecordBatch> {
+        let schema = self.reader.schema().clone();
+        let batches = records
+            .chunks(POLL_BATCH)
+            .map(|chunk| Ok(self.reader.decode(chunk)?.batch))
+            .collect::<Result<Vec<_>>>()?;
+        arrow::compute::concat_batches(&schema, &batches).map_err(statement_error)
+    }
+
+    /// `value` as a key of a one-key table, in the index's encoding.
+    pub(crate) fn encode_key(&self, value: &ScalarValue) -> Option<Vec<u8>> {
+        let [i] = self.key_idx.as_slice() else {
+            return None;
+        };
+        let ty = self.reader.schema().field(*i).data_type().clone();
+        let array = value.to_array_of_size(1).ok()?;
+        let array = arrow::compute::cast(&array, &ty).ok()?;
+        let rows = self.converter.convert_columns(&[array]).ok()?;
+        Some(rows.row(0).as_ref().to_vec())
+    }
+}
+
+impl Engine {
+    /// Brings the [`TableIndex`] of `def` up to date and runs `f` over it.
+    pub(crate) fn with_table_index<T>(
+        &self,
+        def: &Arc<SourceDef>,
+        decoder: &TableDecoder,
+        f: impl FnOnce(&TableIndex) -> Result<T>,
+    ) -> Result<T> {
+        let ends = self.log.end_offsets(&def.topic)?;
+        let mut indexes = self
+            .table_indexes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let db = self.state_db.as_ref();
+        let key = (def.topic.clone(), def.name.clone());
+        let index = match indexes.entry(key) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(TableIndex::open(db, def, &ends)?)
+            }
+        };
+        let same_def = Arc::ptr_eq(&index.def, def) || index.def == *def;
+        // the topic was deleted and created again under the same name
+        let recreated =
+            index.ends.len() > ends.len() || index.ends.iter().zip(&ends).any(|(c, e)| c > e);
+        if !same_def || recreated {
+            let read = index.read;
+            *index = TableIndex::open(db, def, &ends)?;
+            index.read = read;
+            if recreated {
+                index.clear()?;
+            }
+        }
+        index.ends.resize(ends.len(), 0);
+        let before = index.ends.clone();
+        for (p, end) in ends.iter().enumerate() {
+            let mut offset = index.ends[p];
+            while offset < *end {
+                let records = sluice_log::fetch_stored(
+                    self.log.as_ref(),
+                    &def.topic,
+                    p as i32,
+                    offset,
+                    POLL_BATCH,
+                )?;
+                let Some(last) = records.last() else { break };
+                offset = last.offset + 1;
+                index.read += records.len() as u64;
+                decoder.absorb(index, p, records)?;
+            }
+            index.ends[p] = offset;
+        }
+        let moved = index.ends != before;
+        index.save(moved)?;
+        f(index)
+    }
+
+    /// Per table pull queries ran on (by name), how many records of its
+    /// topic its index read since the engine started (after a restart with
+    /// a state directory, only what came after the index's checkpoint).
+    pub fn pull_index_records_read(&self) -> Vec<(String, u64)> {
+        let mut read: Vec<(String, u64)> = self
+            .table_indexes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .map(|i| (i.def.name.clone(), i.read))
+            .collect();
+        read.sort();
+        read
+    }
+
+    /// Forgets what pull queries kept of the tables over `topic` (it was
+    /// deleted, or a table over it dropped or altered), on disk too.
+    pub(crate) fn forget_table(&self, topic: &str) -> Result<()> {
+        self.table_indexes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|(t, _), _| t != topic);
+        match &self.state_db {
+            Some(db) => drop_stores(db, &store_prefix(topic, None), None),
+            None => Ok(()),
+        }
+    }
+}
