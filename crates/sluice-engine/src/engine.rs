@@ -264,6 +264,9 @@ impl Engine {
             purge_interval: std::time::Duration::from_millis(purge_ms),
             clock: self.wall_clock,
             standby_replicas: self.setting_value(&settings::STANDBY_REPLICAS),
+            cleanup_delay: std::time::Duration::from_millis(
+                self.setting_value(&settings::STATE_CLEANUP_DELAY_MS),
+            ),
         }
     }
 

@@ -105,13 +105,32 @@ fn checkpoint_path(db: &StateDb, store: &str) -> std::path::PathBuf {
 fn drop_stores(db: &StateDb, prefix: &str, keep: Option<&str>) -> Result<()> {
     for name in db.store_names() {
         if name.starts_with(prefix) && Some(name.as_str()) != keep {
-            db.drop_store(&name).map_err(state_error)?;
+            // the checkpoint first: one without its store must not survive
             Checkpoint::load(checkpoint_path(db, &name))
                 .and_then(|c| c.delete())
                 .map_err(state_error)?;
+            db.drop_store(&name).map_err(state_error)?;
         }
     }
     Ok(())
+}
+
+/// How far an on-disk store holds each partition of a topic that now ends
+/// at `ends`, by its checkpoint: `None` when the store is new (`existed`
+/// false), the checkpoint names nothing, a partition the topic no longer
+/// has, or an offset past a partition's end (the topic was deleted and
+/// created again). Partitions added since start at 0.
+fn held(checkpoint: &Checkpoint, existed: bool, ends: &[i64]) -> Option<Vec<i64>> {
+    let named = (0..ends.len()).any(|p| checkpoint.offset(p as i32).is_some());
+    if !existed || !named || checkpoint.offset(ends.len() as i32).is_some() {
+        return None;
+    }
+    (0..ends.len())
+        .map(|p| {
+            let o = checkpoint.offset(p as i32).unwrap_or(0);
+            (o <= ends[p]).then_some(o)
+        })
+        .collect()
 }
 
 impl TableIndex {
@@ -130,35 +149,38 @@ impl TableIndex {
             read: 0,
         };
         let name = store_name(def);
-        let Some(db) = db.filter(|_| name.len() <= 255) else {
+        // a name too long for its checkpoint's file name (its temporary
+        // file's, `<name>.checkpoint.tmp`, at most 255 bytes): in memory
+        let Some(db) = db.filter(|_| name.len() + ".checkpoint.tmp".len() <= 255) else {
             return Ok(index);
         };
         // the table's earlier definitions' stores
         drop_stores(db, &store_prefix(&def.topic, Some(&def.name)), Some(&name))?;
-        let mut store = db.store(&name).map_err(state_error)?;
+        let existed = db.store_names().contains(&name);
         let checkpoint = Checkpoint::load(checkpoint_path(db, &name)).map_err(state_error)?;
-        let held: Option<Vec<i64>> = (0..ends.len())
-            .map(|p| checkpoint.offset(p as i32).filter(|o| *o <= ends[p]))
-            .collect();
-        match held {
-            Some(held) => index.ends = held,
-            None => store.clear().map_err(state_error)?,
-        }
-        index.store = Box::new(store);
+        index.store = Box::new(db.store(&name).map_err(state_error)?);
         index.checkpoint = Some(checkpoint);
+        match index
+            .checkpoint
+            .as_ref()
+            .and_then(|c| held(c, existed, ends))
+        {
+            Some(held) => index.ends = held,
+            None => index.clear()?,
+        }
         Ok(index)
     }
 
-    /// Empties the index (its topic was deleted and created again).
+    /// Empties the index (its topic was deleted and created again, or
+    /// nothing vouches for what its store holds): the checkpoint first, so
+    /// that none outlives what it names.
     fn clear(&mut self) -> Result<()> {
-        self.store.clear().map_err(state_error)?;
-        self.ends.iter_mut().for_each(|e| *e = 0);
         if let Some(c) = &mut self.checkpoint {
-            for p in 0..self.ends.len() {
-                c.remove(p as i32);
-            }
+            c.clear();
             c.save().map_err(state_error)?;
         }
+        self.store.clear().map_err(state_error)?;
+        self.ends.iter_mut().for_each(|e| *e = 0);
         Ok(())
     }
 
@@ -198,7 +220,8 @@ impl TableIndex {
         if !moved || !due {
             return Ok(());
         }
-        self.store.flush().map_err(state_error)?;
+        // what the store took is in its journal already (written out with
+        // every batch): it survives the process being killed
         for (p, end) in self.ends.iter().enumerate() {
             checkpoint.set(p as i32, *end);
         }
@@ -492,15 +515,19 @@ impl Engine {
     }
 
     /// Forgets what pull queries kept of the tables over `topic` (it was
-    /// deleted, or a table over it dropped or altered), on disk too.
-    pub(crate) fn forget_table(&self, topic: &str) -> Result<()> {
+    /// deleted, or a table over it dropped or altered), on disk too —
+    /// except while the command log is replayed: its statements were done
+    /// before, and the stores on disk are those of the tables they left (a
+    /// table defined differently since gets a store of its own).
+    pub(crate) fn forget_table(&self, topic: &str) {
         self.table_indexes
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .retain(|(t, _), _| t != topic);
-        match &self.state_db {
-            Some(db) => drop_stores(db, &store_prefix(topic, None), None),
-            None => Ok(()),
+        if let (Some(db), false) = (&self.state_db, self.replaying) {
+            if let Err(e) = drop_stores(db, &store_prefix(topic, None), None) {
+                tracing::warn!("deleting the pull-query indexes of topic {topic}: {e}");
+            }
         }
     }
 }

@@ -93,6 +93,8 @@ pub const REPARTITION_PURGE_MS: Setting =
         .or(&["repartition.purge.interval.ms"]);
 pub const STANDBY_REPLICAS: Setting =
     setting("ksql.streams.num.standby.replicas", "0").or(&["num.standby.replicas"]);
+pub const STATE_CLEANUP_DELAY_MS: Setting =
+    setting("ksql.streams.state.cleanup.delay.ms", "600000").or(&["state.cleanup.delay.ms"]);
 pub const ASSERT_TOPIC_TIMEOUT_MS: Setting =
     setting("ksql.assert.topic.default.timeout.ms", "1000");
 pub const ASSERT_SCHEMA_TIMEOUT_MS: Setting =
@@ -122,6 +124,7 @@ pub const WITH_DEFAULTS: &[&Setting] = &[
     &STATE_CACHE_BYTES,
     &REPARTITION_PURGE_MS,
     &STANDBY_REPLICAS,
+    &STATE_CLEANUP_DELAY_MS,
     &ASSERT_TOPIC_TIMEOUT_MS,
     &ASSERT_SCHEMA_TIMEOUT_MS,
     &WASM_FUEL_PER_CALL,

@@ -71,6 +71,17 @@ fn after_a_restart_a_pull_query_reads_only_what_came_after_its_index_checkpoint(
         );
         assert_eq!(pull(&mut e, scan).len(), 10);
         assert_eq!(index_checkpoints(dir.path()).len(), 1);
+        // another table over the same topic, dropped: the indexes of the
+        // topic are read again once; the restart's replay of the DROP
+        // leaves them alone
+        e.execute_sql(
+            "CREATE TABLE other (u STRING PRIMARY KEY, n BIGINT) WITH (kafka_topic='PER_USER', value_format='JSON');
+             DROP TABLE other;",
+        )
+        .unwrap();
+        assert!(index_checkpoints(dir.path()).is_empty());
+        assert_eq!(pull(&mut e, lookup), vec![vec!["u3", "30"]]);
+        assert_eq!(index_checkpoints(dir.path()).len(), 1);
     }
     let mut e = open_stored(dir.path(), 1 << 20);
     e.run_until_idle().unwrap();

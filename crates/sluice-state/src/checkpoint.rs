@@ -51,6 +51,11 @@ impl Checkpoint {
         self.offsets.insert(p, offset);
     }
 
+    /// Forgets every partition.
+    pub fn clear(&mut self) {
+        self.offsets.clear();
+    }
+
     /// Forgets partition `p`: its store must be restored from the start.
     pub fn remove(&mut self, p: i32) {
         self.offsets.remove(&p);

@@ -54,6 +54,10 @@ pub struct StateConfig {
     /// on-disk stores of its query's partitions another server owns (see
     /// [`QueryTask::catch_up_standbys`]).
     pub standby_replicas: usize,
+    /// `state.cleanup.delay.ms`: how long the on-disk store of a partition
+    /// the task neither owns nor keeps warm stays (see
+    /// [`QueryTask::clean_idle_stores`]).
+    pub cleanup_delay: Duration,
 }
 
 impl Default for StateConfig {
@@ -64,6 +68,7 @@ impl Default for StateConfig {
             purge_interval: std::time::Duration::from_secs(30),
             clock: crate::WallClock::System,
             standby_replicas: 0,
+            cleanup_delay: Duration::from_secs(600),
         }
     }
 }
@@ -223,6 +228,18 @@ impl Changelog {
         checkpoint.set(p, end);
         checkpoint.save()?;
         Ok(read)
+    }
+
+    /// Deletes the on-disk store of partition `p` and its checkpoint;
+    /// whether there was one.
+    fn drop_store(&self, db: &StateDb, group: &str, p: i32) -> Result<bool, RuntimeError> {
+        let name = store_name(group, p);
+        if !db.store_names().contains(&name) {
+            return Ok(false);
+        }
+        db.drop_store(&name)?;
+        Checkpoint::load(checkpoint_path(db, &name))?.delete()?;
+        Ok(true)
     }
 
     /// The end offset of changelog partition `p`.
@@ -481,6 +498,56 @@ impl QueryTask {
         }
         // the next catch-up a second after this one ended
         self.standby_at = Some(Instant::now());
+    }
+
+    /// Deletes the on-disk stores of the partitions of this task's share it
+    /// has neither owned nor kept a warm copy of for
+    /// `state.cleanup.delay.ms` (Kafka Streams' state directory cleaner;
+    /// 10 minutes by default), looked at once a second at most: a
+    /// partition that moved to another server for good does not keep its
+    /// store here. One that comes back later restores it from the
+    /// changelog's start.
+    pub(super) fn clean_idle_stores(&mut self) {
+        let (Some(c), Some(db), super::Ownership::Partitions(owned)) =
+            (&self.changelog, &self.state.db, &self.ownership)
+        else {
+            self.idle_since.clear();
+            return;
+        };
+        if !c.partitioned
+            || self
+                .cleaned_at
+                .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+        {
+            return;
+        }
+        let now = Instant::now();
+        self.cleaned_at = Some(now);
+        let topic = &self.inputs[0].topic;
+        for p in 0..self.inputs[0].positions.len() {
+            if !self.share.is_none_or(|(k, n)| p % n == k) {
+                continue;
+            }
+            let idle =
+                !super::owns(owned, topic, p) && !self.standby_partitions.contains(&(p as i32));
+            if !idle {
+                self.idle_since.remove(&p);
+                continue;
+            }
+            let since = *self.idle_since.entry(p).or_insert(now);
+            if now.duration_since(since) < self.state.cleanup_delay {
+                continue;
+            }
+            match c.drop_store(db, &self.group, p as i32) {
+                Ok(true) => tracing::info!(
+                    "query {}: deleted the store of partition {p}, neither owned nor kept warm here for {:?}",
+                    self.id,
+                    self.state.cleanup_delay
+                ),
+                Ok(false) => {}
+                Err(e) => tracing::warn!("query {}: deleting the store of partition {p}: {e}", self.id),
+            }
+        }
     }
 
     /// Keeps this task's state stores as `state` says.

@@ -105,6 +105,11 @@ pub struct QueryTask {
     /// The partitions to keep warm copies of, as the group's members last
     /// decided while it was settled (`None`: not yet, so every other one).
     standby_choice: Option<Vec<usize>>,
+    /// Since when each partition of the task's share has been neither owned
+    /// nor kept warm here, and when that was last looked at
+    /// ([`QueryTask::clean_idle_stores`]).
+    idle_since: std::collections::BTreeMap<usize, std::time::Instant>,
+    cleaned_at: Option<std::time::Instant>,
 }
 
 /// The part of a persistent query's input this process reads, when several
@@ -189,6 +194,8 @@ impl QueryTask {
             standby_records: 0,
             standby_partitions: Vec::new(),
             standby_choice: None,
+            idle_since: std::collections::BTreeMap::new(),
+            cleaned_at: None,
         })
     }
 
@@ -562,6 +569,7 @@ impl QueryTask {
         self.deliver(log, outputs, repartitioned)?;
         self.purge_repartition(log, !progress.did_work());
         self.catch_up_standbys(log);
+        self.clean_idle_stores();
         // caught up: checkpoints move to the changelog's end, and the
         // stores write out what they buffer
         if let (false, Some(c), Some(a)) = (
