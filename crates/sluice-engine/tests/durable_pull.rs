@@ -4,28 +4,15 @@
 //! store goes with it.
 
 mod durable;
+mod results;
 
 use durable::{insert, open_stored, record_count};
-use sluice_engine::{Engine, StatementResult};
+use results::rows;
+use sluice_engine::Engine;
 
 /// The rows of a pull query, each as its columns' text.
 fn pull(e: &mut Engine, sql: &str) -> Vec<Vec<String>> {
-    match e.execute_sql(sql).unwrap().pop() {
-        Some(StatementResult::Rows { batches, .. }) => batches
-            .iter()
-            .flat_map(|b| {
-                (0..b.num_rows()).map(move |r| {
-                    b.columns()
-                        .iter()
-                        .map(|c| {
-                            arrow::util::display::array_value_to_string(c, r).unwrap_or_default()
-                        })
-                        .collect()
-                })
-            })
-            .collect(),
-        other => panic!("not rows: {other:?}"),
-    }
+    rows(&e.execute_sql(sql).unwrap())
 }
 
 fn read(e: &Engine, table: &str) -> u64 {

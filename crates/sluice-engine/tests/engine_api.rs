@@ -1,8 +1,11 @@
 //! The engine API as the REPL, REST server and test runner use it.
 
+mod results;
+
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray};
+use results::rows;
 use sluice_engine::log::EmbeddedLog;
 use sluice_engine::{Engine, EngineConfig, Listing, Session, StatementKind, StatementResult};
 
@@ -11,24 +14,6 @@ fn engine() -> Engine {
         Arc::new(EmbeddedLog::in_memory()),
         EngineConfig::default().with("auto.offset.reset", "earliest"),
     )
-}
-
-fn rows(results: &[StatementResult]) -> Vec<Vec<String>> {
-    let Some(StatementResult::Rows { batches, .. }) = results.last() else {
-        panic!("last result is not rows: {results:?}");
-    };
-    let mut out = Vec::new();
-    for b in batches {
-        for r in 0..b.num_rows() {
-            out.push(
-                b.columns()
-                    .iter()
-                    .map(|c| arrow::util::display::array_value_to_string(c, r).unwrap_or_default())
-                    .collect(),
-            );
-        }
-    }
-    out
 }
 
 #[test]

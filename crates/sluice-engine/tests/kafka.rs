@@ -1,29 +1,13 @@
 //! The engine on Apache Kafka (KRaft brokers on loopback, started here).
 
+mod results;
+
 use std::sync::Arc;
 
+use results::rows;
 use sluice_engine::log::KafkaLog;
-use sluice_engine::{Engine, EngineConfig, StatementResult};
+use sluice_engine::{Engine, EngineConfig};
 use sluice_testkit::kafka::{KafkaCluster, KafkaOptions};
-
-fn rows(results: &[StatementResult]) -> Vec<Vec<String>> {
-    match results.last() {
-        Some(StatementResult::Rows { batches, .. }) => batches
-            .iter()
-            .flat_map(|b| {
-                (0..b.num_rows()).map(move |r| {
-                    b.columns()
-                        .iter()
-                        .map(|c| {
-                            arrow::util::display::array_value_to_string(c, r).unwrap_or_default()
-                        })
-                        .collect()
-                })
-            })
-            .collect(),
-        other => panic!("not rows: {other:?}"),
-    }
-}
 
 #[test]
 fn the_command_topic_restores_sources_and_queries_after_a_restart() {

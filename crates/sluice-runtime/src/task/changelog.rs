@@ -525,7 +525,7 @@ impl QueryTask {
         self.cleaned_at = Some(now);
         let topic = &self.inputs[0].topic;
         for p in 0..self.inputs[0].positions.len() {
-            if !self.share.is_none_or(|(k, n)| p % n == k) {
+            if self.share.is_some_and(|(k, n)| p % n != k) {
                 continue;
             }
             let idle =
