@@ -35,6 +35,15 @@ use crate::lifecycle::POLL_BATCH;
 /// writes are in its journal before the checkpoint names them).
 const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Writes an index has not made yet: per store key, its latest record's
+/// encoding (`None`: deleted). A key's versions between two checkpoints make
+/// one write, so the store's journal (replayed when the server starts)
+/// holds about one version per key and second, not one per record read.
+type Pending = HashMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// How many keys' writes an index holds before it makes them.
+const PENDING_KEYS: usize = 65_536;
+
 /// The prefix of the stores of pull-query indexes in the state database
 /// (`#` separates the parts of their names: topic names cannot hold it).
 const STORE_PREFIX: &str = "pull#";
@@ -57,6 +66,12 @@ pub(crate) struct TableIndex {
     /// On disk: the offsets the store holds, and when they were last saved.
     checkpoint: Option<Checkpoint>,
     saved: Option<Instant>,
+    /// What was read since the store last took it (write-back: the store
+    /// takes it with the checkpoint, once a second at most, or when it
+    /// grows past [`PENDING_KEYS`]; in memory, after every catch-up).
+    pending: Pending,
+    /// Whether `ends` moved since the checkpoint was saved.
+    unsaved: bool,
     /// Records read from the topic since the engine started.
     read: u64,
 }
@@ -146,6 +161,8 @@ impl TableIndex {
             store: Box::new(MemStore::new()),
             checkpoint: None,
             saved: None,
+            pending: Pending::new(),
+            unsaved: false,
             read: 0,
         };
         let name = store_name(def);
@@ -180,6 +197,7 @@ impl TableIndex {
             c.save().map_err(state_error)?;
         }
         self.store.clear().map_err(state_error)?;
+        self.pending.clear();
         self.ends.iter_mut().for_each(|e| *e = 0);
         Ok(())
     }
@@ -191,43 +209,83 @@ impl TableIndex {
 
     /// The latest record of `key` (a decoded key row) in partition `p`.
     pub(crate) fn get(&self, p: usize, key: &[u8]) -> Result<Option<StoredRecord>> {
-        match self.store.get(&store_key(p, key)).map_err(state_error)? {
-            Some(v) => decode_record(&self.topic, p as i32, &v).map(Some),
-            None => Ok(None),
-        }
+        let k = store_key(p, key);
+        let value = match self.pending.get(&k) {
+            Some(v) => v.clone(),
+            None => self.store.get(&k).map_err(state_error)?,
+        };
+        value
+            .map(|v| decode_record(&self.topic, p as i32, &v))
+            .transpose()
     }
 
     /// The latest record of every key of partition `p`.
     pub(crate) fn partition(&self, p: usize) -> Result<Vec<StoredRecord>> {
-        self.store
-            .prefix(&(p as u32).to_be_bytes())
-            .map(|entry| {
-                let (_, v) = entry.map_err(state_error)?;
-                decode_record(&self.topic, p as i32, &v)
-            })
+        let prefix = (p as u32).to_be_bytes();
+        let mut latest = std::collections::BTreeMap::new();
+        for entry in self.store.prefix(&prefix) {
+            let (k, v) = entry.map_err(state_error)?;
+            latest.insert(k, v);
+        }
+        for (k, v) in self.pending.iter().filter(|(k, _)| k.starts_with(&prefix)) {
+            match v {
+                Some(v) => latest.insert(k.clone(), v.clone()),
+                None => latest.remove(k),
+            };
+        }
+        latest
+            .values()
+            .map(|v| decode_record(&self.topic, p as i32, v))
             .collect()
     }
 
-    /// Moves the checkpoint to what the store holds, at most once per
-    /// interval.
-    fn save(&mut self, moved: bool) -> Result<()> {
+    /// Makes the pending writes (in key order).
+    fn write_pending(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut writes: Vec<Write> = std::mem::take(&mut self.pending)
+            .into_iter()
+            .map(|(k, v)| match v {
+                Some(v) => Write::Put(k, v),
+                None => Write::Delete(k),
+            })
+            .collect();
+        writes.sort_by(|a, b| write_key(a).cmp(write_key(b)));
+        self.store.write(writes).map_err(state_error)
+    }
+
+    /// Hands the pending writes to the store and moves the checkpoint to
+    /// `ends`, at most once per interval (an index in memory hands them
+    /// over at once; any index, once they pass [`PENDING_KEYS`]).
+    fn save(&mut self) -> Result<()> {
+        if self.checkpoint.is_none() || self.pending.len() >= PENDING_KEYS {
+            self.write_pending()?;
+        }
         let due = self
             .saved
             .is_none_or(|t| t.elapsed() >= CHECKPOINT_INTERVAL);
-        let Some(checkpoint) = &mut self.checkpoint else {
-            return Ok(());
-        };
-        if !moved || !due {
+        if self.checkpoint.is_none() || !self.unsaved || !due {
             return Ok(());
         }
-        // what the store took is in its journal already (written out with
-        // every batch): it survives the process being killed
-        for (p, end) in self.ends.iter().enumerate() {
-            checkpoint.set(p as i32, *end);
+        // the store takes everything read up to `ends` first (its journal
+        // survives the process being killed), then the checkpoint names it
+        self.write_pending()?;
+        if let Some(checkpoint) = &mut self.checkpoint {
+            for (p, end) in self.ends.iter().enumerate() {
+                checkpoint.set(p as i32, *end);
+            }
+            checkpoint.save().map_err(state_error)?;
         }
-        checkpoint.save().map_err(state_error)?;
+        self.unsaved = false;
         self.saved = Some(Instant::now());
         Ok(())
+    }
+}
+
+fn write_key(w: &Write) -> &[u8] {
+    match w {
+        Write::Put(k, _) | Write::Delete(k) => k,
     }
 }
 
@@ -357,9 +415,10 @@ impl TableDecoder {
         })
     }
 
-    /// Takes `records` of partition `p` into `index`: a record replaces its
-    /// key's, a tombstone removes it.
-    fn absorb(&self, index: &mut TableIndex, p: usize, records: Vec<StoredRecord>) -> Result<()> {
+    /// Takes `records` of partition `p` into `pending` (the index's writes
+    /// to come, by store key): a record replaces its key's, a tombstone
+    /// removes it.
+    fn absorb(&self, pending: &mut Pending, p: usize, records: Vec<StoredRecord>) -> Result<()> {
         // of the records with the same key bytes only the last can count:
         // decode those (all of them when one of those cannot be read, so an
         // earlier one stands, as it would have)
@@ -383,17 +442,17 @@ impl TableDecoder {
                 .collect();
             let decoded = self.reader.decode(&kept)?;
             if decoded.skipped.is_empty() {
-                return self.apply(index, p, kept, decoded.batch);
+                return self.apply(pending, p, kept, decoded.batch);
             }
         }
         let b = self.reader.decode(&records)?.batch;
-        self.apply(index, p, records, b)
+        self.apply(pending, p, records, b)
     }
 
-    /// Applies `records` of partition `p`, decoded as `b`, to `index`.
+    /// Applies `records` of partition `p`, decoded as `b`, to `pending`.
     fn apply(
         &self,
-        index: &mut TableIndex,
+        pending: &mut Pending,
         p: usize,
         records: Vec<StoredRecord>,
         b: RecordBatch,
@@ -407,16 +466,19 @@ impl TableDecoder {
             .convert_columns(&keys)
             .map_err(statement_error)?;
         let tomb = b.column(self.tomb_idx).as_boolean();
-        let mut writes = Vec::with_capacity(b.num_rows());
         for r in 0..b.num_rows() {
             let k = store_key(p, rows.row(r).as_ref());
             match by_offset.remove(&offsets.value(r)) {
-                Some(_) if tomb.value(r) => writes.push(Write::Delete(k)),
-                Some(record) => writes.push(Write::Put(k, encode_record(&record))),
+                Some(_) if tomb.value(r) => {
+                    pending.insert(k, None);
+                }
+                Some(record) => {
+                    pending.insert(k, Some(encode_record(&record)));
+                }
                 None => {}
             }
         }
-        index.store.write(writes).map_err(state_error)
+        Ok(())
     }
 
     /// The rows of `records`, in their order.
@@ -490,12 +552,15 @@ impl Engine {
                 let Some(last) = records.last() else { break };
                 offset = last.offset + 1;
                 index.read += records.len() as u64;
-                decoder.absorb(index, p, records)?;
+                decoder.absorb(&mut index.pending, p, records)?;
+                if index.pending.len() >= PENDING_KEYS {
+                    index.write_pending()?;
+                }
             }
             index.ends[p] = offset;
         }
-        let moved = index.ends != before;
-        index.save(moved)?;
+        index.unsaved |= index.ends != before;
+        index.save()?;
         f(index)
     }
 
