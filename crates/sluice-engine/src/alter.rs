@@ -76,7 +76,7 @@ impl Engine {
         altered.sql = text.to_string();
         self.metastore.put_source(altered);
         // a table's pull-query index decodes with the new schema
-        self.forget_table(&def.topic);
+        self.forget_table(&def.topic, Some(&def));
         Ok(StatementResult::ack(format!(
             "{} {name} altered.",
             if kind == SourceKind::Stream {

@@ -705,7 +705,7 @@ impl Engine {
         }
         self.metastore.remove_source(name);
         // what pull queries kept of it, on disk too
-        self.forget_table(&def.topic);
+        self.forget_table(&def.topic, Some(&def));
         if delete_topic && self.log.topic_exists(&def.topic)? {
             self.log.delete_topic(&def.topic)?;
         }

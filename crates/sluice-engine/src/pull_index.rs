@@ -244,15 +244,19 @@ impl TableIndex {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let mut writes: Vec<Write> = std::mem::take(&mut self.pending)
-            .into_iter()
+        // kept until the store took them: a failed write leaves them held
+        let mut writes: Vec<Write> = self
+            .pending
+            .iter()
             .map(|(k, v)| match v {
-                Some(v) => Write::Put(k, v),
-                None => Write::Delete(k),
+                Some(v) => Write::Put(k.clone(), v.clone()),
+                None => Write::Delete(k.clone()),
             })
             .collect();
         writes.sort_by(|a, b| write_key(a).cmp(write_key(b)));
-        self.store.write(writes).map_err(state_error)
+        self.store.write(writes).map_err(state_error)?;
+        self.pending.clear();
+        Ok(())
     }
 
     /// Hands the pending writes to the store and moves the checkpoint to
@@ -579,20 +583,28 @@ impl Engine {
         read
     }
 
-    /// Forgets what pull queries kept of the tables over `topic` (it was
-    /// deleted, or a table over it dropped or altered), on disk too —
-    /// except while the command log is replayed: its statements were done
-    /// before, and the stores on disk are those of the tables they left (a
-    /// table defined differently since gets a store of its own).
-    pub(crate) fn forget_table(&self, topic: &str) {
+    /// Forgets what pull queries kept of the tables over `topic`: of the
+    /// table `def` (dropped or altered: its store on disk goes too; a
+    /// table defined again differently has a store of its own), else of
+    /// every table over the topic (it was deleted: their stores go).
+    pub(crate) fn forget_table(&self, topic: &str, def: Option<&SourceDef>) {
         self.table_indexes
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .retain(|(t, _), _| t != topic);
-        if let (Some(db), false) = (&self.state_db, self.replaying) {
-            if let Err(e) = drop_stores(db, &store_prefix(topic, None), None) {
-                tracing::warn!("deleting the pull-query indexes of topic {topic}: {e}");
+        let Some(db) = &self.state_db else {
+            return;
+        };
+        let dropped = match def {
+            // exactly its store: the prefix of a name is not unique
+            Some(def) => {
+                let name = store_name(def);
+                drop_stores(db, &name, None).map(|()| name)
             }
+            None => drop_stores(db, &store_prefix(topic, None), None).map(|()| topic.to_string()),
+        };
+        if let Err(e) = dropped {
+            tracing::warn!("deleting the pull-query indexes of topic {topic}: {e}");
         }
     }
 }

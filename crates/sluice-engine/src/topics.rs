@@ -123,7 +123,7 @@ impl Engine {
         }
         match self.log.delete_topic(&name) {
             Ok(()) => {
-                self.forget_table(&name);
+                self.forget_table(&name, None);
                 Ok(StatementResult::ack(format!("Dropped topic '{name}'.")))
             }
             Err(LogError::UnknownTopic(_)) if if_exists => Ok(StatementResult::ack(format!(

@@ -7,7 +7,10 @@ mod durable;
 
 use std::collections::BTreeMap;
 
-use durable::{insert_keyed, latest, live_keys, open, read_since_start, record_count, terminate};
+use durable::{
+    insert_keyed, latest, live_keys, open, read_since_start, record_count, run_with_restart,
+    terminate,
+};
 use sluice_engine::Engine;
 
 #[test]
@@ -489,4 +492,54 @@ fn aggregations_over_joins_restore_the_join_and_the_groups_without_replay() {
     let pairs = latest(log.as_ref(), "PAIRS");
     assert_eq!(pairs.len(), 10, "{pairs:?}");
     assert!(pairs.values().all(|v| v == r#"{"N":12}"#), "{pairs:?}");
+}
+
+/// Customers, their loyalty points and their regions, changed row by row:
+/// customers move between regions, regions are renamed, points change;
+/// from row 45 on only points change (each joins with the rows the joins
+/// before made).
+fn customer_rows() -> Vec<String> {
+    (0..60)
+        .map(|i| match if i < 45 { i % 3 } else { 1 } {
+            0 => format!(
+                "INSERT INTO customers (id, name, region_id) VALUES ({}, 'c{i}', {});",
+                i % 7,
+                (i * 5) % 4
+            ),
+            1 => format!(
+                "INSERT INTO loyalty (id, points) VALUES ({}, {i});",
+                (i * 3) % 7
+            ),
+            _ => format!(
+                "INSERT INTO regions (rid, rname) VALUES ({}, 'r{i}');",
+                i % 4
+            ),
+        })
+        .collect()
+}
+
+/// ksqlDB takes a foreign-key join as the first join of an n-way join only.
+#[test]
+fn a_join_over_a_foreign_key_join_goes_on_exactly_after_a_restart() {
+    let ddl = "CREATE TABLE customers (id INT PRIMARY KEY, name STRING, region_id INT) \
+                 WITH (kafka_topic='customers', value_format='JSON', partitions=2);
+               CREATE TABLE loyalty (id INT PRIMARY KEY, points INT) \
+                 WITH (kafka_topic='loyalty', value_format='JSON', partitions=2);
+               CREATE TABLE regions (rid INT PRIMARY KEY, rname STRING) \
+                 WITH (kafka_topic='regions', value_format='JSON', partitions=2);";
+    for query in [
+        "CREATE TABLE enriched AS SELECT c.id, name, points, rname FROM customers c \
+         JOIN regions r ON c.region_id = r.rid JOIN loyalty l ON c.id = l.id;",
+        "CREATE TABLE enriched AS SELECT c.id, name, points, rname FROM customers c \
+         LEFT JOIN regions r ON c.region_id = r.rid LEFT JOIN loyalty l ON c.id = l.id;",
+        "CREATE TABLE enriched AS SELECT c.id, name, points, rname FROM customers c \
+         LEFT JOIN regions r ON c.region_id = r.rid JOIN loyalty l ON c.id = l.id;",
+    ] {
+        let rows = customer_rows();
+        let straight = run_with_restart(ddl, query, "ENRICHED", &rows, None);
+        // the restart asserts that only the rows after it are read
+        let restarted = run_with_restart(ddl, query, "ENRICHED", &rows, Some(45));
+        assert!(straight.len() >= 5, "{query}: {straight:?}");
+        assert_eq!(restarted, straight, "{query}");
+    }
 }

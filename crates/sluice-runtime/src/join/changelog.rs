@@ -103,16 +103,12 @@ impl Logging {
 
 impl JoinOperator {
     /// Whether this join's state can be kept in changelogs: its earlier
-    /// joins' too. A foreign-key join's left table and the table earlier
-    /// joins make are not both kept: a foreign-key join over or under
-    /// another join keeps its state by replay. The table an n-way join's
-    /// earlier table-table joins make has no changelog: it is made again
-    /// from theirs (Kafka Streams reads it through their stores too).
+    /// joins' too. The table an n-way join's earlier table-table joins
+    /// make (a foreign-key join's too: ksqlDB takes one as the first join
+    /// only) has no changelog: it is made again from theirs (Kafka Streams
+    /// reads it through their stores too).
     pub fn supports_changelog(&self) -> bool {
-        match &self.nested {
-            None => true,
-            Some(n) => !self.plan.foreign_key && !n.plan.foreign_key && n.supports_changelog(),
-        }
+        self.nested.as_ref().is_none_or(|n| n.supports_changelog())
     }
 
     /// The join at nesting level `level` (0: this one, 1: its earlier
@@ -441,6 +437,7 @@ impl JoinOperator {
         // an n-way join's earlier table-table joins' rows are this join's
         // left table: made again from their restored tables
         if let (Some(n), SourceKind::Table) = (&self.nested, self.kind_of(0)) {
+            // (a foreign-key join is only ever the first: ksqlDB's rule)
             let rows = n.joined_table()?;
             let prepared = self.prepare(0, rows)?;
             self.tables[0].clear();
@@ -476,6 +473,9 @@ impl JoinOperator {
     /// A table-table join's current joined rows (one per key it shows), in
     /// its joined layout.
     fn joined_table(&self) -> Result<RecordBatch, RuntimeError> {
+        if self.plan.foreign_key {
+            return self.fk_joined_table();
+        }
         let parser = self.converter.parser();
         let mut matches = Vec::with_capacity(self.visible.len());
         for k in &self.visible {

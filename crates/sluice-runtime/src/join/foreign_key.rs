@@ -150,6 +150,32 @@ impl JoinOperator {
         Ok(())
     }
 
+    /// A foreign-key join's current joined rows (one per left key it
+    /// shows), in its joined layout: what a join over it holds as its left
+    /// table.
+    pub(super) fn fk_joined_table(&self) -> Result<RecordBatch, RuntimeError> {
+        let mut matches = Vec::with_capacity(self.visible.len());
+        for pk in &self.visible {
+            let Some((fk, key, left)) = self.left_rows.get(pk) else {
+                continue;
+            };
+            let right = fk.as_ref().and_then(|f| self.tables[1].get(f)).cloned();
+            matches.push(Match {
+                key_row: 0,
+                rows: [Some(RowRef::Held(left.clone())), right.map(RowRef::Held)],
+                key: key.clone(),
+                ts: 0,
+                tombstone: false,
+                trigger: None,
+            });
+        }
+        self.assemble(vec![super::Segment {
+            input: RecordBatch::new_empty(self.schemas[0].clone()),
+            side: 0,
+            matches,
+        }])
+    }
+
     /// After a restore: the left keys whose joined row the sink holds (those
     /// naming a right row; every one for a LEFT join).
     pub(super) fn fk_visible_again(&mut self) {

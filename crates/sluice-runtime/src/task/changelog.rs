@@ -79,8 +79,9 @@ pub fn drop_state(db: &StateDb, group: &str) -> Result<(), RuntimeError> {
     let prefix = format!("{group}{AGGREGATE_STORE}-");
     for name in db.store_names() {
         if name.starts_with(&prefix) {
-            db.drop_store(&name)?;
+            // the checkpoint first: one without its store must not survive
             Checkpoint::load(checkpoint_path(db, &name)).and_then(|c| c.delete())?;
+            db.drop_store(&name)?;
         }
     }
     Ok(())
@@ -90,6 +91,16 @@ pub fn drop_state(db: &StateDb, group: &str) -> Result<(), RuntimeError> {
 /// whose consumer group is `group`.
 fn store_name(group: &str, p: i32) -> String {
     format!("{group}{AGGREGATE_STORE}-{p}")
+}
+
+/// The checkpoint of store `name`, emptied when the store does not exist
+/// (a checkpoint left by a deletion cut short vouches for nothing).
+fn usable_checkpoint(db: &StateDb, name: &str) -> Result<Checkpoint, RuntimeError> {
+    let mut checkpoint = Checkpoint::load(checkpoint_path(db, name))?;
+    if !db.store_names().iter().any(|n| n == name) {
+        checkpoint.clear();
+    }
+    Ok(checkpoint)
 }
 
 fn checkpoint_path(db: &StateDb, store: &str) -> std::path::PathBuf {
@@ -145,8 +156,8 @@ impl Changelog {
         let (mut store, checkpoint): (Box<dyn StateStore>, Option<Checkpoint>) = match &state.db {
             Some(db) => {
                 let name = store_name(group, p);
+                let checkpoint = usable_checkpoint(db, &name)?;
                 let store = db.store(&name)?;
-                let checkpoint = Checkpoint::load(checkpoint_path(db, &name))?;
                 (Box::new(store), Some(checkpoint))
             }
             None => (Box::new(MemStore::new()), None),
@@ -196,7 +207,7 @@ impl Changelog {
     ) -> Result<u64, RuntimeError> {
         let end = self.end_offset(log, p)?;
         let name = store_name(group, p);
-        let mut checkpoint = Checkpoint::load(checkpoint_path(db, &name))?;
+        let mut checkpoint = usable_checkpoint(db, &name)?;
         let usable = checkpoint.offset(p).filter(|o| *o <= end);
         if usable == Some(end) {
             return Ok(0);
@@ -237,8 +248,9 @@ impl Changelog {
         if !db.store_names().contains(&name) {
             return Ok(false);
         }
-        db.drop_store(&name)?;
+        // the checkpoint first: one without its store must not survive
         Checkpoint::load(checkpoint_path(db, &name))?.delete()?;
+        db.drop_store(&name)?;
         Ok(true)
     }
 

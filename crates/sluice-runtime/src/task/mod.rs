@@ -293,6 +293,7 @@ impl QueryTask {
     /// offsets (replaying what a stateful query without a changelog needs).
     fn start_afresh(&mut self) -> Result<(), RuntimeError> {
         self.changelog = None;
+        self.idle_since.clear();
         self.join_changelog = None;
         let schemas: Vec<_> = self
             .inputs
@@ -466,6 +467,13 @@ impl QueryTask {
             Ownership::Partitions(had) => *had != assigned,
             _ => (0..first.positions.len()).any(|p| !owns(&assigned, &first.topic, p)),
         };
+        // an owned partition is not idle (whatever happens before the
+        // next look at idle stores)
+        for (t, p) in &assigned {
+            if *t == operator_topic {
+                self.idle_since.remove(&(*p as usize));
+            }
+        }
         self.ownership = Ownership::Partitions(assigned);
         if moved {
             self.reload_join_windows(log)?;
