@@ -543,3 +543,42 @@ fn a_join_over_a_foreign_key_join_goes_on_exactly_after_a_restart() {
         assert_eq!(restarted, straight, "{query}");
     }
 }
+
+/// An n-way join whose later join is on something else than the earlier
+/// join's key (ksqlDB re-keys the joined rows through a repartition topic)
+/// keeps its state in changelogs too.
+#[test]
+fn an_n_way_join_on_another_key_goes_on_exactly_after_a_restart() {
+    let ddl = "CREATE STREAM s1 (id STRING KEY, k2 STRING, a INT) \
+                 WITH (kafka_topic='s1', value_format='JSON', partitions=2);
+               CREATE STREAM s2 (id STRING KEY, b INT) \
+                 WITH (kafka_topic='s2', value_format='JSON', partitions=2);
+               CREATE TABLE t3 (id STRING PRIMARY KEY, c INT) \
+                 WITH (kafka_topic='t3', value_format='JSON', partitions=2);";
+    let query = "CREATE STREAM j AS SELECT s1.id, s1.k2, a, b, c FROM s1 \
+                 JOIN s2 WITHIN 1 HOUR ON s1.id = s2.id JOIN t3 ON s1.k2 = t3.id;";
+    let rows: Vec<String> = (0..60)
+        .map(|i| match i % 3 {
+            0 => format!(
+                "INSERT INTO t3 (ROWTIME, id, c) VALUES ({}, 't{}', {i});",
+                i * 1000,
+                i % 4
+            ),
+            1 => format!(
+                "INSERT INTO s1 (ROWTIME, id, k2, a) VALUES ({}, 'k{}', 't{}', {i});",
+                i * 1000,
+                i % 5,
+                i % 4
+            ),
+            _ => format!(
+                "INSERT INTO s2 (ROWTIME, id, b) VALUES ({}, 'k{}', {i});",
+                i * 1000,
+                i % 5
+            ),
+        })
+        .collect();
+    let straight = run_with_restart(ddl, query, "J", &rows, None);
+    let restarted = run_with_restart(ddl, query, "J", &rows, Some(30));
+    assert!(!straight.is_empty());
+    assert_eq!(restarted, straight);
+}
