@@ -235,3 +235,36 @@ fn a_partition_given_back_restores_its_keys_contributions() {
         ])
     );
 }
+
+/// With stores on disk, a restart after the task caught up reads nothing
+/// of either changelog (the groups' and the contributions'): both stores
+/// come back from disk up to their checkpoints.
+#[test]
+fn a_restart_reads_neither_changelog_when_both_stores_are_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let restored = |e: &sluice_engine::Engine| -> u64 {
+        e.queries().map(|q| q.status().restored_records).sum()
+    };
+    let query = "CREATE TABLE agg AS SELECT region, COUNT(*) AS c, SUM(amount) AS s \
+                 FROM t GROUP BY region;";
+    let rows = rows();
+    {
+        let mut e = open_stored(dir.path(), 1 << 20);
+        e.execute_sql(DDL).unwrap();
+        e.execute_sql(query).unwrap();
+        for row in &rows[..80] {
+            e.execute_sql(row).unwrap();
+        }
+        e.run_until_idle().unwrap();
+    }
+    let mut e = open_stored(dir.path(), 1 << 20);
+    e.run_until_idle().unwrap();
+    assert_eq!(restored(&e), 0);
+    for row in &rows[80..] {
+        e.execute_sql(row).unwrap();
+    }
+    e.run_until_idle().unwrap();
+    let restarted = latest(e.log().as_ref(), "AGG");
+    let straight = run_with_restart(DDL, query, "AGG", &rows, None);
+    assert_eq!(restarted, straight);
+}

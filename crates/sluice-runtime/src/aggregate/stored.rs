@@ -63,9 +63,14 @@ impl AggregateOperator {
 
     /// Bytes the operator's stores hold (memory or disk, by backend).
     pub fn stored_bytes(&self) -> u64 {
-        self.stores.as_ref().map_or(0, |s| {
+        let groups: u64 = self.stores.as_ref().map_or(0, |s| {
             s.by_partition.values().map(|st| st.size_bytes()).sum()
-        })
+        });
+        groups
+            + self
+                .table
+                .as_ref()
+                .map_or(0, super::table::TableInput::stored_bytes)
     }
 
     /// The changelog partition a group of the current record belongs to.
@@ -348,7 +353,7 @@ impl AggregateOperator {
                 store.flush()?;
             }
         }
-        Ok(())
+        self.flush_table_stores()
     }
 
     /// Forgets the groups (and a table's contributions) of input partition

@@ -3,14 +3,20 @@
 //! back (ksqlDB's subtract-then-add; Kafka Streams reads the old row from
 //! the source table's store, `KsqlTopic-Reduce`).
 //!
-//! With a changelog, the contributions of the keys a commit changed are
-//! written to `<query group>-KsqlTopic-Reduce-changelog` (compacted; one
-//! record per key: its group and the values it fed each aggregate call) in
-//! the same atomic step as the output and the groups' changelog, and a task
-//! that starts or gains a partition reads them back from there, never from
-//! the table's topic. They are kept in memory, as a join's table sides are.
+//! The contributions live in a state store per changelog partition (keyed
+//! by the table's key, valued as their changelog records), in memory or on
+//! disk as the groups' stores. With a changelog, the contributions of the
+//! keys a commit changed are written to
+//! `<query group>-KsqlTopic-Reduce-changelog` (compacted; one record per
+//! key: its group and the values it fed each aggregate call) in the same
+//! atomic step as the output and the groups' changelog, and go to their
+//! stores once committed; a task that starts or gains a partition brings
+//! its store up to date from its checkpoint and the changelog's tail,
+//! never from the table's topic.
 
 use std::collections::HashMap;
+
+use sluice_state::{MemStore, StateStore, Write};
 
 use arrow::array::ArrayRef;
 use arrow::datatypes::{DataType, Schema};
@@ -21,14 +27,16 @@ use super::{key_scalars, snapshot, AggregateOperator, Emission, StateChange};
 use crate::state::{GroupState, StateCodec};
 use crate::RuntimeError;
 
+/// Contributions changed and not yet in their stores: by table key, the
+/// changelog partition and the encoded value (`None`: gone).
+type Pending = HashMap<Vec<u8>, (i32, Option<Vec<u8>>)>;
+
 /// What a table key contributed, so an update or delete can take it back.
 pub(super) struct Contribution {
     /// The group it went to.
     group: Vec<u8>,
     /// Per aggregate call, its input values (one-row arrays).
     inputs: Vec<Vec<ArrayRef>>,
-    /// The changelog partition it is kept in.
-    partition: i32,
 }
 
 /// The table side of an aggregation over a table.
@@ -36,13 +44,17 @@ pub(super) struct TableInput {
     /// The table's key columns in the input rows, and their row format.
     converter: RowConverter,
     keys: Vec<usize>,
-    contributions: HashMap<Vec<u8>, Contribution>,
+    /// Per changelog partition, the store of its keys' contributions
+    /// (in memory unless the task gives it another).
+    stores: HashMap<i32, Box<dyn StateStore>>,
+    /// With a changelog: the contributions changed since the last take
+    /// (by key: changelog partition, encoded value or `None` when gone);
+    /// their stores take them once committed. Without, the stores take
+    /// them at once.
+    pending: Option<Pending>,
     /// Encodes a contribution's inputs (as a group's state: a value list
     /// per aggregate call).
     codec: StateCodec,
-    /// The keys changed since the last take, with their changelog
-    /// partitions, when the operator keeps a changelog.
-    dirty: Option<HashMap<Vec<u8>, i32>>,
 }
 
 impl TableInput {
@@ -79,9 +91,9 @@ impl TableInput {
         Ok(Some(TableInput {
             converter: RowConverter::new(fields)?,
             keys,
-            contributions: HashMap::new(),
+            stores: HashMap::new(),
+            pending: None,
             codec: StateCodec::for_types(counts, types),
-            dirty: None,
         }))
     }
 
@@ -94,26 +106,55 @@ impl TableInput {
         Ok(self.converter.convert_columns(&cols)?)
     }
 
-    /// Bytes the contributions hold.
+    /// Bytes of the contributions changed since their stores took them.
     pub(super) fn bytes(&self) -> usize {
-        self.contributions
-            .iter()
-            .map(|(k, c)| {
-                k.len()
-                    + c.group.len()
-                    + c.inputs
-                        .iter()
-                        .flatten()
-                        .map(|a| a.get_array_memory_size())
-                        .sum::<usize>()
-            })
-            .sum()
+        self.pending.as_ref().map_or(0, |p| {
+            p.iter()
+                .map(|(k, (_, v))| k.len() + v.as_ref().map_or(0, Vec::len))
+                .sum()
+        })
     }
 
-    fn mark(&mut self, key: &[u8], partition: i32) {
-        if let Some(dirty) = &mut self.dirty {
-            dirty.insert(key.to_vec(), partition);
+    /// Bytes the contributions' stores hold (memory or disk, by backend).
+    pub(super) fn stored_bytes(&self) -> u64 {
+        self.stores.values().map(|s| s.size_bytes()).sum()
+    }
+
+    fn store(&mut self, p: i32) -> &mut Box<dyn StateStore> {
+        self.stores
+            .entry(p)
+            .or_insert_with(|| Box::new(MemStore::new()))
+    }
+
+    /// What table key `key` (of changelog partition `p`) contributes now.
+    fn get(&mut self, key: &[u8], p: i32) -> Result<Option<Contribution>, RuntimeError> {
+        let value = match self.pending.as_ref().and_then(|pending| pending.get(key)) {
+            Some((_, v)) => v.clone(),
+            None => self.store(p).get(key)?,
+        };
+        value.map(|v| self.decode(&v)).transpose()
+    }
+
+    /// Table key `key` (of changelog partition `p`) contributes `c` now
+    /// (`None`: nothing).
+    fn set(&mut self, key: Vec<u8>, p: i32, c: Option<&Contribution>) -> Result<(), RuntimeError> {
+        let value = match c {
+            Some(c) => self.encode(&[c])?.pop(),
+            None => None,
+        };
+        match &mut self.pending {
+            Some(pending) => {
+                pending.insert(key, (p, value));
+            }
+            None => {
+                let write = match value {
+                    Some(v) => Write::Put(key, v),
+                    None => Write::Delete(key),
+                };
+                self.store(p).write(vec![write])?;
+            }
         }
+        Ok(())
     }
 
     /// The changelog value of a contribution: its group's length as a
@@ -152,7 +193,7 @@ impl TableInput {
             .collect())
     }
 
-    fn decode(&self, value: &[u8], partition: i32) -> Result<Contribution, RuntimeError> {
+    fn decode(&self, value: &[u8]) -> Result<Contribution, RuntimeError> {
         let mut at = 0;
         let len = crate::state::read_varint(value, &mut at)?;
         let group = usize::try_from(len)
@@ -168,7 +209,6 @@ impl TableInput {
         Ok(Contribution {
             group: group.to_vec(),
             inputs: saved.states,
-            partition,
         })
     }
 }
@@ -195,9 +235,9 @@ impl AggregateOperator {
         let Some(table) = &mut self.table else {
             return Ok(());
         };
-        let prev = table.contributions.remove(&source_key);
-        if prev.is_some() || adds {
-            table.mark(&source_key, partition);
+        let prev = table.get(&source_key, partition)?;
+        if prev.is_some() && !adds {
+            table.set(source_key.clone(), partition, None)?;
         }
         if let Some(prev) = prev {
             // a group a key contributed to is never removed: its changelog
@@ -207,7 +247,7 @@ impl AggregateOperator {
                     "a table key's earlier group is missing from the aggregation's state".into(),
                 ));
             }
-            self.mark(&prev.group, prev.partition);
+            self.mark(&prev.group, partition);
             if let Some(g) = self.groups.get_mut(&prev.group) {
                 for (acc, vals) in g.accumulators.iter_mut().zip(&prev.inputs) {
                     acc.retract_batch(vals)?;
@@ -233,14 +273,7 @@ impl AggregateOperator {
             emissions.push(snapshot(group.clone(), g, t)?);
         }
         if let Some(table) = &mut self.table {
-            table.contributions.insert(
-                source_key,
-                Contribution {
-                    group,
-                    inputs,
-                    partition,
-                },
-            );
+            table.set(source_key, partition, Some(&Contribution { group, inputs }))?;
         }
         Ok(())
     }
@@ -263,33 +296,40 @@ impl AggregateOperator {
     }
 
     /// The changelog records of the table keys changed since the last call
-    /// (for `<query group>-KsqlTopic-Reduce-changelog`).
+    /// (for `<query group>-KsqlTopic-Reduce-changelog`); their stores take
+    /// them with [`AggregateOperator::apply_table_changes`] once committed.
     pub fn take_table_changes(&mut self) -> Result<Vec<StateChange>, RuntimeError> {
-        let Some(table) = &mut self.table else {
+        let Some(pending) = self.table.as_mut().and_then(|t| t.pending.as_mut()) else {
             return Ok(Vec::new());
         };
-        let Some(dirty) = &mut table.dirty else {
-            return Ok(Vec::new());
-        };
-        let mut dirty: Vec<(Vec<u8>, i32)> = std::mem::take(dirty).into_iter().collect();
-        dirty.sort();
-        let present: Vec<&Contribution> = dirty
-            .iter()
-            .filter_map(|(k, _)| table.contributions.get(k))
-            .collect();
-        let mut values = table.encode(&present)?.into_iter();
-        Ok(dirty
+        let mut changes: Vec<StateChange> = std::mem::take(pending)
             .into_iter()
-            .map(|(key, partition)| StateChange {
-                value: table
-                    .contributions
-                    .contains_key(&key)
-                    .then(|| values.next())
-                    .flatten(),
+            .map(|(key, (partition, value))| StateChange {
                 key,
+                value,
                 partition,
             })
-            .collect())
+            .collect();
+        changes.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(changes)
+    }
+
+    /// After the records of `changes` are committed: their stores take them.
+    pub fn apply_table_changes(&mut self, changes: &[StateChange]) -> Result<(), RuntimeError> {
+        let Some(table) = &mut self.table else {
+            return Ok(());
+        };
+        let mut writes: HashMap<i32, Vec<Write>> = HashMap::new();
+        for c in changes {
+            writes.entry(c.partition).or_default().push(match &c.value {
+                Some(v) => Write::Put(c.key.clone(), v.clone()),
+                None => Write::Delete(c.key.clone()),
+            });
+        }
+        for (p, writes) in writes {
+            table.store(p).write(writes)?;
+        }
+        Ok(())
     }
 
     /// Whether the operator aggregates a table (and keeps its keys'
@@ -298,7 +338,16 @@ impl AggregateOperator {
         self.table.is_some()
     }
 
-    /// Applies records of the table changelog's partition `p` read back.
+    /// Gives the operator the store of the contributions of changelog
+    /// partition `p`.
+    pub fn attach_table_store(&mut self, p: i32, store: Box<dyn StateStore>) {
+        if let Some(table) = &mut self.table {
+            table.stores.insert(p, store);
+        }
+    }
+
+    /// Applies records of the table changelog's partition `p` read back to
+    /// its store.
     pub fn restore_contributions(
         &mut self,
         p: i32,
@@ -307,34 +356,42 @@ impl AggregateOperator {
         let Some(table) = &mut self.table else {
             return Ok(());
         };
-        for (key, value) in records {
-            match value {
-                Some(v) => {
-                    let c = table.decode(&v, p)?;
-                    table.contributions.insert(key, c);
-                }
-                None => {
-                    table.contributions.remove(&key);
-                }
-            }
-        }
+        let writes = records
+            .into_iter()
+            .map(|(key, value)| match value {
+                Some(v) => Write::Put(key, v),
+                None => Write::Delete(key),
+            })
+            .collect();
+        table.store(p).write(writes)?;
         Ok(())
     }
 
     /// Tracks changed table keys for [`AggregateOperator::take_table_changes`].
     pub(super) fn enable_table_changelog(&mut self) {
         if let Some(table) = &mut self.table {
-            table.dirty = Some(HashMap::new());
+            table.pending = Some(HashMap::new());
         }
     }
 
-    /// Forgets the contributions kept in changelog partition `p`.
+    /// Lets go of the contributions kept in changelog partition `p` (their
+    /// store, and changes its store has not taken).
     pub(super) fn drop_table_partition(&mut self, p: i32) {
         if let Some(table) = &mut self.table {
-            table.contributions.retain(|_, c| c.partition != p);
-            if let Some(dirty) = &mut table.dirty {
-                dirty.retain(|_, q| *q != p);
+            table.stores.remove(&p);
+            if let Some(pending) = &mut table.pending {
+                pending.retain(|_, (q, _)| *q != p);
             }
         }
+    }
+
+    /// Writes what the contributions' stores buffer out to their files.
+    pub(super) fn flush_table_stores(&mut self) -> Result<(), RuntimeError> {
+        if let Some(table) = &mut self.table {
+            for store in table.stores.values_mut() {
+                store.flush()?;
+            }
+        }
+        Ok(())
     }
 }

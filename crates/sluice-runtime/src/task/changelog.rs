@@ -1,4 +1,5 @@
-//! A persistent aggregation's state: its changelog topic and its stores.
+//! A persistent aggregation's state: its changelog topics (the groups';
+//! over a table, its keys' contributions' too) and their stores.
 //!
 //! Each changelog partition has a store (on disk under the server's state
 //! directory, else in memory) and, on disk, a checkpoint: the changelog
@@ -31,6 +32,9 @@ const AGGREGATE_STORE: &str = "-Aggregate-Aggregate-Materialize";
 /// what each of the table's keys contributed (ksqlDB materializes the
 /// source table in its `KsqlTopic-Reduce` store to read the old row).
 pub const TABLE_SOURCE_CHANGELOG: &str = "-KsqlTopic-Reduce-changelog";
+
+/// The name of that store after the query's group.
+const TABLE_SOURCE_STORE: &str = "-KsqlTopic-Reduce";
 
 /// How often checkpoints move on (Kafka Streams writes them on commit; a
 /// checkpoint behind the store only means a longer changelog tail to read).
@@ -76,9 +80,9 @@ impl Default for StateConfig {
 /// Deletes the stores and checkpoints of the query whose consumer group is
 /// `group` (it was terminated).
 pub fn drop_state(db: &StateDb, group: &str) -> Result<(), RuntimeError> {
-    let prefix = format!("{group}{AGGREGATE_STORE}-");
+    let prefixes = [AGGREGATE_STORE, TABLE_SOURCE_STORE].map(|s| format!("{group}{s}-"));
     for name in db.store_names() {
-        if name.starts_with(&prefix) {
+        if prefixes.iter().any(|prefix| name.starts_with(prefix)) {
             // the checkpoint first: one without its store must not survive
             Checkpoint::load(checkpoint_path(db, &name)).and_then(|c| c.delete())?;
             db.drop_store(&name)?;
@@ -91,6 +95,45 @@ pub fn drop_state(db: &StateDb, group: &str) -> Result<(), RuntimeError> {
 /// whose consumer group is `group`.
 fn store_name(group: &str, p: i32) -> String {
     format!("{group}{AGGREGATE_STORE}-{p}")
+}
+
+/// The store of partition `p` of the contributions of an aggregation over
+/// a table.
+fn table_store_name(group: &str, p: i32) -> String {
+    format!("{group}{TABLE_SOURCE_STORE}-{p}")
+}
+
+/// A store opened for a changelog partition: the store, its checkpoint
+/// (on disk) and the offset to read the changelog from.
+type OpenedStore = (Box<dyn StateStore>, Option<Checkpoint>, i64);
+
+/// Opens store `name` for changelog partition `p` (on disk with its
+/// checkpoint when `state` has a database, else in memory) and where its
+/// changelog is to be read from: its checkpoint when `existed` (the topic
+/// held the state before) and the checkpoint is within `end`, else the
+/// start, the store emptied.
+fn open_store(
+    state: &StateConfig,
+    name: &str,
+    p: i32,
+    existed: bool,
+    end: i64,
+) -> Result<OpenedStore, RuntimeError> {
+    let (mut store, checkpoint): (Box<dyn StateStore>, Option<Checkpoint>) = match &state.db {
+        Some(db) => {
+            let checkpoint = usable_checkpoint(db, name)?;
+            (Box::new(db.store(name)?), Some(checkpoint))
+        }
+        None => (Box::new(MemStore::new()), None),
+    };
+    let from = match checkpoint.as_ref().and_then(|c| c.offset(p)) {
+        Some(o) if existed && o <= end => o,
+        _ => {
+            store.clear()?;
+            0
+        }
+    };
+    Ok((store, checkpoint, from))
 }
 
 /// The checkpoint of store `name`, emptied when the store does not exist
@@ -132,6 +175,8 @@ pub(super) struct Changelog {
 #[derive(Debug, Default)]
 struct Checkpoints {
     by_partition: BTreeMap<i32, Checkpoint>,
+    /// Over a table: those of the contributions' stores.
+    tables: BTreeMap<i32, Checkpoint>,
     /// Partitions whose store changed since their checkpoint was written.
     behind: Vec<i32>,
     saved: Option<Instant>,
@@ -153,35 +198,25 @@ impl Changelog {
         aggregate: &mut AggregateOperator,
     ) -> Result<u64, RuntimeError> {
         let end = self.end_offset(log, p)?;
-        let (mut store, checkpoint): (Box<dyn StateStore>, Option<Checkpoint>) = match &state.db {
-            Some(db) => {
-                let name = store_name(group, p);
-                let checkpoint = usable_checkpoint(db, &name)?;
-                let store = db.store(&name)?;
-                (Box::new(store), Some(checkpoint))
-            }
-            None => (Box::new(MemStore::new()), None),
-        };
-        let from = match checkpoint.as_ref().and_then(|c| c.offset(p)) {
-            Some(o) if existed && o <= end => o,
-            _ => {
-                store.clear()?;
-                0
-            }
-        };
+        let (store, checkpoint, from) = open_store(state, &store_name(group, p), p, existed, end)?;
         aggregate.attach_store(p, store);
         let mut read = restore_partition(log, &self.topic, p, from, end, aggregate)?;
         aggregate.finish_restore(p)?;
+        let mut table_checkpoint = None;
         if let Some(table) = &self.table_topic {
-            // kept in memory: read whole (it is compacted, a record per key)
-            let table_end = log
-                .end_offsets(table)?
-                .get(p as usize)
-                .copied()
-                .unwrap_or(0);
-            read += read_changelog(log, table, p, 0, table_end, |records| {
+            let end = end_offset(log, table, p)?;
+            let (store, checkpoint, from) =
+                open_store(state, &table_store_name(group, p), p, existed, end)?;
+            aggregate.attach_table_store(p, store);
+            read += read_changelog(log, table, p, from, end, |records| {
                 aggregate.restore_contributions(p, records)
             })?;
+            table_checkpoint = checkpoint.map(|c| (c, end));
+        }
+        if let Some((mut checkpoint, end)) = table_checkpoint {
+            checkpoint.set(p, end);
+            checkpoint.save()?;
+            self.lock().tables.insert(p, checkpoint);
         }
         if let Some(mut checkpoint) = checkpoint {
             checkpoint.set(p, end);
@@ -191,9 +226,9 @@ impl Changelog {
         Ok(read)
     }
 
-    /// Brings the warm copy of partition `p` (a partition another server
-    /// owns) up to the changelog's end (the groups'; a table's
-    /// contributions are read whole when the partition is gained): the store on disk takes the
+    /// Brings the warm copies of partition `p` (a partition another
+    /// server owns) up to their changelogs' ends: the groups' store, and
+    /// over a table the contributions' store. A store on disk takes the
     /// changelog records after its checkpoint (all of them when it has
     /// none), and the checkpoint moves to the end. A server that gains the
     /// partition then reads only what was written since. Gives how many
@@ -205,62 +240,31 @@ impl Changelog {
         group: &str,
         p: i32,
     ) -> Result<u64, RuntimeError> {
-        let end = self.end_offset(log, p)?;
-        let name = store_name(group, p);
-        let mut checkpoint = usable_checkpoint(db, &name)?;
-        let usable = checkpoint.offset(p).filter(|o| *o <= end);
-        if usable == Some(end) {
-            return Ok(0);
+        let mut read = catch_up_store(log, db, &self.topic, &store_name(group, p), p)?;
+        if let Some(table) = &self.table_topic {
+            read += catch_up_store(log, db, table, &table_store_name(group, p), p)?;
         }
-        let mut store = db.store(&name)?;
-        if usable.is_none() {
-            store.clear()?;
-        }
-        let mut at = usable.unwrap_or(0);
-        let mut read = 0;
-        while at < end {
-            let records = sluice_log::fetch_stored(log, &self.topic, p, at, 8192)?;
-            let Some(last) = records.last() else { break };
-            at = last.offset + 1;
-            read += records.len() as u64;
-            let writes = records
-                .into_iter()
-                .map(|r| {
-                    let key = r.record.key.unwrap_or_default();
-                    match r.record.value {
-                        Some(v) => sluice_state::Write::Put(key, v),
-                        None => sluice_state::Write::Delete(key),
-                    }
-                })
-                .collect();
-            store.write(writes)?;
-        }
-        store.flush()?;
-        checkpoint.set(p, end);
-        checkpoint.save()?;
         Ok(read)
     }
 
     /// Deletes the on-disk store of partition `p` and its checkpoint;
     /// whether there was one.
     fn drop_store(&self, db: &StateDb, group: &str, p: i32) -> Result<bool, RuntimeError> {
-        let name = store_name(group, p);
-        if !db.store_names().contains(&name) {
-            return Ok(false);
+        let names = [store_name(group, p), table_store_name(group, p)];
+        let existing = db.store_names();
+        let mut dropped = false;
+        for name in names.iter().filter(|n| existing.contains(n)) {
+            // the checkpoint first: one without its store must not survive
+            Checkpoint::load(checkpoint_path(db, name))?.delete()?;
+            db.drop_store(name)?;
+            dropped = true;
         }
-        // the checkpoint first: one without its store must not survive
-        Checkpoint::load(checkpoint_path(db, &name))?.delete()?;
-        db.drop_store(&name)?;
-        Ok(true)
+        Ok(dropped)
     }
 
     /// The end offset of changelog partition `p`.
     fn end_offset(&self, log: &dyn Log, p: i32) -> Result<i64, RuntimeError> {
-        Ok(log
-            .end_offsets(&self.topic)?
-            .get(p as usize)
-            .copied()
-            .unwrap_or(0))
+        end_offset(log, &self.topic, p)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Checkpoints> {
@@ -272,27 +276,31 @@ impl Changelog {
     pub(super) fn forget(&self, p: i32) {
         let mut c = self.lock();
         c.by_partition.remove(&p);
+        c.tables.remove(&p);
         c.behind.retain(|q| *q != p);
     }
 
-    /// After `changes` were committed: their stores take them, and the
-    /// checkpoints move to the changelog's end when their interval passed.
+    /// After `changes` (and a table's contributions' `table_changes`) were
+    /// committed: their stores take them, and the checkpoints move to the
+    /// changelogs' ends when their interval passed.
     pub(super) fn committed(
         &self,
         log: &dyn Log,
         changes: Vec<StateChange>,
+        table_changes: Vec<StateChange>,
         aggregate: &mut AggregateOperator,
     ) -> Result<(), RuntimeError> {
         {
             let mut c = self.lock();
-            for change in &changes {
-                if c.by_partition.contains_key(&change.partition)
-                    && !c.behind.contains(&change.partition)
-                {
+            for change in changes.iter().chain(&table_changes) {
+                let kept = c.by_partition.contains_key(&change.partition)
+                    || c.tables.contains_key(&change.partition);
+                if kept && !c.behind.contains(&change.partition) {
                     c.behind.push(change.partition);
                 }
             }
         }
+        aggregate.apply_table_changes(&table_changes)?;
         aggregate.apply_changes(changes)?;
         self.save_checkpoints(log, false, aggregate).map(|_| ())
     }
@@ -313,9 +321,17 @@ impl Changelog {
             return Ok(false);
         }
         let ends = log.end_offsets(&self.topic)?;
+        let table_ends = match &self.table_topic {
+            Some(t) => log.end_offsets(t)?,
+            None => Vec::new(),
+        };
         aggregate.save_unsaved(None)?;
         for p in std::mem::take(&mut c.behind) {
             if let (Some(cp), Some(end)) = (c.by_partition.get_mut(&p), ends.get(p as usize)) {
+                cp.set(p, *end);
+                cp.save()?;
+            }
+            if let (Some(cp), Some(end)) = (c.tables.get_mut(&p), table_ends.get(p as usize)) {
                 cp.set(p, *end);
                 cp.save()?;
             }
@@ -568,6 +584,51 @@ impl QueryTask {
         self.operator.set_clock(self.state.clock);
         self
     }
+}
+
+/// The end offset of partition `p` of `topic`.
+fn end_offset(log: &dyn Log, topic: &str, p: i32) -> Result<i64, RuntimeError> {
+    Ok(log
+        .end_offsets(topic)?
+        .get(p as usize)
+        .copied()
+        .unwrap_or(0))
+}
+
+/// Brings the on-disk store `name` of partition `p` of changelog `topic`
+/// up to the changelog's end from its checkpoint (all of it without one),
+/// and moves the checkpoint there; gives how many records it read.
+fn catch_up_store(
+    log: &dyn Log,
+    db: &StateDb,
+    topic: &str,
+    name: &str,
+    p: i32,
+) -> Result<u64, RuntimeError> {
+    let end = end_offset(log, topic, p)?;
+    let mut checkpoint = usable_checkpoint(db, name)?;
+    let usable = checkpoint.offset(p).filter(|o| *o <= end);
+    if usable == Some(end) {
+        return Ok(0);
+    }
+    let mut store = db.store(name)?;
+    if usable.is_none() {
+        store.clear()?;
+    }
+    let read = read_changelog(log, topic, p, usable.unwrap_or(0), end, |records| {
+        let writes = records
+            .into_iter()
+            .map(|(key, value)| match value {
+                Some(v) => sluice_state::Write::Put(key, v),
+                None => sluice_state::Write::Delete(key),
+            })
+            .collect();
+        store.write(writes).map_err(RuntimeError::from)
+    })?;
+    store.flush()?;
+    checkpoint.set(p, end);
+    checkpoint.save()?;
+    Ok(read)
 }
 
 /// Reads changelog partition `p` of `topic` from offset `from` to `end`

@@ -852,7 +852,7 @@ impl QueryTask {
             }
         }
         if let (Some(c), Some(a)) = (&self.changelog, self.operator.aggregate_mut()) {
-            c.committed(log, changes, a)?;
+            c.committed(log, changes, table_changes, a)?;
         }
         Ok(())
     }
