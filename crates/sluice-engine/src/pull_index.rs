@@ -110,20 +110,10 @@ fn store_name(def: &SourceDef) -> String {
     )
 }
 
-fn checkpoint_path(db: &StateDb, store: &str) -> std::path::PathBuf {
-    db.path()
-        .join("checkpoints")
-        .join(format!("{store}.checkpoint"))
-}
-
 /// Deletes the on-disk indexes whose names start with `prefix`, but `keep`.
 fn drop_stores(db: &StateDb, prefix: &str, keep: Option<&str>) -> Result<()> {
     for name in db.store_names() {
         if name.starts_with(prefix) && Some(name.as_str()) != keep {
-            // the checkpoint first: one without its store must not survive
-            Checkpoint::load(checkpoint_path(db, &name))
-                .and_then(|c| c.delete())
-                .map_err(state_error)?;
             db.drop_store(&name).map_err(state_error)?;
         }
     }
@@ -131,13 +121,13 @@ fn drop_stores(db: &StateDb, prefix: &str, keep: Option<&str>) -> Result<()> {
 }
 
 /// How far an on-disk store holds each partition of a topic that now ends
-/// at `ends`, by its checkpoint: `None` when the store is new (`existed`
-/// false), the checkpoint names nothing, a partition the topic no longer
-/// has, or an offset past a partition's end (the topic was deleted and
-/// created again). Partitions added since start at 0.
-fn held(checkpoint: &Checkpoint, existed: bool, ends: &[i64]) -> Option<Vec<i64>> {
+/// at `ends`, by its checkpoint: `None` when the checkpoint names nothing
+/// (as that of a new store: `StateDb::checkpoint`), a partition the topic
+/// no longer has, or an offset past a partition's end (the topic was
+/// deleted and created again). Partitions added since start at 0.
+fn held(checkpoint: &Checkpoint, ends: &[i64]) -> Option<Vec<i64>> {
     let named = (0..ends.len()).any(|p| checkpoint.offset(p as i32).is_some());
-    if !existed || !named || checkpoint.offset(ends.len() as i32).is_some() {
+    if !named || checkpoint.offset(ends.len() as i32).is_some() {
         return None;
     }
     (0..ends.len())
@@ -173,15 +163,10 @@ impl TableIndex {
         };
         // the table's earlier definitions' stores
         drop_stores(db, &store_prefix(&def.topic, Some(&def.name)), Some(&name))?;
-        let existed = db.store_names().contains(&name);
-        let checkpoint = Checkpoint::load(checkpoint_path(db, &name)).map_err(state_error)?;
+        let checkpoint = db.checkpoint(&name).map_err(state_error)?;
         index.store = Box::new(db.store(&name).map_err(state_error)?);
         index.checkpoint = Some(checkpoint);
-        match index
-            .checkpoint
-            .as_ref()
-            .and_then(|c| held(c, existed, ends))
-        {
+        match index.checkpoint.as_ref().and_then(|c| held(c, ends)) {
             Some(held) => index.ends = held,
             None => index.clear()?,
         }

@@ -2,7 +2,7 @@ use std::path::{Path, PathBuf};
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
-use crate::{Entry, StateError, StateStore, Write};
+use crate::{Checkpoint, Entry, StateError, StateStore, Write};
 
 /// How a server's on-disk state database is set up.
 #[derive(Debug, Clone)]
@@ -91,10 +91,31 @@ impl StateDb {
         })
     }
 
-    /// Deletes the store `name` and its files (a terminated query's state).
-    pub fn drop_store(&self, name: &str) -> Result<(), StateError> {
+    /// Where the checkpoint of store `name` is kept
+    /// (`<database>/checkpoints/<name>.checkpoint`).
+    pub fn checkpoint_path(&self, name: &str) -> PathBuf {
+        self.path()
+            .join("checkpoints")
+            .join(format!("{name}.checkpoint"))
+    }
+
+    /// The checkpoint of store `name`: empty when there is no such store (a
+    /// checkpoint left by a deletion cut short vouches for nothing).
+    pub fn checkpoint(&self, name: &str) -> Result<Checkpoint, StateError> {
+        let mut checkpoint = Checkpoint::load(self.checkpoint_path(name))?;
         if check_name(name).is_err() || !self.db.keyspace_exists(name) {
-            return Ok(());
+            checkpoint.clear();
+        }
+        Ok(checkpoint)
+    }
+
+    /// Deletes the store `name`, its files and its checkpoint (the
+    /// checkpoint first: none may outlive its store). Whether the store
+    /// existed.
+    pub fn drop_store(&self, name: &str) -> Result<bool, StateError> {
+        Checkpoint::load(self.checkpoint_path(name))?.delete()?;
+        if check_name(name).is_err() || !self.db.keyspace_exists(name) {
+            return Ok(false);
         }
         let store = self.store(name)?;
         self.db
@@ -102,7 +123,8 @@ impl StateDb {
             .map_err(|source| StateError::Lsm {
                 store: name.to_string(),
                 source,
-            })
+            })?;
+        Ok(true)
     }
 
     /// The names of the stores the database holds.

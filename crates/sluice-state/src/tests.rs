@@ -130,3 +130,27 @@ fn a_store_name_longer_than_fjall_takes_is_refused() {
     let err = db.store(&"q".repeat(300)).err().unwrap().to_string();
     assert!(err.contains("not usable"), "{err}");
 }
+
+#[test]
+fn a_store_s_checkpoint_goes_with_it_and_vouches_for_nothing_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = StateDb::open(StateDbConfig::within(dir.path().join("state"), 8 << 20)).unwrap();
+    let mut store = db.store("s").unwrap();
+    store.put(b"k", b"v").unwrap();
+    let mut checkpoint = db.checkpoint("s").unwrap();
+    checkpoint.set(0, 42);
+    checkpoint.save().unwrap();
+    assert_eq!(db.checkpoint("s").unwrap().offset(0), Some(42));
+    // a checkpoint whose store is gone (a deletion cut short) is empty
+    let mut orphan = db.checkpoint("gone").unwrap();
+    orphan.set(0, 7);
+    orphan.save().unwrap();
+    assert_eq!(db.checkpoint("gone").unwrap().offset(0), None);
+    // dropping a store deletes its checkpoint file too
+    drop(store);
+    assert!(db.drop_store("s").unwrap());
+    assert!(!db.checkpoint_path("s").exists());
+    assert!(!db.drop_store("s").unwrap());
+    assert!(!db.drop_store("gone").unwrap());
+    assert!(!db.checkpoint_path("gone").exists());
+}

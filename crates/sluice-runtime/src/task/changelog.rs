@@ -83,8 +83,6 @@ pub fn drop_state(db: &StateDb, group: &str) -> Result<(), RuntimeError> {
     let prefixes = [AGGREGATE_STORE, TABLE_SOURCE_STORE].map(|s| format!("{group}{s}-"));
     for name in db.store_names() {
         if prefixes.iter().any(|prefix| name.starts_with(prefix)) {
-            // the checkpoint first: one without its store must not survive
-            Checkpoint::load(checkpoint_path(db, &name)).and_then(|c| c.delete())?;
             db.drop_store(&name)?;
         }
     }
@@ -121,7 +119,7 @@ fn open_store(
 ) -> Result<OpenedStore, RuntimeError> {
     let (mut store, checkpoint): (Box<dyn StateStore>, Option<Checkpoint>) = match &state.db {
         Some(db) => {
-            let checkpoint = usable_checkpoint(db, name)?;
+            let checkpoint = db.checkpoint(name)?;
             (Box::new(db.store(name)?), Some(checkpoint))
         }
         None => (Box::new(MemStore::new()), None),
@@ -134,22 +132,6 @@ fn open_store(
         }
     };
     Ok((store, checkpoint, from))
-}
-
-/// The checkpoint of store `name`, emptied when the store does not exist
-/// (a checkpoint left by a deletion cut short vouches for nothing).
-fn usable_checkpoint(db: &StateDb, name: &str) -> Result<Checkpoint, RuntimeError> {
-    let mut checkpoint = Checkpoint::load(checkpoint_path(db, name))?;
-    if !db.store_names().iter().any(|n| n == name) {
-        checkpoint.clear();
-    }
-    Ok(checkpoint)
-}
-
-fn checkpoint_path(db: &StateDb, store: &str) -> std::path::PathBuf {
-    db.path()
-        .join("checkpoints")
-        .join(format!("{store}.checkpoint"))
 }
 
 /// Where a persistent stateful task keeps its operator's state: a compacted
@@ -250,14 +232,9 @@ impl Changelog {
     /// Deletes the on-disk store of partition `p` and its checkpoint;
     /// whether there was one.
     fn drop_store(&self, db: &StateDb, group: &str, p: i32) -> Result<bool, RuntimeError> {
-        let names = [store_name(group, p), table_store_name(group, p)];
-        let existing = db.store_names();
         let mut dropped = false;
-        for name in names.iter().filter(|n| existing.contains(n)) {
-            // the checkpoint first: one without its store must not survive
-            Checkpoint::load(checkpoint_path(db, name))?.delete()?;
-            db.drop_store(name)?;
-            dropped = true;
+        for name in [store_name(group, p), table_store_name(group, p)] {
+            dropped |= db.drop_store(&name)?;
         }
         Ok(dropped)
     }
@@ -606,7 +583,7 @@ fn catch_up_store(
     p: i32,
 ) -> Result<u64, RuntimeError> {
     let end = end_offset(log, topic, p)?;
-    let mut checkpoint = usable_checkpoint(db, name)?;
+    let mut checkpoint = db.checkpoint(name)?;
     let usable = checkpoint.offset(p).filter(|o| *o <= end);
     if usable == Some(end) {
         return Ok(0);
