@@ -6,7 +6,7 @@
 mod durable;
 mod results;
 
-use durable::{insert, open_stored, record_count};
+use durable::{checkpoint_files, insert, open_stored, record_count};
 use results::rows;
 use sluice_engine::Engine;
 
@@ -24,16 +24,10 @@ fn read(e: &Engine, table: &str) -> u64 {
 
 /// The checkpoint files of pull-query indexes under the state directory.
 fn index_checkpoints(dir: &std::path::Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir.join("state").join("checkpoints"))
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .filter(|n| n.starts_with("pull#"))
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
+    checkpoint_files(dir)
+        .into_iter()
+        .filter(|n| n.starts_with("pull#"))
+        .collect()
 }
 
 #[test]

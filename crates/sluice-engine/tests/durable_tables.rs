@@ -8,7 +8,10 @@ mod durable;
 
 use std::collections::BTreeMap;
 
-use durable::{groups, latest, live_keys, open, open_stored, read_since_start, run_with_restart};
+use durable::{
+    groups, latest, live_keys, open, open_stored, read_since_start, restored_records,
+    run_with_restart,
+};
 use sluice_engine::log::{Log, Record};
 
 const DDL: &str = "CREATE TABLE t (id STRING PRIMARY KEY, region STRING, amount INT, tag STRING) \
@@ -242,9 +245,6 @@ fn a_partition_given_back_restores_its_keys_contributions() {
 #[test]
 fn a_restart_reads_neither_changelog_when_both_stores_are_on_disk() {
     let dir = tempfile::tempdir().unwrap();
-    let restored = |e: &sluice_engine::Engine| -> u64 {
-        e.queries().map(|q| q.status().restored_records).sum()
-    };
     let query = "CREATE TABLE agg AS SELECT region, COUNT(*) AS c, SUM(amount) AS s \
                  FROM t GROUP BY region;";
     let rows = rows();
@@ -259,7 +259,7 @@ fn a_restart_reads_neither_changelog_when_both_stores_are_on_disk() {
     }
     let mut e = open_stored(dir.path(), 1 << 20);
     e.run_until_idle().unwrap();
-    assert_eq!(restored(&e), 0);
+    assert_eq!(restored_records(&e), 0);
     for row in &rows[80..] {
         e.execute_sql(row).unwrap();
     }

@@ -9,23 +9,18 @@ mod durable;
 use std::path::Path;
 use std::sync::Arc;
 
-use durable::{latest, per_user_counts};
+use durable::{checkpoint_files, latest, per_user_counts};
 use sluice_engine::log::EmbeddedLog;
 use sluice_engine::{Engine, EngineConfig};
 
-/// The checkpoint files of the aggregation stores under `dir/state`.
+/// The checkpoint files of the aggregation stores under `dir/state`, by
+/// the partition ending their names.
 fn store_checkpoints(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir.join("state").join("checkpoints"))
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .filter(|n| n.contains("-Aggregate-Aggregate-Materialize-"))
-                .map(|n| n.rsplit('-').next().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
+    checkpoint_files(dir)
+        .into_iter()
+        .filter(|n| n.contains("-Aggregate-Aggregate-Materialize-"))
+        .map(|n| n.rsplit('-').next().unwrap_or_default().to_string())
+        .collect()
 }
 
 /// Counts per user over a two-partition stream, partition 1 taken away and

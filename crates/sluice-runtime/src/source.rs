@@ -21,6 +21,24 @@ use sluice_planner::FormatDesc;
 
 use crate::RuntimeError;
 
+/// The positions in `schema` of the key columns of `def` it holds, and a
+/// converter of them to arrow's row format: how an operator keys a
+/// table's rows by the table's primary key.
+pub(crate) fn key_rows(
+    def: &SourceDef,
+    schema: &arrow::datatypes::Schema,
+) -> Result<(arrow::row::RowConverter, Vec<usize>), RuntimeError> {
+    let idx: Vec<usize> = def
+        .key_columns()
+        .filter_map(|c| schema.index_of(&c.name).ok())
+        .collect();
+    let fields = idx
+        .iter()
+        .map(|&i| arrow::row::SortField::new(schema.field(i).data_type().clone()))
+        .collect();
+    Ok((arrow::row::RowConverter::new(fields)?, idx))
+}
+
 pub fn format_of(desc: &FormatDesc) -> Result<(FormatKind, FormatOptions), RuntimeError> {
     let kind = FormatKind::parse(&desc.name)?;
     let options = FormatOptions {

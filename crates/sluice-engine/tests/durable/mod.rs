@@ -118,6 +118,26 @@ pub fn read_since_start(e: &Engine) -> BTreeMap<String, u64> {
         .collect()
 }
 
+/// Changelog records each query's tasks read back into their stores since
+/// the engine started, over all queries.
+pub fn restored_records(e: &Engine) -> u64 {
+    e.queries().map(|q| q.status().restored_records).sum()
+}
+
+/// The names of the checkpoint files under `dir/state` (sorted).
+pub fn checkpoint_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("state").join("checkpoints"))
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| n.ends_with(".checkpoint"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 /// Records in every partition of `topic`.
 pub fn record_count(log: &dyn Log, topic: &str) -> i64 {
     log.end_offsets(topic).unwrap().iter().sum()

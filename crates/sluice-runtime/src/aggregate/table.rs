@@ -20,7 +20,7 @@ use sluice_state::{MemStore, StateStore, Write};
 
 use arrow::array::ArrayRef;
 use arrow::datatypes::{DataType, Schema};
-use arrow::row::{RowConverter, Rows, SortField};
+use arrow::row::{RowConverter, Rows};
 use datafusion_common::ScalarValue;
 
 use super::{key_scalars, snapshot, AggregateOperator, Emission, StateChange};
@@ -66,15 +66,7 @@ impl TableInput {
         if plan.source.kind != sluice_sql::SourceKind::Table {
             return Ok(None);
         }
-        let keys: Vec<usize> = plan
-            .source
-            .key_columns()
-            .filter_map(|c| input.index_of(&c.name).ok())
-            .collect();
-        let fields = keys
-            .iter()
-            .map(|&i| SortField::new(input.field(i).data_type().clone()))
-            .collect();
+        let (converter, keys) = crate::source::key_rows(&plan.source, input)?;
         let mut counts = Vec::new();
         let mut types = Vec::new();
         for a in &plan.aggregates {
@@ -89,7 +81,7 @@ impl TableInput {
             }
         }
         Ok(Some(TableInput {
-            converter: RowConverter::new(fields)?,
+            converter,
             keys,
             stores: HashMap::new(),
             pending: None,

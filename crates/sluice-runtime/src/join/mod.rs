@@ -174,17 +174,7 @@ impl JoinOperator {
         };
         let project = ProjectOperator::new(&plan.project, &plan.joined_schema)?;
         let left_pk = if plan.foreign_key {
-            let idx: Vec<usize> = plan
-                .left
-                .source
-                .key_columns()
-                .filter_map(|c| left.index_of(&c.name).ok())
-                .collect();
-            let fields = idx
-                .iter()
-                .map(|&i| SortField::new(left.field(i).data_type().clone()))
-                .collect();
-            Some((RowConverter::new(fields)?, idx))
+            Some(crate::source::key_rows(&plan.left.source, &left)?)
         } else {
             None
         };
