@@ -169,7 +169,14 @@ fn a_project_applies_its_migrations_once_and_reports_them_as_ksql_migrations_doe
         ),
         "{text}"
     );
-    let text = ok(&["-c", config, "info"]);
+    // the metadata table follows the events stream, a row at a time: its
+    // CURRENT row may come after version 4's (as with ksql-migrations)
+    let mut text = ok(&["-c", config, "info"]);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !text.contains("Current migration version: 4") && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        text = ok(&["-c", config, "info"]);
+    }
     assert!(text.contains("Current migration version: 4"), "{text}");
     assert!(
         text.contains(" 4       | broken       | ERROR    | 3 "),
